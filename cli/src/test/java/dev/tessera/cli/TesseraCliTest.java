@@ -1,0 +1,76 @@
+package dev.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TesseraCliTest {
+    private static final String STORIES = Path.of("..", "models", "stories260K.gguf").toString();
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = TesseraCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void infoPrintsArchitectureHyperparametersAndTensorTableOfStories260K() {
+        Run r = run("info", STORIES);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("GGUF v3"), r.out());
+        assertTrue(r.out().contains("architecture: llama"), r.out());
+        assertTrue(r.out().matches("(?s).*embedding_length\\s+64\\n.*"), r.out());
+        assertTrue(r.out().matches("(?s).*attention\\.head_count_kv\\s+4\\n.*"), r.out());
+        assertTrue(r.out().matches("(?s).*blk\\.0\\.attn_k\\.weight\\s+F32\\s+64 x 32\\s.*"), r.out());
+        assertTrue(r.out().matches("(?s).*blk\\.4\\.ffn_down\\.weight\\s+F32\\s+172 x 64\\s.*"), r.out());
+        assertTrue(r.out().contains("48 tensors"), r.out());
+    }
+
+    @Test
+    void infoJsonIsOneObjectWithMetadataAndTensors() {
+        Run r = run("info", "--json", STORIES);
+        assertEquals(0, r.code(), r.err());
+        String json = r.out().strip();
+        assertTrue(json.startsWith("{\"file\":") && json.endsWith("]}"), json);
+        assertTrue(json.contains("\"llama.block_count\":{\"type\":\"UINT32\",\"value\":5}"), json);
+        assertTrue(json.contains("{\"name\":\"token_embd.weight\",\"type\":\"F32\",\"ne\":[64,512]"), json);
+        assertTrue(json.contains("\"tokenizer.ggml.seperator_token_id\":{\"type\":\"UINT32\",\"value\":4294967295}"), json);
+    }
+
+    @Test
+    void missingFileFailsWithExitOneAndOneLine() {
+        Run r = run("info", "does-not-exist.gguf");
+        assertEquals(1, r.code());
+        assertEquals("tessera: error: no such file: does-not-exist.gguf", r.err().strip());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void badUsageExitsTwo() {
+        assertEquals(2, run("info").code());
+        assertEquals(2, run("no-such-command").code());
+        assertEquals(2, run().code());
+    }
+
+    @Test
+    void corruptFileIsAClearErrorAndVerboseAddsTheStackTrace(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("bad.gguf");
+        byte[] bytes = Files.readAllBytes(Path.of(STORIES));
+        Files.write(bad, java.util.Arrays.copyOf(bytes, 5000));
+        Run r = run("info", bad.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("tessera: error: ") && r.err().strip().lines().count() == 1, r.err());
+        Run verbose = run("--verbose", "info", bad.toString());
+        assertEquals(1, verbose.code());
+        assertTrue(verbose.err().contains("\tat "), verbose.err());
+    }
+}

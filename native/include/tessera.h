@@ -1,0 +1,129 @@
+/*
+ * tessera.h — the whole C ABI of the Tessera native library.
+ *
+ * Conventions (the Java binding generator relies on them):
+ *  - Every exported function is declared on one line, starts with TS_API and uses only
+ *    the fixed-width integer types, float, double, void and pointers.
+ *  - Functions that return int32_t return a ts_status code; on failure the calling
+ *    thread's message is available from ts_last_error() until its next failing call.
+ *  - TS_CRITICAL marks short, non-blocking functions that never call back into Java;
+ *    the bindings link them with Linker.Option.critical.
+ *  - Integer constants are plain #defines with integer literals.
+ *  - Memory is owned by the caller: kernels take pointers, element counts and byte
+ *    strides, and allocate nothing they do not free before returning.
+ */
+#ifndef TESSERA_H
+#define TESSERA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define TS_API __declspec(dllexport)
+#else
+#define TS_API __attribute__((visibility("default")))
+#endif
+#define TS_CRITICAL
+
+/* Bumped whenever a signature or a constant below changes meaning. */
+#define TS_ABI_VERSION 1
+
+/* Status codes. */
+#define TS_OK 0
+#define TS_ERR_INVALID_ARGUMENT 1
+#define TS_ERR_UNSUPPORTED 2
+#define TS_ERR_OUT_OF_MEMORY 3
+#define TS_ERR_NOT_INITIALIZED 4
+#define TS_ERR_INTERNAL 5
+
+/* Element types, numbered as ggml_type ids so GGUF tensors need no translation. */
+#define TS_TYPE_F32 0
+#define TS_TYPE_F16 1
+#define TS_TYPE_BF16 30
+
+/* CPU feature bits reported by ts_cpu_features(). */
+#define TS_CPU_SSE3 1
+#define TS_CPU_AVX 2
+#define TS_CPU_AVX2 4
+#define TS_CPU_F16C 8
+#define TS_CPU_FMA 16
+#define TS_CPU_AVX512F 32
+#define TS_CPU_AVX512BW 64
+#define TS_CPU_AVX512VL 128
+#define TS_CPU_AVX512VNNI 256
+#define TS_CPU_AVX512BF16 512
+#define TS_CPU_AVX512FP16 1024
+#define TS_CPU_AVXVNNI 2048
+#define TS_CPU_AMX_TILE 4096
+#define TS_CPU_AMX_INT8 8192
+#define TS_CPU_AMX_BF16 16384
+#define TS_CPU_AMX_PERMITTED 32768
+#define TS_CPU_NEON 65536
+#define TS_CPU_DOTPROD 131072
+#define TS_CPU_FP16_ARITH 262144
+
+/* Kernel levels. A level uses every kernel written for it and below it. */
+#define TS_ISA_SCALAR 0
+#define TS_ISA_AVX2 1
+#define TS_ISA_AVX512 2
+#define TS_ISA_AMX 3
+#define TS_ISA_NEON 11
+#define TS_ISA_DOTPROD 12
+
+/* Most dimensions ts_copy_strided accepts. */
+#define TS_MAX_DIMS 8
+
+/* ---- Version and errors -------------------------------------------------------------- */
+TS_API TS_CRITICAL uint32_t ts_abi_version(void);
+/* Library version string, static storage. */
+TS_API TS_CRITICAL const char *ts_version(void);
+/* Message of the calling thread's last failure ("" if none); thread-local storage of at
+ * most 1024 bytes including the terminator, valid until the thread's next failing call. */
+TS_API TS_CRITICAL const char *ts_last_error(void);
+
+/* ---- Lifecycle ----------------------------------------------------------------------- */
+/* Detects the CPU, picks the kernel level and starts the thread pool.
+ * n_threads <= 0: one per online core. isa: a level name ("scalar", "avx2", "avx512",
+ * "amx", "neon", "dotprod"), or NULL/"" for the best this CPU has, unless the environment
+ * variable TESSERA_ISA names one. Asking for a level the CPU lacks fails.
+ * Calling it again re-initialises (after an implicit ts_shutdown). */
+TS_API int32_t ts_init(int32_t n_threads, const char *isa);
+/* Stops the pool and forgets the kernel choice; ts_init may be called again. */
+TS_API int32_t ts_shutdown(void);
+TS_API TS_CRITICAL int32_t ts_is_initialized(void);
+
+/* ---- Machine ------------------------------------------------------------------------- */
+/* TS_CPU_* bits of what the CPU (and OS) support, whatever level is active. */
+TS_API TS_CRITICAL uint64_t ts_cpu_features(void);
+/* Active kernel level (TS_ISA_*), -1 before ts_init. */
+TS_API TS_CRITICAL int32_t ts_isa(void);
+/* Name of a TS_ISA_* level, or "unknown". */
+TS_API TS_CRITICAL const char *ts_isa_name(int32_t isa);
+/* Best level this CPU supports. */
+TS_API TS_CRITICAL int32_t ts_isa_best(void);
+TS_API TS_CRITICAL int32_t ts_n_threads(void);
+/* Resizes the pool; n <= 0 means one per core. */
+TS_API int32_t ts_set_threads(int32_t n_threads);
+
+/* ---- Conversions and copies ---------------------------------------------------------- */
+/* Converts n contiguous elements between F32, F16 and BF16 (any pair, same type = copy).
+ * Float to half/bfloat rounds to nearest even; NaN stays NaN. Pointers need no alignment. */
+TS_API int32_t ts_convert(void *dst, int32_t dst_type, const void *src, int32_t src_type, int64_t n);
+/* Copies an ndim-dimensional view into another, converting between F32/F16/BF16.
+ * shape[ndim]; strides in bytes, may be zero (broadcast source) or negative. Destination
+ * elements must not overlap each other nor the source. */
+TS_API int32_t ts_copy_strided(void *dst, int32_t dst_type, const int64_t *dst_strides, const void *src, int32_t src_type, const int64_t *src_strides, const int64_t *shape, int32_t ndim);
+
+/* ---- Diagnostics --------------------------------------------------------------------- */
+/* Does nothing: measures the cost of a downcall. */
+TS_API TS_CRITICAL void ts_noop(void);
+/* Returns a + n: measures a downcall that passes arguments. */
+TS_API TS_CRITICAL int64_t ts_noop_args(const void *a, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TESSERA_H */

@@ -1,0 +1,57 @@
+/*
+ * ts_dispatch.h — the kernel table: one function pointer per kernel, filled by ts_init
+ * for the chosen level (internal).
+ *
+ * How the table is filled (ts_kernels_fill): first every reference (scalar) kernel, then
+ * each level of the chosen level's chain in ascending order overwrites the entries it
+ * implements: x86 scalar -> avx2 -> avx512 -> amx, arm scalar -> neon -> dotprod. So a
+ * level without its own version of a kernel inherits the best lower one.
+ *
+ * Adding a kernel family (e.g. quantized dot products):
+ *  1. add typed pointer fields to struct ts_kernels below;
+ *  2. write `void ts_register_<family>_<level>(struct ts_kernels *k, uint64_t cpu)` in
+ *     src/ts_<family>.c (scalar) and src/arch/<arch>/<family>_<level>.c, setting only the
+ *     fields that level implements (cpu = ts_cpu_detect() bits, for optional extras such
+ *     as AVX512-BF16 within the avx512 level; such extras must use per-function
+ *     __attribute__((target(...))) and be chosen here only when the bit is present);
+ *  3. add the function to the matching k_reg_<level>[] list in ts_dispatch.c.
+ */
+#ifndef TS_DISPATCH_H
+#define TS_DISPATCH_H
+
+#include <stdint.h>
+
+struct ts_kernels;
+typedef void (*ts_register_fn)(struct ts_kernels *k, uint64_t cpu);
+
+struct ts_kernels {
+    int32_t isa; /* TS_ISA_* this table was filled for */
+
+    /* Row conversions of n contiguous elements; n >= 0; no overlap. Pointers may have ANY
+     * alignment, even odd addresses (use loadu/storeu or memcpy, never a typed deref).
+     * Bit-exact with ts_fp16.h (RNE, NaN quieted, subnormals kept). */
+    void (*f32_to_f16)(uint16_t *dst, const float *src, int64_t n);
+    void (*f16_to_f32)(float *dst, const uint16_t *src, int64_t n);
+    void (*f32_to_bf16)(uint16_t *dst, const float *src, int64_t n);
+    void (*bf16_to_f32)(float *dst, const uint16_t *src, int64_t n);
+};
+
+/* The table kernels call through. Always valid: scalar after ts_shutdown (so a kernel
+ * racing with shutdown never jumps through NULL), the chosen level after ts_init. */
+const struct ts_kernels *ts_kernels_active(void);
+
+/* Fills *k for level isa (TS_ISA_*), without checking that this CPU can run it (tests use
+ * this to build a table per level they have verified with ts_cpu_level_ok). */
+void ts_kernels_fill(struct ts_kernels *k, int32_t isa, uint64_t cpu);
+
+/* Lifecycle (ts_core.c): select a level / go back to the scalar table with isa = -1. */
+void ts_kernels_select(int32_t isa, uint64_t cpu);
+void ts_kernels_reset(void);
+
+/* Per-level registration functions of the conversion family. */
+void ts_register_convert_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_convert_avx2(struct ts_kernels *k, uint64_t cpu);
+void ts_register_convert_avx512(struct ts_kernels *k, uint64_t cpu);
+void ts_register_convert_neon(struct ts_kernels *k, uint64_t cpu);
+
+#endif /* TS_DISPATCH_H */
