@@ -42,6 +42,18 @@ extern "C" {
 /* Element types, numbered as ggml_type ids so GGUF tensors need no translation. */
 #define TS_TYPE_F32 0
 #define TS_TYPE_F16 1
+#define TS_TYPE_Q4_0 2
+#define TS_TYPE_Q4_1 3
+#define TS_TYPE_Q5_0 6
+#define TS_TYPE_Q5_1 7
+#define TS_TYPE_Q8_0 8
+#define TS_TYPE_Q8_1 9
+#define TS_TYPE_Q2_K 10
+#define TS_TYPE_Q3_K 11
+#define TS_TYPE_Q4_K 12
+#define TS_TYPE_Q5_K 13
+#define TS_TYPE_Q6_K 14
+#define TS_TYPE_Q8_K 15
 #define TS_TYPE_BF16 30
 
 /* CPU feature bits reported by ts_cpu_features(). */
@@ -116,6 +128,18 @@ TS_API int32_t ts_convert(void *dst, int32_t dst_type, const void *src, int32_t 
  * shape[ndim]; strides in bytes, may be zero (broadcast source) or negative. Destination
  * elements must not overlap each other nor the source. */
 TS_API int32_t ts_copy_strided(void *dst, int32_t dst_type, const int64_t *dst_strides, const void *src, int32_t src_type, const int64_t *src_strides, const int64_t *shape, int32_t ndim);
+
+/* ---- Quantized formats and matmul ----------------------------------------------------- */
+/* Quantizes rows x n_per_row floats into ggml blocks of `type` with the reference
+ * quantizer (byte-identical to ggml's quantize_row_*_ref for the legacy types).
+ * n_per_row must be a multiple of the type's block size; rows are packed. */
+TS_API int32_t ts_quantize(void *dst, int32_t type, const float *src, int64_t rows, int64_t n_per_row);
+/* Dequantizes rows x n_per_row elements of `type` (any supported type) into floats. */
+TS_API int32_t ts_dequantize(float *dst, const void *src, int32_t type, int64_t rows, int64_t n_per_row);
+/* y[m][n] = sum_k w[n][k] * x[m][k]: W [n x k] of w_type (row stride w_stride bytes), X [m x k]
+ * F32 (row stride x_stride bytes), Y [m x n] F32 (row stride y_stride bytes). X is converted
+ * once per call to the activation type W pairs with (Q8_0/Q8_1/Q8_K, or F16/BF16/F32). */
+TS_API int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
 
 /* ---- Diagnostics --------------------------------------------------------------------- */
 /* Does nothing: measures the cost of a downcall. */

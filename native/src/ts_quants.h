@@ -21,54 +21,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tessera.h"
 
-/* Element types are ggml_type ids (tessera.h defines F32, F16 and BF16 the same way;
- * an identical redefinition is harmless if tessera.h later gains the others). */
-#ifndef TS_TYPE_F32
-#define TS_TYPE_F32 0
-#endif
-#ifndef TS_TYPE_F16
-#define TS_TYPE_F16 1
-#endif
-#ifndef TS_TYPE_Q4_0
-#define TS_TYPE_Q4_0 2
-#endif
-#ifndef TS_TYPE_Q4_1
-#define TS_TYPE_Q4_1 3
-#endif
-#ifndef TS_TYPE_Q5_0
-#define TS_TYPE_Q5_0 6
-#endif
-#ifndef TS_TYPE_Q5_1
-#define TS_TYPE_Q5_1 7
-#endif
-#ifndef TS_TYPE_Q8_0
-#define TS_TYPE_Q8_0 8
-#endif
-#ifndef TS_TYPE_Q8_1
-#define TS_TYPE_Q8_1 9
-#endif
-#ifndef TS_TYPE_Q2_K
-#define TS_TYPE_Q2_K 10
-#endif
-#ifndef TS_TYPE_Q3_K
-#define TS_TYPE_Q3_K 11
-#endif
-#ifndef TS_TYPE_Q4_K
-#define TS_TYPE_Q4_K 12
-#endif
-#ifndef TS_TYPE_Q5_K
-#define TS_TYPE_Q5_K 13
-#endif
-#ifndef TS_TYPE_Q6_K
-#define TS_TYPE_Q6_K 14
-#endif
-#ifndef TS_TYPE_Q8_K
-#define TS_TYPE_Q8_K 15
-#endif
-#ifndef TS_TYPE_BF16
-#define TS_TYPE_BF16 30
-#endif
+/* Element types are ggml_type ids, the TS_TYPE_* of tessera.h. */
 /* One past the largest ggml id this table knows about (ids up to GGML_TYPE_COUNT exist). */
 #define TS_QTYPE_TABLE_SIZE 31
 

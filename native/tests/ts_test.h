@@ -41,6 +41,13 @@ static inline uint64_t ts_test_rand(uint64_t *s) {
     return *s * 2685821657736338717ull;
 }
 
+/* Approximately standard normal: sum of 4 uniforms, centred and scaled (enough for tests). */
+static inline double ts_test_gauss(uint64_t *s) {
+    double u = 0;
+    for (int i = 0; i < 4; i++) u += (double)(ts_test_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+    return (u - 2.0) * 1.7320508075688772;
+}
+
 static inline uint32_t ts_test_f32_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);

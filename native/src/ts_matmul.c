@@ -1,0 +1,103 @@
+/*
+ * ts_matmul.c — quantize/dequantize entry points and the matmul driver.
+ *
+ * Y = W·Xᵀ row by row: X is converted once per call into the activation type W pairs with
+ * (as ggml pairs them), then the pool splits W's rows among threads and every thread runs
+ * the type's dot product over all of X's rows for its slice. The dot products come from the
+ * type traits (the scalar references today; SIMD versions plug in through the same table).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tessera.h"
+#include "ts_core.h"
+#include "ts_quants.h"
+#include "ts_threadpool.h"
+
+/* Looks up the traits of `type` and checks the row length against its block size. */
+static int32_t checked_traits(int32_t type, int64_t n_per_row, const char *fn, const ts_type_traits **out) {
+    const ts_type_traits *t = ts_get_type_traits(type);
+    if (t == NULL || t->dequantize == NULL)
+        return ts_set_error(TS_ERR_UNSUPPORTED, "%s: type id %d is not supported", fn, (int)type);
+    if (n_per_row <= 0 || n_per_row % t->blck_size != 0)
+        return ts_set_error(TS_ERR_INVALID_ARGUMENT, "%s: row length %lld is not a positive multiple of %s's block size %d",
+                            fn, (long long)n_per_row, t->name, (int)t->blck_size);
+    *out = t;
+    return TS_OK;
+}
+
+int32_t ts_quantize(void *dst, int32_t type, const float *src, int64_t rows, int64_t n_per_row) {
+    int32_t st = ts_require_init("ts_quantize");
+    if (st) return st;
+    const ts_type_traits *t = NULL;
+    if ((st = checked_traits(type, n_per_row, "ts_quantize", &t))) return st;
+    if (t->quantize == NULL) return ts_set_error(TS_ERR_UNSUPPORTED, "ts_quantize: no quantizer for %s", t->name);
+    if (rows < 0 || (rows > 0 && (dst == NULL || src == NULL)))
+        return ts_set_error(TS_ERR_INVALID_ARGUMENT, "ts_quantize: bad rows %lld or null pointer", (long long)rows);
+    size_t row_bytes = ts_qtype_row_size(type, n_per_row);
+    for (int64_t r = 0; r < rows; r++) t->quantize(src + r * n_per_row, (char *)dst + r * row_bytes, n_per_row);
+    return TS_OK;
+}
+
+int32_t ts_dequantize(float *dst, const void *src, int32_t type, int64_t rows, int64_t n_per_row) {
+    int32_t st = ts_require_init("ts_dequantize");
+    if (st) return st;
+    const ts_type_traits *t = NULL;
+    if ((st = checked_traits(type, n_per_row, "ts_dequantize", &t))) return st;
+    if (rows < 0 || (rows > 0 && (dst == NULL || src == NULL)))
+        return ts_set_error(TS_ERR_INVALID_ARGUMENT, "ts_dequantize: bad rows %lld or null pointer", (long long)rows);
+    size_t row_bytes = ts_qtype_row_size(type, n_per_row);
+    for (int64_t r = 0; r < rows; r++) t->dequantize((const char *)src + r * row_bytes, dst + r * n_per_row, n_per_row);
+    return TS_OK;
+}
+
+typedef struct {
+    float *y;
+    int64_t y_stride;
+    const char *w;
+    int64_t w_stride;
+    const char *xq; /* X in the activation type, rows packed */
+    size_t xq_row;
+    int64_t n, k, m;
+    ts_vec_dot_fn dot;
+} matmul_job;
+
+static void matmul_task(void *ctx, int32_t ith, int32_t nth) {
+    const matmul_job *j = ctx;
+    int64_t n0, n1;
+    ts_split_range(j->n, 4, ith, nth, &n0, &n1);
+    for (int64_t r = n0; r < n1; r++) {
+        const char *wr = j->w + r * j->w_stride;
+        for (int64_t c = 0; c < j->m; c++) {
+            float *yr = (float *)((char *)j->y + c * j->y_stride);
+            yr[r] = j->dot(j->k, wr, j->xq + (size_t)c * j->xq_row);
+        }
+    }
+}
+
+int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x,
+                  int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    int32_t st = ts_require_init("ts_matmul");
+    if (st) return st;
+    const ts_type_traits *t = NULL;
+    if ((st = checked_traits(w_type, k, "ts_matmul", &t))) return st;
+    if (t->vec_dot == NULL) return ts_set_error(TS_ERR_UNSUPPORTED, "ts_matmul: %s is an activation-only type", t->name);
+    if (n < 0 || m < 0) return ts_set_error(TS_ERR_INVALID_ARGUMENT, "ts_matmul: negative n %lld or m %lld", (long long)n, (long long)m);
+    if (n == 0 || m == 0) return TS_OK;
+    if (y == NULL || w == NULL || x == NULL) return ts_set_error(TS_ERR_INVALID_ARGUMENT, "ts_matmul: null pointer");
+    size_t w_row = ts_qtype_row_size(w_type, k);
+    if (w_stride < (int64_t)w_row || x_stride < k * 4 || y_stride < n * 4)
+        return ts_set_error(TS_ERR_INVALID_ARGUMENT, "ts_matmul: row strides (w %lld, x %lld, y %lld) shorter than the rows",
+                            (long long)w_stride, (long long)x_stride, (long long)y_stride);
+
+    const ts_type_traits *at = ts_get_type_traits(t->vec_dot_type);
+    size_t xq_row = ts_qtype_row_size(t->vec_dot_type, k);
+    char *xq = malloc(xq_row * (size_t)m);
+    if (xq == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %zu bytes for activations", xq_row * (size_t)m);
+    for (int64_t c = 0; c < m; c++) at->quantize((const float *)((const char *)x + c * x_stride), xq + c * xq_row, k);
+
+    matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, t->vec_dot};
+    ts_parallel(matmul_task, &job, ts_threads_for(n * m * k, 1 << 16));
+    free(xq);
+    return TS_OK;
+}
