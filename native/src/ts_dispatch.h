@@ -21,6 +21,9 @@
 
 #include <stdint.h>
 
+/* Size of the per-type kernel arrays: one past the largest ggml id we compute (BF16 = 30). */
+#define TS_KERNEL_TYPES 31
+
 struct ts_kernels;
 typedef void (*ts_register_fn)(struct ts_kernels *k, uint64_t cpu);
 
@@ -34,6 +37,14 @@ struct ts_kernels {
     void (*f16_to_f32)(float *dst, const uint16_t *src, int64_t n);
     void (*f32_to_bf16)(uint16_t *dst, const float *src, int64_t n);
     void (*bf16_to_f32)(float *dst, const uint16_t *src, int64_t n);
+
+    /* Quantized formats, indexed by ggml type id (TS_TYPE_*; NULL where unsupported).
+     * vec_dot[w]: dot of one weight row of type w with one activation row of the type w
+     * pairs with (ts_type_traits.vec_dot_type); k elements, any alignment.
+     * quantize_row[a]: F32 row -> type a; for the activation types Q8_0/Q8_1/Q8_K a SIMD
+     * version must produce the same bytes as the reference (tests check it). */
+    float (*vec_dot[TS_KERNEL_TYPES])(int64_t k, const void *w, const void *a);
+    void (*quantize_row[TS_KERNEL_TYPES])(const float *x, void *y, int64_t k);
 };
 
 /* The table kernels call through. Always valid: scalar after ts_shutdown (so a kernel
@@ -53,5 +64,9 @@ void ts_register_convert_scalar(struct ts_kernels *k, uint64_t cpu);
 void ts_register_convert_avx2(struct ts_kernels *k, uint64_t cpu);
 void ts_register_convert_avx512(struct ts_kernels *k, uint64_t cpu);
 void ts_register_convert_neon(struct ts_kernels *k, uint64_t cpu);
+
+/* Per-level registration functions of the quantized-format family. */
+void ts_register_quants_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu);
 
 #endif /* TS_DISPATCH_H */

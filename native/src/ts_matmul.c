@@ -11,6 +11,7 @@
 
 #include "tessera.h"
 #include "ts_core.h"
+#include "ts_dispatch.h"
 #include "ts_quants.h"
 #include "ts_threadpool.h"
 
@@ -90,13 +91,13 @@ int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int
         return ts_set_error(TS_ERR_INVALID_ARGUMENT, "ts_matmul: row strides (w %lld, x %lld, y %lld) shorter than the rows",
                             (long long)w_stride, (long long)x_stride, (long long)y_stride);
 
-    const ts_type_traits *at = ts_get_type_traits(t->vec_dot_type);
+    const struct ts_kernels *kern = ts_kernels_active();
     size_t xq_row = ts_qtype_row_size(t->vec_dot_type, k);
     char *xq = malloc(xq_row * (size_t)m);
     if (xq == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %zu bytes for activations", xq_row * (size_t)m);
-    for (int64_t c = 0; c < m; c++) at->quantize((const float *)((const char *)x + c * x_stride), xq + c * xq_row, k);
+    for (int64_t c = 0; c < m; c++) kern->quantize_row[t->vec_dot_type]((const float *)((const char *)x + c * x_stride), xq + c * xq_row, k);
 
-    matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, t->vec_dot};
+    matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->vec_dot[w_type]};
     ts_parallel(matmul_task, &job, ts_threads_for(n * m * k, 1 << 16));
     free(xq);
     return TS_OK;

@@ -29,6 +29,7 @@
 #endif
 
 #include "ts_quants.h"
+#include "ts_dispatch.h"
 
 #include <float.h>
 #include <math.h>
@@ -1108,4 +1109,16 @@ size_t ts_qtype_row_size(int32_t type, int64_t n) {
     const ts_type_traits *t = ts_get_type_traits(type);
     if (!t || n < 0 || n % t->blck_size) return 0;
     return (size_t)(n / t->blck_size) * (size_t)t->type_size;
+}
+
+/* The reference kernels fill the dispatch table's quantized-format entries; SIMD levels
+ * overwrite the ones they implement. */
+void ts_register_quants_scalar(struct ts_kernels *k, uint64_t cpu) {
+    (void)cpu;
+    for (int32_t t = 0; t < TS_QTYPE_TABLE_SIZE && t < TS_KERNEL_TYPES; t++) {
+        const ts_type_traits *tr = ts_get_type_traits(t);
+        if (tr == NULL) continue;
+        k->vec_dot[t] = tr->vec_dot;
+        k->quantize_row[t] = tr->quantize;
+    }
 }

@@ -3,6 +3,9 @@ package dev.tessera.bench;
 import dev.tessera.bindings.TesseraNative;
 import dev.tessera.core.Isa;
 import dev.tessera.core.Tessera;
+import dev.tessera.ops.Ops;
+import dev.tessera.tensor.DType;
+import dev.tessera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -28,6 +31,7 @@ public final class KernelBenchmarks {
         Tessera.ensureInitialized();
         results.addAll(downcalls());
         results.addAll(conversions());
+        results.addAll(matmuls());
         return results;
     }
 
@@ -79,6 +83,49 @@ public final class KernelBenchmarks {
             Tessera.init(poolThreads, restore);
         }
         return results;
+    }
+
+    /**
+     * Matvec 4096x4096 (M = 1, decode) per weight type on 1 thread and on the pool, and
+     * matmul with M = 512 (prefill) for the 8-bit-paired legacy types on the pool.
+     * GB/s counts the weight bytes read per call.
+     */
+    List<BenchResult> matmuls() {
+        final int n = 4096, k = 4096;
+        List<BenchResult> results = new ArrayList<>();
+        int poolThreads = Tessera.threads();
+        Isa isa = Tessera.isa();
+        try (Tensor wf = random(n, k, 1); Tensor x1 = random(1, k, 2); Tensor x512 = random(512, k, 3);
+             Tensor y1 = Tensor.allocate(DType.F32, 1, n); Tensor y512 = Tensor.allocate(DType.F32, 512, n)) {
+            for (DType type : List.of(DType.F16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K)) {
+                try (Tensor w = type == DType.F16 ? Ops.convert(wf, type) : Ops.quantize(wf, type)) {
+                    for (int threads : poolThreads > 1 ? new int[] {1, poolThreads} : new int[] {1}) {
+                        Tessera.setThreads(threads);
+                        double s = timer.median(() -> Ops.matmulInto(w, x1, y1));
+                        results.add(BenchResult.of("matmul", "matvec " + type, isa.id(), threads, s,
+                                2.0 * n * k, w.byteSize(), "4096x4096, M=1"));
+                    }
+                    if (type == DType.Q8_0 || type == DType.Q4_0) {
+                        Tessera.setThreads(poolThreads);
+                        double s = timer.median(() -> Ops.matmulInto(w, x512, y512));
+                        results.add(BenchResult.of("matmul", "matmul " + type, isa.id(), poolThreads, s,
+                                2.0 * n * k * 512, w.byteSize(), "4096x4096, M=512"));
+                    }
+                }
+            }
+        } finally {
+            Tessera.setThreads(poolThreads);
+        }
+        return results;
+    }
+
+    private static Tensor random(int rows, int cols, long seed) {
+        java.util.Random r = new java.util.Random(seed);
+        Tensor t = Tensor.allocate(DType.F32, rows, cols);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            t.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+        }
+        return t;
     }
 
     private BenchResult convert(String name, Isa isa, int threads, MemorySegment dst, int dstType,

@@ -1,0 +1,110 @@
+/*
+ * quants_avx2.c — quantized-format kernels for the avx2 level (AVX2 + FMA + F16C).
+ *
+ * Dot products of 8-bit pairs use the maddubs sign trick: |w| as unsigned times
+ * sign(w)·a as signed gives w·a in int16 pairs (no overflow: activations come from our
+ * Q8 quantizer, which never writes -128), madd with ones widens to int32, and each block's
+ * sum is scaled in float. Blocks are summed in a different order from the reference, so
+ * results agree to float rounding, not bit for bit. The Q8_0 activation quantizer is
+ * bit-identical to the reference for finite inputs (same float ops, roundf emulated).
+ */
+#include <immintrin.h>
+#include <math.h>
+
+#include "ts_dispatch.h"
+#include "ts_quants.h"
+
+static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+/* Σ w·a over 32 int8 pairs, as 8 int32 partial sums converted to float. */
+static inline __m256 dot_i8x32(__m256i w, __m256i a) {
+    const __m256i aw = _mm256_sign_epi8(w, w);
+    const __m256i sa = _mm256_sign_epi8(a, w);
+    const __m256i p16 = _mm256_maddubs_epi16(aw, sa);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+static float vec_dot_q8_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
+    const ts_block_q8_0 *w = vw;
+    const ts_block_q8_0 *a = va;
+    const int64_t nb = k / 32;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
+        const __m256i qw = _mm256_loadu_si256((const __m256i *)w[i].qs);
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        acc = _mm256_fmadd_ps(d, dot_i8x32(qw, qa), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float vec_dot_q4_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
+    const ts_block_q4_0 *w = vw;
+    const ts_block_q8_0 *a = va;
+    const int64_t nb = k / 32;
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    const __m256i eight = _mm256_set1_epi8(8);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
+        /* Bytes 0..15: low nibbles (elements 0..15); bytes 16..31: high nibbles (16..31). */
+        const __m128i q = _mm_loadu_si128((const __m128i *)w[i].qs);
+        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+        const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight);
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        acc = _mm256_fmadd_ps(d, dot_i8x32(qw, qa), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* roundf (half away from zero) of 8 lanes, exactly: truncate |v|, add one where the
+ * dropped fraction is >= 0.5 (the subtraction is exact), restore the sign. */
+static inline __m256i roundf_epi32(__m256 v) {
+    const __m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
+    const __m256 mag = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+    const __m256 t = _mm256_round_ps(mag, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 up = _mm256_cmp_ps(_mm256_sub_ps(mag, t), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m256 r = _mm256_add_ps(t, _mm256_and_ps(up, _mm256_set1_ps(1.0f)));
+    return _mm256_cvttps_epi32(_mm256_or_ps(r, sign));
+}
+
+static void quantize_row_q8_0_avx2(const float *x, void *vy, int64_t k) {
+    ts_block_q8_0 *y = vy;
+    const int64_t nb = k / 32;
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int64_t i = 0; i < nb; i++, x += 32) {
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int j = 0; j < 4; j++) {
+            v[j] = _mm256_loadu_ps(x + 8 * j);
+            amax = _mm256_max_ps(amax, _mm256_and_ps(v[j], abs_mask));
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        const float d = _mm_cvtss_f32(m) / 127;
+        const float id = d ? 1.0f / d : 0.0f;
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int j = 0; j < 4; j++) q[j] = roundf_epi32(_mm256_mul_ps(v[j], vid));
+        /* int32 -> int8: packs work within 128-bit lanes, so undo the interleave last. */
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)y[i].qs, p);
+        y[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+    }
+}
+
+void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu) {
+    (void)cpu;
+    k->vec_dot[TS_TYPE_Q8_0] = vec_dot_q8_0_q8_0_avx2;
+    k->vec_dot[TS_TYPE_Q4_0] = vec_dot_q4_0_q8_0_avx2;
+    k->quantize_row[TS_TYPE_Q8_0] = quantize_row_q8_0_avx2;
+}
