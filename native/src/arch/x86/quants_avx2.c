@@ -35,14 +35,23 @@ static float vec_dot_q8_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
     const ts_block_q8_0 *w = vw;
     const ts_block_q8_0 *a = va;
     const int64_t nb = k / 32;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
-        const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
-        const __m256i qw = _mm256_loadu_si256((const __m256i *)w[i].qs);
-        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        acc = _mm256_fmadd_ps(d, dot_i8x32(qw, qa), acc);
+    /* Two accumulators: consecutive blocks do not wait on each other's FMA. */
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const __m256 d0 = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
+        const __m256 d1 = _mm256_set1_ps(h2f(w[i + 1].d) * h2f(a[i + 1].d));
+        acc0 = _mm256_fmadd_ps(d0, dot_i8x32(_mm256_loadu_si256((const __m256i *)w[i].qs),
+                                             _mm256_loadu_si256((const __m256i *)a[i].qs)), acc0);
+        acc1 = _mm256_fmadd_ps(d1, dot_i8x32(_mm256_loadu_si256((const __m256i *)w[i + 1].qs),
+                                             _mm256_loadu_si256((const __m256i *)a[i + 1].qs)), acc1);
     }
-    return hsum_ps(acc);
+    for (; i < nb; i++) {
+        const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
+        acc0 = _mm256_fmadd_ps(d, dot_i8x32(_mm256_loadu_si256((const __m256i *)w[i].qs),
+                                            _mm256_loadu_si256((const __m256i *)a[i].qs)), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 static float vec_dot_q4_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
@@ -51,7 +60,7 @@ static float vec_dot_q4_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
     const int64_t nb = k / 32;
     const __m256i low = _mm256_set1_epi8(0x0f);
     const __m256i eight = _mm256_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int64_t i = 0; i < nb; i++) {
         const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
         /* Bytes 0..15: low nibbles (elements 0..15); bytes 16..31: high nibbles (16..31). */
@@ -59,9 +68,9 @@ static float vec_dot_q4_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
         const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
         const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        acc = _mm256_fmadd_ps(d, dot_i8x32(qw, qa), acc);
+        acc[i & 1] = _mm256_fmadd_ps(d, dot_i8x32(qw, qa), acc[i & 1]);
     }
-    return hsum_ps(acc);
+    return hsum_ps(_mm256_add_ps(acc[0], acc[1]));
 }
 
 /* roundf (half away from zero) of 8 lanes, exactly: truncate |v|, add one where the
