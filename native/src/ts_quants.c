@@ -36,7 +36,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "ts_quants_fp16.h"
+#include "ts_fp16.h"
 
 /* Below this magnitude a K-quant group is treated as all zero (same threshold as ggml's
  * reference quantizers, so zero and denormal-ish groups come out the same). */
@@ -90,7 +90,7 @@ void ts_quantize_row_q4_0_ref(const float *x, void *vy, int64_t k) {
         /* The extreme element gets level 0 (= -8·d): d = max / -8 keeps its sign. */
         const float d = ts_signed_absmax(x, TS_QK4_0) / -8;
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = ts_q_f2h(d);
+        y[i].d = ts_f32_to_f16(d);
         for (int j = 0; j < 16; j++) {
             /* +8.5 then truncation toward zero = round half up around the offset 8. The
              * values are >= 0.5 for finite input; clamp low too so a NaN cannot wrap. */
@@ -109,8 +109,8 @@ void ts_quantize_row_q4_1_ref(const float *x, void *vy, int64_t k) {
         ts_minmax(x, TS_QK4_1, &mn, &mx);
         const float d = (mx - mn) / 15;
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = ts_q_f2h(d);
-        y[i].m = ts_q_f2h(mn);
+        y[i].d = ts_f32_to_f16(d);
+        y[i].m = ts_f32_to_f16(mn);
         for (int j = 0; j < 16; j++) {
             int q0 = ts_clampi((int)((x[j] - mn) * id + 0.5f), 0, 15);
             int q1 = ts_clampi((int)((x[j + 16] - mn) * id + 0.5f), 0, 15);
@@ -125,7 +125,7 @@ void ts_quantize_row_q5_0_ref(const float *x, void *vy, int64_t k) {
     for (int64_t i = 0; i < nb; i++, x += TS_QK5_0) {
         const float d = ts_signed_absmax(x, TS_QK5_0) / -16;
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = ts_q_f2h(d);
+        y[i].d = ts_f32_to_f16(d);
         uint32_t qh = 0;
         for (int j = 0; j < 16; j++) {
             int q0 = ts_clampi((int)(x[j] * id + 16.5f), 0, 31);
@@ -149,8 +149,8 @@ void ts_quantize_row_q5_1_ref(const float *x, void *vy, int64_t k) {
         ts_minmax(x, TS_QK5_1, &mn, &mx);
         const float d = (mx - mn) / 31;
         const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = ts_q_f2h(d);
-        y[i].m = ts_q_f2h(mn);
+        y[i].d = ts_f32_to_f16(d);
+        y[i].m = ts_f32_to_f16(mn);
         uint32_t qh = 0;
         for (int j = 0; j < 16; j++) {
             /* No clamp in ggml's rule: the byte is the truncated value mod 256 (the largest
@@ -185,7 +185,7 @@ static inline float ts_q8_block(const float *x, int8_t *qs) {
 void ts_quantize_row_q8_0_ref(const float *x, void *vy, int64_t k) {
     ts_block_q8_0 *y = vy;
     const int64_t nb = k / TS_QK8_0;
-    for (int64_t i = 0; i < nb; i++, x += TS_QK8_0) y[i].d = ts_q_f2h(ts_q8_block(x, y[i].qs));
+    for (int64_t i = 0; i < nb; i++, x += TS_QK8_0) y[i].d = ts_f32_to_f16(ts_q8_block(x, y[i].qs));
 }
 
 void ts_quantize_row_q8_1_ref(const float *x, void *vy, int64_t k) {
@@ -195,8 +195,8 @@ void ts_quantize_row_q8_1_ref(const float *x, void *vy, int64_t k) {
         const float d = ts_q8_block(x, y[i].qs);
         int sum = 0;
         for (int j = 0; j < 32; j++) sum += y[i].qs[j];
-        y[i].d = ts_q_f2h(d);
-        y[i].s = ts_q_f2h((float)sum * d); /* f32 d, not the rounded one: as ggml */
+        y[i].d = ts_f32_to_f16(d);
+        y[i].s = ts_f32_to_f16((float)sum * d); /* f32 d, not the rounded one: as ggml */
     }
 }
 
@@ -206,7 +206,7 @@ void ts_dequantize_row_q4_0(const void *vx, float *y, int64_t k) {
     const ts_block_q4_0 *x = vx;
     const int64_t nb = k / TS_QK4_0;
     for (int64_t i = 0; i < nb; i++, y += TS_QK4_0) {
-        const float d = ts_q_h2f(x[i].d);
+        const float d = ts_f16_to_f32(x[i].d);
         for (int j = 0; j < 16; j++) {
             y[j] = (float)((x[i].qs[j] & 15) - 8) * d;
             y[j + 16] = (float)((x[i].qs[j] >> 4) - 8) * d;
@@ -218,7 +218,7 @@ void ts_dequantize_row_q4_1(const void *vx, float *y, int64_t k) {
     const ts_block_q4_1 *x = vx;
     const int64_t nb = k / TS_QK4_1;
     for (int64_t i = 0; i < nb; i++, y += TS_QK4_1) {
-        const float d = ts_q_h2f(x[i].d), m = ts_q_h2f(x[i].m);
+        const float d = ts_f16_to_f32(x[i].d), m = ts_f16_to_f32(x[i].m);
         for (int j = 0; j < 16; j++) {
             y[j] = (float)(x[i].qs[j] & 15) * d + m;
             y[j + 16] = (float)(x[i].qs[j] >> 4) * d + m;
@@ -234,7 +234,7 @@ void ts_dequantize_row_q5_0(const void *vx, float *y, int64_t k) {
     const ts_block_q5_0 *x = vx;
     const int64_t nb = k / TS_QK5_0;
     for (int64_t i = 0; i < nb; i++, y += TS_QK5_0) {
-        const float d = ts_q_h2f(x[i].d);
+        const float d = ts_f16_to_f32(x[i].d);
         const uint32_t qh = ts_load_qh(x[i].qh);
         for (int j = 0; j < 16; j++) {
             int q0 = (x[i].qs[j] & 15) | (int)(((qh >> j) & 1) << 4);
@@ -249,7 +249,7 @@ void ts_dequantize_row_q5_1(const void *vx, float *y, int64_t k) {
     const ts_block_q5_1 *x = vx;
     const int64_t nb = k / TS_QK5_1;
     for (int64_t i = 0; i < nb; i++, y += TS_QK5_1) {
-        const float d = ts_q_h2f(x[i].d), m = ts_q_h2f(x[i].m);
+        const float d = ts_f16_to_f32(x[i].d), m = ts_f16_to_f32(x[i].m);
         const uint32_t qh = ts_load_qh(x[i].qh);
         for (int j = 0; j < 16; j++) {
             int q0 = (x[i].qs[j] & 15) | (int)(((qh >> j) & 1) << 4);
@@ -264,7 +264,7 @@ void ts_dequantize_row_q8_0(const void *vx, float *y, int64_t k) {
     const ts_block_q8_0 *x = vx;
     const int64_t nb = k / TS_QK8_0;
     for (int64_t i = 0; i < nb; i++, y += TS_QK8_0) {
-        const float d = ts_q_h2f(x[i].d);
+        const float d = ts_f16_to_f32(x[i].d);
         for (int j = 0; j < 32; j++) y[j] = (float)x[i].qs[j] * d;
     }
 }
@@ -273,7 +273,7 @@ void ts_dequantize_row_q8_1(const void *vx, float *y, int64_t k) {
     const ts_block_q8_1 *x = vx;
     const int64_t nb = k / TS_QK8_1;
     for (int64_t i = 0; i < nb; i++, y += TS_QK8_1) {
-        const float d = ts_q_h2f(x[i].d); /* s is a dot-product helper, not part of y */
+        const float d = ts_f16_to_f32(x[i].d); /* s is a dot-product helper, not part of y */
         for (int j = 0; j < 32; j++) y[j] = (float)x[i].qs[j] * d;
     }
 }
@@ -485,21 +485,21 @@ void ts_quantize_row_q2_K_ref(const float *x, void *vy, int64_t k) {
         if (max_scale > 0) {
             const float iscale = 15.f / max_scale;
             for (int j = 0; j < 16; j++) y[i].scales[j] = (uint8_t)ts_nearest_int(iscale * scales[j]);
-            y[i].d = ts_q_f2h(max_scale / 15.f);
+            y[i].d = ts_f32_to_f16(max_scale / 15.f);
         } else {
             for (int j = 0; j < 16; j++) y[i].scales[j] = 0;
-            y[i].d = ts_q_f2h(0.f);
+            y[i].d = ts_f32_to_f16(0.f);
         }
         if (max_min > 0) {
             const float iscale = 15.f / max_min;
             for (int j = 0; j < 16; j++) y[i].scales[j] |= (uint8_t)(ts_nearest_int(iscale * mins[j]) << 4);
-            y[i].dmin = ts_q_f2h(max_min / 15.f);
+            y[i].dmin = ts_f32_to_f16(max_min / 15.f);
         } else {
-            y[i].dmin = ts_q_f2h(0.f);
+            y[i].dmin = ts_f32_to_f16(0.f);
         }
         /* 3. requantize against the scales as decoded (half d times code), so the levels
          *    fit what a reader reconstructs; a group whose scale decodes to 0 keeps its fit */
-        const float d = ts_q_h2f(y[i].d), dmin = ts_q_h2f(y[i].dmin);
+        const float d = ts_f16_to_f32(y[i].d), dmin = ts_f16_to_f32(y[i].dmin);
         for (int j = 0; j < 16; j++) {
             const float dl = d * (y[i].scales[j] & 15);
             if (!dl) continue;
@@ -545,12 +545,12 @@ void ts_quantize_row_q3_K_ref(const float *x, void *vy, int64_t k) {
                     y[i].scales[j - 8] |= (uint8_t)((c & 15) << 4);
                 y[i].scales[8 + (j & 3)] |= (uint8_t)((c >> 4) << (2 * (j >> 2)));
             }
-            y[i].d = ts_q_f2h(1 / iscale);
+            y[i].d = ts_f32_to_f16(1 / iscale);
         } else {
-            y[i].d = ts_q_f2h(0.f);
+            y[i].d = ts_f32_to_f16(0.f);
         }
         /* 3. requantize with the decoded scales */
-        const float d = ts_q_h2f(y[i].d);
+        const float d = ts_f16_to_f32(y[i].d);
         for (int j = 0; j < 16; j++) {
             const float dl = d * ts_q3k_scale(y[i].scales, j);
             if (!dl) continue;
@@ -620,9 +620,9 @@ static void ts_qk_fit_block(const float *x, int nmax, float rmin, int nstep, uin
         int lm = (uint8_t)ts_nearest_int(inv_min * mins[j]);
         ts_k4_put(packed, j, ls < 63 ? ls : 63, lm < 63 ? lm : 63);
     }
-    *d_out = ts_q_f2h(max_scale / 63.f);
-    *dmin_out = ts_q_f2h(max_min / 63.f);
-    const float d = ts_q_h2f(*d_out), dmin = ts_q_h2f(*dmin_out);
+    *d_out = ts_f32_to_f16(max_scale / 63.f);
+    *dmin_out = ts_f32_to_f16(max_min / 63.f);
+    const float d = ts_f16_to_f32(*d_out), dmin = ts_f16_to_f32(*dmin_out);
     for (int j = 0; j < 8; j++) {
         int sc, m;
         ts_k4_get(packed, j, &sc, &m);
@@ -683,12 +683,12 @@ void ts_quantize_row_q6_K_ref(const float *x, void *vy, int64_t k) {
         }
         /* int8 codes; the largest-|scale| group maps to -128, so d carries the sign */
         const float iscale = -128.f / max_scale;
-        y[i].d = ts_q_f2h(1 / iscale);
+        y[i].d = ts_f32_to_f16(1 / iscale);
         for (int j = 0; j < 16; j++) {
             int c = ts_nearest_int(iscale * scales[j]);
             y[i].scales[j] = (int8_t)(c < 127 ? c : 127);
         }
-        const float d = ts_q_h2f(y[i].d);
+        const float d = ts_f16_to_f32(y[i].d);
         for (int j = 0; j < 16; j++) {
             const float dl = d * y[i].scales[j];
             if (!dl) continue;
@@ -742,7 +742,7 @@ void ts_dequantize_row_q2_K(const void *vx, float *y, int64_t k) {
     const ts_block_q2_K *x = vx;
     const int64_t nb = k / TS_QK_K;
     for (int64_t i = 0; i < nb; i++, y += TS_QK_K) {
-        const float d = ts_q_h2f(x[i].d), dmin = ts_q_h2f(x[i].dmin);
+        const float d = ts_f16_to_f32(x[i].d), dmin = ts_f16_to_f32(x[i].dmin);
         for (int e = 0; e < TS_QK_K; e++) {
             const int n = e >> 7, sh = 2 * ((e >> 5) & 3), l = e & 31;
             const uint8_t sc = x[i].scales[e >> 4];
@@ -756,7 +756,7 @@ void ts_dequantize_row_q3_K(const void *vx, float *y, int64_t k) {
     const ts_block_q3_K *x = vx;
     const int64_t nb = k / TS_QK_K;
     for (int64_t i = 0; i < nb; i++, y += TS_QK_K) {
-        const float d = ts_q_h2f(x[i].d);
+        const float d = ts_f16_to_f32(x[i].d);
         for (int e = 0; e < TS_QK_K; e++) {
             const int n = e >> 7, sh = 2 * ((e >> 5) & 3), l = e & 31;
             const int low = (x[i].qs[32 * n + l] >> sh) & 3;
@@ -771,7 +771,7 @@ void ts_dequantize_row_q4_K(const void *vx, float *y, int64_t k) {
     const ts_block_q4_K *x = vx;
     const int64_t nb = k / TS_QK_K;
     for (int64_t i = 0; i < nb; i++, y += TS_QK_K) {
-        const float d = ts_q_h2f(x[i].d), dmin = ts_q_h2f(x[i].dmin);
+        const float d = ts_f16_to_f32(x[i].d), dmin = ts_f16_to_f32(x[i].dmin);
         for (int j = 0; j < 8; j++) {
             int sc, m;
             ts_k4_get(x[i].scales, j, &sc, &m);
@@ -787,7 +787,7 @@ void ts_dequantize_row_q5_K(const void *vx, float *y, int64_t k) {
     const ts_block_q5_K *x = vx;
     const int64_t nb = k / TS_QK_K;
     for (int64_t i = 0; i < nb; i++, y += TS_QK_K) {
-        const float d = ts_q_h2f(x[i].d), dmin = ts_q_h2f(x[i].dmin);
+        const float d = ts_f16_to_f32(x[i].d), dmin = ts_f16_to_f32(x[i].dmin);
         for (int j = 0; j < 8; j++) {
             int sc, m;
             ts_k4_get(x[i].scales, j, &sc, &m);
@@ -816,7 +816,7 @@ void ts_dequantize_row_q6_K(const void *vx, float *y, int64_t k) {
     const ts_block_q6_K *x = vx;
     const int64_t nb = k / TS_QK_K;
     for (int64_t i = 0; i < nb; i++, y += TS_QK_K) {
-        const float d = ts_q_h2f(x[i].d);
+        const float d = ts_f16_to_f32(x[i].d);
         for (int e = 0; e < TS_QK_K; e++) {
             int s;
             int q = ts_q6k_level(&x[i], e, &s) - 32;
@@ -841,22 +841,22 @@ void ts_dequantize_row_f32(const void *x, float *y, int64_t k) { memcpy(y, x, (s
 
 void ts_quantize_row_f16_ref(const float *x, void *vy, int64_t k) {
     uint16_t *y = vy;
-    for (int64_t i = 0; i < k; i++) y[i] = ts_q_f2h(x[i]);
+    for (int64_t i = 0; i < k; i++) y[i] = ts_f32_to_f16(x[i]);
 }
 
 void ts_dequantize_row_f16(const void *vx, float *y, int64_t k) {
     const uint16_t *x = vx;
-    for (int64_t i = 0; i < k; i++) y[i] = ts_q_h2f(x[i]);
+    for (int64_t i = 0; i < k; i++) y[i] = ts_f16_to_f32(x[i]);
 }
 
 void ts_quantize_row_bf16_ref(const float *x, void *vy, int64_t k) {
     uint16_t *y = vy;
-    for (int64_t i = 0; i < k; i++) y[i] = ts_q_f2bf(x[i]);
+    for (int64_t i = 0; i < k; i++) y[i] = ts_f32_to_bf16(x[i]);
 }
 
 void ts_dequantize_row_bf16(const void *vx, float *y, int64_t k) {
     const uint16_t *x = vx;
-    for (int64_t i = 0; i < k; i++) y[i] = ts_q_bf2f(x[i]);
+    for (int64_t i = 0; i < k; i++) y[i] = ts_bf16_to_f32(x[i]);
 }
 
 /* ===================================================================================
@@ -872,7 +872,7 @@ float ts_vec_dot_q4_0_q8_0_ref(int64_t k, const void *vw, const void *va) {
         int32_t s = 0;
         for (int j = 0; j < 16; j++)
             s += ((w[i].qs[j] & 15) - 8) * a[i].qs[j] + ((w[i].qs[j] >> 4) - 8) * a[i].qs[j + 16];
-        sum += ts_q_h2f(w[i].d) * ts_q_h2f(a[i].d) * (float)s;
+        sum += ts_f16_to_f32(w[i].d) * ts_f16_to_f32(a[i].d) * (float)s;
     }
     return sum;
 }
@@ -887,7 +887,7 @@ float ts_vec_dot_q4_1_q8_1_ref(int64_t k, const void *vw, const void *va) {
         int32_t s = 0;
         for (int j = 0; j < 16; j++)
             s += (w[i].qs[j] & 15) * a[i].qs[j] + (w[i].qs[j] >> 4) * a[i].qs[j + 16];
-        sum += ts_q_h2f(w[i].d) * ts_q_h2f(a[i].d) * (float)s + ts_q_h2f(w[i].m) * ts_q_h2f(a[i].s);
+        sum += ts_f16_to_f32(w[i].d) * ts_f16_to_f32(a[i].d) * (float)s + ts_f16_to_f32(w[i].m) * ts_f16_to_f32(a[i].s);
     }
     return sum;
 }
@@ -905,7 +905,7 @@ float ts_vec_dot_q5_0_q8_0_ref(int64_t k, const void *vw, const void *va) {
             int q1 = ((w[i].qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4)) - 16;
             s += q0 * a[i].qs[j] + q1 * a[i].qs[j + 16];
         }
-        sum += ts_q_h2f(w[i].d) * ts_q_h2f(a[i].d) * (float)s;
+        sum += ts_f16_to_f32(w[i].d) * ts_f16_to_f32(a[i].d) * (float)s;
     }
     return sum;
 }
@@ -923,7 +923,7 @@ float ts_vec_dot_q5_1_q8_1_ref(int64_t k, const void *vw, const void *va) {
             int q1 = (w[i].qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4);
             s += q0 * a[i].qs[j] + q1 * a[i].qs[j + 16];
         }
-        sum += ts_q_h2f(w[i].d) * ts_q_h2f(a[i].d) * (float)s + ts_q_h2f(w[i].m) * ts_q_h2f(a[i].s);
+        sum += ts_f16_to_f32(w[i].d) * ts_f16_to_f32(a[i].d) * (float)s + ts_f16_to_f32(w[i].m) * ts_f16_to_f32(a[i].s);
     }
     return sum;
 }
@@ -936,7 +936,7 @@ float ts_vec_dot_q8_0_q8_0_ref(int64_t k, const void *vw, const void *va) {
     for (int64_t i = 0; i < nb; i++) {
         int32_t s = 0;
         for (int j = 0; j < 32; j++) s += w[i].qs[j] * a[i].qs[j];
-        sum += ts_q_h2f(w[i].d) * ts_q_h2f(a[i].d) * (float)s;
+        sum += ts_f16_to_f32(w[i].d) * ts_f16_to_f32(a[i].d) * (float)s;
     }
     return sum;
 }
@@ -958,7 +958,7 @@ float ts_vec_dot_q2_K_q8_K_ref(int64_t k, const void *vw, const void *va) {
             sumi += (w[i].scales[s] & 15) * g;
             summ += (w[i].scales[s] >> 4) * a[i].bsums[s];
         }
-        sum += a[i].d * (ts_q_h2f(w[i].d) * (float)sumi - ts_q_h2f(w[i].dmin) * (float)summ);
+        sum += a[i].d * (ts_f16_to_f32(w[i].d) * (float)sumi - ts_f16_to_f32(w[i].dmin) * (float)summ);
     }
     return sum;
 }
@@ -979,7 +979,7 @@ float ts_vec_dot_q3_K_q8_K_ref(int64_t k, const void *vw, const void *va) {
             }
             sumi += ts_q3k_scale(w[i].scales, s) * g;
         }
-        sum += a[i].d * ts_q_h2f(w[i].d) * (float)sumi;
+        sum += a[i].d * ts_f16_to_f32(w[i].d) * (float)sumi;
     }
     return sum;
 }
@@ -1002,7 +1002,7 @@ float ts_vec_dot_q4_K_q8_K_ref(int64_t k, const void *vw, const void *va) {
             sumi += sc * g;
             summ += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
         }
-        sum += a[i].d * (ts_q_h2f(w[i].d) * (float)sumi - ts_q_h2f(w[i].dmin) * (float)summ);
+        sum += a[i].d * (ts_f16_to_f32(w[i].d) * (float)sumi - ts_f16_to_f32(w[i].dmin) * (float)summ);
     }
     return sum;
 }
@@ -1027,7 +1027,7 @@ float ts_vec_dot_q5_K_q8_K_ref(int64_t k, const void *vw, const void *va) {
             sumi += sc * g;
             summ += m * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
         }
-        sum += a[i].d * (ts_q_h2f(w[i].d) * (float)sumi - ts_q_h2f(w[i].dmin) * (float)summ);
+        sum += a[i].d * (ts_f16_to_f32(w[i].d) * (float)sumi - ts_f16_to_f32(w[i].dmin) * (float)summ);
     }
     return sum;
 }
@@ -1046,7 +1046,7 @@ float ts_vec_dot_q6_K_q8_K_ref(int64_t k, const void *vw, const void *va) {
         }
         int32_t sumi = 0;
         for (int s = 0; s < 16; s++) sumi += w[i].scales[s] * g[s];
-        sum += a[i].d * ts_q_h2f(w[i].d) * (float)sumi;
+        sum += a[i].d * ts_f16_to_f32(w[i].d) * (float)sumi;
     }
     return sum;
 }
@@ -1061,14 +1061,14 @@ float ts_vec_dot_f32_f32_ref(int64_t k, const void *vw, const void *va) {
 float ts_vec_dot_f16_f16_ref(int64_t k, const void *vw, const void *va) {
     const uint16_t *w = vw, *a = va;
     float sum = 0;
-    for (int64_t i = 0; i < k; i++) sum += ts_q_h2f(w[i]) * ts_q_h2f(a[i]);
+    for (int64_t i = 0; i < k; i++) sum += ts_f16_to_f32(w[i]) * ts_f16_to_f32(a[i]);
     return sum;
 }
 
 float ts_vec_dot_bf16_bf16_ref(int64_t k, const void *vw, const void *va) {
     const uint16_t *w = vw, *a = va;
     float sum = 0;
-    for (int64_t i = 0; i < k; i++) sum += ts_q_bf2f(w[i]) * ts_q_bf2f(a[i]);
+    for (int64_t i = 0; i < k; i++) sum += ts_bf16_to_f32(w[i]) * ts_bf16_to_f32(a[i]);
     return sum;
 }
 

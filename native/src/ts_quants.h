@@ -5,7 +5,7 @@
  * Internal header (not part of the public ABI). The layouts are the ones GGUF files
  * store (docs FORMATS.md §2): packed, no padding, blocks concatenated along ne[0].
  * Half-precision fields are raw IEEE binary16 bits (uint16_t), converted with the RNE
- * helpers of ts_quants_fp16.h (same results as ts_fp16.h / ggml).
+ * helpers of ts_fp16.h (same results as ggml).
  *
  * Everything here is the *reference* layer: plain C, one block at a time, used to
  * create files, to check SIMD kernels against, and as the fallback kernel level.
