@@ -73,4 +73,17 @@ class TesseraCliTest {
         assertEquals(1, verbose.code());
         assertTrue(verbose.err().contains("\tat "), verbose.err());
     }
+
+    @Test
+    void quantizePrintsTheSizeSummaryAndRejectsAnUnknownType(@TempDir Path dir) {
+        Path out = dir.resolve("q8.gguf");
+        Run r = run("quantize", STORIES, out.toString(), "--type", "q8_0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s).*\\(q8_0\\): tensor data 1,171,200 -> [0-9,]+ bytes.*"), r.out());
+        assertTrue(r.err().contains("blk.0.ffn_down.weight: row length 172 fits no block of Q8_0: kept F32"), r.err());
+        assertTrue(Files.exists(out));
+        Run bad = run("quantize", STORIES, out.toString(), "--type", "q9_9");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("unknown --type 'q9_9'"), bad.err());
+    }
 }
