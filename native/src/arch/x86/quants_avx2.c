@@ -10,6 +10,7 @@
  */
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "ts_dispatch.h"
 #include "ts_quants.h"
@@ -73,6 +74,37 @@ static float vec_dot_q4_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
     return hsum_ps(_mm256_add_ps(acc[0], acc[1]));
 }
 
+/* Plain-type dots: 32 elements per step in four independent FMA chains. */
+static inline __m256 load_f16x8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static inline __m256 load_bf16x8(const uint16_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+#define TS_PLAIN_DOT(NAME, T, LOAD, SCALAR)                                                     \
+    static float NAME(int64_t k, const void *vw, const void *va) {                              \
+        const T *w = vw;                                                                         \
+        const T *a = va;                                                                         \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+        int64_t i = 0;                                                                           \
+        for (; i + 32 <= k; i += 32)                                                             \
+            for (int j = 0; j < 4; j++) acc[j] = _mm256_fmadd_ps(LOAD(w + i + 8 * j), LOAD(a + i + 8 * j), acc[j]); \
+        for (; i + 8 <= k; i += 8) acc[0] = _mm256_fmadd_ps(LOAD(w + i), LOAD(a + i), acc[0]);  \
+        float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))); \
+        for (; i < k; i++) sum += SCALAR(w[i]) * SCALAR(a[i]);                                    \
+        return sum;                                                                              \
+    }
+
+static inline float f32_id(float x) { return x; }
+static inline float bf16_scalar(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+TS_PLAIN_DOT(vec_dot_f32_avx2, float, _mm256_loadu_ps, f32_id)
+TS_PLAIN_DOT(vec_dot_f16_avx2, uint16_t, load_f16x8, h2f)
+TS_PLAIN_DOT(vec_dot_bf16_avx2, uint16_t, load_bf16x8, bf16_scalar)
+
 /* roundf (half away from zero) of 8 lanes, exactly: truncate |v|, add one where the
  * dropped fraction is >= 0.5 (the subtraction is exact), restore the sign. */
 static inline __m256i roundf_epi32(__m256 v) {
@@ -116,4 +148,7 @@ void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu) {
     k->vec_dot[TS_TYPE_Q8_0] = vec_dot_q8_0_q8_0_avx2;
     k->vec_dot[TS_TYPE_Q4_0] = vec_dot_q4_0_q8_0_avx2;
     k->quantize_row[TS_TYPE_Q8_0] = quantize_row_q8_0_avx2;
+    k->vec_dot[TS_TYPE_F32] = vec_dot_f32_avx2;
+    k->vec_dot[TS_TYPE_F16] = vec_dot_f16_avx2;
+    k->vec_dot[TS_TYPE_BF16] = vec_dot_bf16_avx2;
 }
