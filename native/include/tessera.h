@@ -146,6 +146,12 @@ TS_API int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_ty
 TS_API TS_CRITICAL void ts_noop(void);
 /* Returns a + n: measures a downcall that passes arguments. */
 TS_API TS_CRITICAL int64_t ts_noop_args(const void *a, int64_t n);
+/* Reads n_bytes at p (split over the pool) and returns a checksum: the machine's read
+ * bandwidth when p is far larger than the caches. */
+TS_API int64_t ts_bench_read(const void *p, int64_t n_bytes);
+/* Runs iters rounds of independent FMA chains on every pool thread with the active level's
+ * widest float vectors; returns the floating-point operations done (an FMA counts 2 per lane). */
+TS_API int64_t ts_bench_fma(int64_t iters);
 
 #ifdef __cplusplus
 }

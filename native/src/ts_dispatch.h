@@ -45,6 +45,10 @@ struct ts_kernels {
      * version must produce the same bytes as the reference (tests check it). */
     float (*vec_dot[TS_KERNEL_TYPES])(int64_t k, const void *w, const void *a);
     void (*quantize_row[TS_KERNEL_TYPES])(const float *x, void *y, int64_t k);
+
+    /* Peak-throughput probe: iters rounds of independent FMA chains on this thread;
+     * returns the flops done and writes a result to *sink so nothing is optimised away. */
+    int64_t (*fma_probe)(int64_t iters, float *sink);
 };
 
 /* The table kernels call through. Always valid: scalar after ts_shutdown (so a kernel
@@ -68,5 +72,9 @@ void ts_register_convert_neon(struct ts_kernels *k, uint64_t cpu);
 /* Per-level registration functions of the quantized-format family. */
 void ts_register_quants_scalar(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu);
+
+/* Per-level registration functions of the machine probes. */
+void ts_register_probe_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_probe_avx2(struct ts_kernels *k, uint64_t cpu);
 
 #endif /* TS_DISPATCH_H */

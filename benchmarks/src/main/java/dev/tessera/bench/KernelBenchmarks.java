@@ -29,9 +29,37 @@ public final class KernelBenchmarks {
     public List<BenchResult> run() {
         List<BenchResult> results = new ArrayList<>();
         Tessera.ensureInitialized();
+        results.addAll(machineLimits());
         results.addAll(downcalls());
         results.addAll(conversions());
         results.addAll(matmuls());
+        return results;
+    }
+
+    /**
+     * The machine's limits, measured by the same library: read bandwidth over 256 MiB (far
+     * beyond the caches) and FMA throughput with the active level's widest vectors.
+     */
+    List<BenchResult> machineLimits() {
+        List<BenchResult> results = new ArrayList<>();
+        int poolThreads = Tessera.threads();
+        String isa = Tessera.isa().id();
+        final long bytes = 256L << 20;
+        final long iters = 20_000_000;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(bytes, 64);
+            buffer.fill((byte) 1); // touch every page before timing
+            for (int threads : poolThreads > 1 ? new int[] {1, poolThreads} : new int[] {1}) {
+                Tessera.setThreads(threads);
+                double s = timer.median(() -> TesseraNative.ts_bench_read(buffer, bytes));
+                results.add(BenchResult.of("machine", "read bandwidth", isa, threads, s, 0, bytes, "256 MiB streaming sum"));
+                long[] flops = new long[1];
+                double f = timer.median(() -> flops[0] = TesseraNative.ts_bench_fma(iters));
+                results.add(BenchResult.of("machine", "fma peak f32", isa, threads, f, flops[0], 0, "independent FMA chains"));
+            }
+        } finally {
+            Tessera.setThreads(poolThreads);
+        }
         return results;
     }
 
