@@ -22,8 +22,14 @@ public final class KernelBenchmarks {
     private static final long CALLS = 2_000_000;
     private final Timer timer;
 
-    public KernelBenchmarks(double secondsPerCase) {
+    private final long largeBytes;
+
+    /**
+     * @param largeBytes weight bytes of the larger-than-cache Q4_0 matvec case (0 leaves it out)
+     */
+    public KernelBenchmarks(double secondsPerCase, long largeBytes) {
         this.timer = new Timer(secondsPerCase, 3);
+        this.largeBytes = largeBytes;
     }
 
     public List<BenchResult> run() {
@@ -33,6 +39,9 @@ public final class KernelBenchmarks {
         results.addAll(downcalls());
         results.addAll(conversions());
         results.addAll(matmuls());
+        if (largeBytes > 0) {
+            results.add(largeMatvec(largeBytes));
+        }
         return results;
     }
 
@@ -145,6 +154,34 @@ public final class KernelBenchmarks {
             Tessera.setThreads(poolThreads);
         }
         return results;
+    }
+
+    /**
+     * Q4_0 matvec over a weight set far larger than the caches, where memory bandwidth rules.
+     * The blocks are random bytes with a fixed small scale: quantizing gigabytes of floats
+     * would only slow the benchmark down, and the kernel's work does not depend on values.
+     */
+    BenchResult largeMatvec(long bytes) {
+        final int k = 4096;
+        final long rowBytes = DType.Q4_0.byteSize(k);
+        final long n = bytes / rowBytes;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment w = arena.allocate(n * rowBytes, 64);
+            java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+            for (long off = 0; off + 8 <= w.byteSize(); off += 8) {
+                w.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, off, r.nextLong());
+            }
+            short scale = Float.floatToFloat16(0.01f);
+            for (long b = 0; b < w.byteSize(); b += DType.Q4_0.blockBytes()) {
+                w.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, b, scale);
+            }
+            Tensor weights = Tensor.wrap(DType.Q4_0, w, n, k);
+            try (Tensor x = random(1, k, 4); Tensor y = Tensor.allocate(DType.F32, 1, n)) {
+                double s = timer.median(() -> Ops.matmulInto(weights, x, y));
+                return BenchResult.of("matmul", "matvec Q4_0 large", Tessera.isa().id(), Tessera.threads(), s,
+                        2.0 * n * k, n * rowBytes, String.format("%d x %d, %.2f GiB of weights", n, k, n * rowBytes / (double) (1L << 30)));
+            }
+        }
     }
 
     private static Tensor random(int rows, int cols, long seed) {

@@ -30,6 +30,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seconds", description = "Time budget per case in seconds (default: ${DEFAULT-VALUE}).", defaultValue = "0.5")
     double seconds;
 
+    @Option(names = "--large", paramLabel = "GIB", defaultValue = "0",
+            description = "Also run a Q4_0 matvec over GIB GiB of weights (memory-bound; e.g. 2).")
+    double largeGib;
+
     @Spec
     CommandSpec spec;
 
@@ -47,7 +51,10 @@ final class BenchCommand implements Callable<Integer> {
                 Tessera.isa().id(), Tessera.threads(),
                 Tessera.cpuFeatures().stream().map(CpuFeature::name).collect(Collectors.joining(" ")));
         err.flush();
-        List<BenchResult> results = new KernelBenchmarks(seconds).run();
+        if (largeGib < 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--large must be >= 0");
+        }
+        List<BenchResult> results = new KernelBenchmarks(seconds, (long) (largeGib * (1L << 30))).run();
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? toJson(results) : toTable(results));
         out.flush();
