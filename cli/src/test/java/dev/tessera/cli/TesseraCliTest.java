@@ -86,4 +86,21 @@ class TesseraCliTest {
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("unknown --type 'q9_9'"), bad.err());
     }
+
+    @Test
+    void quantizeVerboseListsEveryTensorWithItsRmseAndAMissingInputExitsWith1(@TempDir Path dir) {
+        Path out = dir.resolve("q4.gguf");
+        Run r = run("--verbose", "quantize", STORIES, out.toString(), "--type", "Q4_0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s).*blk\\.0\\.attn_q\\.weight\\s+F32\\s+-> Q4_0\\s+16384\\s+2304\\s+[0-9.e-]+\\n.*"), r.out());
+        assertTrue(r.out().matches("(?s).*blk\\.0\\.attn_norm\\.weight\\s+F32\\s+-> F32\\s+256\\s+256\\s+-\\n.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\(q4_0\\): tensor data 1,171,200 -> [0-9,]+ bytes \\([0-9.]+ -> [0-9.]+ MiB\\)\\n"), r.out());
+        assertTrue(r.err().contains("48/48"), r.err());
+
+        Run missing = run("quantize", dir.resolve("missing.gguf").toString(), out.toString(), "--type", "q4_0");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().startsWith("tessera: error: no such file: "), missing.err());
+
+        assertEquals(2, run("quantize", STORIES, out.toString()).code(), "--type is required");
+    }
 }

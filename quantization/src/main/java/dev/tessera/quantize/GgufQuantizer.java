@@ -2,134 +2,265 @@ package dev.tessera.quantize;
 
 import dev.tessera.io.gguf.GgufFile;
 import dev.tessera.io.gguf.GgufTensorInfo;
+import dev.tessera.io.gguf.GgufValue;
 import dev.tessera.io.gguf.GgufWriter;
 import dev.tessera.ops.Ops;
 import dev.tessera.tensor.DType;
 import dev.tessera.tensor.Tensor;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * Quantizes the 2-D weights of a GGUF file to one type, as llama-quantize does without an
- * importance matrix: 1-D tensors (norms, biases) and tensors already quantized are copied as
- * they are; a weight whose row length does not fit the type's block falls back to a type
- * that fits. Metadata and tensor order are kept; general.file_type and
- * general.quantization_version are set.
+ * Quantizes the weights of a GGUF file, following llama-quantize's rules.
+ *
+ * <ul>
+ *   <li>Every F32/F16/BF16 tensor of rank 2 or more (the weight matrices) becomes the target type,
+ *       row by row along its last dim (ggml ne[0]).</li>
+ *   <li>1-D tensors (norms, biases) and tensors that are already quantized are copied unchanged.</li>
+ *   <li>A weight whose row length is not a multiple of the target's block size falls back: the
+ *       K-quants (block 256) to the legacy type of similar size (Q2_K, Q3_K, Q4_K to Q4_0; Q5_K to
+ *       Q5_0; Q6_K to Q8_0); if that does not fit either, or the target is a legacy type, the tensor
+ *       keeps its source type. Every fallback is reported in {@link TensorReport#note()}.</li>
+ *   <li>Metadata, tensor names and their order are kept; {@code general.file_type} is set to the
+ *       llama ftype of the target and {@code general.quantization_version} to 2.</li>
+ * </ul>
+ *
+ * <p>Streaming: the input is memory-mapped and unchanged tensors are written straight from the
+ * mapping; tensors are quantized one at a time into a memory-mapped scratch file next to the
+ * output (deleted afterwards), so neither the heap nor native memory holds the whole model.
  */
 public final class GgufQuantizer {
 
-    /** What happened to one tensor; rmse is NaN when the tensor was copied unchanged. */
-    public record TensorReport(String name, DType from, DType to, long bytesBefore, long bytesAfter, double rmse, String note) {}
-
-    public record Report(long bytesBefore, long bytesAfter, List<TensorReport> tensors) {}
-
-    /** Called after each tensor (for progress). */
-    @FunctionalInterface
-    public interface Listener {
-        void onTensor(int done, int total, TensorReport report);
-    }
-
-    /** Target types of {@code tessera quantize --type}. */
+    /** The types {@link #quantize} accepts, in the order the CLI lists them. */
     public static final List<DType> TARGETS = List.of(DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1,
             DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K);
 
-    /** llama.cpp's llama_ftype of a file that is mostly of the given type. */
-    private static final Map<DType, Integer> FILE_TYPE = Map.of(DType.Q4_0, 2, DType.Q4_1, 3, DType.Q8_0, 7,
-            DType.Q5_0, 8, DType.Q5_1, 9, DType.Q2_K, 10, DType.Q3_K, 11, DType.Q4_K, 14, DType.Q5_K, 16, DType.Q6_K, 18);
+    /** GGUF key of the llama file type. */
+    public static final String FILE_TYPE_KEY = "general.file_type";
+    /** GGUF key of the quantization format version. */
+    public static final String QUANTIZATION_VERSION_KEY = "general.quantization_version";
+    /** ggml's current quantization format version. */
+    public static final int QUANTIZATION_VERSION = 2;
 
-    /** The legacy 32-element type a K-quant falls back to when rows are not multiples of 256. */
-    private static final Map<DType, DType> FALLBACK = Map.of(DType.Q2_K, DType.Q4_0, DType.Q3_K, DType.Q4_0,
-            DType.Q4_K, DType.Q4_0, DType.Q5_K, DType.Q5_0, DType.Q6_K, DType.Q8_0);
+    /** What happened to one tensor; {@code rmse} is NaN when not computed or the tensor was copied. */
+    public record TensorReport(String name, DType from, DType to, long bytesBefore, long bytesAfter, double rmse, String note) {
+        public TensorReport {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(note, "note");
+        }
+
+        /** Whether the tensor was re-encoded (not copied unchanged). */
+        public boolean quantized() {
+            return from != to;
+        }
+    }
+
+    /** The whole run; byte counts are the tensors' data, without alignment padding. */
+    public record Report(long bytesBefore, long bytesAfter, List<TensorReport> tensors) {
+        public Report {
+            tensors = List.copyOf(tensors);
+        }
+    }
+
+    /** Called after each tensor, in file order; {@code done} counts from 1 to {@code total}. */
+    @FunctionalInterface
+    public interface Listener {
+        void onTensor(int done, int total, TensorReport tensor);
+
+        Listener NONE = (done, total, tensor) -> {};
+    }
 
     private GgufQuantizer() {}
 
+    /** The llama.cpp {@code general.file_type} (LLAMA_FTYPE_MOSTLY_*) of a target type. */
+    public static int llamaFileType(DType target) {
+        return switch (target) {
+            case Q4_0 -> 2;
+            case Q4_1 -> 3;
+            case Q8_0 -> 7;
+            case Q5_0 -> 8;
+            case Q5_1 -> 9;
+            case Q2_K -> 10;
+            case Q3_K -> 11; // Q3_K_S
+            case Q4_K -> 14; // Q4_K_S
+            case Q5_K -> 16; // Q5_K_S
+            case Q6_K -> 18;
+            default -> throw new IllegalArgumentException("not a quantization target: " + target + "; expected one of " + TARGETS);
+        };
+    }
+
+    /** The type a tensor with rows of {@code k} elements falls back to when the target's block does not fit. */
+    static DType fallback(DType target) {
+        return switch (target) {
+            case Q2_K, Q3_K, Q4_K -> DType.Q4_0;
+            case Q5_K -> DType.Q5_0;
+            case Q6_K -> DType.Q8_0;
+            default -> null;
+        };
+    }
+
+    private record Plan(GgufTensorInfo info, DType to, String note) {}
+
     /**
-     * The type a tensor gets: {@code type} for a 2-D F32/F16/BF16 weight whose rows fit its
-     * block, a fallback where they do not, and the tensor's own type otherwise.
+     * The type a tensor gets: {@code target} for an F32/F16/BF16 weight (rank 2 or more) whose
+     * rows fit its block, the fallback where they do not, and the tensor's own type otherwise.
      */
-    public static DType targetFor(GgufTensorInfo info, DType type) {
-        DType from = info.type();
-        boolean weight = info.nDims() == 2 && (from == DType.F32 || from == DType.F16 || from == DType.BF16);
-        if (!weight) {
-            return from;
-        }
-        long rowLength = info.ne()[0];
-        if (rowLength % type.blockSize() == 0) {
-            return type;
-        }
-        DType fallback = FALLBACK.get(type);
-        return fallback != null && rowLength % fallback.blockSize() == 0 ? fallback : from;
+    public static DType targetFor(GgufTensorInfo info, DType target) {
+        return plan(info, target).to();
     }
 
-    public static Report quantize(Path in, Path out, DType type, boolean measureRmse, Listener listener) throws IOException {
-        if (!TARGETS.contains(type)) {
-            throw new IllegalArgumentException("cannot quantize to " + type + "; supported: " + TARGETS);
+    /**
+     * Quantizes {@code in} into {@code out} (replaced atomically if it exists).
+     *
+     * @param computeRmse also dequantize each re-encoded tensor and report its RMSE against the original
+     */
+    public static Report quantize(Path in, Path out, DType target, boolean computeRmse, Listener listener)
+            throws IOException {
+        Objects.requireNonNull(in, "in");
+        Objects.requireNonNull(out, "out");
+        Objects.requireNonNull(target, "target");
+        Listener progress = listener == null ? Listener.NONE : listener;
+        int fileType = llamaFileType(target);
+        if (!Files.isRegularFile(in)) {
+            throw new java.nio.file.NoSuchFileException(in.toString());
         }
-        if (in.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
-            throw new IllegalArgumentException("output must differ from the input: " + in);
+        if (in.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())
+                || (Files.exists(out) && Files.isSameFile(in, out))) {
+            throw new IllegalArgumentException("output " + out + " is the input file");
         }
-        // Quantized tensors live in native memory until the writer has written them.
-        List<Tensor> quantized = new ArrayList<>();
         try (GgufFile src = GgufFile.open(in)) {
-            GgufWriter writer = new GgufWriter().alignment(src.alignment());
-            writer.putAll(src.metadata());
-            writer.putUInt32("general.quantization_version", 2);
-            writer.putUInt32("general.file_type", FILE_TYPE.get(type));
-            List<TensorReport> reports = new ArrayList<>();
             List<GgufTensorInfo> infos = src.tensorInfos();
-            long before = 0;
-            long after = 0;
-            for (int i = 0; i < infos.size(); i++) {
-                GgufTensorInfo info = infos.get(i);
-                Tensor view = src.tensor(info);
-                DType to = targetFor(info, type);
-                TensorReport report;
-                if (to == info.type()) {
-                    writer.addTensor(info.name(), view);
-                    String note = info.nDims() == 2 && to != type && !info.type().isQuantized()
-                            ? "row length " + info.ne()[0] + " fits no block of " + type + ": kept " + to : "";
-                    report = new TensorReport(info.name(), info.type(), to, info.byteSize(), info.byteSize(), Double.NaN, note);
-                } else {
-                    report = quantizeOne(info, view, to, type, measureRmse, quantized, writer);
-                }
-                before += report.bytesBefore();
-                after += report.bytesAfter();
-                reports.add(report);
-                if (listener != null) {
-                    listener.onTensor(i + 1, infos.size(), report);
+            List<Plan> plans = new ArrayList<>(infos.size());
+            long scratchBytes = 0;
+            for (GgufTensorInfo info : infos) {
+                Plan p = plan(info, target);
+                plans.add(p);
+                if (p.to() != info.type()) {
+                    scratchBytes = Math.addExact(scratchBytes, align(p.to().byteSize(info.numel())));
                 }
             }
-            writer.write(out);
-            return new Report(before, after, List.copyOf(reports));
-        } finally {
-            quantized.forEach(Tensor::close);
+
+            GgufWriter writer = new GgufWriter();
+            boolean hasFileType = false;
+            boolean hasVersion = false;
+            for (Map.Entry<String, GgufValue> e : src.metadata().asMap().entrySet()) {
+                switch (e.getKey()) {
+                    case FILE_TYPE_KEY -> {
+                        writer.putUInt32(FILE_TYPE_KEY, fileType);
+                        hasFileType = true;
+                    }
+                    case QUANTIZATION_VERSION_KEY -> {
+                        writer.putUInt32(QUANTIZATION_VERSION_KEY, QUANTIZATION_VERSION);
+                        hasVersion = true;
+                    }
+                    default -> writer.put(e.getKey(), e.getValue());
+                }
+            }
+            if (!hasFileType) {
+                writer.putUInt32(FILE_TYPE_KEY, fileType);
+            }
+            if (!hasVersion) {
+                writer.putUInt32(QUANTIZATION_VERSION_KEY, QUANTIZATION_VERSION);
+            }
+
+            Path dir = out.toAbsolutePath().getParent();
+            Path scratch = Files.createTempFile(dir, "." + out.getFileName() + ".", ".scratch");
+            try (Arena arena = Arena.ofConfined();
+                 FileChannel ch = FileChannel.open(scratch, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                MemorySegment scratchMap = scratchBytes == 0 ? MemorySegment.NULL
+                        : ch.map(FileChannel.MapMode.READ_WRITE, 0, scratchBytes, arena);
+                List<TensorReport> reports = new ArrayList<>(plans.size());
+                long before = 0;
+                long after = 0;
+                long cursor = 0;
+                int done = 0;
+                for (Plan p : plans) {
+                    GgufTensorInfo info = p.info();
+                    Tensor view = src.tensor(info);
+                    TensorReport report;
+                    if (p.to() == info.type()) {
+                        writer.addTensor(info.name(), info.type(), info.ne(), view.segment());
+                        report = new TensorReport(info.name(), info.type(), info.type(), info.byteSize(), info.byteSize(),
+                                Double.NaN, p.note());
+                    } else {
+                        long size = p.to().byteSize(info.numel());
+                        MemorySegment slot = scratchMap.asSlice(cursor, size);
+                        cursor += align(size);
+                        double rmse = encode(view, p.to(), slot, computeRmse);
+                        writer.addTensor(info.name(), p.to(), info.ne(), slot);
+                        report = new TensorReport(info.name(), info.type(), p.to(), info.byteSize(), size, rmse, p.note());
+                    }
+                    before += report.bytesBefore();
+                    after += report.bytesAfter();
+                    reports.add(report);
+                    progress.onTensor(++done, plans.size(), report);
+                }
+                writer.write(out);
+                return new Report(before, after, reports);
+            } finally {
+                Files.deleteIfExists(scratch);
+            }
         }
     }
 
-    private static TensorReport quantizeOne(GgufTensorInfo info, Tensor view, DType to, DType asked, boolean measureRmse,
-                                            List<Tensor> quantized, GgufWriter writer) {
-        try (Tensor f32 = Ops.convert(view, DType.F32)) {
-            Tensor q = Ops.quantize(f32, to);
-            quantized.add(q);
-            writer.addTensor(info.name(), q);
-            double rmse = Double.NaN;
-            if (measureRmse) {
-                try (Tensor back = Ops.dequantize(q)) {
-                    float[] a = f32.toFloatArray();
-                    float[] b = back.toFloatArray();
-                    double sum = 0;
-                    for (int i = 0; i < a.length; i++) {
-                        double d = (double) a[i] - b[i];
-                        sum += d * d;
-                    }
-                    rmse = Math.sqrt(sum / Math.max(1, a.length));
-                }
-            }
-            String note = to == asked ? "" : "row length " + info.ne()[0] + " is not a multiple of " + asked.blockSize() + ": fell back to " + to;
-            return new TensorReport(info.name(), info.type(), to, info.byteSize(), q.byteSize(), rmse, note);
+    private static Plan plan(GgufTensorInfo info, DType target) {
+        DType type = info.type();
+        boolean weight = info.nDims() >= 2 && (type == DType.F32 || type == DType.F16 || type == DType.BF16);
+        if (!weight) {
+            return new Plan(info, type, "");
         }
+        long k = info.ne()[0];
+        if (k % target.blockSize() == 0) {
+            return new Plan(info, target, "");
+        }
+        DType alt = fallback(target);
+        if (alt != null && k % alt.blockSize() == 0) {
+            return new Plan(info, alt, "row length " + k + " is not a multiple of " + target + "'s block size "
+                    + target.blockSize() + ": " + alt + " instead");
+        }
+        String tried = alt == null ? target.toString() : target + " or " + alt;
+        return new Plan(info, type, "row length " + k + " fits no block of " + tried + ": kept " + type);
+    }
+
+    /** Quantizes {@code view} into {@code slot}; returns the RMSE against the source when asked, else NaN. */
+    private static double encode(Tensor view, DType to, MemorySegment slot, boolean computeRmse) {
+        Tensor f32 = view.dtype() == DType.F32 && view.isContiguous() ? view : Ops.convert(view, DType.F32);
+        try (Tensor q = Ops.quantize(f32, to)) {
+            slot.copyFrom(q.segment().asSlice(0, slot.byteSize()));
+            return computeRmse ? rmse(f32, q) : Double.NaN;
+        } finally {
+            if (f32 != view) {
+                f32.close();
+            }
+        }
+    }
+
+    /** Root mean square of (dequantize(q) - reference), reference a contiguous F32 tensor. */
+    public static double rmse(Tensor reference, Tensor q) {
+        try (Tensor back = Ops.dequantize(q)) {
+            MemorySegment a = reference.segment();
+            MemorySegment b = back.segment();
+            long n = reference.numel();
+            double sum = 0;
+            for (long i = 0; i < n; i++) {
+                double d = (double) a.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i) - b.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+                sum += d * d;
+            }
+            return n == 0 ? 0 : Math.sqrt(sum / n);
+        }
+    }
+
+    private static long align(long bytes) {
+        return (bytes + 63) & ~63L;
     }
 }
