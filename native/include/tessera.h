@@ -141,6 +141,12 @@ TS_API int32_t ts_dequantize(float *dst, const void *src, int32_t type, int64_t 
  * once per call to the activation type W pairs with (Q8_0/Q8_1/Q8_K, or F16/BF16/F32). */
 TS_API int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
 
+/* ---- Element-wise ops, norms, activations, RoPE, embeddings ------------------------- */
+
+/* ---- Attention ----------------------------------------------------------------------- */
+
+/* ---- Convolution --------------------------------------------------------------------- */
+
 /* ---- Diagnostics --------------------------------------------------------------------- */
 /* Does nothing: measures the cost of a downcall. */
 TS_API TS_CRITICAL void ts_noop(void);
