@@ -16,8 +16,8 @@ static const ts_register_fn k_reg_avx2[] = {ts_register_convert_avx2, ts_registe
 static const ts_register_fn k_reg_avx512[] = {ts_register_convert_avx512, TS_LIST_END};
 static const ts_register_fn k_reg_amx[] = {TS_LIST_END};
 #elif defined(__aarch64__)
-static const ts_register_fn k_reg_neon[] = {ts_register_convert_neon, TS_LIST_END};
-static const ts_register_fn k_reg_dotprod[] = {TS_LIST_END};
+static const ts_register_fn k_reg_neon[] = {ts_register_convert_neon, ts_register_quants_neon, TS_LIST_END};
+static const ts_register_fn k_reg_dotprod[] = {ts_register_quants_dotprod, TS_LIST_END};
 #endif
 
 /* Chains, lowest level first; a level gets its prefix of its architecture's chain. */

@@ -1,6 +1,7 @@
 /* Every kernel level's quantized-format kernels against the scalar references: activation
  * quantizers byte-identical (finite inputs), dot products equal to float rounding, on
- * random data, zero blocks, extreme scales, a single block, and unaligned rows. */
+ * random data, zero blocks, extreme scales, exact rounding ties, a single block, odd block
+ * counts (tails of unrolled loops), plain rows of odd length, and unaligned rows. */
 #include <math.h>
 
 #include "tessera.h"
@@ -10,15 +11,58 @@
 #include "ts_test.h"
 
 #define MAXK 4096
+#define NMODES 6
 
 static void fill(float *x, int64_t k, uint64_t *seed, int mode) {
+    int64_t big = 0; /* mode 5: index of this block's +-127 */
     for (int64_t i = 0; i < k; i++) {
         double g = ts_test_gauss(seed);
         switch (mode) {
             case 0: x[i] = (float)g; break;
             case 1: x[i] = (i / 32) % 3 == 1 ? 0.0f : (float)g; break;   /* zero blocks */
             case 2: x[i] = (float)(g * ((i / 32) % 2 ? 1e-20 : 1e4)); break; /* extreme scales */
-            default: x[i] = (float)((int64_t)(g * 4)) * 0.25f; break;    /* ties */
+            case 3: x[i] = (float)((int64_t)(g * 4)) * 0.25f; break;    /* repeated values */
+            case 4: /* huge and tiny blocks (activation quantizers only) */
+                x[i] = (float)(g * ((i / 32) % 3 == 0 ? 1e30 : (i / 32) % 3 == 1 ? 1e-30 : 1.0));
+                break;
+            default: {
+                /* Exact rounding ties: one element of each 32 is +-127, the rest n + 0.5, so
+                 * the Q8 scales are exactly 1 and every x/d is a tie (roundf for Q8_0/Q8_1,
+                 * ties-to-even for Q8_K); +127 and -127 in one Q8_K block test that the
+                 * first largest |x| sets the sign. */
+                uint64_t r = ts_test_rand(seed);
+                if (i % 32 == 0) big = i + (int64_t)((r >> 8) % 32);
+                if (i == big)
+                    x[i] = (r & 1) ? 127.0f : -127.0f;
+                else
+                    x[i] = (float)((int64_t)((r >> 16) % 253) - 126) + ((r >> 4) & 1 ? 0.5f : -0.5f);
+                break;
+            }
+        }
+    }
+}
+
+/* Activation quantizers alone, on every input mode (the dot loop below only feeds them
+ * moderate values): bytes must equal the reference's. */
+static void check_act_quantizers(const struct ts_kernels *lk, const struct ts_kernels *ref, const char *level, uint64_t *seed) {
+    static float x[MAXK];
+    static unsigned char got[MAXK * 2 + 64], want[MAXK * 2 + 64];
+    static const int32_t types[] = {TS_TYPE_Q8_0, TS_TYPE_Q8_1, TS_TYPE_Q8_K};
+    static const int64_t ks[] = {256, 768, 4096};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const int32_t type = types[ti];
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+            for (int mode = 0; mode < NMODES; mode++) {
+                const int off = mode & 1; /* half the rows at odd addresses */
+                const size_t row = ts_qtype_row_size(type, ks[ki]);
+                fill(x, ks[ki], seed, mode);
+                memset(got, 0x5a, sizeof got);
+                memset(want, 0x5a, sizeof want);
+                ref->quantize_row[type](x, want + off, ks[ki]);
+                lk->quantize_row[type](x, got + off, ks[ki]);
+                CHECK(memcmp(got, want, row + 64) == 0, "%s: quantize_row %s differs (k=%lld mode %d)", level,
+                      ts_get_type_traits(type)->name, (long long)ks[ki], mode);
+            }
         }
     }
 }
@@ -26,14 +70,16 @@ static void fill(float *x, int64_t k, uint64_t *seed, int mode) {
 static void check_level(const struct ts_kernels *lk, const struct ts_kernels *ref, const char *level, uint64_t *seed) {
     static float w[MAXK], x[MAXK];
     static unsigned char wq[MAXK * 4 + 64], aq[MAXK * 4 + 64], aq_ref[MAXK * 4 + 64];
-    static const int64_t ks[] = {32, 256, 512, 4096};
+    /* 96 and 768: odd block counts (tails of 2-block unrolled loops); 37: plain types only. */
+    static const int64_t ks[] = {32, 37, 96, 256, 512, 768, 4096};
     for (int32_t type = 0; type < TS_KERNEL_TYPES; type++) {
         const ts_type_traits *t = ts_get_type_traits(type);
         if (t == NULL || lk->vec_dot[type] == NULL) continue;
         for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
             int64_t k = ks[ki];
             if (k % t->blck_size || k % ts_get_type_traits(t->vec_dot_type)->blck_size) continue;
-            for (int mode = 0; mode < 4; mode++) {
+            for (int mode = 0; mode < NMODES; mode++) {
+                if (mode == 4) continue; /* 1e30 weights overflow the f16 scales: inf/NaN dots */
                 for (int off = 0; off < 2; off++) { /* off = 1: rows at odd addresses */
                     fill(w, k, seed, mode);
                     fill(x, k, seed, mode == 2 ? 0 : mode);
@@ -73,8 +119,12 @@ int main(void) {
             continue;
         }
         ts_kernels_fill(&lk, levels[i], cpu);
+        check_act_quantizers(&lk, &ref, ts_isa_name(levels[i]), &seed);
         check_level(&lk, &ref, ts_isa_name(levels[i]), &seed);
-        fprintf(stderr, "level %s: checked\n", ts_isa_name(levels[i]));
+        int own = 0; /* kernels this level (or a lower SIMD level) replaces */
+        for (int32_t t = 0; t < TS_KERNEL_TYPES; t++)
+            own += (lk.vec_dot[t] != ref.vec_dot[t]) + (lk.quantize_row[t] != ref.quantize_row[t]);
+        fprintf(stderr, "level %s: checked (%d kernels differ from scalar)\n", ts_isa_name(levels[i]), own);
     }
     TS_TEST_EXIT();
 }
