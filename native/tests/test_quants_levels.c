@@ -67,6 +67,37 @@ static void check_act_quantizers(const struct ts_kernels *lk, const struct ts_ke
     }
 }
 
+/* Non-finite activations (a NaN or inf in the first super-block; their bytes are not
+ * specified): the quantizer must stop at the row's end, leave the finite super-block after it
+ * byte-identical to the reference, and, for Q8_K, keep the reference's scale (NaN ignored). */
+static void check_act_nonfinite(const struct ts_kernels *lk, const struct ts_kernels *ref, const char *level, uint64_t *seed) {
+    enum { K = 512 };
+    static const int32_t types[] = {TS_TYPE_Q8_0, TS_TYPE_Q8_1, TS_TYPE_Q8_K};
+    static const int at[] = {0, 3, 255};
+    float x[K];
+    unsigned char got[2 * K + 64], want[2 * K + 64];
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const int32_t type = types[ti];
+        const size_t row = ts_qtype_row_size(type, K), half = row / 2;
+        for (size_t ai = 0; ai < sizeof at / sizeof at[0]; ai++) {
+            for (int kind = 0; kind < 3; kind++) {
+                fill(x, K, seed, 0);
+                x[at[ai]] = kind == 0 ? NAN : kind == 1 ? INFINITY : -INFINITY;
+                if (kind == 0) x[(at[ai] + 7) % 256] = NAN;
+                memset(got, 0x5a, sizeof got);
+                memset(want, 0x5a, sizeof want);
+                ref->quantize_row[type](x, want, K);
+                lk->quantize_row[type](x, got, K);
+                CHECK(memcmp(got + half, want + half, row - half + 64) == 0,
+                      "%s: quantize_row %s: finite block or guard differs after a non-finite value (at %d kind %d)", level,
+                      ts_get_type_traits(type)->name, at[ai], kind);
+                if (type == TS_TYPE_Q8_K && kind == 0)
+                    CHECK(memcmp(got, want, sizeof(float)) == 0, "%s: q8_K scale differs with a NaN at %d", level, at[ai]);
+            }
+        }
+    }
+}
+
 static void check_level(const struct ts_kernels *lk, const struct ts_kernels *ref, const char *level, uint64_t *seed) {
     static float w[MAXK], x[MAXK];
     static unsigned char wq[MAXK * 4 + 64], aq[MAXK * 4 + 64], aq_ref[MAXK * 4 + 64];
@@ -120,6 +151,7 @@ int main(void) {
         }
         ts_kernels_fill(&lk, levels[i], cpu);
         check_act_quantizers(&lk, &ref, ts_isa_name(levels[i]), &seed);
+        check_act_nonfinite(&lk, &ref, ts_isa_name(levels[i]), &seed);
         check_level(&lk, &ref, ts_isa_name(levels[i]), &seed);
         int own = 0; /* kernels this level (or a lower SIMD level) replaces */
         for (int32_t t = 0; t < TS_KERNEL_TYPES; t++)

@@ -148,9 +148,11 @@ static void quantize_row_q8_K_neon(const float *x, void *vy, int64_t k) {
     ts_block_q8_K *y = vy;
     const int64_t nb = k / TS_QK_K;
     for (int64_t i = 0; i < nb; i++, x += TS_QK_K) {
+        /* FMAXNM skips NaN lanes as the reference's strict '>' does, so amax is the largest
+         * non-NaN |x| and some element equals it (the scan below needs one). */
         float32x4_t m = vdupq_n_f32(0);
-        for (int j = 0; j < TS_QK_K; j += 4) m = vmaxq_f32(m, vabsq_f32(vld1q_f32(x + j)));
-        const float amax = vmaxvq_f32(m);
+        for (int j = 0; j < TS_QK_K; j += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + j)));
+        const float amax = vmaxnmvq_f32(m);
         if (!amax) {
             memset(&y[i], 0, sizeof y[i]);
             continue;
@@ -159,8 +161,8 @@ static void quantize_row_q8_K_neon(const float *x, void *vy, int64_t k) {
          * keeps the first on ties, and +a / -a ties flip every level). */
         int first = 0;
         const float32x4_t vmax = vdupq_n_f32(amax);
-        while (vmaxvq_u32(vceqq_f32(vabsq_f32(vld1q_f32(x + first)), vmax)) == 0) first += 4;
-        while (fabsf(x[first]) != amax) first++;
+        while (first < TS_QK_K - 4 && vmaxvq_u32(vceqq_f32(vabsq_f32(vld1q_f32(x + first)), vmax)) == 0) first += 4;
+        while (first < TS_QK_K - 1 && fabsf(x[first]) != amax) first++;
         const float iscale = -127.f / x[first];
         const int32x4_t hi = vdupq_n_s32(127);
         int16_t bsums[16];
