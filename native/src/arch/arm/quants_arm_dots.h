@@ -10,8 +10,8 @@
  * with widening multiplies (vmull_s8, vpadalq_s16), ARMv8.2 dotprod with vdotq_s32.
  *
  * Every level is unpacked to signed int8 in a vector (Q4/Q5 nibbles, Q6 6-bit values minus
- * 32, Q3 values -4..3, Q2 values 0..3), so no product exceeds 128·128 in magnitude and the
- * int16 partial sums of the widening path cannot overflow (two products at most per int16).
+ * 32, Q3 values -4..3, Q2 values 0..3), so both primitives are exact: the widening path keeps
+ * one product (|p| <= 128·128) per int16 lane and widens before adding, SDOT sums in int32.
  * Per block (legacy) or per 16/32-group (K-quants) the integer sums are exactly the
  * reference's; K-quant super-blocks then apply the scales in float with the reference's
  * expression and block order, the legacy formats keep four float lanes per accumulator, so
