@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** The {@link Tokenizer} implementation: vocabulary, special-token handling and the three algorithms. */
 final class GgufTokenizer implements Tokenizer {
@@ -67,6 +68,9 @@ final class GgufTokenizer implements Tokenizer {
     private final int maxTokenChars;
     private final Map<String, Integer> mergeRanks;
     private final int[] byteTokens; // SPM byte fallback: byte -> id, -1 if none
+    /** Words recur in text: their BPE result is remembered (cleared when it grows past WORD_CACHE_MAX). */
+    private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
+    private static final int WORD_CACHE_MAX = 1 << 16;
 
     private final int bos;
     private final int eos;
@@ -422,7 +426,7 @@ final class GgufTokenizer implements Tokenizer {
     @Override
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         Objects.requireNonNull(text, "text");
-        List<Object> fragments = partition(text, parseSpecial);
+        List<Object> fragments = partition(wellFormed(text), parseSpecial);
         IntList out = new IntList();
         switch (kind) {
             case SPM -> {
@@ -450,7 +454,19 @@ final class GgufTokenizer implements Tokenizer {
                 for (Object f : fragments) {
                     if (f instanceof String s) {
                         for (String word : pre.split(s)) {
-                            bpe(word, out);
+                            int[] ids = wordCache.get(word);
+                            if (ids == null) {
+                                IntList w = new IntList();
+                                bpe(word, w);
+                                ids = w.toArray();
+                                if (wordCache.size() >= WORD_CACHE_MAX) {
+                                    wordCache.clear();
+                                }
+                                wordCache.put(word, ids);
+                            }
+                            for (int id : ids) {
+                                out.add(id);
+                            }
                         }
                     } else {
                         out.add((Integer) f);
@@ -480,6 +496,32 @@ final class GgufTokenizer implements Tokenizer {
             }
         }
         return out.toArray();
+    }
+
+    /** The text with unpaired surrogates replaced by U+FFFD (they have no UTF-8 form). */
+    static String wellFormed(String text) {
+        StringBuilder b = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean paired = Character.isHighSurrogate(c) && i + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(i + 1));
+            if (paired) {
+                if (b != null) {
+                    b.append(c).append(text.charAt(i + 1));
+                }
+                i++;
+                continue;
+            }
+            if (Character.isSurrogate(c)) {
+                if (b == null) {
+                    b = new StringBuilder(text.length()).append(text, 0, i);
+                }
+                b.append('\uFFFD');
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? text : b.toString();
     }
 
     /**

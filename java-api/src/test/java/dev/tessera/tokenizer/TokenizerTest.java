@@ -177,6 +177,27 @@ class TokenizerTest {
     }
 
     @Test
+    void unpairedSurrogatesAreEncodedAsReplacementCharacters() throws IOException {
+        for (String vocab : new String[] {"llama-spm", "gpt-2"}) {
+            Tokenizer t = load(vocab);
+            assertArrayEquals(t.encode("a\uFFFDb\uFFFD"), t.encode("a\uD800b\uDC00"), vocab);
+            assertArrayEquals(t.encode("x🦙"), t.encode("x\uD83E\uDD99"), vocab); // a real pair stays
+        }
+        assertEquals("ab", GgufTokenizer.wellFormed("ab"));
+        assertEquals("\uFFFD🦙\uFFFD", GgufTokenizer.wellFormed("\uDD99🦙\uD83E"));
+    }
+
+    @Test
+    void repeatedWordsGiveTheSameIdsAsFreshOnes() throws IOException {
+        // The BPE word cache must not change results: encode a text twice and per piece.
+        Tokenizer t = load("gpt-2");
+        String text = "the cat and the hat and the bat";
+        int[] once = t.encode(text, false, false);
+        assertArrayEquals(once, t.encode(text, false, false));
+        assertArrayEquals(new int[] {1169, 3797, 290, 262, 6877, 290, 262, 7365}, once);
+    }
+
+    @Test
     void badIdsAreRejected() throws IOException {
         Tokenizer t = load("llama-spm");
         assertThrows(IllegalArgumentException.class, () -> t.piece(32000));
