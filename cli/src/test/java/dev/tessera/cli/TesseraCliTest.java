@@ -103,4 +103,39 @@ class TesseraCliTest {
 
         assertEquals(2, run("quantize", STORIES, out.toString()).code(), "--type is required");
     }
+
+    @Test
+    void tokenizePrintsTheIdsOfTheModelsOwnVocabularyAsJson() {
+        Run r = run("tokenize", "-m", STORIES, "Once upon a time");
+        assertEquals(0, r.code(), r.err());
+        String ids = r.out().strip();
+        assertTrue(ids.matches("\\[1(,\\d+)+\\]"), ids); // BOS first: the model adds it
+        Run noBos = run("tokenize", "-m", STORIES, "--no-bos", "Once upon a time");
+        assertEquals(0, noBos.code(), noBos.err());
+        assertEquals("[" + ids.substring(3), noBos.out().strip());
+
+        Run pieces = run("tokenize", "-m", STORIES, "--pieces", "Once upon a time");
+        assertEquals(0, pieces.code(), pieces.err());
+        String json = pieces.out().strip();
+        assertTrue(json.startsWith("[{\"id\":1,\"token\":\"<s>\",\"piece\":\"<s>\"},{\"id\":"), json);
+        // The pieces after BOS spell the text with SentencePiece's leading space.
+        StringBuilder text = new StringBuilder();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"piece\":\"([^\"]*)\"").matcher(json);
+        while (m.find()) {
+            text.append(m.group(1));
+        }
+        assertEquals("<s> Once upon a time", text.toString());
+    }
+
+    @Test
+    void tokenizeParsesSpecialTokenTextUnlessToldNot() {
+        Run special = run("tokenize", "-m", STORIES, "--no-bos", "<s>");
+        assertEquals("[1]", special.out().strip(), special.err());
+        Run plain = run("tokenize", "-m", STORIES, "--no-bos", "--no-parse-special", "<s>");
+        assertEquals(0, plain.code(), plain.err());
+        assertTrue(!plain.out().strip().equals("[1]") && !plain.out().contains("[1,"), plain.out());
+        assertEquals(2, run("tokenize", "Hello").code()); // -m is required
+        Run missing = run("tokenize", "-m", "does-not-exist.gguf", "x");
+        assertEquals(1, missing.code());
+    }
 }
