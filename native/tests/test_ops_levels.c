@@ -74,6 +74,20 @@ static void check_level(const struct ts_kernels *lk, const struct ts_kernels *re
     lk->softmax_row(got, xb, NULL, 100, 1.0f);
     lk->softmax_row(xb, xb, NULL, 100, 1.0f);
     CHECK(memcmp(got, xb, 400) == 0, "%s softmax in place differs", level);
+    /* NaN propagates like in the reference: a NaN logit poisons its softmax row, a NaN
+     * element its norm row and its own activation. */
+    fill(xb, 20, seed, 1.0f);
+    xb[13] = NAN;
+    lk->softmax_row(got, xb, NULL, 20, 1.0f);
+    for (int i = 0; i < 20; i++) CHECK(isnan(got[i]), "%s softmax with a NaN logit gives %g at %d", level, got[i], i);
+    lk->rms_norm_row(got, xb, NULL, 20, 1e-5f);
+    CHECK(isnan(got[0]) && isnan(got[19]), "%s rms_norm with a NaN", level);
+    lk->layer_norm_row(got, xb, NULL, NULL, 20, 1e-5f);
+    CHECK(isnan(got[0]) && isnan(got[19]), "%s layer_norm with a NaN", level);
+    for (int a = 0; a < TS_ACT_KINDS; a++) {
+        lk->act_row[a](got, xb, 20);
+        CHECK(isnan(got[13]) && !isnan(got[12]), "%s act %d NaN handling", level, a);
+    }
     /* A fully masked row is zeros, not NaN. */
     for (int i = 0; i < 9; i++) mb[i] = -INFINITY;
     lk->softmax_row(got, xb, mb, 9, 1.0f);

@@ -43,8 +43,10 @@ static inline void store_tail(float *p, __m256 v, int64_t m) {
 
 /* e^x: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial, 2^n in the exponent.
  * Below ln(FLT_MIN) the result is 0 (so exp(-inf) = 0); above ~88.37 it saturates at
- * ~2.4e38 instead of overflowing (callers only divide by it). */
+ * ~2.4e38 instead of overflowing (callers only divide by it); NaN stays NaN. */
 static inline __m256 exp8(__m256 x) {
+    const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q); /* min/max would turn NaN into a bound */
+    const __m256 x0 = x;
     const __m256 lo = _mm256_set1_ps(-87.33654475f), hi = _mm256_set1_ps(88.37626266f);
     const __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
     x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
@@ -60,8 +62,8 @@ static inline __m256 exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    const __m256 v = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    return _mm256_andnot_ps(underflow, v);
+    const __m256 v = _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+    return _mm256_blendv_ps(v, x0, nan);
 }
 
 /* x * sigmoid(k x) = x / (1 + e^(-k x)). */
