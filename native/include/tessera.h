@@ -142,6 +142,73 @@ TS_API int32_t ts_dequantize(float *dst, const void *src, int32_t type, int64_t 
 TS_API int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
 
 /* ---- Element-wise ops, norms, activations, RoPE, embeddings ------------------------- */
+/* Common rules: "rows x n" operands have n contiguous elements per row and a row stride in
+ * BYTES (>= the row's size for outputs); y may be the same memory as x (in place) but must
+ * not partially overlap an input. Results are the same whatever the thread count: every
+ * row (or group) is computed by one thread in a fixed order. Reductions run in double in
+ * the scalar kernels and in float vectors in the SIMD ones (tests bound the difference). */
+
+/* Activations for ts_activation / ts_glu. GELU is the exact erf form 0.5x(1+erf(x/sqrt2)),
+ * GELU_TANH PyTorch's approximate='tanh', QUICK_GELU x*sigmoid(1.702x) (CLIP), SILU x*sigmoid(x). */
+#define TS_ACT_GELU 0
+#define TS_ACT_GELU_TANH 1
+#define TS_ACT_QUICK_GELU 2
+#define TS_ACT_SILU 3
+/* Element-wise ops of ts_binary. */
+#define TS_BINARY_ADD 0
+#define TS_BINARY_MUL 1
+/* RoPE layouts (llama.cpp mode numbers): NORM rotates adjacent pairs (x[2i], x[2i+1]) as
+ * GGUF LLaMA models expect; NEOX rotates (x[i], x[i + n_dims/2]). */
+#define TS_ROPE_NORM 0
+#define TS_ROPE_NEOX 2
+
+/* LayerNorm of each row: (x - mean) / sqrt(var + eps) * weight + bias, var the biased
+ * variance; weight and/or bias may be NULL (1 and 0). F32. */
+TS_API int32_t ts_layer_norm(float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, const float *bias, int64_t rows, int64_t n, float eps);
+/* RMSNorm of each row: x / sqrt(mean(x^2) + eps) * weight; weight may be NULL. F32. */
+TS_API int32_t ts_rms_norm(float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, int64_t rows, int64_t n, float eps);
+/* GroupNorm of NCHW data: batch items of channels x hw contiguous floats, batch stride in
+ * bytes; channels split into `groups` equal groups normalised together (biased variance),
+ * then per channel * weight[c] + bias[c] (either may be NULL). */
+TS_API int32_t ts_group_norm(float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, const float *bias, int64_t batch, int64_t channels, int64_t hw, int32_t groups, float eps);
+/* y = act(x) per element of rows x n; type F32 or F16 (both sides the same type; F16 is
+ * computed in float and rounded once). */
+TS_API int32_t ts_activation(void *y, int64_t y_stride, const void *x, int64_t x_stride, int32_t type, int32_t act, int64_t rows, int64_t n);
+/* y = act(gate) * up per element. SwiGLU (LLaMA): gate = gate_proj(x), up = up_proj(x),
+ * act SILU. GEGLU (diffusers `hidden, gate = proj(x).chunk(2, dim=-1)`;
+ * hidden * gelu(gate)): gate = the SECOND half of each row, up = the FIRST half, act GELU.
+ * The halves of one [rows x 2n] tensor are strided views (row stride 2n elements). */
+TS_API int32_t ts_glu(void *y, int64_t y_stride, const void *gate, int64_t gate_stride, const void *up, int64_t up_stride, int32_t type, int32_t act, int64_t rows, int64_t n);
+/* Softmax of each row of x * scale + mask: mask (NULL: none) has mask_rows rows of n
+ * floats (stride mask_stride bytes) and row r uses mask row r % mask_rows, so a [q x k]
+ * mask serves [heads*q x k] scores. -inf entries are allowed; a row whose every entry is
+ * -inf becomes all zeros. Numerically stable (the row maximum is subtracted). */
+TS_API int32_t ts_softmax(float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *mask, int64_t mask_stride, int64_t mask_rows, int64_t rows, int64_t n, float scale);
+/* Rotary embedding of x [tokens x heads x head_dim] (head_dim contiguous; token and head
+ * strides in bytes) into y (same layout rules). Token t has position pos[t]; pair i
+ * (0 <= i < n_dims/2) is rotated by theta = pos * freq_base^(-2i/n_dims); elements from
+ * n_dims to head_dim are copied. n_dims even, <= head_dim. mode TS_ROPE_NORM or NEOX.
+ * Angles are computed in double. */
+TS_API int32_t ts_rope(float *y, int64_t y_token_stride, int64_t y_head_stride, const float *x, int64_t x_token_stride, int64_t x_head_stride, const int32_t *pos, int64_t tokens, int64_t heads, int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base);
+/* Nearest-neighbour 2x upsampling of `planes` (N*C) contiguous h x w F32 planes into
+ * planes of 2h x 2w. */
+TS_API int32_t ts_upsample_nearest2x(float *y, const float *x, int64_t planes, int64_t h, int64_t w);
+/* y = a op b element-wise over an ndim-dimensional shape (ndim <= 4) with byte strides per
+ * operand; a stride of 0 broadcasts (numpy rules are applied by the caller). F32. */
+TS_API int32_t ts_binary(float *y, const int64_t *y_strides, const float *a, const int64_t *a_strides, const float *b, const int64_t *b_strides, const int64_t *shape, int32_t ndim, int32_t op);
+/* y = x * s + b per element of rows x n (F32). */
+TS_API int32_t ts_scale(float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t rows, int64_t n, float s, float b);
+/* Embedding lookup: y row r = row ids[r] of a table of n_table rows of n elements of `type`
+ * (F32, F16, BF16 or any type ts_dequantize supports; row stride table_stride bytes),
+ * dequantized to F32. Every id must be in [0, n_table): otherwise nothing is written and
+ * the call fails with TS_ERR_INVALID_ARGUMENT. */
+TS_API int32_t ts_get_rows(float *y, int64_t y_stride, const void *table, int32_t type, int64_t table_stride, int64_t n_table, int64_t n, const int32_t *ids, int64_t n_ids);
+/* Sinusoidal timestep embedding as diffusers get_timestep_embedding: half = dim/2,
+ * freq[i] = exp(-ln(max_period) * i / (half - downscale_freq_shift)), arg = scale * t * freq
+ * (float32 like PyTorch), row = [sin(arg), cos(arg)] or [cos, sin] with flip_sin_to_cos,
+ * a zero appended when dim is odd. SD1.5: flip_sin_to_cos=1, shift 0, scale 1,
+ * max_period 10000. y is n x dim contiguous. */
+TS_API int32_t ts_timestep_embedding(float *y, const float *timesteps, int64_t n, int32_t dim, int32_t flip_sin_to_cos, float downscale_freq_shift, float scale, float max_period);
 
 /* ---- Attention ----------------------------------------------------------------------- */
 

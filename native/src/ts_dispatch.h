@@ -23,6 +23,8 @@
 
 /* Size of the per-type kernel arrays: one past the largest ggml id we compute (BF16 = 30). */
 #define TS_KERNEL_TYPES 31
+/* Number of TS_ACT_* activations (tessera.h). */
+#define TS_ACT_KINDS 4
 
 struct ts_kernels;
 typedef void (*ts_register_fn)(struct ts_kernels *k, uint64_t cpu);
@@ -49,6 +51,15 @@ struct ts_kernels {
     /* Peak-throughput probe: iters rounds of independent FMA chains on this thread;
      * returns the flops done and writes a result to *sink so nothing is optimised away. */
     int64_t (*fma_probe)(int64_t iters, float *sink);
+
+    /* Row kernels of the ops family (ts_ops.c): n contiguous floats, any alignment, y may
+     * be the same pointer as x (never a partial overlap). w/b/mask may be NULL.
+     * act_row/glu_row are indexed by TS_ACT_*. */
+    void (*rms_norm_row)(float *y, const float *x, const float *w, int64_t n, float eps);
+    void (*layer_norm_row)(float *y, const float *x, const float *w, const float *b, int64_t n, float eps);
+    void (*softmax_row)(float *y, const float *x, const float *mask, int64_t n, float scale);
+    void (*act_row[TS_ACT_KINDS])(float *y, const float *x, int64_t n);
+    void (*glu_row[TS_ACT_KINDS])(float *y, const float *gate, const float *up, int64_t n);
 };
 
 /* The table kernels call through. Always valid: scalar after ts_shutdown (so a kernel
@@ -78,5 +89,9 @@ void ts_register_quants_dotprod(struct ts_kernels *k, uint64_t cpu);
 /* Per-level registration functions of the machine probes. */
 void ts_register_probe_scalar(struct ts_kernels *k, uint64_t cpu);
 void ts_register_probe_avx2(struct ts_kernels *k, uint64_t cpu);
+
+/* Per-level registration functions of the ops family (norms, softmax, activations). */
+void ts_register_ops_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_ops_avx2(struct ts_kernels *k, uint64_t cpu);
 
 #endif /* TS_DISPATCH_H */
