@@ -1,10 +1,11 @@
 /*
  * attention_avx2.c — fused attention with AVX2 + FMA (+ F16C for an F16 K/V cache).
  *
- * A work item is a tile of up to BQ = 48 queries of one head; keys go by blocks of BK = 64.
+ * A work item is a tile of up to BQ = 48 queries of one head; keys go by blocks of BK = 64
+ * (up to 80 for the last one).
  * Tiles of 4 queries or more take the GEMM-shaped path:
  *   - Q·scale staged once per tile (rows padded with zeros to a multiple of 6);
- *   - per key block: K transposed to Kt [d x BK] with 8x8 register transposes (F16
+ *   - per key block: K transposed to Kt [d x SK] with 8x8 register transposes (F16
  *     converted on the way), so S = Q·Kᵀ is a register-blocked 6 x 16 product (broadcast
  *     one q element, two 8-key loads, 12 FMAs);
  *   - online softmax per row (running max m, running sum l, acc rescaled by exp(m_old - m_new));
@@ -26,6 +27,9 @@
 
 #define BQ 48
 #define BK 64
+/* Key block capacity: a block may take up to 16 keys more than BK, so a short tail (lk = 77)
+ * joins the block before it instead of paying a block's fixed costs for a few keys. */
+#define SK (BK + 16)
 #define RB 6
 
 static inline __m256 exp256(__m256 x) {
@@ -67,10 +71,10 @@ static inline __attribute__((always_inline)) __m256 ld8(const char *row, int f16
     return _mm256_loadu_ps((const float *)(row + 4 * c));
 }
 
-/* Scratch layout (floats): qs [BQ x d], kt [d x BK], vs [BK x d], s [BQ x BK], acc [BQ x d],
+/* Scratch layout (floats): qs [BQ x d], kt [d x SK], vs [SK x d], s [BQ x SK], acc [BQ x d],
  * m [BQ], l [BQ]. d is a multiple of 8, so every part stays 32-byte aligned. */
 static int64_t scratch_floats_avx2(int64_t d) {
-    int64_t own = 3 * BQ * d + 2 * BK * d + BQ * BK + 2 * BQ;
+    int64_t own = 3 * BQ * d + 2 * SK * d + BQ * SK + 2 * BQ;
     int64_t ref = ts_attn_scratch_floats_scalar(d);
     return own > ref ? own : ref;
 }
@@ -128,25 +132,25 @@ static inline __attribute__((always_inline)) void transpose_k(float *kt, const c
             __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
             __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
             __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            float *o = kt + cg * BK + jg;
-            _mm256_storeu_ps(o + 0 * BK, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_storeu_ps(o + 1 * BK, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_storeu_ps(o + 2 * BK, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_storeu_ps(o + 3 * BK, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_storeu_ps(o + 4 * BK, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_storeu_ps(o + 5 * BK, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_storeu_ps(o + 6 * BK, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_storeu_ps(o + 7 * BK, _mm256_permute2f128_ps(u3, u7, 0x31));
+            float *o = kt + cg * SK + jg;
+            _mm256_storeu_ps(o + 0 * SK, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(o + 1 * SK, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(o + 2 * SK, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(o + 3 * SK, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(o + 4 * SK, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(o + 5 * SK, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(o + 6 * SK, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(o + 7 * SK, _mm256_permute2f128_ps(u3, u7, 0x31));
         }
     }
 }
 
-/* s[r][0..16) = sum_c qs[r][c] · kt[c][0..16) for 6 rows (row strides d and BK). */
+/* s[r][0..16) = sum_c qs[r][c] · kt[c][0..16) for 6 rows (row strides d and SK). */
 static inline void qk_6x16(const float *qs, int64_t d, const float *kt, float *s) {
     __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
     __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
     for (int64_t c = 0; c < d; c++) {
-        __m256 k0 = _mm256_loadu_ps(kt + c * BK), k1 = _mm256_loadu_ps(kt + c * BK + 8), q;
+        __m256 k0 = _mm256_loadu_ps(kt + c * SK), k1 = _mm256_loadu_ps(kt + c * SK + 8), q;
         q = _mm256_broadcast_ss(qs + 0 * d + c); a00 = _mm256_fmadd_ps(q, k0, a00); a01 = _mm256_fmadd_ps(q, k1, a01);
         q = _mm256_broadcast_ss(qs + 1 * d + c); a10 = _mm256_fmadd_ps(q, k0, a10); a11 = _mm256_fmadd_ps(q, k1, a11);
         q = _mm256_broadcast_ss(qs + 2 * d + c); a20 = _mm256_fmadd_ps(q, k0, a20); a21 = _mm256_fmadd_ps(q, k1, a21);
@@ -154,12 +158,12 @@ static inline void qk_6x16(const float *qs, int64_t d, const float *kt, float *s
         q = _mm256_broadcast_ss(qs + 4 * d + c); a40 = _mm256_fmadd_ps(q, k0, a40); a41 = _mm256_fmadd_ps(q, k1, a41);
         q = _mm256_broadcast_ss(qs + 5 * d + c); a50 = _mm256_fmadd_ps(q, k0, a50); a51 = _mm256_fmadd_ps(q, k1, a51);
     }
-    _mm256_storeu_ps(s + 0 * BK, a00); _mm256_storeu_ps(s + 0 * BK + 8, a01);
-    _mm256_storeu_ps(s + 1 * BK, a10); _mm256_storeu_ps(s + 1 * BK + 8, a11);
-    _mm256_storeu_ps(s + 2 * BK, a20); _mm256_storeu_ps(s + 2 * BK + 8, a21);
-    _mm256_storeu_ps(s + 3 * BK, a30); _mm256_storeu_ps(s + 3 * BK + 8, a31);
-    _mm256_storeu_ps(s + 4 * BK, a40); _mm256_storeu_ps(s + 4 * BK + 8, a41);
-    _mm256_storeu_ps(s + 5 * BK, a50); _mm256_storeu_ps(s + 5 * BK + 8, a51);
+    _mm256_storeu_ps(s + 0 * SK, a00); _mm256_storeu_ps(s + 0 * SK + 8, a01);
+    _mm256_storeu_ps(s + 1 * SK, a10); _mm256_storeu_ps(s + 1 * SK + 8, a11);
+    _mm256_storeu_ps(s + 2 * SK, a20); _mm256_storeu_ps(s + 2 * SK + 8, a21);
+    _mm256_storeu_ps(s + 3 * SK, a30); _mm256_storeu_ps(s + 3 * SK + 8, a31);
+    _mm256_storeu_ps(s + 4 * SK, a40); _mm256_storeu_ps(s + 4 * SK + 8, a41);
+    _mm256_storeu_ps(s + 5 * SK, a50); _mm256_storeu_ps(s + 5 * SK + 8, a51);
 }
 
 /* acc[r][0..16) += sum_j s[r][j] · V[j][0..16) for 6 rows; V rows F32 at vr, stride v_rs bytes. */
@@ -173,12 +177,12 @@ static inline void pv_6x16(const float *s, const char *vr, int64_t v_rs, int64_t
     for (int64_t j = 0; j < nk; j++) {
         const float *v = (const float *)(vr + j * v_rs);
         __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), p;
-        p = _mm256_broadcast_ss(s + 0 * BK + j); a00 = _mm256_fmadd_ps(p, v0, a00); a01 = _mm256_fmadd_ps(p, v1, a01);
-        p = _mm256_broadcast_ss(s + 1 * BK + j); a10 = _mm256_fmadd_ps(p, v0, a10); a11 = _mm256_fmadd_ps(p, v1, a11);
-        p = _mm256_broadcast_ss(s + 2 * BK + j); a20 = _mm256_fmadd_ps(p, v0, a20); a21 = _mm256_fmadd_ps(p, v1, a21);
-        p = _mm256_broadcast_ss(s + 3 * BK + j); a30 = _mm256_fmadd_ps(p, v0, a30); a31 = _mm256_fmadd_ps(p, v1, a31);
-        p = _mm256_broadcast_ss(s + 4 * BK + j); a40 = _mm256_fmadd_ps(p, v0, a40); a41 = _mm256_fmadd_ps(p, v1, a41);
-        p = _mm256_broadcast_ss(s + 5 * BK + j); a50 = _mm256_fmadd_ps(p, v0, a50); a51 = _mm256_fmadd_ps(p, v1, a51);
+        p = _mm256_broadcast_ss(s + 0 * SK + j); a00 = _mm256_fmadd_ps(p, v0, a00); a01 = _mm256_fmadd_ps(p, v1, a01);
+        p = _mm256_broadcast_ss(s + 1 * SK + j); a10 = _mm256_fmadd_ps(p, v0, a10); a11 = _mm256_fmadd_ps(p, v1, a11);
+        p = _mm256_broadcast_ss(s + 2 * SK + j); a20 = _mm256_fmadd_ps(p, v0, a20); a21 = _mm256_fmadd_ps(p, v1, a21);
+        p = _mm256_broadcast_ss(s + 3 * SK + j); a30 = _mm256_fmadd_ps(p, v0, a30); a31 = _mm256_fmadd_ps(p, v1, a31);
+        p = _mm256_broadcast_ss(s + 4 * SK + j); a40 = _mm256_fmadd_ps(p, v0, a40); a41 = _mm256_fmadd_ps(p, v1, a41);
+        p = _mm256_broadcast_ss(s + 5 * SK + j); a50 = _mm256_fmadd_ps(p, v0, a50); a51 = _mm256_fmadd_ps(p, v1, a51);
     }
     _mm256_storeu_ps(acc + 0 * d, a00); _mm256_storeu_ps(acc + 0 * d + 8, a01);
     _mm256_storeu_ps(acc + 1 * d, a10); _mm256_storeu_ps(acc + 1 * d + 8, a11);
@@ -194,12 +198,12 @@ static inline void pv_6x8(const float *s, const char *vr, int64_t v_rs, int64_t 
     __m256 a3 = _mm256_loadu_ps(acc + 3 * d), a4 = _mm256_loadu_ps(acc + 4 * d), a5 = _mm256_loadu_ps(acc + 5 * d);
     for (int64_t j = 0; j < nk; j++) {
         __m256 v0 = _mm256_loadu_ps((const float *)(vr + j * v_rs));
-        a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 0 * BK + j), v0, a0);
-        a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 1 * BK + j), v0, a1);
-        a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 2 * BK + j), v0, a2);
-        a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 3 * BK + j), v0, a3);
-        a4 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 4 * BK + j), v0, a4);
-        a5 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 5 * BK + j), v0, a5);
+        a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 0 * SK + j), v0, a0);
+        a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 1 * SK + j), v0, a1);
+        a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 2 * SK + j), v0, a2);
+        a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 3 * SK + j), v0, a3);
+        a4 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 4 * SK + j), v0, a4);
+        a5 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + 5 * SK + j), v0, a5);
     }
     _mm256_storeu_ps(acc + 0 * d, a0); _mm256_storeu_ps(acc + 1 * d, a1); _mm256_storeu_ps(acc + 2 * d, a2);
     _mm256_storeu_ps(acc + 3 * d, a3); _mm256_storeu_ps(acc + 4 * d, a4); _mm256_storeu_ps(acc + 5 * d, a5);
@@ -210,7 +214,7 @@ static void tile_gemm(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, 
     const int f16 = a->kv_type == TS_TYPE_F16;
     const int64_t kvh = h / (a->n_heads / a->n_kv_heads);
     const char *kbase = a->k + kvh * a->k_hs, *vbase = a->v + kvh * a->v_hs;
-    float *qs = scratch, *kt = qs + BQ * d, *vs = kt + BK * d, *s = vs + BK * d, *acc = s + BQ * BK, *m = acc + BQ * d, *l = m + BQ;
+    float *qs = scratch, *kt = qs + BQ * d, *vs = kt + SK * d, *s = vs + SK * d, *acc = s + BQ * SK, *m = acc + BQ * d, *l = m + BQ;
     const int64_t np = (nq + RB - 1) / RB * RB;
     const __m256 sc = _mm256_set1_ps(a->scale);
     for (int64_t i = 0; i < np; i++) {
@@ -229,15 +233,15 @@ static void tile_gemm(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, 
         int64_t last = a->kv_offset + q0 + nq - 1;
         kend = last < 0 ? 0 : (last + 1 < a->lk ? last + 1 : a->lk);
     }
-    for (int64_t k0 = 0; k0 < kend; k0 += BK) {
-        const int64_t nk = kend - k0 < BK ? kend - k0 : BK;
+    for (int64_t k0 = 0, nk; k0 < kend; k0 += nk) {
+        nk = kend - k0 <= SK ? kend - k0 : BK;
         const int64_t nkp = (nk + 15) / 16 * 16;
         if (f16) transpose_k(kt, kbase + k0 * a->k_rs, a->k_rs, 1, nk, nkp, d);
         else transpose_k(kt, kbase + k0 * a->k_rs, a->k_rs, 0, nk, nkp, d);
         for (int64_t ib = 0; ib < np; ib += RB)
-            for (int64_t jb = 0; jb < nkp; jb += 16) qk_6x16(qs + ib * d, d, kt + jb, s + ib * BK + jb);
+            for (int64_t jb = 0; jb < nkp; jb += 16) qk_6x16(qs + ib * d, d, kt + jb, s + ib * SK + jb);
         for (int64_t i = 0; i < np; i++) {
-            float *sr = s + i * BK;
+            float *sr = s + i * SK;
             if (i >= nq) { /* padding rows: no contribution */
                 for (int64_t j = 0; j < nkp; j++) sr[j] = 0.0f;
                 continue;
@@ -256,8 +260,8 @@ static void tile_gemm(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, 
         }
         for (int64_t ib = 0; ib < np; ib += RB) {
             int64_t c = 0;
-            for (; c + 16 <= d; c += 16) pv_6x16(s + ib * BK, vr + 4 * c, v_rs, nk, acc + ib * d + c, d);
-            if (c < d) pv_6x8(s + ib * BK, vr + 4 * c, v_rs, nk, acc + ib * d + c, d);
+            for (; c + 16 <= d; c += 16) pv_6x16(s + ib * SK, vr + 4 * c, v_rs, nk, acc + ib * d + c, d);
+            if (c < d) pv_6x8(s + ib * SK, vr + 4 * c, v_rs, nk, acc + ib * d + c, d);
         }
     }
     for (int64_t i = 0; i < nq; i++) {
