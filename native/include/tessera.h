@@ -211,6 +211,26 @@ TS_API int32_t ts_get_rows(float *y, int64_t y_stride, const void *table, int32_
 TS_API int32_t ts_timestep_embedding(float *y, const float *timesteps, int64_t n, int32_t dim, int32_t flip_sin_to_cos, float downscale_freq_shift, float scale, float max_period);
 
 /* ---- Attention ----------------------------------------------------------------------- */
+/* Fused attention, O = softmax(scale·Q·Kᵀ + mask)·V, computed tile by tile with an online
+ * softmax (running max and sum): the Lq x Lk score matrix is never stored.
+ *  Q [n_heads x lq x d] F32, O [n_heads x lq x d] F32,
+ *  K, V [n_kv_heads x lk x d] of kv_type (TS_TYPE_F32 or TS_TYPE_F16, both the same);
+ *  every *_head_stride / *_row_stride is in bytes (any value, e.g. an [L x heads x d] layout
+ *  passes row stride heads·d·size and head stride d·size); the d elements of a row are
+ *  contiguous. No alignment is required.
+ *  GQA/MQA: n_heads % n_kv_heads == 0; query head h reads kv head h / (n_heads / n_kv_heads).
+ *  d in [1, 256] (the SIMD levels cover multiples of 8; other d run the scalar kernel).
+ *  causal != 0: query i sits at position kv_offset + i and sees keys j <= kv_offset + i
+ *  (decode with a cache of lk keys: lq = 1, kv_offset = lk - 1). kv_offset is ignored
+ *  when causal == 0.
+ *  mask: NULL or F32 [lq x lk] (row stride mask_row_stride bytes), added to the scaled
+ *  scores of every head; -INFINITY hides a key.
+ *  A query row that sees no key (all masked, or causal with kv_offset + i < 0) gets O = 0.
+ *  O must not overlap the inputs. Scratch: ts_attention_scratch_bytes per call. */
+TS_API int32_t ts_attention(float *o, int64_t o_head_stride, int64_t o_row_stride, const float *q, int64_t q_head_stride, int64_t q_row_stride, const void *k, int64_t k_head_stride, int64_t k_row_stride, const void *v, int64_t v_head_stride, int64_t v_row_stride, int32_t kv_type, const float *mask, int64_t mask_row_stride, int64_t n_heads, int64_t n_kv_heads, int64_t lq, int64_t lk, int64_t d, float scale, int32_t causal, int64_t kv_offset);
+/* Bytes of scratch ts_attention allocates (and frees) for these sizes with the active
+ * level and thread count: one block of tiles per thread, independent of lk. */
+TS_API TS_CRITICAL int64_t ts_attention_scratch_bytes(int64_t n_heads, int64_t lq, int64_t lk, int64_t d);
 
 /* ---- Convolution --------------------------------------------------------------------- */
 

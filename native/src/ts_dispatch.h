@@ -29,6 +29,26 @@
 struct ts_kernels;
 typedef void (*ts_register_fn)(struct ts_kernels *k, uint64_t cpu);
 
+/* Arguments of one ts_attention call, checked by the driver (ts_attention.c); strides in
+ * bytes, as in tessera.h. */
+typedef struct {
+    float *o;
+    int64_t o_hs, o_rs;
+    const float *q;
+    int64_t q_hs, q_rs;
+    const char *k;
+    int64_t k_hs, k_rs;
+    const char *v;
+    int64_t v_hs, v_rs;
+    int32_t kv_type; /* TS_TYPE_F32 or TS_TYPE_F16 */
+    const float *mask; /* NULL or [lq x lk] */
+    int64_t mask_rs;
+    int64_t n_heads, n_kv_heads, lq, lk, d;
+    float scale;
+    int32_t causal;
+    int64_t kv_offset;
+} ts_attn_args;
+
 struct ts_kernels {
     int32_t isa; /* TS_ISA_* this table was filled for */
 
@@ -60,6 +80,12 @@ struct ts_kernels {
     void (*softmax_row)(float *y, const float *x, const float *mask, int64_t n, float scale);
     void (*act_row[TS_ACT_KINDS])(float *y, const float *x, int64_t n);
     void (*glu_row[TS_ACT_KINDS])(float *y, const float *gate, const float *up, int64_t n);
+    /* Attention: attn_tile computes O rows [q0, q0 + nq) of head h (nq <= attn_tile_q)
+     * using scratch of attn_scratch_floats(d) floats (64-byte aligned, private to the
+     * calling thread). A level may hand shapes it does not cover to the scalar tile. */
+    void (*attn_tile)(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, float *scratch);
+    int64_t attn_tile_q;
+    int64_t (*attn_scratch_floats)(int64_t d);
 };
 
 /* The table kernels call through. Always valid: scalar after ts_shutdown (so a kernel
@@ -93,5 +119,11 @@ void ts_register_probe_avx2(struct ts_kernels *k, uint64_t cpu);
 /* Per-level registration functions of the ops family (norms, softmax, activations). */
 void ts_register_ops_scalar(struct ts_kernels *k, uint64_t cpu);
 void ts_register_ops_avx2(struct ts_kernels *k, uint64_t cpu);
+/* Per-level registration functions of attention, and the scalar tile (SIMD levels fall
+ * back to it for shapes they do not cover). */
+void ts_register_attention_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_attention_avx2(struct ts_kernels *k, uint64_t cpu);
+void ts_attn_tile_scalar(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, float *scratch);
+int64_t ts_attn_scratch_floats_scalar(int64_t d);
 
 #endif /* TS_DISPATCH_H */
