@@ -1,6 +1,7 @@
 /* Every kernel level's quantized-format kernels against the scalar references: activation
  * quantizers byte-identical (finite inputs), dot products equal to float rounding, on
- * random data, zero blocks, extreme scales, a single block, and unaligned rows. */
+ * random data, zero blocks, extreme scales, rounding ties, an all-zero super-block with
+ * opposite-sign maxima after it, a single block / super-block, and unaligned rows. */
 #include <math.h>
 
 #include "tessera.h"
@@ -18,7 +19,16 @@ static void fill(float *x, int64_t k, uint64_t *seed, int mode) {
             case 0: x[i] = (float)g; break;
             case 1: x[i] = (i / 32) % 3 == 1 ? 0.0f : (float)g; break;   /* zero blocks */
             case 2: x[i] = (float)(g * ((i / 32) % 2 ? 1e-20 : 1e4)); break; /* extreme scales */
-            default: x[i] = (float)((int64_t)(g * 4)) * 0.25f; break;    /* ties */
+            case 3: x[i] = (float)((int64_t)(g * 4)) * 0.25f; break;     /* ties */
+            default: x[i] = i < 256 ? 0.0f : (float)g; break;             /* zero super-block */
+        }
+    }
+    if (mode == 4) {
+        /* Equal |max| of both signs in each later super-block: the Q8_K quantizer must keep
+         * the sign of the first one (scale sign and rounding direction depend on it). */
+        for (int64_t b = 256; b + 256 <= k; b += 256) {
+            x[b + 37] = -9.0f;
+            x[b + 200] = 9.0f;
         }
     }
 }
@@ -33,7 +43,7 @@ static void check_level(const struct ts_kernels *lk, const struct ts_kernels *re
         for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
             int64_t k = ks[ki];
             if (k % t->blck_size || k % ts_get_type_traits(t->vec_dot_type)->blck_size) continue;
-            for (int mode = 0; mode < 4; mode++) {
+            for (int mode = 0; mode < 5; mode++) {
                 for (int off = 0; off < 2; off++) { /* off = 1: rows at odd addresses */
                     fill(w, k, seed, mode);
                     fill(x, k, seed, mode == 2 ? 0 : mode);
