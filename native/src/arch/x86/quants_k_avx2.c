@@ -49,23 +49,37 @@ static inline __m256i dot_scaled(__m256i code, __m256i a, __m256i scale) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(code, a), scale);
 }
 
-/* Eight 6-bit scales and mins of Q4_K/Q5_K, unpacked from their 12 bytes with 32-bit word
- * operations (bytes 0..3: low 6 bits of scales 0..3, top 2 bits of scales 4..7; bytes 4..7
- * the same for the mins; bytes 8..11: low nibbles of scales 4..7, high nibbles of mins). */
-static inline void k4_scales(const uint8_t *packed, __m128i *scales, __m128i *mins) {
-    uint32_t u[3];
-    memcpy(u, packed, sizeof u);
-    const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
-    const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);
-    const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u);
-    *scales = _mm_cvtepu8_epi16(_mm_setr_epi32((int)sc_lo, (int)sc_hi, 0, 0));
-    *mins = _mm_cvtepu8_epi16(_mm_setr_epi32((int)mn_lo, (int)mn_hi, 0, 0));
+/* Eight 6-bit scales and mins of Q4_K/Q5_K, unpacked from their 12 bytes with 32-bit lane
+ * operations (word 0: low 6 bits of scales 0..3 and top 2 bits of scales 4..7; word 1: the
+ * same for the mins; word 2: low nibbles of scales 4..7, high nibbles: of mins 4..7).
+ * Reads 16 bytes: the 4 after the scales are quants of the same block, and are ignored.
+ * Returns scales as int16 in the low 128 bits and mins in the high 128 bits. */
+static inline __m256i k4_scales_mins(const uint8_t *packed) {
+    const __m128i u = _mm_loadu_si128((const __m128i *)packed);
+    const __m128i lo = _mm_and_si128(u, _mm_set1_epi8(0x3f));                    /* [sc 0..3, mn 0..3] */
+    const __m128i w2 = _mm_srlv_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(2, 2, 2, 2)), _mm_setr_epi32(0, 4, 0, 0));
+    const __m128i hi = _mm_or_si128(_mm_and_si128(w2, _mm_set1_epi8(0x0f)),
+                                    _mm_and_si128(_mm_srli_epi32(u, 2), _mm_set1_epi8(0x30))); /* [sc 4..7, mn 4..7] */
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi32(lo, hi));
 }
 
-/* Σ_j m_j·(bsums[2j] + bsums[2j+1]) of one Q8_K block as eight int32 lanes. */
-static inline __m256i k4_min_term(__m128i mins, const int16_t *bsums) {
-    const __m256i m2 = _mm256_set_m128i(_mm_unpackhi_epi16(mins, mins), _mm_unpacklo_epi16(mins, mins));
-    return _mm256_madd_epi16(loadu256(bsums), m2);
+/* Per-block float factors: [d·da, dmin·da] broadcast, from the adjacent half fields. */
+static inline __m128 k4_factors(const uint16_t *d_dmin, float da) {
+    uint32_t u;
+    memcpy(&u, d_dmin, sizeof u);
+    return _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)u)), _mm_set1_ps(da));
+}
+
+/* Σ_j m_j·(bsums[2j] + bsums[2j+1]) of one Q8_K block as four int32 lanes. */
+static inline __m128i k4_min_term(__m128i mins, const int16_t *bsums) {
+    const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bsums), _mm_loadu_si128((const __m128i *)(bsums + 8)));
+    return _mm_madd_epi16(pairs, mins);
+}
+
+static inline float hsum128_ps(__m128 s) {
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
 }
 
 static float vec_dot_q4_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
@@ -73,12 +87,12 @@ static float vec_dot_q4_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
     const ts_block_q8_K *a = va;
     const int64_t nb = k / TS_QK_K;
     const __m256i low = _mm256_set1_epi8(0x0f);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        __m128i sc8, mn8;
-        k4_scales(w[i].scales, &sc8, &mn8);
-        const __m256i sc = _mm256_broadcastsi128_si256(sc8);
-        const __m256i pm = k4_min_term(mn8, a[i].bsums);
+        const __m256i scm = k4_scales_mins(w[i].scales);
+        const __m256i sc = _mm256_permute2x128_si256(scm, scm, 0x00);
+        const __m128i pm = k4_min_term(_mm256_extracti128_si256(scm, 1), a[i].bsums);
         const int8_t *qa = a[i].qs;
         __m256i sumi = _mm256_setzero_si256();
         for (int jj = 0; jj < 4; jj++) {
@@ -89,11 +103,11 @@ static float vec_dot_q4_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
                                           _mm256_shuffle_epi8(sc, ctl_lane16(2 * jj + 1)));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
         }
-        const float da = a[i].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(w[i].dmin)), _mm256_cvtepi32_ps(pm), accm);
+        const __m128 f = k4_factors(&w[i].d, a[i].d);
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(f), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm_fmadd_ps(_mm_shuffle_ps(f, f, 0x55), _mm_cvtepi32_ps(pm), accm);
     }
-    return hsum_ps(_mm256_sub_ps(acc, accm));
+    return hsum_ps(acc) - hsum128_ps(accm);
 }
 
 static float vec_dot_q5_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
@@ -102,12 +116,12 @@ static float vec_dot_q5_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
     const int64_t nb = k / TS_QK_K;
     const __m256i low = _mm256_set1_epi8(0x0f);
     const __m256i one = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        __m128i sc8, mn8;
-        k4_scales(w[i].scales, &sc8, &mn8);
-        const __m256i sc = _mm256_broadcastsi128_si256(sc8);
-        const __m256i pm = k4_min_term(mn8, a[i].bsums);
+        const __m256i scm = k4_scales_mins(w[i].scales);
+        const __m256i sc = _mm256_permute2x128_si256(scm, scm, 0x00);
+        const __m128i pm = k4_min_term(_mm256_extracti128_si256(scm, 1), a[i].bsums);
         const int8_t *qa = a[i].qs;
         /* Bit j of qh[l] is the 5th bit of element l of group j; shifted down two per pair. */
         __m256i qh = loadu256(w[i].qh);
@@ -123,11 +137,11 @@ static float vec_dot_q5_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
             const __m256i p1 = dot_scaled(q1, loadu256(qa + 64 * jj + 32), _mm256_shuffle_epi8(sc, ctl_lane16(2 * jj + 1)));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
         }
-        const float da = a[i].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(w[i].dmin)), _mm256_cvtepi32_ps(pm), accm);
+        const __m128 f = k4_factors(&w[i].d, a[i].d);
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(f), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm_fmadd_ps(_mm_shuffle_ps(f, f, 0x55), _mm_cvtepi32_ps(pm), accm);
     }
-    return hsum_ps(_mm256_sub_ps(acc, accm));
+    return hsum_ps(acc) - hsum128_ps(accm);
 }
 
 /* Q6_K: code = 4 low bits (ql) | 2 high bits (qh) << 4, level = code - 32. Element e of
@@ -145,7 +159,7 @@ static float vec_dot_q6_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
         const __m256i off = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc_all), loadu256(a[i].bsums));
         __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
         for (int n = 0; n < 2; n++) {
-            const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_srli_si128(sc_all, 8 * n)));
+            const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16((n ? _mm_unpackhi_epi64(sc_all, sc_all) : sc_all)));
             const __m256i ql0 = loadu256(w[i].ql + 64 * n), ql1 = loadu256(w[i].ql + 64 * n + 32);
             const __m256i qh = loadu256(w[i].qh + 32 * n);
             __m256i q[4];
@@ -185,7 +199,7 @@ static float vec_dot_q3_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
         __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 2));
         __m256i hm = loadu256(w[i].hmask);
         for (int n = 0; n < 2; n++) {
-            const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_srli_si128(sc_all, 8 * n)));
+            const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16((n ? _mm_unpackhi_epi64(sc_all, sc_all) : sc_all)));
             __m256i qs = loadu256(w[i].qs + 32 * n);
             const int8_t *qa = a[i].qs + 128 * n;
             for (int p = 0; p < 4; p++) {
@@ -216,7 +230,7 @@ static float vec_dot_q2_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
         const __m256i pm = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mn_all), loadu256(a[i].bsums));
         __m256i sumi = _mm256_setzero_si256();
         for (int n = 0; n < 2; n++) {
-            const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_srli_si128(sc_all, 8 * n)));
+            const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16((n ? _mm_unpackhi_epi64(sc_all, sc_all) : sc_all)));
             __m256i qs = loadu256(w[i].qs + 32 * n);
             const int8_t *qa = a[i].qs + 128 * n;
             for (int p = 0; p < 4; p++) {
