@@ -1,7 +1,8 @@
 /* Every kernel level's quantized-format kernels against the scalar references: activation
  * quantizers byte-identical (finite inputs), dot products equal to float rounding, on
  * random data, zero blocks, extreme scales, rounding ties, an all-zero super-block with
- * opposite-sign maxima after it, a single block / super-block, and unaligned rows. */
+ * opposite-sign maxima after it, tiny (~1e-38) activations, a single block / super-block,
+ * and unaligned rows. */
 #include <math.h>
 
 #include "tessera.h"
@@ -20,7 +21,11 @@ static void fill(float *x, int64_t k, uint64_t *seed, int mode) {
             case 1: x[i] = (i / 32) % 3 == 1 ? 0.0f : (float)g; break;   /* zero blocks */
             case 2: x[i] = (float)(g * ((i / 32) % 2 ? 1e-20 : 1e4)); break; /* extreme scales */
             case 3: x[i] = (float)((int64_t)(g * 4)) * 0.25f; break;     /* ties */
-            default: x[i] = i < 256 ? 0.0f : (float)g; break;             /* zero super-block */
+            case 4: x[i] = i < 256 ? 0.0f : (float)g; break;              /* zero super-block */
+            /* Tiny first super-block: 1/d (Q8_0/Q8_1) and -127/max (Q8_K) overflow to inf.
+             * Q8_K's reference maps the inf/NaN products to 0; Q8_0/Q8_1's float->int8 cast
+             * of them is undefined in C (x86 gives 0), which SIMD levels must reproduce. */
+            default: x[i] = (float)(g * ((i / 256) % 2 ? 1.0 : 1e-38)); break;
         }
     }
     if (mode == 4) {
@@ -43,9 +48,9 @@ static void check_level(const struct ts_kernels *lk, const struct ts_kernels *re
         for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
             int64_t k = ks[ki];
             if (k % t->blck_size || k % ts_get_type_traits(t->vec_dot_type)->blck_size) continue;
-            for (int mode = 0; mode < 5; mode++) {
+            for (int mode = 0; mode < 6; mode++) {
                 for (int off = 0; off < 2; off++) { /* off = 1: rows at odd addresses */
-                    fill(w, k, seed, mode);
+                    fill(w, k, seed, mode == 5 ? 0 : mode);
                     fill(x, k, seed, mode == 2 ? 0 : mode);
                     t->quantize(w, wq + off, k);
                     ref->quantize_row[t->vec_dot_type](x, aq_ref + off, k);

@@ -11,6 +11,7 @@
  * in quants_k_avx2.c.
  */
 #include <immintrin.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -133,6 +134,14 @@ static inline float q8_block_avx2(const float *x, int8_t *qs, __m256i *sum) {
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
     const float d = _mm_cvtss_f32(m) / 127;
     const float id = d ? 1.0f / d : 0.0f;
+    if (id > FLT_MAX) {
+        /* amax < ~3.7e-37: 1/d overflows and every product is ±inf or NaN. The reference's
+         * (int8_t)roundf(...) of those is undefined in C; x86 builds give 0, so write 0
+         * (cvttps2dq would give INT_MIN, packed to -128). */
+        memset(qs, 0, 32);
+        *sum = _mm256_setzero_si256();
+        return d;
+    }
     const __m256 vid = _mm256_set1_ps(id);
     __m256i q[4];
     for (int j = 0; j < 4; j++) q[j] = roundf_epi32(_mm256_mul_ps(v[j], vid));

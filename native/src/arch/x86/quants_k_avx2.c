@@ -15,6 +15,7 @@
  * Q8_K quantizer: same f32 product per element and the same round-to-nearest-even, so the
  * bytes are identical for finite inputs.
  */
+#include <float.h>
 #include <immintrin.h>
 #include <string.h>
 
@@ -277,6 +278,14 @@ static void quantize_row_q8_K_avx2(const float *x, void *vy, int64_t k) {
             }
         }
         const float iscale = -127.f / max;
+        if (!(iscale >= -FLT_MAX && iscale <= FLT_MAX)) {
+            /* |max| < ~3.7e-37: iscale overflows, every product is ±inf or NaN, and the
+             * reference's rounding maps those to level 0 (cvtps2dq would give INT_MIN). */
+            memset(y[i].qs, 0, sizeof y[i].qs);
+            memset(y[i].bsums, 0, sizeof y[i].bsums);
+            y[i].d = 1 / iscale;
+            continue;
+        }
         const __m256 vis = _mm256_set1_ps(iscale);
         const __m256i top = _mm256_set1_epi32(127);
         __m128i gsum[4];
