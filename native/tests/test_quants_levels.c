@@ -41,7 +41,7 @@ static void fill(float *x, int64_t k, uint64_t *seed, int mode) {
 static void check_level(const struct ts_kernels *lk, const struct ts_kernels *ref, const char *level, uint64_t *seed) {
     static float w[MAXK], x[MAXK];
     static unsigned char wq[MAXK * 4 + 64], aq[MAXK * 4 + 64], aq_ref[MAXK * 4 + 64];
-    static const int64_t ks[] = {32, 256, 512, 4096};
+    static const int64_t ks[] = {32, 256, 288, 512, 4096}; /* 288: an odd number of 32-blocks */
     for (int32_t type = 0; type < TS_KERNEL_TYPES; type++) {
         const ts_type_traits *t = ts_get_type_traits(type);
         if (t == NULL || lk->vec_dot[type] == NULL) continue;
