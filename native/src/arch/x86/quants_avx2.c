@@ -58,23 +58,30 @@ static float vec_dot_q8_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
     return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
+/* One Q4_0 block: acc + d·da·Σ (code-8)·qa. Bytes 0..15 of the codes are the low nibbles
+ * (elements 0..15), bytes 16..31 the high nibbles (16..31). */
+static inline __m256 q4_0_step(const ts_block_q4_0 *w, const ts_block_q8_0 *a, __m256 acc) {
+    const __m256 d = _mm256_set1_ps(h2f(w->d) * h2f(a->d));
+    const __m128i q = _mm_loadu_si128((const __m128i *)w->qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+    return _mm256_fmadd_ps(d, dot_i8x32(qw, _mm256_loadu_si256((const __m256i *)a->qs)), acc);
+}
+
+/* Two blocks per iteration into two named accumulators: an accumulator array indexed by
+ * i & 1 made GCC keep it in memory, so every FMA waited on a store-to-load round trip. */
 static float vec_dot_q4_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
     const ts_block_q4_0 *w = vw;
     const ts_block_q8_0 *a = va;
     const int64_t nb = k / 32;
-    const __m256i low = _mm256_set1_epi8(0x0f);
-    const __m256i eight = _mm256_set1_epi8(8);
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t i = 0; i < nb; i++) {
-        const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
-        /* Bytes 0..15: low nibbles (elements 0..15); bytes 16..31: high nibbles (16..31). */
-        const __m128i q = _mm_loadu_si128((const __m128i *)w[i].qs);
-        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-        const __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight);
-        const __m256i qa = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        acc[i & 1] = _mm256_fmadd_ps(d, dot_i8x32(qw, qa), acc[i & 1]);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        acc0 = q4_0_step(w + i, a + i, acc0);
+        acc1 = q4_0_step(w + i + 1, a + i + 1, acc1);
     }
-    return hsum_ps(_mm256_add_ps(acc[0], acc[1]));
+    if (i < nb) acc0 = q4_0_step(w + i, a + i, acc0);
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 /* Plain-type dots: 32 elements per step in four independent FMA chains. */
@@ -197,51 +204,59 @@ static inline __m256 dot_u8x32(__m256i w, __m256i a) {
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1)));
 }
 
-/* Q4_1·Q8_1 and Q5_1·Q8_1: d·da·Σ code·qa + m·s per block (s = da·Σqa from the quantizer). */
-static float vec_dot_q4_1_q8_1_avx2(int64_t k, const void *vw, const void *va) {
-    const ts_block_q4_1 *w = vw;
-    const ts_block_q8_1 *a = va;
-    const int64_t nb = k / 32;
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    float summ = 0;
-    for (int64_t i = 0; i < nb; i++) {
-        const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
-        acc[i & 1] = _mm256_fmadd_ps(d, dot_u8x32(nibbles32(w[i].qs), _mm256_loadu_si256((const __m256i *)a[i].qs)), acc[i & 1]);
-        summ += h2f(w[i].m) * h2f(a[i].s);
-    }
-    return hsum_ps(_mm256_add_ps(acc[0], acc[1])) + summ;
+/* Q4_1·Q8_1 and Q5_1·Q8_1: d·da·Σ code·qa + m·s per block (s = da·Σqa from the quantizer);
+ * the m·s terms go to a scalar sum per accumulator. */
+static inline __m256 q4_1_step(const ts_block_q4_1 *w, const ts_block_q8_1 *a, __m256 acc, float *summ) {
+    const __m256 d = _mm256_set1_ps(h2f(w->d) * h2f(a->d));
+    *summ += h2f(w->m) * h2f(a->s);
+    return _mm256_fmadd_ps(d, dot_u8x32(nibbles32(w->qs), _mm256_loadu_si256((const __m256i *)a->qs)), acc);
 }
 
-static float vec_dot_q5_1_q8_1_avx2(int64_t k, const void *vw, const void *va) {
-    const ts_block_q5_1 *w = vw;
-    const ts_block_q8_1 *a = va;
-    const int64_t nb = k / 32;
-    const __m256i b4 = _mm256_set1_epi8(0x10);
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    float summ = 0;
-    for (int64_t i = 0; i < nb; i++) {
-        const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
-        const __m256i q = _mm256_or_si256(nibbles32(w[i].qs), _mm256_and_si256(bits32(w[i].qh), b4));
-        acc[i & 1] = _mm256_fmadd_ps(d, dot_u8x32(q, _mm256_loadu_si256((const __m256i *)a[i].qs)), acc[i & 1]);
-        summ += h2f(w[i].m) * h2f(a[i].s);
-    }
-    return hsum_ps(_mm256_add_ps(acc[0], acc[1])) + summ;
+static inline __m256 q5_1_step(const ts_block_q5_1 *w, const ts_block_q8_1 *a, __m256 acc, float *summ) {
+    const __m256 d = _mm256_set1_ps(h2f(w->d) * h2f(a->d));
+    const __m256i q = _mm256_or_si256(nibbles32(w->qs), _mm256_and_si256(bits32(w->qh), _mm256_set1_epi8(0x10)));
+    *summ += h2f(w->m) * h2f(a->s);
+    return _mm256_fmadd_ps(d, dot_u8x32(q, _mm256_loadu_si256((const __m256i *)a->qs)), acc);
 }
 
 /* Q5_0·Q8_0: level = code - 16, i.e. the nibble with 0xf0 or-ed in where the 5th bit is 0
  * (two's complement of nibble - 16), then the signed dot. */
+static inline __m256 q5_0_step(const ts_block_q5_0 *w, const ts_block_q8_0 *a, __m256 acc) {
+    const __m256 d = _mm256_set1_ps(h2f(w->d) * h2f(a->d));
+    const __m256i q = _mm256_or_si256(nibbles32(w->qs), _mm256_andnot_si256(bits32(w->qh), _mm256_set1_epi8((char)0xf0)));
+    return _mm256_fmadd_ps(d, dot_i8x32(q, _mm256_loadu_si256((const __m256i *)a->qs)), acc);
+}
+
+#define TS_MIN_DOT(NAME, WT, STEP)                                                   \
+    static float NAME(int64_t k, const void *vw, const void *va) {                   \
+        const WT *w = vw;                                                             \
+        const ts_block_q8_1 *a = va;                                                  \
+        const int64_t nb = k / 32;                                                    \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                \
+        float summ0 = 0, summ1 = 0;                                                   \
+        int64_t i = 0;                                                                \
+        for (; i + 2 <= nb; i += 2) {                                                 \
+            acc0 = STEP(w + i, a + i, acc0, &summ0);                                  \
+            acc1 = STEP(w + i + 1, a + i + 1, acc1, &summ1);                          \
+        }                                                                             \
+        if (i < nb) acc0 = STEP(w + i, a + i, acc0, &summ0);                          \
+        return hsum_ps(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                  \
+    }
+TS_MIN_DOT(vec_dot_q4_1_q8_1_avx2, ts_block_q4_1, q4_1_step)
+TS_MIN_DOT(vec_dot_q5_1_q8_1_avx2, ts_block_q5_1, q5_1_step)
+
 static float vec_dot_q5_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
     const ts_block_q5_0 *w = vw;
     const ts_block_q8_0 *a = va;
     const int64_t nb = k / 32;
-    const __m256i hi = _mm256_set1_epi8((char)0xf0);
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t i = 0; i < nb; i++) {
-        const __m256 d = _mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d));
-        const __m256i q = _mm256_or_si256(nibbles32(w[i].qs), _mm256_andnot_si256(bits32(w[i].qh), hi));
-        acc[i & 1] = _mm256_fmadd_ps(d, dot_i8x32(q, _mm256_loadu_si256((const __m256i *)a[i].qs)), acc[i & 1]);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        acc0 = q5_0_step(w + i, a + i, acc0);
+        acc1 = q5_0_step(w + i + 1, a + i + 1, acc1);
     }
-    return hsum_ps(_mm256_add_ps(acc[0], acc[1]));
+    if (i < nb) acc0 = q5_0_step(w + i, a + i, acc0);
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu) {
