@@ -13,9 +13,9 @@
 static const ts_register_fn k_reg_scalar[] = {ts_register_convert_scalar, ts_register_quants_scalar, ts_register_probe_scalar,
                                               ts_register_ops_scalar, ts_register_attention_scalar, TS_LIST_END};
 #if defined(__x86_64__) || defined(__i386__)
-static const ts_register_fn k_reg_avx2[] = {ts_register_convert_avx2, ts_register_quants_avx2, ts_register_probe_avx2,
-                                            ts_register_ops_avx2, ts_register_attention_avx2, TS_LIST_END};
-static const ts_register_fn k_reg_avx512[] = {ts_register_convert_avx512, TS_LIST_END};
+static const ts_register_fn k_reg_avx2[] = {ts_register_convert_avx2, ts_register_quants_avx2, ts_register_quants_k_avx2,
+                                            ts_register_probe_avx2, ts_register_ops_avx2, ts_register_attention_avx2, TS_LIST_END};
+static const ts_register_fn k_reg_avx512[] = {ts_register_convert_avx512, ts_register_quants_avx512, TS_LIST_END};
 static const ts_register_fn k_reg_amx[] = {TS_LIST_END};
 #elif defined(__aarch64__)
 static const ts_register_fn k_reg_neon[] = {ts_register_convert_neon, ts_register_quants_neon, TS_LIST_END};

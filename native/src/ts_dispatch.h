@@ -111,6 +111,8 @@ void ts_register_quants_scalar(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_neon(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_dotprod(struct ts_kernels *k, uint64_t cpu);
+void ts_register_quants_k_avx2(struct ts_kernels *k, uint64_t cpu);
+void ts_register_quants_avx512(struct ts_kernels *k, uint64_t cpu);
 
 /* Per-level registration functions of the machine probes. */
 void ts_register_probe_scalar(struct ts_kernels *k, uint64_t cpu);

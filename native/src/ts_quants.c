@@ -178,6 +178,12 @@ static inline float ts_q8_block(const float *x, int8_t *qs) {
     }
     const float d = amax / 127;
     const float id = d ? 1.0f / d : 0.0f;
+    if (!(id <= FLT_MAX)) {
+        /* amax < ~3.7e-37: 1/d overflows and x·id is ±inf or NaN, whose conversion to int8 is
+         * undefined in C. ggml on x86 gets 0 there; say so explicitly so every level agrees. */
+        memset(qs, 0, 32);
+        return d;
+    }
     for (int j = 0; j < 32; j++) qs[j] = (int8_t)roundf(x[j] * id);
     return d;
 }

@@ -1,7 +1,8 @@
 /* Every kernel level's quantized-format kernels against the scalar references: activation
  * quantizers byte-identical (finite inputs), dot products equal to float rounding, on
- * random data, zero blocks, extreme scales, exact rounding ties, a single block, odd block
- * counts (tails of unrolled loops), plain rows of odd length, and unaligned rows. */
+ * random data, zero blocks, extreme scales, exact rounding ties, an all-zero super-block with
+ * opposite-sign maxima after it, tiny (~1e-38) activations, a single block / super-block, odd
+ * block counts (tails of unrolled loops), plain rows of odd length, and unaligned rows. */
 #include <math.h>
 
 #include "tessera.h"
@@ -11,7 +12,7 @@
 #include "ts_test.h"
 
 #define MAXK 4096
-#define NMODES 6
+#define NMODES 8
 
 static void fill(float *x, int64_t k, uint64_t *seed, int mode) {
     int64_t big = 0; /* mode 5: index of this block's +-127 */
@@ -25,6 +26,11 @@ static void fill(float *x, int64_t k, uint64_t *seed, int mode) {
             case 4: /* huge and tiny blocks (activation quantizers only) */
                 x[i] = (float)(g * ((i / 32) % 3 == 0 ? 1e30 : (i / 32) % 3 == 1 ? 1e-30 : 1.0));
                 break;
+            case 6: x[i] = i < 256 ? 0.0f : (float)g; break;              /* zero super-block */
+            /* Tiny first super-block: 1/d (Q8_0/Q8_1) and -127/max (Q8_K) overflow to inf.
+             * Q8_K's reference maps the inf/NaN products to 0; Q8_0/Q8_1's float->int8 cast
+             * of them is undefined in C (x86 gives 0), which SIMD levels must reproduce. */
+            case 7: x[i] = (float)(g * ((i / 256) % 2 ? 1.0 : 1e-38)); break;
             default: {
                 /* Exact rounding ties: one element of each 32 is +-127, the rest n + 0.5, so
                  * the Q8 scales are exactly 1 and every x/d is a tie (roundf for Q8_0/Q8_1,
@@ -38,6 +44,14 @@ static void fill(float *x, int64_t k, uint64_t *seed, int mode) {
                     x[i] = (float)((int64_t)((r >> 16) % 253) - 126) + ((r >> 4) & 1 ? 0.5f : -0.5f);
                 break;
             }
+        }
+    }
+    if (mode == 6) {
+        /* Equal |max| of both signs in each later super-block: the Q8_K quantizer must keep
+         * the sign of the first one (scale sign and rounding direction depend on it). */
+        for (int64_t b = 256; b + 256 <= k; b += 256) {
+            x[b + 37] = -9.0f;
+            x[b + 200] = 9.0f;
         }
     }
 }
@@ -101,8 +115,8 @@ static void check_act_nonfinite(const struct ts_kernels *lk, const struct ts_ker
 static void check_level(const struct ts_kernels *lk, const struct ts_kernels *ref, const char *level, uint64_t *seed) {
     static float w[MAXK], x[MAXK];
     static unsigned char wq[MAXK * 4 + 64], aq[MAXK * 4 + 64], aq_ref[MAXK * 4 + 64];
-    /* 96 and 768: odd block counts (tails of 2-block unrolled loops); 37: plain types only. */
-    static const int64_t ks[] = {32, 37, 96, 256, 512, 768, 4096};
+    /* 96, 288 and 768: odd block counts (tails of 2-block unrolled loops); 37: plain types only. */
+    static const int64_t ks[] = {32, 37, 96, 256, 288, 512, 768, 4096};
     for (int32_t type = 0; type < TS_KERNEL_TYPES; type++) {
         const ts_type_traits *t = ts_get_type_traits(type);
         if (t == NULL || lk->vec_dot[type] == NULL) continue;
@@ -112,7 +126,7 @@ static void check_level(const struct ts_kernels *lk, const struct ts_kernels *re
             for (int mode = 0; mode < NMODES; mode++) {
                 if (mode == 4) continue; /* 1e30 weights overflow the f16 scales: inf/NaN dots */
                 for (int off = 0; off < 2; off++) { /* off = 1: rows at odd addresses */
-                    fill(w, k, seed, mode);
+                    fill(w, k, seed, mode == 7 ? 0 : mode); /* tiny values: activations only */
                     fill(x, k, seed, mode == 2 ? 0 : mode);
                     t->quantize(w, wq + off, k);
                     ref->quantize_row[t->vec_dot_type](x, aq_ref + off, k);

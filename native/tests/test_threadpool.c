@@ -165,7 +165,9 @@ int main(void) {
     double per_job_us = (now_s() - t0) / jobs * 1e6;
     fprintf(stderr, "tiny jobs: %.2f us per 2-thread job\n", per_job_us);
     CHECK(bad == 0, "%d tiny jobs went wrong", bad);
-    CHECK(per_job_us < 500.0, "tiny jobs too slow: %.1f us each", per_job_us);
+    /* A few us on an idle machine; the bound only catches a dispatch that sleeps (ms per job):
+     * oversubscribed CI hosts have been seen at ~0.5 ms. */
+    CHECK(per_job_us < 5000.0, "tiny jobs too slow: %.1f us each", per_job_us);
 
     /* Sleep/wake: after the spin budget workers sleep; the next job must still run. */
     struct timespec pause = {0, 20 * 1000 * 1000};

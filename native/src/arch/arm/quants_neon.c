@@ -11,6 +11,7 @@
  */
 #include <arm_neon.h>
 #include <math.h>
+#include <float.h>
 #include <string.h>
 
 #include "ts_dispatch.h"
@@ -118,6 +119,10 @@ static inline float q8_block_neon(const float *x, int8_t *qs) {
     }
     const float d = vmaxvq_f32(amax) / 127;
     const float id = d ? 1.0f / d : 0.0f;
+    if (!(id <= FLT_MAX)) { /* tiny block: every level is 0, as the reference defines it */
+        memset(qs, 0, 32);
+        return d;
+    }
     int32x4_t q[8];
     for (int j = 0; j < 8; j++) q[j] = vcvtaq_s32_f32(vmulq_n_f32(v[j], id)); /* FCVTAS = roundf */
     vst1q_s8(qs, narrow_s32x16(q[0], q[1], q[2], q[3]));
@@ -164,6 +169,15 @@ static void quantize_row_q8_K_neon(const float *x, void *vy, int64_t k) {
         while (first < TS_QK_K - 4 && vmaxvq_u32(vceqq_f32(vabsq_f32(vld1q_f32(x + first)), vmax)) == 0) first += 4;
         while (first < TS_QK_K - 1 && fabsf(x[first]) != amax) first++;
         const float iscale = -127.f / x[first];
+        if (!(iscale >= -FLT_MAX && iscale <= FLT_MAX)) {
+            /* |max| < ~3.7e-37: the reference's rounding maps the ±inf/NaN products to 0
+             * (FCVTNS would saturate them to ±127). */
+            memset(y[i].qs, 0, sizeof y[i].qs);
+            memset(y[i].bsums, 0, sizeof y[i].bsums);
+            const float d = 1 / iscale;
+            memcpy(&y[i].d, &d, sizeof d);
+            continue;
+        }
         const int32x4_t hi = vdupq_n_s32(127);
         int16_t bsums[16];
         for (int g = 0; g < 16; g++) {
