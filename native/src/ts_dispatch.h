@@ -25,6 +25,7 @@
 #define TS_KERNEL_TYPES 31
 
 struct ts_kernels;
+struct ts_conv_geom;
 typedef void (*ts_register_fn)(struct ts_kernels *k, uint64_t cpu);
 
 struct ts_kernels {
@@ -49,6 +50,12 @@ struct ts_kernels {
     /* Peak-throughput probe: iters rounds of independent FMA chains on this thread;
      * returns the flops done and writes a result to *sink so nothing is optimised away. */
     int64_t (*fma_probe)(int64_t iters, float *sink);
+
+    /* F32 GEMM block on the calling thread (ts_sgemm.h: arguments, scratch size). */
+    void (*sgemm_block)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+                        int32_t b_trans, float *c, int64_t ldc, int32_t accumulate, float *scratch);
+    /* Depthwise convolution of one plane (ts_conv.h); y gets bias + taps. */
+    void (*conv_dw_plane)(float *y, const float *x, const float *w, float bias, const struct ts_conv_geom *g);
 };
 
 /* The table kernels call through. Always valid: scalar after ts_shutdown (so a kernel
@@ -76,5 +83,11 @@ void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu);
 /* Per-level registration functions of the machine probes. */
 void ts_register_probe_scalar(struct ts_kernels *k, uint64_t cpu);
 void ts_register_probe_avx2(struct ts_kernels *k, uint64_t cpu);
+
+/* Per-level registration functions of the F32 GEMM and convolution family. */
+void ts_register_sgemm_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_sgemm_avx2(struct ts_kernels *k, uint64_t cpu);
+void ts_register_conv_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_conv_avx2(struct ts_kernels *k, uint64_t cpu);
 
 #endif /* TS_DISPATCH_H */

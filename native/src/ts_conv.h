@@ -1,0 +1,38 @@
+/*
+ * ts_conv.h — internals of the 2-D convolution (ts_conv2d in tessera.h).
+ */
+#ifndef TS_CONV_H
+#define TS_CONV_H
+
+#include <stdint.h>
+
+/* One image plane's geometry, as the per-level depthwise kernel sees it. */
+typedef struct ts_conv_geom {
+    int64_t h, w;   /* input plane */
+    int64_t oh, ow; /* output plane */
+    int64_t kh, kw;
+    int64_t sh, sw, ph, pw, dh, dw;
+} ts_conv_geom;
+
+/* Most scratch the convolution's im2col / patch panels and GEMM packing use per call, summed
+ * over threads (F16 weights converted to F32 come on top: 4 bytes per weight). The panel
+ * never gets narrower than 16 output pixels, so layers with Cin/groups*kh*kw so large that
+ * threads x 16 columns exceed it go over (by that much). */
+#define TS_CONV_SCRATCH_CAP ((int64_t)32 << 20)
+
+/* Direct seven-loop convolution (F32 weights), the reference every path is tested against.
+ * Same argument meaning as ts_conv2d; no validation. */
+void ts_conv2d_ref(float *y, const float *x, const float *w, const float *bias, int64_t n, int64_t cin, int64_t h,
+                   int64_t width, int64_t cout, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                   int64_t dh, int64_t dw, int64_t groups);
+
+/* Bytes of scratch ts_conv2d allocates for these arguments with nth threads (benchmarks
+ * report it); -1 if the arguments are invalid. */
+int64_t ts_conv2d_scratch_bytes(int32_t w_type, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout,
+                                int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                                int64_t dw, int64_t groups, int32_t nth);
+
+/* Scalar depthwise plane kernel (the avx2 level compiles the same loop with AVX2). */
+void ts_conv_dw_plane_ref(float *y, const float *x, const float *w, float bias, const ts_conv_geom *g);
+
+#endif /* TS_CONV_H */
