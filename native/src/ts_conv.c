@@ -6,10 +6,13 @@
  *  - patchify (kernel == stride, no padding/dilation): each output pixel's input patch is
  *    a set of contiguous row pieces, gathered into rows of a [pixels x K] panel, then
  *    Y = W · panelᵀ;
- *  - anything else: im2col into a [K x pixels] panel, then Y = W · panel.
+ *  - anything else: im2col fused with the GEMM's B packing. The weights are packed once
+ *    per call (ts_sgemm_pack_a, shared by the threads); for each panel of output pixels
+ *    and each KC-deep slice of K, the im2col rows of that slice are written straight into
+ *    the packed B layout (KC x panel, at most 2 MiB: it stays in cache), then the macro
+ *    kernel runs every MC-row block of the weights against it.
  * K = cin/groups * kh * kw. The panel paths cut the output pixels of each (image, group)
- * into panels sized so every thread's panel plus its GEMM packing scratch stays within
- * TS_CONV_SCRATCH_CAP in total; threads take whole panels, each writes its own columns.
+ * into panels; threads take whole panels, each writes its own output columns.
  */
 #include "ts_conv.h"
 
@@ -70,8 +73,10 @@ typedef struct {
     int32_t nth;
     int64_t panel;      /* output pixels per panel */
     int64_t ppi;        /* panels per (image, group) */
-    int64_t col_floats; /* per thread: the panel */
-    int64_t per_thread; /* per thread: panel + GEMM scratch, 16-float aligned */
+    int64_t col_floats; /* per thread: patch rows, or the packed im2col slice */
+    int64_t per_thread; /* per thread: col_floats + GEMM scratch or row buffer, 16-float aligned */
+    int64_t pa_floats;  /* im2col: packed weights of one group */
+    int64_t shared;     /* im2col: packed weights of all groups, ahead of the per-thread parts */
 } conv_plan;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -110,8 +115,10 @@ static int32_t conv_plan_make(conv_plan *p, int32_t w_type, int64_t n, int64_t c
     p->cin_g = cin / groups;
     p->cout_g = cout / groups;
     /* every element count the kernels index must fit comfortably in int64 */
-    if (!mul_ok(p->oh, p->ow, &p->ohw) || !mul_ok(p->cin_g * kh, kw, &p->k) || !mul_ok(n * cin, h * width, &t1) ||
-        !mul_ok(n * cout, p->ohw, &t2) || !mul_ok(cout, p->k, &t3) || !mul_ok(t2, p->k, &t3))
+    int64_t t4;
+    if (!mul_ok(p->oh, p->ow, &p->ohw) || !mul_ok(p->cin_g, kh, &t4) || !mul_ok(t4, kw, &p->k) || !mul_ok(n, cin, &t1) ||
+        !mul_ok(t1, h, &t1) || !mul_ok(t1, width, &t1) || !mul_ok(n, cout, &t2) || !mul_ok(t2, p->ohw, &t2) ||
+        !mul_ok(cout, p->k, &t3) || !mul_ok(t2, p->k, &t3))
         return ts_set_error(TS_ERR_INVALID_ARGUMENT, "%s: sizes overflow", fn);
     if (p->cin_g == 1 && p->cout_g == 1)
         p->path = PATH_DEPTHWISE;
@@ -124,17 +131,30 @@ static int32_t conv_plan_make(conv_plan *p, int32_t w_type, int64_t n, int64_t c
     return TS_OK;
 }
 
-/* Panel width and per-thread scratch for the panel paths with nth threads. */
+static int64_t round16(int64_t x) { return (x + 15) / 16 * 16; }
+
+/* Panel width and scratch for the panel paths with nth threads. Patchify: each thread's
+ * patch rows (K x panel) plus GEMM packing stay within TS_CONV_SCRATCH_CAP in total.
+ * im2col: panels of at most NC pixels (the packed slice is KC x NC floats, 2 MiB), plus
+ * the packed weights once. */
 static void conv_plan_panels(conv_plan *p, int32_t nth) {
-    int64_t gemm_max = ts_sgemm_scratch_floats(p->cout_g, TS_SGEMM_NC, p->k);
-    int64_t budget = TS_CONV_SCRATCH_CAP / (int64_t)sizeof(float) / nth - gemm_max;
-    int64_t pmax = budget / p->k;
-    if (pmax > TS_SGEMM_NC) pmax = TS_SGEMM_NC; /* one B panel per GEMM call */
-    if (pmax < 16) pmax = 16;
+    int64_t pmax = TS_SGEMM_NC;
+    if (p->path == PATH_PATCH) {
+        int64_t gemm_max = ts_sgemm_scratch_floats(p->cout_g, TS_SGEMM_NC, p->k);
+        int64_t budget = TS_CONV_SCRATCH_CAP / (int64_t)sizeof(float) / nth - gemm_max;
+        pmax = budget / p->k;
+        if (pmax > TS_SGEMM_NC) pmax = TS_SGEMM_NC; /* one B panel per GEMM call */
+        if (pmax < 16) pmax = 16;
+    }
     int64_t ppi = ceil_div(p->ohw, pmax);
+    int64_t ng = p->n * p->groups;
+    /* enough panels for every thread, if the panels can stay >= 16 pixels wide */
+    if (ng * ppi < nth) {
+        int64_t want = ceil_div(nth, ng), most = p->ohw / 16 > 1 ? p->ohw / 16 : 1;
+        ppi = want < most ? want : most;
+    }
     /* Whole panels per thread: round the total up to a multiple of nth when that needs at
      * most nth - 1 more panels per (image, group), so no thread idles on a short last one. */
-    int64_t ng = p->n * p->groups;
     if (ng * ppi % nth != 0)
         for (int64_t extra = 1; extra < nth; extra++)
             if (ng * (ppi + extra) % nth == 0 && ceil_div(p->ohw, ppi + extra) >= 16) {
@@ -144,8 +164,17 @@ static void conv_plan_panels(conv_plan *p, int32_t nth) {
     p->panel = ceil_div(p->ohw, ppi);
     p->ppi = ceil_div(p->ohw, p->panel);
     p->nth = nth;
-    p->col_floats = (p->k * p->panel + 15) / 16 * 16;
-    p->per_thread = p->col_floats + (ts_sgemm_scratch_floats(p->cout_g, p->panel, p->k) + 15) / 16 * 16;
+    if (p->path == PATH_PATCH) {
+        p->col_floats = round16(p->k * p->panel);
+        p->per_thread = p->col_floats + round16(ts_sgemm_scratch_floats(p->cout_g, p->panel, p->k));
+        p->pa_floats = p->shared = 0;
+    } else {
+        int64_t kc = p->k < TS_SGEMM_KC ? p->k : TS_SGEMM_KC;
+        p->col_floats = round16(kc * round16(p->panel));
+        p->per_thread = p->col_floats + round16(p->panel);
+        p->pa_floats = round16(ts_sgemm_packed_a_floats(p->cout_g, p->k));
+        p->shared = p->pa_floats * p->groups;
+    }
 }
 
 typedef struct {
@@ -154,6 +183,7 @@ typedef struct {
     const float *x, *w, *bias;
     float *scratch;
     ts_sgemm_block_fn block;
+    ts_sgemm_macro_fn macro;
     void (*dw)(float *, const float *, const float *, float, const struct ts_conv_geom *);
 } conv_job;
 
@@ -172,40 +202,53 @@ static void depthwise_task(void *ctx, int32_t ith, int32_t nth) {
 /* Floor division for possibly negative numerators. */
 static int64_t fdiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-/* im2col rows of one panel: row r = (ci, ky, kx) holds, for the panel's np output pixels
- * starting at p0, the input value each reads through that tap (0 in the padding). */
-static void im2col_panel(const conv_plan *p, const float *xg, int64_t p0, int64_t np, float *col) {
-    for (int64_t r = 0; r < p->k; r++) {
-        int64_t ci = r / (p->kh * p->kw), ky = r / p->kw % p->kh, kx = r % p->kw;
-        const float *xc = xg + ci * p->h * p->w;
-        float *dst = col + r * np;
-        int64_t off = kx * p->dw - p->pw;
-        int64_t pix = p0, j = 0;
-        while (j < np) {
-            int64_t oy = pix / p->ow, ox = pix % p->ow;
-            int64_t seg = p->ow - ox < np - j ? p->ow - ox : np - j;
-            int64_t iy = oy * p->sh - p->ph + ky * p->dh;
-            float *d = dst + j;
-            if (iy < 0 || iy >= p->h) {
-                memset(d, 0, (size_t)seg * sizeof(float));
+/* One im2col row r = (ci, ky, kx) for the np output pixels from p0: the input value each
+ * reads through that tap (0 in the padding). */
+static void im2col_row(const conv_plan *p, const float *xg, int64_t r, int64_t p0, int64_t np, float *dst) {
+    int64_t ci = r / (p->kh * p->kw), ky = r / p->kw % p->kh, kx = r % p->kw;
+    const float *xc = xg + ci * p->h * p->w;
+    int64_t off = kx * p->dw - p->pw;
+    int64_t pix = p0, j = 0;
+    while (j < np) {
+        int64_t oy = pix / p->ow, ox = pix % p->ow;
+        int64_t seg = p->ow - ox < np - j ? p->ow - ox : np - j;
+        int64_t iy = oy * p->sh - p->ph + ky * p->dh;
+        float *d = dst + j;
+        if (iy < 0 || iy >= p->h) {
+            memset(d, 0, (size_t)seg * sizeof(float));
+        } else {
+            const float *xr = xc + iy * p->w;
+            /* t in [lo, hi) reads column (ox + t) * sw + off inside [0, w) */
+            int64_t lo = fdiv(-off - 1, p->sw) + 1 - ox;
+            int64_t hi = fdiv(p->w - 1 - off, p->sw) + 1 - ox;
+            if (lo < 0) lo = 0;
+            if (hi > seg) hi = seg;
+            if (lo > hi) lo = hi;
+            if (lo > 0) memset(d, 0, (size_t)lo * sizeof(float));
+            if (p->sw == 1) {
+                if (hi > lo) memcpy(d + lo, xr + ox + lo + off, (size_t)(hi - lo) * sizeof(float));
             } else {
-                const float *xr = xc + iy * p->w;
-                /* t in [lo, hi) reads column (ox + t) * sw + off inside [0, w) */
-                int64_t lo = fdiv(-off - 1, p->sw) + 1 - ox;
-                int64_t hi = fdiv(p->w - 1 - off, p->sw) + 1 - ox;
-                if (lo < 0) lo = 0;
-                if (hi > seg) hi = seg;
-                if (lo > hi) lo = hi;
-                if (lo > 0) memset(d, 0, (size_t)lo * sizeof(float));
-                if (p->sw == 1) {
-                    if (hi > lo) memcpy(d + lo, xr + ox + lo + off, (size_t)(hi - lo) * sizeof(float));
-                } else {
-                    for (int64_t t = lo; t < hi; t++) d[t] = xr[(ox + t) * p->sw + off];
-                }
-                if (hi < seg) memset(d + hi, 0, (size_t)(seg - hi) * sizeof(float));
+                for (int64_t t = lo; t < hi; t++) d[t] = xr[(ox + t) * p->sw + off];
             }
-            j += seg;
-            pix += seg;
+            if (hi < seg) memset(d + hi, 0, (size_t)(seg - hi) * sizeof(float));
+        }
+        j += seg;
+        pix += seg;
+    }
+}
+
+/* im2col rows [pc, pc + kc) for the panel, in the packed B layout (ts_sgemm.h): each row
+ * is built in rowbuf, then cut into NR-wide pieces, one per column panel. */
+static void im2col_packed(const conv_plan *p, const float *xg, int64_t p0, int64_t np, int64_t pc, int64_t kc,
+                          float *pb, float *rowbuf) {
+    int64_t np_round = (np + TS_SGEMM_NR - 1) / TS_SGEMM_NR * TS_SGEMM_NR;
+    for (int64_t j = np; j < np_round; j++) rowbuf[j] = 0.0f;
+    for (int64_t r = 0; r < kc; r++) {
+        im2col_row(p, xg, pc + r, p0, np, rowbuf);
+        float *dst = pb + r * TS_SGEMM_NR;
+        for (int64_t jb = 0; jb < np_round; jb += TS_SGEMM_NR) {
+            memcpy(dst, rowbuf + jb, TS_SGEMM_NR * sizeof(float));
+            dst += kc * TS_SGEMM_NR;
         }
     }
 }
@@ -223,11 +266,27 @@ static void patch_panel(const conv_plan *p, const float *xg, int64_t p0, int64_t
     }
 }
 
+/* Packs the weights of every group, one KC-deep slice per work item. */
+static void pack_weights_task(void *ctx, int32_t ith, int32_t nth) {
+    const conv_job *j = ctx;
+    const conv_plan *p = j->p;
+    int64_t slices = ceil_div(p->k, TS_SGEMM_KC), mround = (p->cout_g + TS_SGEMM_MR - 1) / TS_SGEMM_MR * TS_SGEMM_MR;
+    int64_t b, e;
+    ts_split_range(p->groups * slices, 1, ith, nth, &b, &e);
+    for (int64_t item = b; item < e; item++) {
+        int64_t g = item / slices, pc = item % slices * TS_SGEMM_KC;
+        int64_t kc = p->k - pc < TS_SGEMM_KC ? p->k - pc : TS_SGEMM_KC;
+        ts_sgemm_pack_a_block(p->cout_g, kc, j->w + g * p->cout_g * p->k + pc, p->k,
+                              j->scratch + g * p->pa_floats + pc * mround);
+    }
+}
+
 static void panel_task(void *ctx, int32_t ith, int32_t nth) {
     const conv_job *j = ctx;
     const conv_plan *p = j->p;
-    float *col = j->scratch + (int64_t)ith * p->per_thread;
-    float *gemm_scratch = col + p->col_floats;
+    float *col = j->scratch + p->shared + (int64_t)ith * p->per_thread;
+    float *extra = col + p->col_floats; /* GEMM scratch (patchify) or row buffer (im2col) */
+    int64_t mround = (p->cout_g + TS_SGEMM_MR - 1) / TS_SGEMM_MR * TS_SGEMM_MR;
     int64_t b, e;
     ts_split_range(p->n * p->groups * p->ppi, 1, ith, nth, &b, &e);
     for (int64_t item = b; item < e; item++) {
@@ -243,13 +302,19 @@ static void panel_task(void *ctx, int32_t ith, int32_t nth) {
                 for (int64_t t = 0; t < np; t++) yr[t] = bv;
             }
         }
-        const float *wg = j->w + g * p->cout_g * p->k;
         if (p->path == PATH_PATCH) {
             patch_panel(p, xg, p0, np, col);
-            j->block(p->cout_g, np, p->k, wg, p->k, col, p->k, 1, yt, p->ohw, j->bias != NULL, gemm_scratch);
-        } else {
-            im2col_panel(p, xg, p0, np, col);
-            j->block(p->cout_g, np, p->k, wg, p->k, col, np, 0, yt, p->ohw, j->bias != NULL, gemm_scratch);
+            j->block(p->cout_g, np, p->k, j->w + g * p->cout_g * p->k, p->k, col, p->k, 1, yt, p->ohw, j->bias != NULL, extra);
+            continue;
+        }
+        const float *pa = j->scratch + g * p->pa_floats;
+        for (int64_t pc = 0; pc < p->k; pc += TS_SGEMM_KC) {
+            int64_t kc = p->k - pc < TS_SGEMM_KC ? p->k - pc : TS_SGEMM_KC;
+            im2col_packed(p, xg, p0, np, pc, kc, col, extra);
+            for (int64_t ic = 0; ic < p->cout_g; ic += TS_SGEMM_MC) {
+                int64_t mc = p->cout_g - ic < TS_SGEMM_MC ? p->cout_g - ic : TS_SGEMM_MC;
+                j->macro(mc, np, kc, pa + pc * mround + ic * kc, col, yt + ic * p->ohw, p->ohw, j->bias != NULL || pc > 0);
+            }
         }
     }
 }
@@ -261,16 +326,20 @@ static int32_t conv_threads(const conv_plan *p) {
 }
 
 int64_t ts_conv2d_scratch_bytes(int32_t w_type, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout,
-                                int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
-                                int64_t dw, int64_t groups, int32_t nth) {
+                                int64_t kh, int64_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t dh,
+                                int32_t dw, int32_t groups) {
+    if (ts_require_init("ts_conv2d_scratch_bytes")) return -1;
     conv_plan p;
     if (conv_plan_make(&p, w_type, n, cin, h, width, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups)) return -1;
     int64_t bytes = w_type == TS_TYPE_F16 ? cout * p.k * (int64_t)sizeof(float) : 0;
     if (n == 0) return bytes;
     if (p.path == PATH_GEMM_1X1) return bytes + ts_sgemm_scratch_bytes(p.cout_g, p.ohw, p.k);
     if (p.path == PATH_DEPTHWISE) return bytes;
-    conv_plan_panels(&p, nth < 1 ? 1 : nth);
-    return bytes + p.per_thread * p.nth * (int64_t)sizeof(float);
+    int32_t nth = conv_threads(&p);
+    conv_plan_panels(&p, nth);
+    int64_t items = n * groups * p.ppi;
+    if (nth > items) nth = (int32_t)items;
+    return bytes + (p.shared + p.per_thread * nth) * (int64_t)sizeof(float);
 }
 
 int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const float *bias, int64_t n, int64_t cin,
@@ -297,7 +366,7 @@ int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const
         wf = wconv;
     }
 
-    conv_job job = {&p, y, x, wf, bias, NULL, kern->sgemm_block, kern->conv_dw_plane};
+    conv_job job = {&p, y, x, wf, bias, NULL, kern->sgemm_block, kern->sgemm_macro, kern->conv_dw_plane};
     if (p.path == PATH_DEPTHWISE) {
         int64_t planes = n * cout;
         int32_t nth = conv_threads(&p);
@@ -318,11 +387,15 @@ int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const
         conv_plan_panels(&p, nth);
         int64_t items = n * groups * p.ppi;
         if (nth > items) nth = (int32_t)items;
-        size_t bytes = (size_t)(p.per_thread * nth) * sizeof(float);
+        size_t bytes = (size_t)(p.shared + p.per_thread * nth) * sizeof(float);
         job.scratch = aligned_alloc(64, bytes);
         if (job.scratch == NULL) {
             st = ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_conv2d: cannot allocate %zu bytes of scratch", bytes);
         } else {
+            if (p.path == PATH_IM2COL) {
+                int64_t slices = groups * ceil_div(p.k, TS_SGEMM_KC);
+                ts_parallel(pack_weights_task, &job, slices < nth ? (int32_t)slices : nth);
+            }
             ts_parallel(panel_task, &job, nth);
             free(job.scratch);
         }

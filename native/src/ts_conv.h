@@ -14,10 +14,11 @@ typedef struct ts_conv_geom {
     int64_t sh, sw, ph, pw, dh, dw;
 } ts_conv_geom;
 
-/* Most scratch the convolution's im2col / patch panels and GEMM packing use per call, summed
- * over threads (F16 weights converted to F32 come on top: 4 bytes per weight). The panel
- * never gets narrower than 16 output pixels, so layers with Cin/groups*kh*kw so large that
- * threads x 16 columns exceed it go over (by that much). */
+/* Most scratch the patchify path's patch rows and GEMM packing use per call, summed over
+ * threads. The panel never gets narrower than 16 output pixels, so layers with
+ * Cin/groups*kh*kw so large that threads x 16 columns exceed it go over (by that much).
+ * The general (im2col) path needs no cap: it holds the packed weights plus one
+ * KC x NC slice (2 MiB) per thread, whatever the image size. */
 #define TS_CONV_SCRATCH_CAP ((int64_t)32 << 20)
 
 /* Direct seven-loop convolution (F32 weights), the reference every path is tested against.
@@ -25,12 +26,6 @@ typedef struct ts_conv_geom {
 void ts_conv2d_ref(float *y, const float *x, const float *w, const float *bias, int64_t n, int64_t cin, int64_t h,
                    int64_t width, int64_t cout, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
                    int64_t dh, int64_t dw, int64_t groups);
-
-/* Bytes of scratch ts_conv2d allocates for these arguments with nth threads (benchmarks
- * report it); -1 if the arguments are invalid. */
-int64_t ts_conv2d_scratch_bytes(int32_t w_type, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout,
-                                int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
-                                int64_t dw, int64_t groups, int32_t nth);
 
 /* Scalar depthwise plane kernel (the avx2 level compiles the same loop with AVX2). */
 void ts_conv_dw_plane_ref(float *y, const float *x, const float *w, float bias, const ts_conv_geom *g);

@@ -54,6 +54,9 @@ struct ts_kernels {
     /* F32 GEMM block on the calling thread (ts_sgemm.h: arguments, scratch size). */
     void (*sgemm_block)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
                         int32_t b_trans, float *c, int64_t ldc, int32_t accumulate, float *scratch);
+    /* C (+)= packed A block · packed B block (layouts in ts_sgemm.h). */
+    void (*sgemm_macro)(int64_t m, int64_t n, int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
+                        int32_t accumulate);
     /* Depthwise convolution of one plane (ts_conv.h); y gets bias + taps. */
     void (*conv_dw_plane)(float *y, const float *x, const float *w, float bias, const struct ts_conv_geom *g);
 };

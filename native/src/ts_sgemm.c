@@ -12,6 +12,71 @@
 #include "ts_dispatch.h"
 #include "ts_threadpool.h"
 
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+void ts_sgemm_pack_a_block(int64_t mc, int64_t kc, const float *a, int64_t lda, float *pa) {
+    for (int64_t ir = 0; ir < mc; ir += TS_SGEMM_MR) {
+        int64_t mr = mc - ir < TS_SGEMM_MR ? mc - ir : TS_SGEMM_MR;
+        const float *ar = a + ir * lda;
+        for (int64_t p = 0; p < kc; p++) {
+            int64_t i = 0;
+            for (; i < mr; i++) pa[i] = ar[i * lda + p];
+            for (; i < TS_SGEMM_MR; i++) pa[i] = 0.0f;
+            pa += TS_SGEMM_MR;
+        }
+    }
+}
+
+int64_t ts_sgemm_packed_a_floats(int64_t m, int64_t k) { return round_up(m, TS_SGEMM_MR) * k; }
+
+void ts_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *pa) {
+    int64_t mround = round_up(m, TS_SGEMM_MR);
+    for (int64_t pc = 0; pc < k; pc += TS_SGEMM_KC) {
+        int64_t kc = k - pc < TS_SGEMM_KC ? k - pc : TS_SGEMM_KC;
+        ts_sgemm_pack_a_block(m, kc, a + pc, lda, pa + pc * mround);
+    }
+}
+
+void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, float *pb) {
+    for (int64_t jr = 0; jr < nc; jr += TS_SGEMM_NR) {
+        int64_t nr = nc - jr < TS_SGEMM_NR ? nc - jr : TS_SGEMM_NR;
+        if (!b_trans) {
+            const float *bp = b + jr;
+            for (int64_t p = 0; p < kc; p++) {
+                memcpy(pb, bp, (size_t)nr * sizeof(float));
+                for (int64_t t = nr; t < TS_SGEMM_NR; t++) pb[t] = 0.0f;
+                bp += ldb;
+                pb += TS_SGEMM_NR;
+            }
+        } else {
+            /* B(p, j) = b[j * ldb + p]: walk each source row once, scattering with stride NR. */
+            for (int64_t t = 0; t < TS_SGEMM_NR; t++) {
+                if (t < nr) {
+                    const float *bj = b + (jr + t) * ldb;
+                    for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + t] = bj[p];
+                } else {
+                    for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + t] = 0.0f;
+                }
+            }
+            pb += kc * TS_SGEMM_NR;
+        }
+    }
+}
+
+/* Scalar macro kernel: the packed layouts read with plain loops. */
+static void sgemm_macro_ref(int64_t m, int64_t n, int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
+                            int32_t accumulate) {
+    for (int64_t i = 0; i < m; i++) {
+        const float *ap = pa + (i / TS_SGEMM_MR) * TS_SGEMM_MR * kc + i % TS_SGEMM_MR;
+        for (int64_t j = 0; j < n; j++) {
+            const float *bp = pb + (j / TS_SGEMM_NR) * TS_SGEMM_NR * kc + j % TS_SGEMM_NR;
+            float s = 0.0f;
+            for (int64_t p = 0; p < kc; p++) s += ap[p * TS_SGEMM_MR] * bp[p * TS_SGEMM_NR];
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
+        }
+    }
+}
+
 void ts_sgemm_block_ref(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
                         int32_t b_trans, float *c, int64_t ldc, int32_t accumulate, float *scratch) {
     (void)scratch;
@@ -38,7 +103,6 @@ void ts_sgemm_block_ref(int64_t m, int64_t n, int64_t k, const float *a, int64_t
     }
 }
 
-static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 int64_t ts_sgemm_scratch_floats(int64_t m, int64_t n, int64_t k) {
     int64_t kc = k < TS_SGEMM_KC ? k : TS_SGEMM_KC;
@@ -118,4 +182,5 @@ int32_t ts_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, c
 void ts_register_sgemm_scalar(struct ts_kernels *k, uint64_t cpu) {
     (void)cpu;
     k->sgemm_block = ts_sgemm_block_ref;
+    k->sgemm_macro = sgemm_macro_ref;
 }

@@ -29,6 +29,25 @@ typedef void (*ts_sgemm_block_fn)(int64_t m, int64_t n, int64_t k, const float *
                                   int64_t ldb, int32_t b_trans, float *c, int64_t ldc, int32_t accumulate,
                                   float *scratch);
 
+/* Packed layouts shared by every level (generic C in ts_sgemm.c):
+ *  - A block (mc x kc): MR-row panels one after another; panel i holds, for each p in
+ *    [0, kc), the MR values A(i*MR + r, p) (rows past mc zero). Size round_up(mc, MR) * kc.
+ *  - whole A (m x k), for reuse across many products: the A blocks of each KC-deep slice
+ *    [pc, pc + kc) one after another; slice pc starts at pc * round_up(m, MR), and its rows
+ *    from ic (a multiple of MR) at pc * round_up(m, MR) + ic * kc.
+ *  - B block (kc x nc): NR-column panels; panel j holds, for each p, the NR values
+ *    B(p, j*NR + t) (columns past nc zero). Size round_up(nc, NR) * kc. */
+void ts_sgemm_pack_a_block(int64_t mc, int64_t kc, const float *a, int64_t lda, float *pa);
+int64_t ts_sgemm_packed_a_floats(int64_t m, int64_t k);
+void ts_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *pa);
+void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, float *pb);
+
+/* The kernel table's sgemm_macro: C[m x n] (+)= packed A block (m x kc) · packed B block
+ * (kc x n), on the calling thread; m, n may be any size (edge tiles handled). pb must be
+ * 32-byte aligned. */
+typedef void (*ts_sgemm_macro_fn)(int64_t m, int64_t n, int64_t kc, const float *pa, const float *pb, float *c,
+                                  int64_t ldc, int32_t accumulate);
+
 /* Floats of scratch sgemm_block needs for an m x n x k block (packed A and B panels);
  * bounded by (MC + NC) * KC plus rounding whatever the sizes. */
 int64_t ts_sgemm_scratch_floats(int64_t m, int64_t n, int64_t k);

@@ -34,6 +34,8 @@ static const conv_case k_cases[] = {
     {1, 2, 70, 90, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1},     /* 6300 pixels: several panels */
     {1, 300, 6, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1},     /* K = 2700 > KC: several depth blocks */
     {3, 2, 5, 4, 2, 2, 2, 3, 3, 4, 4, 1, 1, 1},       /* padding larger than the kernel */
+    {1, 3, 9, 9, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1},     /* Cout > MC: two weight blocks */
+    {2, 64, 24, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2},   /* enough work for every thread, groups */
 };
 
 static void oracle(const conv_case *c, const float *x, const float *w, const float *bias, double *y, double *mag) {
@@ -123,8 +125,9 @@ static void test_errors(void) {
     CHECK(ts_conv2d(y, x, w, TS_TYPE_F32, NULL, 1, (int64_t)1 << 40, (int64_t)1 << 30, 4, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1) ==
               TS_ERR_INVALID_ARGUMENT, "overflowing sizes");
     CHECK(ts_conv2d(NULL, NULL, NULL, TS_TYPE_F32, NULL, 0, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1) == TS_OK, "empty batch");
-    CHECK(ts_conv2d_scratch_bytes(TS_TYPE_F32, 1, 512, 128, 128, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2) <= TS_CONV_SCRATCH_CAP,
-          "VAE layer scratch within the cap");
+    int64_t vae = ts_conv2d_scratch_bytes(TS_TYPE_F32, 1, 512, 128, 128, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    CHECK(vae > 0 && vae <= TS_CONV_SCRATCH_CAP, "VAE layer scratch %lld within the cap", (long long)vae);
+    CHECK(ts_conv2d_scratch_bytes(TS_TYPE_F32, 1, 3, 4, 4, 2, 1, 1, 1, 1, 0, 0, 1, 1, 2) == -1, "invalid arguments: -1");
 }
 
 int main(void) {

@@ -1,7 +1,7 @@
 /*
  * sgemm_avx2.c — F32 GEMM block for the avx2 level: a 6 x 16 register tile (12 ymm
- * accumulators, 2 B vectors, 1 broadcast A value), A and B packed into contiguous
- * micro-panels in the caller's scratch, blocked KC / MC / NC for L1 / L2 / L3
+ * accumulators, 2 B vectors, 1 broadcast A value) over A and B packed into
+ * contiguous micro-panels (the generic packers of ts_sgemm.c) in the caller's scratch, blocked KC / MC / NC for L1 / L2 / L3
  * (parameters in ts_sgemm.h).
  */
 #include <immintrin.h>
@@ -13,69 +13,6 @@
 
 #define MR TS_SGEMM_MR
 #define NR TS_SGEMM_NR
-
-/* Packs rows [0, mc) x cols [0, kc) of A into MR-row panels: panel r holds, for each p,
- * the MR values A(r*MR + i, p) contiguously; rows past mc are zero. */
-static void pack_a(int64_t mc, int64_t kc, const float *a, int64_t lda, float *pa) {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-        int64_t mr = mc - ir < MR ? mc - ir : MR;
-        const float *ar = a + ir * lda;
-        if (mr == MR) {
-            for (int64_t p = 0; p < kc; p++) {
-                pa[0] = ar[p];
-                pa[1] = ar[lda + p];
-                pa[2] = ar[2 * lda + p];
-                pa[3] = ar[3 * lda + p];
-                pa[4] = ar[4 * lda + p];
-                pa[5] = ar[5 * lda + p];
-                pa += MR;
-            }
-        } else {
-            for (int64_t p = 0; p < kc; p++) {
-                for (int64_t i = 0; i < MR; i++) pa[i] = i < mr ? ar[i * lda + p] : 0.0f;
-                pa += MR;
-            }
-        }
-    }
-}
-
-/* Packs rows [0, kc) x cols [0, nc) of B into NR-column panels (for each p, NR values
- * contiguous); columns past nc are zero. */
-static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, float *pb) {
-    for (int64_t jr = 0; jr < nc; jr += NR) {
-        int64_t nr = nc - jr < NR ? nc - jr : NR;
-        if (!b_trans) {
-            const float *bp = b + jr;
-            if (nr == NR) {
-                for (int64_t p = 0; p < kc; p++) {
-                    _mm256_store_ps(pb, _mm256_loadu_ps(bp));
-                    _mm256_store_ps(pb + 8, _mm256_loadu_ps(bp + 8));
-                    bp += ldb;
-                    pb += NR;
-                }
-            } else {
-                for (int64_t p = 0; p < kc; p++) {
-                    int64_t j = 0;
-                    for (; j < nr; j++) pb[j] = bp[j];
-                    for (; j < NR; j++) pb[j] = 0.0f;
-                    bp += ldb;
-                    pb += NR;
-                }
-            }
-        } else {
-            /* B(p, j) = b[j * ldb + p]: walk each source row once, scattering with stride NR. */
-            for (int64_t j = 0; j < NR; j++) {
-                if (j < nr) {
-                    const float *bj = b + (jr + j) * ldb;
-                    for (int64_t p = 0; p < kc; p++) pb[p * NR + j] = bj[p];
-                } else {
-                    for (int64_t p = 0; p < kc; p++) pb[p * NR + j] = 0.0f;
-                }
-            }
-            pb += kc * NR;
-        }
-    }
-}
 
 /* C[mr x nr] (+)= packed A panel · packed B panel over kc. */
 static inline void kernel_6x16(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc, int64_t mr,
@@ -148,6 +85,20 @@ static inline void kernel_6x16(int64_t kc, const float *pa, const float *pb, flo
     }
 }
 
+/* C[m x n] (+)= packed A block · packed B block: every B micro-panel (L1) against every
+ * A micro-panel of the block (L2). */
+static void sgemm_macro_avx2(int64_t m, int64_t n, int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
+                             int32_t accumulate) {
+    for (int64_t jr = 0; jr < n; jr += NR) {
+        int64_t nr = n - jr < NR ? n - jr : NR;
+        const float *pbj = pb + jr * kc;
+        for (int64_t ir = 0; ir < m; ir += MR) {
+            int64_t mr = m - ir < MR ? m - ir : MR;
+            kernel_6x16(kc, pa + ir * kc, pbj, c + ir * ldc + jr, ldc, mr, nr, accumulate);
+        }
+    }
+}
+
 static void sgemm_block_avx2(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                              int64_t ldb, int32_t b_trans, float *c, int64_t ldc, int32_t accumulate, float *scratch) {
     if (m <= 0 || n <= 0) return;
@@ -168,20 +119,12 @@ static void sgemm_block_avx2(int64_t m, int64_t n, int64_t k, const float *a, in
         int64_t nc = n - jc < TS_SGEMM_NC ? n - jc : TS_SGEMM_NC;
         for (int64_t pc = 0; pc < k; pc += TS_SGEMM_KC) {
             int64_t kc = k - pc < TS_SGEMM_KC ? k - pc : TS_SGEMM_KC;
-            const float *bsrc = b_trans ? b + jc * ldb + pc : b + pc * ldb + jc;
-            pack_b(kc, nc, bsrc, ldb, b_trans, pb);
+            ts_sgemm_pack_b(kc, nc, b_trans ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, b_trans, pb);
             int32_t acc = accumulate || pc > 0;
             for (int64_t ic = 0; ic < m; ic += TS_SGEMM_MC) {
                 int64_t mc = m - ic < TS_SGEMM_MC ? m - ic : TS_SGEMM_MC;
-                pack_a(mc, kc, a + ic * lda + pc, lda, pa);
-                for (int64_t jr = 0; jr < nc; jr += NR) {
-                    int64_t nr = nc - jr < NR ? nc - jr : NR;
-                    const float *pbj = pb + jr * kc;
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
-                        int64_t mr = mc - ir < MR ? mc - ir : MR;
-                        kernel_6x16(kc, pa + ir * kc, pbj, c + (ic + ir) * ldc + jc + jr, ldc, mr, nr, acc);
-                    }
-                }
+                ts_sgemm_pack_a_block(mc, kc, a + ic * lda + pc, lda, pa);
+                sgemm_macro_avx2(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, acc);
             }
         }
     }
@@ -190,4 +133,5 @@ static void sgemm_block_avx2(int64_t m, int64_t n, int64_t k, const float *a, in
 void ts_register_sgemm_avx2(struct ts_kernels *k, uint64_t cpu) {
     (void)cpu;
     k->sgemm_block = sgemm_block_avx2;
+    k->sgemm_macro = sgemm_macro_avx2;
 }
