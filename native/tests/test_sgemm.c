@@ -79,6 +79,31 @@ static void run_case(const char *level, ts_sgemm_block_fn block, int threaded, i
     free(a), free(b), free(c0), free(c);
 }
 
+/* The macro kernel on the shared packed layouts: whole A packed once (ts_sgemm_pack_a), B
+ * slice by slice, C accumulated over the KC slices as the convolution drives it. */
+static void run_macro(const char *level, const struct ts_kernels *kt, int64_t m, int64_t n, int64_t k) {
+    int64_t ldc = n + 3, mround = (m + TS_SGEMM_MR - 1) / TS_SGEMM_MR * TS_SGEMM_MR;
+    float *a = malloc(sizeof(float) * (size_t)(m * k + 1)), *b = malloc(sizeof(float) * (size_t)(k * n + 1));
+    float *c0 = malloc(sizeof(float) * (size_t)(m * ldc)), *c = malloc(sizeof(float) * (size_t)(m * ldc));
+    float *pa = malloc(sizeof(float) * (size_t)ts_sgemm_packed_a_floats(m, k));
+    float *pb = aligned_alloc(64, sizeof(float) * (size_t)(TS_SGEMM_KC * ((n + 15) / 16 * 16) + 16));
+    fill(a, m * k, 11), fill(b, k * n, 12), fill(c0, m * ldc, 13);
+    memcpy(c, c0, sizeof(float) * (size_t)(m * ldc));
+    ts_sgemm_pack_a(m, k, a, k, pa);
+    for (int64_t pc = 0; pc < k; pc += TS_SGEMM_KC) {
+        int64_t kc = k - pc < TS_SGEMM_KC ? k - pc : TS_SGEMM_KC;
+        ts_sgemm_pack_b(kc, n, b + pc * n, n, 0, pb);
+        for (int64_t ic = 0; ic < m; ic += TS_SGEMM_MC) {
+            int64_t mc = m - ic < TS_SGEMM_MC ? m - ic : TS_SGEMM_MC;
+            kt->sgemm_macro(mc, n, kc, pa + pc * mround + ic * kc, pb, c + ic * ldc, ldc, 1);
+        }
+    }
+    char what[120];
+    snprintf(what, sizeof what, "%s macro m=%lld n=%lld k=%lld", level, (long long)m, (long long)n, (long long)k);
+    check_c(what, a, k, b, n, 0, c0, c, ldc, m, n, k, 1);
+    free(a), free(b), free(c0), free(c), free(pa), free(pb);
+}
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -126,6 +151,9 @@ int main(void) {
                 for (int32_t acc = 0; acc < 2; acc++)
                     for (int threaded = 0; threaded < 2; threaded++)
                         run_case(name, k.sgemm_block, threaded, k_sizes[s][0], k_sizes[s][1], k_sizes[s][2], bt, acc);
+        run_macro(name, &k, 7, 13, 5);
+        run_macro(name, &k, 125, 50, 300);
+        run_macro(name, &k, 6, 2048, 256);
         if (getenv("TS_SGEMM_BENCH")) bench(name, &k);
         ts_shutdown();
         fprintf(stderr, "level %s checked\n", name);
