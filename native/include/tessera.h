@@ -154,8 +154,8 @@ TS_API int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_ty
  * bias: F32 [cout] or NULL; y: F32 [n][cout][oh][ow], must not overlap x, w or bias.
  * cin and cout must be multiples of groups; stride, dilation >= 1; padding >= 0; oh, ow >= 1.
  * Scratch per call (ts_conv2d_scratch_bytes tells): never a whole im2col matrix. General
- * kernels: the weights packed once (4 bytes per weight) plus about 2 MiB per thread (one
- * 256-deep slice of a <= 2048-pixel im2col panel); patchify: at most about 32 MiB; 1x1:
+ * kernels: the weights packed once (4 bytes per weight) plus about 1 MiB per thread (one
+ * 256-deep slice of a <= 1024-pixel im2col panel); patchify: at most about 32 MiB; 1x1:
  * about 2 MiB per thread; depthwise: none. F16 weights add 4 bytes per weight (converted
  * once per call). */
 TS_API int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const float *bias, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout, int64_t kh, int64_t kw, int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dil_h, int32_t dil_w, int32_t groups);

@@ -9,13 +9,14 @@
  *  - anything else: im2col fused with the GEMM's B packing. The weights are packed once
  *    per call (ts_sgemm_pack_a, shared by the threads); for each panel of output pixels
  *    and each KC-deep slice of K, the im2col rows of that slice are written straight into
- *    the packed B layout (KC x panel, at most 2 MiB: it stays in cache), then the macro
+ *    the packed B layout (KC x panel, at most 1 MiB: it stays in cache), then the macro
  *    kernel runs every MC-row block of the weights against it.
  * K = cin/groups * kh * kw. The panel paths cut the output pixels of each (image, group)
  * into panels; threads take whole panels, each writes its own output columns.
  */
 #include "ts_conv.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,10 +136,12 @@ static int64_t round16(int64_t x) { return (x + 15) / 16 * 16; }
 
 /* Panel width and scratch for the panel paths with nth threads. Patchify: each thread's
  * patch rows (K x panel) plus GEMM packing stay within TS_CONV_SCRATCH_CAP in total.
- * im2col: panels of at most NC pixels (the packed slice is KC x NC floats, 2 MiB), plus
- * the packed weights once. */
+ * im2col: panels of at most 1024 pixels (the packed slice is KC x 1024 floats, 1 MiB),
+ * plus the packed weights once. */
 static void conv_plan_panels(conv_plan *p, int32_t nth) {
-    int64_t pmax = TS_SGEMM_NC;
+    /* 1024 pixels: a 1 MiB packed slice, and enough panels on large images for the dynamic
+     * split to even out threads that the OS (or a busy machine) slows down */
+    int64_t pmax = 1024;
     if (p->path == PATH_PATCH) {
         int64_t gemm_max = ts_sgemm_scratch_floats(p->cout_g, TS_SGEMM_NC, p->k);
         int64_t budget = TS_CONV_SCRATCH_CAP / (int64_t)sizeof(float) / nth - gemm_max;
@@ -182,6 +185,7 @@ typedef struct {
     float *y;
     const float *x, *w, *bias;
     float *scratch;
+    _Atomic int64_t next; /* panel_task: next work item to take */
     ts_sgemm_block_fn block;
     ts_sgemm_macro_fn macro;
     void (*dw)(float *, const float *, const float *, float, const struct ts_conv_geom *);
@@ -282,14 +286,16 @@ static void pack_weights_task(void *ctx, int32_t ith, int32_t nth) {
 }
 
 static void panel_task(void *ctx, int32_t ith, int32_t nth) {
-    const conv_job *j = ctx;
+    conv_job *j = ctx;
     const conv_plan *p = j->p;
     float *col = j->scratch + p->shared + (int64_t)ith * p->per_thread;
     float *extra = col + p->col_floats; /* GEMM scratch (patchify) or row buffer (im2col) */
     int64_t mround = (p->cout_g + TS_SGEMM_MR - 1) / TS_SGEMM_MR * TS_SGEMM_MR;
-    int64_t b, e;
-    ts_split_range(p->n * p->groups * p->ppi, 1, ith, nth, &b, &e);
-    for (int64_t item = b; item < e; item++) {
+    int64_t items = p->n * p->groups * p->ppi;
+    (void)nth;
+    /* Dynamic: each thread takes the next panel, so one slowed thread does not hold up the
+     * rest; every panel writes its own output columns, so results do not depend on who. */
+    for (int64_t item; (item = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < items;) {
         int64_t img = item / (p->groups * p->ppi), g = item / p->ppi % p->groups, pan = item % p->ppi;
         int64_t p0 = pan * p->panel;
         int64_t np = p->ohw - p0 < p->panel ? p->ohw - p0 : p->panel;
@@ -366,7 +372,7 @@ int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const
         wf = wconv;
     }
 
-    conv_job job = {&p, y, x, wf, bias, NULL, kern->sgemm_block, kern->sgemm_macro, kern->conv_dw_plane};
+    conv_job job = {&p, y, x, wf, bias, NULL, 0, kern->sgemm_block, kern->sgemm_macro, kern->conv_dw_plane};
     if (p.path == PATH_DEPTHWISE) {
         int64_t planes = n * cout;
         int32_t nth = conv_threads(&p);

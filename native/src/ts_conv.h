@@ -18,7 +18,7 @@ typedef struct ts_conv_geom {
  * threads. The panel never gets narrower than 16 output pixels, so layers with
  * Cin/groups*kh*kw so large that threads x 16 columns exceed it go over (by that much).
  * The general (im2col) path needs no cap: it holds the packed weights plus one
- * KC x NC slice (2 MiB) per thread, whatever the image size. */
+ * KC x 1024 slice (1 MiB) per thread, whatever the image size. */
 #define TS_CONV_SCRATCH_CAP ((int64_t)32 << 20)
 
 /* Direct seven-loop convolution (F32 weights), the reference every path is tested against.

@@ -18,7 +18,8 @@ import java.util.SplittableRandom;
  * patch embedding (224x224, 3->768, 32x32 stride 32), and the F32 GEMM 1024^3 (run as a 1x1
  * convolution with 1024 channels over 32x32 pixels, which is exactly that GEMM). GFLOP/s
  * counts 2·N·Cout·OH·OW·(Cin/groups)·kh·kw; the note gives the scratch ts_conv2d allocates.
- * The GEMM and the UNet layer also run on one thread, for the per-thread efficiency.
+ * The GEMM and the UNet layer also run on one thread, for the per-thread efficiency; two
+ * cases of llama.cpp's CONV_2D perf suite (no padding) allow a comparison on the same machine.
  */
 public final class ConvBenchmarks {
     private ConvBenchmarks() {}
@@ -42,7 +43,10 @@ public final class ConvBenchmarks {
                 new Case("UNet 3x3 320->320 64x64", 1, 320, 64, 64, 320, 3, 1, 1, DType.F32),
                 new Case("UNet 3x3 320->320 64x64 F16 w", 1, 320, 64, 64, 320, 3, 1, 1, DType.F16),
                 new Case("VAE 3x3 512->512 128x128", 1, 512, 128, 128, 512, 3, 1, 1, DType.F32),
-                new Case("ViT-B/32 patchify 224 3->768", 1, 3, 224, 224, 768, 32, 32, 0, DType.F32));
+                new Case("ViT-B/32 patchify 224 3->768", 1, 3, 224, 224, 768, 32, 32, 0, DType.F32),
+                // two of llama.cpp's test-backend-ops CONV_2D perf cases, for a same-machine comparison
+                new Case("ggml case 58x58x32 3x3 32->64", 1, 32, 58, 58, 64, 3, 1, 0, DType.F32),
+                new Case("ggml case 16x16x128 N8 3x3 128->512", 8, 128, 16, 16, 512, 3, 1, 0, DType.F32));
         List<BenchResult> results = new ArrayList<>();
         try {
             for (Case c : cases) {
