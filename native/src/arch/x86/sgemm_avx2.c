@@ -23,6 +23,11 @@ static inline void kernel_6x16(int64_t kc, const float *pa, const float *pb, flo
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    /* C is read (accumulate) or written once, after kc steps: start fetching it now. */
+    for (int64_t i = 0; i < mr; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0);
+    }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; p++) {
         const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
