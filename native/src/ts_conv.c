@@ -5,7 +5,8 @@
  *  - 1x1 stride 1 no padding: Y_g = W_g · X_g is a plain GEMM on each image and group;
  *  - patchify (kernel == stride, no padding/dilation): each output pixel's input patch is
  *    a set of contiguous row pieces, gathered into rows of a [pixels x K] panel, then
- *    Y = W · panelᵀ;
+ *    Y = W · panelᵀ on the threaded GEMM (which splits Cout when there are few patches,
+ *    as for ViT's 49 or 196);
  *  - anything else: im2col fused with the GEMM's B packing. The weights are packed once
  *    per call (ts_sgemm_pack_a, shared by the threads); for each panel of output pixels
  *    and each KC-deep slice of K, the im2col rows of that slice are written straight into
@@ -74,8 +75,8 @@ typedef struct {
     int32_t nth;
     int64_t panel;      /* output pixels per panel */
     int64_t ppi;        /* panels per (image, group) */
-    int64_t col_floats; /* per thread: patch rows, or the packed im2col slice */
-    int64_t per_thread; /* per thread: col_floats + GEMM scratch or row buffer, 16-float aligned */
+    int64_t col_floats; /* per thread: the packed im2col slice */
+    int64_t per_thread; /* per thread: col_floats + a row buffer, 16-float aligned */
     int64_t pa_floats;  /* im2col: packed weights of one group */
     int64_t shared;     /* im2col: packed weights of all groups, ahead of the per-thread parts */
 } conv_plan;
@@ -134,21 +135,12 @@ static int32_t conv_plan_make(conv_plan *p, int32_t w_type, int64_t n, int64_t c
 
 static int64_t round16(int64_t x) { return (x + 15) / 16 * 16; }
 
-/* Panel width and scratch for the panel paths with nth threads. Patchify: each thread's
- * patch rows (K x panel) plus GEMM packing stay within TS_CONV_SCRATCH_CAP in total.
- * im2col: panels of at most 1024 pixels (the packed slice is KC x 1024 floats, 1 MiB),
- * plus the packed weights once. */
+/* Panel width and scratch for the im2col path with nth threads: panels of at most 1024
+ * pixels (the packed slice is KC x 1024 floats, 1 MiB), plus the packed weights once. */
 static void conv_plan_panels(conv_plan *p, int32_t nth) {
     /* 1024 pixels: a 1 MiB packed slice, and enough panels on large images for the dynamic
      * split to even out threads that the OS (or a busy machine) slows down */
     int64_t pmax = 1024;
-    if (p->path == PATH_PATCH) {
-        int64_t gemm_max = ts_sgemm_scratch_floats(p->cout_g, TS_SGEMM_NC, p->k);
-        int64_t budget = TS_CONV_SCRATCH_CAP / (int64_t)sizeof(float) / nth - gemm_max;
-        pmax = budget / p->k;
-        if (pmax > TS_SGEMM_NC) pmax = TS_SGEMM_NC; /* one B panel per GEMM call */
-        if (pmax < 16) pmax = 16;
-    }
     int64_t ppi = ceil_div(p->ohw, pmax);
     int64_t ng = p->n * p->groups;
     /* enough panels for every thread, if the panels can stay >= 16 pixels wide */
@@ -167,17 +159,18 @@ static void conv_plan_panels(conv_plan *p, int32_t nth) {
     p->panel = ceil_div(p->ohw, ppi);
     p->ppi = ceil_div(p->ohw, p->panel);
     p->nth = nth;
-    if (p->path == PATH_PATCH) {
-        p->col_floats = round16(p->k * p->panel);
-        p->per_thread = p->col_floats + round16(ts_sgemm_scratch_floats(p->cout_g, p->panel, p->k));
-        p->pa_floats = p->shared = 0;
-    } else {
-        int64_t kc = p->k < TS_SGEMM_KC ? p->k : TS_SGEMM_KC;
-        p->col_floats = round16(kc * round16(p->panel));
-        p->per_thread = p->col_floats + round16(p->panel);
-        p->pa_floats = round16(ts_sgemm_packed_a_floats(p->cout_g, p->k));
-        p->shared = p->pa_floats * p->groups;
-    }
+    int64_t kc = p->k < TS_SGEMM_KC ? p->k : TS_SGEMM_KC;
+    p->col_floats = round16(kc * round16(p->panel));
+    p->per_thread = p->col_floats + round16(p->panel);
+    p->pa_floats = round16(ts_sgemm_packed_a_floats(p->cout_g, p->k));
+    p->shared = p->pa_floats * p->groups;
+}
+
+/* Patch rows per panel of the patchify path: the panel stays within TS_CONV_SCRATCH_CAP. */
+static int64_t patch_panel_pixels(const conv_plan *p) {
+    int64_t pmax = TS_CONV_SCRATCH_CAP / (int64_t)sizeof(float) / p->k;
+    if (pmax < 16) pmax = 16;
+    return pmax < p->ohw ? pmax : p->ohw;
 }
 
 typedef struct {
@@ -186,7 +179,6 @@ typedef struct {
     const float *x, *w, *bias;
     float *scratch;
     _Atomic int64_t next; /* panel_task: next work item to take */
-    ts_sgemm_block_fn block;
     ts_sgemm_macro_fn macro;
     void (*dw)(float *, const float *, const float *, float, const struct ts_conv_geom *);
 } conv_job;
@@ -289,7 +281,7 @@ static void panel_task(void *ctx, int32_t ith, int32_t nth) {
     conv_job *j = ctx;
     const conv_plan *p = j->p;
     float *col = j->scratch + p->shared + (int64_t)ith * p->per_thread;
-    float *extra = col + p->col_floats; /* GEMM scratch (patchify) or row buffer (im2col) */
+    float *rowbuf = col + p->col_floats;
     int64_t mround = (p->cout_g + TS_SGEMM_MR - 1) / TS_SGEMM_MR * TS_SGEMM_MR;
     int64_t items = p->n * p->groups * p->ppi;
     (void)nth;
@@ -308,15 +300,10 @@ static void panel_task(void *ctx, int32_t ith, int32_t nth) {
                 for (int64_t t = 0; t < np; t++) yr[t] = bv;
             }
         }
-        if (p->path == PATH_PATCH) {
-            patch_panel(p, xg, p0, np, col);
-            j->block(p->cout_g, np, p->k, j->w + g * p->cout_g * p->k, p->k, col, p->k, 1, yt, p->ohw, j->bias != NULL, extra);
-            continue;
-        }
         const float *pa = j->scratch + g * p->pa_floats;
         for (int64_t pc = 0; pc < p->k; pc += TS_SGEMM_KC) {
             int64_t kc = p->k - pc < TS_SGEMM_KC ? p->k - pc : TS_SGEMM_KC;
-            im2col_packed(p, xg, p0, np, pc, kc, col, extra);
+            im2col_packed(p, xg, p0, np, pc, kc, col, rowbuf);
             for (int64_t ic = 0; ic < p->cout_g; ic += TS_SGEMM_MC) {
                 int64_t mc = p->cout_g - ic < TS_SGEMM_MC ? p->cout_g - ic : TS_SGEMM_MC;
                 j->macro(mc, np, kc, pa + pc * mround + ic * kc, col, yt + ic * p->ohw, p->ohw, j->bias != NULL || pc > 0);
@@ -341,6 +328,10 @@ int64_t ts_conv2d_scratch_bytes(int32_t w_type, int64_t n, int64_t cin, int64_t 
     if (n == 0) return bytes;
     if (p.path == PATH_GEMM_1X1) return bytes + ts_sgemm_scratch_bytes(p.cout_g, p.ohw, p.k);
     if (p.path == PATH_DEPTHWISE) return bytes;
+    if (p.path == PATH_PATCH) {
+        int64_t np = patch_panel_pixels(&p);
+        return bytes + round16(np * p.k) * (int64_t)sizeof(float) + ts_sgemm_scratch_bytes(p.cout_g, np, p.k);
+    }
     int32_t nth = conv_threads(&p);
     conv_plan_panels(&p, nth);
     int64_t items = n * groups * p.ppi;
@@ -372,7 +363,7 @@ int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const
         wf = wconv;
     }
 
-    conv_job job = {&p, y, x, wf, bias, NULL, 0, kern->sgemm_block, kern->sgemm_macro, kern->conv_dw_plane};
+    conv_job job = {&p, y, x, wf, bias, NULL, 0, kern->sgemm_macro, kern->conv_dw_plane};
     if (p.path == PATH_DEPTHWISE) {
         int64_t planes = n * cout;
         int32_t nth = conv_threads(&p);
@@ -388,6 +379,23 @@ int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const
                 st = ts_sgemm(p.cout_g, p.ohw, p.k, wf + g * p.cout_g * p.k, p.k, x + (img * cin + g * p.cin_g) * p.ohw,
                               p.ohw, 0, yt, p.ohw, bias != NULL);
             }
+    } else if (p.path == PATH_PATCH) {
+        int64_t pmax = patch_panel_pixels(&p);
+        size_t bytes = (size_t)round16(pmax * p.k) * sizeof(float);
+        float *rows = aligned_alloc(64, bytes);
+        if (rows == NULL) st = ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_conv2d: cannot allocate %zu bytes of scratch", bytes);
+        for (int64_t img = 0; img < n && st == TS_OK; img++)
+            for (int64_t g = 0; g < groups && st == TS_OK; g++)
+                for (int64_t p0 = 0; p0 < p.ohw && st == TS_OK; p0 += pmax) {
+                    int64_t np = p.ohw - p0 < pmax ? p.ohw - p0 : pmax;
+                    float *yt = y + (img * cout + g * p.cout_g) * p.ohw + p0;
+                    patch_panel(&p, x + (img * cin + g * p.cin_g) * h * width, p0, np, rows);
+                    if (bias)
+                        for (int64_t co = 0; co < p.cout_g; co++)
+                            for (int64_t t = 0; t < np; t++) yt[co * p.ohw + t] = bias[g * p.cout_g + co];
+                    st = ts_sgemm(p.cout_g, np, p.k, wf + g * p.cout_g * p.k, p.k, rows, p.k, 1, yt, p.ohw, bias != NULL);
+                }
+        free(rows);
     } else {
         int32_t nth = conv_threads(&p);
         conv_plan_panels(&p, nth);
@@ -398,10 +406,8 @@ int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const
         if (job.scratch == NULL) {
             st = ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_conv2d: cannot allocate %zu bytes of scratch", bytes);
         } else {
-            if (p.path == PATH_IM2COL) {
-                int64_t slices = groups * ceil_div(p.k, TS_SGEMM_KC);
-                ts_parallel(pack_weights_task, &job, slices < nth ? (int32_t)slices : nth);
-            }
+            int64_t slices = groups * ceil_div(p.k, TS_SGEMM_KC);
+            ts_parallel(pack_weights_task, &job, slices < nth ? (int32_t)slices : nth);
             ts_parallel(panel_task, &job, nth);
             free(job.scratch);
         }

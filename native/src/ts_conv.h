@@ -14,11 +14,11 @@ typedef struct ts_conv_geom {
     int64_t sh, sw, ph, pw, dh, dw;
 } ts_conv_geom;
 
-/* Most scratch the patchify path's patch rows and GEMM packing use per call, summed over
- * threads. The panel never gets narrower than 16 output pixels, so layers with
- * Cin/groups*kh*kw so large that threads x 16 columns exceed it go over (by that much).
- * The general (im2col) path needs no cap: it holds the packed weights plus one
- * KC x 1024 slice (1 MiB) per thread, whatever the image size. */
+/* Most bytes of patch rows the patchify path gathers at once (plus the threaded GEMM's
+ * packing scratch, ~2 MiB per thread). The panel never gets narrower than 16 patches, so a
+ * patch of more than 512 Ki values goes over (by that much). The general (im2col) path
+ * needs no cap: it holds the packed weights plus one KC x 1024 slice (1 MiB) per thread,
+ * whatever the image size. */
 #define TS_CONV_SCRATCH_CAP ((int64_t)32 << 20)
 
 /* Direct seven-loop convolution (F32 weights), the reference every path is tested against.
