@@ -18,8 +18,13 @@ import java.util.Arrays;
  * <p>x is F32 {@code [N, Cin, H, W]}; w is F32 or F16 {@code [Cout, Cin/groups, kh, kw]} (F16 is
  * widened to F32 once per call); bias is F32 {@code [Cout]} or null; y is F32
  * {@code [N, Cout, OH, OW]}. All must be contiguous, in native memory and aligned to their
- * element size. Accumulation is in F32. The native kernel bounds its scratch to about
- * 32 MiB per call (plus 4 bytes per weight for F16 weights).
+ * element size. Accumulation is in F32.
+ *
+ * <p>Paths: depthwise (groups = Cin = Cout) runs a direct loop; 1x1 stride-1 kernels are one
+ * GEMM; patchify (kernel = stride, no padding) gathers patches for a GEMM; everything else
+ * writes im2col slices straight into the GEMM's packed layout. Scratch per call: never a whole
+ * im2col matrix — the packed weights (4 bytes per weight) plus about 1 MiB per thread, at
+ * most about 32 MiB for patchify, plus 4 bytes per weight when the weights are F16.
  */
 public final class Conv2d {
     private Conv2d() {}
