@@ -233,6 +233,22 @@ TS_API int32_t ts_attention(float *o, int64_t o_head_stride, int64_t o_row_strid
 TS_API TS_CRITICAL int64_t ts_attention_scratch_bytes(int64_t n_heads, int64_t lq, int64_t lk, int64_t d);
 
 /* ---- Convolution --------------------------------------------------------------------- */
+/* 2-D convolution, NCHW, contiguous tensors:
+ *   y[n][cout][oh][ow] = bias[co] + sum over ci in co's group, ky, kx of
+ *       w[co][ci][ky][kx] * x[n][g*cin/groups + ci][oy*stride_h - pad_h + ky*dil_h][ox*stride_w - pad_w + kx*dil_w]
+ * (zero outside the image), oh = (h + 2*pad_h - dil_h*(kh-1) - 1) / stride_h + 1, likewise ow.
+ * x: F32 [n][cin][h][width]; w: w_type TS_TYPE_F32 or TS_TYPE_F16, [cout][cin/groups][kh][kw];
+ * bias: F32 [cout] or NULL; y: F32 [n][cout][oh][ow], must not overlap x, w or bias.
+ * cin and cout must be multiples of groups; stride, dilation >= 1; padding >= 0; oh, ow >= 1.
+ * Scratch per call (ts_conv2d_scratch_bytes tells): never a whole im2col matrix. General
+ * kernels: the weights packed once (4 bytes per weight) plus about 1 MiB per thread (one
+ * 256-deep slice of a <= 1024-pixel im2col panel); patchify: at most about 32 MiB; 1x1:
+ * about 2 MiB per thread; depthwise: none. F16 weights add 4 bytes per weight (converted
+ * once per call). */
+TS_API int32_t ts_conv2d(float *y, const float *x, const void *w, int32_t w_type, const float *bias, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout, int64_t kh, int64_t kw, int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dil_h, int32_t dil_w, int32_t groups);
+/* Bytes of scratch ts_conv2d would allocate for these arguments on the current pool
+ * (benchmarks report it); -1 if they are invalid (the thread's error says why). */
+TS_API int64_t ts_conv2d_scratch_bytes(int32_t w_type, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout, int64_t kh, int64_t kw, int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dil_h, int32_t dil_w, int32_t groups);
 
 /* ---- Diagnostics --------------------------------------------------------------------- */
 /* Does nothing: measures the cost of a downcall. */

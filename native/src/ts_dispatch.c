@@ -9,17 +9,46 @@
 
 #define TS_LIST_END ((ts_register_fn)0)
 
-/* One list per level: the families that level implements. Scalar must cover every field. */
-static const ts_register_fn k_reg_scalar[] = {ts_register_convert_scalar, ts_register_quants_scalar, ts_register_probe_scalar,
-                                              ts_register_ops_scalar, ts_register_attention_scalar, TS_LIST_END};
+/* One list per level: the families that level implements. Scalar must cover every field.
+ * One registration per line, so families added side by side merge cleanly. */
+static const ts_register_fn k_reg_scalar[] = {
+    ts_register_convert_scalar,
+    ts_register_quants_scalar,
+    ts_register_probe_scalar,
+    ts_register_ops_scalar,
+    ts_register_attention_scalar,
+    ts_register_sgemm_scalar,
+    ts_register_conv_scalar,
+    TS_LIST_END,
+};
 #if defined(__x86_64__) || defined(__i386__)
-static const ts_register_fn k_reg_avx2[] = {ts_register_convert_avx2, ts_register_quants_avx2, ts_register_quants_k_avx2,
-                                            ts_register_probe_avx2, ts_register_ops_avx2, ts_register_attention_avx2, TS_LIST_END};
-static const ts_register_fn k_reg_avx512[] = {ts_register_convert_avx512, ts_register_quants_avx512, TS_LIST_END};
+static const ts_register_fn k_reg_avx2[] = {
+    ts_register_convert_avx2,
+    ts_register_quants_avx2,
+    ts_register_quants_k_avx2,
+    ts_register_probe_avx2,
+    ts_register_ops_avx2,
+    ts_register_attention_avx2,
+    ts_register_sgemm_avx2,
+    ts_register_conv_avx2,
+    TS_LIST_END,
+};
+static const ts_register_fn k_reg_avx512[] = {
+    ts_register_convert_avx512,
+    ts_register_quants_avx512,
+    TS_LIST_END,
+};
 static const ts_register_fn k_reg_amx[] = {TS_LIST_END};
 #elif defined(__aarch64__)
-static const ts_register_fn k_reg_neon[] = {ts_register_convert_neon, ts_register_quants_neon, TS_LIST_END};
-static const ts_register_fn k_reg_dotprod[] = {ts_register_quants_dotprod, TS_LIST_END};
+static const ts_register_fn k_reg_neon[] = {
+    ts_register_convert_neon,
+    ts_register_quants_neon,
+    TS_LIST_END,
+};
+static const ts_register_fn k_reg_dotprod[] = {
+    ts_register_quants_dotprod,
+    TS_LIST_END,
+};
 #endif
 
 /* Chains, lowest level first; a level gets its prefix of its architecture's chain. */

@@ -27,6 +27,7 @@
 #define TS_ACT_KINDS 4
 
 struct ts_kernels;
+struct ts_conv_geom;
 typedef void (*ts_register_fn)(struct ts_kernels *k, uint64_t cpu);
 
 /* Arguments of one ts_attention call, checked by the driver (ts_attention.c); strides in
@@ -86,6 +87,14 @@ struct ts_kernels {
     void (*attn_tile)(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, float *scratch);
     int64_t attn_tile_q;
     int64_t (*attn_scratch_floats)(int64_t d);
+    /* F32 GEMM block on the calling thread (ts_sgemm.h: arguments, scratch size). */
+    void (*sgemm_block)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+                        int32_t b_trans, float *c, int64_t ldc, int32_t accumulate, float *scratch);
+    /* C (+)= packed A block · packed B block (layouts in ts_sgemm.h). */
+    void (*sgemm_macro)(int64_t m, int64_t n, int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
+                        int32_t accumulate);
+    /* Depthwise convolution of one plane (ts_conv.h); y gets bias + taps. */
+    void (*conv_dw_plane)(float *y, const float *x, const float *w, float bias, const struct ts_conv_geom *g);
 };
 
 /* The table kernels call through. Always valid: scalar after ts_shutdown (so a kernel
@@ -127,5 +136,10 @@ void ts_register_attention_scalar(struct ts_kernels *k, uint64_t cpu);
 void ts_register_attention_avx2(struct ts_kernels *k, uint64_t cpu);
 void ts_attn_tile_scalar(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, float *scratch);
 int64_t ts_attn_scratch_floats_scalar(int64_t d);
+/* Per-level registration functions of the F32 GEMM and convolution family. */
+void ts_register_sgemm_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_sgemm_avx2(struct ts_kernels *k, uint64_t cpu);
+void ts_register_conv_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_conv_avx2(struct ts_kernels *k, uint64_t cpu);
 
 #endif /* TS_DISPATCH_H */
