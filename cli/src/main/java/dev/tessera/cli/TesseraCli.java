@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Runs multimodal models on Tessera's native kernels.",
-        subcommands = {InfoCommand.class, QuantizeCommand.class, BenchCommand.class, TokenizeCommand.class})
+        subcommands = {InfoCommand.class, TokenizeCommand.class, GenerateCommand.class, QuantizeCommand.class, BenchCommand.class,
+                BenchModelCommand.class})
 public final class TesseraCli implements Runnable {
 
     public static final int EXIT_OK = 0;

@@ -138,4 +138,24 @@ class TesseraCliTest {
         Run missing = run("tokenize", "-m", "does-not-exist.gguf", "x");
         assertEquals(1, missing.code());
     }
+
+    @Test
+    void generatePrintsOnlyTheContinuationOnStdoutAndSpeedsOnStderr() {
+        Run r = run("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "16", "--temp", "0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith(", there was a little girl named Lily."), r.out());
+        assertTrue(!r.out().contains("Once upon a time"), "the prompt is not echoed: " + r.out());
+        assertTrue(r.err().contains("tokens/s"), r.err());
+        Run again = run("generate", "-m", STORIES, "-p", "Once upon a time", "-n", "16", "--temp", "0");
+        assertEquals(r.out(), again.out(), "greedy output is the same run to run");
+    }
+
+    @Test
+    void generateRejectsBadSamplingSettingsAsUsageErrors() {
+        assertEquals(2, run("generate", "-m", STORIES, "-p", "x", "--top-p", "0").code());
+        assertEquals(2, run("generate", "-m", STORIES, "-p", "x", "-n", "-3").code());
+        Run overflow = run("generate", "-m", STORIES, "-p", "Once upon a time", "-c", "2");
+        assertEquals(1, overflow.code());
+        assertTrue(overflow.err().contains("context is full"), overflow.err());
+    }
 }

@@ -66,22 +66,32 @@ public final class Nn {
      * (biased variance). weight and bias are F32 [n] or null.
      */
     public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, float eps) {
+        return produce(DType.F32, x.shape(), y -> layerNormInto(x, weight, bias, eps, y));
+    }
+
+    /** {@link #layerNorm} written into y (contiguous F32 of x's shape; may be x itself). */
+    public static void layerNormInto(Tensor x, Tensor weight, Tensor bias, float eps, Tensor y) {
         Rows r = rows(x, "layerNorm input", DType.F32);
         checkVector(weight, r.n, "layerNorm weight");
         checkVector(bias, r.n, "layerNorm bias");
         checkEps(eps);
-        Tensor y = Tensor.allocate(DType.F32, x.shape());
-        return call(y, r.count() > 0, () -> TesseraNative.ts_layer_norm(y.segment(), r.n * 4, x.segment(), r.stride,
+        checkOut(y, DType.F32, x.shape(), "layerNorm output", x);
+        run(r.count() > 0, () -> TesseraNative.ts_layer_norm(y.segment(), r.n * 4, x.segment(), r.stride,
                     seg(weight), seg(bias), r.rows, r.n, eps));
     }
 
     /** RMSNorm over the last dim of an F32 tensor: x / sqrt(mean(x²) + eps) * weight (F32 [n] or null). */
     public static Tensor rmsNorm(Tensor x, Tensor weight, float eps) {
+        return produce(DType.F32, x.shape(), y -> rmsNormInto(x, weight, eps, y));
+    }
+
+    /** {@link #rmsNorm} written into y (contiguous F32 of x's shape; may be x itself). */
+    public static void rmsNormInto(Tensor x, Tensor weight, float eps, Tensor y) {
         Rows r = rows(x, "rmsNorm input", DType.F32);
         checkVector(weight, r.n, "rmsNorm weight");
         checkEps(eps);
-        Tensor y = Tensor.allocate(DType.F32, x.shape());
-        return call(y, r.count() > 0, () -> TesseraNative.ts_rms_norm(y.segment(), r.n * 4, x.segment(), r.stride, seg(weight), r.rows, r.n, eps));
+        checkOut(y, DType.F32, x.shape(), "rmsNorm output", x);
+        run(r.count() > 0, () -> TesseraNative.ts_rms_norm(y.segment(), r.n * 4, x.segment(), r.stride, seg(weight), r.rows, r.n, eps));
     }
 
     /**
@@ -128,10 +138,15 @@ public final class Nn {
 
     /** act(x) per element of an F32 or F16 tensor; the result has x's type (F16 is computed in float, rounded once). */
     public static Tensor activation(Tensor x, Activation act) {
+        return produce(x.dtype(), x.shape(), y -> activationInto(x, act, y));
+    }
+
+    /** {@link #activation} written into y (contiguous, x's type and shape; may be x itself). */
+    public static void activationInto(Tensor x, Activation act, Tensor y) {
         Objects.requireNonNull(act, "act");
         Rows r = rows(x, "activation input", DType.F32, DType.F16);
-        Tensor y = Tensor.allocate(x.dtype(), x.shape());
-        return call(y, r.count() > 0, () -> TesseraNative.ts_activation(y.segment(), r.n * x.dtype().elementBytes(), x.segment(), r.stride,
+        checkOut(y, x.dtype(), x.shape(), "activation output", x);
+        run(r.count() > 0, () -> TesseraNative.ts_activation(y.segment(), r.n * x.dtype().elementBytes(), x.segment(), r.stride,
                     floatId(x), act.code, r.rows, r.n));
     }
 
@@ -153,14 +168,19 @@ public final class Nn {
 
     /** act(gate) * up per element; gate and up of one type (F32 or F16) and shape. */
     public static Tensor glu(Tensor gate, Tensor up, Activation act) {
+        return produce(gate.dtype(), gate.shape(), y -> gluInto(gate, up, act, y));
+    }
+
+    /** {@link #glu} written into y (contiguous, gate's type and shape; may be gate or up itself). */
+    public static void gluInto(Tensor gate, Tensor up, Activation act, Tensor y) {
         Objects.requireNonNull(act, "act");
         Rows g = rows(gate, "glu gate", DType.F32, DType.F16);
         Rows u = rows(up, "glu up", DType.F32, DType.F16);
         if (gate.dtype() != up.dtype() || !Arrays.equals(gate.shape(), up.shape())) {
             throw new IllegalArgumentException("glu gate " + gate + " and up " + up + " must have one type and shape");
         }
-        Tensor y = Tensor.allocate(gate.dtype(), gate.shape());
-        return call(y, g.count() > 0, () -> TesseraNative.ts_glu(y.segment(), g.n * gate.dtype().elementBytes(), gate.segment(), g.stride,
+        checkOut(y, gate.dtype(), gate.shape(), "glu output", gate, up);
+        run(g.count() > 0, () -> TesseraNative.ts_glu(y.segment(), g.n * gate.dtype().elementBytes(), gate.segment(), g.stride,
                     up.segment(), u.stride, floatId(gate), act.code, g.rows, g.n));
     }
 
@@ -191,6 +211,11 @@ public final class Nn {
      * the leading ones; -inf entries mask out; a fully masked row becomes zeros.
      */
     public static Tensor softmax(Tensor x, float scale, Tensor mask) {
+        return produce(DType.F32, x.shape(), y -> softmaxInto(x, scale, mask, y));
+    }
+
+    /** {@link #softmax} written into y (contiguous F32 of x's shape; may be x itself). */
+    public static void softmaxInto(Tensor x, float scale, Tensor mask, Tensor y) {
         Rows r = rows(x, "softmax input", DType.F32);
         if (!Float.isFinite(scale)) {
             throw new IllegalArgumentException("softmax scale must be finite, got " + scale);
@@ -207,10 +232,10 @@ public final class Nn {
             maskRows = Math.max(1, m.rows);
             maskStride = m.stride;
         }
-        Tensor y = Tensor.allocate(DType.F32, x.shape());
+        checkOut(y, DType.F32, x.shape(), "softmax output", x);
         final long mRows = maskRows;
         final long mStride = maskStride;
-        return call(y, r.count() > 0, () -> TesseraNative.ts_softmax(y.segment(), r.n * 4, x.segment(), r.stride, seg(mask), mStride,
+        run(r.count() > 0, () -> TesseraNative.ts_softmax(y.segment(), r.n * 4, x.segment(), r.stride, seg(mask), mStride,
                     mRows, r.rows, r.n, scale));
     }
 
@@ -223,6 +248,11 @@ public final class Nn {
      * copied. LLaMA: nDims = headDim = 128, base 10000, {@link RopeMode#NORMAL} for GGUF weights.
      */
     public static Tensor rope(Tensor x, Tensor pos, int nDims, RopeMode mode, float freqBase) {
+        return produce(DType.F32, x.shape(), y -> ropeInto(x, pos, nDims, mode, freqBase, y));
+    }
+
+    /** {@link #rope} written into y (contiguous F32 of x's shape; may be x itself if x is contiguous). */
+    public static void ropeInto(Tensor x, Tensor pos, int nDims, RopeMode mode, float freqBase, Tensor y) {
         Objects.requireNonNull(mode, "mode");
         requireType(x, "rope input", DType.F32);
         if (x.rank() != 3) {
@@ -246,8 +276,8 @@ public final class Nn {
         }
         requireNative(x, "rope input");
         requireNative(pos, "rope positions");
-        Tensor y = Tensor.allocate(DType.F32, x.shape());
-        return call(y, x.numel() > 0, () -> TesseraNative.ts_rope(y.segment(), heads * headDim * 4, headDim * 4, x.segment(), x.stride(0),
+        checkOut(y, DType.F32, x.shape(), "rope output", x);
+        run(x.numel() > 0, () -> TesseraNative.ts_rope(y.segment(), heads * headDim * 4, headDim * 4, x.segment(), x.stride(0),
                     x.stride(1), pos.segment(), tokens, heads, headDim, nDims, mode.code, freqBase));
     }
 
@@ -278,12 +308,22 @@ public final class Nn {
 
     /** a + b with numpy broadcasting (F32, rank of the result at most 4, any strides). */
     public static Tensor add(Tensor a, Tensor b) {
-        return binary(a, b, TesseraNative.TS_BINARY_ADD, "add");
+        return produce(DType.F32, broadcastShape(a.shape(), b.shape()), y -> addInto(a, b, y));
+    }
+
+    /** {@link #add} written into y (F32 of the broadcast shape, any non-overlapping strides; may be a or b itself). */
+    public static void addInto(Tensor a, Tensor b, Tensor y) {
+        binary(a, b, y, TesseraNative.TS_BINARY_ADD, "add");
     }
 
     /** a * b with numpy broadcasting (F32, rank of the result at most 4, any strides). */
     public static Tensor mul(Tensor a, Tensor b) {
-        return binary(a, b, TesseraNative.TS_BINARY_MUL, "mul");
+        return produce(DType.F32, broadcastShape(a.shape(), b.shape()), y -> mulInto(a, b, y));
+    }
+
+    /** {@link #mul} written into y (F32 of the broadcast shape, any non-overlapping strides; may be a or b itself). */
+    public static void mulInto(Tensor a, Tensor b, Tensor y) {
+        binary(a, b, y, TesseraNative.TS_BINARY_MUL, "mul");
     }
 
     /** The broadcast shape of a and b under numpy rules, or IllegalArgumentException. */
@@ -302,7 +342,7 @@ public final class Nn {
         return out;
     }
 
-    private static Tensor binary(Tensor a, Tensor b, int op, String name) {
+    private static void binary(Tensor a, Tensor b, Tensor y, int op, String name) {
         requireType(a, name + " operand a", DType.F32);
         requireType(b, name + " operand b", DType.F32);
         long[] shape = broadcastShape(a.shape(), b.shape());
@@ -311,13 +351,23 @@ public final class Nn {
         }
         requireNative(a, name + " operand a");
         requireNative(b, name + " operand b");
-        Tensor y = Tensor.allocate(DType.F32, shape);
+        requireType(y, name + " output", DType.F32);
+        if (!Arrays.equals(y.shape(), shape)) {
+            throw new IllegalArgumentException(name + " output must have the broadcast shape " + Arrays.toString(shape) + ", got " + y);
+        }
+        requireNative(y, name + " output");
+        for (int d = 0; d < y.rank(); d++) {
+            if (y.shape(d) > 1 && y.stride(d) == 0) {
+                throw new IllegalArgumentException(name + " output dim " + d + " has stride 0: its elements overlap");
+            }
+        }
+        noPartialOverlap(y, name + " output", a, b);
         if (y.numel() == 0) {
-            return y;
+            return;
         }
         int n = shape.length;
         try (Arena arena = Arena.ofConfined()) {
-            return call(y, true, () -> TesseraNative.ts_binary(y.segment(), longs(arena, y.strides()), a.segment(),
+            run(true, () -> TesseraNative.ts_binary(y.segment(), longs(arena, y.strides()), a.segment(),
                     longs(arena, broadcastStrides(a, shape)), b.segment(), longs(arena, broadcastStrides(b, shape)),
                     longs(arena, shape), n, op));
         }
@@ -334,9 +384,14 @@ public final class Nn {
 
     /** x * s + b per element of an F32 tensor. */
     public static Tensor scale(Tensor x, float s, float b) {
+        return produce(DType.F32, x.shape(), y -> scaleInto(x, s, b, y));
+    }
+
+    /** {@link #scale} written into y (contiguous F32 of x's shape; may be x itself). */
+    public static void scaleInto(Tensor x, float s, float b, Tensor y) {
         Rows r = rows(x, "scale input", DType.F32);
-        Tensor y = Tensor.allocate(DType.F32, x.shape());
-        return call(y, r.count() > 0, () -> TesseraNative.ts_scale(y.segment(), r.n * 4, x.segment(), r.stride, r.rows, r.n, s, b));
+        checkOut(y, DType.F32, x.shape(), "scale output", x);
+        run(r.count() > 0, () -> TesseraNative.ts_scale(y.segment(), r.n * 4, x.segment(), r.stride, r.rows, r.n, s, b));
     }
 
     /**
@@ -399,6 +454,13 @@ public final class Nn {
      * F32 tensor [ids..., n]. An id outside [0, vocab) throws IllegalArgumentException.
      */
     public static Tensor embedding(Tensor table, Tensor ids) {
+        long[] shape = Arrays.copyOf(ids.shape(), ids.rank() + 1);
+        shape[ids.rank()] = table.rank() == 2 ? table.shape(1) : 0;
+        return produce(DType.F32, shape, y -> embeddingInto(table, ids, y));
+    }
+
+    /** {@link #embedding} written into y (contiguous F32 [ids..., n]). */
+    public static void embeddingInto(Tensor table, Tensor ids, Tensor y) {
         if (!TABLE_TYPES.contains(table.dtype())) {
             throw new IllegalArgumentException("embedding table of type " + table.dtype() + " is not supported; supported: " + TABLE_TYPES);
         }
@@ -434,8 +496,8 @@ public final class Nn {
         }
         long[] shape = Arrays.copyOf(ids.shape(), ids.rank() + 1);
         shape[ids.rank()] = n;
-        Tensor y = Tensor.allocate(DType.F32, shape);
-        return call(y, count > 0 && n > 0, () -> TesseraNative.ts_get_rows(y.segment(), n * 4, table.segment(), table.dtype().ggmlId(),
+        checkOut(y, DType.F32, shape, "embedding output", table, ids);
+        run(count > 0 && n > 0, () -> TesseraNative.ts_get_rows(y.segment(), n * 4, table.segment(), table.dtype().ggmlId(),
                     vocab > 1 ? table.stride(0) : rowBytes, vocab, n, idSeg, count));
     }
 
@@ -517,6 +579,49 @@ public final class Nn {
             expected = x.stride(d) * s;
         }
         return new Rows(rows, n, stride);
+    }
+
+    /** Allocates the result, fills it with the given into-variant, frees it if that fails. */
+    private static Tensor produce(DType type, long[] shape, java.util.function.Consumer<Tensor> into) {
+        Tensor y = Tensor.allocate(type, shape);
+        try {
+            into.accept(y);
+            return y;
+        } catch (RuntimeException e) {
+            y.close();
+            throw e;
+        }
+    }
+
+    /** Runs the downcall when there is work. */
+    private static void run(boolean work, IntSupplier downcall) {
+        if (work) {
+            Tessera.ensureInitialized();
+            Tessera.check(downcall.getAsInt());
+        }
+    }
+
+    /** An output the row kernels can write: contiguous, native, of the given type and shape, not partially overlapping an input. */
+    private static void checkOut(Tensor y, DType type, long[] shape, String role, Tensor... inputs) {
+        requireType(y, role, type);
+        if (!Arrays.equals(y.shape(), shape) || !y.isContiguous()) {
+            throw new IllegalArgumentException(role + " must be contiguous " + type + " " + Arrays.toString(shape) + ", got " + y);
+        }
+        requireNative(y, role);
+        noPartialOverlap(y, role, inputs);
+    }
+
+    /** y may be an input itself (same address and size: in place) but must not overlap one otherwise. */
+    private static void noPartialOverlap(Tensor y, String role, Tensor... inputs) {
+        MemorySegment ys = y.segment();
+        for (Tensor in : inputs) {
+            MemorySegment s = in.segment();
+            boolean overlap = ys.address() < s.address() + s.byteSize() && s.address() < ys.address() + ys.byteSize();
+            boolean same = ys.address() == s.address() && ys.byteSize() == s.byteSize() && Arrays.equals(y.strides(), in.strides());
+            if (overlap && !same) {
+                throw new IllegalArgumentException(role + " " + y + " overlaps input " + in + " without being it");
+            }
+        }
     }
 
     private static boolean itemsContiguous(Tensor x) {

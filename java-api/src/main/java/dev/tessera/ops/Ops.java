@@ -163,6 +163,11 @@ public final class Ops {
                 x.segment(), xStride, n, k, m));
     }
 
+    /** Whether {@link #matmul} accepts weights of this type. */
+    public static boolean isMatmulWeightType(DType type) {
+        return WEIGHT_TYPES.contains(type);
+    }
+
     private static final java.util.EnumSet<DType> WEIGHT_TYPES = java.util.EnumSet.of(DType.F32, DType.F16, DType.BF16,
             DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q8_0,
             DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K);

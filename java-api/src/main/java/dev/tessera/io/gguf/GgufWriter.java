@@ -55,6 +55,11 @@ public final class GgufWriter {
         return this;
     }
 
+    /** Whether a key was already put. */
+    public boolean hasKey(String key) {
+        return metadata.containsKey(key);
+    }
+
     public GgufWriter putString(String key, String value) {
         return put(key, new GgufValue.Str(value));
     }
