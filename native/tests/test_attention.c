@@ -138,7 +138,7 @@ static void run_case(const tcase *t, uint64_t *seed, const char *level) {
 static void check_level(const char *level, uint64_t *seed) {
     static const int64_t ds[] = {8, 20, 32, 40, 64, 80, 96, 128, 160, 256};
     static const int64_t lqs[] = {1, 2, 3, 4, 7, 49, 100};
-    static const int64_t lks[] = {1, 13, 33, 64, 65, 150};
+    static const int64_t lks[] = {1, 13, 33, 64, 65, 77, 81, 150};
     for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
         for (size_t a = 0; a < sizeof lqs / sizeof lqs[0]; a++)
             for (size_t b = 0; b < sizeof lks / sizeof lks[0]; b++) {

@@ -16,7 +16,7 @@
  *
  * exp: exp256 below, Cody-Waite range reduction and a degree-6 Taylor polynomial on
  * |r| <= ln2/2: relative error under 2.5e-7 (truncation 1.2e-7 plus rounding); inputs
- * below -87.3 (including -inf) give exactly 0.
+ * below -87.3 (including -inf) give exactly 0. Arguments are <= 0 (scores minus their max).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -32,11 +32,15 @@
 #define SK (BK + 16)
 #define RB 6
 
+/* exp(x) for x <= 0 (softmax arguments are s - max): n = round(x·log2 e) by the 1.5·2^23
+ * trick (the integer lands in the low mantissa bits, which also give 2^n after a shift),
+ * r = x - n·ln2 in two parts, e^r by a degree-6 polynomial. */
 static inline __m256 exp256(__m256 x) {
-    const __m256 lo = _mm256_set1_ps(-87.33654475f), hi = _mm256_set1_ps(88.37626266f);
+    const __m256 lo = _mm256_set1_ps(-87.33654475f), magic = _mm256_set1_ps(12582912.0f);
     __m256 tiny = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504089f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm256_max_ps(x, lo);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504089f), magic);
+    __m256 n = _mm256_sub_ps(t, magic);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
     __m256 p = _mm256_set1_ps(1.0f / 720.0f);
@@ -46,7 +50,7 @@ static inline __m256 exp256(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127)), 23);
     p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
     return _mm256_andnot_ps(tiny, p);
 }
@@ -86,13 +90,19 @@ static void softmax_row(float *s, int64_t nk, int64_t nkp, int64_t vis, const fl
     if (vis > nk) vis = nk;
     if (vis < 0) vis = 0;
     int64_t j = 0;
-    if (mrow) {
-        for (; j + 8 <= vis; j += 8) _mm256_storeu_ps(s + j, _mm256_add_ps(_mm256_loadu_ps(s + j), _mm256_loadu_ps(mrow + j)));
-        for (; j < vis; j++) s[j] += mrow[j];
-    }
-    for (j = vis; j < nkp; j++) s[j] = -INFINITY;
     __m256 mx = _mm256_set1_ps(-INFINITY);
-    for (j = 0; j < nkp; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
+    if (mrow) {
+        for (; j + 8 <= vis; j += 8) {
+            __m256 x = _mm256_add_ps(_mm256_loadu_ps(s + j), _mm256_loadu_ps(mrow + j));
+            _mm256_storeu_ps(s + j, x);
+            mx = _mm256_max_ps(mx, x);
+        }
+    } else {
+        for (; j + 8 <= vis; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
+    }
+    /* The partial vector: the tail of the visible keys (plus mask), the rest hidden. */
+    for (int64_t t = j; t < nkp; t++) s[t] = t < vis ? s[t] + (mrow ? mrow[t] : 0.0f) : -INFINITY;
+    for (; j < nkp; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
     float bmax = hmax8(mx);
     if (bmax == -INFINITY) { /* nothing visible in this block: P = 0 */
         for (j = 0; j < nkp; j += 8) _mm256_storeu_ps(s + j, _mm256_setzero_ps());
