@@ -9,7 +9,7 @@
  *     converted on the way), so S = Q·Kᵀ is a register-blocked 6 x 16 product (broadcast
  *     one q element, two 8-key loads, 12 FMAs);
  *   - online softmax per row (running max m, running sum l, acc rescaled by exp(m_old - m_new));
- *   - acc += P·V as a 6 x 16 product over the block's keys (F16 V converted once per block).
+ *   - acc += P·V as a 6 x 16 product over the block's keys (V packed, F16 converted, once per block).
  * Tiles of 1..3 queries (decode, the last tile of odd lengths) take a row path that is
  * bandwidth-shaped: 8 keys' dot products at once reduced with hadd, then P·V 4 keys at a
  * time with the accumulator chunk loaded once. Shapes with d % 8 != 0 go to the scalar tile.
@@ -260,14 +260,18 @@ static void tile_gemm(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, 
             const float *mrow = a->mask ? (const float *)((const char *)a->mask + (q0 + i) * a->mask_rs) + k0 : NULL;
             softmax_row(sr, nk, nkp, vis, mrow, m + i, l + i, acc + i * d, d);
         }
-        const char *vr = vbase + k0 * a->v_rs;
-        int64_t v_rs = a->v_rs;
-        if (f16) { /* converted once per block, reused by every row of the tile */
-            for (int64_t j = 0; j < nk; j++)
-                for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(vs + j * d + c, ld8(vr + j * a->v_rs, 1, c));
-            vr = (const char *)vs;
-            v_rs = d * 4;
+        /* V staged packed once per block (F16 converted), reused by every row of the tile: with
+         * an [L x heads x d] layout its rows sit heads·d·4 bytes apart, often a multiple of
+         * 4 KiB, and the P·V loop would walk one L1 set. */
+        const char *vsrc = vbase + k0 * a->v_rs;
+        for (int64_t j = 0; j < nk; j++) {
+            if (f16)
+                for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(vs + j * d + c, ld8(vsrc + j * a->v_rs, 1, c));
+            else
+                for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(vs + j * d + c, ld8(vsrc + j * a->v_rs, 0, c));
         }
+        const char *vr = (const char *)vs;
+        const int64_t v_rs = d * 4;
         for (int64_t ib = 0; ib < np; ib += RB) {
             int64_t c = 0;
             for (; c + 16 <= d; c += 16) pv_6x16(s + ib * SK, vr + 4 * c, v_rs, nk, acc + ib * d + c, d);
