@@ -9,14 +9,14 @@
  *     converted on the way), so S = Q·Kᵀ is a register-blocked 6 x 16 product (broadcast
  *     one q element, two 8-key loads, 12 FMAs);
  *   - online softmax per row (running max m, running sum l, acc rescaled by exp(m_old - m_new));
- *   - acc += P·V as a 6 x 16 product over the block's keys (F16 V converted once per block).
+ *   - acc += P·V as a 6 x 16 product over the block's keys (V packed, F16 converted, once per block).
  * Tiles of 1..3 queries (decode, the last tile of odd lengths) take a row path that is
  * bandwidth-shaped: 8 keys' dot products at once reduced with hadd, then P·V 4 keys at a
  * time with the accumulator chunk loaded once. Shapes with d % 8 != 0 go to the scalar tile.
  *
  * exp: exp256 below, Cody-Waite range reduction and a degree-6 Taylor polynomial on
  * |r| <= ln2/2: relative error under 2.5e-7 (truncation 1.2e-7 plus rounding); inputs
- * below -87.3 (including -inf) give exactly 0.
+ * below -87.3 (including -inf) give exactly 0. Arguments are <= 0 (scores minus their max).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -32,11 +32,15 @@
 #define SK (BK + 16)
 #define RB 6
 
+/* exp(x) for x <= 0 (softmax arguments are s - max): n = round(x·log2 e) by the 1.5·2^23
+ * trick (the integer lands in the low mantissa bits, which also give 2^n after a shift),
+ * r = x - n·ln2 in two parts, e^r by a degree-6 polynomial. */
 static inline __m256 exp256(__m256 x) {
-    const __m256 lo = _mm256_set1_ps(-87.33654475f), hi = _mm256_set1_ps(88.37626266f);
+    const __m256 lo = _mm256_set1_ps(-87.33654475f), magic = _mm256_set1_ps(12582912.0f);
     __m256 tiny = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504089f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm256_max_ps(x, lo);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504089f), magic);
+    __m256 n = _mm256_sub_ps(t, magic);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
     __m256 p = _mm256_set1_ps(1.0f / 720.0f);
@@ -46,7 +50,7 @@ static inline __m256 exp256(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127)), 23);
     p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
     return _mm256_andnot_ps(tiny, p);
 }
@@ -86,13 +90,19 @@ static void softmax_row(float *s, int64_t nk, int64_t nkp, int64_t vis, const fl
     if (vis > nk) vis = nk;
     if (vis < 0) vis = 0;
     int64_t j = 0;
-    if (mrow) {
-        for (; j + 8 <= vis; j += 8) _mm256_storeu_ps(s + j, _mm256_add_ps(_mm256_loadu_ps(s + j), _mm256_loadu_ps(mrow + j)));
-        for (; j < vis; j++) s[j] += mrow[j];
-    }
-    for (j = vis; j < nkp; j++) s[j] = -INFINITY;
     __m256 mx = _mm256_set1_ps(-INFINITY);
-    for (j = 0; j < nkp; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
+    if (mrow) {
+        for (; j + 8 <= vis; j += 8) {
+            __m256 x = _mm256_add_ps(_mm256_loadu_ps(s + j), _mm256_loadu_ps(mrow + j));
+            _mm256_storeu_ps(s + j, x);
+            mx = _mm256_max_ps(mx, x);
+        }
+    } else {
+        for (; j + 8 <= vis; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
+    }
+    /* The partial vector: the tail of the visible keys (plus mask), the rest hidden. */
+    for (int64_t t = j; t < nkp; t++) s[t] = t < vis ? s[t] + (mrow ? mrow[t] : 0.0f) : -INFINITY;
+    for (; j < nkp; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
     float bmax = hmax8(mx);
     if (bmax == -INFINITY) { /* nothing visible in this block: P = 0 */
         for (j = 0; j < nkp; j += 8) _mm256_storeu_ps(s + j, _mm256_setzero_ps());
@@ -250,14 +260,18 @@ static void tile_gemm(const ts_attn_args *a, int64_t h, int64_t q0, int64_t nq, 
             const float *mrow = a->mask ? (const float *)((const char *)a->mask + (q0 + i) * a->mask_rs) + k0 : NULL;
             softmax_row(sr, nk, nkp, vis, mrow, m + i, l + i, acc + i * d, d);
         }
-        const char *vr = vbase + k0 * a->v_rs;
-        int64_t v_rs = a->v_rs;
-        if (f16) { /* converted once per block, reused by every row of the tile */
-            for (int64_t j = 0; j < nk; j++)
-                for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(vs + j * d + c, ld8(vr + j * a->v_rs, 1, c));
-            vr = (const char *)vs;
-            v_rs = d * 4;
+        /* V staged packed once per block (F16 converted), reused by every row of the tile: with
+         * an [L x heads x d] layout its rows sit heads·d·4 bytes apart, often a multiple of
+         * 4 KiB, and the P·V loop would walk one L1 set. */
+        const char *vsrc = vbase + k0 * a->v_rs;
+        for (int64_t j = 0; j < nk; j++) {
+            if (f16)
+                for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(vs + j * d + c, ld8(vsrc + j * a->v_rs, 1, c));
+            else
+                for (int64_t c = 0; c < d; c += 8) _mm256_storeu_ps(vs + j * d + c, ld8(vsrc + j * a->v_rs, 0, c));
         }
+        const char *vr = (const char *)vs;
+        const int64_t v_rs = d * 4;
         for (int64_t ib = 0; ib < np; ib += RB) {
             int64_t c = 0;
             for (; c + 16 <= d; c += 16) pv_6x16(s + ib * SK, vr + 4 * c, v_rs, nk, acc + ib * d + c, d);
