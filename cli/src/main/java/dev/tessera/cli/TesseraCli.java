@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Runs multimodal models on Tessera's native kernels.",
-        subcommands = {InfoCommand.class, QuantizeCommand.class, BenchCommand.class})
+        subcommands = {InfoCommand.class, QuantizeCommand.class, BenchCommand.class, ClipCommand.class})
 public final class TesseraCli implements Runnable {
 
     public static final int EXIT_OK = 0;
