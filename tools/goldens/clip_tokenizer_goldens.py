@@ -144,6 +144,12 @@ CASES = [
     "x",
     "'s",
     "\u00df \u0130stanbul \u0131",
+    # Final sigma as CPython decides it (the JDK's own rule differs on these).
+    "\u03a3\u03a3.'m \u039f\u0394\u039f\u03a3. \u0391\u03a3:\u0392 \u03a3",
+    "[\u0644\u0393\u0628\u03a3-\u2014 \u0391\u0391\u201c\u03a3\u00a09",
+    # U+0345 (combining ypogegrammeni) matches no alternative under IGNORECASE and is dropped.
+    "n\u0386\u0345Q\u0131\u0131\ufb01\u03a3. \u1fb3 \u1fbc x \u0345 y",
+    "\u01c5 \u01c4 \u1e9e \u2167 \u2460 \u00b2",
     "a diagram of the transformer architecture with multi-head self-attention, "
     "layer normalization and a feed-forward network, rendered as a detailed technical "
     "illustration with labels, arrows and colour coding for every component of the encoder and decoder",
