@@ -74,6 +74,12 @@ def make_images():
     Image.fromarray(a[..., :3].copy(), "RGB").save(os.path.join(IMG_DIR, "rgb_37x23.bmp"))
     p.save(os.path.join(IMG_DIR, "palette_45x31.gif"))
 
+    # JPEG (4:2:0, odd size so chroma edges are exercised): the JDK decoder is checked against libjpeg.
+    yj, xj = np.mgrid[0:61, 0:97]
+    photo = np.stack([(xj * 5 + yj * 2) % 256, (xj * yj) % 256, ((xj // 5 + yj // 5) % 2) * 200 + 20], -1).astype(np.uint8)
+    photo = np.clip(photo.astype(np.int16) + rng.integers(-20, 21, size=photo.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(photo, "RGB").save(os.path.join(IMG_DIR, "photo_97x61.jpg"), quality=90)
+
     # Bad files for the error tests.
     with open(os.path.join(IMG_DIR, "not_an_image.png"), "w") as f:
         f.write("this is a text file, not a PNG\n")
@@ -119,7 +125,8 @@ def main():
               ("gray_50x40", "gray_50x40.png", True, True, False),
               ("palette_45x31", "palette_45x31.png", True, True, False),
               ("rgb_37x23_bmp", "rgb_37x23.bmp", True, False, False),
-              ("palette_45x31_gif", "palette_45x31.gif", True, False, False)],
+              ("palette_45x31_gif", "palette_45x31.gif", True, False, False),
+              ("photo_97x61_jpg", "photo_97x61.jpg", True, True, False)],
         336: [("CLIP", "CLIP.png", False, False, True),
               ("rgba_37x23", "rgba_37x23.png", False, False, False)],
     }

@@ -30,9 +30,10 @@ import javax.imageio.stream.ImageInputStream;
  * {@link BufferedImage#getRGB} would), 16-bit RGB samples keep their high byte. The Pillow mode
  * is inferred: palette PNG/GIF and 1-bit images become {@link Rgba8Image.Mode#PALETTE}; a GIF
  * whose palette is exactly the grey ramp (Pillow opens those as "L") and 2/4-bit greyscale PNGs
- * become RGB; images with an alpha channel RGBA. Known differences from Pillow: JPEG is decoded
- * by the JDK's decoder, whose IDCT and chroma upsampling can differ from libjpeg's by a level or
- * so; a tRNS colour key on an RGB/greyscale PNG may come back as alpha from the JDK (Pillow
+ * become RGB; images with an alpha channel RGBA. JPEG is decoded by the JDK's decoder; on the
+ * baseline 4:2:0 and 4:4:4 JPEGs tested it gives exactly libjpeg's (Pillow 9.4's) pixels, but
+ * other JPEG variants (progressive, CMYK, unusual sampling) are not checked and CMYK ones are
+ * refused by the JDK. Known differences from Pillow: a tRNS colour key on an RGB/greyscale PNG may come back as alpha from the JDK (Pillow
  * keeps such images opaque); 16-bit greyscale PNGs (Pillow mode "I;16") take the high byte here.
  * Only the first frame of an animated GIF is read (as CLIP does).
  */

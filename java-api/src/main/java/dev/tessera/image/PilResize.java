@@ -191,18 +191,20 @@ public final class PilResize {
             int rows = yLast - yFirst;
             byte[] tmp = new byte[outW * rows * 4];
             int ksize = hor.ksize();
+            int[] hk = hor.k();
+            int[] hb = hor.bounds();
             for (int yy = 0; yy < rows; yy++) {
                 int inRow = (yy + yFirst) * inW * 4;
                 int outRow = yy * outW * 4;
                 for (int xx = 0; xx < outW; xx++) {
-                    int xmin = hor.bounds()[xx * 2];
-                    int xmax = hor.bounds()[xx * 2 + 1];
+                    int xmin = hb[xx * 2];
+                    int xmax = hb[xx * 2 + 1];
                     int kb = xx * ksize;
                     for (int c = 0; c < channels; c++) {
                         int ss = 1 << (PRECISION_BITS - 1);
                         int p = inRow + xmin * 4 + c;
                         for (int x = 0; x < xmax; x++, p += 4) {
-                            ss += (src[p] & 0xff) * hor.k()[kb + x];
+                            ss += (src[p] & 0xff) * hk[kb + x];
                         }
                         tmp[outRow + xx * 4 + c] = (byte) clip8(ss);
                     }
@@ -221,17 +223,20 @@ public final class PilResize {
         }
         byte[] out = new byte[outW * outH * 4];
         int ksize = vert.ksize();
+        int[] vk = vert.k();
+        int[] vb = vert.bounds();
+        int stride = curW * 4;
         for (int yy = 0; yy < outH; yy++) {
-            int ymin = vert.bounds()[yy * 2] - rowOffset;
-            int ymax = vert.bounds()[yy * 2 + 1];
+            int ymin = vb[yy * 2] - rowOffset;
+            int ymax = vb[yy * 2 + 1];
             int kb = yy * ksize;
             int outRow = yy * outW * 4;
             for (int xx = 0; xx < curW; xx++) {
                 for (int c = 0; c < channels; c++) {
                     int ss = 1 << (PRECISION_BITS - 1);
                     int p = (ymin * curW + xx) * 4 + c;
-                    for (int y = 0; y < ymax; y++, p += curW * 4) {
-                        ss += (cur[p] & 0xff) * vert.k()[kb + y];
+                    for (int y = 0; y < ymax; y++, p += stride) {
+                        ss += (cur[p] & 0xff) * vk[kb + y];
                     }
                     out[outRow + xx * 4 + c] = (byte) clip8(ss);
                 }
