@@ -41,6 +41,12 @@ public final class ImageIo {
 
     private ImageIo() {}
 
+    /**
+     * Largest image read, in pixels (2^28, about 16k x 16k): a guard against decompression bombs
+     * and the 2 GiB limit of the RGBA array, checked from the file header before decoding.
+     */
+    public static final long MAX_PIXELS = 1L << 28;
+
     /** How the values of a float image map to 0..255. */
     public enum Range {
         /** 0 is black, 1 is white. */
@@ -77,8 +83,16 @@ public final class ImageIo {
             String format = reader.getFormatName().toLowerCase(Locale.ROOT);
             try {
                 reader.setInput(iis, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_PIXELS) {
+                    // Checked from the header, before the decoder allocates the raster.
+                    throw new TooLargeException(name + ": image is " + reader.getWidth(0) + "x" + reader.getHeight(0)
+                            + ", over the " + MAX_PIXELS + "-pixel limit");
+                }
                 BufferedImage image = reader.read(0);
                 return convert(image, format, name);
+            } catch (TooLargeException e) {
+                throw e;
             } catch (IOException | RuntimeException e) {
                 // The JDK readers throw IIOException, EOFException or even IndexOutOfBounds on damaged files.
                 throw new IOException(name + ": cannot decode " + format.toUpperCase(Locale.ROOT)
@@ -263,6 +277,15 @@ public final class ImageIo {
         if (parent != null) Files.createDirectories(parent);
         try (OutputStream out = Files.newOutputStream(file)) {
             if (!ImageIO.write(bi, "png", out)) throw new IOException("no PNG writer available for " + file);
+        }
+    }
+
+    /** An image whose header declares more than {@link #MAX_PIXELS} pixels. */
+    public static final class TooLargeException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        TooLargeException(String message) {
+            super(message);
         }
     }
 }

@@ -230,6 +230,25 @@ class ImagePreprocessTest {
     }
 
     @Test
+    void hugeDeclaredSizeIsRefusedBeforeDecoding(@TempDir Path dir) throws IOException {
+        // A PNG signature and an IHDR declaring 100000 x 100000 RGB pixels, no image data.
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(17);
+        ihdr.put(new byte[] {'I', 'H', 'D', 'R'}).putInt(100_000).putInt(100_000).put((byte) 8).put((byte) 2)
+                .put((byte) 0).put((byte) 0).put((byte) 0);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(ihdr.array());
+        png.write(java.nio.ByteBuffer.allocate(4).putInt(13).array());
+        png.write(ihdr.array());
+        png.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        Path bomb = dir.resolve("bomb.png");
+        Files.write(bomb, png.toByteArray());
+        IOException e = assertThrows(ImageIo.TooLargeException.class, () -> ImageIo.read(bomb));
+        assertTrue(e.getMessage().contains("bomb.png") && e.getMessage().contains("100000x100000"), e.getMessage());
+    }
+
+    @Test
     void jpegLoadsAndPreprocesses(@TempDir Path dir) throws IOException {
         // The JDK's JPEG decoder is not libjpeg: only shape and closeness are checked here.
         Rgba8Image src = Rgba8Image.ofRgb(64, 48, ramp(64, 48));
