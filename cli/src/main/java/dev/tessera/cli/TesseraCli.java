@@ -11,10 +11,11 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "tessera",
         mixinStandardHelpOptions = true,
+        scope = CommandLine.ScopeType.INHERIT, // -h/--help and -V/--version on every subcommand
         versionProvider = VersionProvider.class,
         description = "Runs multimodal models on Tessera's native kernels.",
-        subcommands = {InfoCommand.class, TokenizeCommand.class, GenerateCommand.class, QuantizeCommand.class, BenchCommand.class,
-                BenchModelCommand.class})
+        subcommands = {InfoCommand.class, TokenizeCommand.class, GenerateCommand.class, ClipCommand.class, QuantizeCommand.class,
+                BenchCommand.class, BenchModelCommand.class})
 public final class TesseraCli implements Runnable {
 
     public static final int EXIT_OK = 0;

@@ -1,0 +1,23 @@
+package dev.tessera.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code tessera clip ...}: CLIP text and image tools. A parent command only; the work is in
+ * its subcommands (tokenize now; embed/classify/index/search are added beside it).
+ */
+@Command(name = "clip",
+        description = "CLIP tools (tokenizer now; embeddings, classification and search to come).",
+        subcommands = {ClipTokenizeCommand.class})
+final class ClipCommand implements Runnable {
+
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing clip subcommand");
+    }
+}
