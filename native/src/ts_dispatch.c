@@ -10,9 +10,9 @@
 #define TS_LIST_END ((ts_register_fn)0)
 
 /* One list per level: the families that level implements. Scalar must cover every field. */
-static const ts_register_fn k_reg_scalar[] = {ts_register_convert_scalar, ts_register_quants_scalar, ts_register_probe_scalar, TS_LIST_END};
+static const ts_register_fn k_reg_scalar[] = {ts_register_convert_scalar, ts_register_quants_scalar, ts_register_probe_scalar, ts_register_gemm_scalar, TS_LIST_END};
 #if defined(__x86_64__) || defined(__i386__)
-static const ts_register_fn k_reg_avx2[] = {ts_register_convert_avx2, ts_register_quants_avx2, ts_register_probe_avx2, TS_LIST_END};
+static const ts_register_fn k_reg_avx2[] = {ts_register_convert_avx2, ts_register_quants_avx2, ts_register_probe_avx2, ts_register_gemm_avx2, TS_LIST_END};
 static const ts_register_fn k_reg_avx512[] = {ts_register_convert_avx512, TS_LIST_END};
 static const ts_register_fn k_reg_amx[] = {TS_LIST_END};
 #elif defined(__aarch64__)
