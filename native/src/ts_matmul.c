@@ -6,7 +6,7 @@
  * the type's dot product over all of X's rows for its slice. The dot products come from the
  * kernel table of the active level.
  *
- * For M >= TS_GEMM_MIN_M and a weight type with a gemm tile (ts_dispatch.h), each thread
+ * For a weight type with a gemm tile (ts_dispatch.h; Q8_0 and Q4_0 today), each thread
  * instead takes a slice of W's rows and walks X in blocks of TS_GEMM_COLS columns, so a
  * weight block loaded into registers serves several columns and a column block's
  * activations (TS_GEMM_COLS rows) stay in L2 while the thread's weight rows stream past.
@@ -81,11 +81,12 @@ static void matmul_task(void *ctx, int32_t ith, int32_t nth) {
     }
 }
 
-/* Smallest M that takes the tile path. Measured (1 thread, 2048x4096): at M = 2 the 3x4
- * register tile wastes half its columns and is no faster (Q4_0) or slower (Q8_0: 30 vs 43
- * GFLOP/s) than the per-pair dots; at M = 3 it is even or faster (Q4_0 47 vs 28), at
- * M = 4 about twice as fast for both. */
-#define TS_GEMM_MIN_M 3
+/* Smallest M that takes the tile path: every M. The tiles switch to a 4-row x 1-column
+ * kernel for blocks of fewer than 3 columns, which beats the per-row dots even at M = 1
+ * (1 thread, weights in cache: Q4_0 12.0 vs 7.9 GB/s of weights, Q8_0 ~39 vs ~31
+ * GFLOP/s), because 4 rows share each activation block and Q4_0 drops the sign trick.
+ * At M >= 4 the 3x4 register tile is about twice as fast as the per-row dots. */
+#define TS_GEMM_MIN_M 1
 /* Activation columns per cache block: 64 Q8_0 rows of K = 4096 are 272 KiB (L2-sized). */
 #define TS_GEMM_COLS 64
 

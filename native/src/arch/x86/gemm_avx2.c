@@ -15,6 +15,10 @@
  * or columns pointed at the last valid one and their results dropped: the waste is at most
  * one tile per edge, and the hot loop stays branch-free.
  *
+ * Blocks of fewer than 3 columns (the M = 1 matvec, a block's last columns) use a 4-row x
+ * 1-column kernel instead, which needs few registers and shares each activation block among
+ * 4 rows (see mv_q4_0).
+ *
  * Cache use: ts_matmul hands each thread a slice of rows and blocks of ~64 columns; here the
  * row tiles are the outer loop, so a tile's GEMM_MR weight rows stay in L1 while every column
  * tile of the block streams its activation rows from L2.
@@ -91,6 +95,78 @@ static inline __m256i load_w_q4_0(const char *row, int64_t b, float *d) {
 TS_GEMM_MICRO(micro_q8_0, load_w_q8_0)
 TS_GEMM_MICRO(micro_q4_0, load_w_q4_0)
 
+/* One activation column (M = 1, or the last column of a block): GEMM_MV_MR weight rows per
+ * step share each activation block load and its scale. Q4_0 weights skip the -8 and the
+ * sign trick: maddubs takes the raw nibbles u = w + 8 as its unsigned operand, so the block
+ * sum is sum(u·a) - 8·sum(a), the second term formed once per block for all rows (integer
+ * arithmetic: the block sums are exactly vec_dot's). */
+#define GEMM_MV_MR 4
+
+static inline __m256 bcast_h2f(const uint16_t *h) {
+    return _mm256_cvtph_ps(_mm_set1_epi16((short)*h));
+}
+
+static inline void mv_q4_0(int64_t nb, const char *const *wr, const char *a, float *out) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    const __m256i eight = _mm256_set1_epi8(8);
+    __m256 acc[GEMM_MV_MR];
+    for (int r = 0; r < GEMM_MV_MR; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const ts_block_q8_0 *ab = (const ts_block_q8_0 *)a + b;
+        const __m256i av = _mm256_loadu_si256((const __m256i *)ab->qs);
+        const __m256 da = bcast_h2f(&ab->d);
+        const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, av), ones);
+        for (int r = 0; r < GEMM_MV_MR; r++) {
+            const ts_block_q4_0 *wb = (const ts_block_q4_0 *)wr[r] + b;
+            const __m128i q = _mm_loadu_si128((const __m128i *)wb->qs);
+            const __m256i u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), low);
+            const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(u, av), ones), corr);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(bcast_h2f(&wb->d), da), _mm256_cvtepi32_ps(s), acc[r]);
+        }
+    }
+    for (int r = 0; r < GEMM_MV_MR; r++) out[r] = hsum_ps(acc[r]);
+}
+
+static inline void mv_q8_0(int64_t nb, const char *const *wr, const char *a, float *out) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[GEMM_MV_MR];
+    for (int r = 0; r < GEMM_MV_MR; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const ts_block_q8_0 *ab = (const ts_block_q8_0 *)a + b;
+        const __m256i av = _mm256_loadu_si256((const __m256i *)ab->qs);
+        const __m256 da = bcast_h2f(&ab->d);
+        for (int r = 0; r < GEMM_MV_MR; r++) {
+            const ts_block_q8_0 *wb = (const ts_block_q8_0 *)wr[r] + b;
+            const __m256i w = _mm256_loadu_si256((const __m256i *)wb->qs);
+            const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(av, w));
+            const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(bcast_h2f(&wb->d), da), p, acc[r]);
+        }
+    }
+    for (int r = 0; r < GEMM_MV_MR; r++) out[r] = hsum_ps(acc[r]);
+}
+
+typedef void (*mv_fn)(int64_t nb, const char *const *wr, const char *a, float *out);
+
+/* Column by column with the one-column kernel (nc small, e.g. the M = 1 matvec). */
+static inline void gemm_columns(mv_fn mv, int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride,
+                                float *y, int64_t y_stride, int64_t nr, int64_t nc) {
+    const int64_t nb = k / 32;
+    for (int64_t c = 0; c < nc; c++) {
+        const char *ac = (const char *)a + c * a_stride;
+        float *yc = (float *)((char *)y + c * y_stride);
+        for (int64_t r0 = 0; r0 < nr; r0 += GEMM_MV_MR) {
+            const int64_t mr = nr - r0 < GEMM_MV_MR ? nr - r0 : GEMM_MV_MR;
+            const char *wr[GEMM_MV_MR];
+            for (int r = 0; r < GEMM_MV_MR; r++) wr[r] = (const char *)w + (r0 + (r < mr ? r : mr - 1)) * w_stride;
+            float out[GEMM_MV_MR];
+            mv(nb, wr, ac, out);
+            for (int64_t r = 0; r < mr; r++) yc[r0 + r] = out[r];
+        }
+    }
+}
+
 typedef void (*micro_fn)(int64_t nb, const char *const *wr, const char *const *ar, float out[GEMM_MR][GEMM_NR]);
 
 /* Row tiles outer, column tiles inner (see the header comment); edges clamp pointers. */
@@ -117,12 +193,14 @@ static inline void gemm_tiles(micro_fn micro, int64_t k, const void *w, int64_t 
 
 static void gemm_q8_0_avx2(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
                            int64_t y_stride, int64_t nr, int64_t nc) {
-    gemm_tiles(micro_q8_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
+    if (nc < 3) gemm_columns(mv_q8_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
+    else gemm_tiles(micro_q8_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
 }
 
 static void gemm_q4_0_avx2(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
                            int64_t y_stride, int64_t nr, int64_t nc) {
-    gemm_tiles(micro_q4_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
+    if (nc < 3) gemm_columns(mv_q4_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
+    else gemm_tiles(micro_q4_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
 }
 
 void ts_register_gemm_avx2(struct ts_kernels *k, uint64_t cpu) {
