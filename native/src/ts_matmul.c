@@ -85,11 +85,12 @@ static void matmul_task(void *ctx, int32_t ith, int32_t nth) {
  * kernel for blocks of fewer than 3 columns, which beats the per-row dots even at M = 1
  * (1 thread, weights in cache: Q4_0 12.0 vs 7.9 GB/s of weights, Q8_0 ~39 vs ~31
  * GFLOP/s), because 4 rows share each activation block and Q4_0 drops the sign trick.
- * At M >= 4 the 2x6 register tile is about 1.4x (Q8_0) to 2.2x (Q4_0) the per-row dots. */
+ * At M >= 4 the 3x4 register tile is about 1.2-1.4x (Q8_0) and 2x (Q4_0) the per-row dots. */
 #define TS_GEMM_MIN_M 1
-/* Activation columns per cache block (a multiple of the 6-column register tile): 60 Q8_0
- * rows of K = 4096 are 255 KiB (L2-sized). */
-#define TS_GEMM_COLS 60
+/* Activation columns per cache block (a multiple of the 4-column register tile): 64 Q8_0
+ * rows of K = 4096 are 272 KiB (L2-sized). Under this machine's load 6..60 columns timed
+ * the same (the kernel is compute-bound at these sizes). */
+#define TS_GEMM_COLS 64
 
 typedef struct {
     float *y;
@@ -106,7 +107,7 @@ typedef struct {
 static void gemm_task(void *ctx, int32_t ith, int32_t nth) {
     const gemm_job *j = ctx;
     int64_t n0, n1;
-    /* 48 rows: a multiple of the register tiles' 2 and 4 rows and of 16 floats (a line of y). */
+    /* 48 rows: a multiple of the register tiles' 3 and 4 rows and of 16 floats (a line of y). */
     ts_split_range(j->n, 48, ith, nth, &n0, &n1);
     if (n0 >= n1) return;
     for (int64_t c0 = 0; c0 < j->m; c0 += TS_GEMM_COLS) {

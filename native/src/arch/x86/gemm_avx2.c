@@ -2,7 +2,7 @@
  * gemm_avx2.c — quantized matmul tiles for the avx2 level: Q8_0 and Q4_0 weights against
  * Q8_0 activations (the gemm[] contract is in ts_dispatch.h).
  *
- * Register tile: GEMM_MR (2) weight rows x GEMM_NR (6) activation columns, one 8-lane
+ * Register tile: GEMM_MR (3) weight rows x GEMM_NR (4) activation columns, one 8-lane
  * float accumulator per pair (12 of the 16 ymm registers). Per block step each weight block is
  * loaded (Q4_0: unpacked to signed bytes) and its |w| formed once, then reused for all
  * GEMM_NR columns; each activation block is loaded once and reused for all GEMM_MR rows.
@@ -19,7 +19,7 @@
  * 1-column kernel instead, which needs few registers and shares each activation block among
  * 4 rows (see mv_q4_0).
  *
- * Cache use: ts_matmul hands each thread a slice of rows and blocks of 60 columns; here the
+ * Cache use: ts_matmul hands each thread a slice of rows and blocks of 64 columns; here the
  * row tiles are the outer loop, so a tile's GEMM_MR weight rows stay in L1 while every column
  * tile of the block streams its activation rows from L2.
  */
@@ -28,12 +28,20 @@
 #include "ts_dispatch.h"
 #include "ts_quants.h"
 
-/* 2 x 6 measured best of 3x4, 4x3, 2x5, 2x6 and 1x8 (1 thread, 512x4096 x 256 columns in
- * cache: about 1.2-1.4x the 3x4 tile for both types): 12 accumulators either way, but a
- * weight block's load and |w| serve 6 columns instead of 4. At most 8 columns (the scale
- * table below converts 8 halves at once). */
-#define GEMM_MR 2
-#define GEMM_NR 6
+/* 3 x 4: 12 accumulators. Measured against 2 x 6 (1 thread, 512x4096 weights x 256
+ * columns, CPU time): 3 x 4 ~55 GFLOP/s, 2 x 6 ~40 for both types. At most 8 columns (the
+ * scale table converts 8 halves at once). */
+#define GEMM_MR 3
+#define GEMM_NR 4
+/* The column scales of block b as lanes of a half vector, inserted in registers (lanes past
+ * GEMM_NR stay 0). */
+#define DA_LANE(v, ar, b, c) \
+    if (c < GEMM_NR) v = _mm_insert_epi16(v, ((const ts_block_q8_0 *)ar[c < GEMM_NR ? c : 0] + b)->d, c)
+#define GATHER_DA(v, ar, b)                                                                 \
+    do {                                                                                    \
+        DA_LANE(v, ar, b, 0); DA_LANE(v, ar, b, 1); DA_LANE(v, ar, b, 2); DA_LANE(v, ar, b, 3); \
+        DA_LANE(v, ar, b, 4); DA_LANE(v, ar, b, 5); DA_LANE(v, ar, b, 6); DA_LANE(v, ar, b, 7); \
+    } while (0)
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
@@ -62,7 +70,10 @@ static inline __m256i load_w_q4_0(const char *row, int64_t b, float *d) {
 
 /* One register tile over nb blocks: out[r][c] = dot(wr[r], ar[c]). The GEMM_MR x GEMM_NR
  * scale products of a block step are formed with one 8-wide multiply per row into a small
- * table, and each pair broadcasts its product straight from memory (a load, no ALU op). */
+ * table, and each pair broadcasts its product straight from memory (a load, no ALU op; a
+ * narrow load inside one earlier wide store forwards fine, whereas building the scale
+ * vector from narrow stores read back by one wide load stalls store forwarding: that
+ * halved the tile's speed when measured). */
 #define TS_GEMM_MICRO(NAME, LOADW)                                                                 \
     static inline void NAME(int64_t nb, const char *const *wr, const char *const *ar,               \
                             float out[GEMM_MR][GEMM_NR]) {                                          \
@@ -78,9 +89,10 @@ static inline __m256i load_w_q4_0(const char *row, int64_t b, float *d) {
                 ws[r] = LOADW(wr[r], b, &dw[r]);                                                    \
                 wa[r] = _mm256_sign_epi8(ws[r], ws[r]);                                             \
             }                                                                                       \
-            _Alignas(16) uint16_t dah[8] = {0};                                                     \
-            for (int c = 0; c < GEMM_NR; c++) dah[c] = ((const ts_block_q8_0 *)ar[c] + b)->d;      \
-            const __m256 da = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)dah));                \
+            /* Gathered in registers: narrow stores read back by one wide load would stall. */      \
+            __m128i dah = _mm_setzero_si128();                                                      \
+            GATHER_DA(dah, ar, b);                                                                  \
+            const __m256 da = _mm256_cvtph_ps(dah);                                                 \
             for (int r = 0; r < GEMM_MR; r++) _mm256_store_ps(sc[r], _mm256_mul_ps(_mm256_set1_ps(dw[r]), da)); \
             for (int c = 0; c < GEMM_NR; c++) {                                                     \
                 const __m256i av = _mm256_loadu_si256((const __m256i *)((const ts_block_q8_0 *)ar[c] + b)->qs); \

@@ -10,8 +10,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Ops.matmul for M = 1..67 (Q8_0/Q4_0 go through the tiled GEMM path at every M: a 4-row x
- * 1-column kernel for M = 1, 2, the 2x6 register tile from M = 3; 37 rows and most M are not
- * multiples of the tile, M = 61..67 span two 60-column cache blocks) against a float64 product of the dequantized weights with the
+ * 1-column kernel for M = 1, 2, the 3x4 register tile from M = 3; 37 rows and most M are not
+ * multiples of the tile, M = 65..67 span two 64-column cache blocks) against a float64 product of the dequantized weights with the
  * activations as the kernel sees them: quantized to Q8_0 (our activation quantizer, which
  * both paths use) and dequantized. The integer block sums are then exact on both sides, so
  * the only difference is float rounding of the scaled block sums and their summation: at
