@@ -164,19 +164,19 @@ static inline void mv_q8_0(int64_t nb, const char *const *wr, const char *a, flo
 
 typedef void (*mv_fn)(int64_t nb, const char *const *wr, const char *a, float *out);
 
-/* Column by column with the one-column kernel (nc small, e.g. the M = 1 matvec). */
+/* The one-column kernel for each column (nc small, e.g. the M = 1 matvec), row tiles outer so
+ * a second column rereads the 4 weight rows from L1, not from memory. */
 static inline void gemm_columns(mv_fn mv, int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride,
                                 float *y, int64_t y_stride, int64_t nr, int64_t nc) {
     const int64_t nb = k / 32;
-    for (int64_t c = 0; c < nc; c++) {
-        const char *ac = (const char *)a + c * a_stride;
-        float *yc = (float *)((char *)y + c * y_stride);
-        for (int64_t r0 = 0; r0 < nr; r0 += GEMM_MV_MR) {
-            const int64_t mr = nr - r0 < GEMM_MV_MR ? nr - r0 : GEMM_MV_MR;
-            const char *wr[GEMM_MV_MR];
-            for (int r = 0; r < GEMM_MV_MR; r++) wr[r] = (const char *)w + (r0 + (r < mr ? r : mr - 1)) * w_stride;
+    for (int64_t r0 = 0; r0 < nr; r0 += GEMM_MV_MR) {
+        const int64_t mr = nr - r0 < GEMM_MV_MR ? nr - r0 : GEMM_MV_MR;
+        const char *wr[GEMM_MV_MR];
+        for (int r = 0; r < GEMM_MV_MR; r++) wr[r] = (const char *)w + (r0 + (r < mr ? r : mr - 1)) * w_stride;
+        for (int64_t c = 0; c < nc; c++) {
             float out[GEMM_MV_MR];
-            mv(nb, wr, ac, out);
+            mv(nb, wr, (const char *)a + c * a_stride, out);
+            float *yc = (float *)((char *)y + c * y_stride);
             for (int64_t r = 0; r < mr; r++) yc[r0 + r] = out[r];
         }
     }
