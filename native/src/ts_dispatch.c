@@ -19,6 +19,7 @@ static const ts_register_fn k_reg_scalar[] = {
     ts_register_attention_scalar,
     ts_register_sgemm_scalar,
     ts_register_conv_scalar,
+    ts_register_gemm_scalar,
     TS_LIST_END,
 };
 #if defined(__x86_64__) || defined(__i386__)
@@ -31,6 +32,7 @@ static const ts_register_fn k_reg_avx2[] = {
     ts_register_attention_avx2,
     ts_register_sgemm_avx2,
     ts_register_conv_avx2,
+    ts_register_gemm_avx2,
     TS_LIST_END,
 };
 static const ts_register_fn k_reg_avx512[] = {

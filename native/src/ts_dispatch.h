@@ -69,6 +69,23 @@ struct ts_kernels {
     float (*vec_dot[TS_KERNEL_TYPES])(int64_t k, const void *w, const void *a);
     void (*quantize_row[TS_KERNEL_TYPES])(const float *x, void *y, int64_t k);
 
+    /* Quantized matmul tiles, indexed by weight type w (NULL: ts_matmul runs vec_dot[w]
+     * per (row, column) pair). gemm[w](k, w, w_stride, a, a_stride, y, y_stride, nr, nc)
+     * computes, for every r < nr and c < nc,
+     *     ((float *)((char *)y + c * y_stride))[r] = dot(W row r, A row c)
+     * with W row r at (const char *)w + r * w_stride (type w, k elements) and A row c at
+     * (const char *)a + c * a_stride (w's vec_dot_type). Strides are in bytes; W and A
+     * rows may have any alignment (y and y_stride are float-aligned); nr, nc >= 1 of any size (the kernel handles partial
+     * register tiles itself); k a multiple of the block size. Each output equals
+     * vec_dot[w] of the same pair up to float summation order (same integer block sums).
+     * Runs on the calling thread: ts_matmul does the threading and the cache blocking
+     * (it passes row slices x column blocks). The scalar level's entries loop over the
+     * reference dot, so a level that installs a SIMD vec_dot[w] for a type that has a
+     * scalar gemm[w] must install its own gemm[w] too, or matmul at M > 1 runs the
+     * reference. */
+    void (*gemm[TS_KERNEL_TYPES])(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride,
+                                  float *y, int64_t y_stride, int64_t nr, int64_t nc);
+
     /* Peak-throughput probe: iters rounds of independent FMA chains on this thread;
      * returns the flops done and writes a result to *sink so nothing is optimised away. */
     int64_t (*fma_probe)(int64_t iters, float *sink);
@@ -122,6 +139,10 @@ void ts_register_quants_neon(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_dotprod(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_k_avx2(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_avx512(struct ts_kernels *k, uint64_t cpu);
+
+/* Per-level registration functions of the quantized matmul tiles (ts_gemm.c, gemm_<level>.c). */
+void ts_register_gemm_scalar(struct ts_kernels *k, uint64_t cpu);
+void ts_register_gemm_avx2(struct ts_kernels *k, uint64_t cpu);
 
 /* Per-level registration functions of the machine probes. */
 void ts_register_probe_scalar(struct ts_kernels *k, uint64_t cpu);
