@@ -6,6 +6,9 @@
  * the type's dot product over all of X's rows for its slice. The dot products come from the
  * kernel table of the active level.
  *
+ * Float weights (F32/F16/BF16) with M >= TS_SGEMM_MIN_M use the F32 SGEMM of ts_sgemm.c on
+ * X as it is (no F16 rounding of the activations there).
+ *
  * For a weight type with a gemm tile (ts_dispatch.h; Q8_0 and Q4_0 today), each thread
  * instead takes a slice of W's rows and walks X in blocks of TS_GEMM_COLS columns, so a
  * weight block loaded into registers serves several columns and a column block's
@@ -18,6 +21,7 @@
 #include "ts_core.h"
 #include "ts_dispatch.h"
 #include "ts_quants.h"
+#include "ts_sgemm.h"
 #include "ts_threadpool.h"
 
 /* Looks up the traits of `type` and checks the row length against its block size. */
@@ -118,6 +122,39 @@ static void gemm_task(void *ctx, int32_t ith, int32_t nth) {
     }
 }
 
+/* Float weights (F32/F16/BF16) at M >= this go through the F32 SGEMM: W's rows are widened to
+ * F32 in chunks and multiplied with X untouched, instead of one dot per (row, column) pair
+ * (which re-reads W for every column). Below it the product is memory-bound and the dots
+ * stream W once. */
+#define TS_SGEMM_MIN_M 8
+/* Widened W rows per SGEMM call: at most this many bytes of F32 scratch. */
+#define TS_SGEMM_CHUNK_BYTES ((int64_t)8 << 20)
+
+static int32_t matmul_float_sgemm(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
+                                  const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    const struct ts_kernels *kern = ts_kernels_active();
+    if (w_type == TS_TYPE_F32 && w_stride % 4 == 0)
+        return ts_sgemm(m, n, k, x, x_stride / 4, w, w_stride / 4, 1, y, y_stride / 4, 0);
+    int64_t rows = TS_SGEMM_CHUNK_BYTES / (k * 4);
+    if (rows < 16) rows = 16;
+    if (rows > n) rows = n;
+    float *wf = malloc((size_t)(rows * k) * sizeof(float));
+    if (wf == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %lld bytes for widened weights", (long long)(rows * k * 4));
+    int32_t st = TS_OK;
+    for (int64_t r0 = 0; r0 < n && st == TS_OK; r0 += rows) {
+        int64_t nr = n - r0 < rows ? n - r0 : rows;
+        for (int64_t r = 0; r < nr; r++) {
+            const uint16_t *src = (const uint16_t *)((const char *)w + (r0 + r) * w_stride);
+            if (w_type == TS_TYPE_F16) kern->f16_to_f32(wf + r * k, src, k);
+            else if (w_type == TS_TYPE_BF16) kern->bf16_to_f32(wf + r * k, src, k);
+            else memcpy(wf + r * k, (const char *)w + (r0 + r) * w_stride, (size_t)k * 4);
+        }
+        st = ts_sgemm(m, nr, k, x, x_stride / 4, wf, k, 1, y + r0, y_stride / 4, 0);
+    }
+    free(wf);
+    return st;
+}
+
 int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x,
                   int64_t x_stride, int64_t n, int64_t k, int64_t m) {
     int32_t st = ts_require_init("ts_matmul");
@@ -132,6 +169,11 @@ int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int
     if (w_stride < (int64_t)w_row || x_stride < k * 4 || y_stride < n * 4)
         return ts_set_error(TS_ERR_INVALID_ARGUMENT, "ts_matmul: row strides (w %lld, x %lld, y %lld) shorter than the rows",
                             (long long)w_stride, (long long)x_stride, (long long)y_stride);
+
+    const int is_float = w_type == TS_TYPE_F32 || w_type == TS_TYPE_F16 || w_type == TS_TYPE_BF16;
+    if (is_float && m >= TS_SGEMM_MIN_M && x_stride % 4 == 0 && y_stride % 4 == 0 && ((uintptr_t)x | (uintptr_t)y) % 4 == 0 &&
+        (w_type != TS_TYPE_F32 || (uintptr_t)w % 4 == 0))
+        return matmul_float_sgemm(y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
 
     const struct ts_kernels *kern = ts_kernels_active();
     size_t xq_row = ts_qtype_row_size(t->vec_dot_type, k);

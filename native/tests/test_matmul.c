@@ -24,9 +24,12 @@ static void check_type(int32_t type, int64_t n, int64_t k, int64_t m, uint64_t *
     for (int64_t i = 0; i < m * k; i++) x[i] = (float)ts_test_gauss(seed);
     for (int64_t r = 0; r < n; r++) CHECK(ts_quantize(w + r * w_stride, type, wf + r * k, 1, k) == TS_OK, "%s", ts_last_error());
     CHECK(ts_matmul(y, n * 4, w, type, w_stride, x, k * 4, n, k, m) == TS_OK, "%s: %s", t->name, ts_last_error());
+    /* Float weights at M >= 8 take the F32 SGEMM, which uses X unrounded. */
+    const int sgemm = (type == TS_TYPE_F32 || type == TS_TYPE_F16 || type == TS_TYPE_BF16) && m >= 8;
     for (int64_t c = 0; c < m; c++) {
         at->quantize(x + c * k, xq, k);
         at->dequantize(xq, xd, k);
+        if (sgemm) memcpy(xd, x + c * k, sizeof(float) * k);
         for (int64_t r = 0; r < n; r++) {
             t->dequantize(w + r * w_stride, wd, k);
             double ref = 0, mag = 0;
@@ -62,6 +65,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++) {
         check_type(TYPES[i], 7, 256, 1, &seed);
         check_type(TYPES[i], 33, 512, 5, &seed);
+        check_type(TYPES[i], 37, 512, 13, &seed); /* M >= 8: tiles / SGEMM paths */
     }
     /* Errors: row length not a multiple of the block, activation-only type, null pointers. */
     float y[4], x[64];
