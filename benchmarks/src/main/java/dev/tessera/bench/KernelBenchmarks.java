@@ -123,9 +123,8 @@ public final class KernelBenchmarks {
     }
 
     /**
-     * Matvec 4096x4096 (M = 1, decode) per weight type on 1 thread and on the pool, and
-     * matmul with M = 512 (prefill) for the 8-bit-paired legacy types on the pool.
-     * GB/s counts the weight bytes read per call.
+     * Matvec 4096x4096 (M = 1, decode) and matmul with M = 512 (prefill) per weight type, on 1
+     * thread and on the pool. GB/s counts the weight bytes read per call.
      */
     List<BenchResult> matmuls() {
         final int n = 4096, k = 4096;
@@ -142,10 +141,10 @@ public final class KernelBenchmarks {
                         results.add(BenchResult.of("matmul", "matvec " + type, isa.id(), threads, s,
                                 2.0 * n * k, w.byteSize(), "4096x4096, M=1"));
                     }
-                    if (type == DType.Q8_0 || type == DType.Q4_0) {
-                        Tessera.setThreads(poolThreads);
+                    for (int threads : poolThreads > 1 ? new int[] {1, poolThreads} : new int[] {1}) {
+                        Tessera.setThreads(threads);
                         double s = timer.median(() -> Ops.matmulInto(w, x512, y512));
-                        results.add(BenchResult.of("matmul", "matmul " + type, isa.id(), poolThreads, s,
+                        results.add(BenchResult.of("matmul", "matmul " + type, isa.id(), threads, s,
                                 2.0 * n * k * 512, w.byteSize(), "4096x4096, M=512"));
                     }
                 }

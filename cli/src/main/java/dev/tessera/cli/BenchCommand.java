@@ -34,6 +34,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "Also run a Q4_0 matvec over GIB GiB of weights (memory-bound; e.g. 2).")
     double largeGib;
 
+    @Option(names = "--ops", description = "Also run the attention and convolution cases (CLIP, SD1.5, LLaMA shapes).")
+    boolean ops;
+
     @Spec
     CommandSpec spec;
 
@@ -54,7 +57,11 @@ final class BenchCommand implements Callable<Integer> {
         if (largeGib < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--large must be >= 0");
         }
-        List<BenchResult> results = new KernelBenchmarks(seconds, (long) (largeGib * (1L << 30))).run();
+        List<BenchResult> results = new java.util.ArrayList<>(new KernelBenchmarks(seconds, (long) (largeGib * (1L << 30))).run());
+        if (ops) {
+            results.addAll(dev.tessera.bench.AttentionBenchmarks.run(seconds));
+            results.addAll(dev.tessera.bench.ConvBenchmarks.run(seconds));
+        }
         PrintWriter out = spec.commandLine().getOut();
         out.println(json ? toJson(results) : toTable(results));
         out.flush();
@@ -62,10 +69,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private static String toTable(List<BenchResult> results) {
-        StringBuilder s = new StringBuilder(String.format("%-10s %-20s %-7s %3s %12s %9s %9s  %s%n",
+        StringBuilder s = new StringBuilder(String.format("%-10s %-44s %-7s %3s %12s %9s %9s  %s%n",
                 "group", "case", "isa", "thr", "time", "GFLOP/s", "GB/s", "note"));
         for (BenchResult r : results) {
-            s.append(String.format("%-10s %-20s %-7s %3d %12s %9s %9s  %s%n", r.group(), r.name(), r.isa(), r.threads(),
+            s.append(String.format("%-10s %-44s %-7s %3d %12s %9s %9s  %s%n", r.group(), r.name(), r.isa(), r.threads(),
                     time(r.seconds()), num(r.gflops()), num(r.gbps()), r.note()));
         }
         return s.toString().stripTrailing();
