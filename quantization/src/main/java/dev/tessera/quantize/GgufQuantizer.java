@@ -99,11 +99,15 @@ public final class GgufQuantizer {
         };
     }
 
-    /** The type a tensor with rows of {@code k} elements falls back to when the target's block does not fit. */
+    /**
+     * The type a tensor falls back to when its rows do not fit the target's block: llama.cpp's
+     * choices (llama-quant.cpp's tensor_type_fallback), so both tools write the same file.
+     */
     static DType fallback(DType target) {
         return switch (target) {
-            case Q2_K, Q3_K, Q4_K -> DType.Q4_0;
-            case Q5_K -> DType.Q5_0;
+            case Q2_K, Q3_K -> DType.Q4_0;
+            case Q4_K -> DType.Q5_0;
+            case Q5_K -> DType.Q5_1;
             case Q6_K -> DType.Q8_0;
             default -> null;
         };

@@ -26,7 +26,7 @@ class GgufQuantizerTest {
      * largest block scale in these tensors (|w| < 1): amax/127/2 for 8-bit, /15/2 for 4-bit.
      */
     @ParameterizedTest
-    @CsvSource({"Q8_0, Q8_0, 0.004", "Q4_0, Q4_0, 0.05", "Q5_1, Q5_1, 0.03", "Q4_K, Q4_0, 0.05", "Q6_K, Q8_0, 0.004"})
+    @CsvSource({"Q8_0, Q8_0, 0.004", "Q4_0, Q4_0, 0.05", "Q5_1, Q5_1, 0.03", "Q4_K, Q5_0, 0.03", "Q6_K, Q8_0, 0.004"})
     void quantizesTwoDimensionalWeightsKeepsTheRestAndStaysReadable(DType type, DType expected, double maxRmse,
                                                                  @TempDir Path dir) throws Exception {
         Path out = dir.resolve("out.gguf");
