@@ -411,26 +411,45 @@ public final class ClipModel implements AutoCloseable {
         if (!Ops.isMatmulWeightType(type)) {
             throw new IllegalArgumentException(type + " is not a matmul weight type");
         }
-        List<Tensor> owned = new ArrayList<>();
-        Map<String, Tensor> all = new HashMap<>();
+        List<Tensor> converted = new ArrayList<>();
         try {
+            Map<String, Tensor> all = new LinkedHashMap<>();
             for (Map.Entry<String, Tensor> e : tensors().entrySet()) {
                 Tensor t = e.getValue();
-                boolean matrix = isMatrixName(e.getKey());
-                Tensor c;
-                if (matrix && t.dtype() != type) {
+                if (isMatrixName(e.getKey()) && t.dtype() != type) {
                     try (Tensor f = t.dtype() == DType.F32 ? null : toF32(t)) {
                         Tensor src = f == null ? t : f;
-                        c = type == DType.F32 ? Ops.contiguous(src)
+                        Tensor c = type == DType.F32 ? Ops.contiguous(src)
                                 : type.isQuantized() ? Ops.quantize(src, type) : Ops.convert(src, type);
+                        converted.add(c);
+                        t = c;
                     }
-                } else {
-                    c = Ops.contiguous(t);
                 }
-                owned.add(c);
-                all.put(e.getKey(), c);
+                all.put(e.getKey(), t);
             }
-            ClipWeights w = ClipWeights.load(config, ClipWeights.GGUF, all::get, logitScale());
+            return fromTensors(config, all, logitScale());
+        } finally {
+            converted.forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * A model from tensors under their GGUF names (docs/CLIP_GGUF.md; e.g. random weights for a
+     * benchmark). The tensors are copied, so the caller may close them afterwards. Close the model.
+     *
+     * @throws IllegalArgumentException naming a missing or misshaped tensor
+     */
+    public static ClipModel fromTensors(ClipConfig config, Map<String, Tensor> tensors, float logitScale) {
+        List<Tensor> owned = new ArrayList<>();
+        Map<String, Tensor> copies = new HashMap<>();
+        try {
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+                Tensor c = Ops.isMatmulWeightType(e.getValue().dtype()) && e.getValue().dtype().isQuantized()
+                        ? copyRaw(e.getValue()) : Ops.contiguous(e.getValue());
+                owned.add(c);
+                copies.put(e.getKey(), c);
+            }
+            ClipWeights w = ClipWeights.load(config, ClipWeights.GGUF, copies::get, logitScale);
             List<AutoCloseable> res = new ArrayList<>();
             res.add(w);
             res.addAll(owned);
@@ -439,6 +458,16 @@ public final class ClipModel implements AutoCloseable {
             owned.forEach(Tensor::close);
             throw e;
         }
+    }
+
+    /** A byte copy of a contiguous quantized tensor (Ops.copy converts float types only). */
+    private static Tensor copyRaw(Tensor t) {
+        if (!t.isContiguous()) {
+            throw new IllegalArgumentException("quantized tensor " + t + " is not contiguous");
+        }
+        Tensor c = Tensor.allocate(t.dtype(), t.shape());
+        MemorySegment.copy(t.segment(), 0, c.segment(), 0, t.byteSize());
+        return c;
     }
 
     private static Tensor toF32(Tensor t) {

@@ -259,4 +259,52 @@ class ClipModelTest {
             assertThrows(IllegalStateException.class, () -> mm.embedText("a cat"));
         }
     }
+
+    /** The tiny model with a random token table of the real vocabulary size, so real prompts can be embedded. */
+    static ClipModel fullVocabulary(ClipModel tiny, long seed) {
+        ClipConfig c = tiny.config();
+        ClipConfig.Text t = c.text();
+        ClipConfig.Text full = new ClipConfig.Text(ClipTokenizer.VOCAB_SIZE, t.contextLength(), t.width(), t.blocks(), t.heads(), t.ffn(),
+                t.eps(), t.act(), -1);
+        java.util.Map<String, Tensor> m = new java.util.LinkedHashMap<>(tiny.tensors());
+        java.util.Random r = new java.util.Random(seed);
+        float[] table = new float[ClipTokenizer.VOCAB_SIZE * t.width()];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = (float) (r.nextGaussian() * 0.5);
+        }
+        try (Tensor tok = Tensor.of(table, ClipTokenizer.VOCAB_SIZE, t.width())) {
+            m.put("t.token_embd.weight", tok);
+            return ClipModel.fromTensors(new ClipConfig(c.vision(), full, c.projectionDim()), m, tiny.logitScale());
+        }
+    }
+
+    @Test
+    void textsAreTokenisedWithClipBpeAndPooledAtTheLargestId(@TempDir Path tmp) throws IOException {
+        try (ClipModel m = fullVocabulary(model, 7)) {
+            int[] ids = m.tokenizer().encodeContext("A photo of a cat.");
+            float[] direct = m.embedTokens(new int[][] {ids})[0];
+            assertArrayEquals(direct, m.embedText("A photo of a cat."), 0f);
+            // OpenAI's rule: pooling at the end token (the largest id), so padding after it changes nothing
+            int[] padded = ids.clone();
+            for (int i = 0; i < padded.length; i++) {
+                if (padded[i] == 0) {
+                    padded[i] = ClipTokenizer.END_OF_TEXT;
+                }
+            }
+            assertArrayEquals(direct, m.embedTokens(new int[][] {padded})[0], 1e-6f);
+            List<float[]> batch = m.embedTexts(List.of("a dog", "A photo of a cat.", "a red car"));
+            assertArrayEquals(direct, batch.get(1), 1e-5f);
+            List<ClipModel.Label> ranked = m.classify(m.embedPixels(ref.tensor("pixels"))[0], List.of("cat", "dog", "car"),
+                    ClipModel.DEFAULT_TEMPLATE);
+            assertEquals(3, ranked.size());
+            double sum = ranked.stream().mapToDouble(ClipModel.Label::probability).sum();
+            assertEquals(1.0, sum, 1e-9);
+            Path file = tmp.resolve("full.gguf");
+            m.writeGguf(file, "tiny-full-vocab");
+            try (ClipModel back = ClipModel.load(file)) {
+                assertEquals(-1, back.config().text().eosTokenId());
+                assertArrayEquals(direct, back.embedText("A photo of a cat."), 0f);
+            }
+        }
+    }
 }
