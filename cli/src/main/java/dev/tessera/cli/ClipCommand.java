@@ -8,8 +8,8 @@ import picocli.CommandLine.Command;
  * its subcommands (tokenize now; embed/classify/index/search are added beside it).
  */
 @Command(name = "clip",
-        description = "CLIP tools (tokenizer now; embeddings, classification and search to come).",
-        subcommands = {ClipTokenizeCommand.class})
+        description = "CLIP tools: tokenizer, image and text embeddings, zero-shot classification.",
+        subcommands = {ClipTokenizeCommand.class, ClipEmbedCommand.class, ClipClassifyCommand.class})
 final class ClipCommand implements Runnable {
 
 

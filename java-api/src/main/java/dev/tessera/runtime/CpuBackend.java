@@ -1,6 +1,7 @@
 package dev.tessera.runtime;
 
 import dev.tessera.ops.Attention;
+import dev.tessera.ops.Conv2d;
 import dev.tessera.ops.Nn;
 import dev.tessera.ops.Ops;
 import dev.tessera.tensor.Tensor;
@@ -39,6 +40,31 @@ public final class CpuBackend implements Backend {
             case Op.SwiGlu s -> Nn.gluInto(in[0], in[1], Nn.Activation.SILU, out);
             case Op.StoreKv s -> storeKv(in[0], in[1], in[2]);
             case Op.CausalAttention a -> causalAttention(a, in[0], in[1], in[2], in[3], out);
+            case Op.LayerNorm l -> Nn.layerNormInto(in[0], in[1], in[2], l.eps(), out);
+            case Op.Activation a -> Nn.activationInto(in[0], a.act(), out);
+            case Op.Attention a -> batchAttention(a, in[0], in[1], in[2], out);
+            case Op.Conv2d c -> Conv2d.conv2dInto(in[0], in[1], in.length > 2 ? in[2] : null, Conv2d.Pair.of(c.stride()),
+                    Conv2d.Pair.of(c.padding()), Conv2d.Pair.of(1), 1, out);
+            case Op.Concat c -> concat(c.dim(), in, out);
+        }
+    }
+
+    /** Each batch item's [L, heads, d] attends to itself (the kernel takes [heads, L, d] views). */
+    private static void batchAttention(Op.Attention a, Tensor q, Tensor k, Tensor v, Tensor out) {
+        long b = q.shape(0);
+        for (long i = 0; i < b; i++) {
+            Attention.attentionInto(q.select(0, i).permute(1, 0, 2), k.select(0, i).permute(1, 0, 2), v.select(0, i).permute(1, 0, 2),
+                    null, a.scale(), a.causal(), 0, out.select(0, i).permute(1, 0, 2));
+        }
+    }
+
+    /** One strided copy per input into its slice of the output. */
+    private static void concat(int dim, Tensor[] in, Tensor out) {
+        long at = 0;
+        for (Tensor t : in) {
+            long len = t.shape(dim);
+            Ops.copy(t, out.slice(dim, at, at + len));
+            at += len;
         }
     }
 

@@ -81,11 +81,22 @@ public sealed interface Op {
         }
     }
 
-    /** Element-wise a + b of two F32 values of the same shape. */
+    /** Element-wise a + b of two F32 values, with numpy broadcasting (e.g. a bias [N] added to [M, N]). */
     record Add() implements Op {
         @Override
         public TensorSpec infer(List<TensorSpec> in) {
-            return sameShapeF32(this, in);
+            arity(this, in, 2);
+            TensorSpec a = in.get(0);
+            TensorSpec b = in.get(1);
+            require(a.dtype() == DType.F32 && b.dtype() == DType.F32, this, "inputs must be F32, got " + a + " and " + b);
+            long[] shape;
+            try {
+                shape = dev.tessera.ops.Nn.broadcastShape(a.shape(), b.shape());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(name() + ": " + e.getMessage(), e);
+            }
+            require(shape.length <= 4, this, "result rank " + shape.length + " exceeds 4");
+            return TensorSpec.of(DType.F32, shape);
         }
     }
 
@@ -146,6 +157,107 @@ public sealed interface Op {
             require(pos.dtype() == DType.I32 && pos.rank() == 1 && pos.dim(0) == q.dim(0), this,
                     "positions must be I32 [" + q.dim(0) + "], got " + pos);
             return q;
+        }
+    }
+
+    /**
+     * LayerNorm over the last dim of x F32 [..., D] with weight and bias F32 [D] (biased variance).
+     * Inputs (x, weight, bias).
+     */
+    record LayerNorm(float eps) implements Op {
+        @Override
+        public TensorSpec infer(List<TensorSpec> in) {
+            arity(this, in, 3);
+            TensorSpec x = in.get(0);
+            require(x.dtype() == DType.F32 && x.rank() >= 1, this, "input must be F32, got " + x);
+            for (int i = 1; i < 3; i++) {
+                TensorSpec p = in.get(i);
+                require(p.dtype() == DType.F32 && p.rank() == 1 && p.dim(0) == x.dim(-1), this,
+                        (i == 1 ? "weight" : "bias") + " must be F32 [" + x.dim(-1) + "], got " + p);
+            }
+            require(eps > 0 && Float.isFinite(eps), this, "eps must be positive, got " + eps);
+            return x;
+        }
+    }
+
+    /** An element-wise activation of an F32 value. */
+    record Activation(dev.tessera.ops.Nn.Activation act) implements Op {
+        public Activation {
+            java.util.Objects.requireNonNull(act, "act");
+        }
+
+        @Override
+        public TensorSpec infer(List<TensorSpec> in) {
+            arity(this, in, 1);
+            require(in.get(0).dtype() == DType.F32, this, "input must be F32, got " + in.get(0));
+            return in.get(0);
+        }
+    }
+
+    /**
+     * Self-contained multi-head attention over a batch: q, k, v F32 [B, L, heads, headDim] (one
+     * shape) → F32 [B, L, heads, headDim]; each batch item attends only to itself. causal: position
+     * i sees keys 0..i (a text encoder's mask); otherwise every key.
+     */
+    record Attention(float scale, boolean causal) implements Op {
+        @Override
+        public TensorSpec infer(List<TensorSpec> in) {
+            arity(this, in, 3);
+            TensorSpec q = in.get(0);
+            require(q.dtype() == DType.F32 && q.rank() == 4, this, "queries must be F32 [B, L, heads, headDim], got " + q);
+            require(in.get(1).equals(q) && in.get(2).equals(q), this, "keys and values must have the queries' spec " + q
+                    + ", got " + in.get(1) + " and " + in.get(2));
+            require(q.dim(3) <= dev.tessera.ops.Attention.MAX_HEAD_SIZE, this, "head size " + q.dim(3) + " exceeds "
+                    + dev.tessera.ops.Attention.MAX_HEAD_SIZE);
+            require(scale > 0 && Float.isFinite(scale), this, "scale must be positive, got " + scale);
+            return q;
+        }
+    }
+
+    /**
+     * 2-D convolution of x F32 [N, Cin, H, W] with weights F32/F16 [Cout, Cin, kh, kw] (one group, no
+     * dilation), optional bias F32 [Cout] as a third input → F32 [N, Cout, OH, OW].
+     */
+    record Conv2d(int stride, int padding) implements Op {
+        @Override
+        public TensorSpec infer(List<TensorSpec> in) {
+            require(in.size() == 2 || in.size() == 3, this, "takes 2 or 3 inputs, got " + in.size());
+            TensorSpec x = in.get(0);
+            TensorSpec w = in.get(1);
+            require(x.dtype() == DType.F32 && x.rank() == 4, this, "input must be F32 [N, Cin, H, W], got " + x);
+            require((w.dtype() == DType.F32 || w.dtype() == DType.F16) && w.rank() == 4 && w.dim(1) == x.dim(1), this,
+                    "weights must be F32/F16 [Cout, " + x.dim(1) + ", kh, kw], got " + w);
+            if (in.size() == 3) {
+                TensorSpec b = in.get(2);
+                require(b.dtype() == DType.F32 && b.rank() == 1 && b.dim(0) == w.dim(0), this, "bias must be F32 [" + w.dim(0) + "], got " + b);
+            }
+            require(stride >= 1 && padding >= 0, this, "bad stride " + stride + " or padding " + padding);
+            long oh = (x.dim(2) + 2L * padding - w.dim(2)) / stride + 1;
+            long ow = (x.dim(3) + 2L * padding - w.dim(3)) / stride + 1;
+            require(x.dim(2) + 2L * padding >= w.dim(2) && x.dim(3) + 2L * padding >= w.dim(3), this,
+                    "kernel " + w + " is larger than the padded input " + x);
+            return TensorSpec.of(DType.F32, x.dim(0), w.dim(0), oh, ow);
+        }
+    }
+
+    /** Concatenation along dim of F32 values (any strides) whose shapes agree elsewhere. */
+    record Concat(int dim) implements Op {
+        @Override
+        public TensorSpec infer(List<TensorSpec> in) {
+            require(!in.isEmpty(), this, "needs at least one input");
+            TensorSpec first = in.get(0);
+            require(dim >= 0 && dim < first.rank(), this, "dim " + dim + " is out of range for " + first);
+            long[] shape = first.shape();
+            long total = 0;
+            for (TensorSpec t : in) {
+                require(t.dtype() == DType.F32 && t.rank() == first.rank(), this, "inputs must be F32 of rank " + first.rank() + ", got " + t);
+                for (int d = 0; d < shape.length; d++) {
+                    require(d == dim || t.dim(d) == shape[d], this, "shapes " + first + " and " + t + " differ outside dim " + dim);
+                }
+                total += t.dim(dim);
+            }
+            shape[dim] = total;
+            return TensorSpec.of(DType.F32, shape);
         }
     }
 
