@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         scope = CommandLine.ScopeType.INHERIT, // -h/--help and -V/--version on every subcommand
         versionProvider = VersionProvider.class,
         description = "Runs multimodal models on Tessera's native kernels.",
-        subcommands = {InfoCommand.class, TokenizeCommand.class, GenerateCommand.class, ClipCommand.class, QuantizeCommand.class,
+        subcommands = {InfoCommand.class, TokenizeCommand.class, GenerateCommand.class, ClipCommand.class, LlavaCommand.class, QuantizeCommand.class,
                 BenchCommand.class, BenchModelCommand.class})
 public final class TesseraCli implements Runnable {
 

@@ -158,4 +158,29 @@ class TesseraCliTest {
         assertEquals(1, overflow.code());
         assertTrue(overflow.err().contains("context is full"), overflow.err());
     }
+
+    private static final String TINY_MMPROJ = Path.of("..", "java-api", "src", "test", "resources", "goldens", "llava", "tiny-mmproj.gguf").toString();
+    private static final String IMAGE = Path.of("..", "java-api", "src", "test", "resources", "images", "clip", "gradient_640x480.png").toString();
+
+    @Test
+    void llavaStreamsTheAnswerAndReportsTimingsOnStderr() {
+        Run r = run("llava", "-m", STORIES, "--mmproj", TINY_MMPROJ, "--image", IMAGE, "-p", "What is it?", "-n", "8", "--temp", "0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(!r.out().isBlank(), r.out());
+        assertTrue(r.err().contains("image encode") && r.err().contains("tokens/s"), r.err());
+        Run again = run("llava", "-m", STORIES, "--mmproj", TINY_MMPROJ, "--image", IMAGE, "-p", "What is it?", "-n", "8", "--temp", "0");
+        assertEquals(r.out(), again.out());
+    }
+
+    @Test
+    void llavaEmbedImagePrintsOneJsonArrayPerImageToken() {
+        Run r = run("llava", "embed-image", "--mmproj", TINY_MMPROJ, "--image", IMAGE);
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(4, lines.length, "tiny mmproj: 2x2 patches");
+        assertEquals(64, lines[0].split(",").length);
+        Run bad = run("llava", "embed-image", "--mmproj", TINY_MMPROJ, "--image", STORIES);
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().startsWith("tessera: error:"), bad.err());
+    }
 }

@@ -41,12 +41,21 @@ public final class Generator {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("empty prompt");
         }
-        Sampler sampler = new Sampler(params.sampling());
-        int[] history = Arrays.copyOf(prompt, prompt.length + params.maxTokens());
-        int historyLength = prompt.length;
         long t0 = System.nanoTime();
         float[] logits = session.decode(prompt);
+        return continueFrom(logits, prompt, System.nanoTime() - t0, params, listener);
+    }
+
+    /**
+     * Generates from logits the session already produced (e.g. after a prompt that ends with image
+     * embeddings). history: the context so far, for the repetition penalty; promptNanos is reported
+     * as the prompt time.
+     */
+    public GenerationResult continueFrom(float[] logits, int[] history, long promptNanos, GenerationParams params, TokenListener listener) {
         long t1 = System.nanoTime();
+        Sampler sampler = new Sampler(params.sampling());
+        int[] past = Arrays.copyOf(history, history.length + params.maxTokens());
+        int historyLength = history.length;
         StreamDecoder decoder = tokenizer.streamDecoder(false); // text continues the prompt: keep its leading space
         StopStringFilter stops = new StopStringFilter(params.stopStrings());
         StringBuilder text = new StringBuilder();
@@ -54,9 +63,9 @@ public final class Generator {
         int count = 0;
         GenerationResult.StopReason reason = GenerationResult.StopReason.MAX_TOKENS;
         while (count < params.maxTokens()) {
-            int token = sampler.sample(logits, history, historyLength);
+            int token = sampler.sample(logits, past, historyLength);
             generated[count++] = token;
-            history[historyLength++] = token;
+            past[historyLength++] = token;
             if (params.stopAtEndOfGeneration() && tokenizer.isEog(token)) {
                 String rest = stops.push(decoder.finish());
                 text.append(rest);
@@ -89,6 +98,6 @@ public final class Generator {
             }
         }
         long t2 = System.nanoTime();
-        return new GenerationResult(text.toString(), Arrays.copyOf(generated, count), prompt.length, t1 - t0, t2 - t1, reason);
+        return new GenerationResult(text.toString(), Arrays.copyOf(generated, count), history.length, promptNanos, t2 - t1, reason);
     }
 }
