@@ -42,6 +42,10 @@ final class BenchModelCommand implements Callable<Integer> {
     @Option(names = "--type", defaultValue = "q4_0", paramLabel = "TYPE", description = "Weight type of a --synthetic model (default ${DEFAULT-VALUE}).")
     String type;
 
+    @Option(names = "--mmproj", paramLabel = "FILE",
+            description = "Benchmark LLaVA instead: this mmproj (written first with --synthetic if missing) in front of -m.")
+    Path mmproj;
+
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
 
@@ -71,6 +75,29 @@ final class BenchModelCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             SyntheticLlama.write(model, SyntheticLlama.Shape.LLAMA_7B, t);
             err.printf("written: %.2f GiB in %.1f s%n", Files.size(model) / (double) (1L << 30), (System.nanoTime() - t0) * 1e-9);
+        }
+        if (mmproj != null) {
+            if (synthetic != null && !Files.exists(mmproj)) {
+                err.printf("writing a random-weight LLaVA-1.5-7B mmproj (ViT-L/14-336, F16) to %s ...%n", mmproj);
+                err.flush();
+                dev.tessera.bench.SyntheticMmproj.write(mmproj, dev.tessera.bench.SyntheticMmproj.Shape.LLAVA15_7B);
+            }
+            dev.tessera.bench.LlavaBenchmark.Result r = dev.tessera.bench.LlavaBenchmark.run(model, mmproj, promptTokens, genTokens);
+            if (json) {
+                out.println(new JsonWriter().beginObject().name("model").value(r.model()).name("threads").value(r.threads())
+                        .name("image_tokens").value(r.imageTokens()).name("image_encode_seconds").value(r.imageEncodeSeconds())
+                        .name("prefill_positions").value(r.prefillPositions()).name("prefill_per_second").value(r.prefillPerSecond())
+                        .name("generated_tokens").value(r.generated()).name("generated_tokens_per_second").value(r.generatedPerSecond())
+                        .name("peak_rss_bytes").value(r.peakRss()).name("rss_anon_bytes").value(r.rssAnon()).name("rss_file_bytes").value(r.rssFile())
+                        .endObject());
+            } else {
+                out.printf("%s, %d threads: image encode %.2f s (%d tokens), prefill %d positions at %.1f/s, decode %.2f tokens/s, "
+                        + "peak RSS %.0f MiB (anonymous %.0f MiB, file %.0f MiB)%n", r.model(), r.threads(), r.imageEncodeSeconds(),
+                        r.imageTokens(), r.prefillPositions(), r.prefillPerSecond(), r.generatedPerSecond(), r.peakRss() / 1048576.0,
+                        r.rssAnon() / 1048576.0, r.rssFile() / 1048576.0);
+            }
+            out.flush();
+            return TesseraCli.EXIT_OK;
         }
         err.printf("benchmarking %s: %d prompt tokens, %d generated, best of %d, %d threads%n", model, promptTokens, genTokens,
                 repetitions, Tessera.threads());
