@@ -1,6 +1,6 @@
 /*
- * test_cuda_attention.c — tsc_attention against the CPU's ts_attention on the shapes the
- * models use (CLIP ViT, SD self- and cross-attention, LLaMA prefill and decode with GQA),
+ * test_cuda_attention.c — tsc_attention against the CPU's ts_attention (scalar level) on the
+ * shapes the models use (CLIP ViT, SD self- and cross-attention, LLaMA prefill and decode with GQA),
  * with masks, causal windows that hide every key, F16 and F32 K/V, and interleaved
  * [L x heads x d] layouts. Outputs are convex combinations of V rows (|V| <~ 4): both sides
  * accumulate in float with other orders and the device expf differs by ulps, so

@@ -2,9 +2,12 @@
  * test_cuda_ops.c — norms, softmax, RoPE, activations, element-wise ops and embedding rows
  * against the CPU ops of the same name, on random data with padded row strides.
  *
- * Tolerances (the CPU reduces in double, the GPU in double too but in another order, and the
- * device libm differs from glibc by a few ulps): rms_norm, softmax, rope, binary and
- * get_rows 2e-6 relative + 1e-7 absolute; activations 4e-6 relative + 1e-6 absolute.
+ * The reference is the CPU's scalar level. Tolerances: rms_norm and softmax reduce in double
+ * on both sides (other order) and CUDA's expf is within 2 ulp: 2e-6 relative + 1e-7; rope
+ * uses the same double angles and unfused float products: 2e-6 relative + 1e-6; binary and
+ * get_rows are one IEEE operation per element: exact; activations: CUDA's erff/tanhf/expf
+ * (<= 2 ulp) against glibc, where 1 + erf(x) cancels for x << 0 and |x| <= ~10:
+ * 4e-6 relative + 4e-6 absolute (GLU: times |up| <= ~3.5, so 1e-5 absolute).
  */
 #include "tsc_test.h"
 
@@ -111,11 +114,11 @@ static void test_act(void *ctx, uint64_t *seed) {
         CHECK(ts_activation(y.h, s, x.h, s, TS_TYPE_F32, a, rows, n) == TS_OK, "cpu");
         CHECK(tsc_activation(ctx, y.d, s, x.d, s, a, rows, n) == TS_OK, "%s", tsc_last_error());
         snprintf(what, sizeof what, "activation %s", names[a]);
-        cmp_rows(ctx, what, y.d, y.h, rows, n, s, 1e-6, 4e-6);
+        cmp_rows(ctx, what, y.d, y.h, rows, n, s, 4e-6, 4e-6);
         CHECK(ts_glu(y.h, s, x.h, s, u.h, s, TS_TYPE_F32, a, rows, n) == TS_OK, "cpu");
         CHECK(tsc_glu(ctx, y.d, s, x.d, s, u.d, s, a, rows, n) == TS_OK, "%s", tsc_last_error());
         snprintf(what, sizeof what, "glu %s", names[a]);
-        cmp_rows(ctx, what, y.d, y.h, rows, n, s, 1e-6, 4e-6);
+        cmp_rows(ctx, what, y.d, y.h, rows, n, s, 1e-5, 4e-6);
     }
     CHECK(tsc_activation(ctx, y.d, s, x.d, s, 9, rows, n) == TS_ERR_INVALID_ARGUMENT, "unknown activation");
     drop(ctx, &x), drop(ctx, &u), drop(ctx, &y);
