@@ -5,8 +5,8 @@
 #
 # For a machine with an NVIDIA GPU (sm_80 or newer), its driver, nvcc (CUDA 12.x/13.x),
 # CMake >= 3.25, Ninja or make, gcc and python3 (optional: used only to list the embedded
-# GPU code). Nothing is downloaded: it runs from a plain checkout. Java is not needed (the
-# Java side does not use the GPU yet).
+# GPU code). Nothing is downloaded: it runs from a plain checkout. Java is optional (4b; the
+# Java side does not run ops on the GPU yet).
 # Without nvcc there, build elsewhere with `bash ci/cuda-build.sh build-gpu` and bring
 # build-gpu/ along (a few MiB that matter: native/cuda/); the script then skips step 1
 # (also forced by TESSERA_GPU_PREBUILT=1). The CUDA runtime is linked statically, so the
@@ -20,6 +20,8 @@
 #   4. native/cuda/bench/tsc_bench (bench.json, bench.md; ~1-2 min): copy bandwidth, Q4_0/Q8_0/F16
 #      matvec 4096x14336 both ways, a LLaMA-7B-shaped multi-GiB weight set, batched matmul
 #      M=512, attention at CLIP ViT-L/14 and SD 1.5 shapes
+#   4b. optional: `tessera info --devices` from Java when cli/target/lib (mvn package) and a
+#      JDK 25 are there (java-devices.txt): the library must load and list the GPU
 #   5. report.json + report.md summarising all of it (+ nvidia-smi.txt when nvidia-smi exists)
 # Designed to finish in under 8 minutes on an H100. Exit status: 0 when the build passed
 # and every CUDA test passed (none skipped: on a GPU machine a skip means the device was
@@ -100,6 +102,18 @@ if $build_ok; then
   cat "$OUT/bench.log"
 fi
 
+# 4b. Java (optional): `tessera info --devices` through the CLI's jars when they were built
+# (cli/target/lib, e.g. carried along) and a JDK 25 is there: the library loads from Java.
+java_devices=skipped
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+if $build_ok && [ -f cli/target/lib/.complete ] && "$JAVA" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
+  log "java: tessera info --devices"
+  TESSERA_CUDA_LIBRARY="$PWD/$LIB" timeout 60 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "cli/target/lib/*" \
+    dev.tessera.cli.TesseraCli info --devices >"$OUT/java-devices.txt" 2>&1
+  if grep -qE '^cuda: [0-9]+ device' "$OUT/java-devices.txt"; then java_devices=ok; else java_devices=failed; status=1; fi
+  cat "$OUT/java-devices.txt"
+fi
+
 # 5. report
 TOTAL_S=$(( $(date +%s) - T0 ))
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -108,7 +122,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"commit\": \"$commit\","
   echo "  \"build_ok\": $build_ok, \"build_seconds\": $BUILD_S, \"total_seconds\": $TOTAL_S,"
   echo "  \"tests\": {\"passed\": $passed, \"failed\": $failed, \"skipped\": $skipped},"
-  echo "  \"bench_ok\": $bench_ok,"
+  echo "  \"bench_ok\": $bench_ok, \"java_devices\": \"$java_devices\","
   echo -n "  \"bench\": "
   if [ -s "$OUT/bench.json" ]; then cat "$OUT/bench.json"; else echo "null"; fi
   echo "}"
@@ -125,6 +139,8 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   echo '```'
   grep -hE '^===|worst error|^ok |CHECK\(|checks, [0-9]+ failures|skipped|^device|^memory' "$OUT/tests.log" 2>/dev/null | head -150
   echo '```'
+  echo; echo "Java \`tessera info --devices\`: $java_devices"
+  if [ -s "$OUT/java-devices.txt" ]; then echo; echo '```'; cat "$OUT/java-devices.txt"; echo '```'; fi
   if [ -s "$OUT/archs.txt" ]; then
     echo; echo "## GPU code in libtessera_cuda.so"; echo; echo '```'; cat "$OUT/archs.txt"; echo '```'
   fi
