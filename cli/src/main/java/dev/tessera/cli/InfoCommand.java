@@ -1,5 +1,6 @@
 package dev.tessera.cli;
 
+import dev.tessera.core.Tessera;
 import dev.tessera.io.ModelFormatException;
 import dev.tessera.io.gguf.GgufArray;
 import dev.tessera.io.gguf.GgufFile;
@@ -7,6 +8,7 @@ import dev.tessera.io.gguf.GgufTensorInfo;
 import dev.tessera.io.gguf.GgufValue;
 import dev.tessera.io.safetensors.SafetensorsFile;
 import dev.tessera.io.safetensors.SafetensorsTensorInfo;
+import dev.tessera.runtime.CudaProbe;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -18,18 +20,26 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code tessera info FILE}: metadata and tensor table of a GGUF or safetensors file. */
-@Command(name = "info", description = "Show the metadata and tensors of a GGUF or safetensors file.")
+/**
+ * {@code tessera info FILE}: metadata and tensor table of a GGUF or safetensors file;
+ * {@code tessera info --devices}: the CPU kernel level and the CUDA devices (or why there are none).
+ */
+@Command(name = "info", description = "Show the metadata and tensors of a GGUF or safetensors file, or (--devices) the compute devices.")
 final class InfoCommand implements Callable<Integer> {
     /** Array elements shown in the text view; --json --arrays prints them all. */
     private static final int PREVIEW = 8;
 
-    @Parameters(paramLabel = "FILE", description = "A .gguf or .safetensors file.")
+    @Parameters(paramLabel = "FILE", arity = "0..1", description = "A .gguf or .safetensors file.")
     Path file;
+
+    @Option(names = "--devices", description = "List the compute devices: the CPU kernel level, and CUDA GPUs when libtessera_cuda "
+            + "(-Dtessera.cuda.library or TESSERA_CUDA_LIBRARY) loads and finds one, else why not.")
+    boolean devices;
 
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
@@ -43,6 +53,16 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        if (file == null && !devices) {
+            throw new ParameterException(spec.commandLine(), "Missing required parameter: 'FILE' (or --devices)");
+        }
+        if (devices) {
+            out.println(json ? devicesJson() : devicesText());
+            if (file == null) {
+                out.flush();
+                return TesseraCli.EXIT_OK;
+            }
+        }
         if (isGguf(file)) {
             try (GgufFile gguf = GgufFile.open(file)) {
                 out.println(json ? ggufJson(gguf) : ggufText(gguf));
@@ -57,6 +77,40 @@ final class InfoCommand implements Callable<Integer> {
         }
         out.flush();
         return TesseraCli.EXIT_OK;
+    }
+
+    private static String devicesText() {
+        StringBuilder s = new StringBuilder();
+        s.append("cpu: ").append(Tessera.isa().id()).append(" kernels (best ").append(Tessera.bestIsa().id()).append("), ")
+                .append(Tessera.threads()).append(" threads\n");
+        CudaProbe.Result cuda = CudaProbe.probe();
+        if (!cuda.available()) {
+            s.append("cuda: not available (").append(cuda.reason()).append(')');
+            return s.toString();
+        }
+        s.append("cuda: ").append(cuda.devices().size()).append(" device(s) via ").append(cuda.library());
+        for (CudaProbe.Device d : cuda.devices()) {
+            s.append(String.format("%n  %d: %s, %,d MiB, %d SMs, sm_%d%d", d.index(), d.name(), d.memoryBytes() >> 20, d.smCount(),
+                    d.ccMajor(), d.ccMinor()));
+        }
+        return s.toString();
+    }
+
+    private static String devicesJson() {
+        JsonWriter w = new JsonWriter().beginObject();
+        w.name("cpu").beginObject().name("isa").value(Tessera.isa().id()).name("best").value(Tessera.bestIsa().id())
+                .name("threads").value(Tessera.threads()).endObject();
+        CudaProbe.Result cuda = CudaProbe.probe();
+        w.name("cuda").beginObject().name("available").value(cuda.available());
+        if (!cuda.available()) {
+            w.name("reason").value(cuda.reason());
+        }
+        w.name("devices").beginArray();
+        for (CudaProbe.Device d : cuda.devices()) {
+            w.beginObject().name("index").value(d.index()).name("name").value(d.name()).name("memory_bytes").value(d.memoryBytes())
+                    .name("sm_count").value(d.smCount()).name("cc").value(d.ccMajor() + "." + d.ccMinor()).endObject();
+        }
+        return w.endArray().endObject().endObject().toString();
     }
 
     private static boolean isGguf(Path file) throws IOException {

@@ -47,6 +47,18 @@ class TesseraCliTest {
     }
 
     @Test
+    void infoDevicesListsTheCpuAndTheCudaStateWithoutAFile() {
+        Run r = run("info", "--devices");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("cpu: "), r.out());
+        // Either devices or "not available (reason)", never a bare line.
+        assertTrue(r.out().matches("(?s).*\\ncuda: (not available \\(.+\\)|\\d+ device\\(s\\) via .+)\\s*"), r.out());
+        Run j = run("info", "--devices", "--json");
+        assertEquals(0, j.code(), j.err());
+        assertTrue(j.out().strip().startsWith("{\"cpu\":{\"isa\":") && j.out().contains("\"cuda\":{\"available\":"), j.out());
+    }
+
+    @Test
     void missingFileFailsWithExitOneAndOneLine() {
         Run r = run("info", "does-not-exist.gguf");
         assertEquals(1, r.code());

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# GPU check: builds the CUDA library, runs its tests and benchmarks, writes a report.
+#
+#   bash ci/gpu-check.sh OUT_DIR        (e.g. bash ci/gpu-check.sh "$OUT")
+#
+# For a machine with an NVIDIA GPU (sm_80 or newer), its driver, nvcc (CUDA 12.x/13.x),
+# CMake >= 3.25, Ninja or make, gcc and python3 (optional: used only to list the embedded
+# GPU code). Nothing is downloaded: it runs from a plain checkout. Java is optional (4b; the
+# Java side does not run ops on the GPU yet).
+# Without nvcc there, build elsewhere with `bash ci/cuda-build.sh build-gpu` and bring
+# build-gpu/ along (a few MiB that matter: native/cuda/); the script then skips step 1
+# (also forced by TESSERA_GPU_PREBUILT=1). The CUDA runtime is linked statically, so the
+# driver must support the toolkit that built it (CUDA 13 needs driver >= 580; else the tests
+# report "CUDA driver version is insufficient" and the check fails: build on the machine).
+# Tests are run as plain programs (not through ctest), so a moved build folder works.
+# Steps, each logged into OUT_DIR:
+#   1. configure + build with -DTESSERA_CUDA=ON into build-gpu/ (build.log; ~1-2 min on 16 cores)
+#   2. list the GPU code in libtessera_cuda.so (archs.txt: sm_80/sm_90 machine code, sm_90 PTX)
+#   3. native/cuda/test_cuda_*: every CUDA op against the CPU kernels (tests.log; < 1 min)
+#   4. native/cuda/bench/tsc_bench (bench.json, bench.md; ~1-2 min): copy bandwidth, Q4_0/Q8_0/F16
+#      matvec 4096x14336 both ways, a LLaMA-7B-shaped multi-GiB weight set, batched matmul
+#      M=512, attention at CLIP ViT-L/14 and SD 1.5 shapes
+#   4b. optional: `tessera info --devices` from Java when cli/target/lib (mvn package) and a
+#      JDK 25 are there (java-devices.txt): the library must load and list the GPU
+#   5. report.json + report.md summarising all of it (+ nvidia-smi.txt when nvidia-smi exists)
+# Designed to finish in under 8 minutes on an H100. Exit status: 0 when the build passed
+# and every CUDA test passed (none skipped: on a GPU machine a skip means the device was
+# not usable), 1 otherwise; the report is written either way.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:?usage: ci/gpu-check.sh OUT_DIR}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+T0=$(date +%s)
+BUILD=${TESSERA_GPU_BUILD_DIR:-build-gpu}
+JOBS=$(nproc 2>/dev/null || echo 4)
+if ! command -v nvcc >/dev/null; then
+  for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [ -x "$d/nvcc" ] && PATH="$d:$PATH" && break; done
+fi
+GEN=()
+command -v ninja >/dev/null && GEN=(-G Ninja)
+status=0
+
+log() { echo "[gpu-check $(( $(date +%s) - T0 ))s] $*"; }
+
+# 1. build (or use a prebuilt folder)
+LIBDIR="$BUILD/native/cuda"
+B0=$(date +%s)
+if [ "${TESSERA_GPU_PREBUILT:-0}" = 1 ] || { ! command -v nvcc >/dev/null && [ -f "$LIBDIR/libtessera_cuda.so" ]; }; then
+  log "using the prebuilt $LIBDIR (no build)"
+  echo "prebuilt $LIBDIR" >"$OUT/build.log"
+  if [ -f "$LIBDIR/libtessera_cuda.so" ]; then build_ok=true; else build_ok=false; status=1; fi
+else
+  log "configure + build into $BUILD"
+  if cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DTESSERA_CUDA=ON >"$OUT/build.log" 2>&1 &&
+     cmake --build "$BUILD" --parallel "$JOBS" >>"$OUT/build.log" 2>&1; then
+    build_ok=true
+  else
+    build_ok=false; status=1
+    tail -30 "$OUT/build.log"
+  fi
+fi
+BUILD_S=$(( $(date +%s) - B0 ))
+log "build ok=$build_ok in ${BUILD_S}s"
+LIB="$LIBDIR/libtessera_cuda.so"
+export LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+command -v nvidia-smi >/dev/null && nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1
+
+# 2. embedded GPU code
+if $build_ok && command -v python3 >/dev/null; then
+  python3 ci/cuda-archs.py "$LIB" --require 80,90 >"$OUT/archs.txt" 2>&1 || status=1
+fi
+
+# 3. tests: exit 0 = passed, 77 = skipped (no usable device), anything else = failed
+passed=0; failed=0; skipped=0
+: >"$OUT/tests.log"
+if $build_ok; then
+  for t in "$LIBDIR"/test_cuda_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    log "$name"
+    echo "=== $name" >>"$OUT/tests.log"
+    timeout 240 "$t" >>"$OUT/tests.log" 2>&1
+    rc=$?
+    case $rc in
+      0) r=Passed; passed=$((passed + 1)) ;;
+      77) r=Skipped; skipped=$((skipped + 1)) ;;
+      *) r="Failed (exit $rc)"; failed=$((failed + 1)) ;;
+    esac
+    echo "=== $name: $r" >>"$OUT/tests.log"
+  done
+  [ "$failed" -eq 0 ] && [ "$skipped" -eq 0 ] && [ "$passed" -gt 0 ] || status=1
+  log "tests: $passed passed, $failed failed, $skipped skipped"
+fi
+
+# 4. benchmarks
+bench_ok=false
+if $build_ok; then
+  log "tsc_bench"
+  if timeout 360 "$LIBDIR/tsc_bench" "$OUT" >"$OUT/bench.log" 2>&1; then bench_ok=true; else status=1; fi
+  cat "$OUT/bench.log"
+fi
+
+# 4b. Java (optional): `tessera info --devices` through the CLI's jars when they were built
+# (cli/target/lib, e.g. carried along) and a JDK 25 is there: the library loads from Java.
+java_devices=skipped
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+if $build_ok && [ -f cli/target/lib/.complete ] && "$JAVA" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
+  log "java: tessera info --devices"
+  TESSERA_CUDA_LIBRARY="$PWD/$LIB" timeout 60 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "cli/target/lib/*" \
+    dev.tessera.cli.TesseraCli info --devices >"$OUT/java-devices.txt" 2>&1
+  if grep -qE '^cuda: [0-9]+ device' "$OUT/java-devices.txt"; then java_devices=ok; else java_devices=failed; status=1; fi
+  cat "$OUT/java-devices.txt"
+fi
+
+# 5. report
+TOTAL_S=$(( $(date +%s) - T0 ))
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+{
+  echo "{"
+  echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"commit\": \"$commit\","
+  echo "  \"build_ok\": $build_ok, \"build_seconds\": $BUILD_S, \"total_seconds\": $TOTAL_S,"
+  echo "  \"tests\": {\"passed\": $passed, \"failed\": $failed, \"skipped\": $skipped},"
+  echo "  \"bench_ok\": $bench_ok, \"java_devices\": \"$java_devices\","
+  echo -n "  \"bench\": "
+  if [ -s "$OUT/bench.json" ]; then cat "$OUT/bench.json"; else echo "null"; fi
+  echo "}"
+} >"$OUT/report.json"
+{
+  echo "# Tessera GPU check"
+  echo
+  echo "$(date -u +%Y-%m-%d\ %H:%M) UTC, commit \`$commit\`, status **$([ $status -eq 0 ] && echo PASS || echo FAIL)**, ${TOTAL_S}s in all (build ${BUILD_S}s)."
+  echo
+  echo "## Tests (native/cuda/test_cuda_*)"
+  echo
+  echo "$passed passed, $failed failed, $skipped skipped."
+  echo
+  echo '```'
+  grep -hE '^===|worst error|^ok |CHECK\(|checks, [0-9]+ failures|skipped|^device|^memory' "$OUT/tests.log" 2>/dev/null | head -150
+  echo '```'
+  echo; echo "Java \`tessera info --devices\`: $java_devices"
+  if [ -s "$OUT/java-devices.txt" ]; then echo; echo '```'; cat "$OUT/java-devices.txt"; echo '```'; fi
+  if [ -s "$OUT/archs.txt" ]; then
+    echo; echo "## GPU code in libtessera_cuda.so"; echo; echo '```'; cat "$OUT/archs.txt"; echo '```'
+  fi
+  echo
+  echo "## Benchmarks"
+  echo
+  if [ -s "$OUT/bench.md" ]; then cat "$OUT/bench.md"; else echo "not run (see bench.log)"; fi
+} >"$OUT/report.md"
+log "report: $OUT/report.md, $OUT/report.json (status $status)"
+exit $status

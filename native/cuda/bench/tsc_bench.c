@@ -1,0 +1,318 @@
+/*
+ * tsc_bench.c — CUDA kernel benchmarks for ci/gpu-check.sh.
+ *
+ *   tsc_bench OUT_DIR [--quick]
+ *
+ * Writes OUT_DIR/bench.json and OUT_DIR/bench.md: device facts, device-to-device copy
+ * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16 matvec at 4096x14336 and 14336x4096
+ * (GB/s of weights streamed, % of the copy bandwidth), a LLaMA-2-7B-shaped weight set of
+ * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2),
+ * batched Q4_0 matmul M=512, and attention at the CLIP ViT-L/14 and SD 1.5 (512x512, CFG
+ * batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops). Weights are random bytes with a small
+ * fixed scale: speed does not depend on the values. Times are host wall clock around
+ * enough iterations to fill ~0.25 s, after one warm-up, with tsc_synchronize at both ends.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tessera_cuda.h"
+
+static void *ctx;
+static FILE *js, *md;
+static int first_result = 1;
+static double copy_gbs = 0;
+static int quick = 0;
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "tsc_bench: %s: %s\n", what, tsc_last_error());
+    exit(1);
+}
+
+static void *dalloc(int64_t bytes) {
+    void *p;
+    if (tsc_alloc(ctx, bytes, &p) != TS_OK) die("alloc");
+    return p;
+}
+
+/* Fills a device buffer with pseudo-random bytes (uploaded in 64 MiB pieces). */
+static void fill_random(void *dev, int64_t bytes, uint64_t seed) {
+    const int64_t piece = 64 << 20;
+    unsigned char *h = malloc((size_t)(bytes < piece ? bytes : piece));
+    for (int64_t off = 0; off < bytes; off += piece) {
+        int64_t nb = bytes - off < piece ? bytes - off : piece;
+        for (int64_t i = 0; i < nb; i++) {
+            seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+            h[i] = (unsigned char)(seed >> 24);
+        }
+        if (tsc_upload(ctx, (char *)dev + off, h, nb) != TS_OK) die("upload");
+    }
+    free(h);
+}
+
+/* Random floats in [-1, 1) on the device. */
+static float *rand_floats(int64_t n, uint64_t seed) {
+    float *h = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        h[i] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    }
+    float *d = dalloc(n * 4);
+    if (tsc_upload(ctx, d, h, n * 4) != TS_OK) die("upload");
+    free(h);
+    return d;
+}
+
+/* Quantized weights of `rows` rows of k: random quants, every block scale set to 2^-10
+ * (half 0x1400) so sums stay finite. */
+static void *rand_weights(int32_t type, int64_t rows, int64_t k, uint64_t seed) {
+    const int64_t bs = type == TS_TYPE_Q8_0 ? 34 : type == TS_TYPE_Q4_0 ? 18 : 0;
+    const int64_t bytes = bs ? rows * (k / 32) * bs : rows * k * 2;
+    unsigned char *h = malloc((size_t)bytes);
+    for (int64_t i = 0; i < bytes; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        h[i] = (unsigned char)(seed >> 24);
+    }
+    if (bs)
+        for (int64_t b = 0; b < bytes / bs; b++) h[b * bs] = 0x00, h[b * bs + 1] = 0x14;
+    else
+        for (int64_t i = 0; i < rows * k; i++) h[2 * i + 1] &= 0x3b; /* F16 of magnitude < 1 */
+    void *d = dalloc(bytes);
+    if (tsc_upload(ctx, d, h, bytes) != TS_OK) die("upload");
+    free(h);
+    return d;
+}
+
+typedef void (*bench_fn)(void *arg);
+
+/* Seconds per call of fn (after a warm-up), iterating to fill ~0.25 s (0.05 s quick). */
+static double time_it(bench_fn fn, void *arg) {
+    fn(arg);
+    if (tsc_synchronize(ctx) != TS_OK) die("warm-up");
+    double t0 = now();
+    fn(arg);
+    if (tsc_synchronize(ctx) != TS_OK) die("run");
+    double one = now() - t0;
+    const double target = quick ? 0.05 : 0.25;
+    int iters = one > 0 ? (int)(target / one) : 1000;
+    if (iters < 1) iters = 1;
+    if (iters > 2000) iters = 2000;
+    t0 = now();
+    for (int i = 0; i < iters; i++) fn(arg);
+    if (tsc_synchronize(ctx) != TS_OK) die("run");
+    return (now() - t0) / iters;
+}
+
+static void result(const char *group, const char *name, double sec, double bytes, double flops) {
+    const double gbs = bytes > 0 ? bytes / sec / 1e9 : 0, tfs = flops > 0 ? flops / sec / 1e12 : 0;
+    const double pct = copy_gbs > 0 && bytes > 0 ? 100.0 * gbs / copy_gbs : 0;
+    fprintf(js, "%s    {\"group\": \"%s\", \"name\": \"%s\", \"us\": %.3f, \"bytes\": %.0f, \"gb_s\": %.2f, \"pct_of_copy\": %.1f, "
+                "\"flops\": %.0f, \"tflop_s\": %.3f}",
+            first_result ? "" : ",\n", group, name, sec * 1e6, bytes, gbs, pct, flops, tfs);
+    first_result = 0;
+    char bw[64] = "-", fl[32] = "-";
+    if (bytes > 0) snprintf(bw, sizeof bw, "%.1f (%.1f%%)", gbs, pct);
+    if (flops > 0) snprintf(fl, sizeof fl, "%.2f", tfs);
+    fprintf(md, "| %s | %s | %.1f | %s | %s |\n", group, name, sec * 1e6, bw, fl);
+    printf("%-10s %-44s %10.1f us", group, name, sec * 1e6);
+    if (bytes > 0) printf("  %8.1f GB/s (%5.1f%% of copy)", gbs, pct);
+    if (flops > 0) printf("  %7.2f TFLOP/s", tfs);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ---- cases --------------------------------------------------------------------------------- */
+
+typedef struct {
+    void *dst, *src;
+    int64_t bytes;
+} copy_arg;
+static void do_copy(void *a) {
+    copy_arg *c = a;
+    if (tsc_copy(ctx, c->dst, c->src, c->bytes) != TS_OK) die("copy");
+}
+
+typedef struct {
+    float *y;
+    const void *w;
+    int32_t type;
+    int64_t ws;
+    const float *x;
+    int64_t n, k, m;
+} mm_arg;
+static void do_mm(void *a) {
+    mm_arg *c = a;
+    if (tsc_matmul(ctx, c->y, c->n * 4, c->w, c->type, c->ws, c->x, c->k * 4, c->n, c->k, c->m) != TS_OK) die("matmul");
+}
+
+static int64_t row_bytes(int32_t type, int64_t k) {
+    return type == TS_TYPE_Q8_0 ? k / 32 * 34 : type == TS_TYPE_Q4_0 ? k / 32 * 18 : 2 * k;
+}
+
+static const char *tname(int32_t t) { return t == TS_TYPE_Q8_0 ? "q8_0" : t == TS_TYPE_Q4_0 ? "q4_0" : "f16"; }
+
+static void bench_matvec(int32_t type, int64_t n, int64_t k, int64_t m) {
+    mm_arg a = {dalloc(m * n * 4), rand_weights(type, n, k, 7), type, row_bytes(type, k), rand_floats(m * k, 9), n, k, m};
+    char name[96];
+    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld", tname(type), (long long)n, (long long)k, (long long)m);
+    double s = time_it(do_mm, &a);
+    result(m == 1 ? "matvec" : "matmul", name, s, m == 1 ? (double)n * a.ws : 0, m > 1 ? 2.0 * n * k * m : 0);
+    tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
+}
+
+/* LLaMA-2-7B: 32 layers of q,k,v,o [4096x4096], gate,up [11008x4096], down [4096x11008]. */
+typedef struct {
+    int32_t type;
+    int n_mats;
+    void *w[32 * 7];
+    int64_t n[32 * 7], k[32 * 7];
+    float *x, *y;
+} set_arg;
+static void do_set(void *a) {
+    set_arg *s = a;
+    for (int i = 0; i < s->n_mats; i++)
+        if (tsc_matmul(ctx, s->y, 0, s->w[i], s->type, row_bytes(s->type, s->k[i]), s->x, 0, s->n[i], s->k[i], 1) != TS_OK)
+            die("matmul");
+}
+
+static void bench_weight_set(int32_t type) {
+    static const int64_t shp[7][2] = {{4096, 4096}, {4096, 4096}, {4096, 4096}, {4096, 4096},
+                                      {11008, 4096}, {11008, 4096}, {4096, 11008}};
+    set_arg *s = calloc(1, sizeof *s);
+    s->type = type;
+    const int layers = quick ? 8 : 32;
+    double total = 0;
+    /* One layer gets random bytes; the other layers are device copies of it. */
+    for (int l = 0; l < layers; l++)
+        for (int j = 0; j < 7; j++) {
+            int i = l * 7 + j;
+            s->n[i] = shp[j][0], s->k[i] = shp[j][1];
+            int64_t bytes = s->n[i] * row_bytes(type, s->k[i]);
+            if (l == 0) s->w[i] = rand_weights(type, s->n[i], s->k[i], 100 + j);
+            else {
+                s->w[i] = dalloc(bytes);
+                if (tsc_copy(ctx, s->w[i], s->w[j], bytes) != TS_OK) die("copy");
+            }
+            total += (double)bytes;
+            s->n_mats++;
+        }
+    s->x = rand_floats(11008, 5);
+    s->y = dalloc(11008 * 4);
+    char name[96];
+    snprintf(name, sizeof name, "%s llama-7b shapes, %d layers, %.2f GiB", tname(type), layers, total / (1 << 30));
+    double sec = time_it(do_set, s);
+    result("weightset", name, sec, total, 0);
+    for (int i = 0; i < s->n_mats; i++) tsc_free(ctx, s->w[i]);
+    tsc_free(ctx, s->x), tsc_free(ctx, s->y);
+    free(s);
+}
+
+typedef struct {
+    float *o, *q;
+    void *k, *v;
+    int64_t heads, lq, lk, d;
+} att_arg;
+static void do_att(void *a) {
+    att_arg *c = a;
+    const int64_t d = c->d;
+    if (tsc_attention(ctx, c->o, c->lq * d * 4, d * 4, c->q, c->lq * d * 4, d * 4, c->k, c->lk * d * 2, d * 2, c->v, c->lk * d * 2,
+                      d * 2, TS_TYPE_F16, NULL, 0, c->heads, c->heads, c->lq, c->lk, d, 0.125f, 0, 0) != TS_OK)
+        die("attention");
+}
+
+static void bench_attention(const char *what, int64_t heads, int64_t lq, int64_t lk, int64_t d) {
+    att_arg a = {dalloc(heads * lq * d * 4), rand_floats(heads * lq * d, 3), NULL, NULL, heads, lq, lk, d};
+    a.k = rand_weights(TS_TYPE_F16, heads * lk, d, 11);
+    a.v = rand_weights(TS_TYPE_F16, heads * lk, d, 13);
+    char name[128];
+    snprintf(name, sizeof name, "%s h=%lld lq=%lld lk=%lld d=%lld", what, (long long)heads, (long long)lq, (long long)lk,
+             (long long)d);
+    double s = time_it(do_att, &a);
+    result("attention", name, s, 0, 4.0 * heads * lq * lk * d);
+    tsc_free(ctx, a.o), tsc_free(ctx, a.q), tsc_free(ctx, a.k), tsc_free(ctx, a.v);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: tsc_bench OUT_DIR [--quick]\n");
+        return 2;
+    }
+    quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench.json", argv[1]);
+    js = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/bench.md", argv[1]);
+    md = fopen(path, "w");
+    if (!js || !md) {
+        fprintf(stderr, "tsc_bench: cannot write into %s\n", argv[1]);
+        return 1;
+    }
+    if (tsc_device_count() == 0) {
+        fprintf(js, "{\"device\": null, \"reason\": \"%s\", \"results\": []}\n", tsc_last_error());
+        fprintf(md, "No CUDA device: %s\n", tsc_last_error());
+        fclose(js), fclose(md);
+        fprintf(stderr, "tsc_bench: no CUDA device: %s\n", tsc_last_error());
+        return 77;
+    }
+    char name[256];
+    int64_t info[TSC_INFO_COUNT];
+    if (tsc_device_name(0, name, sizeof name) || tsc_device_info(0, info, TSC_INFO_COUNT)) die("device");
+    if (tsc_init(0, 0, &ctx) != TS_OK) die("tsc_init");
+    /* HBM/GDDR transfer twice per clock. */
+    const double peak = 2.0 * (double)info[TSC_INFO_MEM_CLOCK_KHZ] * 1e3 * (double)info[TSC_INFO_MEM_BUS_BITS] / 8 / 1e9;
+    printf("device: %s, %lld MiB, %lld SMs, sm_%lld%lld, nominal %.0f GB/s\n", name, (long long)(info[0] >> 20),
+           (long long)info[TSC_INFO_SM_COUNT], (long long)info[TSC_INFO_CC_MAJOR], (long long)info[TSC_INFO_CC_MINOR], peak);
+    fprintf(js, "{\n  \"device\": \"%s\", \"memory_bytes\": %lld, \"sm_count\": %lld, \"cc\": \"%lld.%lld\", \"driver\": %d,\n",
+            name, (long long)info[0], (long long)info[TSC_INFO_SM_COUNT], (long long)info[TSC_INFO_CC_MAJOR],
+            (long long)info[TSC_INFO_CC_MINOR], tsc_driver_version());
+    fprintf(md, "Device: **%s**, %lld MiB, %lld SMs, sm_%lld%lld, driver %d, nominal memory bandwidth %.0f GB/s\n\n", name,
+            (long long)(info[0] >> 20), (long long)info[TSC_INFO_SM_COUNT], (long long)info[TSC_INFO_CC_MAJOR],
+            (long long)info[TSC_INFO_CC_MINOR], tsc_driver_version(), peak);
+
+    /* Copy bandwidth: 1 GiB device to device, read + write counted. */
+    {
+        const int64_t bytes = quick ? 256ll << 20 : 1ll << 30;
+        copy_arg c = {dalloc(bytes), dalloc(bytes), bytes};
+        fill_random(c.src, bytes, 1);
+        double s = time_it(do_copy, &c);
+        copy_gbs = 2.0 * (double)bytes / s / 1e9;
+        tsc_free(ctx, c.dst), tsc_free(ctx, c.src);
+    }
+    printf("device-to-device copy: %.0f GB/s (read + write)\n", copy_gbs);
+    fprintf(js, "  \"nominal_gb_s\": %.1f, \"copy_gb_s\": %.1f,\n  \"results\": [\n", peak, copy_gbs);
+    fprintf(md, "Measured device-to-device copy: %.0f GB/s (read + write). %% = share of that.\n\n", copy_gbs);
+    fprintf(md, "| group | case | us/call | GB/s (%% of copy) | TFLOP/s |\n|---|---|---:|---:|---:|\n");
+
+    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_F16};
+    for (int t = 0; t < 3; t++) {
+        bench_matvec(types[t], 14336, 4096, 1);
+        bench_matvec(types[t], 4096, 14336, 1);
+    }
+    bench_weight_set(TS_TYPE_Q4_0);
+    bench_weight_set(TS_TYPE_Q8_0);
+    bench_matvec(TS_TYPE_Q4_0, 4096, 4096, 512);
+    bench_matvec(TS_TYPE_Q8_0, 4096, 4096, 512);
+    /* CLIP ViT-L/14 at 224: 16 heads, 257 tokens, d 64. */
+    bench_attention("clip vit-l/14", 16, 257, 257, 64);
+    /* SD 1.5 UNet at 512x512 with CFG (batch 2): heads x batch = 16. */
+    bench_attention("sd1.5 self 64x64", 16, 4096, 4096, 40);
+    bench_attention("sd1.5 self 32x32", 16, 1024, 1024, 80);
+    bench_attention("sd1.5 self 16x16", 16, 256, 256, 160);
+    bench_attention("sd1.5 cross 64x64", 16, 4096, 77, 40);
+    bench_attention("sd1.5 cross 16x16", 16, 256, 77, 160);
+    /* LLaMA decode step with a 4k cache: 32 heads, d 128. */
+    bench_attention("llama decode", 32, 1, 4096, 128);
+
+    fprintf(js, "\n  ]\n}\n");
+    fclose(js);
+    fclose(md);
+    tsc_shutdown(ctx);
+    return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * test_cuda_core.c — devices, contexts, the pool and copies. The argument checks that need
+ * no device run everywhere; the rest skips (exit 77) without a GPU.
+ */
+#include "tsc_test.h"
+
+int main(void) {
+    /* Without a context every op refuses cleanly, device or not. */
+    void *p = NULL;
+    CHECK(tsc_abi_version() == TSC_ABI_VERSION, "abi version");
+    CHECK(tsc_alloc(NULL, 16, &p) == TS_ERR_NOT_INITIALIZED && p == NULL, "alloc without a context");
+    CHECK(strstr(tsc_last_error(), "tsc_init") != NULL, "message names tsc_init: %s", tsc_last_error());
+    CHECK(tsc_rms_norm(NULL, NULL, 0, NULL, 0, NULL, 1, 1, 1e-5f) == TS_ERR_NOT_INITIALIZED, "op without a context");
+    CHECK(tsc_shutdown(NULL) == TS_OK, "shutdown(NULL) is a no-op");
+    int32_t n = tsc_device_count();
+    if (n == 0) {
+        /* The reason must be stated, and the calls that need a device must fail, not crash. */
+        CHECK(strlen(tsc_last_error()) > 0, "no device but no reason");
+        void *ctx = (void *)1;
+        CHECK(tsc_init(0, 0, &ctx) == TSC_ERR_NO_DEVICE && ctx == NULL, "tsc_init without a device");
+        char name[64];
+        CHECK(tsc_device_name(0, name, sizeof name) == TSC_ERR_NO_DEVICE, "device name without a device");
+        if (ts_test_failures) TS_TEST_EXIT();
+        (void)tsc_device_count(); /* the reason, not the last refusal's message */
+        printf("no CUDA device: skipped (%s)\n", tsc_last_error());
+        return TSC_SKIP;
+    }
+    void *ctx = tsc_test_open();
+    int64_t info[TSC_INFO_COUNT];
+    CHECK(tsc_device_info(0, info, TSC_INFO_COUNT) == TS_OK, "%s", tsc_last_error());
+    printf("memory %lld MiB, %lld SMs, sm_%lld%lld, L2 %lld KiB\n", (long long)(info[TSC_INFO_TOTAL_MEMORY] >> 20),
+           (long long)info[TSC_INFO_SM_COUNT], (long long)info[TSC_INFO_CC_MAJOR], (long long)info[TSC_INFO_CC_MINOR],
+           (long long)(info[TSC_INFO_L2_BYTES] >> 10));
+    CHECK(info[TSC_INFO_TOTAL_MEMORY] > 0 && info[TSC_INFO_SM_COUNT] > 0 && info[TSC_INFO_CC_MAJOR] >= 8, "device info");
+    CHECK(tsc_device_name(n, (char[8]){0}, 8) == TS_ERR_INVALID_ARGUMENT, "device index out of range");
+
+    /* Pool: blocks are 256-aligned, freed ones merge and are reused; chunks stay reserved. */
+    void *a, *b, *c, *d;
+    CHECK(tsc_alloc(ctx, 1000, &a) == TS_OK && ((uintptr_t)a & 255) == 0, "alloc a");
+    CHECK(tsc_alloc(ctx, 3000, &b) == TS_OK && ((uintptr_t)b & 255) == 0, "alloc b");
+    CHECK(tsc_alloc(ctx, 5000, &c) == TS_OK && ((uintptr_t)c & 255) == 0, "alloc c");
+    CHECK(tsc_pool_used(ctx) == 1024 + 3072 + 5120, "used %lld", (long long)tsc_pool_used(ctx));
+    int64_t reserved = tsc_pool_reserved(ctx);
+    CHECK(reserved >= tsc_pool_used(ctx), "reserved");
+    CHECK(tsc_free(ctx, b) == TS_OK, "free b");
+    CHECK(tsc_free(ctx, b) == TS_ERR_INVALID_ARGUMENT, "double free is refused");
+    CHECK(tsc_free(ctx, (char *)a + 256) == TS_ERR_INVALID_ARGUMENT, "interior pointer refused");
+    CHECK(tsc_alloc(ctx, 2000, &d) == TS_OK && d == b, "first fit reuses b's block");
+    CHECK(tsc_free(ctx, a) == TS_OK && tsc_free(ctx, d) == TS_OK && tsc_free(ctx, c) == TS_OK, "free all");
+    CHECK(tsc_pool_used(ctx) == 0, "pool empty");
+    CHECK(tsc_alloc(ctx, 9000, &a) == TS_OK && tsc_pool_reserved(ctx) == reserved, "merged blocks serve a larger request");
+    CHECK(tsc_free(ctx, a) == TS_OK, "free");
+    CHECK(tsc_alloc(ctx, 0, &a) == TS_ERR_INVALID_ARGUMENT, "zero bytes refused");
+
+    /* A pool limit is honoured. */
+    void *small = NULL;
+    CHECK(tsc_init(0, 1 << 20, &small) == TS_OK, "%s", tsc_last_error());
+    CHECK(tsc_alloc(small, 900 << 10, &a) == TS_OK, "within the limit: %s", tsc_last_error());
+    CHECK(tsc_alloc(small, 200 << 10, &b) == TS_ERR_OUT_OF_MEMORY, "beyond the limit");
+    CHECK(tsc_shutdown(small) == TS_OK, "shutdown");
+
+    /* Copies: up, device to device, memset, down. */
+    const int64_t nb = 3 << 20;
+    unsigned char *h = malloc(nb), *back = malloc(nb);
+    uint64_t seed = 42;
+    for (int64_t i = 0; i < nb; i++) h[i] = (unsigned char)ts_test_rand(&seed);
+    void *x = tsc_test_up(ctx, h, nb), *y;
+    CHECK(tsc_alloc(ctx, nb, &y) == TS_OK, "alloc y");
+    CHECK(tsc_copy(ctx, y, x, nb) == TS_OK, "copy");
+    tsc_test_down(ctx, back, y, nb);
+    CHECK(memcmp(h, back, nb) == 0, "round trip");
+    CHECK(tsc_memset(ctx, (char *)y + 100, 0xAB, 1000) == TS_OK, "memset");
+    tsc_test_down(ctx, back, y, nb);
+    int ok = 1;
+    for (int64_t i = 0; i < nb; i++) ok &= back[i] == (i >= 100 && i < 1100 ? 0xAB : h[i]);
+    CHECK(ok, "memset wrote exactly its range");
+    CHECK(tsc_synchronize(ctx) == TS_OK, "synchronize");
+    free(h);
+    free(back);
+    CHECK(tsc_shutdown(ctx) == TS_OK, "shutdown");
+    TS_TEST_EXIT();
+}

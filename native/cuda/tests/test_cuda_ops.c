@@ -1,0 +1,192 @@
+/*
+ * test_cuda_ops.c — norms, softmax, RoPE, activations, element-wise ops and embedding rows
+ * against the CPU ops of the same name, on random data with padded row strides.
+ *
+ * The reference is the CPU's scalar level. Tolerances: rms_norm and softmax reduce in double
+ * on both sides (other order) and CUDA's expf is within 2 ulp: 2e-6 relative + 1e-7; rope
+ * uses the same double angles and unfused float products: 2e-6 relative + 1e-6; binary and
+ * get_rows are one IEEE operation per element: exact; activations: CUDA's erff/tanhf/expf
+ * (<= 2 ulp) against glibc, where 1 + erf(x) cancels for x << 0 and |x| <= ~10:
+ * 4e-6 relative + 4e-6 absolute (GLU: times |up| <= ~3.5, so 1e-5 absolute).
+ */
+#include "tsc_test.h"
+
+/* Rows x n random F32 with row stride xs bytes on host and device. */
+typedef struct {
+    float *h;
+    float *d;
+    int64_t stride;
+} buf;
+
+static buf mk(void *ctx, uint64_t *seed, int64_t rows, int64_t stride, float scale) {
+    buf b;
+    b.stride = stride;
+    b.h = tsc_test_randn(seed, rows * stride / 4, scale);
+    b.d = tsc_test_up(ctx, b.h, rows * stride);
+    return b;
+}
+
+static void drop(void *ctx, buf *b) {
+    tsc_free(ctx, b->d);
+    free(b->h);
+}
+
+/* Compares the rows x n entries of a device result (stride ys) with the CPU's (same stride). */
+static void cmp_rows(void *ctx, const char *what, const float *dev, const float *want, int64_t rows, int64_t n, int64_t ys,
+                     double abs_tol, double rel_tol) {
+    float *got = malloc((size_t)(rows * ys));
+    tsc_test_down(ctx, got, dev, rows * ys);
+    float *g = malloc((size_t)(rows * n) * 4), *w = malloc((size_t)(rows * n) * 4);
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(g + r * n, (char *)got + r * ys, (size_t)n * 4);
+        memcpy(w + r * n, (const char *)want + r * ys, (size_t)n * 4);
+    }
+    tsc_test_close(what, g, w, rows * n, abs_tol, rel_tol);
+    free(got), free(g), free(w);
+}
+
+static void test_rms_norm(void *ctx, uint64_t *seed) {
+    const int64_t rows = 37, n = 4096, s = 4 * n + 64;
+    buf x = mk(ctx, seed, rows, s, 3.0f), w = mk(ctx, seed, 1, 4 * n, 1.0f), y = mk(ctx, seed, rows, s, 0.0f);
+    for (int with_w = 0; with_w < 2; with_w++) {
+        CHECK(ts_rms_norm(y.h, s, x.h, s, with_w ? w.h : NULL, rows, n, 1e-5f) == TS_OK, "cpu");
+        CHECK(tsc_rms_norm(ctx, y.d, s, x.d, s, with_w ? w.d : NULL, rows, n, 1e-5f) == TS_OK, "%s", tsc_last_error());
+        cmp_rows(ctx, with_w ? "rms_norm weighted" : "rms_norm", y.d, y.h, rows, n, s, 1e-7, 2e-6);
+    }
+    /* In place. */
+    CHECK(ts_rms_norm(x.h, s, x.h, s, w.h, rows, n, 1e-6f) == TS_OK, "cpu");
+    CHECK(tsc_rms_norm(ctx, x.d, s, x.d, s, w.d, rows, n, 1e-6f) == TS_OK, "%s", tsc_last_error());
+    cmp_rows(ctx, "rms_norm in place", x.d, x.h, rows, n, s, 1e-7, 2e-6);
+    drop(ctx, &x), drop(ctx, &w), drop(ctx, &y);
+}
+
+static void test_softmax(void *ctx, uint64_t *seed) {
+    const int64_t rows = 48, n = 257, s = 4 * n + 12, mrows = 16;
+    buf x = mk(ctx, seed, rows, s, 4.0f), y = mk(ctx, seed, rows, s, 0.0f), m = mk(ctx, seed, mrows, 4 * n, 1.0f);
+    /* A causal-style mask with -inf, and one row of the mask entirely -inf. */
+    for (int64_t r = 0; r < mrows; r++)
+        for (int64_t i = 0; i < n; i++)
+            if (i > r * 16 || r == 5) m.h[r * n + i] = -INFINITY;
+    CHECK(tsc_upload(ctx, m.d, m.h, mrows * 4 * n) == TS_OK, "upload");
+    CHECK(ts_softmax(y.h, s, x.h, s, NULL, 0, 0, rows, n, 0.125f) == TS_OK, "cpu");
+    CHECK(tsc_softmax(ctx, y.d, s, x.d, s, NULL, 0, 0, rows, n, 0.125f) == TS_OK, "%s", tsc_last_error());
+    cmp_rows(ctx, "softmax", y.d, y.h, rows, n, s, 1e-7, 2e-6);
+    CHECK(ts_softmax(y.h, s, x.h, s, m.h, 4 * n, mrows, rows, n, 1.0f) == TS_OK, "cpu");
+    CHECK(tsc_softmax(ctx, y.d, s, x.d, s, m.d, 4 * n, mrows, rows, n, 1.0f) == TS_OK, "%s", tsc_last_error());
+    cmp_rows(ctx, "softmax masked", y.d, y.h, rows, n, s, 1e-7, 2e-6);
+    drop(ctx, &x), drop(ctx, &y), drop(ctx, &m);
+}
+
+static void test_rope(void *ctx, uint64_t *seed) {
+    const int64_t tokens = 19, heads = 6, hd = 128;
+    int32_t pos[19];
+    for (int i = 0; i < 19; i++) pos[i] = i * 37 + (i == 3 ? 4000 : 0);
+    /* [tokens x heads x hd] with a padded token stride; output in a [heads x tokens x hd] layout. */
+    const int64_t xts = (heads * hd + 8) * 4, xhs = hd * 4, yts = hd * 4, yhs = tokens * hd * 4;
+    static const int32_t modes[] = {TS_ROPE_NORM, TS_ROPE_NEOX};
+    static const int32_t dims[] = {128, 64};
+    for (int mi = 0; mi < 2; mi++)
+        for (int di = 0; di < 2; di++) {
+            buf x = mk(ctx, seed, tokens, xts, 1.0f), y = mk(ctx, seed, heads, yhs, 0.0f);
+            CHECK(ts_rope(y.h, yts, yhs, x.h, xts, xhs, pos, tokens, heads, hd, dims[di], modes[mi], 10000.0f) == TS_OK, "cpu");
+            CHECK(tsc_rope(ctx, y.d, yts, yhs, x.d, xts, xhs, pos, tokens, heads, hd, dims[di], modes[mi], 10000.0f) == TS_OK,
+                  "%s", tsc_last_error());
+            char what[64];
+            snprintf(what, sizeof what, "rope mode %d n_dims %d", (int)modes[mi], (int)dims[di]);
+            cmp_rows(ctx, what, y.d, y.h, heads, tokens * hd, yhs, 1e-6, 2e-6);
+            /* In place, same layout. */
+            CHECK(ts_rope(x.h, xts, xhs, x.h, xts, xhs, pos, tokens, heads, hd, dims[di], modes[mi], 500000.0f) == TS_OK, "cpu");
+            CHECK(tsc_rope(ctx, x.d, xts, xhs, x.d, xts, xhs, pos, tokens, heads, hd, dims[di], modes[mi], 500000.0f) == TS_OK,
+                  "%s", tsc_last_error());
+            snprintf(what, sizeof what, "rope in place mode %d n_dims %d", (int)modes[mi], (int)dims[di]);
+            cmp_rows(ctx, what, x.d, x.h, tokens, heads * hd, xts, 1e-6, 2e-6);
+            drop(ctx, &x), drop(ctx, &y);
+        }
+    CHECK(tsc_rope(ctx, NULL, 0, 0, NULL, 0, 0, pos, 1, 1, 8, 3, TS_ROPE_NORM, 1e4f) == TS_ERR_INVALID_ARGUMENT, "odd n_dims");
+}
+
+static void test_act(void *ctx, uint64_t *seed) {
+    const int64_t rows = 9, n = 3000, s = 4 * n + 4;
+    static const char *names[] = {"gelu", "gelu_tanh", "quick_gelu", "silu"};
+    buf x = mk(ctx, seed, rows, s, 3.0f), u = mk(ctx, seed, rows, s, 1.0f), y = mk(ctx, seed, rows, s, 0.0f);
+    for (int32_t a = 0; a < 4; a++) {
+        char what[64];
+        CHECK(ts_activation(y.h, s, x.h, s, TS_TYPE_F32, a, rows, n) == TS_OK, "cpu");
+        CHECK(tsc_activation(ctx, y.d, s, x.d, s, a, rows, n) == TS_OK, "%s", tsc_last_error());
+        snprintf(what, sizeof what, "activation %s", names[a]);
+        cmp_rows(ctx, what, y.d, y.h, rows, n, s, 4e-6, 4e-6);
+        CHECK(ts_glu(y.h, s, x.h, s, u.h, s, TS_TYPE_F32, a, rows, n) == TS_OK, "cpu");
+        CHECK(tsc_glu(ctx, y.d, s, x.d, s, u.d, s, a, rows, n) == TS_OK, "%s", tsc_last_error());
+        snprintf(what, sizeof what, "glu %s", names[a]);
+        cmp_rows(ctx, what, y.d, y.h, rows, n, s, 1e-5, 4e-6);
+    }
+    CHECK(tsc_activation(ctx, y.d, s, x.d, s, 9, rows, n) == TS_ERR_INVALID_ARGUMENT, "unknown activation");
+    drop(ctx, &x), drop(ctx, &u), drop(ctx, &y);
+}
+
+static void test_binary(void *ctx, uint64_t *seed) {
+    /* [2 x 3 x 5 x 70] + a [3 x 1 x 70] broadcast, and a transposed-stride operand. */
+    const int64_t shape[4] = {2, 3, 5, 70};
+    const int64_t ys[4] = {3 * 5 * 70 * 4, 5 * 70 * 4, 70 * 4, 4};
+    const int64_t as[4] = {3 * 5 * 70 * 4, 5 * 70 * 4, 4, 5 * 4}; /* last two dims swapped in memory */
+    const int64_t bs[4] = {0, 70 * 4, 0, 4};
+    buf a = mk(ctx, seed, 1, 2 * 3 * 5 * 70 * 4, 1.0f), b = mk(ctx, seed, 1, 3 * 70 * 4, 1.0f),
+        y = mk(ctx, seed, 1, 2 * 3 * 5 * 70 * 4, 0.0f);
+    for (int32_t op = 0; op < 2; op++) {
+        CHECK(ts_binary(y.h, ys, a.h, as, b.h, bs, shape, 4, op) == TS_OK, "cpu");
+        CHECK(tsc_binary(ctx, y.d, ys, a.d, as, b.d, bs, shape, 4, op) == TS_OK, "%s", tsc_last_error());
+        cmp_rows(ctx, op ? "mul broadcast" : "add broadcast", y.d, y.h, 1, 2 * 3 * 5 * 70, 2 * 3 * 5 * 70 * 4, 0, 0);
+    }
+    /* ndim 1: a plain residual add. */
+    const int64_t n1[1] = {2100}, s1[1] = {4};
+    CHECK(ts_binary(y.h, s1, a.h, s1, y.h, s1, n1, 1, TS_BINARY_ADD) == TS_OK, "cpu");
+    CHECK(tsc_binary(ctx, y.d, s1, a.d, s1, y.d, s1, n1, 1, TS_BINARY_ADD) == TS_OK, "%s", tsc_last_error());
+    cmp_rows(ctx, "add in place", y.d, y.h, 1, 2100, 2100 * 4, 0, 0);
+    drop(ctx, &a), drop(ctx, &b), drop(ctx, &y);
+}
+
+static void test_get_rows(void *ctx, uint64_t *seed) {
+    const int64_t n_table = 100, n = 256;
+    static const int32_t types[] = {TS_TYPE_F32, TS_TYPE_F16, TS_TYPE_Q8_0, TS_TYPE_Q4_0};
+    static const int64_t row_bytes[] = {4 * 256, 2 * 256, 34 * 8, 18 * 8};
+    int32_t ids[13] = {0, 99, 5, 5, 42, 17, 98, 1, 2, 3, 77, 0, 50};
+    float *src = tsc_test_randn(seed, n_table * n, 1.0f);
+    const int64_t ys = 4 * n + 8;
+    float *want = calloc(13 * ys / 4, 4);
+    for (int ti = 0; ti < 4; ti++) {
+        /* Padded table rows: F32 keeps 4-byte alignment, the others only 2. */
+        const int64_t ts_al = row_bytes[ti] + (types[ti] == TS_TYPE_F32 ? 8 : 6);
+        char *table = calloc((size_t)(n_table * ts_al), 1);
+        for (int64_t r = 0; r < n_table; r++)
+            CHECK(ts_quantize(table + r * ts_al, types[ti], src + r * n, 1, n) == TS_OK, "quantize: %s", ts_last_error());
+        void *dt = tsc_test_up(ctx, table, n_table * ts_al);
+        float *dy;
+        CHECK(tsc_alloc(ctx, 13 * ys, (void **)&dy) == TS_OK, "alloc");
+        CHECK(ts_get_rows(want, ys, table, types[ti], ts_al, n_table, n, ids, 13) == TS_OK, "cpu: %s", ts_last_error());
+        CHECK(tsc_get_rows(ctx, dy, ys, dt, types[ti], ts_al, n_table, n, ids, 13) == TS_OK, "%s", tsc_last_error());
+        char what[32];
+        snprintf(what, sizeof what, "get_rows type %d", (int)types[ti]);
+        cmp_rows(ctx, what, dy, want, 13, n, ys, 0, 0);
+        ids[4] = 100;
+        CHECK(tsc_get_rows(ctx, dy, ys, dt, types[ti], ts_al, n_table, n, ids, 13) == TS_ERR_INVALID_ARGUMENT, "id out of range");
+        ids[4] = 42;
+        tsc_free(ctx, dt), tsc_free(ctx, dy);
+        free(table);
+    }
+    free(src), free(want);
+}
+
+int main(void) {
+    void *ctx = tsc_test_open();
+    uint64_t seed = 0xc0ffee;
+    test_rms_norm(ctx, &seed);
+    test_softmax(ctx, &seed);
+    test_rope(ctx, &seed);
+    test_act(ctx, &seed);
+    test_binary(ctx, &seed);
+    test_get_rows(ctx, &seed);
+    CHECK(tsc_synchronize(ctx) == TS_OK, "%s", tsc_last_error());
+    CHECK(tsc_pool_used(ctx) == 0, "every buffer returned (%lld bytes left)", (long long)tsc_pool_used(ctx));
+    tsc_shutdown(ctx);
+    TS_TEST_EXIT();
+}

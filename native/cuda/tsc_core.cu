@@ -1,0 +1,348 @@
+/*
+ * tsc_core.cu — devices, contexts, the memory pool, copies and errors.
+ *
+ * The pool: chunks from cudaMalloc (never managed memory), each cut into blocks kept in
+ * address order; allocation is first fit with splitting, freeing merges free neighbours.
+ * Chunks stay reserved until tsc_shutdown, so steady-state graphs never call cudaMalloc
+ * (which synchronises the device). Everything runs on the context's one stream, so a block
+ * freed while enqueued work still reads it is only reused by work enqueued later.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsc_internal.cuh"
+
+#define TSC_ALIGN 256
+#define TSC_CHUNK_MIN (256ll << 20) /* a chunk is at least this big (unless the limit says less) */
+
+static __thread char tsc_err[1024];
+
+int32_t tsc_set_error(int32_t code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tsc_err, sizeof tsc_err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int32_t tsc_cuda_status(cudaError_t e, const char *what) {
+    if (e == cudaSuccess) return TS_OK;
+    return tsc_set_error(TSC_ERR_CUDA, "%s: %s: %s", what, cudaGetErrorName(e), cudaGetErrorString(e));
+}
+
+int32_t tsc_launch_status(const char *fn) { return tsc_cuda_status(cudaGetLastError(), fn); }
+
+extern "C" TS_API uint32_t tsc_abi_version(void) { return TSC_ABI_VERSION; }
+extern "C" TS_API const char *tsc_last_error(void) { return tsc_err; }
+
+extern "C" TS_API int32_t tsc_driver_version(void) {
+    int v = 0;
+    if (cudaDriverGetVersion(&v) != cudaSuccess) return 0;
+    return v;
+}
+
+extern "C" TS_API int32_t tsc_device_count(void) {
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError(); /* clear the sticky-free error so later calls start clean */
+        tsc_set_error(TSC_ERR_NO_DEVICE, "no usable CUDA device: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+        return 0;
+    }
+    if (n == 0) tsc_set_error(TSC_ERR_NO_DEVICE, "no usable CUDA device: the driver reports none");
+    return n;
+}
+
+static int32_t check_device(int32_t device, const char *fn) {
+    int32_t n = tsc_device_count();
+    if (n == 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", tsc_err);
+        return tsc_set_error(TSC_ERR_NO_DEVICE, "%s: %s", fn, why);
+    }
+    if (device < 0 || device >= n)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: device %d outside [0, %d)", fn, (int)device, (int)n);
+    return TS_OK;
+}
+
+extern "C" TS_API int32_t tsc_device_name(int32_t device, char *buf, int64_t buf_len) {
+    int32_t st = check_device(device, "tsc_device_name");
+    if (st) return st;
+    if (buf == NULL || buf_len <= 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_device_name: empty buffer");
+    cudaDeviceProp p;
+    st = tsc_cuda_status(cudaGetDeviceProperties(&p, device), "tsc_device_name");
+    if (st) return st;
+    snprintf(buf, (size_t)buf_len, "%s", p.name);
+    return TS_OK;
+}
+
+extern "C" TS_API int32_t tsc_device_info(int32_t device, int64_t *info, int32_t n) {
+    int32_t st = check_device(device, "tsc_device_info");
+    if (st) return st;
+    if (info == NULL || n < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_device_info: no output array");
+    /* Field 0 (total memory) is no attribute: it comes from the properties. */
+    static const cudaDeviceAttr attrs[TSC_INFO_COUNT] = {
+        (cudaDeviceAttr)0, cudaDevAttrMultiProcessorCount,
+        cudaDevAttrComputeCapabilityMajor, cudaDevAttrComputeCapabilityMinor, cudaDevAttrMemoryClockRate,
+        cudaDevAttrGlobalMemoryBusWidth, cudaDevAttrL2CacheSize};
+    int64_t v[TSC_INFO_COUNT];
+    cudaDeviceProp p;
+    st = tsc_cuda_status(cudaGetDeviceProperties(&p, device), "tsc_device_info");
+    if (st) return st;
+    v[TSC_INFO_TOTAL_MEMORY] = (int64_t)p.totalGlobalMem;
+    for (int i = 1; i < TSC_INFO_COUNT; i++) {
+        int a = 0;
+        if (cudaDeviceGetAttribute(&a, attrs[i], device) != cudaSuccess) {
+            (void)cudaGetLastError();
+            a = 0; /* an attribute this driver does not report */
+        }
+        v[i] = a;
+    }
+    for (int i = 0; i < n && i < TSC_INFO_COUNT; i++) info[i] = v[i];
+    return TS_OK;
+}
+
+/* ---- context ----------------------------------------------------------------------------- */
+
+int32_t tsc_enter(void *ctx, const char *fn, struct tsc_context **out) {
+    if (ctx == NULL) return tsc_set_error(TS_ERR_NOT_INITIALIZED, "%s: no context (call tsc_init)", fn);
+    struct tsc_context *c = (struct tsc_context *)ctx;
+    int32_t st = tsc_cuda_status(cudaSetDevice(c->device), fn);
+    if (st) return st;
+    *out = c;
+    return TS_OK;
+}
+
+extern "C" TS_API int32_t tsc_init(int32_t device, int64_t pool_limit, void **ctx_out) {
+    if (ctx_out == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_init: ctx_out is NULL");
+    *ctx_out = NULL;
+    if (pool_limit < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_init: pool_limit %lld < 0", (long long)pool_limit);
+    int32_t st = check_device(device, "tsc_init");
+    if (st) return st;
+    st = tsc_cuda_status(cudaSetDevice(device), "tsc_init: cudaSetDevice");
+    if (st) return st;
+    struct tsc_context *c = (struct tsc_context *)calloc(1, sizeof *c);
+    if (c == NULL) return tsc_set_error(TS_ERR_OUT_OF_MEMORY, "tsc_init: no host memory");
+    c->device = device;
+    c->pool_limit = pool_limit;
+    int smem = 0, sms = 0;
+    cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    c->max_smem_optin = smem;
+    c->sm_count = sms;
+    st = tsc_cuda_status(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "tsc_init: cudaStreamCreate");
+    if (st) {
+        free(c);
+        return st;
+    }
+    *ctx_out = c;
+    return TS_OK;
+}
+
+extern "C" TS_API int32_t tsc_shutdown(void *ctx) {
+    if (ctx == NULL) return TS_OK;
+    struct tsc_context *c = (struct tsc_context *)ctx;
+    cudaSetDevice(c->device);
+    int32_t st = tsc_cuda_status(cudaStreamSynchronize(c->stream), "tsc_shutdown: pending work failed");
+    for (int32_t i = 0; i < c->n_chunks; i++) {
+        cudaFree(c->chunks[i].base);
+        free(c->chunks[i].blocks);
+    }
+    free(c->chunks);
+    cudaStreamDestroy(c->stream);
+    free(c);
+    return st;
+}
+
+/* ---- pool ----------------------------------------------------------------------------------- */
+
+static int32_t insert_block(struct tsc_chunk *ch, int32_t at, struct tsc_block b) {
+    if (ch->n_blocks == ch->cap_blocks) {
+        int32_t cap = ch->cap_blocks ? 2 * ch->cap_blocks : 16;
+        struct tsc_block *nb = (struct tsc_block *)realloc(ch->blocks, (size_t)cap * sizeof *nb);
+        if (nb == NULL) return tsc_set_error(TS_ERR_OUT_OF_MEMORY, "tsc_alloc: no host memory for the block list");
+        ch->blocks = nb;
+        ch->cap_blocks = cap;
+    }
+    memmove(ch->blocks + at + 1, ch->blocks + at, (size_t)(ch->n_blocks - at) * sizeof *ch->blocks);
+    ch->blocks[at] = b;
+    ch->n_blocks++;
+    return TS_OK;
+}
+
+static void remove_block(struct tsc_chunk *ch, int32_t at) {
+    memmove(ch->blocks + at, ch->blocks + at + 1, (size_t)(ch->n_blocks - at - 1) * sizeof *ch->blocks);
+    ch->n_blocks--;
+}
+
+/* Takes `bytes` from free block i of chunk ch (splitting off the rest). */
+static int32_t take(struct tsc_context *c, struct tsc_chunk *ch, int32_t i, int64_t bytes, void **out) {
+    struct tsc_block *b = &ch->blocks[i];
+    if (b->size > bytes) {
+        struct tsc_block rest = {b->off + bytes, b->size - bytes, 0};
+        int32_t st = insert_block(ch, i + 1, rest);
+        if (st) return st;
+        b = &ch->blocks[i];
+        b->size = bytes;
+    }
+    b->used = 1;
+    c->used += bytes;
+    *out = ch->base + b->off;
+    return TS_OK;
+}
+
+int32_t tsc_pool_alloc(struct tsc_context *c, int64_t bytes, void **out) {
+    bytes = (bytes + TSC_ALIGN - 1) / TSC_ALIGN * TSC_ALIGN;
+    for (int32_t k = 0; k < c->n_chunks; k++) {
+        struct tsc_chunk *ch = &c->chunks[k];
+        for (int32_t i = 0; i < ch->n_blocks; i++)
+            if (!ch->blocks[i].used && ch->blocks[i].size >= bytes) return take(c, ch, i, bytes, out);
+    }
+    /* A new chunk: at least TSC_CHUNK_MIN, 2 MiB granules, within the limit. */
+    int64_t size = bytes > TSC_CHUNK_MIN ? (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20) : TSC_CHUNK_MIN;
+    if (c->pool_limit > 0) {
+        int64_t left = c->pool_limit - c->reserved;
+        if (left < bytes)
+            return tsc_set_error(TS_ERR_OUT_OF_MEMORY,
+                                 "tsc_alloc: %lld bytes do not fit the pool limit (%lld reserved of %lld, %lld in use)",
+                                 (long long)bytes, (long long)c->reserved, (long long)c->pool_limit, (long long)c->used);
+        if (size > left) size = left;
+    }
+    if (c->n_chunks == c->cap_chunks) {
+        int32_t cap = c->cap_chunks ? 2 * c->cap_chunks : 8;
+        struct tsc_chunk *nc = (struct tsc_chunk *)realloc(c->chunks, (size_t)cap * sizeof *nc);
+        if (nc == NULL) return tsc_set_error(TS_ERR_OUT_OF_MEMORY, "tsc_alloc: no host memory for the chunk list");
+        c->chunks = nc;
+        c->cap_chunks = cap;
+    }
+    void *base = NULL;
+    cudaError_t e = cudaMalloc(&base, (size_t)size);
+    if (e != cudaSuccess && size > bytes) { /* the device may hold the request but not a whole chunk */
+        (void)cudaGetLastError();
+        size = bytes;
+        e = cudaMalloc(&base, (size_t)size);
+    }
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        return tsc_set_error(TS_ERR_OUT_OF_MEMORY, "tsc_alloc: cudaMalloc of %lld bytes failed: %s (pool: %lld reserved, %lld in use)",
+                             (long long)size, cudaGetErrorString(e), (long long)c->reserved, (long long)c->used);
+    }
+    struct tsc_chunk *ch = &c->chunks[c->n_chunks];
+    memset(ch, 0, sizeof *ch);
+    ch->base = (char *)base;
+    ch->size = size;
+    struct tsc_block whole = {0, size, 0};
+    int32_t st = insert_block(ch, 0, whole);
+    if (st) {
+        cudaFree(base);
+        return st;
+    }
+    c->n_chunks++;
+    c->reserved += size;
+    return take(c, ch, 0, bytes, out);
+}
+
+int32_t tsc_pool_free(struct tsc_context *c, void *p) {
+    char *cp = (char *)p;
+    for (int32_t k = 0; k < c->n_chunks; k++) {
+        struct tsc_chunk *ch = &c->chunks[k];
+        if (cp < ch->base || cp >= ch->base + ch->size) continue;
+        int64_t off = cp - ch->base;
+        int32_t lo = 0, hi = ch->n_blocks - 1; /* blocks are sorted by offset */
+        while (lo <= hi) {
+            int32_t mid = (lo + hi) / 2;
+            if (ch->blocks[mid].off == off) {
+                lo = mid;
+                break;
+            }
+            if (ch->blocks[mid].off < off) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        if (lo >= ch->n_blocks || ch->blocks[lo].off != off || !ch->blocks[lo].used) break;
+        int32_t i = lo;
+        c->used -= ch->blocks[i].size;
+        ch->blocks[i].used = 0;
+        if (i + 1 < ch->n_blocks && !ch->blocks[i + 1].used) {
+            ch->blocks[i].size += ch->blocks[i + 1].size;
+            remove_block(ch, i + 1);
+        }
+        if (i > 0 && !ch->blocks[i - 1].used) {
+            ch->blocks[i - 1].size += ch->blocks[i].size;
+            remove_block(ch, i);
+        }
+        return TS_OK;
+    }
+    return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_free: %p is not an allocation of this context's pool", p);
+}
+
+int32_t tsc_scratch(struct tsc_context *c, int64_t bytes, void **out) { return tsc_pool_alloc(c, bytes, out); }
+
+extern "C" TS_API int32_t tsc_alloc(void *ctx, int64_t bytes, void **dev_out) {
+    struct tsc_context *c = NULL;
+    if (dev_out == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_alloc: dev_out is NULL");
+    *dev_out = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_alloc", &c);
+    if (st) return st;
+    if (bytes <= 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_alloc: bytes=%lld must be > 0", (long long)bytes);
+    return tsc_pool_alloc(c, bytes, dev_out);
+}
+
+extern "C" TS_API int32_t tsc_free(void *ctx, void *dev) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_free", &c);
+    if (st) return st;
+    if (dev == NULL) return TS_OK;
+    return tsc_pool_free(c, dev);
+}
+
+extern "C" TS_API int64_t tsc_pool_used(void *ctx) { return ctx ? ((struct tsc_context *)ctx)->used : 0; }
+extern "C" TS_API int64_t tsc_pool_reserved(void *ctx) { return ctx ? ((struct tsc_context *)ctx)->reserved : 0; }
+
+/* ---- copies ------------------------------------------------------------------------------- */
+
+static int32_t check_copy(const char *fn, const void *dst, const void *src, int64_t bytes) {
+    if (bytes < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: bytes=%lld < 0", fn, (long long)bytes);
+    if (bytes > 0 && (dst == NULL || src == NULL)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: null pointer", fn);
+    return TS_OK;
+}
+
+static int32_t copy(void *ctx, const char *fn, void *dst, const void *src, int64_t bytes, cudaMemcpyKind kind, int wait) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, fn, &c);
+    if (st) return st;
+    st = check_copy(fn, dst, src, bytes);
+    if (st || bytes == 0) return st;
+    st = tsc_cuda_status(cudaMemcpyAsync(dst, src, (size_t)bytes, kind, c->stream), fn);
+    if (st) return st;
+    return wait ? tsc_cuda_status(cudaStreamSynchronize(c->stream), fn) : TS_OK;
+}
+
+extern "C" TS_API int32_t tsc_upload(void *ctx, void *dev_dst, const void *host_src, int64_t bytes) {
+    return copy(ctx, "tsc_upload", dev_dst, host_src, bytes, cudaMemcpyHostToDevice, 1);
+}
+
+extern "C" TS_API int32_t tsc_download(void *ctx, void *host_dst, const void *dev_src, int64_t bytes) {
+    return copy(ctx, "tsc_download", host_dst, dev_src, bytes, cudaMemcpyDeviceToHost, 1);
+}
+
+extern "C" TS_API int32_t tsc_copy(void *ctx, void *dev_dst, const void *dev_src, int64_t bytes) {
+    return copy(ctx, "tsc_copy", dev_dst, dev_src, bytes, cudaMemcpyDeviceToDevice, 0);
+}
+
+extern "C" TS_API int32_t tsc_memset(void *ctx, void *dev_dst, int32_t value, int64_t bytes) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_memset", &c);
+    if (st) return st;
+    if (bytes < 0 || (bytes > 0 && dev_dst == NULL)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_memset: bad arguments");
+    if (bytes == 0) return TS_OK;
+    return tsc_cuda_status(cudaMemsetAsync(dev_dst, value, (size_t)bytes, c->stream), "tsc_memset");
+}
+
+extern "C" TS_API int32_t tsc_synchronize(void *ctx) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_synchronize", &c);
+    if (st) return st;
+    return tsc_cuda_status(cudaStreamSynchronize(c->stream), "tsc_synchronize");
+}

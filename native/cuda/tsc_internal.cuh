@@ -1,0 +1,76 @@
+/*
+ * tsc_internal.cuh — what the CUDA sources share: the context, error helpers and the
+ * device-side block formats (internal).
+ */
+#ifndef TSC_INTERNAL_CUH
+#define TSC_INTERNAL_CUH
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "tessera_cuda.h"
+
+/* One cudaMalloc'd chunk of the pool, cut into blocks kept in address order. */
+struct tsc_block {
+    int64_t off, size;
+    int32_t used;
+};
+
+struct tsc_chunk {
+    char *base;
+    int64_t size;
+    struct tsc_block *blocks;
+    int32_t n_blocks, cap_blocks;
+};
+
+struct tsc_context {
+    int32_t device;
+    cudaStream_t stream;
+    int64_t pool_limit, reserved, used;
+    struct tsc_chunk *chunks;
+    int32_t n_chunks, cap_chunks;
+    int32_t max_smem_optin; /* bytes of shared memory a block may opt into */
+    int32_t sm_count;
+};
+
+/* Records the calling thread's message; returns code. */
+int32_t tsc_set_error(int32_t code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* TS_OK, or TSC_ERR_CUDA with "<what>: <CUDA error name>: <string>". */
+int32_t tsc_cuda_status(cudaError_t e, const char *what);
+/* Checks ctx and makes its device current. */
+int32_t tsc_enter(void *ctx, const char *fn, struct tsc_context **out);
+/* Status of the last launch (configuration errors surface here, execution errors later). */
+int32_t tsc_launch_status(const char *fn);
+/* Pool scratch for one op (freed with tsc_free after enqueueing: later work is stream-ordered). */
+int32_t tsc_scratch(struct tsc_context *c, int64_t bytes, void **out);
+int32_t tsc_pool_alloc(struct tsc_context *c, int64_t bytes, void **out);
+int32_t tsc_pool_free(struct tsc_context *c, void *p);
+
+/* Q8_0 / Q4_0 blocks as GGUF stores them: 2-byte aligned (18 and 34 bytes). */
+struct tsc_block_q8_0 {
+    uint16_t d;
+    int8_t qs[32];
+};
+struct tsc_block_q4_0 {
+    uint16_t d;
+    uint8_t qs[16];
+};
+static_assert(sizeof(struct tsc_block_q8_0) == 34, "q8_0 block");
+static_assert(sizeof(struct tsc_block_q4_0) == 18, "q4_0 block");
+
+static __device__ __forceinline__ float tsc_h2f(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+static __device__ __forceinline__ uint16_t tsc_f2h(float f) { return __half_as_ushort(__float2half_rn(f)); }
+
+static __device__ __forceinline__ float tsc_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+static __device__ __forceinline__ float tsc_warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+static inline int64_t tsc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+#endif /* TSC_INTERNAL_CUH */

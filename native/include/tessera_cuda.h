@@ -1,0 +1,121 @@
+/*
+ * tessera_cuda.h — the C ABI of libtessera_cuda, the CUDA kernels (NVIDIA GPUs, sm_80 and
+ * sm_90 code, PTX for later cards). A separate library so the CPU library never needs a
+ * CUDA runtime; it links the CUDA runtime statically and reaches the driver (libcuda.so.1)
+ * only through it, so it loads on machines without a driver and says so.
+ *
+ * Conventions: those of tessera.h (one declaration per line, fixed-width types and
+ * pointers only, TS_* status codes, TS_TYPE_* / TS_ACT_* / TS_ROPE_* / TS_BINARY_* ids), plus:
+ *  - Every function that returns int32_t returns a status; tsc_last_error() gives the
+ *    calling thread's message of its last failure.
+ *  - A context (void *ctx, from tsc_init) owns one device, one stream and one memory pool.
+ *    A context must be used by one thread at a time.
+ *  - "dev" pointers are device memory from tsc_alloc on the same context; pointers said to
+ *    be "host" are ordinary memory. Ops are enqueued on the context's stream and return
+ *    before the GPU finishes; tsc_download and tsc_synchronize wait for it. Errors the GPU
+ *    raises while running an op surface at the next call that waits.
+ *  - Shapes and byte strides follow the CPU op of the same name in tessera.h; F32 rows and
+ *    strides must be 4-byte aligned and F16 ones 2-byte aligned (the CPU accepts any).
+ */
+#ifndef TESSERA_CUDA_H
+#define TESSERA_CUDA_H
+
+#include <stdint.h>
+
+#include "tessera.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a signature or a constant below changes meaning. */
+#define TSC_ABI_VERSION 1
+
+/* Status codes beyond tessera.h's: no usable driver/device, and a CUDA runtime failure
+ * (the message carries CUDA's error name). */
+#define TSC_ERR_NO_DEVICE 100
+#define TSC_ERR_CUDA 101
+
+/* Fields of tsc_device_info. */
+#define TSC_INFO_TOTAL_MEMORY 0 /* bytes */
+#define TSC_INFO_SM_COUNT 1
+#define TSC_INFO_CC_MAJOR 2
+#define TSC_INFO_CC_MINOR 3
+#define TSC_INFO_MEM_CLOCK_KHZ 4
+#define TSC_INFO_MEM_BUS_BITS 5
+#define TSC_INFO_L2_BYTES 6
+#define TSC_INFO_COUNT 7
+
+/* ---- Version, errors, devices ---------------------------------------------------------- */
+TS_API TS_CRITICAL uint32_t tsc_abi_version(void);
+/* Message of the calling thread's last failure ("" if none); thread-local, at most 1024 bytes. */
+TS_API TS_CRITICAL const char *tsc_last_error(void);
+/* Number of CUDA devices this process can use. 0 when there is no driver, no device or the
+ * driver is too old: tsc_last_error() then says which. Never fails otherwise. */
+TS_API int32_t tsc_device_count(void);
+/* Writes the device's name (NUL-terminated, truncated to buf_len - 1 bytes) into buf (host). */
+TS_API int32_t tsc_device_name(int32_t device, char *buf, int64_t buf_len);
+/* Writes min(n, TSC_INFO_COUNT) TSC_INFO_* fields of the device into info (host). */
+TS_API int32_t tsc_device_info(int32_t device, int64_t *info, int32_t n);
+/* Version of the installed driver (e.g. 13000 for 13.0), 0 if none. */
+TS_API int32_t tsc_driver_version(void);
+
+/* ---- Context, memory, copies ----------------------------------------------------------- */
+/* Opens a context on `device`: a stream and a pool that grows in cudaMalloc chunks up to
+ * pool_limit bytes in all (0: no limit but the device's memory). *ctx_out gets the context. */
+TS_API int32_t tsc_init(int32_t device, int64_t pool_limit, void **ctx_out);
+/* Waits for the stream, frees every chunk of the pool and the context. NULL is a no-op. */
+TS_API int32_t tsc_shutdown(void *ctx);
+/* *dev_out = bytes of device memory from the pool, 256-byte aligned (bytes > 0). */
+TS_API int32_t tsc_alloc(void *ctx, int64_t bytes, void **dev_out);
+/* Returns an allocation to the pool (stream-ordered: work already enqueued may still use
+ * it, later work reuses it safely). NULL is a no-op; any other pointer not from tsc_alloc fails. */
+TS_API int32_t tsc_free(void *ctx, void *dev);
+/* Bytes of the pool handed out now / reserved from the device now (chunks). */
+TS_API TS_CRITICAL int64_t tsc_pool_used(void *ctx);
+TS_API TS_CRITICAL int64_t tsc_pool_reserved(void *ctx);
+/* Host -> device; returns once host memory may be reused. */
+TS_API int32_t tsc_upload(void *ctx, void *dev_dst, const void *host_src, int64_t bytes);
+/* Device -> host; waits for every op enqueued before it. */
+TS_API int32_t tsc_download(void *ctx, void *host_dst, const void *dev_src, int64_t bytes);
+/* Device -> device on the stream. */
+TS_API int32_t tsc_copy(void *ctx, void *dev_dst, const void *dev_src, int64_t bytes);
+/* Sets bytes of device memory to the byte value. */
+TS_API int32_t tsc_memset(void *ctx, void *dev_dst, int32_t value, int64_t bytes);
+/* Waits for the stream; reports an error any op raised on the GPU. */
+TS_API int32_t tsc_synchronize(void *ctx);
+
+/* ---- Quantized formats and matmul ------------------------------------------------------ */
+/* dev Q8_0 blocks of rows x k dev floats (k a multiple of 32), byte-identical to the CPU's
+ * ts_quantize(.., TS_TYPE_Q8_0, ..) (rows packed; x row stride x_stride bytes). */
+TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x, int64_t x_stride, int64_t rows, int64_t k);
+/* y[m][n] = sum_k w[n][k] * x[m][k] as ts_matmul, all dev pointers. w_type TS_TYPE_Q8_0 or
+ * TS_TYPE_Q4_0 (x quantized to Q8_0 on the device with the CPU's rounding, integer block
+ * dots as the CPU's: only the float sums' order differs), TS_TYPE_F16 or TS_TYPE_F32 (float
+ * products of the weights with x as given, no rounding of x). k a multiple of 32 for the
+ * quantized types; w_stride a multiple of 2 (F16) or 4 (F32). Scratch from the pool. */
+TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
+
+/* ---- Element-wise ops, norms, activations, RoPE, embeddings (F32, dev pointers) -------- */
+TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, int64_t rows, int64_t n, float eps);
+TS_API int32_t tsc_softmax(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *mask, int64_t mask_stride, int64_t mask_rows, int64_t rows, int64_t n, float scale);
+/* pos: HOST array of `tokens` positions (checked and copied before the call returns). */
+TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, int64_t y_head_stride, const float *x, int64_t x_token_stride, int64_t x_head_stride, const int32_t *pos, int64_t tokens, int64_t heads, int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base);
+TS_API int32_t tsc_activation(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, int32_t act, int64_t rows, int64_t n);
+TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const float *gate, int64_t gate_stride, const float *up, int64_t up_stride, int32_t act, int64_t rows, int64_t n);
+/* shape/strides: HOST arrays of ndim <= 4 entries (byte strides, 0 broadcasts). */
+TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strides, const float *a, const int64_t *a_strides, const float *b, const int64_t *b_strides, const int64_t *shape, int32_t ndim, int32_t op);
+/* table of type F32, F16, Q8_0 or Q4_0 (dev); ids: HOST array, every id checked to be in
+ * [0, n_table) before anything is enqueued (as the CPU op: nothing written otherwise). */
+TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, const void *table, int32_t type, int64_t table_stride, int64_t n_table, int64_t n, const int32_t *ids, int64_t n_ids);
+
+/* ---- Attention ------------------------------------------------------------------------- */
+/* As ts_attention (dev pointers): O = softmax(scale·Q·Kᵀ + mask)·V with an online softmax,
+ * causal/kv_offset, GQA, mask [lq x lk] or NULL, kv_type TS_TYPE_F16 or TS_TYPE_F32,
+ * d in [1, 256]. A query row that sees no key gets zeros. */
+TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stride, int64_t o_row_stride, const float *q, int64_t q_head_stride, int64_t q_row_stride, const void *k, int64_t k_head_stride, int64_t k_row_stride, const void *v, int64_t v_head_stride, int64_t v_row_stride, int32_t kv_type, const float *mask, int64_t mask_row_stride, int64_t n_heads, int64_t n_kv_heads, int64_t lq, int64_t lk, int64_t d, float scale, int32_t causal, int64_t kv_offset);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TESSERA_CUDA_H */
