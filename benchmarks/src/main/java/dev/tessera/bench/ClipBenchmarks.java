@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  * (VmHWM; it only grows, so read it per shape in run order).
  *
  * <p>Run: {@code java -cp ... dev.tessera.bench.ClipBenchmarks [--shapes B/32,L/14] [--types F16,Q8_0,Q4_0]
- * [--batches 1,16] [--seconds S]}.
+ * [--batches 1,16] [--seconds S] [--profile]} (--profile: per-op times on stderr).
  */
 public final class ClipBenchmarks {
     private ClipBenchmarks() {}
@@ -121,7 +121,7 @@ public final class ClipBenchmarks {
     }
 
     /** Runs every shape × type × batch: one images/s and one texts/s result each. */
-    public static List<BenchResult> run(List<String> shapes, List<DType> types, int[] batches, double seconds) {
+    public static List<BenchResult> run(List<String> shapes, List<DType> types, int[] batches, double seconds, boolean profile) {
         Tessera.ensureInitialized();
         Timer timer = new Timer(seconds, 2);
         int threads = Tessera.threads();
@@ -132,6 +132,7 @@ public final class ClipBenchmarks {
             ClipConfig c = shape(shape);
             for (DType type : types) {
                 try (ClipModel m = randomModel(c, type, 42)) {
+                    m.setProfiling(profile);
                     int s = c.vision().imageSize();
                     for (int b : batches) {
                         try (Tensor px = random(new SplittableRandom(b), 1.0, b, 3, s, s)) {
@@ -146,6 +147,9 @@ public final class ClipBenchmarks {
                         double sec = timer.median(() -> m.textFeatures(ids));
                         out.add(BenchResult.of("clip", "ViT-" + shape + " text " + type + " batch " + b, isa, threads, sec, 0, 0,
                                 String.format(Locale.ROOT, "%.2f texts/s, peak RSS %s", b / sec, peakRss())));
+                    }
+                    if (profile) {
+                        System.err.println("ViT-" + shape + " " + type + ", every run above:\n" + m.profile().format());
                     }
                 }
             }
@@ -172,6 +176,7 @@ public final class ClipBenchmarks {
         List<DType> types = List.of(DType.F16, DType.Q8_0, DType.Q4_0);
         int[] batches = {1, 16};
         double seconds = 2;
+        boolean profile = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--shapes" -> shapes = List.of(args[++i].split(","));
@@ -190,10 +195,11 @@ public final class ClipBenchmarks {
                     }
                 }
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
+                case "--profile" -> profile = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        for (BenchResult r : run(shapes, types, batches, seconds)) {
+        for (BenchResult r : run(shapes, types, batches, seconds, profile)) {
             System.out.printf(Locale.ROOT, "%-40s %-8s %2d threads  %9.2f ms  %s%n", r.name(), r.isa(), r.threads(), r.seconds() * 1e3,
                     r.note());
         }

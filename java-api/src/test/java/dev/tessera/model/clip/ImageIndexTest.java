@@ -95,4 +95,29 @@ class ImageIndexTest {
             assertThrows(IllegalArgumentException.class, () -> ImageIndex.build(model, null, empty, 1, null));
         }
     }
+
+    @Test
+    void bufferedImageAndFileGiveTheSameEmbedding(@TempDir Path tmp) throws IOException {
+        int w = 45;
+        int h = 37;
+        byte[] rgb = new byte[w * h * 3];
+        new Random(2).nextBytes(rgb);
+        Path file = tmp.resolve("x.png");
+        ImageIo.writePng(rgb, w, h, file);
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(w, h, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int o = (y * w + x) * 3;
+                img.setRGB(x, y, (rgb[o] & 0xff) << 16 | (rgb[o + 1] & 0xff) << 8 | (rgb[o + 2] & 0xff));
+            }
+        }
+        try (ClipModel model = ClipModel.load(TestFiles.resource("goldens/clip/tiny/config.json").getParent())) {
+            float[] a = model.embedImage(file);
+            float[] b = model.embedImage(img);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a, b, 0f);
+            assertEquals(1.0, ClipModel.dot(a, a), 1e-5);
+            IOException e = assertThrows(IOException.class, () -> model.embedImage(tmp.resolve("missing.png")));
+            assertTrue(e.getMessage().contains("missing.png"), e.getMessage());
+        }
+    }
 }
