@@ -335,4 +335,39 @@ class ClipModelTest {
             checkAll(m, 2e-3);
         }
     }
+
+    /** A CLIPVisionModel folder (model_type clip_vision_model, vision keys at the top, vision_model.* tensors only). */
+    @Test
+    void visionOnlyHfFolderLoads(@TempDir Path tmp) throws IOException {
+        java.nio.file.Files.writeString(tmp.resolve("config.json"), """
+                {"model_type": "clip_vision_model", "image_size": 32, "patch_size": 8, "hidden_size": 64,
+                 "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
+                 "hidden_act": "quick_gelu", "layer_norm_eps": 1e-05, "projection_dim": 32, "num_channels": 3}
+                """);
+        try (SafetensorsFile all = SafetensorsFile.open(DIR.resolve("model.safetensors"))) {
+            dev.tessera.io.safetensors.SafetensorsWriter w = new dev.tessera.io.safetensors.SafetensorsWriter();
+            for (var info : all.tensorInfos()) {
+                if (info.name().startsWith("vision_model.")) {
+                    w.add(info.name(), all.tensor(info.name()));
+                }
+            }
+            w.write(tmp.resolve("model.safetensors"));
+        }
+        try (ClipModel m = ClipModel.load(tmp)) {
+            assertNull(m.config().text());
+            assertNull(m.weights().vision().projection());
+            try (Tensor h = m.visionHiddenState(ref.tensor("pixels"), 1)) {
+                check(h, "vision.hidden.1", 2e-6);
+            }
+            Map<String, Tensor> out = m.runVision(ref.tensor("pixels"));
+            try {
+                check(out.get("pooled"), "vision.pooled", 2e-6);
+                assertNull(out.get("embeds"));
+            } finally {
+                close(out);
+            }
+            assertThrows(IllegalStateException.class, () -> m.embedText("a cat"));
+            assertThrows(IllegalStateException.class, () -> m.imageFeatures(ref.tensor("pixels")));
+        }
+    }
 }
