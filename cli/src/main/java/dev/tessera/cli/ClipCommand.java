@@ -5,11 +5,12 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code tessera clip ...}: CLIP text and image tools. A parent command only; the work is in
- * its subcommands (tokenize now; embed/classify/index/search are added beside it).
+ * its subcommands: tokenize, embed, classify, index, search.
  */
 @Command(name = "clip",
-        description = "CLIP tools: tokenizer, image and text embeddings, zero-shot classification.",
-        subcommands = {ClipTokenizeCommand.class, ClipEmbedCommand.class, ClipClassifyCommand.class})
+        description = "CLIP tools: tokenizer, image and text embeddings, zero-shot classification, image search.",
+        subcommands = {ClipTokenizeCommand.class, ClipEmbedCommand.class, ClipClassifyCommand.class, ClipIndexCommand.class,
+                ClipSearchCommand.class})
 final class ClipCommand implements Runnable {
 
 

@@ -133,4 +133,39 @@ class ClipModelCommandTest {
         assertEquals(1, noModel.code());
         assertTrue(noModel.err().contains("none.gguf"), noModel.err());
     }
+
+    @Test
+    void indexThenSearch() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("photos"));
+        Random r = new Random(9);
+        for (int i = 0; i < 5; i++) {
+            byte[] rgb = new byte[36 * 36 * 3];
+            r.nextBytes(rgb);
+            ImageIo.writePng(rgb, 36, 36, dir.resolve("p" + i + ".png"));
+        }
+        Files.writeString(dir.resolve("bad.png"), "garbage");
+        Path idx = tmp.resolve("photos.idx");
+        Run index = run("clip", "index", "-m", model.toString(), "--dir", dir.toString(), "-o", idx.toString(), "--threads", "2");
+        assertEquals(0, index.code(), index.err());
+        assertTrue(index.out().contains("indexed 5 images (1 skipped)"), index.out());
+        assertTrue(index.err().contains("indexing [") && index.err().contains("6/6"), index.err());
+        assertTrue(index.err().contains("warning: skipped") && index.err().contains("bad.png"), index.err());
+        Run search = run("clip", "search", "--index", idx.toString(), "-q", "a red car", "-k", "3");
+        assertEquals(0, search.code(), search.err());
+        String[] lines = search.out().strip().split("\n");
+        assertEquals(3, lines.length, search.out());
+        double prev = Double.MAX_VALUE;
+        for (String line : lines) {
+            String[] parts = line.strip().split("\\s+", 2);
+            double score = Double.parseDouble(parts[0]);
+            assertTrue(score <= prev, search.out());
+            prev = score;
+            assertTrue(parts[1].endsWith(".png") && parts[1].contains("photos"), line);
+        }
+        Run noDir = run("clip", "index", "-m", model.toString(), "--dir", tmp.resolve("nodir").toString(), "-o", idx.toString());
+        assertEquals(1, noDir.code());
+        Run badIdx = run("clip", "search", "--index", model.toString(), "-q", "x");
+        assertEquals(1, badIdx.code());
+        assertTrue(badIdx.err().contains("not a Tessera CLIP image index"), badIdx.err());
+    }
 }

@@ -100,7 +100,8 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
 
     /**
      * Parses a CLIPModel config.json (transformers' defaults for absent keys, which are those of
-     * openai/clip-vit-base-patch32). Image mean/std are OpenAI's (preprocessor_config.json is not read).
+     * openai/clip-vit-base-patch32), or a CLIPVisionModel one (model_type clip_vision_model: no
+     * text tower). Image mean/std are OpenAI's (preprocessor_config.json is not read).
      */
     @SuppressWarnings("unchecked")
     public static ClipConfig fromHfJson(String json) {
@@ -109,12 +110,17 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
             throw new IllegalArgumentException("config.json is not a JSON object");
         }
         Map<String, Object> top = (Map<String, Object>) m;
-        Map<String, Object> v = top.get("vision_config") instanceof Map<?, ?> vm ? (Map<String, Object>) vm : Map.of();
+        boolean visionOnly = "clip_vision_model".equals(top.get("model_type"));
+        Map<String, Object> v = visionOnly ? top : top.get("vision_config") instanceof Map<?, ?> vm ? (Map<String, Object>) vm : Map.of();
         Map<String, Object> t = top.get("text_config") instanceof Map<?, ?> tm ? (Map<String, Object>) tm : Map.of();
         Vision vision = new Vision(num(v, "image_size", 224), num(v, "patch_size", 32), num(v, "hidden_size", 768),
                 num(v, "num_hidden_layers", 12), num(v, "num_attention_heads", 12), num(v, "intermediate_size", 3072),
                 (float) dbl(v, "layer_norm_eps", 1e-5), activation(str(v, "hidden_act", "quick_gelu")),
                 ClipImagePreprocessor.OPENAI_MEAN.clone(), ClipImagePreprocessor.OPENAI_STD.clone());
+        if (visionOnly) {
+            // a CLIPVisionModel checkpoint (e.g. a LLaVA vision tower): vision_model.* tensors only
+            return new ClipConfig(vision, null, num(top, "projection_dim", 512));
+        }
         int eos = num(t, "eos_token_id", ClipTokenizer.END_OF_TEXT);
         Text text = new Text(num(t, "vocab_size", 49408), num(t, "max_position_embeddings", 77), num(t, "hidden_size", 512),
                 num(t, "num_hidden_layers", 12), num(t, "num_attention_heads", 8), num(t, "intermediate_size", 2048),

@@ -53,7 +53,9 @@ public final class ClipModel implements AutoCloseable {
     private final List<AutoCloseable> resources;
     private final Backend backend;
     private final Map<String, Compiled> graphs = new LinkedHashMap<>(16, 0.75f, true);
+    private final dev.tessera.runtime.Profile evicted = new dev.tessera.runtime.Profile();
     private ClipTokenizer tokenizer;
+    private boolean profiling;
     private boolean closed;
 
     /** A compiled graph and the per-batch constants it binds. */
@@ -676,12 +678,32 @@ public final class ClipModel implements AutoCloseable {
         return c.graph();
     }
 
+    /** Times per op type from now on (off by default). */
+    public synchronized void setProfiling(boolean on) {
+        profiling = on;
+        for (Compiled c : graphs.values()) {
+            c.graph().setProfiling(on);
+        }
+    }
+
+    /** Per-op times of every forward run while profiling was on. */
+    public synchronized dev.tessera.runtime.Profile profile() {
+        dev.tessera.runtime.Profile all = new dev.tessera.runtime.Profile();
+        all.addAll(evicted);
+        for (Compiled c : graphs.values()) {
+            all.addAll(c.graph().profile());
+        }
+        return all;
+    }
+
     private void put(String key, Compiled c) {
+        c.graph().setProfiling(profiling);
         graphs.put(key, c);
         var it = graphs.entrySet().iterator();
         while (graphs.size() > MAX_GRAPHS && it.hasNext()) {
             var e = it.next();
             if (e.getValue() != c) {
+                evicted.addAll(e.getValue().graph().profile());
                 e.getValue().close();
                 it.remove();
             }

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Tolerances (max |Δ| over a tensor, divided by the tensor's max |ref|), 2 to 4× the errors
  * measured when they were set: F32 weights 2e-6 (measured ≤ 4.5e-7: float accumulation order);
- * F16 matrices 2e-3 (measured ≤ 5.6e-4: weights and matmul activations rounded to F16); Q8_0
+ * F16 matrices, or a whole F16 checkpoint, 2e-3 (measured ≤ 5.6e-4 and ≤ 7.6e-4: weights and matmul
+ * activations rounded to F16); Q8_0
  * matrices 2.5e-2 (measured ≤ 1.3e-2: weights and activations quantized to 8 bits per 32-block,
  * compounded over 2 blocks and the LayerNorms).
  */
@@ -305,6 +306,68 @@ class ClipModelTest {
                 assertEquals(-1, back.config().text().eosTokenId());
                 assertArrayEquals(direct, back.embedText("A photo of a cat."), 0f);
             }
+        }
+    }
+
+    /** A Hugging Face folder saved in F16 (every tensor, as torch_dtype=float16 checkpoints are): vectors are widened on load. */
+    @Test
+    void f16HfFolderLoads(@TempDir Path tmp) throws IOException {
+        java.nio.file.Files.copy(DIR.resolve("config.json"), tmp.resolve("config.json"));
+        try (SafetensorsFile f32 = SafetensorsFile.open(DIR.resolve("model.safetensors"))) {
+            dev.tessera.io.safetensors.SafetensorsWriter w = new dev.tessera.io.safetensors.SafetensorsWriter();
+            List<Tensor> copies = new java.util.ArrayList<>();
+            try {
+                for (var info : f32.tensorInfos()) {
+                    Tensor c = dev.tessera.ops.Ops.convert(f32.tensor(info.name()), DType.F16);
+                    copies.add(c);
+                    w.add(info.name(), c);
+                }
+                w.write(tmp.resolve("model.safetensors"));
+            } finally {
+                copies.forEach(Tensor::close);
+            }
+        }
+        try (ClipModel m = ClipModel.load(tmp)) {
+            assertEquals(DType.F16, m.weights().vision().layers().get(0).q().dtype());
+            assertEquals(DType.F32, m.weights().vision().layers().get(0).qBias().dtype());
+            assertEquals(DType.F32, m.weights().text().positionEmbedding().dtype());
+            assertEquals(model.logitScale(), m.logitScale(), 2e-3);
+            checkAll(m, 2e-3);
+        }
+    }
+
+    /** A CLIPVisionModel folder (model_type clip_vision_model, vision keys at the top, vision_model.* tensors only). */
+    @Test
+    void visionOnlyHfFolderLoads(@TempDir Path tmp) throws IOException {
+        java.nio.file.Files.writeString(tmp.resolve("config.json"), """
+                {"model_type": "clip_vision_model", "image_size": 32, "patch_size": 8, "hidden_size": 64,
+                 "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
+                 "hidden_act": "quick_gelu", "layer_norm_eps": 1e-05, "projection_dim": 32, "num_channels": 3}
+                """);
+        try (SafetensorsFile all = SafetensorsFile.open(DIR.resolve("model.safetensors"))) {
+            dev.tessera.io.safetensors.SafetensorsWriter w = new dev.tessera.io.safetensors.SafetensorsWriter();
+            for (var info : all.tensorInfos()) {
+                if (info.name().startsWith("vision_model.")) {
+                    w.add(info.name(), all.tensor(info.name()));
+                }
+            }
+            w.write(tmp.resolve("model.safetensors"));
+        }
+        try (ClipModel m = ClipModel.load(tmp)) {
+            assertNull(m.config().text());
+            assertNull(m.weights().vision().projection());
+            try (Tensor h = m.visionHiddenState(ref.tensor("pixels"), 1)) {
+                check(h, "vision.hidden.1", 2e-6);
+            }
+            Map<String, Tensor> out = m.runVision(ref.tensor("pixels"));
+            try {
+                check(out.get("pooled"), "vision.pooled", 2e-6);
+                assertNull(out.get("embeds"));
+            } finally {
+                close(out);
+            }
+            assertThrows(IllegalStateException.class, () -> m.embedText("a cat"));
+            assertThrows(IllegalStateException.class, () -> m.imageFeatures(ref.tensor("pixels")));
         }
     }
 }
