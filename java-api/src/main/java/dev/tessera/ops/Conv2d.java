@@ -16,7 +16,9 @@ import java.util.Arrays;
  * {@code OH = (H + 2·ph − dh·(kh − 1) − 1) / sh + 1} (likewise OW).
  *
  * <p>x is F32 {@code [N, Cin, H, W]}; w is F32 or F16 {@code [Cout, Cin/groups, kh, kw]} (F16 is
- * widened to F32 once per call); bias is F32 {@code [Cout]} or null; y is F32
+ * widened to F32 once per call), BF16 or a quantized GGUF type where a file carries one (its blocks run
+ * along kw, so kw is a multiple of the block size, e.g. a 32×32 patch embedding in Q8_0: dequantized
+ * to F32 once per call); bias is F32 {@code [Cout]} or null; y is F32
  * {@code [N, Cout, OH, OW]}. All must be contiguous, in native memory and aligned to their
  * element size. Accumulation is in F32.
  *
@@ -97,6 +99,12 @@ public final class Conv2d {
         if (y.numel() == 0) {
             return;
         }
+        if (w.dtype().isQuantized() || w.dtype() == DType.BF16) {
+            try (Tensor wf = Ops.dequantize(w)) {
+                conv2dInto(x, wf, bias, stride, padding, dilation, groups, y);
+            }
+            return;
+        }
         int wType = w.dtype() == DType.F16 ? TesseraNative.TS_TYPE_F16 : TesseraNative.TS_TYPE_F32;
         Tessera.ensureInitialized();
         Tessera.check(TesseraNative.ts_conv2d(y.segment(), x.segment(), w.segment(), wType,
@@ -118,8 +126,8 @@ public final class Conv2d {
         if (x.dtype() != DType.F32 || x.rank() != 4) {
             throw new IllegalArgumentException("conv2d input must be F32 [N, Cin, H, W], got " + x);
         }
-        if ((w.dtype() != DType.F32 && w.dtype() != DType.F16) || w.rank() != 4) {
-            throw new IllegalArgumentException("conv2d weights must be F32 or F16 [Cout, Cin/groups, kh, kw], got " + w);
+        if (!Ops.isMatmulWeightType(w.dtype()) || w.rank() != 4) {
+            throw new IllegalArgumentException("conv2d weights must be F32, F16, BF16 or a quantized GGUF type [Cout, Cin/groups, kh, kw], got " + w);
         }
         if (stride.h() < 1 || stride.w() < 1) {
             throw new IllegalArgumentException("conv2d stride must be >= 1, got " + stride);
@@ -183,7 +191,7 @@ public final class Conv2d {
         if (!t.segment().isNative()) {
             throw new IllegalArgumentException("conv2d " + role + " is on the Java heap; kernels need native memory (Tensor.allocate)");
         }
-        if (t.segment().address() % t.dtype().elementBytes() != 0) {
+        if (!t.dtype().isQuantized() && t.segment().address() % t.dtype().elementBytes() != 0) {
             throw new IllegalArgumentException("conv2d " + role + " is not aligned to its " + t.dtype().elementBytes()
                     + "-byte elements: " + t);
         }
