@@ -101,7 +101,8 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
     /**
      * Parses a CLIPModel config.json (transformers' defaults for absent keys, which are those of
      * openai/clip-vit-base-patch32), or a CLIPVisionModel one (model_type clip_vision_model: no
-     * text tower). Image mean/std are OpenAI's (preprocessor_config.json is not read).
+     * text tower). Image mean/std are OpenAI's until {@link #withPreprocessorJson} reads the
+     * folder's preprocessor_config.json.
      */
     @SuppressWarnings("unchecked")
     public static ClipConfig fromHfJson(String json) {
@@ -126,6 +127,47 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
                 num(t, "num_hidden_layers", 12), num(t, "num_attention_heads", 8), num(t, "intermediate_size", 2048),
                 (float) dbl(t, "layer_norm_eps", 1e-5), activation(str(t, "hidden_act", "quick_gelu")), eos == 2 ? -1 : eos);
         return new ClipConfig(vision, text, num(top, "projection_dim", 512));
+    }
+
+    /**
+     * This config with the image mean/std of a Hugging Face preprocessor_config.json
+     * ({@code image_mean}, {@code image_std}: three numbers each; absent keys keep the current values).
+     */
+    @SuppressWarnings("unchecked")
+    public ClipConfig withPreprocessorJson(String json) {
+        if (vision == null) {
+            return this;
+        }
+        Object root = MiniJson.parse(json);
+        if (!(root instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException("preprocessor_config.json is not a JSON object");
+        }
+        Map<String, Object> top = (Map<String, Object>) m;
+        float[] mean = triple(top, "image_mean", vision.mean());
+        float[] std = triple(top, "image_std", vision.std());
+        for (float x : std) {
+            if (!(x > 0)) {
+                throw new IllegalArgumentException("preprocessor_config.json image_std must be positive, got " + java.util.Arrays.toString(std));
+            }
+        }
+        Vision v = new Vision(vision.imageSize(), vision.patchSize(), vision.width(), vision.blocks(), vision.heads(), vision.ffn(),
+                vision.eps(), vision.act(), mean, std);
+        return new ClipConfig(v, text, projectionDim);
+    }
+
+    private static float[] triple(Map<String, Object> m, String key, float[] def) {
+        Object o = m.get(key);
+        if (o == null) {
+            return def.clone();
+        }
+        if (!(o instanceof java.util.List<?> l) || l.size() != 3 || !l.stream().allMatch(x -> x instanceof Double)) {
+            throw new IllegalArgumentException("preprocessor_config.json " + key + " must be 3 numbers, got " + o);
+        }
+        float[] f = new float[3];
+        for (int i = 0; i < 3; i++) {
+            f[i] = ((Double) l.get(i)).floatValue();
+        }
+        return f;
     }
 
     private static int num(Map<String, Object> m, String key, int def) {

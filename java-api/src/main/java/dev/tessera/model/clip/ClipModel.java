@@ -107,6 +107,10 @@ public final class ClipModel implements AutoCloseable {
             throw new java.nio.file.NoSuchFileException(modelFile.toString(), null, "a Hugging Face CLIP folder needs model.safetensors");
         }
         ClipConfig config = ClipConfig.fromHfJson(Files.readString(configFile));
+        Path preprocessor = configFile.resolveSibling("preprocessor_config.json");
+        if (Files.exists(preprocessor)) {
+            config = config.withPreprocessorJson(Files.readString(preprocessor));
+        }
         SafetensorsFile file = SafetensorsFile.open(modelFile);
         try {
             Function<String, Tensor> find = n -> file.hasTensor(n) ? file.tensor(n) : null;
