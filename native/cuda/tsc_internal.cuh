@@ -71,6 +71,13 @@ static __device__ __forceinline__ float tsc_warp_max(float v) {
     return v;
 }
 
+/* The batched (tensor-core) matmul, tsc_matmul_mma.cu. tsc_matmul calls it after validating
+ * its arguments, for every m > 1: it returns TS_OK or an error once it enqueued (or failed to
+ * enqueue) the product, or TSC_NOT_HANDLED for a type/shape it leaves to the plain kernels. */
+#define TSC_NOT_HANDLED (-1)
+int32_t tsc_matmul_mma(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
+                       const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
+
 static inline int64_t tsc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 #endif /* TSC_INTERNAL_CUH */

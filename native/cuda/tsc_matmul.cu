@@ -238,6 +238,10 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
                              "tsc_matmul: pointers/strides misaligned (y, x: 4 bytes; w: %lld bytes)", (long long)wal);
     if ((n > 1 && w_stride < wsz) || (m > 1 && (y_stride < 4 * n || x_stride < 4 * k)))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: a row stride is shorter than its row");
+    if (m > 1) {
+        st = tsc_matmul_mma(c, y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
+        if (st != TSC_NOT_HANDLED) return st;
+    }
     if (quant) {
         const int64_t nb = k / 32;
         void *scratch;
