@@ -85,6 +85,11 @@ TS_API int32_t tsc_memset(void *ctx, void *dev_dst, int32_t value, int64_t bytes
 /* Waits for the stream; reports an error any op raised on the GPU. */
 TS_API int32_t tsc_synchronize(void *ctx);
 
+/* As ts_copy_strided (dev pointers; shape and strides HOST arrays of ndim <= TS_MAX_DIMS
+ * entries, strides in bytes): copies one view into another, converting between F32, F16
+ * and BF16 with round-to-nearest-even; pointers and strides aligned to their element size. */
+TS_API int32_t tsc_copy_strided(void *ctx, void *dst, int32_t dst_type, const int64_t *dst_strides, const void *src, int32_t src_type, const int64_t *src_strides, const int64_t *shape, int32_t ndim);
+
 /* ---- Quantized formats and matmul ------------------------------------------------------ */
 /* dev Q8_0 blocks of rows x k dev floats (k a multiple of 32), byte-identical to the CPU's
  * ts_quantize(.., TS_TYPE_Q8_0, ..) (rows packed; x row stride x_stride bytes). */

@@ -75,6 +75,57 @@ int main(void) {
     for (int64_t i = 0; i < nb; i++) ok &= back[i] == (i >= 100 && i < 1100 ? 0xAB : h[i]);
     CHECK(ok, "memset wrote exactly its range");
     CHECK(tsc_synchronize(ctx) == TS_OK, "synchronize");
+
+    /* Strided copies with conversion: bit-identical to ts_copy_strided (same rounding), for a
+     * permuted F32 -> F16 view (the KV-cache append), F16 -> F32, F32 -> BF16, a broadcast
+     * source (stride 0) and a dense same-type copy; NaN and infinities included. */
+    {
+        const int64_t shape[3] = {5, 7, 9}; /* copied in [b][c][a] order of a [a=9][b=5][c=7] source */
+        const int64_t count = 5 * 7 * 9;
+        float *src = tsc_test_randn(&seed, count, 3.0f);
+        src[3] = NAN, src[10] = INFINITY, src[11] = -INFINITY, src[12] = 1e-8f, src[13] = 70000.0f;
+        const int64_t src_strides[3] = {7 * 4, 4, 5 * 7 * 4};
+        const int types[3] = {TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32};
+        for (int t = 0; t < 3; t++) {
+            const int64_t es = types[t] == TS_TYPE_F32 ? 4 : 2;
+            const int64_t dst_strides[3] = {7 * 9 * es, 9 * es, es};
+            unsigned char *want = calloc(count, 4), *got = calloc(count, 4);
+            CHECK(ts_copy_strided(want, types[t], dst_strides, src, TS_TYPE_F32, src_strides, shape, 3) == TS_OK, "%s", ts_last_error());
+            void *ds = tsc_test_up(ctx, src, count * 4), *dd;
+            CHECK(tsc_alloc(ctx, count * es, &dd) == TS_OK, "alloc");
+            CHECK(tsc_copy_strided(ctx, dd, types[t], dst_strides, ds, TS_TYPE_F32, src_strides, shape, 3) == TS_OK, "%s",
+                  tsc_last_error());
+            tsc_test_down(ctx, got, dd, count * es);
+            CHECK(memcmp(want, got, (size_t)(count * es)) == 0, "copy_strided F32 -> type %d differs from the CPU", types[t]);
+            /* back to F32 from the converted buffer, dense */
+            const int64_t dense_es[3] = {7 * 9 * 4, 9 * 4, 4};
+            void *df;
+            CHECK(tsc_alloc(ctx, count * 4, &df) == TS_OK, "alloc");
+            CHECK(tsc_copy_strided(ctx, df, TS_TYPE_F32, dense_es, dd, types[t], dst_strides, shape, 3) == TS_OK, "%s", tsc_last_error());
+            CHECK(ts_copy_strided(want, TS_TYPE_F32, dense_es, got, types[t], dst_strides, shape, 3) == TS_OK, "%s", ts_last_error());
+            tsc_test_down(ctx, got, df, count * 4);
+            CHECK(memcmp(want, got, (size_t)(count * 4)) == 0, "copy_strided type %d -> F32 differs from the CPU", types[t]);
+            tsc_free(ctx, ds), tsc_free(ctx, dd), tsc_free(ctx, df);
+            free(want), free(got);
+        }
+        /* broadcast: a [9] row repeated over 5 rows (stride 0) */
+        const int64_t bshape[2] = {5, 9}, bsrc[2] = {0, 4}, bdst[2] = {9 * 4, 4};
+        float want[45], got[45];
+        void *ds = tsc_test_up(ctx, src, 9 * 4), *dd;
+        CHECK(tsc_alloc(ctx, 45 * 4, &dd) == TS_OK, "alloc");
+        CHECK(tsc_copy_strided(ctx, dd, TS_TYPE_F32, bdst, ds, TS_TYPE_F32, bsrc, bshape, 2) == TS_OK, "%s", tsc_last_error());
+        CHECK(ts_copy_strided(want, TS_TYPE_F32, bdst, src, TS_TYPE_F32, bsrc, bshape, 2) == TS_OK, "%s", ts_last_error());
+        tsc_test_down(ctx, got, dd, 45 * 4);
+        CHECK(memcmp(want, got, sizeof want) == 0, "broadcast copy");
+        /* refusals: quantized types, misaligned strides, too many dims */
+        CHECK(tsc_copy_strided(ctx, dd, TS_TYPE_Q8_0, bdst, ds, TS_TYPE_F32, bsrc, bshape, 2) == TS_ERR_UNSUPPORTED, "q8_0 refused");
+        const int64_t odd[2] = {9 * 4, 2};
+        CHECK(tsc_copy_strided(ctx, dd, TS_TYPE_F32, odd, ds, TS_TYPE_F32, bsrc, bshape, 2) == TS_ERR_INVALID_ARGUMENT, "odd stride refused");
+        CHECK(tsc_copy_strided(ctx, dd, TS_TYPE_F32, bdst, ds, TS_TYPE_F32, bsrc, bshape, TS_MAX_DIMS + 1) == TS_ERR_INVALID_ARGUMENT,
+              "ndim refused");
+        tsc_free(ctx, ds), tsc_free(ctx, dd);
+        free(src);
+    }
     free(h);
     free(back);
     CHECK(tsc_shutdown(ctx) == TS_OK, "shutdown");
