@@ -6,8 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Generates {@code dev.tessera.bindings.TesseraNative} from tessera.h. The build runs it in
- * source-launcher mode ({@code java Bindgen.java <header> <source root>}), so it needs no
+ * Generates a bindings class from a header ({@code TesseraNative} from tessera.h,
+ * {@code TesseraCudaNative} from tessera_cuda.h; see {@link Target}). The build runs it in
+ * source-launcher mode ({@code java Bindgen.java <header>... <source root>}), so it needs no
  * compile step of its own; any header construct it cannot bind exits with status 1 and
  * {@code file:line: reason} on stderr, which fails the build.
  */
@@ -15,12 +16,15 @@ public final class Bindgen {
     private Bindgen() {}
 
     public static void main(String[] args) {
-        if (args.length != 2) {
-            System.err.println("usage: java Bindgen.java <tessera.h> <generated source root>");
+        if (args.length < 2) {
+            System.err.println("usage: java Bindgen.java <header>... <generated source root>");
             System.exit(2);
         }
+        Path root = Path.of(args[args.length - 1]);
         try {
-            generate(Path.of(args[0]), Path.of(args[1]));
+            for (int i = 0; i < args.length - 1; i++) {
+                generate(Path.of(args[i]), root);
+            }
         } catch (BindgenException e) {
             System.err.println(e.getMessage());
             System.err.println("bindgen: no bindings generated");
@@ -33,8 +37,9 @@ public final class Bindgen {
 
     /** Returns the written file. Leaves it untouched when unchanged, so javac sees nothing stale. */
     public static Path generate(Path header, Path sourceRoot) throws IOException, BindgenException {
-        String source = JavaEmitter.emit(HeaderParser.parse(header));
-        Path target = sourceRoot.resolve(JavaEmitter.PACKAGE.replace('.', '/')).resolve(JavaEmitter.CLASS + ".java");
+        Header parsed = HeaderParser.parse(header);
+        String source = JavaEmitter.emit(parsed);
+        Path target = sourceRoot.resolve(JavaEmitter.PACKAGE.replace('.', '/')).resolve(parsed.target().className() + ".java");
         if (!Files.isRegularFile(target) || !Files.readString(target, StandardCharsets.UTF_8).equals(source)) {
             Files.createDirectories(target.getParent());
             Files.writeString(target, source, StandardCharsets.UTF_8);

@@ -24,9 +24,6 @@ import java.util.regex.Pattern;
  * is reported with its line instead of being guessed at or skipped.
  */
 public final class HeaderParser {
-    /** The constant and function the bindings compare at load time. */
-    public static final String ABI_CONSTANT = "TS_ABI_VERSION";
-    public static final String ABI_FUNCTION = "ts_abi_version";
     private static final String API_MARKER = "TS_API";
     private static final String CRITICAL_MARKER = "TS_CRITICAL";
 
@@ -84,6 +81,7 @@ public final class HeaderParser {
     }
 
     private final String file;
+    private final Target target;
     private final List<Constant> constants = new ArrayList<>();
     private final List<NativeFunction> functions = new ArrayList<>();
     private final Map<String, Integer> names = new HashMap<>();
@@ -94,17 +92,22 @@ public final class HeaderParser {
     private boolean seenStatement;
     private String guardCandidate;
 
-    private HeaderParser(String file) {
+    private HeaderParser(String file, Target target) {
         this.file = file;
+        this.target = target;
     }
 
     public static Header parse(Path header) throws IOException, BindgenException {
-        return parse(header.toString(), Files.readString(header, StandardCharsets.UTF_8));
+        return parse(header.toString(), Files.readString(header, StandardCharsets.UTF_8), Target.of(header));
     }
 
-    /** {@code file} only names the header in messages. */
+    /** {@code file} only names the header in messages; bound as tessera.h. */
     public static Header parse(String file, String text) throws BindgenException {
-        HeaderParser parser = new HeaderParser(file);
+        return parse(file, text, Target.TESSERA);
+    }
+
+    public static Header parse(String file, String text, Target target) throws BindgenException {
+        HeaderParser parser = new HeaderParser(file, target);
         for (Line line : parser.prepare(text)) {
             parser.statement(line);
         }
@@ -327,7 +330,9 @@ public final class HeaderParser {
         String rest = m.group(2).strip();
         switch (name) {
             case "include" -> {
-                if (!(rest.startsWith("<") && rest.endsWith(">"))) {
+                boolean local = rest.length() > 2 && rest.startsWith("\"") && rest.endsWith("\"")
+                        && target.localIncludes().contains(rest.substring(1, rest.length() - 1));
+                if (!local && !(rest.startsWith("<") && rest.endsWith(">"))) {
                     throw fail(line, "#include " + rest + ": only system headers may be included; the whole ABI "
                             + "must be in this header for the bindings to see it");
                 }
@@ -613,19 +618,19 @@ public final class HeaderParser {
         if (externBlocks != 0) {
             throw fail(0, "an extern \"C\" { block is never closed");
         }
-        Constant abi = constants.stream().filter(c -> c.name().equals(ABI_CONSTANT)).findFirst()
-                .orElseThrow(() -> fail(0, "no #define " + ABI_CONSTANT + ": the bindings compare it with "
-                        + ABI_FUNCTION + "() when the library loads"));
+        Constant abi = constants.stream().filter(c -> c.name().equals(target.abiConstant())).findFirst()
+                .orElseThrow(() -> fail(0, "no #define " + target.abiConstant() + ": the bindings compare it with "
+                        + target.abiFunction() + "() when the library loads"));
         if (abi.isLong()) {
-            throw fail(abi.line(), ABI_CONSTANT + " must fit in an int");
+            throw fail(abi.line(), target.abiConstant() + " must fit in an int");
         }
-        NativeFunction abiFunction = functions.stream().filter(f -> f.name().equals(ABI_FUNCTION)).findFirst()
-                .orElseThrow(() -> fail(0, "no TS_API " + ABI_FUNCTION + "(void): the bindings call it when the "
+        NativeFunction abiFunction = functions.stream().filter(f -> f.name().equals(target.abiFunction())).findFirst()
+                .orElseThrow(() -> fail(0, "no TS_API " + target.abiFunction() + "(void): the bindings call it when the "
                         + "library loads to detect a library/header mismatch"));
         if (abiFunction.returnType() != JavaType.INT || !abiFunction.params().isEmpty()) {
-            throw fail(abiFunction.line(), ABI_FUNCTION + " must be declared 'uint32_t " + ABI_FUNCTION + "(void)'");
+            throw fail(abiFunction.line(), target.abiFunction() + " must be declared 'uint32_t " + target.abiFunction() + "(void)'");
         }
-        return new Header(file, constants, functions);
+        return new Header(file, target, constants, functions);
     }
 
     // ---- Helpers -------------------------------------------------------------------------

@@ -6,22 +6,25 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Writes {@code dev.tessera.bindings.TesseraNative}. Per function it emits public
+ * Writes a header's bindings class ({@code dev.tessera.bindings.TesseraNative} for tessera.h,
+ * {@code TesseraCudaNative} for tessera_cuda.h: see {@link Target}). Per function it emits public
  * {@code name$DESC}, {@code name$ADDR} and {@code name$MH} fields and a static method
  * {@code name(...)}; the fields are public so that benchmarks can link other variants
  * (say, a non-critical handle) of the same symbol.
  */
 public final class JavaEmitter {
     public static final String PACKAGE = "dev.tessera.bindings";
-    public static final String CLASS = "TesseraNative";
 
     private final StringBuilder out = new StringBuilder();
+    private final Target target;
     private boolean lastWasConstant;
 
-    private JavaEmitter() {}
+    private JavaEmitter(Target target) {
+        this.target = target;
+    }
 
     public static String emit(Header header) {
-        return new JavaEmitter().render(header);
+        return new JavaEmitter(header.target()).render(header);
     }
 
     private String render(Header header) {
@@ -46,25 +49,25 @@ public final class JavaEmitter {
         line(" * {@code f(...)}. Integer types map to the Java type of the same width whatever their");
         line(" * signedness, pointers to {@link MemorySegment} (zero-length when returned).");
         line(" * <p>");
-        line(" * The first use of a function loads the library through {@link NativeLibrary}, links every");
+        line(" * The first use of a function loads the library through {@link " + target.libraryClass() + "}, links every");
         line(" * function (a missing symbol fails the class initialisation with its name) and checks");
-        line(" * {@code " + HeaderParser.ABI_FUNCTION + "()} against {@link #" + HeaderParser.ABI_CONSTANT + "}.");
+        line(" * {@code " + target.abiFunction() + "()} against {@link #" + target.abiConstant() + "}.");
         line(" */");
         line("@SuppressWarnings(\"restricted\") // linking downcalls is this class's whole purpose");
-        line("public final class " + CLASS + " {");
-        line("    private " + CLASS + "() {}");
+        line("public final class " + target.className() + " {");
+        line("    private " + target.className() + "() {}");
         for (Constant c : header.constants()) {
             constant(c);
         }
         // The version function is linked and checked first, so that a stale library is reported
         // as a version mismatch rather than as whichever newer symbol it happens to lack.
         List<NativeFunction> ordered = new ArrayList<>(header.functions());
-        NativeFunction abi = ordered.stream().filter(f -> f.name().equals(HeaderParser.ABI_FUNCTION)).findFirst().orElseThrow();
+        NativeFunction abi = ordered.stream().filter(f -> f.name().equals(target.abiFunction())).findFirst().orElseThrow();
         ordered.remove(abi);
         function(abi);
         line("");
         line("    static {");
-        line("        NativeLibrary.requireAbiVersion(" + abi.name() + "(), " + HeaderParser.ABI_CONSTANT + ");");
+        line("        " + target.libraryClass() + ".requireAbiVersion(" + abi.name() + "(), " + target.abiConstant() + ");");
         line("    }");
         for (NativeFunction f : ordered) {
             function(f);
@@ -97,7 +100,7 @@ public final class JavaEmitter {
         line("    /** Descriptor of {@link #" + n + "}. */");
         line("    public static final FunctionDescriptor " + n + "$DESC = " + descriptor + ";");
         line("    /** Address of {@code " + n + "} in the loaded library. */");
-        line("    public static final MemorySegment " + n + "$ADDR = NativeLibrary.symbol(\"" + n + "\");");
+        line("    public static final MemorySegment " + n + "$ADDR = " + target.libraryClass() + ".symbol(\"" + n + "\");");
         line("    /** Downcall handle of {@link #" + n + "}" + (f.critical() ? ", linked critical" : "") + ". */");
         line("    public static final MethodHandle " + n + "$MH = Linker.nativeLinker().downcallHandle(" + n + "$ADDR, "
                 + n + "$DESC" + (f.critical() ? ", Linker.Option.critical(true)" : "") + ");");

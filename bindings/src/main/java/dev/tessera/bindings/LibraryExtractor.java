@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Copies the platform's library out of the jar into {@code <cache>/<sha256>/}. Naming the folder
@@ -57,11 +58,17 @@ final class LibraryExtractor {
 
     /** Extracts into the first root that works; the error lists why each one failed. */
     static Path extract(Platform platform, ClassLoader loader, List<CacheRoot> roots) {
-        String resource = platform.resourcePath();
+        return extract(platform, "tessera", loader, roots, () -> missingPlatformMessage(platform, loader));
+    }
+
+    /** As above for the library of the CMake target {@code name}; missing() says why none is bundled. */
+    static Path extract(Platform platform, String name, ClassLoader loader, List<CacheRoot> roots,
+            Supplier<String> missing) {
+        String resource = platform.resourcePath(name);
         byte[] content;
         try (InputStream in = loader.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new UnsatisfiedLinkError(missingPlatformMessage(platform, loader));
+                throw new UnsatisfiedLinkError(missing.get());
             }
             content = in.readAllBytes();
         } catch (IOException e) {
@@ -71,7 +78,7 @@ final class LibraryExtractor {
         List<String> failures = new ArrayList<>();
         for (CacheRoot root : roots) {
             try {
-                return install(root, hash, platform.libraryFileName(), content);
+                return install(root, hash, platform.libraryFileName(name), content);
             } catch (IOException | RuntimeException e) {
                 failures.add(root.dir() + " (" + e + ")");
             }

@@ -48,15 +48,25 @@ public record Platform(String os, String arch) {
 
     /** What CMake names the shared library on this OS. */
     public String libraryFileName() {
+        return libraryFileName("tessera");
+    }
+
+    /** What CMake names the shared library of the target {@code name} (e.g. tessera_cuda) on this OS. */
+    public String libraryFileName(String name) {
         return switch (os) {
-            case "windows" -> "tessera.dll";
-            case "macos" -> "libtessera.dylib";
-            default -> "libtessera.so";
+            case "windows" -> name + ".dll";
+            case "macos" -> "lib" + name + ".dylib";
+            default -> "lib" + name + ".so";
         };
     }
 
     /** Class-path resource of the library, e.g. {@code native/linux-x86_64/libtessera.so}. */
     public String resourcePath() {
-        return "native/" + id() + "/" + libraryFileName();
+        return resourcePath("tessera");
+    }
+
+    /** Class-path resource of the library of the target {@code name}. */
+    public String resourcePath(String name) {
+        return "native/" + id() + "/" + libraryFileName(name);
     }
 }

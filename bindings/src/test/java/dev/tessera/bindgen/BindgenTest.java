@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class BindgenTest {
-    private static final String FQCN = JavaEmitter.PACKAGE + "." + JavaEmitter.CLASS;
+    private static final String FQCN = JavaEmitter.PACKAGE + "." + Target.TESSERA.className();
 
     @Test
     void emitsTheApiShape() throws Exception {
@@ -56,6 +56,31 @@ class BindgenTest {
         assertContains(java, "Doc with &lt;html&gt;, &amp; and C:&#92;users, &#64;param-like text.");
         // The version function is linked before the others.
         assertTrue(java.indexOf("ts_abi_version$MH =") < java.indexOf("ts_void$MH ="));
+    }
+
+    /** tessera_cuda.h becomes its own class, linked through CudaLibrary and its own ABI pair; it may include tessera.h. */
+    @Test
+    void bindsTheCudaHeaderAsItsOwnClass() throws Exception {
+        String header = """
+                #ifndef SAMPLE_CUDA_H
+                #define SAMPLE_CUDA_H
+                #include <stdint.h>
+                #include "tessera.h"
+                #define TSC_ABI_VERSION 3
+                TS_API TS_CRITICAL uint32_t tsc_abi_version(void);
+                TS_API int32_t tsc_op(void *ctx, const float *x, int64_t n);
+                #endif
+                """;
+        Header parsed = HeaderParser.parse("include/tessera_cuda.h", header, Target.TESSERA_CUDA);
+        String java = JavaEmitter.emit(parsed);
+        assertContains(java, "public final class TesseraCudaNative {");
+        assertContains(java, "CudaLibrary.requireAbiVersion(tsc_abi_version(), TSC_ABI_VERSION);");
+        assertContains(java, "public static final MemorySegment tsc_op$ADDR = CudaLibrary.symbol(\"tsc_op\");");
+        assertEquals(Target.TESSERA_CUDA, Target.of(Path.of("native/include/tessera_cuda.h")));
+        // tessera.h itself may not include another project header: its whole ABI must be in it.
+        BindgenException e = assertThrows(BindgenException.class,
+                () -> HeaderParser.parse("include/tessera.h", header.replace("TSC_", "TS_").replace("tsc_", "ts_")));
+        assertContains(e.getMessage(), "only system headers may be included");
     }
 
     /** The generated source must compile cleanly (no warnings) against the runtime classes. */
