@@ -10,3 +10,9 @@ if [ -z "${JAVA_HOME:-}" ] || [ ! -x "$JAVA_HOME/bin/java" ]; then
 fi
 export JAVA_HOME
 export PATH="$JAVA_HOME/bin:$PATH"
+# nvcc where CUDA installs it, so CMake's check_language(CUDA) finds it (the jar then carries libtessera_cuda).
+if ! command -v nvcc >/dev/null 2>&1; then
+  for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do
+    if [ -x "$d/nvcc" ]; then PATH="$d:$PATH"; break; fi
+  done
+fi

@@ -5,8 +5,10 @@
 #
 # For a machine with an NVIDIA GPU (sm_80 or newer), its driver, nvcc (CUDA 12.x/13.x),
 # CMake >= 3.25, Ninja or make, gcc and python3 (optional: used only to list the embedded
-# GPU code). Nothing is downloaded: it runs from a plain checkout. Java is optional (4b; the
-# Java side does not run ops on the GPU yet).
+# GPU code). Nothing is downloaded: it runs from a plain checkout. Java is optional (4b-4e):
+# with TESSERA_GPU_BUNDLE=DIR (made by ci/gpu-bundle.sh: a jlink'd JDK 25 runtime, the JUnit
+# console launcher, the CUDA Java tests; with cli/target/lib carried too) the Java backend runs
+# its tests and the models on the GPU; DIR/native/cuda then also serves as the prebuilt library.
 # Without nvcc there, build elsewhere with `bash ci/cuda-build.sh build-gpu` and bring
 # build-gpu/ along (a few MiB that matter: native/cuda/); the script then skips step 1
 # (also forced by TESSERA_GPU_PREBUILT=1). The CUDA runtime is linked statically, so the
@@ -32,7 +34,9 @@ OUT=${1:?usage: ci/gpu-check.sh OUT_DIR}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 T0=$(date +%s)
+BUNDLE=${TESSERA_GPU_BUNDLE:-}
 BUILD=${TESSERA_GPU_BUILD_DIR:-build-gpu}
+if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/native/cuda/libtessera_cuda.so" ]; then BUILD=$BUNDLE; export TESSERA_GPU_PREBUILT=1; fi
 JOBS=$(nproc 2>/dev/null || echo 4)
 if ! command -v nvcc >/dev/null; then
   for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [ -x "$d/nvcc" ] && PATH="$d:$PATH" && break; done
@@ -104,14 +108,46 @@ fi
 
 # 4b. Java (optional): `tessera info --devices` through the CLI's jars when they were built
 # (cli/target/lib, e.g. carried along) and a JDK 25 is there: the library loads from Java.
-java_devices=skipped
+java_devices=skipped; java_tests=skipped; java_generate=skipped; java_bench=skipped
+if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/jrt.txz" ]; then
+  mkdir -p /tmp/tessera-jrt && tar xJf "$BUNDLE/jrt.txz" -C /tmp/tessera-jrt && JAVA_HOME=/tmp/tessera-jrt/jrt
+fi
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+export TESSERA_CUDA_LIBRARY="$PWD/$LIB"
 if $build_ok && [ -f cli/target/lib/.complete ] && "$JAVA" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
+  CP=$(ls "$PWD"/cli/target/lib/*.jar | paste -sd:)
+  TESSERA=("$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.cli.TesseraCli)
   log "java: tessera info --devices"
-  TESSERA_CUDA_LIBRARY="$PWD/$LIB" timeout 60 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "cli/target/lib/*" \
-    dev.tessera.cli.TesseraCli info --devices >"$OUT/java-devices.txt" 2>&1
+  timeout 60 "${TESSERA[@]}" info --devices >"$OUT/java-devices.txt" 2>&1
   if grep -qE '^cuda: [0-9]+ device' "$OUT/java-devices.txt"; then java_devices=ok; else java_devices=failed; status=1; fi
   cat "$OUT/java-devices.txt"
+  # 4c. the Java CUDA backend's tests (CPU vs GPU graphs, stories260K logits and tokens)
+  if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/junit-console.jar" ]; then
+    log "java: CudaBackendTest"
+    (cd java-api && timeout 180 "$JAVA" --enable-native-access=ALL-UNNAMED -jar "$OLDPWD/$BUNDLE/junit-console.jar" execute \
+      --disable-banner --disable-ansi-colors --details=tree --class-path "$OLDPWD/$BUNDLE/test-classes:$CP" \
+      --select-class dev.tessera.runtime.CudaBackendTest) >"$OUT/java-tests.log" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ] && grep -qE '\[ +[1-9][0-9]* tests successful' "$OUT/java-tests.log" && grep -qE "\\[ +0 tests aborted" "$OUT/java-tests.log" && grep -qE "\\[ +0 containers aborted" "$OUT/java-tests.log"; then
+      java_tests=ok
+    else java_tests=failed; status=1; fi
+    tail -40 "$OUT/java-tests.log"
+  fi
+  # 4d. the main job on both devices: the same greedy text
+  log "java: generate on cpu and cuda"
+  args=(generate -m models/stories260K.gguf -p "Once upon a time" -n 64 --temp 0)
+  timeout 60 "${TESSERA[@]}" "${args[@]}" --device cpu >"$OUT/gen-cpu.txt" 2>"$OUT/gen-cpu.err"
+  timeout 60 "${TESSERA[@]}" "${args[@]}" --device cuda >"$OUT/gen-cuda.txt" 2>"$OUT/gen-cuda.err"
+  if [ -s "$OUT/gen-cuda.txt" ] && cmp -s "$OUT/gen-cpu.txt" "$OUT/gen-cuda.txt"; then java_generate=ok; else java_generate=failed; status=1; fi
+  cat "$OUT/gen-cuda.txt" "$OUT/gen-cuda.err"
+  # 4e. decode speed: stories260K and a LLaMA-7B-shaped random Q4_0 model written here (3.6 GiB)
+  log "java: bench-model on cuda"
+  {
+    timeout 120 "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda --json
+    timeout 300 "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 --device cuda --json
+  } >"$OUT/bench-model.jsonl" 2>"$OUT/bench-model.err"
+  if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 2 ]; then java_bench=ok; else java_bench=failed; status=1; fi
+  cat "$OUT/bench-model.jsonl"; tail -5 "$OUT/bench-model.err"
 fi
 
 # 5. report
@@ -122,7 +158,8 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"commit\": \"$commit\","
   echo "  \"build_ok\": $build_ok, \"build_seconds\": $BUILD_S, \"total_seconds\": $TOTAL_S,"
   echo "  \"tests\": {\"passed\": $passed, \"failed\": $failed, \"skipped\": $skipped},"
-  echo "  \"bench_ok\": $bench_ok, \"java_devices\": \"$java_devices\","
+  echo "  \"bench_ok\": $bench_ok, \"java_devices\": \"$java_devices\", \"java_tests\": \"$java_tests\","
+  echo "  \"java_generate\": \"$java_generate\", \"java_bench\": \"$java_bench\","
   echo -n "  \"bench\": "
   if [ -s "$OUT/bench.json" ]; then cat "$OUT/bench.json"; else echo "null"; fi
   echo "}"
@@ -139,7 +176,8 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   echo '```'
   grep -hE '^===|worst error|^ok |CHECK\(|checks, [0-9]+ failures|skipped|^device|^memory' "$OUT/tests.log" 2>/dev/null | head -150
   echo '```'
-  echo; echo "Java \`tessera info --devices\`: $java_devices"
+  echo; echo "Java \`tessera info --devices\`: $java_devices; CudaBackendTest: $java_tests; generate cpu = cuda: $java_generate; bench-model: $java_bench"
+  if [ -s "$OUT/bench-model.jsonl" ]; then echo; echo '```'; cat "$OUT/bench-model.jsonl"; echo '```'; fi
   if [ -s "$OUT/java-devices.txt" ]; then echo; echo '```'; cat "$OUT/java-devices.txt"; echo '```'; fi
   if [ -s "$OUT/archs.txt" ]; then
     echo; echo "## GPU code in libtessera_cuda.so"; echo; echo '```'; cat "$OUT/archs.txt"; echo '```'

@@ -12,20 +12,30 @@ struct copy_args {
     int32_t ndim;
 };
 
+/* Conversions bit-identical to the CPU's (ts_fp16.h): round to nearest even through the
+ * intrinsics, and NaN quieted with its top payload bits kept (the intrinsics would return a
+ * canonical NaN instead). */
 static __device__ __forceinline__ float load_as_float(const char *p, int32_t type) {
-    switch (type) {
-    case TS_TYPE_F16: return __half2float(*(const __half *)p);
-    case TS_TYPE_BF16: return __bfloat162float(*(const __nv_bfloat16 *)p);
-    default: return *(const float *)p;
+    if (type == TS_TYPE_F16) {
+        const uint16_t h = *(const uint16_t *)p;
+        if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu))
+            return __uint_as_float(((uint32_t)(h & 0x8000u) << 16) | 0x7fc00000u | ((uint32_t)(h & 0x3ffu) << 13));
+        return __half2float(__ushort_as_half(h));
     }
+    if (type == TS_TYPE_BF16) return __uint_as_float((uint32_t)(*(const uint16_t *)p) << 16);
+    return *(const float *)p;
 }
 
 static __device__ __forceinline__ void store_float(char *p, int32_t type, float v) {
-    switch (type) {
-    case TS_TYPE_F16: *(__half *)p = __float2half_rn(v); break;
-    case TS_TYPE_BF16: *(__nv_bfloat16 *)p = __float2bfloat16_rn(v); break; /* NaN stays NaN, as on the CPU */
-    default: *(float *)p = v;
-    }
+    const uint32_t x = __float_as_uint(v);
+    const int nan = (x & 0x7fffffffu) > 0x7f800000u;
+    if (type == TS_TYPE_F16)
+        *(uint16_t *)p = nan ? (uint16_t)(((x >> 16) & 0x8000u) | 0x7e00u | (((x & 0x7fffffffu) >> 13) & 0x3ffu))
+                             : __half_as_ushort(__float2half_rn(v));
+    else if (type == TS_TYPE_BF16)
+        *(uint16_t *)p = nan ? (uint16_t)((x >> 16) | 0x0040u) : __bfloat16_as_ushort(__float2bfloat16_rn(v));
+    else
+        *(float *)p = v;
 }
 
 /* One element per thread (grid-stride); the innermost dimension varies fastest, so neighbouring

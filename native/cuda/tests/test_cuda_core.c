@@ -96,7 +96,11 @@ int main(void) {
             CHECK(tsc_copy_strided(ctx, dd, types[t], dst_strides, ds, TS_TYPE_F32, src_strides, shape, 3) == TS_OK, "%s",
                   tsc_last_error());
             tsc_test_down(ctx, got, dd, count * es);
-            CHECK(memcmp(want, got, (size_t)(count * es)) == 0, "copy_strided F32 -> type %d differs from the CPU", types[t]);
+            for (int64_t i = 0; i < count * es; i++)
+                if (want[i] != got[i]) {
+                    CHECK(0, "copy_strided F32 -> type %d differs from the CPU at byte %lld (%02x vs %02x)", types[t], (long long)i, got[i], want[i]);
+                    break;
+                }
             /* back to F32 from the converted buffer, dense */
             const int64_t dense_es[3] = {7 * 9 * 4, 9 * 4, 4};
             void *df;
@@ -104,7 +108,11 @@ int main(void) {
             CHECK(tsc_copy_strided(ctx, df, TS_TYPE_F32, dense_es, dd, types[t], dst_strides, shape, 3) == TS_OK, "%s", tsc_last_error());
             CHECK(ts_copy_strided(want, TS_TYPE_F32, dense_es, got, types[t], dst_strides, shape, 3) == TS_OK, "%s", ts_last_error());
             tsc_test_down(ctx, got, df, count * 4);
-            CHECK(memcmp(want, got, (size_t)(count * 4)) == 0, "copy_strided type %d -> F32 differs from the CPU", types[t]);
+            for (int64_t i = 0; i < count * 4; i++)
+                if (want[i] != got[i]) {
+                    CHECK(0, "copy_strided type %d -> F32 differs from the CPU at byte %lld (%02x vs %02x)", types[t], (long long)i, got[i], want[i]);
+                    break;
+                }
             tsc_free(ctx, ds), tsc_free(ctx, dd), tsc_free(ctx, df);
             free(want), free(got);
         }

@@ -6,6 +6,9 @@ import dev.tessera.generate.Sampler;
 import dev.tessera.io.gguf.GgufTensorInfo;
 import dev.tessera.model.llama.LlamaModel;
 import dev.tessera.model.llama.LlamaSession;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.CpuBackend;
+import dev.tessera.runtime.CudaBackend;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -24,17 +27,26 @@ public final class GenerationBenchmark {
      *     contributes one row)
      * @param boundTokensPerSecond readBandwidth / weightBytesPerToken
      */
-    public record Result(String model, int threads, int promptTokens, double promptTokensPerSecond, int generatedTokens,
+    public record Result(String model, String device, int threads, int promptTokens, double promptTokensPerSecond, int generatedTokens,
                          double generatedTokensPerSecond, long weightBytesPerToken, double readBandwidth,
                          double boundTokensPerSecond, long peakRss, long rssAnon, long rssFile) {}
 
     private GenerationBenchmark() {}
 
     public static Result run(Path modelPath, int promptTokens, int generatedTokens, int repetitions) throws IOException {
+        return run(modelPath, promptTokens, generatedTokens, repetitions, CpuBackend.INSTANCE);
+    }
+
+    /**
+     * As above on backend. On a GPU the bound uses the device's copy bandwidth (bytes read and
+     * written per second), measured in the same run, instead of the host's read bandwidth.
+     */
+    public static Result run(Path modelPath, int promptTokens, int generatedTokens, int repetitions, Backend backend)
+            throws IOException {
         Tessera.ensureInitialized();
-        double bandwidth = readBandwidth();
+        double bandwidth = backend instanceof CudaBackend c ? c.copyBandwidth(1L << 30) : readBandwidth();
         resetPeakRss(); // the bandwidth probe's 512 MiB buffer is not the model's memory
-        try (LlamaModel model = LlamaModel.open(modelPath)) {
+        try (LlamaModel model = LlamaModel.open(modelPath, backend)) {
             int vocab = model.config().vocabSize();
             int[] prompt = new int[promptTokens];
             java.util.SplittableRandom r = new java.util.SplittableRandom(1);
@@ -67,7 +79,8 @@ public final class GenerationBenchmark {
                 perToken += model.file().tensorInfo("token_embd.weight").byteSize();
             }
             long[] mem = memory();
-            return new Result(modelPath.getFileName().toString(), Tessera.threads(), promptTokens, promptTokens * 1e9 / bestPrompt,
+            String device = backend instanceof CudaBackend c ? c.name() + " " + c.deviceName() : "cpu";
+            return new Result(modelPath.getFileName().toString(), device, Tessera.threads(), promptTokens, promptTokens * 1e9 / bestPrompt,
                     generatedTokens, generatedTokens * 1e9 / bestGen, perToken, bandwidth, bandwidth / perToken, mem[0], mem[1], mem[2]);
         }
     }

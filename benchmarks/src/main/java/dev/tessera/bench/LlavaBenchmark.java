@@ -1,6 +1,8 @@
 package dev.tessera.bench;
 
 import dev.tessera.core.Tessera;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.CpuBackend;
 import dev.tessera.generate.Sampler;
 import dev.tessera.image.Rgba8Image;
 import dev.tessera.model.llama.LlamaSession;
@@ -21,9 +23,15 @@ public final class LlavaBenchmark {
     private LlavaBenchmark() {}
 
     public static Result run(Path llm, Path mmproj, int textTokens, int generate) throws IOException {
+        return run(llm, mmproj, textTokens, generate, CpuBackend.INSTANCE);
+    }
+
+    /** As above, the models on backend (the projector stays on the CPU). */
+    public static Result run(Path llm, Path mmproj, int textTokens, int generate, Backend backend) throws IOException {
         Tessera.ensureInitialized();
         GenerationBenchmark.resetPeakRss();
-        try (LlavaModel m = LlavaModel.load(llm, mmproj)) {
+        try (LlavaModel m = LlavaModel.load(llm, mmproj, backend)) {
+            m.encodeImage(Rgba8Image.ofRgb(8, 8, new byte[8 * 8 * 3])).close(); // warm-up: compiles the graph, uploads the weights
             byte[] rgb = new byte[640 * 480 * 3];
             java.util.SplittableRandom r = new java.util.SplittableRandom(3);
             for (int i = 0; i < rgb.length; i++) {

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -49,6 +50,9 @@ final class BenchModelCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
     @Spec
     CommandSpec spec;
 
@@ -82,7 +86,10 @@ final class BenchModelCommand implements Callable<Integer> {
                 err.flush();
                 dev.tessera.bench.SyntheticMmproj.write(mmproj, dev.tessera.bench.SyntheticMmproj.Shape.LLAVA15_7B);
             }
-            dev.tessera.bench.LlavaBenchmark.Result r = dev.tessera.bench.LlavaBenchmark.run(model, mmproj, promptTokens, genTokens);
+            dev.tessera.bench.LlavaBenchmark.Result r;
+            try (DeviceOption.Opened opened = device.open(spec.commandLine())) {
+                r = dev.tessera.bench.LlavaBenchmark.run(model, mmproj, promptTokens, genTokens, opened.backend());
+            }
             if (json) {
                 out.println(new JsonWriter().beginObject().name("model").value(r.model()).name("threads").value(r.threads())
                         .name("image_tokens").value(r.imageTokens()).name("image_encode_seconds").value(r.imageEncodeSeconds())
@@ -99,13 +106,16 @@ final class BenchModelCommand implements Callable<Integer> {
             out.flush();
             return TesseraCli.EXIT_OK;
         }
-        err.printf("benchmarking %s: %d prompt tokens, %d generated, best of %d, %d threads%n", model, promptTokens, genTokens,
-                repetitions, Tessera.threads());
-        err.flush();
-        GenerationBenchmark.Result r = GenerationBenchmark.run(model, promptTokens, genTokens, repetitions);
+        GenerationBenchmark.Result r;
+        try (DeviceOption.Opened opened = device.open(spec.commandLine())) {
+            err.printf("benchmarking %s on %s: %d prompt tokens, %d generated, best of %d, %d threads%n", model, opened.description(),
+                    promptTokens, genTokens, repetitions, Tessera.threads());
+            err.flush();
+            r = GenerationBenchmark.run(model, promptTokens, genTokens, repetitions, opened.backend());
+        }
         if (json) {
             JsonWriter j = new JsonWriter().beginObject()
-                    .name("model").value(r.model()).name("threads").value(r.threads())
+                    .name("model").value(r.model()).name("device").value(r.device()).name("threads").value(r.threads())
                     .name("prompt_tokens").value(r.promptTokens()).name("prompt_tokens_per_second").value(r.promptTokensPerSecond())
                     .name("generated_tokens").value(r.generatedTokens()).name("generated_tokens_per_second").value(r.generatedTokensPerSecond())
                     .name("weight_bytes_per_token").value(r.weightBytesPerToken()).name("read_bandwidth_bytes_per_second").value(r.readBandwidth())
@@ -114,9 +124,10 @@ final class BenchModelCommand implements Callable<Integer> {
                     .endObject();
             out.println(j);
         } else {
-            out.printf("%-28s %3s %10s %10s %10s %12s %8s %9s %9s%n", "model", "thr", "pp t/s", "tg t/s", "bound t/s", "bytes/token",
+            out.printf("%-28s %-8s %3s %10s %10s %10s %12s %8s %9s %9s%n", "model", "device", "thr", "pp t/s", "tg t/s", "bound t/s", "bytes/token",
                     "% bound", "peak RSS", "anon RSS");
-            out.printf("%-28s %3d %10.1f %10.2f %10.2f %12s %7.0f%% %8.0fM %8.0fM%n", r.model(), r.threads(), r.promptTokensPerSecond(),
+            out.printf("%-28s %-8s %3d %10.1f %10.2f %10.2f %12s %7.0f%% %8.0fM %8.0fM%n", r.model(),
+                    r.device().startsWith("cuda") ? r.device().substring(0, r.device().indexOf(' ')) : r.device(), r.threads(), r.promptTokensPerSecond(),
                     r.generatedTokensPerSecond(), r.boundTokensPerSecond(), String.format("%,d", r.weightBytesPerToken()),
                     100 * r.generatedTokensPerSecond() / r.boundTokensPerSecond(), r.peakRss() / 1048576.0, r.rssAnon() / 1048576.0);
         }

@@ -11,6 +11,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tessera clip classify -m M --image I --labels "a cat,a dog"}: zero-shot labels ranked by probability. */
@@ -35,6 +36,9 @@ final class ClipClassifyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print [{\"label\":..,\"probability\":..}, ...] instead of a table.")
     boolean json;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
     @Spec
     CommandSpec spec;
 
@@ -52,7 +56,7 @@ final class ClipClassifyCommand implements Callable<Integer> {
         if (!template.contains("{}")) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--template must contain {}, got \"" + template + "\"");
         }
-        try (ClipModel m = ClipModel.load(model)) {
+        try (DeviceOption.Opened opened = device.open(spec.commandLine()); ClipModel m = ClipModel.load(model, opened.backend())) {
             List<ClipModel.Label> ranked = m.classify(m.embedImage(image), list, template);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {

@@ -8,6 +8,7 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tessera clip embed -m M (--image I | --text T)}: the normalised embedding as a JSON array. */
@@ -29,12 +30,15 @@ final class ClipEmbedCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        try (ClipModel m = ClipModel.load(model)) {
+        try (DeviceOption.Opened opened = device.open(spec.commandLine()); ClipModel m = ClipModel.load(model, opened.backend())) {
             float[] e = input.image != null ? m.embedImage(input.image) : m.embedText(input.text);
             PrintWriter out = spec.commandLine().getOut();
             out.println(json(e));

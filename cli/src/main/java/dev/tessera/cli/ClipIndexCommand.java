@@ -9,6 +9,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tessera clip index -m M --dir D -o idx}: embeds a folder of images into a searchable index file. */
@@ -32,6 +33,9 @@ final class ClipIndexCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "Do not draw a progress bar.")
     boolean noProgress;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
     @Spec
     CommandSpec spec;
 
@@ -44,7 +48,7 @@ final class ClipIndexCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
-        try (ClipModel m = ClipModel.load(model)) {
+        try (DeviceOption.Opened opened = device.open(spec.commandLine()); ClipModel m = ClipModel.load(model, opened.backend())) {
             ImageIndex.BuildResult r = ImageIndex.build(m, model.toAbsolutePath().toString(), dir, t,
                     noProgress ? null : (done, total) -> bar(err, done, total, t0));
             if (!noProgress) {

@@ -11,6 +11,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code tessera clip search --index idx -q "a red car" -k 5}: the images of an index that best match a text. */
@@ -29,6 +30,9 @@ final class ClipSearchCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "CLIP model (default: the one the index was built with).")
     Path model;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
     @Spec
     CommandSpec spec;
 
@@ -42,7 +46,7 @@ final class ClipSearchCommand implements Callable<Integer> {
         if (m == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "the index names no model: give -m");
         }
-        try (ClipModel clip = ClipModel.load(m)) {
+        try (DeviceOption.Opened opened = device.open(spec.commandLine()); ClipModel clip = ClipModel.load(m, opened.backend())) {
             List<ImageIndex.Hit> hits = idx.search(clip, query, k);
             PrintWriter out = spec.commandLine().getOut();
             for (ImageIndex.Hit h : hits) {

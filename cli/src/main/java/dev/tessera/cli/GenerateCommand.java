@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -72,6 +73,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "Print the time per op type to stderr at the end.")
     boolean profile;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
     @Spec
     CommandSpec spec;
 
@@ -93,14 +97,14 @@ final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         long t0 = System.nanoTime();
-        try (LlamaModel m = LlamaModel.open(model)) {
+        try (DeviceOption.Opened opened = device.open(spec.commandLine()); LlamaModel m = LlamaModel.open(model, opened.backend())) {
             Tokenizer tokenizer = Tokenizer.fromGguf(m.file());
             int ctx = contextSize > 0 ? contextSize : Math.min(m.config().contextLength(), 4096);
             try (LlamaSession session = m.newSession(ctx, batchSize)) {
                 session.setProfiling(profile);
-                err.printf("loaded %s in %.0f ms: %d layers, dim %d, vocab %d, context %d, %d threads, seed %d%n", model,
+                err.printf("loaded %s in %.0f ms: %d layers, dim %d, vocab %d, context %d, %s, %d threads, seed %d%n", model,
                         (System.nanoTime() - t0) / 1e6, m.config().blockCount(), m.config().embeddingLength(),
-                        m.config().vocabSize(), ctx, Tessera.threads(), usedSeed);
+                        m.config().vocabSize(), ctx, opened.description(), Tessera.threads(), usedSeed);
                 err.flush();
                 GenerationParams params = new GenerationParams(maxTokens, sampling, stops, !ignoreEos);
                 GenerationResult r = new Generator(session, tokenizer).generate(prompt, params, (token, text) -> {

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -64,6 +65,9 @@ final class LlavaCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, defaultValue = "0", paramLabel = "N", description = "Threads; 0 = one per core.")
     int threads;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
     @Spec
     CommandSpec spec;
 
@@ -90,7 +94,8 @@ final class LlavaCommand implements Callable<Integer> {
         SamplingParams sampling = SamplingParams.defaults(seed == -1 ? System.nanoTime() : seed).withTemperature(temperature);
         GenerationParams params = GenerationParams.of(maxTokens, sampling);
         long t0 = System.nanoTime();
-        try (LlavaModel m = LlavaModel.load(model, mmproj); LlavaChat chat = m.newChat(contextSize)) {
+        try (DeviceOption.Opened opened = device.open(spec.commandLine()); LlavaModel m = LlavaModel.load(model, mmproj, opened.backend());
+                LlavaChat chat = m.newChat(contextSize)) {
             err.printf("loaded in %.0f ms: %d image tokens, LM %d layers, dim %d%n", (System.nanoTime() - t0) / 1e6, m.imageTokens(),
                     m.languageModel().config().blockCount(), m.languageModel().config().embeddingLength());
             String question = prompt;

@@ -59,6 +59,23 @@ class TesseraCliTest {
     }
 
     @Test
+    void deviceOptionNamesWhatIsWrongBeforeLoadingAnything() {
+        Run bad = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--device", "tpu");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--device tpu: expected cpu, cuda or cuda:N"), bad.err());
+        Run badIndex = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--device", "cuda:x");
+        assertEquals(2, badIndex.code());
+        assertTrue(badIndex.err().contains("expected cuda:N"), badIndex.err());
+        if (!dev.tessera.runtime.CudaProbe.probe().available()) {
+            Run none = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--device", "cuda");
+            assertEquals(2, none.code());
+            assertTrue(none.err().contains("CUDA is not available: "), none.err());
+        }
+        Run cpu = run("generate", "-m", STORIES, "-p", "Once", "-n", "2", "--temp", "0", "--device", "cpu");
+        assertEquals(0, cpu.code(), cpu.err());
+    }
+
+    @Test
     void missingFileFailsWithExitOneAndOneLine() {
         Run r = run("info", "does-not-exist.gguf");
         assertEquals(1, r.code());

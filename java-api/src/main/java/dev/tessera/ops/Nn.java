@@ -43,6 +43,11 @@ public final class Nn {
         Activation(int code) {
             this.code = code;
         }
+
+        /** The TS_ACT_* id of tessera.h. */
+        public int code() {
+            return code;
+        }
     }
 
     /** RoPE layouts (llama.cpp's modes). */
@@ -56,6 +61,11 @@ public final class Nn {
 
         RopeMode(int code) {
             this.code = code;
+        }
+
+        /** The TS_ROPE_* id of tessera.h. */
+        public int code() {
+            return code;
         }
     }
 

@@ -19,4 +19,39 @@ public interface Backend {
      * bound to memory this backend can address; shapes were checked when the graph was built.
      */
     void execute(Op op, Tensor out, Tensor[] inputs);
+
+    /**
+     * Whether the host may read and write this backend's memory. When false (a GPU), a compiled
+     * graph keeps host copies of its inputs and outputs and moves them with {@link #upload} and
+     * {@link #download} around each run, under this backend's lock.
+     */
+    default boolean hostAccessible() {
+        return true;
+    }
+
+    /** The constant (weights, a cache) as this backend's ops address it: itself here, a device copy on a GPU. */
+    default Tensor resident(Tensor constant) {
+        return constant;
+    }
+
+    /** Copies a contiguous host tensor into this backend's memory of the same type and shape. */
+    default void upload(Tensor host, Tensor device) {
+        throw new UnsupportedOperationException(name() + " has no separate device memory");
+    }
+
+    /** Copies this backend's memory into a contiguous host tensor of the same type and shape, after the ops before it. */
+    default void download(Tensor device, Tensor host) {
+        throw new UnsupportedOperationException(name() + " has no separate device memory");
+    }
+
+    /**
+     * Tells a backend without host access that host holds the values of the graph input device, for
+     * ops that read them on the host (token ids, positions); null forgets it.
+     */
+    default void hostCopy(Tensor device, Tensor host) {}
+
+    /** A context on the first GPU, which the caller closes; IllegalStateException saying why when there is none. */
+    static CudaBackend cuda() {
+        return CudaBackend.open(0);
+    }
 }

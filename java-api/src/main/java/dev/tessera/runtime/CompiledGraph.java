@@ -3,12 +3,18 @@ package dev.tessera.runtime;
 import dev.tessera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A graph bound to a backend and to one workspace planned by {@link BufferPlan}: every input,
  * intermediate and output has its memory from the start, so {@link #run()} allocates nothing.
  * Fill {@link #input}s, run, read {@link #output}s (valid until the next run).
+ *
+ * <p>On a backend whose memory the host cannot touch (a GPU), the workspace is device memory, the
+ * constants are the backend's {@link Backend#resident} copies, and {@link #input}/{@link #output}
+ * are host copies that {@link #run()} moves in before and out after the ops.
  *
  * <p>Not thread-safe: one thread runs a compiled graph at a time. Closing frees the workspace; the
  * constants (weights, caches) belong to whoever bound them.
@@ -23,6 +29,9 @@ public final class CompiledGraph implements AutoCloseable {
     private final Tensor[] nodeOutputs;
     private final Op[] ops;
     private final String[] opNames;
+    /** Host copies of inputs and outputs when the backend's memory is not the host's, else null. */
+    private final Map<String, Tensor> hostInputs;
+    private final Map<String, Tensor> hostOutputs;
     private final Profile profile = new Profile();
     private boolean profiling;
     private boolean closed;
@@ -54,15 +63,29 @@ public final class CompiledGraph implements AutoCloseable {
                 ops[n.index()] = n.op();
                 opNames[n.index()] = n.op().name();
             }
+            if (backend.hostAccessible()) {
+                hostInputs = null;
+                hostOutputs = null;
+            } else {
+                hostInputs = hostCopies(graph.inputs());
+                hostOutputs = hostCopies(graph.outputs());
+                hostInputs.forEach((name, host) -> backend.hostCopy(tensors[graph.inputs().get(name).id()], host));
+            }
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
     }
 
+    private Map<String, Tensor> hostCopies(Map<String, Value> values) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        values.forEach((name, v) -> out.put(name, Tensor.allocate(arena, v.spec().dtype(), v.spec().shape())));
+        return out;
+    }
+
     private Tensor bind(Value v, MemorySegment workspace) {
         return switch (v.kind()) {
-            case CONSTANT -> graph.constants().get(v);
+            case CONSTANT -> backend.resident(graph.constants().get(v));
             case INPUT, NODE -> Tensor.wrap(v.spec().dtype(), workspace.asSlice(plan.offset(v), v.spec().byteSize()), v.spec().shape());
             case VIEW -> {
                 Tensor base = tensors[v.base().id()];
@@ -89,12 +112,14 @@ public final class CompiledGraph implements AutoCloseable {
 
     /** The memory of a named input, to fill before {@link #run()}. */
     public Tensor input(String name) {
-        return tensorOf(graph.inputs().get(name), "input", name);
+        Tensor t = tensorOf(graph.inputs().get(name), "input", name);
+        return hostInputs == null ? t : hostInputs.get(name);
     }
 
     /** The memory of a named output, valid after {@link #run()} until the next one. */
     public Tensor output(String name) {
-        return tensorOf(graph.outputs().get(name), "output", name);
+        Tensor t = tensorOf(graph.outputs().get(name), "output", name);
+        return hostOutputs == null ? t : hostOutputs.get(name);
     }
 
     private Tensor tensorOf(Value v, String role, String name) {
@@ -108,6 +133,18 @@ public final class CompiledGraph implements AutoCloseable {
     /** Runs every node in order. */
     public void run() {
         checkOpen();
+        if (hostInputs == null) {
+            runNodes();
+            return;
+        }
+        synchronized (backend) { // one stream per device context: a run's copies and ops stay together
+            hostInputs.forEach((name, host) -> backend.upload(host, tensors[graph.inputs().get(name).id()]));
+            runNodes();
+            hostOutputs.forEach((name, host) -> backend.download(tensors[graph.outputs().get(name).id()], host));
+        }
+    }
+
+    private void runNodes() {
         for (int i = 0; i < ops.length; i++) {
             if (profiling) {
                 long t0 = System.nanoTime();
@@ -133,6 +170,9 @@ public final class CompiledGraph implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            if (hostInputs != null) {
+                hostInputs.keySet().forEach(name -> backend.hostCopy(tensors[graph.inputs().get(name).id()], null));
+            }
             arena.close();
         }
     }

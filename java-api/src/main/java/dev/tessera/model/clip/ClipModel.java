@@ -70,11 +70,11 @@ public final class ClipModel implements AutoCloseable {
     /** One ranked label of {@link #classify}. */
     public record Label(String label, double probability, double logit) {}
 
-    private ClipModel(ClipConfig config, ClipWeights weights, List<AutoCloseable> resources) {
+    private ClipModel(ClipConfig config, ClipWeights weights, List<AutoCloseable> resources, Backend backend) {
         this.config = config;
         this.weights = weights;
         this.resources = resources;
-        this.backend = CpuBackend.INSTANCE;
+        this.backend = backend;
     }
 
     /**
@@ -85,21 +85,26 @@ public final class ClipModel implements AutoCloseable {
      * @throws IllegalArgumentException if the files do not hold a CLIP model we can run (naming why)
      */
     public static ClipModel load(Path path) throws IOException {
+        return load(path, CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #load(Path)}, running on backend (e.g. a {@link dev.tessera.runtime.CudaBackend}, which the caller closes after the model). */
+    public static ClipModel load(Path path, Backend backend) throws IOException {
         if (Files.isDirectory(path)) {
-            return loadHf(path.resolve("config.json"), path.resolve("model.safetensors"));
+            return loadHf(path.resolve("config.json"), path.resolve("model.safetensors"), backend);
         }
         String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".safetensors")) {
             Path dir = path.toAbsolutePath().getParent();
-            return loadHf(dir.resolve("config.json"), path);
+            return loadHf(dir.resolve("config.json"), path, backend);
         }
         if (!Files.exists(path)) {
             throw new java.nio.file.NoSuchFileException(path.toString(), null, "model not found");
         }
-        return loadGguf(path);
+        return loadGguf(path, backend);
     }
 
-    private static ClipModel loadHf(Path configFile, Path modelFile) throws IOException {
+    private static ClipModel loadHf(Path configFile, Path modelFile, Backend backend) throws IOException {
         if (!Files.exists(configFile)) {
             throw new java.nio.file.NoSuchFileException(configFile.toString(), null, "a Hugging Face CLIP folder needs config.json");
         }
@@ -119,21 +124,21 @@ public final class ClipModel implements AutoCloseable {
                 scale = file.tensor("logit_scale").toFloatArray()[0];
             }
             ClipWeights w = ClipWeights.load(config, ClipWeights.HF, find, scale);
-            return new ClipModel(config, w, new ArrayList<>(List.of(w, file)));
+            return new ClipModel(config, w, new ArrayList<>(List.of(w, file)), backend);
         } catch (RuntimeException e) {
             file.close();
             throw e;
         }
     }
 
-    private static ClipModel loadGguf(Path path) throws IOException {
+    private static ClipModel loadGguf(Path path, Backend backend) throws IOException {
         GgufFile file = GgufFile.open(path);
         try {
             ClipConfig config = ClipConfig.fromGguf(file.metadata());
             Function<String, Tensor> find = n -> file.hasTensor(n) ? file.tensor(n) : null;
             float scale = file.metadata().getFloat("clip.logit_scale", DEFAULT_LOGIT_SCALE);
             ClipWeights w = ClipWeights.load(config, ClipWeights.GGUF, find, scale);
-            return new ClipModel(config, w, new ArrayList<>(List.of(w, file)));
+            return new ClipModel(config, w, new ArrayList<>(List.of(w, file)), backend);
         } catch (RuntimeException e) {
             file.close();
             throw e;
@@ -433,7 +438,7 @@ public final class ClipModel implements AutoCloseable {
                 }
                 all.put(e.getKey(), t);
             }
-            return fromTensors(config, all, logitScale());
+            return fromTensors(config, all, logitScale(), backend);
         } finally {
             converted.forEach(Tensor::close);
         }
@@ -446,6 +451,11 @@ public final class ClipModel implements AutoCloseable {
      * @throws IllegalArgumentException naming a missing or misshaped tensor
      */
     public static ClipModel fromTensors(ClipConfig config, Map<String, Tensor> tensors, float logitScale) {
+        return fromTensors(config, tensors, logitScale, CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #fromTensors(ClipConfig, Map, float)}, running on backend. */
+    public static ClipModel fromTensors(ClipConfig config, Map<String, Tensor> tensors, float logitScale, Backend backend) {
         List<Tensor> owned = new ArrayList<>();
         Map<String, Tensor> copies = new HashMap<>();
         try {
@@ -459,7 +469,7 @@ public final class ClipModel implements AutoCloseable {
             List<AutoCloseable> res = new ArrayList<>();
             res.add(w);
             res.addAll(owned);
-            return new ClipModel(config, w, res);
+            return new ClipModel(config, w, res, backend);
         } catch (RuntimeException e) {
             owned.forEach(Tensor::close);
             throw e;

@@ -1,5 +1,7 @@
 package dev.tessera.model.llama;
 
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.CpuBackend;
 import dev.tessera.tensor.DType;
 import dev.tessera.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -8,7 +10,8 @@ import java.util.List;
 /**
  * Keys and values of every layer for up to {@link #capacity()} positions, in F16 (half the memory
  * of F32, and what the attention kernel reads fastest): per layer [kvHeads, capacity, headDim].
- * Owns its memory; {@link #close()} frees it.
+ * The memory comes from the backend that runs the session (device memory on a GPU, which only
+ * that backend's ops touch). Owns its memory; {@link #close()} frees it.
  */
 public final class KvCache implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
@@ -17,6 +20,10 @@ public final class KvCache implements AutoCloseable {
     private final int capacity;
 
     public KvCache(LlamaConfig c, int capacity) {
+        this(c, capacity, CpuBackend.INSTANCE);
+    }
+
+    public KvCache(LlamaConfig c, int capacity, Backend backend) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("KV cache capacity must be positive, got " + capacity);
         }
@@ -25,8 +32,8 @@ public final class KvCache implements AutoCloseable {
         Tensor[] v = new Tensor[c.blockCount()];
         try {
             for (int i = 0; i < k.length; i++) {
-                k[i] = Tensor.allocate(arena, DType.F16, c.headCountKv(), capacity, c.headDim());
-                v[i] = Tensor.allocate(arena, DType.F16, c.headCountKv(), capacity, c.headDim());
+                k[i] = allocate(backend, c, capacity);
+                v[i] = allocate(backend, c, capacity);
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
@@ -34,6 +41,11 @@ public final class KvCache implements AutoCloseable {
         }
         keys = List.of(k);
         values = List.of(v);
+    }
+
+    private Tensor allocate(Backend backend, LlamaConfig c, int capacity) {
+        long[] shape = {c.headCountKv(), capacity, c.headDim()};
+        return Tensor.wrap(DType.F16, backend.allocate(arena, DType.F16.byteSize(Tensor.numelOf(shape))), shape);
     }
 
     public int capacity() {

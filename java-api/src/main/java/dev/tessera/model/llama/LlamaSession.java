@@ -38,7 +38,7 @@ public final class LlamaSession implements AutoCloseable {
         }
         this.model = model;
         this.backend = backend;
-        this.cache = new KvCache(model.config(), contextSize);
+        this.cache = new KvCache(model.config(), contextSize, backend);
         this.batchSize = batchSize;
         this.logits = new float[model.config().vocabSize()];
     }

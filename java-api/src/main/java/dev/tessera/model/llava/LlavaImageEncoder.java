@@ -36,7 +36,12 @@ public final class LlavaImageEncoder implements AutoCloseable {
      * @throws IllegalArgumentException if it is not an LLaVA mmproj this library can run (named)
      */
     public static LlavaImageEncoder load(Path mmprojPath) throws IOException {
-        ClipModel vision = ClipModel.load(mmprojPath);
+        return load(mmprojPath, dev.tessera.runtime.CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #load(Path)}, the vision tower running on backend (the projector runs on the CPU). */
+    public static LlavaImageEncoder load(Path mmprojPath, dev.tessera.runtime.Backend backend) throws IOException {
+        ClipModel vision = ClipModel.load(mmprojPath, backend);
         GgufFile mm = null;
         try {
             mm = GgufFile.open(mmprojPath);

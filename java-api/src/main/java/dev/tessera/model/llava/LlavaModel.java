@@ -34,10 +34,15 @@ public final class LlavaModel implements AutoCloseable {
      * @throws IllegalArgumentException if they are not a LLaVA pair this library can run (named)
      */
     public static LlavaModel load(Path llmPath, Path mmprojPath) throws IOException {
-        LlamaModel llm = LlamaModel.open(llmPath);
+        return load(llmPath, mmprojPath, dev.tessera.runtime.CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #load(Path, Path)}, both models running on backend (which the caller closes after the model). */
+    public static LlavaModel load(Path llmPath, Path mmprojPath, dev.tessera.runtime.Backend backend) throws IOException {
+        LlamaModel llm = LlamaModel.open(llmPath, backend);
         LlavaImageEncoder images = null;
         try {
-            images = LlavaImageEncoder.load(mmprojPath);
+            images = LlavaImageEncoder.load(mmprojPath, backend);
             return new LlavaModel(llm, images);
         } catch (IOException | RuntimeException e) {
             if (images != null) {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prepares, on a build machine (JDK 25, Maven, nvcc), what ci/gpu-check.sh needs on a GPU
+# machine that has no JDK or Maven and cannot download anything:
+#   .gpu/native/cuda/      libtessera_cuda + its C tests and tsc_bench (built by ci/cuda-build.sh in build-gpu/)
+#   .gpu/jrt.txz           a jlink'd, stripped Java 25 runtime of the modules the CLI needs apart
+#                          from java.desktop (images: not used by the GPU check), ~18 MiB
+#   .gpu/junit-console.jar the JUnit console launcher (from the local Maven repository)
+#   .gpu/test-classes/     the CUDA Java tests (dev.tessera.runtime.CudaBackendTest and what it uses)
+#   cli/target/lib/        the CLI's jars (mvn package), marked complete
+# Then carry .gpu and cli/target/lib, and run there
+#   TESSERA_GPU_BUNDLE=.gpu bash ci/gpu-check.sh OUT
+# .gpu/ must be ignored by git (.git/info/exclude) so that it travels only when carried.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source ci/env.sh
+B=.gpu
+rm -rf "$B"
+mkdir -p "$B/test-classes"
+mvn -B -q -o package -DskipTests -Dtessera.ctest.skip=true
+touch cli/target/lib/.complete
+mvn -B -q -o -pl java-api -am test-compile -Dtessera.ctest.skip=true
+(cd java-api/target/test-classes && cp --parents dev/tessera/runtime/CudaBackendTest*.class dev/tessera/io/TestFiles.class \
+  "$OLDPWD/$B/test-classes/")
+jar=$(ls ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/*/junit-platform-console-standalone-*.jar 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$jar" ]; then
+  mvn -B -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:6.1.3
+  jar=$(ls ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/*/junit-platform-console-standalone-*.jar | sort -V | tail -1)
+fi
+cp "$jar" "$B/junit-console.jar"
+# What travels to the GPU machine is limited to 64 MiB with the checkout (~33 MiB): hence no
+# java.desktop, a stripped libjvm and xz.
+modules=$(jdeps --multi-release 25 --ignore-missing-deps --print-module-deps --class-path 'cli/target/lib/*' cli/target/lib/tessera-*.jar \
+  | tr ',' '\n' | grep -v '^java.desktop$' | paste -sd,)
+rm -rf /tmp/tessera-jrt && jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output /tmp/tessera-jrt/jrt
+strip --strip-unneeded /tmp/tessera-jrt/jrt/lib/server/libjvm.so
+tar cJf "$B/jrt.txz" -C /tmp/tessera-jrt jrt
+[ -f build-gpu/native/cuda/libtessera_cuda.so ] || bash ci/cuda-build.sh build-gpu
+mkdir -p "$B/native/cuda"
+cp build-gpu/native/cuda/libtessera_cuda.so build-gpu/native/cuda/test_cuda_* build-gpu/native/cuda/tsc_bench "$B/native/cuda/"
+du -sh "$B" cli/target/lib
+echo "with the checkout: $(( ($(git ls-files -z | xargs -0 stat -c %s | paste -sd+ | bc) + $(du -sbc "$B" cli/target/lib | tail -1 | cut -f1)) >> 20 )) MiB travel (limit 64)"

@@ -1,0 +1,473 @@
+package dev.tessera.runtime;
+
+import dev.tessera.bindings.CudaLibrary;
+import dev.tessera.bindings.TesseraCudaNative;
+import dev.tessera.bindings.TesseraNative;
+import dev.tessera.core.TesseraException;
+import dev.tessera.ops.Nn;
+import dev.tessera.tensor.DType;
+import dev.tessera.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Runs graphs on one NVIDIA GPU through libtessera_cuda: one context (one stream, one pool of
+ * device memory) per instance. Weights and other constants are uploaded the first time a graph
+ * uses them and stay on the device until their host memory is freed or this backend closes;
+ * workspaces and memory from {@link #allocate} (e.g. a KV cache) live on the device. A compiled
+ * graph moves its inputs in and its outputs out around each run; nothing else crosses.
+ *
+ * <p>Device memory is handed out as {@link MemorySegment}s whose address is a device address:
+ * only this backend's ops may use them (the host must never read or write them), which is why
+ * {@link #hostAccessible()} is false and the runtime keeps such tensors to itself.
+ *
+ * <p>One thread at a time runs on a context (graph runs take this backend's lock). Close it to
+ * free the device memory; graphs compiled on it must not run afterwards.
+ */
+public final class CudaBackend implements Backend, AutoCloseable {
+    private final int device;
+    private final String deviceName;
+    private final MemorySegment ctx;
+    /** Small host arrays passed by pointer (strides, shapes); used under the lock. */
+    private final Arena hostArena = Arena.ofShared();
+    private final MemorySegment scratch;
+    /** Device allocations handed out by allocate/resident: start address → end address. */
+    private final TreeMap<Long, Long> deviceRanges = new TreeMap<>();
+    private final Map<ResidentKey, Resident> residents = new HashMap<>();
+    /** Host copies of graph inputs that ops read on the host (token ids, positions), by device address. */
+    private final Map<Long, Tensor> hostCopies = new HashMap<>();
+    private long residentBytes;
+    private boolean closed;
+
+    private record ResidentKey(long address, long bytes, MemorySegment.Scope scope) {}
+
+    private record Resident(MemorySegment device, MemorySegment.Scope scope) {}
+
+    private CudaBackend(int device, String deviceName, MemorySegment ctx) {
+        this.device = device;
+        this.deviceName = deviceName;
+        this.ctx = ctx;
+        this.scratch = hostArena.allocate(4096, 8);
+    }
+
+    /**
+     * Opens a context on a GPU (0 is the first).
+     *
+     * @throws IllegalStateException naming the reason when the CUDA library, a driver or the device is missing
+     */
+    public static CudaBackend open(int device) {
+        CudaProbe.Result probe = CudaProbe.probe();
+        if (!probe.available()) {
+            throw new IllegalStateException("CUDA is not available: " + probe.reason());
+        }
+        if (device < 0 || device >= probe.devices().size()) {
+            throw new IllegalArgumentException("CUDA device " + device + " does not exist (" + probe.devices().size() + " found)");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            check(TesseraCudaNative.tsc_init(device, 0, out));
+            return new CudaBackend(device, probe.devices().get(device).name(), out.get(ValueLayout.ADDRESS, 0));
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cuda:" + device;
+    }
+
+    /** The device's name, e.g. "NVIDIA H100 80GB HBM3". */
+    public String deviceName() {
+        return deviceName;
+    }
+
+    @Override
+    public boolean hostAccessible() {
+        return false;
+    }
+
+    /** Bytes of device memory the pool hands out now (workspaces, constants, caches). */
+    public synchronized long deviceBytesInUse() {
+        checkOpen();
+        return TesseraCudaNative.tsc_pool_used(ctx);
+    }
+
+    /** Bytes of constants (weights) uploaded and still held. */
+    public synchronized long residentBytes() {
+        return residentBytes;
+    }
+
+    /**
+     * Device-to-device copy speed over two buffers of bytes each, counting bytes read and written
+     * (best of 5 after a warm-up): the bandwidth a memory-bound kernel can reach.
+     */
+    public synchronized double copyBandwidth(long bytes) {
+        checkOpen();
+        MemorySegment a = deviceAlloc(bytes), b = deviceAlloc(bytes);
+        try {
+            long best = Long.MAX_VALUE;
+            for (int i = 0; i < 6; i++) {
+                check(TesseraCudaNative.tsc_synchronize(ctx));
+                long t0 = System.nanoTime();
+                check(TesseraCudaNative.tsc_copy(ctx, b, a, bytes));
+                check(TesseraCudaNative.tsc_synchronize(ctx));
+                if (i > 0) {
+                    best = Math.min(best, System.nanoTime() - t0);
+                }
+            }
+            return 2.0 * bytes * 1e9 / best;
+        } finally {
+            release(a.address());
+            release(b.address());
+        }
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    /** Zero-filled device memory freed when arena closes (or when this backend closes, if first). */
+    @Override
+    @SuppressWarnings("restricted") // a device address wrapped for bookkeeping only: never dereferenced by the host
+    public synchronized MemorySegment allocate(Arena arena, long bytes) {
+        checkOpen();
+        MemorySegment dev = deviceAlloc(bytes);
+        check(TesseraCudaNative.tsc_memset(ctx, dev, 0, bytes));
+        long address = dev.address();
+        return MemorySegment.ofAddress(address).reinterpret(bytes, arena, s -> release(address));
+    }
+
+    private synchronized void release(long address) {
+        if (!closed && deviceRanges.remove(address) != null) {
+            check(TesseraCudaNative.tsc_free(ctx, MemorySegment.ofAddress(address)));
+        }
+    }
+
+    @SuppressWarnings("restricted")
+    private MemorySegment deviceAlloc(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("device allocation of " + bytes + " bytes");
+        }
+        MemorySegment out = scratch.asSlice(0, ValueLayout.ADDRESS.byteSize());
+        check(TesseraCudaNative.tsc_alloc(ctx, bytes, out));
+        long address = out.get(ValueLayout.ADDRESS, 0).address();
+        deviceRanges.put(address, address + bytes);
+        return MemorySegment.ofAddress(address).reinterpret(bytes);
+    }
+
+    private boolean onDevice(MemorySegment s) {
+        var e = deviceRanges.floorEntry(s.address());
+        return e != null && s.address() + s.byteSize() <= e.getValue();
+    }
+
+    /**
+     * The constant on the device: memory of this backend as it is, anything else uploaded once per
+     * host memory range and kept while that memory is alive (a closed model file frees its copies at
+     * the next upload).
+     */
+    @Override
+    public synchronized Tensor resident(Tensor constant) {
+        checkOpen();
+        MemorySegment host = constant.segment();
+        if (onDevice(host)) {
+            return constant;
+        }
+        if (!host.isNative()) {
+            throw new IllegalArgumentException("constant " + constant + " is not in native memory");
+        }
+        ResidentKey key = new ResidentKey(host.address(), host.byteSize(), host.scope());
+        Resident r = residents.get(key);
+        if (r == null) {
+            evictDead();
+            MemorySegment dev = deviceAlloc(Math.max(host.byteSize(), 1));
+            check(TesseraCudaNative.tsc_upload(ctx, dev, host, host.byteSize()));
+            r = new Resident(dev, host.scope());
+            residents.put(key, r);
+            residentBytes += host.byteSize();
+        }
+        return Tensor.wrap(constant.dtype(), r.device(), constant.shape(), constant.strides());
+    }
+
+    private void evictDead() {
+        for (Iterator<Map.Entry<ResidentKey, Resident>> it = residents.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!e.getValue().scope().isAlive()) {
+                release(e.getValue().device().address());
+                residentBytes -= e.getKey().bytes();
+                it.remove();
+            }
+        }
+    }
+
+    @Override
+    public synchronized void upload(Tensor host, Tensor device) {
+        checkOpen();
+        requireSameDense(host, device);
+        check(TesseraCudaNative.tsc_upload(ctx, device.segment(), host.segment(), host.byteSize()));
+    }
+
+    /** Waits for every op enqueued before, then copies. */
+    @Override
+    public synchronized void download(Tensor device, Tensor host) {
+        checkOpen();
+        requireSameDense(host, device);
+        check(TesseraCudaNative.tsc_download(ctx, host.segment(), device.segment(), host.byteSize()));
+    }
+
+    private static void requireSameDense(Tensor host, Tensor device) {
+        if (host.dtype() != device.dtype() || !java.util.Arrays.equals(host.shape(), device.shape()) || !host.isContiguous()
+                || !device.isContiguous()) {
+            throw new IllegalArgumentException("host " + host + " and device " + device + " must be contiguous and alike");
+        }
+    }
+
+    @Override
+    public synchronized void hostCopy(Tensor device, Tensor host) {
+        if (host == null) {
+            hostCopies.remove(device.segment().address());
+        } else {
+            hostCopies.put(device.segment().address(), host);
+        }
+    }
+
+    /** The host copy of a graph input an op reads on the host (ids, positions). */
+    private MemorySegment hostValues(Tensor device, String role) {
+        Tensor h = hostCopies.get(device.segment().address());
+        if (h == null) {
+            throw new IllegalArgumentException("on CUDA, " + role + " must be a graph input (read on the host), got " + device);
+        }
+        return h.segment();
+    }
+
+    // ---------------------------------------------------------------- ops
+
+    @Override
+    public synchronized void execute(Op op, Tensor out, Tensor[] in) {
+        checkOpen();
+        switch (op) {
+            case Op.MatMul m -> matmul(in[0], in[1], out);
+            case Op.GetRows g -> getRows(in[0], in[1], out);
+            case Op.RmsNorm r -> {
+                Rows x = rows(in[0], "rms_norm input");
+                Rows y = rows(out, "rms_norm output");
+                check(TesseraCudaNative.tsc_rms_norm(ctx, out.segment(), y.stride, in[0].segment(), x.stride, in[1].segment(), x.rows,
+                        x.n, r.eps()));
+            }
+            case Op.Rope r -> rope(r, in[0], in[1], out);
+            case Op.Add a -> binary(in[0], in[1], out, TesseraNative.TS_BINARY_ADD);
+            case Op.Mul m -> binary(in[0], in[1], out, TesseraNative.TS_BINARY_MUL);
+            case Op.SwiGlu s -> {
+                Rows g = rows(in[0], "gate");
+                Rows u = rows(in[1], "up");
+                Rows y = rows(out, "glu output");
+                check(TesseraCudaNative.tsc_glu(ctx, out.segment(), y.stride, in[0].segment(), g.stride, in[1].segment(), u.stride,
+                        Nn.Activation.SILU.code(), g.rows, g.n));
+            }
+            case Op.StoreKv s -> storeKv(in[0], in[1], in[2]);
+            case Op.CausalAttention a -> causalAttention(a, in[0], in[1], in[2], in[3], out);
+            case Op.Activation a -> {
+                Rows x = rows(in[0], "activation input");
+                Rows y = rows(out, "activation output");
+                check(TesseraCudaNative.tsc_activation(ctx, out.segment(), y.stride, in[0].segment(), x.stride, a.act().code(), x.rows,
+                        x.n));
+            }
+            case Op.Attention a -> {
+                for (long i = 0; i < in[0].shape(0); i++) {
+                    attention(in[0].select(0, i).permute(1, 0, 2), in[1].select(0, i).permute(1, 0, 2),
+                            in[2].select(0, i).permute(1, 0, 2), a.scale(), a.causal(), 0, out.select(0, i).permute(1, 0, 2));
+                }
+            }
+            case Op.Concat c -> {
+                long at = 0;
+                for (Tensor t : in) {
+                    long len = t.shape(c.dim());
+                    copy(t, out.slice(c.dim(), at, at + len));
+                    at += len;
+                }
+            }
+            case Op.LayerNorm l -> throw unsupported(op);
+            case Op.Conv2d c -> throw unsupported(op);
+        }
+    }
+
+    private static UnsupportedOperationException unsupported(Op op) {
+        return new UnsupportedOperationException(op.name() + " does not run on CUDA yet");
+    }
+
+    /** y [M, N] = x [M, K] · wᵀ for w [N, K] of any type the CUDA library takes (it refuses others by name). */
+    private void matmul(Tensor w, Tensor x, Tensor y) {
+        requireLastContiguous(x, "matmul input");
+        requireLastContiguous(y, "matmul output");
+        if (w.stride(1) != (w.dtype().isQuantized() ? w.dtype().blockBytes() : w.dtype().elementBytes()) && w.shape(1) > 1) {
+            throw new IllegalArgumentException("matmul weights must have contiguous rows, got " + w);
+        }
+        long n = w.shape(0), k = w.shape(1), m = x.shape(0);
+        check(TesseraCudaNative.tsc_matmul(ctx, y.segment(), y.stride(0), w.segment(), w.dtype().ggmlId(), w.stride(0), x.segment(),
+                x.stride(0), n, k, m));
+    }
+
+    private void getRows(Tensor table, Tensor ids, Tensor y) {
+        requireLastContiguous(y, "embedding output");
+        MemorySegment host = hostValues(ids, "token ids");
+        check(TesseraCudaNative.tsc_get_rows(ctx, y.segment(), y.stride(0), table.segment(), table.dtype().ggmlId(), table.stride(0),
+                table.shape(0), table.shape(1), host, ids.shape(0)));
+    }
+
+    private void rope(Op.Rope r, Tensor x, Tensor positions, Tensor y) {
+        requireLastContiguous(x, "rope input");
+        requireLastContiguous(y, "rope output");
+        MemorySegment pos = hostValues(positions, "positions");
+        check(TesseraCudaNative.tsc_rope(ctx, y.segment(), y.stride(0), y.stride(1), x.segment(), x.stride(0), x.stride(1), pos,
+                x.shape(0), x.shape(1), x.shape(2), r.nDims(), (r.neox() ? Nn.RopeMode.NEOX : Nn.RopeMode.NORMAL).code(), r.freqBase()));
+    }
+
+    private void binary(Tensor a, Tensor b, Tensor y, int op) {
+        long[] shape = y.shape();
+        if (shape.length > 4) {
+            throw new IllegalArgumentException("element-wise op of rank " + shape.length + " (at most 4 on CUDA)");
+        }
+        int n = shape.length;
+        MemorySegment ys = longs(0, y.strides());
+        MemorySegment as = longs(8, broadcastStrides(a, shape));
+        MemorySegment bs = longs(16, broadcastStrides(b, shape));
+        MemorySegment sh = longs(24, shape);
+        check(TesseraCudaNative.tsc_binary(ctx, y.segment(), ys, a.segment(), as, b.segment(), bs, sh, n, op));
+    }
+
+    private static long[] broadcastStrides(Tensor t, long[] shape) {
+        long[] s = new long[shape.length];
+        int off = shape.length - t.rank();
+        for (int d = 0; d < shape.length; d++) {
+            s[d] = d < off || t.shape(d - off) == 1 ? 0 : t.stride(d - off);
+        }
+        return s;
+    }
+
+    /** cache [kvHeads, ctx, d] rows first..first+n ← src [n, kvHeads, d], converted to the cache's type. */
+    private void storeKv(Tensor cache, Tensor src, Tensor positions) {
+        int n = (int) src.shape(0);
+        int first = firstPosition(hostValues(positions, "positions"), n, cache.shape(1));
+        copy(src.permute(1, 0, 2), cache.slice(1, first, first + n));
+    }
+
+    private void causalAttention(Op.CausalAttention a, Tensor q, Tensor k, Tensor v, Tensor positions, Tensor out) {
+        int n = (int) q.shape(0);
+        int first = firstPosition(hostValues(positions, "positions"), n, k.shape(1));
+        attention(q.permute(1, 0, 2), k.slice(1, 0, first + n), v.slice(1, 0, first + n), a.scale(), true, first, out.permute(1, 0, 2));
+    }
+
+    /** q [heads, Lq, d], k/v [kvHeads, Lk, d], out like q. */
+    private void attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal, long kvOffset, Tensor out) {
+        for (Tensor t : new Tensor[] {q, k, v, out}) {
+            requireLastContiguous(t, "attention operand");
+        }
+        int kvType = k.dtype() == DType.F16 ? TesseraNative.TS_TYPE_F16 : TesseraNative.TS_TYPE_F32;
+        check(TesseraCudaNative.tsc_attention(ctx, out.segment(), out.stride(0), out.stride(1), q.segment(), q.stride(0), q.stride(1),
+                k.segment(), k.stride(0), k.stride(1), v.segment(), v.stride(0), v.stride(1), kvType, MemorySegment.NULL, 0,
+                q.shape(0), k.shape(0), q.shape(1), k.shape(1), q.shape(2), scale, causal ? 1 : 0, kvOffset));
+    }
+
+    /** A strided copy (F32/F16/BF16, converting) between two device views of one shape. */
+    private void copy(Tensor src, Tensor dst) {
+        if (!java.util.Arrays.equals(src.shape(), dst.shape())) {
+            throw new IllegalArgumentException("copy of " + src + " into " + dst + ": shapes differ");
+        }
+        int n = src.rank();
+        check(TesseraCudaNative.tsc_copy_strided(ctx, dst.segment(), dst.dtype().ggmlId(), longs(0, dst.strides()), src.segment(),
+                src.dtype().ggmlId(), longs(8, src.strides()), longs(16, src.shape()), n));
+    }
+
+    /** First of n consecutive positions, checked against the cache's capacity (as the CPU backend). */
+    private static int firstPosition(MemorySegment p, int n, long capacity) {
+        int first = p.getAtIndex(ValueLayout.JAVA_INT, 0);
+        for (int i = 1; i < n; i++) {
+            if (p.getAtIndex(ValueLayout.JAVA_INT, i) != first + i) {
+                throw new IllegalArgumentException("positions must be consecutive, got " + p.getAtIndex(ValueLayout.JAVA_INT, i)
+                        + " after " + (first + i - 1));
+            }
+        }
+        if (first < 0 || (long) first + n > capacity) {
+            throw new IllegalArgumentException("positions " + first + ".." + (first + n - 1) + " are outside the cache of " + capacity);
+        }
+        return first;
+    }
+
+    private record Rows(long rows, long n, long stride) {}
+
+    /** x viewed as [rows, n] with one row stride (as the CPU ops' rows()), or IllegalArgumentException. */
+    private static Rows rows(Tensor x, String role) {
+        int last = x.rank() - 1;
+        long n = x.shape(last);
+        long esize = x.dtype().elementBytes();
+        if (n > 1 && x.stride(last) != esize) {
+            throw new IllegalArgumentException(role + " must have a contiguous last dim, got " + x);
+        }
+        long rows = 1, stride = n * esize, expected = -1;
+        for (int d = last - 1; d >= 0; d--) {
+            long s = x.shape(d);
+            rows *= s;
+            if (s == 1) {
+                continue;
+            }
+            if (expected < 0) {
+                stride = x.stride(d);
+            } else if (x.stride(d) != expected) {
+                throw new IllegalArgumentException(role + " " + x + ": its leading dims do not collapse into one row stride");
+            }
+            expected = x.stride(d) * s;
+        }
+        return new Rows(rows, n, stride);
+    }
+
+    private static void requireLastContiguous(Tensor t, String role) {
+        int last = t.rank() - 1;
+        if (t.shape(last) > 1 && t.stride(last) != t.dtype().elementBytes()) {
+            throw new IllegalArgumentException(role + " must have a contiguous last dim on CUDA, got " + t);
+        }
+    }
+
+    /** values written into the host scratch at slot (8 longs per slot). */
+    private MemorySegment longs(int slot, long[] values) {
+        MemorySegment s = scratch.asSlice(64L * slot, 8L * Math.max(values.length, 1));
+        for (int i = 0; i < values.length; i++) {
+            s.setAtIndex(ValueLayout.JAVA_LONG, i, values[i]);
+        }
+        return s;
+    }
+
+    static void check(int status) {
+        if (status != TesseraNative.TS_OK) {
+            String message = TesseraCudaNative.tsc_last_error().reinterpret(1024).getString(0);
+            throw new TesseraException(status, message.isEmpty() ? "CUDA call failed with status " + status : message);
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("CUDA backend is closed");
+        }
+    }
+
+    /** Frees every device allocation (constants, workspaces, caches) and the context. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            residents.clear();
+            deviceRanges.clear();
+            hostCopies.clear();
+            try {
+                check(TesseraCudaNative.tsc_shutdown(ctx));
+            } finally {
+                hostArena.close();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "CudaBackend[" + name() + ", " + deviceName + ", library " + CudaLibrary.path() + "]";
+    }
+}

@@ -1,0 +1,183 @@
+package dev.tessera.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.tessera.io.TestFiles;
+import dev.tessera.model.llama.LlamaModel;
+import dev.tessera.model.llama.LlamaSession;
+import dev.tessera.ops.Nn;
+import dev.tessera.ops.Ops;
+import dev.tessera.tensor.DType;
+import dev.tessera.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Graphs on the CUDA backend against the same graphs on the CPU. Skipped, with the reason, where
+ * no GPU is usable (CI); ci/gpu-check.sh runs it on a GPU machine.
+ */
+class CudaBackendTest {
+    private static CudaBackend cuda;
+
+    @BeforeAll
+    static void open() {
+        CudaProbe.Result probe = CudaProbe.probe();
+        assumeTrue(probe.available(), "no CUDA device: skipped (" + probe.reason() + ")");
+        cuda = Backend.cuda();
+    }
+
+    @AfterAll
+    static void close() {
+        if (cuda != null) {
+            cuda.close();
+        }
+    }
+
+    /**
+     * stories260K (F32 weights) through prefill and decode on both backends: logits within 1e-3 of
+     * their range (F32 everywhere; the GPU sums in other orders and rounds K/V to F16 as the CPU does)
+     * and the same greedy tokens for 24 steps.
+     */
+    @Test
+    void llamaGivesTheCpuLogitsAndTokens() throws Exception {
+        int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
+        try (LlamaModel cpuModel = LlamaModel.open(TestFiles.stories260K()); LlamaModel gpuModel = LlamaModel.open(TestFiles.stories260K(), cuda);
+                LlamaSession cpu = cpuModel.newSession(128, 4); LlamaSession gpu = gpuModel.newSession(128, 4)) {
+            float[] a = cpu.decode(prompt).clone();
+            float[] b = gpu.decode(prompt).clone();
+            for (int step = 0; step < 24; step++) {
+                assertClose("step " + step, a, b, 1e-3);
+                int next = argmax(a);
+                assertEquals(next, argmax(b), "greedy token at step " + step);
+                a = cpu.decode(next).clone();
+                b = gpu.decode(next).clone();
+            }
+        }
+        assertTrue(cuda.residentBytes() > 0, "weights were uploaded");
+    }
+
+    /** Every op of a small graph with broadcasting, views, concat and attention, CPU vs GPU. */
+    @Test
+    void opsMatchTheCpu() {
+        Random r = new Random(7);
+        int m = 9, k = 64, n = 48;
+        List<Tensor> owned = new ArrayList<>();
+        try {
+            Tensor wf = rand(r, owned, n, k);
+            Tensor wq8 = own(owned, Ops.quantize(wf, DType.Q8_0));
+            Tensor wq4 = own(owned, Ops.quantize(wf, DType.Q4_0));
+            Tensor wh = own(owned, Ops.quantize(wf, DType.F16));
+            Tensor norm = rand(r, owned, n);
+            Tensor bias = rand(r, owned, n);
+            GraphBuilder g = new GraphBuilder();
+            Value x = g.input("x", TensorSpec.of(DType.F32, m, k));
+            Value y8 = g.apply("y8", new Op.MatMul(), g.constant("wq8", wq8), x);
+            Value y4 = g.apply("y4", new Op.MatMul(), g.constant("wq4", wq4), x);
+            Value yh = g.apply("yh", new Op.MatMul(), g.constant("wh", wh), x);
+            Value yf = g.apply("yf", new Op.MatMul(), g.constant("wf", wf), x);
+            Value s = g.apply("s", new Op.Add(), y8, g.constant("bias", bias)); // broadcast [n] over [m, n]
+            Value t = g.apply("t", new Op.Mul(), y4, yh);
+            Value u = g.apply("u", new Op.RmsNorm(1e-5f), s, g.constant("norm", norm));
+            Value v = g.apply("v", new Op.Activation(Nn.Activation.GELU), t);
+            Value w = g.apply("w", new Op.SwiGlu(), u, yf);
+            Value c = g.apply("c", new Op.Concat(1), v, w); // [m, 2n]
+            // attention over the rows: [1, m, heads = 4, d = 24]
+            Value q = g.reshape(c, 1, m, 4, 24);
+            Value att = g.apply("att", new Op.Attention(0.2f, true), q, q, q);
+            g.output("c", c);
+            g.output("att", att);
+            Graph graph = g.build();
+            Tensor input = rand(r, owned, m, k);
+            try (CompiledGraph onCpu = new CompiledGraph(graph, CpuBackend.INSTANCE);
+                    CompiledGraph onGpu = new CompiledGraph(graph, cuda)) {
+                Ops.copy(input, onCpu.input("x"));
+                Ops.copy(input, onGpu.input("x"));
+                onCpu.run();
+                onGpu.run();
+                // Q8_0/Q4_0 matmuls: the same int8 block dots, float sums in another order;
+                // F16/F32 weights: F32 products in another order; GELU/erf: device libm ulps.
+                assertClose("concat", onCpu.output("c").toFloatArray(), onGpu.output("c").toFloatArray(), 1e-4);
+                assertClose("attention", onCpu.output("att").toFloatArray(), onGpu.output("att").toFloatArray(), 1e-4);
+                // a second run with new input reuses everything
+                Tensor input2 = rand(r, owned, m, k);
+                Ops.copy(input2, onCpu.input("x"));
+                Ops.copy(input2, onGpu.input("x"));
+                onCpu.run();
+                onGpu.run();
+                assertClose("second run", onCpu.output("att").toFloatArray(), onGpu.output("att").toFloatArray(), 1e-4);
+            }
+        } finally {
+            owned.forEach(Tensor::close);
+        }
+    }
+
+    @Test
+    void inputsAndOutputsAreHostMemoryAndDeviceMemoryIsNot() {
+        try (Tensor w = Tensor.allocate(DType.F32, 8, 8)) {
+            GraphBuilder g = new GraphBuilder();
+            Value x = g.input("x", TensorSpec.of(DType.F32, 2, 8));
+            g.output("y", g.apply("y", new Op.MatMul(), g.constant("w", w), x));
+            try (CompiledGraph cg = new CompiledGraph(g.build(), cuda)) {
+                cg.input("x").setFloat(1f, 0, 0); // host memory: writable
+                cg.run();
+                assertEquals(0f, cg.output("y").getFloat(1, 7));
+            }
+            assertFalse(cuda.hostAccessible());
+            assertThrows(IllegalStateException.class, () -> {
+                CudaBackend other = Backend.cuda();
+                other.close();
+                other.allocate(java.lang.foreign.Arena.global(), 16);
+            });
+        }
+    }
+
+    private static Tensor rand(Random r, List<Tensor> owned, long... shape) {
+        Tensor t = Tensor.allocate(DType.F32, shape);
+        for (long i = 0; i < t.numel(); i++) {
+            t.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian());
+        }
+        return own(owned, t);
+    }
+
+    private static Tensor own(List<Tensor> owned, Tensor t) {
+        owned.add(t);
+        return t;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** |a - b| <= rel · max|a| everywhere. */
+    private static void assertClose(String what, float[] a, float[] b, double rel) {
+        assertEquals(a.length, b.length, what);
+        double max = 0, worst = 0;
+        int at = -1;
+        for (float f : a) {
+            max = Math.max(max, Math.abs(f));
+        }
+        for (int i = 0; i < a.length; i++) {
+            double e = Math.abs(a[i] - b[i]);
+            if (!(e <= worst)) {
+                worst = e;
+                at = i;
+            }
+        }
+        assertTrue(worst <= rel * max, what + ": worst difference " + worst + " at " + at + " (cpu " + (at >= 0 ? a[at] : 0)
+                + ", gpu " + (at >= 0 ? b[at] : 0) + ") exceeds " + rel + " of the range " + max);
+    }
+}
