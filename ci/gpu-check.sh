@@ -108,7 +108,7 @@ fi
 
 # 4b. Java (optional): `tessera info --devices` through the CLI's jars when they were built
 # (cli/target/lib, e.g. carried along) and a JDK 25 is there: the library loads from Java.
-java_devices=skipped; java_tests=skipped; java_generate=skipped; java_bench=skipped
+java_devices=skipped; java_tests=skipped; java_generate=skipped; java_bench=skipped; java_clip=skipped
 if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/jrt.txz" ]; then
   mkdir -p /tmp/tessera-jrt && tar xJf "$BUNDLE/jrt.txz" -C /tmp/tessera-jrt && JAVA_HOME=/tmp/tessera-jrt/jrt
 fi
@@ -125,7 +125,7 @@ if $build_ok && [ -f cli/target/lib/.complete ] && "$JAVA" -version 2>&1 | grep 
   if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/junit-console.jar" ]; then
     log "java: CudaBackendTest"
     (cd java-api && timeout 180 "$JAVA" --enable-native-access=ALL-UNNAMED -jar "$OLDPWD/$BUNDLE/junit-console.jar" execute \
-      --disable-banner --disable-ansi-colors --details=tree --class-path "$OLDPWD/$BUNDLE/test-classes:$CP" \
+      --disable-banner --disable-ansi-colors --details=tree --class-path "$OLDPWD/$BUNDLE/test-classes:$OLDPWD/java-api/src/test/resources:$CP" \
       --select-class dev.tessera.runtime.CudaBackendTest) >"$OUT/java-tests.log" 2>&1
     rc=$?
     if [ $rc -eq 0 ] && grep -qE '\[ +[1-9][0-9]* tests successful' "$OUT/java-tests.log" && grep -qE "\\[ +0 tests aborted" "$OUT/java-tests.log" && grep -qE "\\[ +0 containers aborted" "$OUT/java-tests.log"; then
@@ -148,6 +148,12 @@ if $build_ok && [ -f cli/target/lib/.complete ] && "$JAVA" -version 2>&1 | grep 
   } >"$OUT/bench-model.jsonl" 2>"$OUT/bench-model.err"
   if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 2 ]; then java_bench=ok; else java_bench=failed; status=1; fi
   cat "$OUT/bench-model.jsonl"; tail -5 "$OUT/bench-model.err"
+  # 4f. CLIP images/s and texts/s (random weights of the real shapes)
+  log "java: ClipBenchmarks on cuda"
+  timeout 240 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.bench.ClipBenchmarks --shapes B/32,L/14 \
+    --types F16,Q8_0 --batches 1,16 --seconds 1 --device cuda >"$OUT/clip-bench.txt" 2>&1
+  if [ "$(grep -c 'images/s' "$OUT/clip-bench.txt")" -eq 8 ]; then java_clip=ok; else java_clip=failed; status=1; fi
+  cat "$OUT/clip-bench.txt"
 fi
 
 # 5. report
@@ -159,7 +165,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   echo "  \"build_ok\": $build_ok, \"build_seconds\": $BUILD_S, \"total_seconds\": $TOTAL_S,"
   echo "  \"tests\": {\"passed\": $passed, \"failed\": $failed, \"skipped\": $skipped},"
   echo "  \"bench_ok\": $bench_ok, \"java_devices\": \"$java_devices\", \"java_tests\": \"$java_tests\","
-  echo "  \"java_generate\": \"$java_generate\", \"java_bench\": \"$java_bench\","
+  echo "  \"java_generate\": \"$java_generate\", \"java_bench\": \"$java_bench\", \"java_clip\": \"$java_clip\","
   echo -n "  \"bench\": "
   if [ -s "$OUT/bench.json" ]; then cat "$OUT/bench.json"; else echo "null"; fi
   echo "}"
@@ -176,8 +182,9 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   echo '```'
   grep -hE '^===|worst error|^ok |CHECK\(|checks, [0-9]+ failures|skipped|^device|^memory' "$OUT/tests.log" 2>/dev/null | head -150
   echo '```'
-  echo; echo "Java \`tessera info --devices\`: $java_devices; CudaBackendTest: $java_tests; generate cpu = cuda: $java_generate; bench-model: $java_bench"
+  echo; echo "Java \`tessera info --devices\`: $java_devices; CudaBackendTest: $java_tests; generate cpu = cuda: $java_generate; bench-model: $java_bench; CLIP: $java_clip"
   if [ -s "$OUT/bench-model.jsonl" ]; then echo; echo '```'; cat "$OUT/bench-model.jsonl"; echo '```'; fi
+  if [ -s "$OUT/clip-bench.txt" ]; then echo; echo '```'; cat "$OUT/clip-bench.txt"; echo '```'; fi
   if [ -s "$OUT/java-devices.txt" ]; then echo; echo '```'; cat "$OUT/java-devices.txt"; echo '```'; fi
   if [ -s "$OUT/archs.txt" ]; then
     echo; echo "## GPU code in libtessera_cuda.so"; echo; echo '```'; cat "$OUT/archs.txt"; echo '```'

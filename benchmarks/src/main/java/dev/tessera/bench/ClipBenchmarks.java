@@ -7,6 +7,9 @@ import dev.tessera.model.clip.ClipModel;
 import dev.tessera.model.clip.ClipTokenizer;
 import dev.tessera.ops.Nn;
 import dev.tessera.ops.Ops;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.CpuBackend;
+import dev.tessera.runtime.CudaBackend;
 import dev.tessera.tensor.DType;
 import dev.tessera.tensor.Tensor;
 import java.io.IOException;
@@ -50,6 +53,11 @@ public final class ClipBenchmarks {
 
     /** A model of this shape with random weights, matrices of the given type. */
     public static ClipModel randomModel(ClipConfig c, DType matrixType, long seed) {
+        return randomModel(c, matrixType, seed, CpuBackend.INSTANCE);
+    }
+
+    /** As above, running on backend. */
+    public static ClipModel randomModel(ClipConfig c, DType matrixType, long seed, Backend backend) {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Tensor> t = new LinkedHashMap<>();
         try {
@@ -72,7 +80,7 @@ public final class ClipBenchmarks {
             layers(r, t, 't', x.blocks(), x.width(), x.ffn(), matrixType);
             norm(r, t, "t.post_ln", x.width());
             t.put("text_projection.weight", matrix(r, c.projectionDim(), x.width(), matrixType));
-            return ClipModel.fromTensors(c, t, (float) Math.log(100));
+            return ClipModel.fromTensors(c, t, (float) Math.log(100), backend);
         } finally {
             t.values().forEach(Tensor::close);
         }
@@ -122,16 +130,22 @@ public final class ClipBenchmarks {
 
     /** Runs every shape × type × batch: one images/s and one texts/s result each. */
     public static List<BenchResult> run(List<String> shapes, List<DType> types, int[] batches, double seconds, boolean profile) {
+        return run(shapes, types, batches, seconds, profile, CpuBackend.INSTANCE);
+    }
+
+    /** As above on backend (on a GPU the "isa" column names the device). */
+    public static List<BenchResult> run(List<String> shapes, List<DType> types, int[] batches, double seconds, boolean profile,
+            Backend backend) {
         Tessera.ensureInitialized();
         Timer timer = new Timer(seconds, 2);
         int threads = Tessera.threads();
-        String isa = Tessera.isa().id();
+        String isa = backend.hostAccessible() ? Tessera.isa().id() : backend.name();
         int[] prompt = ClipTokenizer.load().encodeContext("a photo of a cat.");
         List<BenchResult> out = new ArrayList<>();
         for (String shape : shapes) {
             ClipConfig c = shape(shape);
             for (DType type : types) {
-                try (ClipModel m = randomModel(c, type, 42)) {
+                try (ClipModel m = randomModel(c, type, 42, backend)) {
                     m.setProfiling(profile);
                     int s = c.vision().imageSize();
                     for (int b : batches) {
@@ -177,6 +191,7 @@ public final class ClipBenchmarks {
         int[] batches = {1, 16};
         double seconds = 2;
         boolean profile = false;
+        String device = "cpu";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--shapes" -> shapes = List.of(args[++i].split(","));
@@ -196,12 +211,19 @@ public final class ClipBenchmarks {
                 }
                 case "--seconds" -> seconds = Double.parseDouble(args[++i]);
                 case "--profile" -> profile = true;
+                case "--device" -> device = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        for (BenchResult r : run(shapes, types, batches, seconds, profile)) {
-            System.out.printf(Locale.ROOT, "%-40s %-8s %2d threads  %9.2f ms  %s%n", r.name(), r.isa(), r.threads(), r.seconds() * 1e3,
-                    r.note());
+        if (!device.equals("cpu") && !device.equals("cuda")) {
+            throw new IllegalArgumentException("--device must be cpu or cuda, got " + device);
+        }
+        try (CudaBackend cuda = device.equals("cuda") ? Backend.cuda() : null) {
+            Backend backend = cuda != null ? cuda : CpuBackend.INSTANCE;
+            for (BenchResult r : run(shapes, types, batches, seconds, profile, backend)) {
+                System.out.printf(Locale.ROOT, "%-40s %-8s %2d threads  %9.2f ms  %s%n", r.name(), r.isa(), r.threads(), r.seconds() * 1e3,
+                        r.note());
+            }
         }
     }
 }
