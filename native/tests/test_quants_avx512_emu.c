@@ -1,5 +1,5 @@
-/* The avx512 quantized dots (src/arch/x86/quants_avx512.c), with and without their VNNI
- * variants, run on a plain-C emulation of the AVX-512 intrinsics (ts_avx512_emu.h) and
+/* The avx512 quantized dots (src/arch/x86/quants_avx512.c: Q8_0, Q4_0, Q5_0, Q4_1, Q5_1,
+ * Q2_K ... Q6_K), with and without their VNNI variants, run on a plain-C emulation of the AVX-512 intrinsics (ts_avx512_emu.h) and
  * checked against the scalar references. Most machines building this have no AVX-512, so
  * test_quants_levels skips that level; this catches lane-order, pairing, odd-tail and
  * scale-selection mistakes anywhere AVX2 runs. It does not prove the real instructions
@@ -38,13 +38,15 @@ int main(void) {
     ts_kernels_fill(&ref, TS_ISA_SCALAR, cpu);
     static float w[MAXK], x[MAXK], wd[MAXK], ad[MAXK];
     static unsigned char wq[MAXK * 2], aq[MAXK * 2];
-    /* 1, 2, 3 and 9 blocks: pairs and an odd last block. */
+    /* 1, 2, 3 and 9 blocks: pairs and an odd last block; 256: one K-quant super-block. */
     static const int64_t ks[] = {32, 64, 96, 256, 288, 512, 4096};
     int n_checked = 0;
+    struct ts_kernels flavours[2];
     for (int vnni = 0; vnni < 2; vnni++) {
         struct ts_kernels k;
         memset(&k, 0, sizeof k);
         emu_register_quants_avx512(&k, vnni ? cpu | TS_CPU_AVX512VNNI : cpu & ~(uint64_t)TS_CPU_AVX512VNNI);
+        flavours[vnni] = k;
         for (int32_t type = 0; type < TS_KERNEL_TYPES; type++) {
             if (k.vec_dot[type] == NULL) continue;
             const ts_type_traits *t = ts_get_type_traits(type);
@@ -75,7 +77,18 @@ int main(void) {
             }
         }
     }
-    CHECK(n_checked >= 6, "expected the Q8_0/Q4_0/Q4_K dots in both flavours, found %d", n_checked);
+    /* Every weight type with a SIMD dot at the avx2 level, in both flavours. */
+    static const int32_t want_types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q5_0, TS_TYPE_Q4_1, TS_TYPE_Q5_1,
+                                         TS_TYPE_Q2_K, TS_TYPE_Q3_K, TS_TYPE_Q4_K, TS_TYPE_Q5_K, TS_TYPE_Q6_K};
+    for (size_t i = 0; i < sizeof want_types / sizeof want_types[0]; i++)
+        CHECK(flavours[0].vec_dot[want_types[i]] && flavours[1].vec_dot[want_types[i]], "no avx512 dot for %s",
+              ts_get_type_traits(want_types[i])->name);
+    /* The VNNI variants are chosen exactly when the bit is set (32-element formats only). */
+    static const int32_t vnni_types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q5_0, TS_TYPE_Q4_1, TS_TYPE_Q5_1};
+    for (size_t i = 0; i < sizeof vnni_types / sizeof vnni_types[0]; i++)
+        CHECK(flavours[0].vec_dot[vnni_types[i]] != flavours[1].vec_dot[vnni_types[i]], "no vnni variant for %s",
+              ts_get_type_traits(vnni_types[i])->name);
+    CHECK(n_checked == 20, "expected 10 dots in both flavours, found %d", n_checked);
 #else
     fprintf(stderr, "not x86-64 GCC: emulated avx512 kernels not built\n");
 #endif
