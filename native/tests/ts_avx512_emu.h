@@ -1,7 +1,8 @@
 /*
  * ts_avx512_emu.h — plain-C emulation of the AVX-512 intrinsics that
- * src/arch/x86/quants_avx512.c uses, so that file can run (slowly) on a CPU without
- * AVX-512 (test only; include after nothing else, then include the kernel source).
+ * src/arch/x86/quants_avx512.c and gemm_avx512.c use, so those files can run (slowly) on a
+ * CPU without AVX-512 (test only; include after nothing else, then include the kernel
+ * source).
  *
  * Each vector is a byte array; every function is written from the instruction's
  * definition lane by lane (in-lane byte shuffles per 128 bits, saturating maddubs,
@@ -184,6 +185,18 @@ static inline emu_m512i emu_or_si512(emu_m512i a, emu_m512i b) {
     for (int i = 0; i < 8; i++) a.q[i] |= b.q[i];
     return a;
 }
+static inline emu_m512i emu_xor_si512(emu_m512i a, emu_m512i b) {
+    for (int i = 0; i < 8; i++) a.q[i] ^= b.q[i];
+    return a;
+}
+static inline emu_m512i emu_sub_epi32(emu_m512i a, emu_m512i b) {
+    for (int i = 0; i < 16; i++) a.w[i] = (int32_t)((uint32_t)a.w[i] - (uint32_t)b.w[i]);
+    return a;
+}
+static inline emu_m512 emu_mul_ps(emu_m512 a, emu_m512 b) {
+    for (int i = 0; i < 16; i++) a.f[i] *= b.f[i];
+    return a;
+}
 
 /* #undef first: GCC spells the immediate-operand intrinsics as macros at -O0. */
 #undef _mm512_setzero_si512
@@ -251,5 +264,11 @@ static inline emu_m512i emu_or_si512(emu_m512i a, emu_m512i b) {
 #define _mm512_srli_epi16 emu_srli_epi16
 #undef _mm512_or_si512
 #define _mm512_or_si512 emu_or_si512
+#undef _mm512_xor_si512
+#define _mm512_xor_si512 emu_xor_si512
+#undef _mm512_sub_epi32
+#define _mm512_sub_epi32 emu_sub_epi32
+#undef _mm512_mul_ps
+#define _mm512_mul_ps emu_mul_ps
 
 #endif /* TS_AVX512_EMU_H */
