@@ -38,6 +38,7 @@ static const ts_register_fn k_reg_avx2[] = {
 static const ts_register_fn k_reg_avx512[] = {
     ts_register_convert_avx512,
     ts_register_quants_avx512,
+    ts_register_gemm_avx512,
     TS_LIST_END,
 };
 static const ts_register_fn k_reg_amx[] = {TS_LIST_END};

@@ -143,6 +143,7 @@ void ts_register_quants_avx512(struct ts_kernels *k, uint64_t cpu);
 /* Per-level registration functions of the quantized matmul tiles (ts_gemm.c, gemm_<level>.c). */
 void ts_register_gemm_scalar(struct ts_kernels *k, uint64_t cpu);
 void ts_register_gemm_avx2(struct ts_kernels *k, uint64_t cpu);
+void ts_register_gemm_avx512(struct ts_kernels *k, uint64_t cpu);
 
 /* Per-level registration functions of the machine probes. */
 void ts_register_probe_scalar(struct ts_kernels *k, uint64_t cpu);

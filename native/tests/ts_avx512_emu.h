@@ -1,7 +1,8 @@
 /*
  * ts_avx512_emu.h — plain-C emulation of the AVX-512 intrinsics that
- * src/arch/x86/quants_avx512.c uses, so that file can run (slowly) on a CPU without
- * AVX-512 (test only; include after nothing else, then include the kernel source).
+ * src/arch/x86/quants_avx512.c and gemm_avx512.c use, so those files can run (slowly) on a
+ * CPU without AVX-512 (test only; include after nothing else, then include the kernel
+ * source).
  *
  * Each vector is a byte array; every function is written from the instruction's
  * definition lane by lane (in-lane byte shuffles per 128 bits, saturating maddubs,
@@ -156,6 +157,46 @@ static inline emu_m512i emu_add_epi32(emu_m512i a, emu_m512i b) {
     for (int i = 0; i < 16; i++) a.w[i] = (int32_t)((uint32_t)a.w[i] + (uint32_t)b.w[i]);
     return a;
 }
+static inline emu_m512i emu_mask_add_epi8(emu_m512i src, emu_mmask64 m, emu_m512i a, emu_m512i b) {
+    for (int i = 0; i < 64; i++)
+        if ((m >> i) & 1) src.b[i] = (int8_t)(a.b[i] + b.b[i]);
+    return src;
+}
+static inline emu_mmask64 emu_test_epi8_mask(emu_m512i a, emu_m512i b) {
+    emu_mmask64 m = 0;
+    for (int i = 0; i < 64; i++)
+        if (a.ub[i] & b.ub[i]) m |= 1ull << i;
+    return m;
+}
+static inline emu_m512i emu_permutexvar_epi16(emu_m512i idx, emu_m512i a) { /* across all 512 bits */
+    emu_m512i r;
+    for (int i = 0; i < 32; i++) r.h[i] = a.h[idx.uh[i] & 31];
+    return r;
+}
+static inline emu_m512i emu_sllv_epi16(emu_m512i a, emu_m512i c) {
+    for (int i = 0; i < 32; i++) a.uh[i] = c.uh[i] > 15 ? 0 : (uint16_t)(a.uh[i] << c.uh[i]);
+    return a;
+}
+static inline emu_m512i emu_srli_epi16(emu_m512i a, unsigned int n) {
+    for (int i = 0; i < 32; i++) a.uh[i] = n > 15 ? 0 : (uint16_t)(a.uh[i] >> n);
+    return a;
+}
+static inline emu_m512i emu_or_si512(emu_m512i a, emu_m512i b) {
+    for (int i = 0; i < 8; i++) a.q[i] |= b.q[i];
+    return a;
+}
+static inline emu_m512i emu_xor_si512(emu_m512i a, emu_m512i b) {
+    for (int i = 0; i < 8; i++) a.q[i] ^= b.q[i];
+    return a;
+}
+static inline emu_m512i emu_sub_epi32(emu_m512i a, emu_m512i b) {
+    for (int i = 0; i < 16; i++) a.w[i] = (int32_t)((uint32_t)a.w[i] - (uint32_t)b.w[i]);
+    return a;
+}
+static inline emu_m512 emu_mul_ps(emu_m512 a, emu_m512 b) {
+    for (int i = 0; i < 16; i++) a.f[i] *= b.f[i];
+    return a;
+}
 
 /* #undef first: GCC spells the immediate-operand intrinsics as macros at -O0. */
 #undef _mm512_setzero_si512
@@ -210,5 +251,24 @@ static inline emu_m512i emu_add_epi32(emu_m512i a, emu_m512i b) {
 #define _mm512_shuffle_epi8 emu_shuffle_epi8
 #undef _mm512_add_epi32
 #define _mm512_add_epi32 emu_add_epi32
+
+#undef _mm512_mask_add_epi8
+#define _mm512_mask_add_epi8 emu_mask_add_epi8
+#undef _mm512_test_epi8_mask
+#define _mm512_test_epi8_mask emu_test_epi8_mask
+#undef _mm512_permutexvar_epi16
+#define _mm512_permutexvar_epi16 emu_permutexvar_epi16
+#undef _mm512_sllv_epi16
+#define _mm512_sllv_epi16 emu_sllv_epi16
+#undef _mm512_srli_epi16
+#define _mm512_srli_epi16 emu_srli_epi16
+#undef _mm512_or_si512
+#define _mm512_or_si512 emu_or_si512
+#undef _mm512_xor_si512
+#define _mm512_xor_si512 emu_xor_si512
+#undef _mm512_sub_epi32
+#define _mm512_sub_epi32 emu_sub_epi32
+#undef _mm512_mul_ps
+#define _mm512_mul_ps emu_mul_ps
 
 #endif /* TS_AVX512_EMU_H */
