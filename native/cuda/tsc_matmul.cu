@@ -80,8 +80,10 @@ __global__ void k_quantize_q8_0_split(int8_t *xq, float *xd, const float *x, int
 
 /* ---- weight decoding ------------------------------------------------------------------- */
 
-static __device__ __forceinline__ uint32_t ld8(const uint8_t *p) { return __ldg(p); }
-static __device__ __forceinline__ uint32_t ld16(const uint8_t *p) { return __ldg((const unsigned short *)p); }
+/* Plain loads: the same decoders read weights from global memory (k_matmul_q) and from the
+ * shared-memory tiles of k_matvec_async; the compiler picks the space after inlining. */
+static __device__ __forceinline__ uint32_t ld8(const uint8_t *p) { return *p; }
+static __device__ __forceinline__ uint32_t ld16(const uint8_t *p) { return *(const unsigned short *)p; }
 static __device__ __forceinline__ float h2f(uint32_t h) { return tsc_h2f((uint16_t)h); }
 
 /* N little-endian words at a 2-byte aligned address come from N + 1 aligned 4-byte loads
@@ -90,12 +92,12 @@ static __device__ __forceinline__ float h2f(uint32_t h) { return tsc_h2f((uint16
  * when sh = 0 the extra load repeats the last word. */
 template <int N>
 static __device__ __forceinline__ void raw_words(const uint8_t *p, uint32_t *w, uint32_t &sh) {
-    const uintptr_t a = (uintptr_t)p;
-    const unsigned *b = (const unsigned *)(a & ~(uintptr_t)3);
-    sh = (uint32_t)(a & 2) * 8;
+    const uint32_t off = (uint32_t)(uintptr_t)p & 2u; /* pointer arithmetic keeps the memory space */
+    const unsigned *b = (const unsigned *)(p - off);
+    sh = off * 8;
 #pragma unroll
-    for (int i = 0; i < N; i++) w[i] = __ldg(b + i);
-    w[N] = __ldg(b + N - (sh ? 0 : 1));
+    for (int i = 0; i < N; i++) w[i] = b[i];
+    w[N] = b[N - (sh ? 0 : 1)];
 }
 template <int N>
 static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t sh, uint32_t *out) {
@@ -458,6 +460,98 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
     }
 }
 
+/* ---- m = 1 with 16-byte aligned rows: weights streamed through shared memory ---------------- */
+
+/* Groups per tile: 32 lanes x TSC_MV_UNROLL, a whole number of blocks for every type
+ * (16 super-blocks), and a multiple of 16 bytes for every block size. */
+#define TSC_MV_TILE_GROUPS (32 * TSC_MV_UNROLL)
+#define TSC_MV_SMEM_MAX (48 * 1024) /* dynamic shared memory per block without opting in */
+
+template <int T>
+static constexpr __host__ __device__ int64_t tile_bytes() {
+    return qtype<T>::qk == 32 ? (int64_t)TSC_MV_TILE_GROUPS * qtype<T>::bs : (int64_t)TSC_MV_TILE_GROUPS / 8 * qtype<T>::bs;
+}
+
+static __device__ __forceinline__ void cp_async16(void *smem, const void *gmem) {
+    const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
+}
+static __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+/* Waits until at most n (0..2) of this thread's newest groups are still in flight. */
+static __device__ __forceinline__ void cp_async_wait(int n) {
+    if (n <= 0) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    else if (n == 1) asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+    else asm volatile("cp.async.wait_group 2;\n" ::: "memory");
+}
+
+/* Decode (m = 1): one warp per weight row; the row is cut into tiles of TSC_MV_TILE_GROUPS
+ * groups that the warp copies with cp.async (16 bytes a lane) into a ring of S tiles of its
+ * own, S - 1 tiles ahead of the one it multiplies, so a warp keeps up to (S - 1) tiles of
+ * weight bytes in flight without holding them in registers. Rows and w_stride are 16-byte
+ * aligned; a partial last tile copies whole 16-byte pieces (bytes past the row inside the
+ * last piece are never decoded). */
+template <int T>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
+                                                                      const int8_t *__restrict__ xq, const float *__restrict__ xd,
+                                                                      int64_t n, int64_t k, int S) {
+    extern __shared__ int4 tsc_mv_smem[];
+    const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
+    if (row >= n) return; /* whole warps leave; no block-wide barrier below */
+    constexpr int64_t TB = tile_bytes<T>();
+    constexpr int U = TSC_MV_UNROLL;
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * TB;
+    const int lane = threadIdx.x;
+    const int64_t ng = k / 32;
+    const int64_t rb = qtype<T>::qk == 32 ? ng * qtype<T>::bs : ng / 8 * qtype<T>::bs;
+    const int64_t tiles = (ng + TSC_MV_TILE_GROUPS - 1) / TSC_MV_TILE_GROUPS;
+    const uint8_t *wr = w + row * w_stride;
+    /* Tile t into ring slot t % S; one commit group per call (empty past the row's end). */
+    auto issue = [&](int64_t t) {
+        if (t < tiles) {
+            const int64_t bytes = rb - t * TB < TB ? rb - t * TB : TB;
+            const int chunks = (int)((bytes + 15) / 16);
+            uint8_t *dst = ring + (t % S) * TB;
+            const uint8_t *src = wr + t * TB;
+            for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
+        }
+        cp_async_commit();
+    };
+    for (int t = 0; t < S - 1; t++) issue(t);
+    float acc = 0.0f;
+    for (int64_t t = 0; t < tiles; t++) {
+        issue(t + S - 1);
+        /* Activations of this tile's groups (L1/L2 hits) while the weights arrive. */
+        const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
+        int4 A0[U], A1[U];
+        float DX[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t gl = lane + 32 * u < left ? lane + 32 * u : left - 1;
+            const int4 *ap = (const int4 *)(xq + (gt + gl) * 32);
+            A0[u] = __ldg(ap), A1[u] = __ldg(ap + 1), DX[u] = __ldg(xd + gt + gl);
+        }
+        cp_async_wait(S - 1);
+        __syncwarp();
+        const uint8_t *tile = ring + (t % S) * TB;
+        qraw R[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t gl = lane + 32 * u < left ? lane + 32 * u : left - 1;
+            qload<T>(tile, gl, R[u]);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            qgroup G;
+            qfinish<T>(R[u], G);
+            const float v = group_dot<T>(G, A0[u], A1[u], DX[u]);
+            acc += lane + 32 * u < left ? v : 0.0f;
+        }
+        __syncwarp(); /* every lane is done with slot t % S before it is refilled */
+    }
+    const float v = tsc_warp_sum(acc);
+    if (lane == 0) y[row] = v;
+}
+
 /* ---- F32 / F16 / BF16 weights ------------------------------------------------------------- */
 
 template <int WT>
@@ -571,7 +665,14 @@ template <int T>
 static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t *w, int64_t w_stride, const int8_t *xq,
                      const float *xd, int64_t n, int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
-    if (m == 1) {
+    if (m == 1 && aligned(w, 16) && (n == 1 || w_stride % 16 == 0)) {
+        /* Ring depth: up to 3 tiles, no more than the row has, within 48 KiB per block. */
+        const int64_t tb = tile_bytes<T>(), tiles = tsc_cdiv(k / 32, TSC_MV_TILE_GROUPS);
+        int64_t S = tiles < 3 ? tiles : 3;
+        while (S > 1 && S * tb * TSC_MM_WARPS > TSC_MV_SMEM_MAX) S--;
+        k_matvec_async<T><<<(unsigned)tsc_cdiv(n, TSC_MM_WARPS), block, (size_t)(S * tb * TSC_MM_WARPS), c->stream>>>(
+            y, w, w_stride, xq, xd, n, k, (int)S);
+    } else if (m == 1) {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
         k_matmul_q<T, 1, TSC_MV_UNROLL><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xd, n, k, m);
     } else {

@@ -174,14 +174,26 @@ static const char *tname(int32_t t) {
     return t == TS_TYPE_Q8_0 ? "q8_0" : t == TS_TYPE_Q4_0 ? "q4_0" : t == TS_TYPE_Q4_K ? "q4_K" : t == TS_TYPE_Q6_K ? "q6_K" : "f16";
 }
 
-static void bench_matvec(int32_t type, int64_t n, int64_t k, int64_t m) {
-    mm_arg a = {dalloc(m * n * 4), rand_weights(type, n, k, 7), type, row_bytes(type, k), rand_floats(m * k, 9), n, k, m};
+/* pad > 0: rows pad bytes longer than they need (2: rows only 2-byte aligned, which takes
+ * the register-load kernel instead of the shared-memory one; random bytes). */
+static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int64_t pad) {
+    const int64_t ws = row_bytes(type, k) + pad;
+    void *w;
+    if (pad) {
+        w = dalloc(n * ws);
+        fill_random(w, n * ws, 7);
+    } else
+        w = rand_weights(type, n, k, 7);
+    mm_arg a = {dalloc(m * n * 4), w, type, ws, rand_floats(m * k, 9), n, k, m};
     char name[96];
-    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld", tname(type), (long long)n, (long long)k, (long long)m);
+    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld%s", tname(type), (long long)n, (long long)k, (long long)m,
+             pad == 2 ? " (2-byte aligned rows)" : "");
     double s = time_it(do_mm, &a);
-    result(m == 1 ? "matvec" : "matmul", name, s, m == 1 ? (double)n * a.ws : 0, m > 1 ? 2.0 * n * k * m : 0);
+    result(m == 1 ? "matvec" : "matmul", name, s, m == 1 ? (double)n * row_bytes(type, k) : 0, m > 1 ? 2.0 * n * k * m : 0);
     tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
 }
+
+static void bench_matvec(int32_t type, int64_t n, int64_t k, int64_t m) { bench_matvec_pad(type, n, k, m, 0); }
 
 /* LLaMA-2-7B: 32 layers of q,k,v,o [4096x4096], gate,up [11008x4096], down [4096x11008]. */
 typedef struct {
@@ -311,6 +323,8 @@ int main(int argc, char **argv) {
         bench_matvec(types[t], 14336, 4096, 1);
         bench_matvec(types[t], 4096, 14336, 1);
     }
+    bench_matvec_pad(TS_TYPE_Q4_0, 14336, 4096, 1, 2);
+    bench_matvec_pad(TS_TYPE_Q4_0, 4096, 14336, 1, 2);
     bench_weight_set(TS_TYPE_Q4_0);
     bench_weight_set(TS_TYPE_Q8_0);
     bench_matvec(TS_TYPE_Q4_0, 4096, 4096, 512);

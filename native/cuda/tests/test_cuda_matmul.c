@@ -67,7 +67,9 @@ static double amax_of(const float *x, int64_t n) {
  * bytes), Y [m x n] padded. */
 static void check_matmul(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k, int64_t m, int64_t wpad, int64_t xpad) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
-    const int64_t row = (int64_t)ts_qtype_row_size(w_type, k), ws = row + wpad, xs = 4 * k + xpad, ys = 4 * n + 32;
+    /* wpad 16: rows start 16 bytes apart (the row rounded up, plus 16); else row + wpad. */
+    const int64_t row = (int64_t)ts_qtype_row_size(w_type, k), ws = wpad == 16 ? (row + 15) / 16 * 16 + 16 : row + wpad;
+    const int64_t xs = 4 * k + xpad, ys = 4 * n + 32;
     float *wf = tsc_test_randn(seed, n * k, 0.5f), *x = tsc_test_randn(seed, m * xs / 4, 1.0f);
     char *w = calloc((size_t)(n * ws), 1);
     for (int64_t r = 0; r < n; r++) t->quantize(wf + r * k, w + r * ws, k);
@@ -158,18 +160,20 @@ int main(void) {
     void *ctx = tsc_test_open();
     uint64_t seed = 0x5eed;
     check_quantize(ctx, &seed);
-    /* n, k, m: odd n, k one super-block up to 14336, m 1 (decode), 3, 9 (a partial second
-     * pass of 8), 64. Every k is a multiple of 256 so all types share them. */
-    static const int64_t shapes[][3] = {{1, 256, 1},   {7, 256, 3},    {33, 512, 9},   {5, 256, 64},
-                                        {65, 4096, 1}, {130, 1024, 3}, {31, 14336, 1}, {257, 512, 9}};
+    /* n, k, m, aligned: odd n, k from one super-block to 14336, m 1 (decode), 3, 9 (a partial
+     * second pass of 8), 64; aligned = rows 16-byte aligned (m = 1: the shared-memory path,
+     * 1 to 4 tiles a row) or only 2-byte aligned (4 for F32; the register path). Every k is a
+     * multiple of 256 so all types share them. */
+    static const int64_t shapes[][4] = {{1, 256, 1, 1},   {7, 256, 3, 0},    {33, 512, 9, 1},  {5, 256, 64, 0},
+                                        {65, 4096, 1, 1}, {130, 1024, 3, 0}, {31, 14336, 1, 1}, {257, 512, 9, 0},
+                                        {9, 14336, 1, 0}, {4, 768, 1, 0},    {3, 4352, 1, 1}};
     static const int32_t types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1,
                                     TS_TYPE_Q2_K, TS_TYPE_Q3_K, TS_TYPE_Q4_K, TS_TYPE_Q5_K, TS_TYPE_Q6_K,
                                     TS_TYPE_F16,  TS_TYPE_BF16, TS_TYPE_F32};
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
         const int64_t small_pad = types[ti] == TS_TYPE_F32 ? 4 : 2;
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-            /* Alternate 16-byte aligned rows (vector/aligned paths) and 2-byte aligned ones. */
-            const int64_t wpad = s % 2 ? small_pad : 16, xpad = s % 2 ? 4 : 16;
+            const int64_t wpad = shapes[s][3] ? 16 : small_pad, xpad = shapes[s][3] ? 16 : 4;
             check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], wpad, xpad);
         }
     }
@@ -179,6 +183,7 @@ int main(void) {
     for (size_t ti = 0; ti < sizeof small_types / sizeof *small_types; ti++) {
         check_matmul(ctx, &seed, small_types[ti], 1, 32, 1, 2, 4);
         check_matmul(ctx, &seed, small_types[ti], 9, 96, 17, 16, 16);
+        check_matmul(ctx, &seed, small_types[ti], 3, 64, 1, 16, 16); /* a row of 2 blocks in one tile */
     }
     check_matmul(ctx, &seed, TS_TYPE_F16, 5, 100, 2, 2, 4);
     check_matmul(ctx, &seed, TS_TYPE_BF16, 5, 100, 1, 16, 16);
