@@ -33,6 +33,22 @@
 #define TSC_MM_WARPS 4 /* weight rows (warps) per thread block */
 #define TSC_MV_UNROLL 4 /* weight groups in flight per lane for m = 1 */
 
+/* Programmatic dependent launch (sm_90): a kernel launched with the attribute may start
+ * while the kernel before it on the stream is still running; it must execute pdl_wait()
+ * before it reads anything an earlier kernel wrote or writes anything an earlier kernel
+ * may still read. pdl_trigger() lets the next kernel start early. Both are no-ops when the
+ * kernel was launched normally, and compiled out below sm_90. */
+static __device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+static __device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 /* The CPU's ts_q8_block: returns the float scale d and the 32 quants of x[0..31]. */
 static __device__ __forceinline__ float q8_block(const float *x, int8_t *q) {
     float amax = 0.0f;
@@ -64,6 +80,8 @@ __global__ void k_quantize_q8_0_blocks(tsc_block_q8_0 *dst, const float *x, int6
 
 /* Split layout for the dot kernels: xq[r][k] int8, xd[r][nb] float (half-rounded). */
 __global__ void k_quantize_q8_0_split(int8_t *xq, float *xd, const float *x, int64_t x_stride_f, int64_t rows, int64_t nb) {
+    pdl_trigger(); /* the matvec may start streaming its weights now */
+    pdl_wait();    /* x may come from the previous kernel, and xq may be its scratch */
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= rows * nb) return;
     const int64_t r = i / nb, b = i % nb;
@@ -516,7 +534,9 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matvec_async(float *y, co
         }
         cp_async_commit();
     };
-    for (int t = 0; t < S - 1; t++) issue(t);
+    pdl_trigger();
+    for (int t = 0; t < S - 1; t++) issue(t); /* weights only: nothing earlier kernels write */
+    pdl_wait();                                 /* xq, xd (and y) from here on */
     float acc = 0.0f;
     for (int64_t t = 0; t < tiles; t++) {
         issue(t + S - 1);
@@ -661,6 +681,35 @@ extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x
     return tsc_launch_status("tsc_quantize_q8_0");
 }
 
+/* Whether the device runs programmatic dependent launches (sm_90 and later); cached. */
+static int pdl_supported(int32_t device) {
+    static int known[64]; /* 0 unknown, 1 no, 2 yes */
+    if (device < 0 || device >= 64) return 0;
+    if (known[device] == 0) {
+        int major = 0;
+        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) major = 0;
+        known[device] = major >= 9 ? 2 : 1;
+    }
+    return known[device] == 2;
+}
+
+/* Launches kernel on the context's stream, as a programmatic dependent launch where the
+ * device has them (the kernel then calls pdl_wait() before touching earlier kernels' data). */
+template <typename... KArgs, typename... Args>
+static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
+    if (!pdl_supported(c->device)) {
+        kernel<<<grid, block, smem, c->stream>>>(args...);
+        return;
+    }
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid, cfg.blockDim = block, cfg.dynamicSmemBytes = smem, cfg.stream = c->stream;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at, cfg.numAttrs = 1;
+    (void)cudaLaunchKernelEx(&cfg, kernel, (KArgs)args...); /* errors surface in tsc_launch_status */
+}
+
 template <int T>
 static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t *w, int64_t w_stride, const int8_t *xq,
                      const float *xd, int64_t n, int64_t k, int64_t m) {
@@ -668,10 +717,11 @@ static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t 
     if (m == 1 && aligned(w, 16) && (n == 1 || w_stride % 16 == 0)) {
         /* Ring depth: up to 3 tiles, no more than the row has, within 48 KiB per block. */
         const int64_t tb = tile_bytes<T>(), tiles = tsc_cdiv(k / 32, TSC_MV_TILE_GROUPS);
-        int64_t S = tiles < 3 ? tiles : 3;
-        while (S > 1 && S * tb * TSC_MM_WARPS > TSC_MV_SMEM_MAX) S--;
-        k_matvec_async<T><<<(unsigned)tsc_cdiv(n, TSC_MM_WARPS), block, (size_t)(S * tb * TSC_MM_WARPS), c->stream>>>(
-            y, w, w_stride, xq, xd, n, k, (int)S);
+        /* At least 2 slots, so the first tile is requested before pdl_wait(). */
+        int64_t S = tiles < 3 ? 2 : 3;
+        while (S > 2 && S * tb * TSC_MM_WARPS > TSC_MV_SMEM_MAX) S--;
+        launch_pdl(c, k_matvec_async<T>, dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), block, (size_t)(S * tb * TSC_MM_WARPS), y, w,
+                   w_stride, xq, xd, n, k, (int)S);
     } else if (m == 1) {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
         k_matmul_q<T, 1, TSC_MV_UNROLL><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xd, n, k, m);
@@ -761,7 +811,7 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         if (st) return st;
         int8_t *xq = (int8_t *)scratch;
         float *xd = (float *)((char *)scratch + (m * k + 255) / 256 * 256);
-        k_quantize_q8_0_split<<<(unsigned)tsc_cdiv(m * nb, 128), 128, 0, c->stream>>>(xq, xd, x, x_stride / 4, m, nb);
+        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, 128)), dim3(128), 0, xq, xd, x, x_stride / 4, m, nb);
         const uint8_t *wb = (const uint8_t *)w;
         const int64_t ys = y_stride / 4;
         switch (w_type) {
