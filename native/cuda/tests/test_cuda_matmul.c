@@ -156,6 +156,61 @@ static void check_matmul(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, i
     free(wf), free(x), free(w), free(wd), free(xt), free(want), free(got);
 }
 
+/* Decode-like chain, enqueued without waiting: x_i = W_(i%2) · x_(i-1), n = k, each output
+ * feeding the next call (back-to-back kernels that may overlap on sm_90: the matvec starts
+ * streaming weights before the activations it needs are written, and each call's scratch
+ * is the previous call's). Every step is then checked from the GPU's own input. */
+static void check_chain(void *ctx, uint64_t *seed, int32_t w_type) {
+    const ts_type_traits *t = ts_get_type_traits(w_type);
+    const int64_t k = 4096, steps = 8, row = (int64_t)ts_qtype_row_size(w_type, k);
+    char *w[2];
+    float *wd[2], *dw[2];
+    for (int i = 0; i < 2; i++) {
+        float *wf = tsc_test_randn(seed, k * k, 0.02f);
+        w[i] = malloc((size_t)(k * row));
+        wd[i] = malloc((size_t)(k * k) * 4);
+        CHECK(ts_quantize(w[i], w_type, wf, k, k) == TS_OK, "quantize");
+        ts_dequantize(wd[i], w[i], w_type, k, k);
+        dw[i] = tsc_test_up(ctx, w[i], k * row);
+        free(wf);
+    }
+    float *x0 = tsc_test_randn(seed, k, 1.0f), *dx;
+    CHECK(tsc_alloc(ctx, (steps + 1) * k * 4, (void **)&dx) == TS_OK, "alloc");
+    CHECK(tsc_memset(ctx, dx, 0xff, (steps + 1) * k * 4) == TS_OK, "memset"); /* NaN until written */
+    CHECK(tsc_upload(ctx, dx, x0, k * 4) == TS_OK, "upload");
+    for (int64_t i = 1; i <= steps; i++)
+        CHECK(tsc_matmul(ctx, dx + i * k, 0, dw[i % 2], w_type, row, dx + (i - 1) * k, 0, k, k, 1) == TS_OK, "%s", tsc_last_error());
+    float *h = malloc((size_t)((steps + 1) * k) * 4), *xt = malloc((size_t)k * 4);
+    char *xq = malloc((size_t)(k / 32 * 34));
+    tsc_test_down(ctx, h, dx, (steps + 1) * k * 4);
+    double worst = 0;
+    int bad = 0;
+    for (int64_t i = 1; i <= steps && !bad; i++) {
+        CHECK(ts_quantize(xq, TS_TYPE_Q8_0, h + (i - 1) * k, 1, k) == TS_OK, "quantize x");
+        ts_dequantize(xt, xq, TS_TYPE_Q8_0, 1, k);
+        for (int64_t r = 0; r < k && !bad; r++) {
+            const float *wr = wd[i % 2] + r * k;
+            double ref = 0, mag2 = 0;
+            for (int64_t g = 0; g < k; g += 32) {
+                const double B = amax_of(wr + g, 32);
+                for (int64_t e = g; e < g + 32; e++) ref += (double)wr[e] * xt[e], mag2 += (fabs(wr[e]) + B) * fabs(xt[e]);
+            }
+            const double tol = 2e-5 * mag2 + 1e-6, err = fabs(h[i * k + r] - ref);
+            if (err / tol > worst) worst = err / tol;
+            if (!(err <= tol)) {
+                bad = 1;
+                CHECK(0, "%s chain step %lld: y[%lld] = %.9g, reference %.9g (tolerance %g)", t->name, (long long)i, (long long)r,
+                      h[i * k + r], ref, tol);
+            }
+        }
+    }
+    printf("%-5s chain of %lld matvecs %lldx%lld back to back: worst error / tolerance = %.3f\n", t->name, (long long)steps,
+           (long long)k, (long long)k, worst);
+    for (int i = 0; i < 2; i++) free(w[i]), free(wd[i]), tsc_free(ctx, dw[i]);
+    tsc_free(ctx, dx);
+    free(x0), free(h), free(xt), free(xq);
+}
+
 int main(void) {
     void *ctx = tsc_test_open();
     uint64_t seed = 0x5eed;
@@ -188,6 +243,8 @@ int main(void) {
     check_matmul(ctx, &seed, TS_TYPE_F16, 5, 100, 2, 2, 4);
     check_matmul(ctx, &seed, TS_TYPE_BF16, 5, 100, 1, 16, 16);
     check_matmul(ctx, &seed, TS_TYPE_F32, 3, 13, 9, 4, 4);
+    check_chain(ctx, &seed, TS_TYPE_Q4_0);
+    check_chain(ctx, &seed, TS_TYPE_Q6_K);
     /* Refusals. */
     float *d;
     CHECK(tsc_alloc(ctx, 4096, (void **)&d) == TS_OK, "alloc");
