@@ -509,7 +509,7 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
  * aligned; a partial last tile copies whole 16-byte pieces (bytes past the row inside the
  * last piece are never decoded). */
 template <int T>
-__global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
                                                                       const int8_t *__restrict__ xq, const float *__restrict__ xd,
                                                                       int64_t n, int64_t k, int S) {
     extern __shared__ int4 tsc_mv_smem[];
