@@ -1,22 +1,53 @@
 /*
  * tsc_matmul.cu — activation quantization and the matmul kernels.
  *
- * Quantized weights (Q8_0, Q4_0): X is first quantized to Q8_0 on the device into a split
- * layout (int8 rows of k bytes, 32-byte aligned blocks, plus one float scale per block,
- * already rounded through half as the CPU stores it), so the dot kernels load activation
- * quants with aligned 16-byte loads. The quantizer is the CPU reference's arithmetic, one
- * thread per block in the same order, so the integer block sums equal the CPU's exactly.
+ * Weight types: F32, F16, BF16 (float products with x as given) and every GGUF block type
+ * the CPU reads: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (blocks of 32) and Q2_K, Q3_K, Q4_K, Q5_K,
+ * Q6_K (super-blocks of 256).
  *
- * Dots: one warp per weight row, lane i takes blocks i, i+32, ...; the weight block is
- * dequantized in registers (Q4_0 nibbles unpacked to bytes) and multiplied with dp4a;
- * each pass reads the weight row once for MT activation rows (MT = 1: decode, 8: batches).
- * F16/F32 weights: the same warp-per-row shape with float products.
+ * Block types: X is first quantized to Q8_0 on the device into a split layout (int8 rows of
+ * k bytes, 32-byte aligned blocks, plus one float scale per block, already rounded through
+ * half as the CPU stores it), so the dot kernels load activation quants with aligned
+ * 16-byte loads. The quantizer is the CPU reference's arithmetic, one thread per block in
+ * the same order, so for Q4_0, Q5_0 and Q8_0 (whose CPU dot also pairs them with Q8_0) the
+ * integer block sums equal the CPU's exactly. The other types pair with Q8_1 (Q4_1, Q5_1)
+ * or Q8_K (K-quants, one scale per 256) on the CPU; here they use the same per-32 Q8_0
+ * activations (finer scales than Q8_K), so results differ from the CPU by the two
+ * activation quantizations' rounding, which the tests bound element by element.
+ *
+ * Dots: one warp per weight row (grid.y: groups of up to 8 activation rows). Every weight
+ * type is decoded the same way: lane i takes the 32-element groups i, i+32, ... of the row
+ * (U of them in flight per lane for m = 1, so ~2 KB of weights per warp are loading at
+ * once) and turns each into 8 words of int8 quants plus integer scales for its two halves
+ * of 16, an integer min factor and float super-scales D and M:
+ *     group · x = dx · (D · Σ_h scl_h · Σ q·a + M · Σ_h mi_h · Σ a)
+ * which is the CPU's dot algebra with dp4a for the integer sums. Weight words come from
+ * 4-byte aligned loads funnel-shifted into place (blocks are only 2-byte aligned). Each
+ * pass reads the weight row once for MT activation rows (MT = 1: decode, 8: batches).
+ * F16/BF16/F32: 16-byte loads of 8 (4) weights per lane when rows are 16-byte aligned.
  */
 #include <float.h>
 
 #include "tsc_internal.cuh"
 
 #define TSC_MM_WARPS 4 /* weight rows (warps) per thread block */
+#define TSC_MV_UNROLL 4 /* weight groups in flight per lane for m = 1 */
+
+/* Programmatic dependent launch (sm_90): a kernel launched with the attribute may start
+ * while the kernel before it on the stream is still running; it must execute pdl_wait()
+ * before it reads anything an earlier kernel wrote or writes anything an earlier kernel
+ * may still read. pdl_trigger() lets the next kernel start early. Both are no-ops when the
+ * kernel was launched normally, and compiled out below sm_90. */
+static __device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+static __device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
 
 /* The CPU's ts_q8_block: returns the float scale d and the 32 quants of x[0..31]. */
 static __device__ __forceinline__ float q8_block(const float *x, int8_t *q) {
@@ -49,6 +80,8 @@ __global__ void k_quantize_q8_0_blocks(tsc_block_q8_0 *dst, const float *x, int6
 
 /* Split layout for the dot kernels: xq[r][k] int8, xd[r][nb] float (half-rounded). */
 __global__ void k_quantize_q8_0_split(int8_t *xq, float *xd, const float *x, int64_t x_stride_f, int64_t rows, int64_t nb) {
+    pdl_trigger(); /* the matvec may start streaming its weights now */
+    pdl_wait();    /* x may come from the previous kernel, and xq may be its scratch */
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= rows * nb) return;
     const int64_t r = i / nb, b = i % nb;
@@ -63,70 +96,378 @@ __global__ void k_quantize_q8_0_split(int8_t *xq, float *xd, const float *x, int
     o[1] = v1;
 }
 
-/* 32 bytes at a 2-byte aligned address as 8 little-endian words. */
-static __device__ __forceinline__ void load32_a2(const uint8_t *p, int32_t *w) {
-    const uint16_t *h = (const uint16_t *)p;
+/* ---- weight decoding ------------------------------------------------------------------- */
+
+/* Plain loads: the same decoders read weights from global memory (k_matmul_q) and from the
+ * shared-memory tiles of k_matvec_async; the compiler picks the space after inlining. */
+static __device__ __forceinline__ uint32_t ld8(const uint8_t *p) { return *p; }
+static __device__ __forceinline__ uint32_t ld16(const uint8_t *p) { return *(const unsigned short *)p; }
+static __device__ __forceinline__ float h2f(uint32_t h) { return tsc_h2f((uint16_t)h); }
+
+/* N little-endian words at a 2-byte aligned address come from N + 1 aligned 4-byte loads
+ * (raw_words) funnel-shifted into place (align_words). Every word loaded holds a byte that
+ * is asked for, so nothing outside the caller's bytes' 4-byte words is touched. Branch-free:
+ * when sh = 0 the extra load repeats the last word. */
+template <int N>
+static __device__ __forceinline__ void raw_words(const uint8_t *p, uint32_t *w, uint32_t &sh) {
+    const uint32_t off = (uint32_t)(uintptr_t)p & 2u; /* pointer arithmetic keeps the memory space */
+    const unsigned *b = (const unsigned *)(p - off);
+    sh = off * 8;
 #pragma unroll
-    for (int i = 0; i < 8; i++) w[i] = (int32_t)((uint32_t)h[2 * i] | ((uint32_t)h[2 * i + 1] << 16));
+    for (int i = 0; i < N; i++) w[i] = b[i];
+    w[N] = b[N - (sh ? 0 : 1)];
+}
+template <int N>
+static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t sh, uint32_t *out) {
+#pragma unroll
+    for (int i = 0; i < N; i++) out[i] = __funnelshift_r(w[i], w[i + 1], sh);
 }
 
-/* Integer dot of weight block (Q8_0 or Q4_0 at p) with activation quants a[0..7]; *dw = scale. */
-template <int WT>
-static __device__ __forceinline__ int32_t block_dot(const uint8_t *p, const int32_t *a, float *dw);
-
-template <>
-__device__ __forceinline__ int32_t block_dot<TS_TYPE_Q8_0>(const uint8_t *p, const int32_t *a, float *dw) {
-    *dw = tsc_h2f(*(const uint16_t *)p);
-    int32_t w[8];
-    load32_a2(p + 2, w);
-    int32_t s = 0;
-#pragma unroll
-    for (int i = 0; i < 8; i++) s = __dp4a(w[i], a[i], s);
-    return s;
+/* Bit b (0..3) of the 4-bit value v moved to bit `to` of byte b. */
+static __device__ __forceinline__ uint32_t spread4(uint32_t v, int to) {
+    return ((v & 1u) | ((v & 2u) << 7) | ((v & 4u) << 14) | ((v & 8u) << 21)) << to;
 }
 
+/* What one group of 32 weights needs from memory, loaded before any of it is used (so the
+ * loads of several groups are in flight together): up to two spans of words (a, b), with
+ * their shifts, small fields e[] (halves, scale bytes), and j = the group's index in its
+ * super-block. Types leave unused members alone and the compiler drops them. */
+struct qraw {
+    uint32_t a[9], b[9], sha, shb, e[5];
+    int j;
+};
+
+/* One group decoded: int8 quants q (element 4i+j in byte j of word i), integer scales of the
+ * halves (elements 0-15, 16-31), integer min factors, and the float factors D, M. */
+struct qgroup {
+    uint32_t q[8];
+    int scl0, scl1, mi0, mi1;
+    float D, M;
+};
+
+template <int T>
+struct qtype;
+/* bs: block bytes; qk: elements per block; halves: the two halves have their own scales;
+ * has_min: a min term M · mi · Σa. */
+template <> struct qtype<TS_TYPE_Q4_0> { static constexpr int bs = 18, qk = 32, halves = 0, has_min = 0; };
+template <> struct qtype<TS_TYPE_Q4_1> { static constexpr int bs = 20, qk = 32, halves = 0, has_min = 1; };
+template <> struct qtype<TS_TYPE_Q5_0> { static constexpr int bs = 22, qk = 32, halves = 0, has_min = 0; };
+template <> struct qtype<TS_TYPE_Q5_1> { static constexpr int bs = 24, qk = 32, halves = 0, has_min = 1; };
+template <> struct qtype<TS_TYPE_Q8_0> { static constexpr int bs = 34, qk = 32, halves = 0, has_min = 0; };
+template <> struct qtype<TS_TYPE_Q2_K> { static constexpr int bs = 84, qk = 256, halves = 1, has_min = 1; };
+template <> struct qtype<TS_TYPE_Q3_K> { static constexpr int bs = 110, qk = 256, halves = 1, has_min = 0; };
+template <> struct qtype<TS_TYPE_Q4_K> { static constexpr int bs = 144, qk = 256, halves = 0, has_min = 1; };
+template <> struct qtype<TS_TYPE_Q5_K> { static constexpr int bs = 176, qk = 256, halves = 0, has_min = 1; };
+template <> struct qtype<TS_TYPE_Q6_K> { static constexpr int bs = 210, qk = 256, halves = 1, has_min = 0; };
+
+/* qload<T>: the loads of group g (32 elements) of weight row wr; qfinish<T>: the decoding. */
+template <int T>
+static __device__ __forceinline__ void qload(const uint8_t *wr, int64_t g, qraw &r);
+template <int T>
+static __device__ __forceinline__ void qfinish(const qraw &r, qgroup &o);
+
+/* Q4_0: d, 16 bytes; byte j holds element j (low nibble) and j + 16 (high), level − 8. */
 template <>
-__device__ __forceinline__ int32_t block_dot<TS_TYPE_Q4_0>(const uint8_t *p, const int32_t *a, float *dw) {
-    *dw = tsc_h2f(*(const uint16_t *)p);
-    const uint16_t *h = (const uint16_t *)(p + 2);
-    int32_t s = 0, sa = 0;
+__device__ __forceinline__ void qload<TS_TYPE_Q4_0>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + g * 18;
+    raw_words<4>(p + 2, r.a, r.sha);
+    r.e[0] = ld16(p);
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q4_0>(const qraw &r, qgroup &o) {
+    uint32_t v[4];
+    align_words<4>(r.a, r.sha, v);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        const uint32_t v = (uint32_t)h[2 * i] | ((uint32_t)h[2 * i + 1] << 16);
-        /* byte j holds element j (low nibble) and element j + 16 (high nibble) */
-        s = __dp4a((int32_t)(v & 0x0F0F0F0Fu), a[i], s);
-        s = __dp4a((int32_t)((v >> 4) & 0x0F0F0F0Fu), a[i + 4], s);
+        o.q[i] = __vsub4(v[i] & 0x0F0F0F0Fu, 0x08080808u);
+        o.q[i + 4] = __vsub4((v[i] >> 4) & 0x0F0F0F0Fu, 0x08080808u);
     }
-#pragma unroll
-    for (int i = 0; i < 8; i++) sa = __dp4a(0x01010101, a[i], sa);
-    return s - 8 * sa; /* sum (q - 8) * a, exactly the CPU's integer */
+    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
+    o.D = h2f(r.e[0]), o.M = 0.0f;
 }
 
-template <int WT, int MT>
-__global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_t y_stride_f, const uint8_t *w,
-                                                                  int64_t w_stride, const int8_t *xq, const float *xd,
-                                                                  int64_t n, int64_t k, int64_t m) {
+/* Q4_1: d, m, 16 bytes as Q4_0; w = q·d + m. */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q4_1>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + g * 20;
+    raw_words<4>(p + 4, r.a, r.sha);
+    r.e[0] = ld16(p), r.e[1] = ld16(p + 2);
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q4_1>(const qraw &r, qgroup &o) {
+    uint32_t v[4];
+    align_words<4>(r.a, r.sha, v);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        o.q[i] = v[i] & 0x0F0F0F0Fu;
+        o.q[i + 4] = (v[i] >> 4) & 0x0F0F0F0Fu;
+    }
+    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 1;
+    o.D = h2f(r.e[0]), o.M = h2f(r.e[1]);
+}
+
+/* Q5_0: d, qh (bit i = 5th bit of element i), 16 bytes as Q4_0; level − 16. */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q5_0>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + g * 22;
+    raw_words<4>(p + 6, r.a, r.sha);
+    raw_words<1>(p + 2, r.b, r.shb);
+    r.e[0] = ld16(p);
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q5_0>(const qraw &r, qgroup &o) {
+    uint32_t v[4], h[1];
+    align_words<4>(r.a, r.sha, v);
+    align_words<1>(r.b, r.shb, h);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        o.q[i] = __vsub4((v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u, 4), 0x10101010u);
+        o.q[i + 4] = __vsub4(((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u, 4), 0x10101010u);
+    }
+    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
+    o.D = h2f(r.e[0]), o.M = 0.0f;
+}
+
+/* Q5_1: d, m, qh, 16 bytes; w = q·d + m. */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q5_1>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + g * 24;
+    raw_words<4>(p + 8, r.a, r.sha);
+    raw_words<1>(p + 4, r.b, r.shb);
+    r.e[0] = ld16(p), r.e[1] = ld16(p + 2);
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q5_1>(const qraw &r, qgroup &o) {
+    uint32_t v[4], h[1];
+    align_words<4>(r.a, r.sha, v);
+    align_words<1>(r.b, r.shb, h);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u, 4);
+        o.q[i + 4] = ((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u, 4);
+    }
+    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 1;
+    o.D = h2f(r.e[0]), o.M = h2f(r.e[1]);
+}
+
+/* Q8_0: d, 32 int8. */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q8_0>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + g * 34;
+    raw_words<8>(p + 2, r.a, r.sha);
+    r.e[0] = ld16(p);
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q8_0>(const qraw &r, qgroup &o) {
+    align_words<8>(r.a, r.sha, o.q);
+    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
+    o.D = h2f(r.e[0]), o.M = 0.0f;
+}
+
+/* Q2_K: group j of a super-block is bits 2(j&3) of qs[32(j>>2) ..]; the byte scales[s] of
+ * each 16 holds the scale (low nibble) and the min (high nibble): w = d·sc·q − dmin·m. */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q2_K>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + (g >> 3) * 84;
+    const int j = (int)(g & 7);
+    raw_words<8>(p + 16 + 32 * (j >> 2), r.a, r.sha);
+    r.e[0] = ld8(p + 2 * j), r.e[1] = ld8(p + 2 * j + 1), r.e[2] = ld16(p + 80), r.e[3] = ld16(p + 82);
+    r.j = j;
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q2_K>(const qraw &r, qgroup &o) {
+    uint32_t v[8];
+    align_words<8>(r.a, r.sha, v);
+    const int sh = 2 * (r.j & 3);
+#pragma unroll
+    for (int i = 0; i < 8; i++) o.q[i] = (v[i] >> sh) & 0x03030303u;
+    o.scl0 = (int)(r.e[0] & 15), o.scl1 = (int)(r.e[1] & 15);
+    o.mi0 = (int)(r.e[0] >> 4), o.mi1 = (int)(r.e[1] >> 4);
+    o.D = h2f(r.e[2]), o.M = -h2f(r.e[3]);
+}
+
+/* Q3_K: low 2 bits as Q2_K (qs at 32), hmask[l] bit j the third bit; level = low + 4·hb − 4;
+ * signed 6-bit scale of each 16 (the CPU's ts_q3k_scale) from the 12 bytes at 96. */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q3_K>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + (g >> 3) * 110;
+    const int j = (int)(g & 7), s0 = 2 * j, s1 = 2 * j + 1;
+    raw_words<8>(p + 32 + 32 * (j >> 2), r.a, r.sha);
+    raw_words<8>(p, r.b, r.shb);
+    r.e[0] = ld8(p + 96 + (s0 & 7)), r.e[1] = ld8(p + 96 + 8 + (s0 & 3));
+    r.e[2] = ld8(p + 96 + (s1 & 7)), r.e[3] = ld8(p + 96 + 8 + (s1 & 3));
+    r.e[4] = ld16(p + 108);
+    r.j = j;
+}
+static __device__ __forceinline__ int q3k_scale(uint32_t lo_byte, uint32_t hi_byte, int s) {
+    const int lo = s < 8 ? (int)(lo_byte & 15) : (int)(lo_byte >> 4);
+    const int hi = (int)((hi_byte >> (2 * (s >> 2))) & 3);
+    return (lo | (hi << 4)) - 32;
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q3_K>(const qraw &r, qgroup &o) {
+    uint32_t v[8], h[8];
+    align_words<8>(r.a, r.sha, v);
+    align_words<8>(r.b, r.shb, h);
+    const int j = r.j, sh = 2 * (j & 3);
+#pragma unroll
+    for (int i = 0; i < 8; i++) o.q[i] = __vsub4(((v[i] >> sh) & 0x03030303u) | (((h[i] >> j) & 0x01010101u) << 2), 0x04040404u);
+    o.scl0 = q3k_scale(r.e[0], r.e[1], 2 * j), o.scl1 = q3k_scale(r.e[2], r.e[3], 2 * j + 1);
+    o.mi0 = o.mi1 = 0;
+    o.D = h2f(r.e[4]), o.M = 0.0f;
+}
+
+/* Q4_K/Q5_K: the bytes of (scale, min) pair j in the 12 packed bytes at 4 (the CPU's ts_k4_get). */
+static __device__ __forceinline__ void k4_load(const uint8_t *q, int j, qraw &r) {
+    r.e[0] = ld8(q + j), r.e[1] = ld8(q + j + 4), r.e[2] = ld8(q + (j >= 4 ? j - 4 : j));
+}
+static __device__ __forceinline__ void k4_get(const qraw &r, int j, int *sc, int *m) {
+    const uint32_t bj = r.e[0], bj4 = r.e[1], bjm4 = r.e[2];
+    *sc = j < 4 ? (int)(bj & 63) : (int)((bj4 & 15) | ((bjm4 >> 6) << 4));
+    *m = j < 4 ? (int)(bj4 & 63) : (int)((bj4 >> 4) | ((bj >> 6) << 4));
+}
+
+/* Q4_K: group j is nibble (j&1) of qs[32(j>>1) ..] (qs at 16); w = d·sc_j·q − dmin·m_j. */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q4_K>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + (g >> 3) * 144;
+    const int j = (int)(g & 7);
+    raw_words<8>(p + 16 + 32 * (j >> 1), r.a, r.sha);
+    k4_load(p + 4, j, r);
+    r.e[3] = ld16(p), r.e[4] = ld16(p + 2);
+    r.j = j;
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q4_K>(const qraw &r, qgroup &o) {
+    uint32_t v[8];
+    align_words<8>(r.a, r.sha, v);
+    const int sh = 4 * (r.j & 1);
+#pragma unroll
+    for (int i = 0; i < 8; i++) o.q[i] = (v[i] >> sh) & 0x0F0F0F0Fu;
+    int sc, m;
+    k4_get(r, r.j, &sc, &m);
+    o.scl0 = o.scl1 = sc, o.mi0 = o.mi1 = m;
+    o.D = h2f(r.e[3]), o.M = -h2f(r.e[4]);
+}
+
+/* Q5_K: as Q4_K (qs at 48) plus the 5th bit, bit j of qh[l] (qh at 16). */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q5_K>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + (g >> 3) * 176;
+    const int j = (int)(g & 7);
+    raw_words<8>(p + 48 + 32 * (j >> 1), r.a, r.sha);
+    raw_words<8>(p + 16, r.b, r.shb);
+    k4_load(p + 4, j, r);
+    r.e[3] = ld16(p), r.e[4] = ld16(p + 2);
+    r.j = j;
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q5_K>(const qraw &r, qgroup &o) {
+    uint32_t v[8], h[8];
+    align_words<8>(r.a, r.sha, v);
+    align_words<8>(r.b, r.shb, h);
+    const int j = r.j, sh = 4 * (j & 1);
+#pragma unroll
+    for (int i = 0; i < 8; i++) o.q[i] = ((v[i] >> sh) & 0x0F0F0F0Fu) | (((h[i] >> j) & 0x01010101u) << 4);
+    int sc, m;
+    k4_get(r, j, &sc, &m);
+    o.scl0 = o.scl1 = sc, o.mi0 = o.mi1 = m;
+    o.D = h2f(r.e[3]), o.M = -h2f(r.e[4]);
+}
+
+/* Q6_K: group j = (half n = j>>2, part = j&3): nibble (part&2 ? high : low) of
+ * ql[64n + 32(part&1) + l], bits 2·part of qh[32n + l] (qh at 128); level − 32; int8 scale
+ * of each 16 at 192 + 8n + 2·part + (l >> 4); d at 208. */
+template <>
+__device__ __forceinline__ void qload<TS_TYPE_Q6_K>(const uint8_t *wr, int64_t g, qraw &r) {
+    const uint8_t *p = wr + (g >> 3) * 210;
+    const int j = (int)(g & 7), n = j >> 2, part = j & 3;
+    raw_words<8>(p + 64 * n + 32 * (part & 1), r.a, r.sha);
+    raw_words<8>(p + 128 + 32 * n, r.b, r.shb);
+    const int s = 192 + 8 * n + 2 * part;
+    r.e[0] = ld8(p + s), r.e[1] = ld8(p + s + 1), r.e[2] = ld16(p + 208);
+    r.j = j;
+}
+template <>
+__device__ __forceinline__ void qfinish<TS_TYPE_Q6_K>(const qraw &r, qgroup &o) {
+    uint32_t v[8], h[8];
+    align_words<8>(r.a, r.sha, v);
+    align_words<8>(r.b, r.shb, h);
+    const int part = r.j & 3, nsh = (part & 2) ? 4 : 0, hsh = 2 * part;
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+        o.q[i] = __vsub4(((v[i] >> nsh) & 0x0F0F0F0Fu) | (((h[i] >> hsh) & 0x03030303u) << 4), 0x20202020u);
+    o.scl0 = (int)(int8_t)r.e[0], o.scl1 = (int)(int8_t)r.e[1];
+    o.mi0 = o.mi1 = 0;
+    o.D = h2f(r.e[2]), o.M = 0.0f;
+}
+
+/* Group · activation block (a: 8 words of int8 quants, dx its scale). */
+template <int T>
+static __device__ __forceinline__ float group_dot(const qgroup &o, const int4 a0, const int4 a1, float dx) {
+    int32_t s0 = 0, s1 = 0;
+    s0 = __dp4a((int32_t)o.q[0], a0.x, s0);
+    s0 = __dp4a((int32_t)o.q[1], a0.y, s0);
+    s0 = __dp4a((int32_t)o.q[2], a0.z, s0);
+    s0 = __dp4a((int32_t)o.q[3], a0.w, s0);
+    s1 = __dp4a((int32_t)o.q[4], a1.x, s1);
+    s1 = __dp4a((int32_t)o.q[5], a1.y, s1);
+    s1 = __dp4a((int32_t)o.q[6], a1.z, s1);
+    s1 = __dp4a((int32_t)o.q[7], a1.w, s1);
+    const int32_t isum = qtype<T>::halves ? o.scl0 * s0 + o.scl1 * s1 : o.scl0 * (s0 + s1);
+    float v = o.D * (float)isum;
+    if (qtype<T>::has_min) {
+        const int32_t one = 0x01010101;
+        int32_t t0 = 0, t1 = 0;
+        t0 = __dp4a(one, a0.x, t0), t0 = __dp4a(one, a0.y, t0), t0 = __dp4a(one, a0.z, t0), t0 = __dp4a(one, a0.w, t0);
+        t1 = __dp4a(one, a1.x, t1), t1 = __dp4a(one, a1.y, t1), t1 = __dp4a(one, a1.z, t1), t1 = __dp4a(one, a1.w, t1);
+        const int32_t imin = qtype<T>::halves ? o.mi0 * t0 + o.mi1 * t1 : o.mi0 * (t0 + t1);
+        v += o.M * (float)imin;
+    }
+    return dx * v;
+}
+
+/* y[m0 + j][row] for the warp's row; U groups per lane in flight, MT activation rows. */
+template <int T, int MT, int U>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_t y_stride_f, const uint8_t *__restrict__ w,
+                                                                  int64_t w_stride, const int8_t *__restrict__ xq,
+                                                                  const float *__restrict__ xd, int64_t n, int64_t k, int64_t m) {
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return;
     const int64_t m0 = (int64_t)blockIdx.y * MT;
     const int mc = m - m0 < MT ? (int)(m - m0) : MT;
     const int lane = threadIdx.x;
-    const int64_t nb = k / 32;
-    const int bs = WT == TS_TYPE_Q8_0 ? 34 : 18;
+    const int64_t ng = k / 32;
     const uint8_t *wr = w + row * w_stride;
     float acc[MT];
 #pragma unroll
     for (int j = 0; j < MT; j++) acc[j] = 0.0f;
-    for (int64_t b = lane; b < nb; b += 32) {
+    for (int64_t g0 = lane; g0 < ng; g0 += 32 * U) {
+        /* Loads first, all of them (indices clamped to valid data instead of branches), then
+         * the arithmetic: U groups' weights and activations are in flight together. */
+        qraw R[U];
+        int4 A0[U][MT], A1[U][MT];
+        float DX[U][MT];
 #pragma unroll
-        for (int j = 0; j < MT; j++) {
-            if (j < mc) {
-                const int4 *ap = (const int4 *)(xq + ((m0 + j) * nb + b) * 32);
-                const int4 a0 = ap[0], a1 = ap[1];
-                const int32_t a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-                float dw;
-                const int32_t s = block_dot<WT>(wr + b * bs, a, &dw);
-                acc[j] += dw * xd[(m0 + j) * nb + b] * (float)s;
+        for (int u = 0; u < U; u++) {
+            const int64_t g = g0 + 32 * u < ng ? g0 + 32 * u : ng - 1;
+            qload<T>(wr, g, R[u]);
+#pragma unroll
+            for (int j = 0; j < MT; j++) {
+                const int64_t xr = m0 + (j < mc ? j : mc - 1);
+                const int4 *ap = (const int4 *)(xq + (xr * ng + g) * 32);
+                A0[u][j] = __ldg(ap), A1[u][j] = __ldg(ap + 1), DX[u][j] = __ldg(xd + xr * ng + g);
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const bool ok = g0 + 32 * u < ng;
+            qgroup G;
+            qfinish<T>(R[u], G);
+#pragma unroll
+            for (int j = 0; j < MT; j++) {
+                const float v = group_dot<T>(G, A0[u][j], A1[u][j], DX[u][j]);
+                acc[j] += ok && j < mc ? v : 0.0f;
             }
         }
     }
@@ -137,26 +478,182 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
     }
 }
 
-template <typename WTy, int MT>
-__global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_f(float *y, int64_t y_stride_f, const WTy *w,
-                                                                  int64_t w_stride_e, const float *x, int64_t x_stride_f,
-                                                                  int64_t n, int64_t k, int64_t m) {
+/* ---- m = 1 with 16-byte aligned rows: weights streamed through shared memory ---------------- */
+
+/* Groups per tile: 32 lanes x TSC_MV_UNROLL, a whole number of blocks for every type
+ * (16 super-blocks), and a multiple of 16 bytes for every block size. */
+#define TSC_MV_TILE_GROUPS (32 * TSC_MV_UNROLL)
+#define TSC_MV_SMEM_MAX (48 * 1024) /* dynamic shared memory per block without opting in */
+
+template <int T>
+static constexpr __host__ __device__ int64_t tile_bytes() {
+    return qtype<T>::qk == 32 ? (int64_t)TSC_MV_TILE_GROUPS * qtype<T>::bs : (int64_t)TSC_MV_TILE_GROUPS / 8 * qtype<T>::bs;
+}
+
+static __device__ __forceinline__ void cp_async16(void *smem, const void *gmem) {
+    const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
+}
+static __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+/* Waits until at most n (0..2) of this thread's newest groups are still in flight. */
+static __device__ __forceinline__ void cp_async_wait(int n) {
+    if (n <= 0) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    else if (n == 1) asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+    else asm volatile("cp.async.wait_group 2;\n" ::: "memory");
+}
+
+/* Decode (m = 1): one warp per weight row; the row is cut into tiles of TSC_MV_TILE_GROUPS
+ * groups that the warp copies with cp.async (16 bytes a lane) into a ring of S tiles of its
+ * own, S - 1 tiles ahead of the one it multiplies, so a warp keeps up to (S - 1) tiles of
+ * weight bytes in flight without holding them in registers. Rows and w_stride are 16-byte
+ * aligned; a partial last tile copies whole 16-byte pieces (bytes past the row inside the
+ * last piece are never decoded). */
+template <int T>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
+                                                                      const int8_t *__restrict__ xq, const float *__restrict__ xd,
+                                                                      int64_t n, int64_t k, int S) {
+    extern __shared__ int4 tsc_mv_smem[];
+    const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
+    if (row >= n) return; /* whole warps leave; no block-wide barrier below */
+    constexpr int64_t TB = tile_bytes<T>();
+    constexpr int U = TSC_MV_UNROLL;
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * TB;
+    const int lane = threadIdx.x;
+    const int64_t ng = k / 32;
+    const int64_t rb = qtype<T>::qk == 32 ? ng * qtype<T>::bs : ng / 8 * qtype<T>::bs;
+    const int64_t tiles = (ng + TSC_MV_TILE_GROUPS - 1) / TSC_MV_TILE_GROUPS;
+    const uint8_t *wr = w + row * w_stride;
+    /* Tile t into ring slot t % S; one commit group per call (empty past the row's end). */
+    auto issue = [&](int64_t t) {
+        if (t < tiles) {
+            const int64_t bytes = rb - t * TB < TB ? rb - t * TB : TB;
+            const int chunks = (int)((bytes + 15) / 16);
+            uint8_t *dst = ring + (t % S) * TB;
+            const uint8_t *src = wr + t * TB;
+            for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
+        }
+        cp_async_commit();
+    };
+    pdl_trigger();
+    for (int t = 0; t < S - 1; t++) issue(t); /* weights only: nothing earlier kernels write */
+    pdl_wait();                                 /* xq, xd (and y) from here on */
+    float acc = 0.0f;
+    for (int64_t t = 0; t < tiles; t++) {
+        issue(t + S - 1);
+        /* Activations of this tile's groups (L1/L2 hits) while the weights arrive. */
+        const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
+        int4 A0[U], A1[U];
+        float DX[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t gl = lane + 32 * u < left ? lane + 32 * u : left - 1;
+            const int4 *ap = (const int4 *)(xq + (gt + gl) * 32);
+            A0[u] = __ldg(ap), A1[u] = __ldg(ap + 1), DX[u] = __ldg(xd + gt + gl);
+        }
+        cp_async_wait(S - 1);
+        __syncwarp();
+        const uint8_t *tile = ring + (t % S) * TB;
+        qraw R[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t gl = lane + 32 * u < left ? lane + 32 * u : left - 1;
+            qload<T>(tile, gl, R[u]);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            qgroup G;
+            qfinish<T>(R[u], G);
+            const float v = group_dot<T>(G, A0[u], A1[u], DX[u]);
+            acc += lane + 32 * u < left ? v : 0.0f;
+        }
+        __syncwarp(); /* every lane is done with slot t % S before it is refilled */
+    }
+    const float v = tsc_warp_sum(acc);
+    if (lane == 0) y[row] = v;
+}
+
+/* ---- F32 / F16 / BF16 weights ------------------------------------------------------------- */
+
+template <int WT>
+static __device__ __forceinline__ float wf(const void *wr, int64_t i) {
+    if constexpr (WT == TS_TYPE_F32) return __ldg((const float *)wr + i);
+    const uint32_t h = __ldg((const unsigned short *)wr + i);
+    if constexpr (WT == TS_TYPE_F16) return tsc_h2f((uint16_t)h);
+    else return __uint_as_float(h << 16); /* BF16 */
+}
+
+/* 16 weight bytes as floats: 8 (F16, BF16) or 4 (F32). */
+template <int WT>
+static __device__ __forceinline__ void wf_vec(const int4 v, float *f) {
+    const uint32_t u[4] = {(uint32_t)v.x, (uint32_t)v.y, (uint32_t)v.z, (uint32_t)v.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        if constexpr (WT == TS_TYPE_F32) f[i] = __uint_as_float(u[i]);
+        else if constexpr (WT == TS_TYPE_F16) {
+            f[2 * i] = tsc_h2f((uint16_t)(u[i] & 0xffffu));
+            f[2 * i + 1] = tsc_h2f((uint16_t)(u[i] >> 16));
+        } else {
+            f[2 * i] = __uint_as_float(u[i] << 16);
+            f[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
+        }
+    }
+}
+
+/* VEC: rows, w_stride, x and x_stride 16-byte aligned and k a multiple of the vector. */
+template <int WT, int MT, int U, int VEC>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_f(float *y, int64_t y_stride_f, const void *__restrict__ w,
+                                                                  int64_t w_stride, const float *__restrict__ x,
+                                                                  int64_t x_stride_f, int64_t n, int64_t k, int64_t m) {
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return;
     const int64_t m0 = (int64_t)blockIdx.y * MT;
     const int mc = m - m0 < MT ? (int)(m - m0) : MT;
     const int lane = threadIdx.x;
-    const WTy *wr = w + row * w_stride_e;
+    const char *wr = (const char *)w + row * w_stride;
     float acc[MT];
 #pragma unroll
     for (int j = 0; j < MT; j++) acc[j] = 0.0f;
-    for (int64_t i = lane; i < k; i += 32) {
-        float wv;
-        if constexpr (sizeof(WTy) == 2) wv = __half2float(wr[i]);
-        else wv = wr[i];
+    if constexpr (VEC) {
+        constexpr int V = WT == TS_TYPE_F32 ? 4 : 8; /* elements per 16 bytes */
+        constexpr int ES = WT == TS_TYPE_F32 ? 4 : 2;
+        for (int64_t i0 = (int64_t)lane * V; i0 < k; i0 += 32 * V * U) {
+            /* All loads first (clamped indices, no branches), then the products. */
+            int4 wv[U];
+            float4 xv[U][MT][V / 4];
 #pragma unroll
-        for (int j = 0; j < MT; j++)
-            if (j < mc) acc[j] += wv * x[(m0 + j) * x_stride_f + i];
+            for (int u = 0; u < U; u++) {
+                const int64_t i = i0 + 32 * V * u < k ? i0 + 32 * V * u : k - V;
+                wv[u] = __ldg((const int4 *)(wr + i * ES));
+#pragma unroll
+                for (int j = 0; j < MT; j++) {
+                    const float4 *xp = (const float4 *)(x + (m0 + (j < mc ? j : mc - 1)) * x_stride_f + i);
+#pragma unroll
+                    for (int e = 0; e < V / 4; e++) xv[u][j][e] = __ldg(xp + e);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const bool ok = i0 + 32 * V * u < k;
+                float f[V];
+                wf_vec<WT>(wv[u], f);
+#pragma unroll
+                for (int j = 0; j < MT; j++) {
+                    float s = 0.0f;
+#pragma unroll
+                    for (int e = 0; e < V / 4; e++)
+                        s += f[4 * e] * xv[u][j][e].x + f[4 * e + 1] * xv[u][j][e].y + f[4 * e + 2] * xv[u][j][e].z +
+                             f[4 * e + 3] * xv[u][j][e].w;
+                    acc[j] += ok && j < mc ? s : 0.0f;
+                }
+            }
+        }
+    } else {
+        for (int64_t i = lane; i < k; i += 32) {
+            const float wv = wf<WT>(wr, i);
+#pragma unroll
+            for (int j = 0; j < MT; j++)
+                if (j < mc) acc[j] += wv * __ldg(x + (m0 + j) * x_stride_f + i);
+        }
     }
 #pragma unroll
     for (int j = 0; j < MT; j++) {
@@ -184,29 +681,89 @@ extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x
     return tsc_launch_status("tsc_quantize_q8_0");
 }
 
-template <int WT>
+/* Whether the device runs programmatic dependent launches (sm_90 and later); cached. */
+static int pdl_supported(int32_t device) {
+    static int known[64]; /* 0 unknown, 1 no, 2 yes */
+    if (device < 0 || device >= 64) return 0;
+    if (known[device] == 0) {
+        int major = 0;
+        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) major = 0;
+        known[device] = major >= 9 ? 2 : 1;
+    }
+    return known[device] == 2;
+}
+
+/* Launches kernel on the context's stream, as a programmatic dependent launch where the
+ * device has them (the kernel then calls pdl_wait() before touching earlier kernels' data). */
+template <typename... KArgs, typename... Args>
+static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
+    if (!pdl_supported(c->device)) {
+        kernel<<<grid, block, smem, c->stream>>>(args...);
+        return;
+    }
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid, cfg.blockDim = block, cfg.dynamicSmemBytes = smem, cfg.stream = c->stream;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at, cfg.numAttrs = 1;
+    (void)cudaLaunchKernelEx(&cfg, kernel, (KArgs)args...); /* errors surface in tsc_launch_status */
+}
+
+template <int T>
 static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t *w, int64_t w_stride, const int8_t *xq,
                      const float *xd, int64_t n, int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
-    if (m == 1) {
+    if (m == 1 && aligned(w, 16) && (n == 1 || w_stride % 16 == 0)) {
+        /* Ring depth: up to 3 tiles, no more than the row has, within 48 KiB per block. */
+        const int64_t tb = tile_bytes<T>(), tiles = tsc_cdiv(k / 32, TSC_MV_TILE_GROUPS);
+        /* At least 2 slots, so the first tile is requested before pdl_wait(). */
+        int64_t S = tiles < 3 ? 2 : 3;
+        while (S > 2 && S * tb * TSC_MM_WARPS > TSC_MV_SMEM_MAX) S--;
+        launch_pdl(c, k_matvec_async<T>, dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), block, (size_t)(S * tb * TSC_MM_WARPS), y, w,
+                   w_stride, xq, xd, n, k, (int)S);
+    } else if (m == 1) {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
-        k_matmul_q<WT, 1><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xd, n, k, m);
+        k_matmul_q<T, 1, TSC_MV_UNROLL><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xd, n, k, m);
     } else {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, 8));
-        k_matmul_q<WT, 8><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xd, n, k, m);
+        k_matmul_q<T, 8, 1><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xd, n, k, m);
     }
 }
 
-template <typename WTy>
-static void launch_f(struct tsc_context *c, float *y, int64_t ys, const WTy *w, int64_t ws, const float *x, int64_t xs,
+template <int WT>
+static void launch_f(struct tsc_context *c, float *y, int64_t ys, const void *w, int64_t ws, const float *x, int64_t xs,
                      int64_t n, int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
+    const int64_t V = WT == TS_TYPE_F32 ? 4 : 8;
+    const int vec = aligned(w, 16) && (n == 1 || ws % 16 == 0) && aligned(x, 16) && (m == 1 || xs % 16 == 0) && k % V == 0;
+    dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, m == 1 ? 1 : 8));
     if (m == 1) {
-        dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
-        k_matmul_f<WTy, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs, n, k, m);
+        if (vec) k_matmul_f<WT, 1, 4, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
+        else k_matmul_f<WT, 1, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
     } else {
-        dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, 8));
-        k_matmul_f<WTy, 8><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs, n, k, m);
+        if (vec) k_matmul_f<WT, 8, 1, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
+        else k_matmul_f<WT, 8, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
+    }
+}
+
+/* Bytes of one row of k elements of w_type and its elements per block (0: not a matmul type). */
+static int64_t mm_row_bytes(int32_t t, int64_t k, int64_t *qk) {
+    switch (t) {
+    case TS_TYPE_F32: *qk = 1; return 4 * k;
+    case TS_TYPE_F16:
+    case TS_TYPE_BF16: *qk = 1; return 2 * k;
+    case TS_TYPE_Q4_0: *qk = 32; return k / 32 * 18;
+    case TS_TYPE_Q4_1: *qk = 32; return k / 32 * 20;
+    case TS_TYPE_Q5_0: *qk = 32; return k / 32 * 22;
+    case TS_TYPE_Q5_1: *qk = 32; return k / 32 * 24;
+    case TS_TYPE_Q8_0: *qk = 32; return k / 32 * 34;
+    case TS_TYPE_Q2_K: *qk = 256; return k / 256 * 84;
+    case TS_TYPE_Q3_K: *qk = 256; return k / 256 * 110;
+    case TS_TYPE_Q4_K: *qk = 256; return k / 256 * 144;
+    case TS_TYPE_Q5_K: *qk = 256; return k / 256 * 176;
+    case TS_TYPE_Q6_K: *qk = 256; return k / 256 * 210;
+    default: *qk = 0; return 0;
     }
 }
 
@@ -215,21 +772,26 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_matmul", &c);
     if (st) return st;
-    const int quant = w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0;
-    if (!quant && w_type != TS_TYPE_F16 && w_type != TS_TYPE_F32)
-        return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_matmul: weight type %d is not supported on CUDA (Q8_0, Q4_0, F16, F32)",
+    int64_t qk = 0;
+    (void)mm_row_bytes(w_type, 0, &qk);
+    if (qk == 0)
+        return tsc_set_error(TS_ERR_UNSUPPORTED,
+                             "tsc_matmul: weight type %d is not supported on CUDA (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
+                             "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)",
                              (int)w_type);
+    const int quant = qk > 1;
     if (n < 0 || k < 0 || m < 0)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: n=%lld, k=%lld, m=%lld must be >= 0", (long long)n,
                              (long long)k, (long long)m);
-    if (quant && k % 32 != 0)
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: k=%lld is not a multiple of the block size 32", (long long)k);
+    if (k % qk != 0)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: k=%lld is not a multiple of the block size %lld", (long long)k,
+                             (long long)qk);
     if (n == 0 || m == 0) return TS_OK;
     if (m > 65535LL * 8 || n > 0x7fffffffLL * TSC_MM_WARPS)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: n=%lld or m=%lld too large for one launch", (long long)n,
                              (long long)m);
     if (k == 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: k must be > 0");
-    const int64_t wsz = w_type == TS_TYPE_Q8_0 ? 34 * (k / 32) : w_type == TS_TYPE_Q4_0 ? 18 * (k / 32) : w_type == TS_TYPE_F16 ? 2 * k : 4 * k;
+    const int64_t wsz = mm_row_bytes(w_type, k, &qk);
     const int64_t wal = w_type == TS_TYPE_F32 ? 4 : 2;
     if (y == NULL || w == NULL || x == NULL)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: %s is NULL", y == NULL ? "y" : w == NULL ? "w" : "x");
@@ -249,16 +811,27 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         if (st) return st;
         int8_t *xq = (int8_t *)scratch;
         float *xd = (float *)((char *)scratch + (m * k + 255) / 256 * 256);
-        k_quantize_q8_0_split<<<(unsigned)tsc_cdiv(m * nb, 128), 128, 0, c->stream>>>(xq, xd, x, x_stride / 4, m, nb);
-        if (w_type == TS_TYPE_Q8_0) launch_q<TS_TYPE_Q8_0>(c, y, y_stride / 4, (const uint8_t *)w, w_stride, xq, xd, n, k, m);
-        else launch_q<TS_TYPE_Q4_0>(c, y, y_stride / 4, (const uint8_t *)w, w_stride, xq, xd, n, k, m);
+        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, 128)), dim3(128), 0, xq, xd, x, x_stride / 4, m, nb);
+        const uint8_t *wb = (const uint8_t *)w;
+        const int64_t ys = y_stride / 4;
+        switch (w_type) {
+        case TS_TYPE_Q4_0: launch_q<TS_TYPE_Q4_0>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q4_1: launch_q<TS_TYPE_Q4_1>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q5_0: launch_q<TS_TYPE_Q5_0>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q5_1: launch_q<TS_TYPE_Q5_1>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q8_0: launch_q<TS_TYPE_Q8_0>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q2_K: launch_q<TS_TYPE_Q2_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q3_K: launch_q<TS_TYPE_Q3_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q4_K: launch_q<TS_TYPE_Q4_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q5_K: launch_q<TS_TYPE_Q5_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        default: launch_q<TS_TYPE_Q6_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        }
         st = tsc_launch_status("tsc_matmul");
         int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */
         return st ? st : st2;
     }
-    if (w_type == TS_TYPE_F16)
-        launch_f<__half>(c, y, y_stride / 4, (const __half *)w, w_stride / 2, x, x_stride / 4, n, k, m);
-    else
-        launch_f<float>(c, y, y_stride / 4, (const float *)w, w_stride / 4, x, x_stride / 4, n, k, m);
+    if (w_type == TS_TYPE_F16) launch_f<TS_TYPE_F16>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
+    else if (w_type == TS_TYPE_BF16) launch_f<TS_TYPE_BF16>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
+    else launch_f<TS_TYPE_F32>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
     return tsc_launch_status("tsc_matmul");
 }

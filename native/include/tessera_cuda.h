@@ -94,11 +94,14 @@ TS_API int32_t tsc_copy_strided(void *ctx, void *dst, int32_t dst_type, const in
 /* dev Q8_0 blocks of rows x k dev floats (k a multiple of 32), byte-identical to the CPU's
  * ts_quantize(.., TS_TYPE_Q8_0, ..) (rows packed; x row stride x_stride bytes). */
 TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x, int64_t x_stride, int64_t rows, int64_t k);
-/* y[m][n] = sum_k w[n][k] * x[m][k] as ts_matmul, all dev pointers. w_type TS_TYPE_Q8_0 or
- * TS_TYPE_Q4_0 (x quantized to Q8_0 on the device with the CPU's rounding, integer block
- * dots as the CPU's: only the float sums' order differs), TS_TYPE_F16 or TS_TYPE_F32 (float
- * products of the weights with x as given, no rounding of x). k a multiple of 32 for the
- * quantized types; w_stride a multiple of 2 (F16) or 4 (F32). Scratch from the pool. */
+/* y[m][n] = sum_k w[n][k] * x[m][k] as ts_matmul, all dev pointers. w_type one of the GGUF
+ * block types Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (k a multiple of 32), Q2_K, Q3_K, Q4_K, Q5_K,
+ * Q6_K (k a multiple of 256): x is quantized to Q8_0 on the device with the CPU's rounding
+ * and the integer sums are exact, so Q4_0/Q5_0/Q8_0 equal the CPU's dots up to the float
+ * sums' order, while Q4_1/Q5_1 (CPU: Q8_1) and the K-quants (CPU: Q8_K, one scale per 256)
+ * differ from the CPU by the activations' rounding only. Or TS_TYPE_F16, TS_TYPE_BF16,
+ * TS_TYPE_F32: float products of the weights with x as given (no rounding of x). w and
+ * w_stride 2-byte aligned (F32: 4); 16-byte aligned rows are read fastest. Scratch from the pool. */
 TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
 
 /* ---- Element-wise ops, norms, activations, RoPE, embeddings (F32, dev pointers) -------- */

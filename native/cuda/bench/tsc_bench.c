@@ -4,7 +4,7 @@
  *   tsc_bench OUT_DIR [--quick]
  *
  * Writes OUT_DIR/bench.json and OUT_DIR/bench.md: device facts, device-to-device copy
- * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16 matvec at 4096x14336 and 14336x4096
+ * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16/Q4_K/Q6_K matvec at 4096x14336 and 14336x4096
  * (GB/s of weights streamed, % of the copy bandwidth), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2),
  * batched Q4_0 matmul M=512, and attention at the CLIP ViT-L/14 and SD 1.5 (512x512, CFG
@@ -70,18 +70,30 @@ static float *rand_floats(int64_t n, uint64_t seed) {
     return d;
 }
 
-/* Quantized weights of `rows` rows of k: random quants, every block scale set to 2^-10
- * (half 0x1400) so sums stay finite. */
+/* Bytes per block (elements per block in *qk) of the weight types benchmarked; 0: plain. */
+static int64_t block_bytes(int32_t type, int64_t *qk) {
+    *qk = type == TS_TYPE_Q4_K || type == TS_TYPE_Q6_K ? 256 : 32;
+    return type == TS_TYPE_Q8_0 ? 34 : type == TS_TYPE_Q4_0 ? 18 : type == TS_TYPE_Q4_K ? 144 : type == TS_TYPE_Q6_K ? 210 : 0;
+}
+
+/* Weights of `rows` rows of k: random quants, every half-precision block scale set to 2^-10
+ * (half 0x1400) so sums stay finite; F16 of magnitude < 1. */
 static void *rand_weights(int32_t type, int64_t rows, int64_t k, uint64_t seed) {
-    const int64_t bs = type == TS_TYPE_Q8_0 ? 34 : type == TS_TYPE_Q4_0 ? 18 : 0;
-    const int64_t bytes = bs ? rows * (k / 32) * bs : rows * k * 2;
+    int64_t qk;
+    const int64_t bs = block_bytes(type, &qk);
+    const int64_t bytes = bs ? rows * (k / qk) * bs : rows * k * 2;
     unsigned char *h = malloc((size_t)bytes);
     for (int64_t i = 0; i < bytes; i++) {
         seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
         h[i] = (unsigned char)(seed >> 24);
     }
+    /* offsets of the half scales in a block: d (Q8_0, Q4_0, Q4_K), d + dmin (Q4_K), d (Q6_K) */
+    const int64_t h0 = type == TS_TYPE_Q6_K ? 208 : 0, h1 = type == TS_TYPE_Q4_K ? 2 : h0;
     if (bs)
-        for (int64_t b = 0; b < bytes / bs; b++) h[b * bs] = 0x00, h[b * bs + 1] = 0x14;
+        for (int64_t b = 0; b < bytes / bs; b++) {
+            h[b * bs + h0] = 0x00, h[b * bs + h0 + 1] = 0x14;
+            h[b * bs + h1] = 0x00, h[b * bs + h1 + 1] = 0x14;
+        }
     else
         for (int64_t i = 0; i < rows * k; i++) h[2 * i + 1] &= 0x3b; /* F16 of magnitude < 1 */
     void *d = dalloc(bytes);
@@ -153,19 +165,35 @@ static void do_mm(void *a) {
 }
 
 static int64_t row_bytes(int32_t type, int64_t k) {
-    return type == TS_TYPE_Q8_0 ? k / 32 * 34 : type == TS_TYPE_Q4_0 ? k / 32 * 18 : 2 * k;
+    int64_t qk;
+    const int64_t bs = block_bytes(type, &qk);
+    return bs ? k / qk * bs : 2 * k;
 }
 
-static const char *tname(int32_t t) { return t == TS_TYPE_Q8_0 ? "q8_0" : t == TS_TYPE_Q4_0 ? "q4_0" : "f16"; }
+static const char *tname(int32_t t) {
+    return t == TS_TYPE_Q8_0 ? "q8_0" : t == TS_TYPE_Q4_0 ? "q4_0" : t == TS_TYPE_Q4_K ? "q4_K" : t == TS_TYPE_Q6_K ? "q6_K" : "f16";
+}
 
-static void bench_matvec(int32_t type, int64_t n, int64_t k, int64_t m) {
-    mm_arg a = {dalloc(m * n * 4), rand_weights(type, n, k, 7), type, row_bytes(type, k), rand_floats(m * k, 9), n, k, m};
+/* pad > 0: rows pad bytes longer than they need (2: rows only 2-byte aligned, which takes
+ * the register-load kernel instead of the shared-memory one; random bytes). */
+static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int64_t pad) {
+    const int64_t ws = row_bytes(type, k) + pad;
+    void *w;
+    if (pad) {
+        w = dalloc(n * ws);
+        fill_random(w, n * ws, 7);
+    } else
+        w = rand_weights(type, n, k, 7);
+    mm_arg a = {dalloc(m * n * 4), w, type, ws, rand_floats(m * k, 9), n, k, m};
     char name[96];
-    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld", tname(type), (long long)n, (long long)k, (long long)m);
+    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld%s", tname(type), (long long)n, (long long)k, (long long)m,
+             pad == 2 ? " (2-byte aligned rows)" : "");
     double s = time_it(do_mm, &a);
-    result(m == 1 ? "matvec" : "matmul", name, s, m == 1 ? (double)n * a.ws : 0, m > 1 ? 2.0 * n * k * m : 0);
+    result(m == 1 ? "matvec" : "matmul", name, s, m == 1 ? (double)n * row_bytes(type, k) : 0, m > 1 ? 2.0 * n * k * m : 0);
     tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
 }
+
+static void bench_matvec(int32_t type, int64_t n, int64_t k, int64_t m) { bench_matvec_pad(type, n, k, m, 0); }
 
 /* LLaMA-2-7B: 32 layers of q,k,v,o [4096x4096], gate,up [11008x4096], down [4096x11008]. */
 typedef struct {
@@ -209,6 +237,19 @@ static void bench_weight_set(int32_t type) {
     snprintf(name, sizeof name, "%s llama-7b shapes, %d layers, %.2f GiB", tname(type), layers, total / (1 << 30));
     double sec = time_it(do_set, s);
     result("weightset", name, sec, total, 0);
+    /* The host's share: time to enqueue one step (224 calls) with the GPU idle at the start.
+     * Close to the step time above means the step is bound by launch overhead, not memory. */
+    double enq = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        if (tsc_synchronize(ctx) != TS_OK) die("sync");
+        double t0 = now();
+        do_set(s);
+        double e = now() - t0;
+        if (e < enq) enq = e;
+    }
+    if (tsc_synchronize(ctx) != TS_OK) die("sync");
+    snprintf(name, sizeof name, "%s llama-7b shapes: host enqueue only, %d calls", tname(type), s->n_mats);
+    result("weightset", name, enq, total, 0);
     for (int i = 0; i < s->n_mats; i++) tsc_free(ctx, s->w[i]);
     tsc_free(ctx, s->x), tsc_free(ctx, s->y);
     free(s);
@@ -290,11 +331,13 @@ int main(int argc, char **argv) {
     fprintf(md, "Measured device-to-device copy: %.0f GB/s (read + write). %% = share of that.\n\n", copy_gbs);
     fprintf(md, "| group | case | us/call | GB/s (%% of copy) | TFLOP/s |\n|---|---|---:|---:|---:|\n");
 
-    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_F16};
-    for (int t = 0; t < 3; t++) {
+    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_F16, TS_TYPE_Q4_K, TS_TYPE_Q6_K};
+    for (int t = 0; t < 5; t++) {
         bench_matvec(types[t], 14336, 4096, 1);
         bench_matvec(types[t], 4096, 14336, 1);
     }
+    bench_matvec_pad(TS_TYPE_Q4_0, 14336, 4096, 1, 2);
+    bench_matvec_pad(TS_TYPE_Q4_0, 4096, 14336, 1, 2);
     bench_weight_set(TS_TYPE_Q4_0);
     bench_weight_set(TS_TYPE_Q8_0);
     bench_matvec(TS_TYPE_Q4_0, 4096, 4096, 512);

@@ -1,11 +1,29 @@
 /*
- * test_cuda_matmul.c — tsc_quantize_q8_0 and tsc_matmul against the CPU library.
+ * test_cuda_matmul.c — tsc_quantize_q8_0 and tsc_matmul against the CPU library, for every
+ * weight type tsc_matmul takes (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K).
  *
- * Tolerances: the Q8_0 quantizer must give the CPU's bytes exactly. Quantized matmul: the
- * per-block integer sums equal the CPU's, only the float summation order differs, so
- * |gpu - cpu| <= 2e-5 · Σ|w·x| (one rounding per block on each side is far below that).
- * F16/F32 weights: against a double-precision sum over the CPU-dequantized weights and the
- * exact x, |err| <= 1e-5 · Σ|w·x| + 1e-6.
+ * Tolerances:
+ *  - The Q8_0 quantizer must give the CPU's bytes exactly.
+ *  - Block types: the GPU quantizes x to Q8_0 (the CPU's quantizer, byte for byte) and
+ *    forms exact integer sums, so its result is Σ w·x̃ with w the CPU-dequantized weights
+ *    and x̃ the Q8_0-dequantized activations, up to float rounding of the per-group scale
+ *    products and of the final sums: |gpu − Σ w·x̃| <= 2e-5 · Σ (|w| + B)·|x̃| + 1e-6, where
+ *    B is the largest |w| of the element's group of 32 (scale and min products of a group
+ *    can cancel, so their rounding scales with the group's magnitude, not the element's).
+ *    A wrong nibble, bit or scale gives an error of the order of Σ|w·x̃| itself.
+ *  - Q4_0, Q5_0, Q8_0 pair with Q8_0 on the CPU as well, so the CPU's ts_matmul is the same
+ *    sum in another order: |gpu − cpu| <= 2e-5 · Σ|w·x̃| (checked as well).
+ *  - Q4_1, Q5_1 (CPU: Q8_1 activations) and the K-quants (CPU: Q8_K, one float scale per
+ *    256) see differently rounded activations on the CPU, so against ts_matmul the bound is
+ *    the two roundings added: Σ_i |w_i|·(0.57·d32_i + e_i) with d32 = amax/127 of x's
+ *    32-block (|x − x̃| <= d/2 plus 127·d·2^-11 for the half scale), e_i = 0.5·amax/127 of the
+ *    256-block (Q8_K) or 0.57·d32 (Q8_1), plus Q8_1's half-rounded block sum s (4.2·B·d32 per
+ *    block) and the float-order term above.
+ *  - F16/BF16/F32 weights: x is used as given (the CPU rounds x to the weight type), so the
+ *    reference is a double sum over the dequantized weights and the exact x:
+ *    |err| <= 1e-5 · Σ|w·x| + 1e-6.
+ * Strides: rows padded by 16 bytes (16-byte aligned rows: the vector paths) or by 2/4
+ * bytes (rows at any 2-byte/4-byte alignment), outputs padded and checked untouched.
  */
 #include "tsc_test.h"
 #include "ts_quants.h"
@@ -38,44 +56,89 @@ static void check_quantize(void *ctx, uint64_t *seed) {
     free(got);
 }
 
-/* One case: W [n x k] of w_type (rows padded by pad bytes), X [m x k], Y [m x n] padded. */
-static void check_matmul(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k, int64_t m) {
+static double amax_of(const float *x, int64_t n) {
+    double a = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (fabs(x[i]) > a) a = fabs(x[i]);
+    return a;
+}
+
+/* One case: W [n x k] of w_type (rows padded by wpad bytes), X [m x k] (rows padded by xpad
+ * bytes), Y [m x n] padded. */
+static void check_matmul(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k, int64_t m, int64_t wpad, int64_t xpad) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
-    const int64_t row = (int64_t)ts_qtype_row_size(w_type, k), ws = row + 4, xs = 4 * k + 16, ys = 4 * n + 32;
+    /* wpad 16: rows start 16 bytes apart (the row rounded up, plus 16); else row + wpad. */
+    const int64_t row = (int64_t)ts_qtype_row_size(w_type, k), ws = wpad == 16 ? (row + 15) / 16 * 16 + 16 : row + wpad;
+    const int64_t xs = 4 * k + xpad, ys = 4 * n + 32;
     float *wf = tsc_test_randn(seed, n * k, 0.5f), *x = tsc_test_randn(seed, m * xs / 4, 1.0f);
     char *w = calloc((size_t)(n * ws), 1);
     for (int64_t r = 0; r < n; r++) t->quantize(wf + r * k, w + r * ws, k);
-    /* Dequantized weights (what the GPU multiplies) and the magnitude Σ|w·x| per output. */
+    /* Dequantized weights (what the GPU multiplies). */
     float *wd = malloc((size_t)(n * k) * 4);
     for (int64_t r = 0; r < n; r++) ts_dequantize(wd + r * k, w + r * ws, w_type, 1, k);
+    const int quant = t->is_quantized;
+    const int same_act = w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0 || w_type == TS_TYPE_Q5_0;
+    const int kq = w_type >= TS_TYPE_Q2_K && w_type <= TS_TYPE_Q6_K;
+    /* x̃: x through the GPU's activation quantizer (the CPU's Q8_0, byte-identical). */
+    float *xt = malloc((size_t)(m * k) * 4);
+    if (quant) {
+        char *xq = malloc((size_t)(k / 32 * 34));
+        for (int64_t j = 0; j < m; j++) {
+            CHECK(ts_quantize(xq, TS_TYPE_Q8_0, x + j * xs / 4, 1, k) == TS_OK, "quantize x");
+            ts_dequantize(xt + j * k, xq, TS_TYPE_Q8_0, 1, k);
+        }
+        free(xq);
+    }
     float *want = calloc((size_t)(m * ys / 4), 4), *got = calloc((size_t)(m * ys / 4), 4);
-    const int quant = w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0;
     if (quant) CHECK(ts_matmul(want, ys, w, w_type, ws, x, xs, n, k, m) == TS_OK, "cpu matmul: %s", ts_last_error());
-    double worst = 0;
+    double worst = 0, worst_cpu = 0;
     float *dw = tsc_test_up(ctx, w, n * ws), *dx = tsc_test_up(ctx, x, m * xs), *dy;
     CHECK(tsc_alloc(ctx, m * ys, (void **)&dy) == TS_OK, "alloc y");
     CHECK(tsc_memset(ctx, dy, 0x7f, m * ys) == TS_OK, "memset"); /* padding must stay untouched */
     CHECK(tsc_matmul(ctx, dy, ys, dw, w_type, ws, dx, xs, n, k, m) == TS_OK, "%s", tsc_last_error());
     tsc_test_down(ctx, got, dy, m * ys);
     int bad = 0;
-    for (int64_t j = 0; j < m && !bad; j++)
+    for (int64_t j = 0; j < m && !bad; j++) {
+        const float *xj = x + j * xs / 4, *xtj = quant ? xt + j * k : xj;
         for (int64_t r = 0; r < n && !bad; r++) {
-            double mag = 0, exact = 0;
-            for (int64_t i = 0; i < k; i++) {
-                double p = (double)wd[r * k + i] * x[j * xs / 4 + i];
-                mag += fabs(p);
-                exact += p;
+            const float *wr = wd + r * k;
+            double mag = 0, mag2 = 0, ref = 0, act_bound = 0;
+            for (int64_t g = 0; g < k; g += 32) {
+                const int64_t ge = g + 32 < k ? g + 32 : k;
+                const double B = amax_of(wr + g, ge - g);
+                const double d32 = amax_of(xj + g, ge - g) / 127, d256 = kq ? amax_of(xj + g / 256 * 256, 256) / 127 : 0;
+                double sx = 0;
+                for (int64_t i = g; i < ge; i++) {
+                    const double p = (double)wr[i] * xtj[i];
+                    ref += p;
+                    mag += fabs(p);
+                    mag2 += (fabs(wr[i]) + B) * fabs(xtj[i]);
+                    act_bound += fabs(wr[i]) * (0.57 * d32 + (kq ? 0.5 * d256 : 0.57 * d32));
+                    sx += fabs(xj[i]);
+                }
+                if (w_type == TS_TYPE_Q4_1 || w_type == TS_TYPE_Q5_1) act_bound += 4.2 * B * d32;
+                (void)sx;
             }
             const float g = got[j * ys / 4 + r];
-            const double ref = quant ? want[j * ys / 4 + r] : exact;
-            const double tol = quant ? 2e-5 * mag : 1e-5 * mag + 1e-6, err = fabs(g - ref);
-            if (err / (tol > 0 ? tol : 1) > worst) worst = err / (tol > 0 ? tol : 1);
+            const double tol = quant ? 2e-5 * mag2 + 1e-6 : 1e-5 * mag + 1e-6, err = fabs(g - ref);
+            if (err / tol > worst) worst = err / tol;
             if (!(err <= tol)) {
                 bad = 1;
-                CHECK(0, "%s n=%lld k=%lld m=%lld: y[%lld][%lld] = %.9g, CPU %.9g (tolerance %g)", t->name, (long long)n,
-                      (long long)k, (long long)m, (long long)j, (long long)r, g, ref, tol);
+                CHECK(0, "%s n=%lld k=%lld m=%lld ws=%lld: y[%lld][%lld] = %.9g, reference %.9g (tolerance %g, Σ|w·x| %g)", t->name,
+                      (long long)n, (long long)k, (long long)m, (long long)ws, (long long)j, (long long)r, g, ref, tol, mag);
+            }
+            if (quant && !bad) {
+                const double c = want[j * ys / 4 + r];
+                const double tc = same_act ? 2e-5 * mag2 + 1e-6 : act_bound + 2e-5 * mag2 + 1e-6, ec = fabs(g - c);
+                if (ec / tc > worst_cpu) worst_cpu = ec / tc;
+                if (!(ec <= tc)) {
+                    bad = 1;
+                    CHECK(0, "%s n=%lld k=%lld m=%lld ws=%lld: y[%lld][%lld] = %.9g, CPU ts_matmul %.9g (tolerance %g)", t->name,
+                          (long long)n, (long long)k, (long long)m, (long long)ws, (long long)j, (long long)r, g, c, tc);
+                }
             }
         }
+    }
     /* The bytes between rows (stride padding) keep the memset pattern. */
     for (int64_t j = 0; j + 1 < m && !bad; j++) {
         uint32_t u;
@@ -85,31 +148,113 @@ static void check_matmul(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, i
             CHECK(0, "%s: padding after row %lld overwritten", t->name, (long long)j);
         }
     }
-    printf("%-5s n=%-6lld k=%-6lld m=%-4lld worst error / tolerance = %.3f\n", t->name, (long long)n, (long long)k,
-           (long long)m, worst);
+    printf("%-5s n=%-6lld k=%-6lld m=%-4lld ws=%-6lld worst error / tolerance = %.3f (vs CPU ts_matmul %.3f)\n", t->name,
+           (long long)n, (long long)k, (long long)m, (long long)ws, worst, worst_cpu);
     tsc_free(ctx, dw);
     tsc_free(ctx, dx);
     tsc_free(ctx, dy);
-    free(wf), free(x), free(w), free(wd), free(want), free(got);
+    free(wf), free(x), free(w), free(wd), free(xt), free(want), free(got);
+}
+
+/* Decode-like chain, enqueued without waiting: x_i = W_(i%2) · x_(i-1), n = k, each output
+ * feeding the next call (back-to-back kernels that may overlap on sm_90: the matvec starts
+ * streaming weights before the activations it needs are written, and each call's scratch
+ * is the previous call's). Every step is then checked from the GPU's own input. */
+static void check_chain(void *ctx, uint64_t *seed, int32_t w_type) {
+    const ts_type_traits *t = ts_get_type_traits(w_type);
+    const int64_t k = 4096, steps = 8, row = (int64_t)ts_qtype_row_size(w_type, k);
+    char *w[2];
+    float *wd[2], *dw[2];
+    for (int i = 0; i < 2; i++) {
+        float *wf = tsc_test_randn(seed, k * k, 0.02f);
+        w[i] = malloc((size_t)(k * row));
+        wd[i] = malloc((size_t)(k * k) * 4);
+        CHECK(ts_quantize(w[i], w_type, wf, k, k) == TS_OK, "quantize");
+        ts_dequantize(wd[i], w[i], w_type, k, k);
+        dw[i] = tsc_test_up(ctx, w[i], k * row);
+        free(wf);
+    }
+    float *x0 = tsc_test_randn(seed, k, 1.0f), *dx;
+    CHECK(tsc_alloc(ctx, (steps + 1) * k * 4, (void **)&dx) == TS_OK, "alloc");
+    CHECK(tsc_memset(ctx, dx, 0xff, (steps + 1) * k * 4) == TS_OK, "memset"); /* NaN until written */
+    CHECK(tsc_upload(ctx, dx, x0, k * 4) == TS_OK, "upload");
+    for (int64_t i = 1; i <= steps; i++)
+        CHECK(tsc_matmul(ctx, dx + i * k, 0, dw[i % 2], w_type, row, dx + (i - 1) * k, 0, k, k, 1) == TS_OK, "%s", tsc_last_error());
+    float *h = malloc((size_t)((steps + 1) * k) * 4), *xt = malloc((size_t)k * 4);
+    char *xq = malloc((size_t)(k / 32 * 34));
+    tsc_test_down(ctx, h, dx, (steps + 1) * k * 4);
+    double worst = 0;
+    int bad = 0;
+    for (int64_t i = 1; i <= steps && !bad; i++) {
+        CHECK(ts_quantize(xq, TS_TYPE_Q8_0, h + (i - 1) * k, 1, k) == TS_OK, "quantize x");
+        ts_dequantize(xt, xq, TS_TYPE_Q8_0, 1, k);
+        for (int64_t r = 0; r < k && !bad; r++) {
+            const float *wr = wd[i % 2] + r * k;
+            double ref = 0, mag2 = 0;
+            for (int64_t g = 0; g < k; g += 32) {
+                const double B = amax_of(wr + g, 32);
+                for (int64_t e = g; e < g + 32; e++) ref += (double)wr[e] * xt[e], mag2 += (fabs(wr[e]) + B) * fabs(xt[e]);
+            }
+            const double tol = 2e-5 * mag2 + 1e-6, err = fabs(h[i * k + r] - ref);
+            if (err / tol > worst) worst = err / tol;
+            if (!(err <= tol)) {
+                bad = 1;
+                CHECK(0, "%s chain step %lld: y[%lld] = %.9g, reference %.9g (tolerance %g)", t->name, (long long)i, (long long)r,
+                      h[i * k + r], ref, tol);
+            }
+        }
+    }
+    printf("%-5s chain of %lld matvecs %lldx%lld back to back: worst error / tolerance = %.3f\n", t->name, (long long)steps,
+           (long long)k, (long long)k, worst);
+    for (int i = 0; i < 2; i++) free(w[i]), free(wd[i]), tsc_free(ctx, dw[i]);
+    tsc_free(ctx, dx);
+    free(x0), free(h), free(xt), free(xq);
 }
 
 int main(void) {
     void *ctx = tsc_test_open();
     uint64_t seed = 0x5eed;
     check_quantize(ctx, &seed);
-    static const int64_t shapes[][3] = {{1, 32, 1},    {7, 64, 1},   {33, 4096, 1}, {130, 4096, 3}, {64, 14336, 1},
-                                        {300, 256, 17}, {5, 1024, 8}, {257, 512, 9}, {4, 96, 64}};
-    static const int32_t types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_F16, TS_TYPE_F32};
-    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
-        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-            check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2]);
+    /* n, k, m, aligned: odd n, k from one super-block to 14336, m 1 (decode), 3, 9 (a partial
+     * second pass of 8), 64; aligned = rows 16-byte aligned (m = 1: the shared-memory path,
+     * 1 to 4 tiles a row) or only 2-byte aligned (4 for F32; the register path). Every k is a
+     * multiple of 256 so all types share them. */
+    static const int64_t shapes[][4] = {{1, 256, 1, 1},   {7, 256, 3, 0},    {33, 512, 9, 1},  {5, 256, 64, 0},
+                                        {65, 4096, 1, 1}, {130, 1024, 3, 0}, {31, 14336, 1, 1}, {257, 512, 9, 0},
+                                        {9, 14336, 1, 0}, {4, 768, 1, 0},    {3, 4352, 1, 1}};
+    static const int32_t types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1,
+                                    TS_TYPE_Q2_K, TS_TYPE_Q3_K, TS_TYPE_Q4_K, TS_TYPE_Q5_K, TS_TYPE_Q6_K,
+                                    TS_TYPE_F16,  TS_TYPE_BF16, TS_TYPE_F32};
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+        const int64_t small_pad = types[ti] == TS_TYPE_F32 ? 4 : 2;
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+            const int64_t wpad = shapes[s][3] ? 16 : small_pad, xpad = shapes[s][3] ? 16 : 4;
+            check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], wpad, xpad);
+        }
+    }
+    /* Block-of-32 types at k below one super-block, and float types at a k that is not a
+     * multiple of the 8-element vector. */
+    static const int32_t small_types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1};
+    for (size_t ti = 0; ti < sizeof small_types / sizeof *small_types; ti++) {
+        check_matmul(ctx, &seed, small_types[ti], 1, 32, 1, 2, 4);
+        check_matmul(ctx, &seed, small_types[ti], 9, 96, 17, 16, 16);
+        check_matmul(ctx, &seed, small_types[ti], 3, 64, 1, 16, 16); /* a row of 2 blocks in one tile */
+    }
+    check_matmul(ctx, &seed, TS_TYPE_F16, 5, 100, 2, 2, 4);
+    check_matmul(ctx, &seed, TS_TYPE_BF16, 5, 100, 1, 16, 16);
+    check_matmul(ctx, &seed, TS_TYPE_F32, 3, 13, 9, 4, 4);
+    check_chain(ctx, &seed, TS_TYPE_Q4_0);
+    check_chain(ctx, &seed, TS_TYPE_Q6_K);
     /* Refusals. */
     float *d;
     CHECK(tsc_alloc(ctx, 4096, (void **)&d) == TS_OK, "alloc");
-    CHECK(tsc_matmul(ctx, d, 4, d, TS_TYPE_Q4_K, 144, d, 1024, 1, 256, 1) == TS_ERR_UNSUPPORTED, "Q4_K not yet on CUDA");
+    CHECK(tsc_matmul(ctx, d, 4, d, TS_TYPE_Q8_K, 292, d, 1024, 1, 256, 1) == TS_ERR_UNSUPPORTED, "Q8_K is activation-only");
     CHECK(tsc_matmul(ctx, d, 4, d, TS_TYPE_Q8_0, 34, d, 160, 1, 40, 1) == TS_ERR_INVALID_ARGUMENT, "k %% 32");
+    CHECK(tsc_matmul(ctx, d, 4, d, TS_TYPE_Q4_K, 144, d, 1024, 1, 128, 1) == TS_ERR_INVALID_ARGUMENT, "k %% 256");
     CHECK(tsc_matmul(ctx, (float *)((char *)d + 2), 4, d, TS_TYPE_F32, 128, d, 128, 1, 32, 1) == TS_ERR_INVALID_ARGUMENT,
           "misaligned y");
+    CHECK(tsc_matmul(ctx, d, 4, (char *)d + 1, TS_TYPE_Q6_K, 210, d, 1024, 1, 256, 1) == TS_ERR_INVALID_ARGUMENT,
+          "odd weight address");
     CHECK(tsc_synchronize(ctx) == TS_OK, "%s", tsc_last_error());
     tsc_free(ctx, d);
     CHECK(tsc_pool_used(ctx) == 0, "scratch returned to the pool (%lld bytes left)", (long long)tsc_pool_used(ctx));
