@@ -26,6 +26,8 @@
  * F32 weights and m < TSC_MMA_MIN_M are left to the plain kernels (TSC_NOT_HANDLED).
  */
 #include <float.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tsc_internal.cuh"
 
@@ -88,7 +90,32 @@ static __device__ __forceinline__ uint32_t swz(int row, int ch) { return (uint32
 
 /* X row r, block b -> xq[r][32b..], xd[r][b] (the CPU's ts_q8_block, d rounded through half).
  * Rows >= m and blocks >= nb are zeros. One thread per block, as the CPU's sequential max. */
-__global__ void k_mma_quantize_x(int8_t *xq, float *xd, const float *x, int64_t xs_f, int64_t m, int64_t nb, int64_t m_pad,
+/* The 32 int8 quants q (as 8 words) at o: int8 bytes, or halves (exact small integers). */
+template <typename QT>
+static __device__ __forceinline__ void store_quants(QT *o, const uint32_t *q) {
+    if constexpr (sizeof(QT) == 1) {
+        int4 *v = (int4 *)o;
+        v[0] = make_int4((int)q[0], (int)q[1], (int)q[2], (int)q[3]);
+        v[1] = make_int4((int)q[4], (int)q[5], (int)q[6], (int)q[7]);
+    } else {
+        int4 *v = (int4 *)o;
+#pragma unroll
+        for (int c = 0; c < 4; c++) {
+            uint32_t h[4];
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const uint32_t wd = q[2 * c + (e >> 1)];
+                const __half lo = __int2half_rn((int)(int8_t)(wd >> (16 * (e & 1)))),
+                             hi = __int2half_rn((int)(int8_t)(wd >> (16 * (e & 1) + 8)));
+                h[e] = (uint32_t)__half_as_ushort(lo) | ((uint32_t)__half_as_ushort(hi) << 16);
+            }
+            v[c] = make_int4((int)h[0], (int)h[1], (int)h[2], (int)h[3]);
+        }
+    }
+}
+
+template <typename QT>
+__global__ void k_mma_quantize_x(QT *xq, float *xd, const float *x, int64_t xs_f, int64_t m, int64_t nb, int64_t m_pad,
                                  int64_t nb_pad) {
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= m_pad * nb_pad) return;
@@ -117,15 +144,13 @@ __global__ void k_mma_quantize_x(int8_t *xq, float *xd, const float *x, int64_t 
         }
         dh = tsc_h2f(tsc_f2h(d));
     }
-    int4 *o = (int4 *)(xq + r * nb_pad * 32 + b * 32);
-    o[0] = make_int4((int)w[0], (int)w[1], (int)w[2], (int)w[3]);
-    o[1] = make_int4((int)w[4], (int)w[5], (int)w[6], (int)w[7]);
+    store_quants(xq + r * nb_pad * 32 + b * 32, w);
     xd[i] = dh;
 }
 
 /* W row r, block b (GGUF Q8_0/Q4_0, 2-byte aligned) -> wq[r][32b..] int8, wd[r][b]. */
-template <int WT>
-__global__ void k_mma_unpack_w(int8_t *wq, float *wd, const uint8_t *w, int64_t w_stride, int64_t n, int64_t nb, int64_t n_pad,
+template <int WT, typename QT>
+__global__ void k_mma_unpack_w(QT *wq, float *wd, const uint8_t *w, int64_t w_stride, int64_t n, int64_t nb, int64_t n_pad,
                                int64_t nb_pad) {
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_pad * nb_pad) return;
@@ -149,9 +174,7 @@ __global__ void k_mma_unpack_w(int8_t *wq, float *wd, const uint8_t *w, int64_t 
             }
         }
     }
-    int4 *o = (int4 *)(wq + r * nb_pad * 32 + b * 32);
-    o[0] = make_int4((int)q[0], (int)q[1], (int)q[2], (int)q[3]);
-    o[1] = make_int4((int)q[4], (int)q[5], (int)q[6], (int)q[7]);
+    store_quants(wq + r * nb_pad * 32 + b * 32, q);
     wd[i] = d;
 }
 
@@ -310,6 +333,134 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
             }
 }
 
+/* ---- the same product on f16 tensor cores ------------------------------------------------ */
+/* Quants as halves (exact small integers): the f16 mma's products are exact and its F32
+ * sums of a 32-block stay integers below 2^24, so each block's sum is the CPU's integer
+ * exactly, with no conversion: 2 FP instructions per output per block instead of 3, for
+ * twice the tensor time of the int8 mma (f16 runs at half the int8 rate). Stage: 2 blocks
+ * (64 halves) of each row, scales [rows][2]. */
+#define MMA_HSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 8 + MMA_BN * 8)
+
+static __device__ __forceinline__ void cp8(uint32_t dst, const void *src) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(src));
+}
+
+struct mmqh_args {
+    const __half *xq, *wq; /* [m_pad][k_pad], [n_pad][k_pad] halves */
+    const float *xd, *wd;  /* [m_pad][nb_pad], [n_pad][nb_pad] */
+    float *y;
+    int64_t ys;
+    int64_t m, n, k_pad;
+};
+
+__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
+    const int64_t nb_pad = a.k_pad / 32;
+    const int ktiles = (int)(a.k_pad / 64);
+    const __half *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
+    const uint32_t s0 = smem_u32(smem);
+
+    auto load = [&](int t, int slot) {
+        const uint32_t sx = s0 + slot * MMA_HSTAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
+                       swd = sxd + MMA_BM * 8;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+            cp16(sx + swz(row, ch), xg + row * a.k_pad + t * 64 + ch * 8);
+            cp16(sw + swz(row, ch), wg + row * a.k_pad + t * 64 + ch * 8);
+        }
+        if (tid < MMA_BM) cp8(sxd + tid * 8, a.xd + (m0 + tid) * nb_pad + t * 2);
+        else cp8(swd + (tid - MMA_BM) * 8, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 2);
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+    for (int s = 0; s < MMA_QSTAGES - 1; s++) {
+        if (s < ktiles) load(s, s);
+        cp_commit();
+    }
+    for (int t = 0; t < ktiles; t++) {
+        cp_wait<MMA_QSTAGES - 2>();
+        __syncthreads();
+        if (t + MMA_QSTAGES - 1 < ktiles) load(t + MMA_QSTAGES - 1, (t + MMA_QSTAGES - 1) % MMA_QSTAGES);
+        cp_commit();
+        const int slot = t % MMA_QSTAGES;
+        const uint32_t sx = s0 + slot * MMA_HSTAGE, sw = sx + MMA_BM * MMA_ROWB;
+        const float *xd = (const float *)(smem + slot * MMA_HSTAGE + (MMA_BM + MMA_BN) * MMA_ROWB);
+        const float *wd = xd + MMA_BM * 2;
+#pragma unroll 1
+        for (int j = 0; j < 2; j++) { /* 32-block j of the stage: chunks 4j .. 4j+3 */
+            float part[4][4][4];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int jn = 0; jn < 4; jn++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int ch0 = 4 * j + 2 * h;
+                uint32_t af[4][4], bf[4][2];
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++) {
+                    const int row = wm * 64 + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+                    ldsm_x4(sx + swz(row, ch0 + (lane >> 4)), af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+                }
+#pragma unroll
+                for (int np = 0; np < 2; np++) {
+                    const int row = wn * 32 + np * 16 + (lane & 7) + (lane >> 4) * 8;
+                    ldsm_x4(sw + swz(row, ch0 + ((lane >> 3) & 1)), bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
+                            bf[2 * np + 1][1]);
+                }
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                    for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
+            }
+            float dx[4][2], dw[4][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) {
+                dx[mt][0] = xd[(wm * 64 + mt * 16 + gid) * 2 + j];
+                dx[mt][1] = xd[(wm * 64 + mt * 16 + gid + 8) * 2 + j];
+            }
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) {
+                dw[nt][0] = wd[(wn * 32 + nt * 8 + 2 * tid4) * 2 + j];
+                dw[nt][1] = wd[(wn * 32 + nt * 8 + 2 * tid4 + 1) * 2 + j];
+            }
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], part[mt][nt][e], acc[mt][nt][e]);
+        }
+    }
+    cp_wait<0>();
+
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
+                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
+                if (row < a.m && col < a.n) a.y[row * a.ys + col] = acc[mt][nt][e];
+            }
+}
+
 /* ---- the f16 GEMM (X as hi + lo halves) ------------------------------------------------ */
 
 struct mmf_args {
@@ -432,31 +583,48 @@ static char *carve(char **p, int64_t bytes) {
     return r;
 }
 
+/* Which tensor cores take quantized weights: the int8 mma (default) or the f16 one on the
+ * same integers (TSC_MMA_QUANT=f16 in the environment; both are tested and benchmarked). */
+static int quant_on_f16(void) {
+    const char *e = getenv("TSC_MMA_QUANT");
+    return e != NULL && strcmp(e, "f16") == 0;
+}
+
 static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
                          const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
-    const size_t smem = (size_t)MMA_QSTAGES * MMA_QSTAGE;
+    const int h = quant_on_f16();
+    const size_t smem = (size_t)MMA_QSTAGES * (h ? MMA_HSTAGE : MMA_QSTAGE);
     if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN;
     const int64_t k_pad = tsc_cdiv(k, MMA_ROWB) * MMA_ROWB, nb = k / 32, nb_pad = k_pad / 32;
-    const int64_t bytes = m_pad * k_pad + m_pad * nb_pad * 4 + n_pad * k_pad + n_pad * nb_pad * 4 + 4 * 256;
+    const int64_t qb = h ? 2 : 1; /* bytes per quant */
+    const int64_t bytes = (m_pad + n_pad) * k_pad * qb + (m_pad + n_pad) * nb_pad * 4 + 4 * 256;
     void *scratch;
     int32_t st = tsc_scratch(c, bytes, &scratch);
     if (st) return st;
     char *p = (char *)scratch;
-    int8_t *xq = (int8_t *)carve(&p, m_pad * k_pad), *wq = (int8_t *)carve(&p, n_pad * k_pad);
+    void *xq = carve(&p, m_pad * k_pad * qb), *wq = carve(&p, n_pad * k_pad * qb);
     float *xd = (float *)carve(&p, m_pad * nb_pad * 4), *wd = (float *)carve(&p, n_pad * nb_pad * 4);
-    k_mma_quantize_x<<<(unsigned)tsc_cdiv(m_pad * nb_pad, 256), 256, 0, c->stream>>>(xq, xd, x, x_stride / 4, m, nb, m_pad,
-                                                                                      nb_pad);
-    if (w_type == TS_TYPE_Q8_0)
-        k_mma_unpack_w<TS_TYPE_Q8_0><<<(unsigned)tsc_cdiv(n_pad * nb_pad, 256), 256, 0, c->stream>>>(
-            wq, wd, (const uint8_t *)w, w_stride, n, nb, n_pad, nb_pad);
-    else
-        k_mma_unpack_w<TS_TYPE_Q4_0><<<(unsigned)tsc_cdiv(n_pad * nb_pad, 256), 256, 0, c->stream>>>(
-            wq, wd, (const uint8_t *)w, w_stride, n, nb, n_pad, nb_pad);
-    mmq_args a = {xq, wq, xd, wd, y, y_stride / 4, m, n, k_pad};
-    cudaFuncSetAttribute(k_mma_q, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad, 256), gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
+    const uint8_t *wb = (const uint8_t *)w;
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM));
-    k_mma_q<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    if (h) {
+        __half *xh = (__half *)xq, *wh = (__half *)wq;
+        k_mma_quantize_x<<<gx, 256, 0, c->stream>>>(xh, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+        if (w_type == TS_TYPE_Q8_0) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        mmqh_args a = {xh, wh, xd, wd, y, y_stride / 4, m, n, k_pad};
+        cudaFuncSetAttribute(k_mma_qh, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_mma_qh<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    } else {
+        int8_t *xi = (int8_t *)xq, *wi = (int8_t *)wq;
+        k_mma_quantize_x<<<gx, 256, 0, c->stream>>>(xi, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+        if (w_type == TS_TYPE_Q8_0) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        mmq_args a = {xi, wi, xd, wd, y, y_stride / 4, m, n, k_pad};
+        cudaFuncSetAttribute(k_mma_q, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_mma_q<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    }
     st = tsc_launch_status("tsc_matmul");
     int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */
     return st ? st : st2;

@@ -149,6 +149,13 @@ int main(void) {
             if (types[ti] == TS_TYPE_F16) pad = (s % 2) ? 2 : (16 - (2 * shapes[s][1]) % 16) % 16 + 16;
             check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], pad, 0);
         }
+    /* Quantized weights on the f16 tensor cores (the other kernel, same integers). */
+    setenv("TSC_MMA_QUANT", "f16", 1);
+    printf("TSC_MMA_QUANT=f16:\n");
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)(s % 3), s == 3);
+    unsetenv("TSC_MMA_QUANT");
     /* F16: k with a tail (k % 64 != 0, k % 8 == 0 in place; k % 8 != 0 copied), wide row ranges. */
     check(ctx, &seed, TS_TYPE_F16, 65, 200, 20, 16 - 400 % 16, 0);
     check(ctx, &seed, TS_TYPE_F16, 65, 100, 20, 0, 0);
