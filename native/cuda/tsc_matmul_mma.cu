@@ -88,17 +88,71 @@ static __device__ __forceinline__ uint32_t swz(int row, int ch) { return (uint32
 
 /* ---- pre-passes ----------------------------------------------------------------------- */
 
-/* X row r, block b -> xq[r][32b..], xd[r][b] (the CPU's ts_q8_block, d rounded through half).
- * Rows >= m and blocks >= nb are zeros. One thread per block, as the CPU's sequential max. */
+/* X row r, block b -> xq[r][32b..], xd[r][b]: the CPU's ts_q8_block (d rounded through
+ * half), rows >= m and blocks >= nb zeros. 8 lanes per block, 4 floats each, so a warp
+ * reads 512 contiguous bytes; the max is combined in element order with the CPU's NaN
+ * behaviour (amax = amax > a ? amax : a: a NaN is replaced by the next element, so a
+ * segment that holds a NaN decides alone; one without takes over from an earlier NaN). */
+template <typename QT>
+__global__ void k_mma_quantize_x(QT *xq, float *xd, const float *x, int64_t xs_f, int64_t m, int64_t nb, int64_t m_pad,
+                                 int64_t nb_pad) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, g = i >> 3;
+    if (g >= m_pad * nb_pad) return; /* whole warps: m_pad·nb_pad·8 is a multiple of 1024 */
+    const int sub = threadIdx.x & 7;
+    const int64_t r = g / nb_pad, b = g % nb_pad;
+    const bool live = r < m && b < nb;
+    float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (live) {
+        const float *p = x + r * xs_f + b * 32 + 4 * sub;
+#pragma unroll
+        for (int e = 0; e < 4; e++) v[e] = p[e];
+    }
+    float am = 0.0f;
+    int hn = 0;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        const float a = fabsf(v[e]);
+        am = am > a ? am : a;
+        hn |= isnan(a);
+    }
+#pragma unroll
+    for (int o = 1; o < 8; o <<= 1) {
+        const float om = __shfl_xor_sync(0xffffffffu, am, o);
+        const int ohn = __shfl_xor_sync(0xffffffffu, hn, o);
+        const int upper = sub & o; /* this lane holds the later segment */
+        const float lo = upper ? om : am, hi = upper ? am : om;
+        const int hhi = upper ? hn : ohn;
+        am = hhi || isnan(lo) ? hi : (lo > hi ? lo : hi);
+        hn |= ohn;
+    }
+    const float d = am / 127;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint32_t w = 0;
+    if (live && id <= FLT_MAX)
+#pragma unroll
+        for (int e = 0; e < 4; e++) w |= (uint32_t)(uint8_t)(int8_t)(int)roundf(__fmul_rn(v[e], id)) << (8 * e);
+    QT *o = xq + r * nb_pad * 32 + b * 32 + 4 * sub;
+    if constexpr (sizeof(QT) == 1) {
+        *(uint32_t *)o = w;
+    } else {
+        uint32_t h[2];
+#pragma unroll
+        for (int e = 0; e < 2; e++)
+            h[e] = (uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(w >> (16 * e)))) |
+                   ((uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(w >> (16 * e + 8)))) << 16);
+        *(uint2 *)o = make_uint2(h[0], h[1]);
+    }
+    if (sub == 0) xd[g] = live ? tsc_h2f(tsc_f2h(d)) : 0.0f;
+}
+
 /* The 32 int8 quants q (as 8 words) at o: int8 bytes, or halves (exact small integers). */
 template <typename QT>
 static __device__ __forceinline__ void store_quants(QT *o, const uint32_t *q) {
+    int4 *v = (int4 *)o;
     if constexpr (sizeof(QT) == 1) {
-        int4 *v = (int4 *)o;
         v[0] = make_int4((int)q[0], (int)q[1], (int)q[2], (int)q[3]);
         v[1] = make_int4((int)q[4], (int)q[5], (int)q[6], (int)q[7]);
     } else {
-        int4 *v = (int4 *)o;
 #pragma unroll
         for (int c = 0; c < 4; c++) {
             uint32_t h[4];
@@ -112,40 +166,6 @@ static __device__ __forceinline__ void store_quants(QT *o, const uint32_t *q) {
             v[c] = make_int4((int)h[0], (int)h[1], (int)h[2], (int)h[3]);
         }
     }
-}
-
-template <typename QT>
-__global__ void k_mma_quantize_x(QT *xq, float *xd, const float *x, int64_t xs_f, int64_t m, int64_t nb, int64_t m_pad,
-                                 int64_t nb_pad) {
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= m_pad * nb_pad) return;
-    const int64_t r = i / nb_pad, b = i % nb_pad;
-    uint32_t w[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    float dh = 0.0f;
-    if (r < m && b < nb) {
-        const float *p = x + r * xs_f + b * 32;
-        float v[32];
-#pragma unroll
-        for (int j = 0; j < 32; j++) v[j] = p[j];
-        float amax = 0.0f;
-#pragma unroll
-        for (int j = 0; j < 32; j++) {
-            const float a = fabsf(v[j]);
-            amax = amax > a ? amax : a; /* the CPU's comparison, NaN included */
-        }
-        const float d = amax / 127;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        if (id <= FLT_MAX) {
-#pragma unroll
-            for (int j = 0; j < 32; j++) {
-                const uint32_t q = (uint32_t)(uint8_t)(int8_t)(int)roundf(__fmul_rn(v[j], id));
-                w[j >> 2] |= q << (8 * (j & 3));
-            }
-        }
-        dh = tsc_h2f(tsc_f2h(d));
-    }
-    store_quants(xq + r * nb_pad * 32 + b * 32, w);
-    xd[i] = dh;
 }
 
 /* W row r, block b (GGUF Q8_0/Q4_0, 2-byte aligned) -> wq[r][32b..] int8, wd[r][b]. */
@@ -605,7 +625,7 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
     char *p = (char *)scratch;
     void *xq = carve(&p, m_pad * k_pad * qb), *wq = carve(&p, n_pad * k_pad * qb);
     float *xd = (float *)carve(&p, m_pad * nb_pad * 4), *wd = (float *)carve(&p, n_pad * nb_pad * 4);
-    const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad, 256), gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
+    const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256), gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
     const uint8_t *wb = (const uint8_t *)w;
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM));
     if (h) {

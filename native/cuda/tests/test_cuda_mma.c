@@ -50,6 +50,10 @@ static int check(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k
         for (int64_t i = 0; i < k; i++) x[2 * xs / 4 + i] = 0.0f;
     if (m > 3)
         for (int64_t i = 0; i < 32 && i < k; i++) x[3 * xs / 4 + i] = 0.0f;
+    if (m > 4 && k >= 64) /* x·(1/d) on exact halves (round half away from zero: 2.5 -> 3) */
+        for (int64_t i = 0; i < 32; i++) x[4 * xs / 4 + 32 + i] = i == 0 ? 127.0f : (float)((i % 2 ? 1 : -1) * (i / 2)) + 0.5f;
+    if (m > 5) /* a block so small that 1/d overflows: the CPU's quants are all zero */
+        for (int64_t i = 0; i < 32; i++) x[5 * xs / 4 + i] = 1e-38f * (float)(i - 16);
     char *w = calloc((size_t)(n * ws), 1);
     for (int64_t r = 0; r < n; r++) t->quantize(wf + r * k, w + r * ws, k);
     float *wd = malloc((size_t)(n * k) * 4);
