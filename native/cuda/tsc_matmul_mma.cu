@@ -263,6 +263,11 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
     const int ktiles = (int)(a.k_pad / MMA_ROWB);
     const int8_t *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
+    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
+     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
 
     /* Stage layout: X tile, W tile (rows of 128 swizzled bytes), X scales [BM][4], W scales [BN][4]. */
     auto load = [&](int t, int slot) {
@@ -302,29 +307,21 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
         const float *wd = xd + MMA_BM * 4;
 #pragma unroll 1
         for (int j = 0; j < 4; j++) { /* 32-block j of the stage */
+            /* rows r7 (mod 8) of every tile: chunk 2j + lo/hi half lands at (chunk ^ r7) */
+            const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
             uint32_t af[4][4], bf[4][2];
 #pragma unroll
-            for (int mt = 0; mt < 4; mt++) {
-                const int row = wm * 64 + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
-                ldsm_x4(sx + swz(row, 2 * j + (lane >> 4)), af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
-            }
+            for (int mt = 0; mt < 4; mt++)
+                ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
 #pragma unroll
-            for (int np = 0; np < 2; np++) {
-                const int row = wn * 32 + np * 16 + (lane & 7) + (lane >> 4) * 8;
-                ldsm_x4(sw + swz(row, 2 * j + ((lane >> 3) & 1)), bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
-                        bf[2 * np + 1][1]);
-            }
+            for (int np = 0; np < 2; np++)
+                ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
+            const float *xdl = xd + (wm * 64 + gid) * 4 + j, *wdl = wd + (wn * 32 + 2 * tid4) * 4 + j;
             float dx[4][2], dw[4][2];
 #pragma unroll
-            for (int mt = 0; mt < 4; mt++) {
-                dx[mt][0] = xd[(wm * 64 + mt * 16 + gid) * 4 + j];
-                dx[mt][1] = xd[(wm * 64 + mt * 16 + gid + 8) * 4 + j];
-            }
+            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 64], dx[mt][1] = xdl[mt * 64 + 32];
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
-                dw[nt][0] = wd[(wn * 32 + nt * 8 + 2 * tid4) * 4 + j];
-                dw[nt][1] = wd[(wn * 32 + nt * 8 + 2 * tid4 + 1) * 4 + j];
-            }
+            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 32], dw[nt][1] = wdl[nt * 32 + 4];
 #pragma unroll
             for (int mt = 0; mt < 4; mt++)
 #pragma unroll
@@ -382,6 +379,11 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
     const int ktiles = (int)(a.k_pad / 64);
     const __half *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
+    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
+     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
 
     auto load = [&](int t, int slot) {
         const uint32_t sx = s0 + slot * MMA_HSTAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
@@ -430,34 +432,26 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 const int ch0 = 4 * j + 2 * h;
+                const uint32_t ca = (uint32_t)(((ch0 + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((ch0 + ((lane >> 3) & 1)) ^ r7) << 4);
                 uint32_t af[4][4], bf[4][2];
 #pragma unroll
-                for (int mt = 0; mt < 4; mt++) {
-                    const int row = wm * 64 + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
-                    ldsm_x4(sx + swz(row, ch0 + (lane >> 4)), af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
-                }
+                for (int mt = 0; mt < 4; mt++)
+                    ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
 #pragma unroll
-                for (int np = 0; np < 2; np++) {
-                    const int row = wn * 32 + np * 16 + (lane & 7) + (lane >> 4) * 8;
-                    ldsm_x4(sw + swz(row, ch0 + ((lane >> 3) & 1)), bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
+                for (int np = 0; np < 2; np++)
+                    ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
                             bf[2 * np + 1][1]);
-                }
 #pragma unroll
                 for (int mt = 0; mt < 4; mt++)
 #pragma unroll
                     for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
             }
+            const float *xdl = xd + (wm * 64 + gid) * 2 + j, *wdl = wd + (wn * 32 + 2 * tid4) * 2 + j;
             float dx[4][2], dw[4][2];
 #pragma unroll
-            for (int mt = 0; mt < 4; mt++) {
-                dx[mt][0] = xd[(wm * 64 + mt * 16 + gid) * 2 + j];
-                dx[mt][1] = xd[(wm * 64 + mt * 16 + gid + 8) * 2 + j];
-            }
+            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 32], dx[mt][1] = xdl[mt * 32 + 16];
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
-                dw[nt][0] = wd[(wn * 32 + nt * 8 + 2 * tid4) * 2 + j];
-                dw[nt][1] = wd[(wn * 32 + nt * 8 + 2 * tid4 + 1) * 2 + j];
-            }
+            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 16], dw[nt][1] = wdl[nt * 16 + 2];
 #pragma unroll
             for (int mt = 0; mt < 4; mt++)
 #pragma unroll
@@ -501,6 +495,11 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
     const int ktiles = (int)(a.k_pad / 64);
     const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
+    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
+     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
 
     auto load = [&](int t, int slot) {
         const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
@@ -547,17 +546,14 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
                 for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
 #pragma unroll
         for (int j = 0; j < 4; j++) { /* k16 step j: chunks 2j, 2j+1 */
+            const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
             uint32_t bf[4][2];
 #pragma unroll
-            for (int np = 0; np < 2; np++) {
-                const int row = wn * 32 + np * 16 + (lane & 7) + (lane >> 4) * 8;
-                ldsm_x4(sw + swz(row, 2 * j + ((lane >> 3) & 1)), bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
-                        bf[2 * np + 1][1]);
-            }
+            for (int np = 0; np < 2; np++)
+                ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
 #pragma unroll
             for (int mt = 0; mt < 4; mt++) {
-                const int row = wm * 64 + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
-                const uint32_t off = swz(row, 2 * j + (lane >> 4));
+                const uint32_t off = arow + mt * 16 * MMA_ROWB + ca;
                 uint32_t ah[4], al[4];
                 ldsm_x4(sh + off, ah[0], ah[1], ah[2], ah[3]);
                 ldsm_x4(sl + off, al[0], al[1], al[2], al[3]);
