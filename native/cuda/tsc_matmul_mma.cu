@@ -252,6 +252,8 @@ struct mmq_args {
     float *y;
     int64_t ys;             /* y row stride in floats */
     int64_t m, n, k_pad;
+    float *part; /* split-k: partial sums [gridDim.z][m][n], else NULL (y written directly) */
+    int kps;     /* k tiles per split */
 };
 
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
@@ -260,7 +262,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
     const int64_t nb_pad = a.k_pad / 32;
-    const int ktiles = (int)(a.k_pad / MMA_ROWB);
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / MMA_ROWB);
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps; /* this split's k tiles */
     const int8_t *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
     /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
@@ -271,6 +274,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
 
     /* Stage layout: X tile, W tile (rows of 128 swizzled bytes), X scales [BM][4], W scales [BN][4]. */
     auto load = [&](int t, int slot) {
+        t += kt0;
         const uint32_t sx = s0 + slot * MMA_QSTAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
                        swd = sxd + MMA_BM * 16;
 #pragma unroll
@@ -337,6 +341,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
         }
     }
     cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
 
 #pragma unroll
     for (int mt = 0; mt < 4; mt++)
@@ -346,7 +352,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
             for (int e = 0; e < 4; e++) {
                 const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
                 const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
-                if (row < a.m && col < a.n) a.y[row * a.ys + col] = acc[mt][nt][e];
+                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
             }
 }
 
@@ -368,6 +374,8 @@ struct mmqh_args {
     float *y;
     int64_t ys;
     int64_t m, n, k_pad;
+    float *part; /* split-k: partial sums [gridDim.z][m][n], else NULL (y written directly) */
+    int kps;     /* k tiles per split */
 };
 
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
@@ -376,7 +384,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
     const int64_t nb_pad = a.k_pad / 32;
-    const int ktiles = (int)(a.k_pad / 64);
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
     const __half *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
     /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
@@ -386,6 +395,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
     const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
 
     auto load = [&](int t, int slot) {
+        t += kt0;
         const uint32_t sx = s0 + slot * MMA_HSTAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
                        swd = sxd + MMA_BM * 8;
 #pragma unroll
@@ -462,6 +472,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
         }
     }
     cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
 
 #pragma unroll
     for (int mt = 0; mt < 4; mt++)
@@ -471,7 +483,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
             for (int e = 0; e < 4; e++) {
                 const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
                 const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
-                if (row < a.m && col < a.n) a.y[row * a.ys + col] = acc[mt][nt][e];
+                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
             }
 }
 
@@ -485,6 +497,8 @@ struct mmf_args {
     float *y;
     int64_t ys;
     int64_t m, n, k, k_pad;
+    float *part; /* split-k: partial sums [gridDim.z][m][n], else NULL (y written directly) */
+    int kps;     /* k tiles per split */
 };
 
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
@@ -492,7 +506,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
-    const int ktiles = (int)(a.k_pad / 64);
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
     const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
     /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
@@ -502,6 +517,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
     const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
 
     auto load = [&](int t, int slot) {
+        t += kt0;
         const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
@@ -572,6 +588,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
                 for (int e = 0; e < 4; e++) acc[i][jn][e] += part[i][jn][e];
     }
     cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
 
 #pragma unroll
     for (int mt = 0; mt < 4; mt++)
@@ -585,7 +603,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
 #pragma unroll
                 for (int e1 = 0; e1 < 2; e1++) {
                     const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + e1;
-                    if (col < a.n) a.y[row * a.ys + col] = acc[mt][nt][e2 * 2 + e1] * inv;
+                    if (col < a.n) out[row * os + col] = acc[mt][nt][e2 * 2 + e1] * inv;
                 }
         }
 }
@@ -597,6 +615,36 @@ static char *carve(char **p, int64_t bytes) {
     char *r = *p;
     *p += (bytes + 255) / 256 * 256;
     return r;
+}
+
+/* Split-k when the output tiles fill less than half the SMs (m and n small): the split count
+ * (each split >= 2 k tiles) whose CTAs fill whole waves best, taken only when it beats
+ * fewer splits by 5%; the partial sums go to scratch and k_mma_reduce adds them in split
+ * order (deterministic). Returns the split count; *kps = k tiles per split. */
+static int plan_split(const struct tsc_context *c, int64_t tiles, int64_t ktiles, int *kps) {
+    const int64_t sm = c->sm_count > 0 ? c->sm_count : 1;
+    int64_t best = 1;
+    /* From half a wave of tiles on, the partial sums' traffic (12 bytes per output and split)
+     * costs about what a better fill would gain. */
+    if (tiles * 2 > sm) {
+        *kps = (int)ktiles;
+        return 1;
+    }
+    double best_fill = (double)tiles / (double)(tsc_cdiv(tiles, sm) * sm);
+    for (int64_t s = 2; s <= ktiles / 2 && s <= 64; s++) {
+        const double fill = (double)(tiles * s) / (double)(tsc_cdiv(tiles * s, sm) * sm);
+        if (fill > best_fill * 1.05) best = s, best_fill = fill;
+    }
+    *kps = (int)tsc_cdiv(ktiles, best);
+    return (int)tsc_cdiv(ktiles, *kps); /* no empty split */
+}
+
+__global__ void k_mma_reduce(float *y, int64_t ys, const float *part, int splits, int64_t m, int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= m * n) return;
+    float v = part[i];
+    for (int z = 1; z < splits; z++) v += part[z * m * n + i];
+    y[(i / n) * ys + i % n] = v;
 }
 
 /* Which tensor cores take quantized weights: the int8 mma (default) or the f16 one on the
@@ -614,7 +662,9 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN;
     const int64_t k_pad = tsc_cdiv(k, MMA_ROWB) * MMA_ROWB, nb = k / 32, nb_pad = k_pad / 32;
     const int64_t qb = h ? 2 : 1; /* bytes per quant */
-    const int64_t bytes = (m_pad + n_pad) * k_pad * qb + (m_pad + n_pad) * nb_pad * 4 + 4 * 256;
+    int kps;
+    const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / MMA_ROWB, &kps);
+    const int64_t bytes = (m_pad + n_pad) * k_pad * qb + (m_pad + n_pad) * nb_pad * 4 + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
     void *scratch;
     int32_t st = tsc_scratch(c, bytes, &scratch);
     if (st) return st;
@@ -622,14 +672,15 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
     void *xq = carve(&p, m_pad * k_pad * qb), *wq = carve(&p, n_pad * k_pad * qb);
     float *xd = (float *)carve(&p, m_pad * nb_pad * 4), *wd = (float *)carve(&p, n_pad * nb_pad * 4);
     const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256), gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
+    float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
     const uint8_t *wb = (const uint8_t *)w;
-    dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM));
+    dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
     if (h) {
         __half *xh = (__half *)xq, *wh = (__half *)wq;
         k_mma_quantize_x<<<gx, 256, 0, c->stream>>>(xh, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
         if (w_type == TS_TYPE_Q8_0) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
         else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
-        mmqh_args a = {xh, wh, xd, wd, y, y_stride / 4, m, n, k_pad};
+        mmqh_args a = {xh, wh, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
         cudaFuncSetAttribute(k_mma_qh, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         k_mma_qh<<<grid, MMA_THREADS, smem, c->stream>>>(a);
     } else {
@@ -637,10 +688,12 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
         k_mma_quantize_x<<<gx, 256, 0, c->stream>>>(xi, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
         if (w_type == TS_TYPE_Q8_0) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
         else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
-        mmq_args a = {xi, wi, xd, wd, y, y_stride / 4, m, n, k_pad};
+        mmq_args a = {xi, wi, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
         cudaFuncSetAttribute(k_mma_q, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         k_mma_q<<<grid, MMA_THREADS, smem, c->stream>>>(a);
     }
+    if (splits > 1)
+        k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);
     st = tsc_launch_status("tsc_matmul");
     int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */
     return st ? st : st2;
@@ -653,7 +706,10 @@ static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const 
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN, k_pad = tsc_cdiv(k, 64) * 64;
     /* In place when every 8-half chunk of W is a 16-byte aligned load; else a padded copy. */
     const int direct = (uintptr_t)w % 16 == 0 && w_stride % 16 == 0 && k % 8 == 0;
-    const int64_t bytes = 2 * m_pad * k_pad * 2 + m_pad * 4 + (direct ? 0 : n_pad * k_pad * 2) + 4 * 256;
+    int kps;
+    const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / 64, &kps);
+    const int64_t bytes =
+        2 * m_pad * k_pad * 2 + m_pad * 4 + (direct ? 0 : n_pad * k_pad * 2) + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
     void *scratch;
     int32_t st = tsc_scratch(c, bytes, &scratch);
     if (st) return st;
@@ -661,7 +717,8 @@ static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const 
     __half *xh = (__half *)carve(&p, m_pad * k_pad * 2), *xl = (__half *)carve(&p, m_pad * k_pad * 2);
     float *inv = (float *)carve(&p, m_pad * 4);
     k_mma_split_x<<<(unsigned)m_pad, 256, 0, c->stream>>>(xh, xl, inv, x, x_stride / 4, m, k, k_pad);
-    mmf_args a = {xh, xl, inv, (const __half *)w, w_stride / 2, y, y_stride / 4, m, n, k, k_pad};
+    float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
+    mmf_args a = {xh, xl, inv, (const __half *)w, w_stride / 2, y, y_stride / 4, m, n, k, k_pad, part, kps};
     if (!direct) {
         __half *wp = (__half *)carve(&p, n_pad * k_pad * 2);
         k_mma_pad_w<<<(unsigned)tsc_cdiv(n_pad * k_pad, 256), 256, 0, c->stream>>>(wp, (const uint8_t *)w, w_stride, n, k, n_pad,
@@ -669,8 +726,10 @@ static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const 
         a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
     }
     cudaFuncSetAttribute(k_mma_f16, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM));
+    dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
     k_mma_f16<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    if (splits > 1)
+        k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);
     st = tsc_launch_status("tsc_matmul");
     int32_t st2 = tsc_pool_free(c, scratch);
     return st ? st : st2;

@@ -15,6 +15,8 @@
  *    against a double-precision sum over the F16 weights and the exact x at
  *    1e-5·Σ|w·x| + 1e-30 (as test_cuda_matmul.c for F32 weights), and against the CPU's
  *    ts_matmul (F32 SGEMM) at 2e-5·Σ|w·x|.
+ * Few output tiles (m, n small) split k across CTAs and add the partial sums afterwards:
+ * (257, 512, m), (300, 1024, 33), (1000, 4096, 16) take that path.
  * Large shapes are checked on a sample of X rows (the CPU is run on those rows alone);
  * every output column of a sampled row is checked. Stride padding of Y must stay untouched.
  */
@@ -144,7 +146,7 @@ int main(void) {
     /* n, k, m: the tile edges (128), odd n, k not a multiple of 128 (quant) or 64 (f16). */
     static const int64_t shapes[][3] = {{33, 96, 17},    {257, 512, 9},  {257, 512, 16},   {257, 512, 40},  {257, 512, 64},
                                         {1, 32, 16},     {129, 160, 129}, {128, 256, 128}, {300, 1024, 33}, {11008, 4096, 32},
-                                        {4096, 4096, 512}};
+                                        {1000, 4096, 16}, {4096, 4096, 512}};
     static const int32_t types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_F16};
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
