@@ -487,6 +487,227 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
             }
 }
 
+/* ---- quantized weights unpacked in shared memory (no unpack pass) --------------------- */
+/* The W tile of each stage is staged raw: for each row, the 16-byte aligned chunks that
+ * cover its BPS GGUF blocks (2-byte aligned, 18/34 bytes) are copied with cp.async (an
+ * aligned 16-byte chunk that holds a byte of the row lies in the same page, so reading its
+ * other bytes is safe), then all threads unpack them into one int8 (or half) tile in the
+ * layout the ldmatrix loads expect, plus the block scales, and the mma loop runs on it.
+ * This saves the unpack pass (1 byte per weight written and read again) for one more
+ * __syncthreads and ~6% more instructions per stage. QT int8_t: the int8 mma, 4 blocks per
+ * stage; __half: the f16 mma on the same integers, 2 blocks per stage. */
+struct mmqr_args {
+    const void *xq;     /* [m_pad][k_pad] quants (int8 or half) */
+    const float *xd;    /* [m_pad][nb_pad] */
+    const uint8_t *w;   /* GGUF rows */
+    int64_t w_stride;   /* bytes */
+    float *y;
+    int64_t ys;
+    int64_t m, n, nb, k_pad;
+    float *part;
+    int kps;
+};
+
+template <typename QT, int WT>
+struct mmqr_cfg {
+    static constexpr int H = sizeof(QT) == 2;
+    static constexpr int BPS = H ? 2 : 4;                       /* blocks per stage */
+    static constexpr int BS = WT == TS_TYPE_Q8_0 ? 34 : 18;     /* GGUF block bytes */
+    static constexpr int RCH = (BPS * BS + 14 + 15) / 16;       /* raw chunks per row (start 2-aligned) */
+    static constexpr int RAWB = RCH * 16;
+    static constexpr int STAGE = MMA_BM * MMA_ROWB + MMA_BM * BPS * 4 + MMA_BN * RAWB; /* X, X scales, raw W */
+    static constexpr int SMEM = MMA_QSTAGES * STAGE + MMA_BN * MMA_ROWB + MMA_BN * BPS * 4; /* + W tile, W scales */
+};
+
+template <typename QT, int WT>
+__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
+    typedef mmqr_cfg<QT, WT> C;
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
+    const int64_t nb_pad = a.k_pad / 32, xrow = a.k_pad * (int64_t)sizeof(QT); /* bytes per X row */
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / (32 * C::BPS));
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
+    const unsigned char *xg = (const unsigned char *)a.xq + m0 * xrow;
+    const uint32_t s0 = smem_u32(smem);
+    unsigned char *wt = smem + MMA_QSTAGES * C::STAGE; /* unpacked W tile (swizzled rows of 128 bytes) */
+    float *wds = (float *)(wt + MMA_BN * MMA_ROWB);    /* [BN][BPS] */
+    const uint32_t swt = smem_u32(wt);
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+
+    /* Stage: X tile, X scales [BM][BPS], raw W rows of RAWB bytes. */
+    auto load = [&](int t, int slot) {
+        t += kt0;
+        const uint32_t sx = s0 + slot * C::STAGE, sxd = sx + MMA_BM * MMA_ROWB, sraw = sxd + MMA_BM * C::BPS * 4;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+            cp16(sx + swz(row, ch), xg + row * xrow + t * MMA_ROWB + ch * 16);
+        }
+        if (tid < MMA_BM) {
+            if (C::H) cp8(sxd + tid * 8, a.xd + (m0 + tid) * nb_pad + t * 2);
+            else cp16(sxd + tid * 16, a.xd + (m0 + tid) * nb_pad + t * 4);
+        }
+        const int64_t b0 = (int64_t)t * C::BPS, nbl = a.nb - b0 < C::BPS ? a.nb - b0 : C::BPS; /* valid blocks */
+        for (int i = tid; i < MMA_BN * C::RCH; i += MMA_THREADS) {
+            const int row = i / C::RCH, c = i % C::RCH;
+            if (n0 + row >= a.n || nbl <= 0) continue;
+            const uint8_t *start = a.w + (n0 + row) * a.w_stride + b0 * C::BS;
+            const uint8_t *a0 = (const uint8_t *)((uintptr_t)start & ~(uintptr_t)15);
+            if (a0 + 16 * c < start + nbl * C::BS) cp16(sraw + row * C::RAWB + 16 * c, a0 + 16 * c);
+        }
+    };
+
+    /* Raw W of stage slot (global tile t) -> wt, wds; blocks past nb and rows past n are zeros. */
+    auto unpack = [&](int t, int slot) {
+        t += kt0;
+        const unsigned char *raw = smem + slot * C::STAGE + MMA_BM * MMA_ROWB + MMA_BM * C::BPS * 4;
+        for (int p = tid; p < MMA_BN * C::BPS; p += MMA_THREADS) {
+            const int row = p / C::BPS, j = p % C::BPS;
+            const int64_t b = (int64_t)t * C::BPS + j;
+            uint32_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            float d = 0.0f;
+            if (n0 + row < a.n && b < a.nb) {
+                const uintptr_t start = (uintptr_t)(a.w + (n0 + row) * a.w_stride + (int64_t)t * C::BPS * C::BS);
+                const uint16_t *h = (const uint16_t *)(raw + row * C::RAWB + (start & 15) + j * C::BS);
+                d = tsc_h2f(h[0]);
+                if (WT == TS_TYPE_Q8_0) {
+#pragma unroll
+                    for (int e = 0; e < 8; e++) q[e] = (uint32_t)h[1 + 2 * e] | ((uint32_t)h[2 + 2 * e] << 16);
+                } else {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const uint32_t v = (uint32_t)h[1 + 2 * e] | ((uint32_t)h[2 + 2 * e] << 16);
+                        q[e] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+                        q[e + 4] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+                    }
+                }
+            }
+            if (C::H) { /* 32 halves: chunks 4j .. 4j+3 */
+#pragma unroll
+                for (int c = 0; c < 4; c++) {
+                    uint32_t hv[4];
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const uint32_t wd = q[2 * c + (e >> 1)];
+                        hv[e] = (uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(wd >> (16 * (e & 1))))) |
+                                ((uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(wd >> (16 * (e & 1) + 8)))) << 16);
+                    }
+                    *(int4 *)(wt + swz(row, 4 * j + c)) = make_int4((int)hv[0], (int)hv[1], (int)hv[2], (int)hv[3]);
+                }
+            } else { /* 32 bytes: chunks 2j, 2j+1 */
+                *(int4 *)(wt + swz(row, 2 * j)) = make_int4((int)q[0], (int)q[1], (int)q[2], (int)q[3]);
+                *(int4 *)(wt + swz(row, 2 * j + 1)) = make_int4((int)q[4], (int)q[5], (int)q[6], (int)q[7]);
+            }
+            wds[row * C::BPS + j] = d;
+        }
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+    for (int s = 0; s < MMA_QSTAGES - 1; s++) {
+        if (s < ktiles) load(s, s);
+        cp_commit();
+    }
+    for (int t = 0; t < ktiles; t++) {
+        cp_wait<MMA_QSTAGES - 2>();
+        __syncthreads(); /* stage t landed; the W tile and stage t-1's slot are free */
+        if (t + MMA_QSTAGES - 1 < ktiles) load(t + MMA_QSTAGES - 1, (t + MMA_QSTAGES - 1) % MMA_QSTAGES);
+        cp_commit();
+        const int slot = t % MMA_QSTAGES;
+        unpack(t, slot);
+        __syncthreads(); /* W tile complete */
+        const uint32_t sx = s0 + slot * C::STAGE;
+        const float *xd = (const float *)(smem + slot * C::STAGE + MMA_BM * MMA_ROWB);
+#pragma unroll 1
+        for (int j = 0; j < C::BPS; j++) { /* 32-block j of the stage */
+            const float *xdl = xd + (wm * 64 + gid) * C::BPS + j, *wdl = wds + (wn * 32 + 2 * tid4) * C::BPS + j;
+            float dx[4][2], dw[4][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 16 * C::BPS], dx[mt][1] = xdl[(mt * 16 + 8) * C::BPS];
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 8 * C::BPS], dw[nt][1] = wdl[(nt * 8 + 1) * C::BPS];
+            if constexpr (C::H) {
+                float part[4][4][4];
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+#pragma unroll
+                    for (int jn = 0; jn < 4; jn++)
+#pragma unroll
+                        for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+#pragma unroll
+                for (int hh = 0; hh < 2; hh++) {
+                    const int ch0 = 4 * j + 2 * hh;
+                    const uint32_t ca = (uint32_t)(((ch0 + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((ch0 + ((lane >> 3) & 1)) ^ r7) << 4);
+                    uint32_t af[4][4], bf[4][2];
+#pragma unroll
+                    for (int mt = 0; mt < 4; mt++)
+                        ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+#pragma unroll
+                    for (int np = 0; np < 2; np++)
+                        ldsm_x4(swt + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
+                                bf[2 * np + 1][1]);
+#pragma unroll
+                    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                        for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
+                }
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                    for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], part[mt][nt][e], acc[mt][nt][e]);
+            } else {
+                const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
+                uint32_t af[4][4], bf[4][2];
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+                    ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+#pragma unroll
+                for (int np = 0; np < 2; np++)
+                    ldsm_x4(swt + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                    for (int nt = 0; nt < 4; nt++) {
+                        int32_t d[4];
+                        mma_s8(d, af[mt], bf[nt]);
+#pragma unroll
+                        for (int e = 0; e < 4; e++) {
+                            const float s = __int_as_float(d[e]) - 12582912.0f;
+                            acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], s, acc[mt][nt][e]);
+                        }
+                    }
+            }
+        }
+    }
+    cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
+                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
+                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
+            }
+}
+
 /* ---- the f16 GEMM (X as hi + lo halves) ------------------------------------------------ */
 
 struct mmf_args {
@@ -647,46 +868,78 @@ __global__ void k_mma_reduce(float *y, int64_t ys, const float *part, int splits
     y[(i / n) * ys + i % n] = v;
 }
 
-/* Which tensor cores take quantized weights: the int8 mma (default) or the f16 one on the
- * same integers (TSC_MMA_QUANT=f16 in the environment; both are tested and benchmarked). */
-static int quant_on_f16(void) {
+/* Which kernel takes quantized weights (TSC_MMA_QUANT in the environment, read per call so
+ * tests and benchmarks can run each): "int8" (default) unpack pass + int8 mma; "f16"
+ * unpack pass + f16 mma on the same integers; "raw" / "rawf16" W unpacked in shared memory
+ * by the GEMM itself (int8 / f16 mma). All give the CPU's integer block sums. */
+enum { QV_INT8, QV_F16, QV_RAW8, QV_RAW16 };
+static int quant_variant(void) {
     const char *e = getenv("TSC_MMA_QUANT");
-    return e != NULL && strcmp(e, "f16") == 0;
+    if (e == NULL) return QV_INT8;
+    if (strcmp(e, "f16") == 0) return QV_F16;
+    if (strcmp(e, "raw") == 0) return QV_RAW8;
+    if (strcmp(e, "rawf16") == 0) return QV_RAW16;
+    return QV_INT8;
+}
+
+template <typename QT, int WT>
+static void launch_qr(struct tsc_context *c, dim3 grid, const mmqr_args &a) {
+    const int smem = mmqr_cfg<QT, WT>::SMEM;
+    cudaFuncSetAttribute(k_mma_qr<QT, WT>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    k_mma_qr<QT, WT><<<grid, MMA_THREADS, smem, c->stream>>>(a);
 }
 
 static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
                          const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
-    const int h = quant_on_f16();
+    int v = quant_variant();
+    const int q8 = w_type == TS_TYPE_Q8_0;
+    if (v == QV_RAW8 && (q8 ? mmqr_cfg<int8_t, TS_TYPE_Q8_0>::SMEM : mmqr_cfg<int8_t, TS_TYPE_Q4_0>::SMEM) > c->max_smem_optin)
+        v = QV_INT8;
+    if (v == QV_RAW16 && (q8 ? mmqr_cfg<__half, TS_TYPE_Q8_0>::SMEM : mmqr_cfg<__half, TS_TYPE_Q4_0>::SMEM) > c->max_smem_optin)
+        v = QV_F16;
+    const int h = v == QV_F16 || v == QV_RAW16, raw = v == QV_RAW8 || v == QV_RAW16;
     const size_t smem = (size_t)MMA_QSTAGES * (h ? MMA_HSTAGE : MMA_QSTAGE);
-    if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
+    if (!raw && (int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN;
     const int64_t k_pad = tsc_cdiv(k, MMA_ROWB) * MMA_ROWB, nb = k / 32, nb_pad = k_pad / 32;
     const int64_t qb = h ? 2 : 1; /* bytes per quant */
     int kps;
-    const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / MMA_ROWB, &kps);
-    const int64_t bytes = (m_pad + n_pad) * k_pad * qb + (m_pad + n_pad) * nb_pad * 4 + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
+    const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / (h ? 64 : 128), &kps);
+    const int64_t wbytes = raw ? 0 : n_pad * k_pad * qb + n_pad * nb_pad * 4;
+    const int64_t bytes = m_pad * k_pad * qb + m_pad * nb_pad * 4 + wbytes + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
     void *scratch;
     int32_t st = tsc_scratch(c, bytes, &scratch);
     if (st) return st;
     char *p = (char *)scratch;
-    void *xq = carve(&p, m_pad * k_pad * qb), *wq = carve(&p, n_pad * k_pad * qb);
-    float *xd = (float *)carve(&p, m_pad * nb_pad * 4), *wd = (float *)carve(&p, n_pad * nb_pad * 4);
-    const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256), gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
+    void *xq = carve(&p, m_pad * k_pad * qb);
+    float *xd = (float *)carve(&p, m_pad * nb_pad * 4);
+    void *wq = raw ? NULL : carve(&p, n_pad * k_pad * qb);
+    float *wd = raw ? NULL : (float *)carve(&p, n_pad * nb_pad * 4);
     float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
+    const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256), gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
     const uint8_t *wb = (const uint8_t *)w;
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    if (h) {
+    if (h) k_mma_quantize_x<<<gx, 256, 0, c->stream>>>((__half *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+    else k_mma_quantize_x<<<gx, 256, 0, c->stream>>>((int8_t *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+    if (raw) {
+        const mmqr_args a = {xq, xd, wb, w_stride, y, y_stride / 4, m, n, nb, k_pad, part, kps};
+        if (h) {
+            if (q8) launch_qr<__half, TS_TYPE_Q8_0>(c, grid, a);
+            else launch_qr<__half, TS_TYPE_Q4_0>(c, grid, a);
+        } else {
+            if (q8) launch_qr<int8_t, TS_TYPE_Q8_0>(c, grid, a);
+            else launch_qr<int8_t, TS_TYPE_Q4_0>(c, grid, a);
+        }
+    } else if (h) {
         __half *xh = (__half *)xq, *wh = (__half *)wq;
-        k_mma_quantize_x<<<gx, 256, 0, c->stream>>>(xh, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
-        if (w_type == TS_TYPE_Q8_0) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        if (q8) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
         else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
         mmqh_args a = {xh, wh, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
         cudaFuncSetAttribute(k_mma_qh, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         k_mma_qh<<<grid, MMA_THREADS, smem, c->stream>>>(a);
     } else {
         int8_t *xi = (int8_t *)xq, *wi = (int8_t *)wq;
-        k_mma_quantize_x<<<gx, 256, 0, c->stream>>>(xi, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
-        if (w_type == TS_TYPE_Q8_0) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        if (q8) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
         else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
         mmq_args a = {xi, wi, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
         cudaFuncSetAttribute(k_mma_q, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);

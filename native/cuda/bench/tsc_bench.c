@@ -252,9 +252,10 @@ static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
     const double peak = type == TS_TYPE_F16 ? MMA_PEAK_F16 : MMA_PEAK_INT8;
     char name[128];
     const char *v = getenv("TSC_MMA_QUANT");
-    snprintf(name, sizeof name, "%s%s n=%lld k=%lld m=%lld: %.1f%% of %.0f T", tname(type),
-             type != TS_TYPE_F16 && v && strcmp(v, "f16") == 0 ? " (on f16 mma)" : "", (long long)n, (long long)k, (long long)m,
-             100.0 * flops / s / 1e12 / peak, peak);
+    char kern[32] = "";
+    if (type != TS_TYPE_F16) snprintf(kern, sizeof kern, " [%s]", v ? v : "int8");
+    snprintf(name, sizeof name, "%s%s n=%lld k=%lld m=%lld: %.1f%% of %.0f T", tname(type), kern, (long long)n, (long long)k,
+             (long long)m, 100.0 * flops / s / 1e12 / peak, peak);
     result("mma", name, s, 0, flops);
     tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
 }
@@ -265,10 +266,15 @@ static void bench_mma_all(void) {
                                         {4096, 14336, 2048}};
     for (int t = 0; t < 3; t++)
         for (int i = 0; i < (quick ? 1 : 5); i++) bench_mma(types[t], shapes[i][0], shapes[i][1], shapes[i][2]);
-    /* Quantized weights on the f16 tensor cores instead (TSC_MMA_QUANT=f16). */
-    setenv("TSC_MMA_QUANT", "f16", 1);
-    for (int t = 0; t < 2; t++)
-        for (int i = 0; i < (quick ? 1 : 5); i++) bench_mma(types[t], shapes[i][0], shapes[i][1], shapes[i][2]);
+    /* The other kernels for quantized weights (TSC_MMA_QUANT: f16 mma on the same integers;
+     * W unpacked in shared memory, int8 / f16 mma), on three of the shapes. */
+    static const char *variants[] = {"f16", "raw", "rawf16"};
+    static const int pick[] = {0, 1, 4};
+    for (int v = 0; v < 3; v++) {
+        setenv("TSC_MMA_QUANT", variants[v], 1);
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(types[t], shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
+    }
     unsetenv("TSC_MMA_QUANT");
     /* Around the threshold (m 15: the plain kernels; 16 and up: tensor cores). */
     static const int64_t ms[] = {15, 16, 32, 64, 128};

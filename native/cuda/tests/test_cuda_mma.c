@@ -1,6 +1,9 @@
 /*
  * test_cuda_mma.c — the tensor-core batched matmul (tsc_matmul with m >= 16, Q8_0/Q4_0/F16
  * weights, tsc_matmul_mma.cu) against the CPU library, plus m just below the threshold.
+ * Quantized weights run through each of the kernels TSC_MMA_QUANT selects (int8, f16,
+ * raw, rawf16), with W rows padded by 0-6 bytes (so GGUF blocks start at every 2-byte
+ * offset mod 16).
  *
  * Tolerances:
  *  - Q8_0/Q4_0 (int8 mma): X is quantized with the CPU's rounding and every 32-block's
@@ -155,12 +158,16 @@ int main(void) {
             if (types[ti] == TS_TYPE_F16) pad = (s % 2) ? 2 : (16 - (2 * shapes[s][1]) % 16) % 16 + 16;
             check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], pad, 0);
         }
-    /* Quantized weights on the f16 tensor cores (the other kernel, same integers). */
-    setenv("TSC_MMA_QUANT", "f16", 1);
-    printf("TSC_MMA_QUANT=f16:\n");
-    for (size_t ti = 0; ti < 2; ti++)
-        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-            check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)(s % 3), s == 3);
+    /* The other kernels for quantized weights (TSC_MMA_QUANT): f16 mma on the same
+     * integers, and W unpacked in shared memory by the GEMM (int8 / f16 mma). */
+    static const char *variants[] = {"f16", "raw", "rawf16"};
+    for (size_t v = 0; v < 3; v++) {
+        setenv("TSC_MMA_QUANT", variants[v], 1);
+        printf("TSC_MMA_QUANT=%s:\n", variants[v]);
+        for (size_t ti = 0; ti < 2; ti++)
+            for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+                check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)((s + v) % 4), s == 3);
+    }
     unsetenv("TSC_MMA_QUANT");
     /* F16: k with a tail (k % 64 != 0, k % 8 == 0 in place; k % 8 != 0 copied), wide row ranges. */
     check(ctx, &seed, TS_TYPE_F16, 65, 200, 20, 16 - 400 % 16, 0);
