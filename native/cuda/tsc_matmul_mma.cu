@@ -231,7 +231,7 @@ __global__ void k_mma_split_x(__half *xh, __half *xl, float *inv, const float *x
         float v = r < m && i < k ? p[i] * sc : 0.0f;
         const __half h = __float2half_rn(v);
         oh[i] = h;
-        ol[i] = __float2half_rn(v - __half2float(h));
+        ol[i] = __float2half_rn(isinf(v) ? 0.0f : v - __half2float(h)); /* ±inf stays inf, not NaN */
     }
     if (threadIdx.x == 0 && r < m) inv[r] = ldexpf(1.0f, -s);
 }
