@@ -15,7 +15,13 @@
  *     The mma's C operand is the bit pattern of 1.5·2^23, so D = 1.5·2^23 + s read as a
  *     float is exact and one FADD gives (float)s (no quarter-rate I2F).
  *     The per-block scaling (FADD, FMUL, FFMA per output per block) runs on the FP32 pipe:
- *     12 FP instructions per mma, which bounds this kernel near 1/3 of the int8 tensor rate.
+ *     12 FP instructions per mma, which bounds this kernel near 1/3 of the int8 tensor rate
+ *     (one warp instruction per clock per SM quarter; the mma needs 4 clocks there).
+ *  Other kernels for the same product, picked with TSC_MMA_QUANT (tested, benchmarked):
+ *  "f16" runs the same integers on the f16 mma (exact: products and 32-term sums are
+ *  integers below 2^24), 2 FP instructions per output and block instead of 3, at half the
+ *  tensor rate; "raw" / "rawf16" unpack W in shared memory inside the GEMM instead of a
+ *  pass over all of W (1 byte per weight less written and read).
  * F16 weights, m >= TSC_MMA_MIN_M: X row r is scaled by a power of two 2^s_r (its largest
  *  |x| lands in [2^14, 2^15)) and split into two halves hi + lo (hi = f16(x·2^s), lo =
  *  f16(x·2^s - hi)): W·hi + W·lo with F32 accumulation keeps ~22 bits of every x, so the
@@ -23,6 +29,8 @@
  *  at 1e-5·Σ|w·x|); it costs two mma.sync m16n8k16 per piece. W is read in place with
  *  cp.async when its rows are 16-byte aligned and k % 8 == 0, else copied to a padded
  *  scratch first.
+ * Few output tiles (m and n small, under half a wave): k is split across CTAs, partial
+ * sums go to scratch and are added in split order (deterministic).
  * F32 weights and m < TSC_MMA_MIN_M are left to the plain kernels (TSC_NOT_HANDLED).
  */
 #include <float.h>
