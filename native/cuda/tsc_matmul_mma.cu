@@ -884,6 +884,7 @@ enum { QV_INT8, QV_F16, QV_RAW8, QV_RAW16 };
 static int quant_variant(void) {
     const char *e = getenv("TSC_MMA_QUANT");
     if (e == NULL) return QV_INT8;
+    if (strcmp(e, "int8") == 0) return QV_INT8;
     if (strcmp(e, "f16") == 0) return QV_F16;
     if (strcmp(e, "raw") == 0) return QV_RAW8;
     if (strcmp(e, "rawf16") == 0) return QV_RAW16;

@@ -253,7 +253,8 @@ static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
     char name[128];
     const char *v = getenv("TSC_MMA_QUANT");
     char kern[32] = "";
-    if (type != TS_TYPE_F16) snprintf(kern, sizeof kern, " [%s]", v ? v : "int8");
+    if (m < 16) snprintf(kern, sizeof kern, " [plain]"); /* below tsc_matmul_mma.cu's TSC_MMA_MIN_M */
+    else if (type != TS_TYPE_F16) snprintf(kern, sizeof kern, " [%s]", v ? v : "default");
     snprintf(name, sizeof name, "%s%s n=%lld k=%lld m=%lld: %.1f%% of %.0f T", tname(type), kern, (long long)n, (long long)k,
              (long long)m, 100.0 * flops / s / 1e12 / peak, peak);
     result("mma", name, s, 0, flops);
@@ -264,6 +265,7 @@ static void bench_mma_all(void) {
     static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_F16};
     static const int64_t shapes[][3] = {{4096, 4096, 512}, {14336, 4096, 512}, {4096, 14336, 512}, {14336, 4096, 2048},
                                         {4096, 14336, 2048}};
+    setenv("TSC_MMA_QUANT", "int8", 1);
     for (int t = 0; t < 3; t++)
         for (int i = 0; i < (quick ? 1 : 5); i++) bench_mma(types[t], shapes[i][0], shapes[i][1], shapes[i][2]);
     /* The other kernels for quantized weights (TSC_MMA_QUANT: f16 mma on the same integers;

@@ -160,7 +160,7 @@ int main(void) {
         }
     /* The other kernels for quantized weights (TSC_MMA_QUANT): f16 mma on the same
      * integers, and W unpacked in shared memory by the GEMM (int8 / f16 mma). */
-    static const char *variants[] = {"f16", "raw", "rawf16"};
+    static const char *variants[] = {"f16", "raw", "rawf16"}; /* the default ran above */
     for (size_t v = 0; v < 3; v++) {
         setenv("TSC_MMA_QUANT", variants[v], 1);
         printf("TSC_MMA_QUANT=%s:\n", variants[v]);
