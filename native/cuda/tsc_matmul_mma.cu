@@ -1,11 +1,1007 @@
 /*
- * tsc_matmul_mma.cu — batched matmul (m > 1) on tensor cores. Nothing is taken over yet:
- * every call is left to the plain kernels of tsc_matmul.cu.
+ * tsc_matmul_mma.cu — batched matmul Y[m][n] = Σ_k W[n][k]·X[m][k] on tensor cores
+ * (mma.sync: sm_80 and sm_90; no wgmma, the library is built for sm_90, not sm_90a).
+ *
+ * Quantized weights (Q8_0, Q4_0), m >= TSC_MMA_MIN_M:
+ *  1. X is quantized to Q8_0 with the CPU's arithmetic (max-abs/127, round half away from
+ *     zero, scale rounded through half), W's blocks are unpacked to int8 (Q4_0: q - 8), both
+ *     into zero-padded scratch: int8 rows of k_pad bytes and one float scale per block.
+ *     GGUF blocks are only 2-byte aligned (18/34 bytes); the unpacked rows are 16-byte
+ *     aligned, so the GEMM streams both operands with cp.async and reads them with ldmatrix.
+ *  2. A 128x128 CTA tile, 4 x 32-blocks (128 bytes of k) per pipeline stage, 4 stages of
+ *     cp.async. Each 32-block is one mma.sync m16n8k32 s8·s8 -> s32 per 16x8 piece, whose
+ *     integer sums are scaled by d_w·d_x in float and added to F32 accumulators — the CPU's
+ *     integer block dots and float sums; only the order of the float sums differs.
+ *     The mma's C operand is the bit pattern of 1.5·2^23, so D = 1.5·2^23 + s read as a
+ *     float is exact and one FADD gives (float)s (no quarter-rate I2F).
+ *     The per-block scaling (FADD, FMUL, FFMA per output per block) runs on the FP32 pipe:
+ *     12 FP instructions per mma, which bounds this kernel near 1/3 of the int8 tensor rate
+ *     (one warp instruction per clock per SM quarter; the mma needs 4 clocks there).
+ *  Other kernels for the same product, picked with TSC_MMA_QUANT (tested, benchmarked):
+ *  "f16" runs the same integers on the f16 mma (exact: products and 32-term sums are
+ *  integers below 2^24), 2 FP instructions per output and block instead of 3, at half the
+ *  tensor rate; "raw" / "rawf16" unpack W in shared memory inside the GEMM instead of a
+ *  pass over all of W (1 byte per weight less written and read).
+ * F16 weights, m >= TSC_MMA_MIN_M: X row r is scaled by a power of two 2^s_r (its largest
+ *  |x| lands in [2^14, 2^15)) and split into two halves hi + lo (hi = f16(x·2^s), lo =
+ *  f16(x·2^s - hi)): W·hi + W·lo with F32 accumulation keeps ~22 bits of every x, so the
+ *  result is as close to the F32 product as the F32 kernels (tested against a double sum
+ *  at 1e-5·Σ|w·x|); it costs two mma.sync m16n8k16 per piece. W is read in place with
+ *  cp.async when its rows are 16-byte aligned and k % 8 == 0, else copied to a padded
+ *  scratch first.
+ * Few output tiles (m and n small, under half a wave): k is split across CTAs, partial
+ * sums go to scratch and are added in split order (deterministic).
+ * F32 weights and m < TSC_MMA_MIN_M are left to the plain kernels (TSC_NOT_HANDLED).
  */
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "tsc_internal.cuh"
+
+#define TSC_MMA_MIN_M 16 /* below: the plain kernels (few rows, bandwidth-bound) */
+#define MMA_BM 128       /* X rows (m) per CTA */
+#define MMA_BN 128       /* W rows (n) per CTA */
+#define MMA_ROWB 128     /* bytes of one tile row per stage: 4 int8 blocks or 64 halves */
+#define MMA_THREADS 256  /* 8 warps: 2 (m) x 4 (n), warp tile 64 x 32 */
+#define MMA_QSTAGES 4
+#define MMA_FSTAGES 3
+/* Stage bytes: X and W int8 tiles + 4 scales per row of each (quant); X hi, X lo, W (f16). */
+#define MMA_QSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 16 + MMA_BN * 16)
+#define MMA_FSTAGE (2 * MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB)
+#define MMA_MAGIC 0x4B400000 /* 1.5·2^23: int32 s added to it is the float 12582912 + s */
+
+/* ---- PTX wrappers --------------------------------------------------------------------- */
+
+static __device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+
+static __device__ __forceinline__ void cp16(uint32_t dst, const void *src) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
+}
+/* Copies src_bytes (0 or 16) and zero-fills the rest of the 16. */
+static __device__ __forceinline__ void cp16_zfill(uint32_t dst, const void *src, int src_bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes));
+}
+static __device__ __forceinline__ void cp_commit(void) { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+static __device__ __forceinline__ void cp_wait(void) {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+static __device__ __forceinline__ void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+                 : "r"(addr));
+}
+
+/* d = a·b + MAGIC (int8 16x32 · 32x8). */
+static __device__ __forceinline__ void mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b) {
+    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%10, %10, %10, %10};\n"
+                 : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(MMA_MAGIC));
+}
+
+/* acc += a·b (f16 16x16 · 16x8, F32 accumulators). */
+static __device__ __forceinline__ void mma_f16(float *acc, const uint32_t *a, const uint32_t *b) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};\n"
+                 : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+/* Byte offset of 16-byte chunk ch (0..7) of tile row `row`: chunks XOR-swizzled by row % 8,
+ * so the 8 rows an ldmatrix phase reads hit 8 different bank groups. */
+static __device__ __forceinline__ uint32_t swz(int row, int ch) { return (uint32_t)(row * MMA_ROWB + ((ch ^ (row & 7)) << 4)); }
+
+/* ---- pre-passes ----------------------------------------------------------------------- */
+
+/* X row r, block b -> xq[r][32b..], xd[r][b]: the CPU's ts_q8_block (d rounded through
+ * half), rows >= m and blocks >= nb zeros. 8 lanes per block, 4 floats each, so a warp
+ * reads 512 contiguous bytes; the max is combined in element order with the CPU's NaN
+ * behaviour (amax = amax > a ? amax : a: a NaN is replaced by the next element, so a
+ * segment that holds a NaN decides alone; one without takes over from an earlier NaN). */
+template <typename QT>
+__global__ void k_mma_quantize_x(QT *xq, float *xd, const float *x, int64_t xs_f, int64_t m, int64_t nb, int64_t m_pad,
+                                 int64_t nb_pad) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, g = i >> 3;
+    if (g >= m_pad * nb_pad) return; /* whole warps: m_pad·nb_pad·8 is a multiple of 1024 */
+    const int sub = threadIdx.x & 7;
+    const int64_t r = g / nb_pad, b = g % nb_pad;
+    const bool live = r < m && b < nb;
+    float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (live) {
+        const float *p = x + r * xs_f + b * 32 + 4 * sub;
+#pragma unroll
+        for (int e = 0; e < 4; e++) v[e] = p[e];
+    }
+    float am = 0.0f;
+    int hn = 0;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+        const float a = fabsf(v[e]);
+        am = am > a ? am : a;
+        hn |= isnan(a);
+    }
+#pragma unroll
+    for (int o = 1; o < 8; o <<= 1) {
+        const float om = __shfl_xor_sync(0xffffffffu, am, o);
+        const int ohn = __shfl_xor_sync(0xffffffffu, hn, o);
+        const int upper = sub & o; /* this lane holds the later segment */
+        const float lo = upper ? om : am, hi = upper ? am : om;
+        const int hhi = upper ? hn : ohn;
+        am = hhi || isnan(lo) ? hi : (lo > hi ? lo : hi);
+        hn |= ohn;
+    }
+    const float d = am / 127;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint32_t w = 0;
+    if (live && id <= FLT_MAX)
+#pragma unroll
+        for (int e = 0; e < 4; e++) w |= (uint32_t)(uint8_t)(int8_t)(int)roundf(__fmul_rn(v[e], id)) << (8 * e);
+    QT *o = xq + r * nb_pad * 32 + b * 32 + 4 * sub;
+    if constexpr (sizeof(QT) == 1) {
+        *(uint32_t *)o = w;
+    } else {
+        uint32_t h[2];
+#pragma unroll
+        for (int e = 0; e < 2; e++)
+            h[e] = (uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(w >> (16 * e)))) |
+                   ((uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(w >> (16 * e + 8)))) << 16);
+        *(uint2 *)o = make_uint2(h[0], h[1]);
+    }
+    if (sub == 0) xd[g] = live ? tsc_h2f(tsc_f2h(d)) : 0.0f;
+}
+
+/* The 32 int8 quants q (as 8 words) at o: int8 bytes, or halves (exact small integers). */
+template <typename QT>
+static __device__ __forceinline__ void store_quants(QT *o, const uint32_t *q) {
+    int4 *v = (int4 *)o;
+    if constexpr (sizeof(QT) == 1) {
+        v[0] = make_int4((int)q[0], (int)q[1], (int)q[2], (int)q[3]);
+        v[1] = make_int4((int)q[4], (int)q[5], (int)q[6], (int)q[7]);
+    } else {
+#pragma unroll
+        for (int c = 0; c < 4; c++) {
+            uint32_t h[4];
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const uint32_t wd = q[2 * c + (e >> 1)];
+                const __half lo = __int2half_rn((int)(int8_t)(wd >> (16 * (e & 1)))),
+                             hi = __int2half_rn((int)(int8_t)(wd >> (16 * (e & 1) + 8)));
+                h[e] = (uint32_t)__half_as_ushort(lo) | ((uint32_t)__half_as_ushort(hi) << 16);
+            }
+            v[c] = make_int4((int)h[0], (int)h[1], (int)h[2], (int)h[3]);
+        }
+    }
+}
+
+/* W row r, block b (GGUF Q8_0/Q4_0, 2-byte aligned) -> wq[r][32b..] int8, wd[r][b]. */
+template <int WT, typename QT>
+__global__ void k_mma_unpack_w(QT *wq, float *wd, const uint8_t *w, int64_t w_stride, int64_t n, int64_t nb, int64_t n_pad,
+                               int64_t nb_pad) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n_pad * nb_pad) return;
+    const int64_t r = i / nb_pad, b = i % nb_pad;
+    uint32_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    float d = 0.0f;
+    if (r < n && b < nb) {
+        const uint16_t *h = (const uint16_t *)(w + r * w_stride + b * (WT == TS_TYPE_Q8_0 ? 34 : 18));
+        d = tsc_h2f(h[0]);
+        if (WT == TS_TYPE_Q8_0) {
+#pragma unroll
+            for (int j = 0; j < 8; j++) q[j] = (uint32_t)h[1 + 2 * j] | ((uint32_t)h[2 + 2 * j] << 16);
+        } else {
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const uint32_t v = (uint32_t)h[1 + 2 * j] | ((uint32_t)h[2 + 2 * j] << 16);
+                /* byte t holds element t (low nibble) and t + 16 (high); (q + 120) ^ 128 is the
+                 * int8 q - 8 for q in 0..15, four bytes at once without carries between them */
+                q[j] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+                q[j + 4] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+            }
+        }
+    }
+    store_quants(wq + r * nb_pad * 32 + b * 32, q);
+    wd[i] = d;
+}
+
+/* One CTA per X row: the power of two 2^s that puts max|x| in [2^14, 2^15), then hi/lo
+ * halves of x·2^s into xh/xl[r][0..k_pad) (zeros past k and for rows >= m), inv[r] = 2^-s. */
+__global__ void k_mma_split_x(__half *xh, __half *xl, float *inv, const float *x, int64_t xs_f, int64_t m, int64_t k,
+                              int64_t k_pad) {
+    const int64_t r = blockIdx.x;
+    __shared__ float red[32];
+    float amax = 0.0f;
+    const float *p = x + r * xs_f;
+    if (r < m)
+        for (int64_t i = threadIdx.x; i < k; i += blockDim.x) amax = fmaxf(amax, fabsf(p[i]));
+    amax = tsc_warp_max(amax);
+    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = amax;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        float v = threadIdx.x < blockDim.x / 32 ? red[threadIdx.x] : 0.0f;
+        v = tsc_warp_max(v);
+        if (threadIdx.x == 0) red[0] = v;
+    }
+    __syncthreads();
+    amax = red[0];
+    int s = 0;
+    if (amax > 0.0f && amax <= FLT_MAX) {
+        int e;
+        frexpf(amax, &e); /* amax in [2^(e-1), 2^e) */
+        s = 15 - e;
+        s = s < -126 ? -126 : s > 126 ? 126 : s;
+    }
+    const float sc = ldexpf(1.0f, s);
+    __half *oh = xh + r * k_pad, *ol = xl + r * k_pad;
+    for (int64_t i = threadIdx.x; i < k_pad; i += blockDim.x) {
+        float v = r < m && i < k ? p[i] * sc : 0.0f;
+        const __half h = __float2half_rn(v);
+        oh[i] = h;
+        ol[i] = __float2half_rn(isinf(v) ? 0.0f : v - __half2float(h)); /* ±inf stays inf, not NaN */
+    }
+    if (threadIdx.x == 0 && r < m) inv[r] = ldexpf(1.0f, -s);
+}
+
+/* F16 W rows copied into a zero-padded [n_pad][k_pad] scratch (W not 16-byte aligned). */
+__global__ void k_mma_pad_w(__half *dst, const uint8_t *w, int64_t w_stride, int64_t n, int64_t k, int64_t n_pad, int64_t k_pad) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n_pad * k_pad) return;
+    const int64_t r = i / k_pad, c = i % k_pad;
+    dst[i] = r < n && c < k ? ((const __half *)(w + r * w_stride))[c] : __float2half_rn(0.0f);
+}
+
+/* ---- the int8 GEMM -------------------------------------------------------------------- */
+
+struct mmq_args {
+    const int8_t *xq, *wq;  /* [m_pad][k_pad], [n_pad][k_pad] */
+    const float *xd, *wd;   /* [m_pad][nb_pad], [n_pad][nb_pad] */
+    float *y;
+    int64_t ys;             /* y row stride in floats */
+    int64_t m, n, k_pad;
+    float *part; /* split-k: partial sums [gridDim.z][m][n], else NULL (y written directly) */
+    int kps;     /* k tiles per split */
+};
+
+__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
+    const int64_t nb_pad = a.k_pad / 32;
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / MMA_ROWB);
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps; /* this split's k tiles */
+    const int8_t *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
+    const uint32_t s0 = smem_u32(smem);
+    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
+     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+
+    /* Stage layout: X tile, W tile (rows of 128 swizzled bytes), X scales [BM][4], W scales [BN][4]. */
+    auto load = [&](int t, int slot) {
+        t += kt0;
+        const uint32_t sx = s0 + slot * MMA_QSTAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
+                       swd = sxd + MMA_BM * 16;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+            cp16(sx + swz(row, ch), xg + row * a.k_pad + t * MMA_ROWB + ch * 16);
+            cp16(sw + swz(row, ch), wg + row * a.k_pad + t * MMA_ROWB + ch * 16);
+        }
+        if (tid < MMA_BM) cp16(sxd + tid * 16, a.xd + (m0 + tid) * nb_pad + t * 4);
+        else cp16(swd + (tid - MMA_BM) * 16, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 4);
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+    for (int s = 0; s < MMA_QSTAGES - 1; s++) {
+        if (s < ktiles) load(s, s);
+        cp_commit();
+    }
+    for (int t = 0; t < ktiles; t++) {
+        cp_wait<MMA_QSTAGES - 2>();
+        __syncthreads(); /* stage t landed for all threads; stage t-1's slot is free */
+        if (t + MMA_QSTAGES - 1 < ktiles) load(t + MMA_QSTAGES - 1, (t + MMA_QSTAGES - 1) % MMA_QSTAGES);
+        cp_commit();
+        const int slot = t % MMA_QSTAGES;
+        const uint32_t sx = s0 + slot * MMA_QSTAGE, sw = sx + MMA_BM * MMA_ROWB;
+        const float *xd = (const float *)(smem + slot * MMA_QSTAGE + (MMA_BM + MMA_BN) * MMA_ROWB);
+        const float *wd = xd + MMA_BM * 4;
+#pragma unroll 1
+        for (int j = 0; j < 4; j++) { /* 32-block j of the stage */
+            /* rows r7 (mod 8) of every tile: chunk 2j + lo/hi half lands at (chunk ^ r7) */
+            const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
+            uint32_t af[4][4], bf[4][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+                ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+#pragma unroll
+            for (int np = 0; np < 2; np++)
+                ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
+            const float *xdl = xd + (wm * 64 + gid) * 4 + j, *wdl = wd + (wn * 32 + 2 * tid4) * 4 + j;
+            float dx[4][2], dw[4][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 64], dx[mt][1] = xdl[mt * 64 + 32];
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 32], dw[nt][1] = wdl[nt * 32 + 4];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++) {
+                    int32_t d[4];
+                    mma_s8(d, af[mt], bf[nt]);
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const float s = __int_as_float(d[e]) - 12582912.0f; /* exact: |s| < 2^22 */
+                        acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], s, acc[mt][nt][e]);
+                    }
+                }
+        }
+    }
+    cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
+
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
+                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
+                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
+            }
+}
+
+/* ---- the same product on f16 tensor cores ------------------------------------------------ */
+/* Quants as halves (exact small integers): the f16 mma's products are exact and its F32
+ * sums of a 32-block stay integers below 2^24, so each block's sum is the CPU's integer
+ * exactly, with no conversion: 2 FP instructions per output per block instead of 3, for
+ * twice the tensor time of the int8 mma (f16 runs at half the int8 rate). Stage: 2 blocks
+ * (64 halves) of each row, scales [rows][2]. */
+#define MMA_HSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 8 + MMA_BN * 8)
+
+static __device__ __forceinline__ void cp8(uint32_t dst, const void *src) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(src));
+}
+
+struct mmqh_args {
+    const __half *xq, *wq; /* [m_pad][k_pad], [n_pad][k_pad] halves */
+    const float *xd, *wd;  /* [m_pad][nb_pad], [n_pad][nb_pad] */
+    float *y;
+    int64_t ys;
+    int64_t m, n, k_pad;
+    float *part; /* split-k: partial sums [gridDim.z][m][n], else NULL (y written directly) */
+    int kps;     /* k tiles per split */
+};
+
+__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
+    const int64_t nb_pad = a.k_pad / 32;
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
+    const __half *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
+    const uint32_t s0 = smem_u32(smem);
+    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
+     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+
+    auto load = [&](int t, int slot) {
+        t += kt0;
+        const uint32_t sx = s0 + slot * MMA_HSTAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
+                       swd = sxd + MMA_BM * 8;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+            cp16(sx + swz(row, ch), xg + row * a.k_pad + t * 64 + ch * 8);
+            cp16(sw + swz(row, ch), wg + row * a.k_pad + t * 64 + ch * 8);
+        }
+        if (tid < MMA_BM) cp8(sxd + tid * 8, a.xd + (m0 + tid) * nb_pad + t * 2);
+        else cp8(swd + (tid - MMA_BM) * 8, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 2);
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+    for (int s = 0; s < MMA_QSTAGES - 1; s++) {
+        if (s < ktiles) load(s, s);
+        cp_commit();
+    }
+    for (int t = 0; t < ktiles; t++) {
+        cp_wait<MMA_QSTAGES - 2>();
+        __syncthreads();
+        if (t + MMA_QSTAGES - 1 < ktiles) load(t + MMA_QSTAGES - 1, (t + MMA_QSTAGES - 1) % MMA_QSTAGES);
+        cp_commit();
+        const int slot = t % MMA_QSTAGES;
+        const uint32_t sx = s0 + slot * MMA_HSTAGE, sw = sx + MMA_BM * MMA_ROWB;
+        const float *xd = (const float *)(smem + slot * MMA_HSTAGE + (MMA_BM + MMA_BN) * MMA_ROWB);
+        const float *wd = xd + MMA_BM * 2;
+#pragma unroll 1
+        for (int j = 0; j < 2; j++) { /* 32-block j of the stage: chunks 4j .. 4j+3 */
+            float part[4][4][4];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int jn = 0; jn < 4; jn++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int ch0 = 4 * j + 2 * h;
+                const uint32_t ca = (uint32_t)(((ch0 + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((ch0 + ((lane >> 3) & 1)) ^ r7) << 4);
+                uint32_t af[4][4], bf[4][2];
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+                    ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+#pragma unroll
+                for (int np = 0; np < 2; np++)
+                    ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
+                            bf[2 * np + 1][1]);
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                    for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
+            }
+            const float *xdl = xd + (wm * 64 + gid) * 2 + j, *wdl = wd + (wn * 32 + 2 * tid4) * 2 + j;
+            float dx[4][2], dw[4][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 32], dx[mt][1] = xdl[mt * 32 + 16];
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 16], dw[nt][1] = wdl[nt * 16 + 2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], part[mt][nt][e], acc[mt][nt][e]);
+        }
+    }
+    cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
+
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
+                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
+                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
+            }
+}
+
+/* ---- quantized weights unpacked in shared memory (no unpack pass) --------------------- */
+/* The W tile of each stage is staged raw: for each row, the 16-byte aligned chunks that
+ * cover its BPS GGUF blocks (2-byte aligned, 18/34 bytes) are copied with cp.async (an
+ * aligned 16-byte chunk that holds a byte of the row lies in the same page, so reading its
+ * other bytes is safe), then all threads unpack them into one int8 (or half) tile in the
+ * layout the ldmatrix loads expect, plus the block scales, and the mma loop runs on it.
+ * This saves the unpack pass (1 byte per weight written and read again) for one more
+ * __syncthreads and ~6% more instructions per stage. QT int8_t: the int8 mma, 4 blocks per
+ * stage; __half: the f16 mma on the same integers, 2 blocks per stage. */
+struct mmqr_args {
+    const void *xq;     /* [m_pad][k_pad] quants (int8 or half) */
+    const float *xd;    /* [m_pad][nb_pad] */
+    const uint8_t *w;   /* GGUF rows */
+    int64_t w_stride;   /* bytes */
+    float *y;
+    int64_t ys;
+    int64_t m, n, nb, k_pad;
+    float *part;
+    int kps;
+};
+
+template <typename QT, int WT>
+struct mmqr_cfg {
+    static constexpr int H = sizeof(QT) == 2;
+    static constexpr int BPS = H ? 2 : 4;                       /* blocks per stage */
+    static constexpr int BS = WT == TS_TYPE_Q8_0 ? 34 : 18;     /* GGUF block bytes */
+    static constexpr int RCH = (BPS * BS + 14 + 15) / 16;       /* raw chunks per row (start 2-aligned) */
+    static constexpr int RAWB = RCH * 16;
+    static constexpr int STAGE = MMA_BM * MMA_ROWB + MMA_BM * BPS * 4 + MMA_BN * RAWB; /* X, X scales, raw W */
+    static constexpr int SMEM = MMA_QSTAGES * STAGE + MMA_BN * MMA_ROWB + MMA_BN * BPS * 4; /* + W tile, W scales */
+};
+
+template <typename QT, int WT>
+__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
+    typedef mmqr_cfg<QT, WT> C;
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
+    const int64_t nb_pad = a.k_pad / 32, xrow = a.k_pad * (int64_t)sizeof(QT); /* bytes per X row */
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / (32 * C::BPS));
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
+    const unsigned char *xg = (const unsigned char *)a.xq + m0 * xrow;
+    const uint32_t s0 = smem_u32(smem);
+    unsigned char *wt = smem + MMA_QSTAGES * C::STAGE; /* unpacked W tile (swizzled rows of 128 bytes) */
+    float *wds = (float *)(wt + MMA_BN * MMA_ROWB);    /* [BN][BPS] */
+    const uint32_t swt = smem_u32(wt);
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+
+    /* Stage: X tile, X scales [BM][BPS], raw W rows of RAWB bytes. */
+    auto load = [&](int t, int slot) {
+        t += kt0;
+        const uint32_t sx = s0 + slot * C::STAGE, sxd = sx + MMA_BM * MMA_ROWB, sraw = sxd + MMA_BM * C::BPS * 4;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+            cp16(sx + swz(row, ch), xg + row * xrow + t * MMA_ROWB + ch * 16);
+        }
+        if (tid < MMA_BM) {
+            if (C::H) cp8(sxd + tid * 8, a.xd + (m0 + tid) * nb_pad + t * 2);
+            else cp16(sxd + tid * 16, a.xd + (m0 + tid) * nb_pad + t * 4);
+        }
+        const int64_t b0 = (int64_t)t * C::BPS, nbl = a.nb - b0 < C::BPS ? a.nb - b0 : C::BPS; /* valid blocks */
+        for (int i = tid; i < MMA_BN * C::RCH; i += MMA_THREADS) {
+            const int row = i / C::RCH, c = i % C::RCH;
+            if (n0 + row >= a.n || nbl <= 0) continue;
+            const uint8_t *start = a.w + (n0 + row) * a.w_stride + b0 * C::BS;
+            const uint8_t *a0 = (const uint8_t *)((uintptr_t)start & ~(uintptr_t)15);
+            if (a0 + 16 * c < start + nbl * C::BS) cp16(sraw + row * C::RAWB + 16 * c, a0 + 16 * c);
+        }
+    };
+
+    /* Raw W of stage slot (global tile t) -> wt, wds; blocks past nb and rows past n are zeros. */
+    auto unpack = [&](int t, int slot) {
+        t += kt0;
+        const unsigned char *raw = smem + slot * C::STAGE + MMA_BM * MMA_ROWB + MMA_BM * C::BPS * 4;
+        for (int p = tid; p < MMA_BN * C::BPS; p += MMA_THREADS) {
+            const int row = p / C::BPS, j = p % C::BPS;
+            const int64_t b = (int64_t)t * C::BPS + j;
+            uint32_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            float d = 0.0f;
+            if (n0 + row < a.n && b < a.nb) {
+                const uintptr_t start = (uintptr_t)(a.w + (n0 + row) * a.w_stride + (int64_t)t * C::BPS * C::BS);
+                const uint16_t *h = (const uint16_t *)(raw + row * C::RAWB + (start & 15) + j * C::BS);
+                d = tsc_h2f(h[0]);
+                if (WT == TS_TYPE_Q8_0) {
+#pragma unroll
+                    for (int e = 0; e < 8; e++) q[e] = (uint32_t)h[1 + 2 * e] | ((uint32_t)h[2 + 2 * e] << 16);
+                } else {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const uint32_t v = (uint32_t)h[1 + 2 * e] | ((uint32_t)h[2 + 2 * e] << 16);
+                        q[e] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+                        q[e + 4] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+                    }
+                }
+            }
+            if (C::H) { /* 32 halves: chunks 4j .. 4j+3 */
+#pragma unroll
+                for (int c = 0; c < 4; c++) {
+                    uint32_t hv[4];
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const uint32_t wd = q[2 * c + (e >> 1)];
+                        hv[e] = (uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(wd >> (16 * (e & 1))))) |
+                                ((uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(wd >> (16 * (e & 1) + 8)))) << 16);
+                    }
+                    *(int4 *)(wt + swz(row, 4 * j + c)) = make_int4((int)hv[0], (int)hv[1], (int)hv[2], (int)hv[3]);
+                }
+            } else { /* 32 bytes: chunks 2j, 2j+1 */
+                *(int4 *)(wt + swz(row, 2 * j)) = make_int4((int)q[0], (int)q[1], (int)q[2], (int)q[3]);
+                *(int4 *)(wt + swz(row, 2 * j + 1)) = make_int4((int)q[4], (int)q[5], (int)q[6], (int)q[7]);
+            }
+            wds[row * C::BPS + j] = d;
+        }
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+    for (int s = 0; s < MMA_QSTAGES - 1; s++) {
+        if (s < ktiles) load(s, s);
+        cp_commit();
+    }
+    for (int t = 0; t < ktiles; t++) {
+        cp_wait<MMA_QSTAGES - 2>();
+        __syncthreads(); /* stage t landed; the W tile and stage t-1's slot are free */
+        if (t + MMA_QSTAGES - 1 < ktiles) load(t + MMA_QSTAGES - 1, (t + MMA_QSTAGES - 1) % MMA_QSTAGES);
+        cp_commit();
+        const int slot = t % MMA_QSTAGES;
+        unpack(t, slot);
+        __syncthreads(); /* W tile complete */
+        const uint32_t sx = s0 + slot * C::STAGE;
+        const float *xd = (const float *)(smem + slot * C::STAGE + MMA_BM * MMA_ROWB);
+#pragma unroll 1
+        for (int j = 0; j < C::BPS; j++) { /* 32-block j of the stage */
+            const float *xdl = xd + (wm * 64 + gid) * C::BPS + j, *wdl = wds + (wn * 32 + 2 * tid4) * C::BPS + j;
+            float dx[4][2], dw[4][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 16 * C::BPS], dx[mt][1] = xdl[(mt * 16 + 8) * C::BPS];
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 8 * C::BPS], dw[nt][1] = wdl[(nt * 8 + 1) * C::BPS];
+            if constexpr (C::H) {
+                float part[4][4][4];
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+#pragma unroll
+                    for (int jn = 0; jn < 4; jn++)
+#pragma unroll
+                        for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+#pragma unroll
+                for (int hh = 0; hh < 2; hh++) {
+                    const int ch0 = 4 * j + 2 * hh;
+                    const uint32_t ca = (uint32_t)(((ch0 + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((ch0 + ((lane >> 3) & 1)) ^ r7) << 4);
+                    uint32_t af[4][4], bf[4][2];
+#pragma unroll
+                    for (int mt = 0; mt < 4; mt++)
+                        ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+#pragma unroll
+                    for (int np = 0; np < 2; np++)
+                        ldsm_x4(swt + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
+                                bf[2 * np + 1][1]);
+#pragma unroll
+                    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                        for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
+                }
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                    for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                        for (int e = 0; e < 4; e++)
+                            acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], part[mt][nt][e], acc[mt][nt][e]);
+            } else {
+                const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
+                uint32_t af[4][4], bf[4][2];
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+                    ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+#pragma unroll
+                for (int np = 0; np < 2; np++)
+                    ldsm_x4(swt + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                    for (int nt = 0; nt < 4; nt++) {
+                        int32_t d[4];
+                        mma_s8(d, af[mt], bf[nt]);
+#pragma unroll
+                        for (int e = 0; e < 4; e++) {
+                            const float s = __int_as_float(d[e]) - 12582912.0f;
+                            acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], s, acc[mt][nt][e]);
+                        }
+                    }
+            }
+        }
+    }
+    cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
+                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
+                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
+            }
+}
+
+/* ---- the f16 GEMM (X as hi + lo halves) ------------------------------------------------ */
+
+struct mmf_args {
+    const __half *xh, *xl; /* [m_pad][k_pad] */
+    const float *inv;      /* [m]: 2^-s of each X row */
+    const __half *w;       /* rows of w_stride_e halves, 16-byte aligned; k % 8 == 0 */
+    int64_t w_stride_e;
+    float *y;
+    int64_t ys;
+    int64_t m, n, k, k_pad;
+    float *part; /* split-k: partial sums [gridDim.z][m][n], else NULL (y written directly) */
+    int kps;     /* k tiles per split */
+};
+
+__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
+    const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
+    const uint32_t s0 = smem_u32(smem);
+    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
+     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+
+    auto load = [&](int t, int slot) {
+        t += kt0;
+        const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+            const int64_t kc = (int64_t)t * 64 + ch * 8; /* first half of the chunk */
+            cp16(sh + swz(row, ch), xhg + row * a.k_pad + kc);
+            cp16(sl + swz(row, ch), xlg + row * a.k_pad + kc);
+            const int ok = n0 + row < a.n && kc < a.k; /* k % 8 == 0: a chunk is all in or all out */
+            cp16_zfill(sw + swz(row, ch), ok ? (const void *)(a.w + (n0 + row) * a.w_stride_e + kc) : (const void *)a.w,
+                       ok ? 16 : 0);
+        }
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+    for (int s = 0; s < MMA_FSTAGES - 1; s++) {
+        if (s < ktiles) load(s, s);
+        cp_commit();
+    }
+    for (int t = 0; t < ktiles; t++) {
+        cp_wait<MMA_FSTAGES - 2>();
+        __syncthreads();
+        if (t + MMA_FSTAGES - 1 < ktiles) load(t + MMA_FSTAGES - 1, (t + MMA_FSTAGES - 1) % MMA_FSTAGES);
+        cp_commit();
+        const int slot = t % MMA_FSTAGES;
+        const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
+        /* This stage's sums in their own accumulators, added to acc with a rounded FADD: the
+         * tensor cores' F32 accumulation truncates, so its chains stay 8 additions long. */
+        float part[4][4][4];
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+            for (int jn = 0; jn < 4; jn++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+#pragma unroll
+        for (int j = 0; j < 4; j++) { /* k16 step j: chunks 2j, 2j+1 */
+            const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
+            uint32_t bf[4][2];
+#pragma unroll
+            for (int np = 0; np < 2; np++)
+                ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) {
+                const uint32_t off = arow + mt * 16 * MMA_ROWB + ca;
+                uint32_t ah[4], al[4];
+                ldsm_x4(sh + off, ah[0], ah[1], ah[2], ah[3]);
+                ldsm_x4(sl + off, al[0], al[1], al[2], al[3]);
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++) {
+                    mma_f16(part[mt][nt], al, bf[nt]); /* the small part first */
+                    mma_f16(part[mt][nt], ah, bf[nt]);
+                }
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+            for (int jn = 0; jn < 4; jn++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) acc[i][jn][e] += part[i][jn][e];
+    }
+    cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
+
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int e2 = 0; e2 < 2; e2++) {
+            const int64_t row = m0 + wm * 64 + mt * 16 + gid + e2 * 8;
+            if (row >= a.m) continue;
+            const float inv = a.inv[row];
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                for (int e1 = 0; e1 < 2; e1++) {
+                    const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + e1;
+                    if (col < a.n) out[row * os + col] = acc[mt][nt][e2 * 2 + e1] * inv;
+                }
+        }
+}
+
+/* ---- entry ------------------------------------------------------------------------------ */
+
+/* Scratch carved in 256-byte aligned pieces. */
+static char *carve(char **p, int64_t bytes) {
+    char *r = *p;
+    *p += (bytes + 255) / 256 * 256;
+    return r;
+}
+
+/* Split-k when the output tiles fill less than half the SMs (m and n small): the split count
+ * (each split >= 2 k tiles) whose CTAs fill whole waves best, taken only when it beats
+ * fewer splits by 5%; the partial sums go to scratch and k_mma_reduce adds them in split
+ * order (deterministic). Returns the split count; *kps = k tiles per split. */
+static int plan_split(const struct tsc_context *c, int64_t tiles, int64_t ktiles, int *kps) {
+    const int64_t sm = c->sm_count > 0 ? c->sm_count : 1;
+    int64_t best = 1;
+    /* From half a wave of tiles on, the partial sums' traffic (12 bytes per output and split)
+     * costs about what a better fill would gain. */
+    if (tiles * 2 > sm) {
+        *kps = (int)ktiles;
+        return 1;
+    }
+    double best_fill = (double)tiles / (double)(tsc_cdiv(tiles, sm) * sm);
+    for (int64_t s = 2; s <= ktiles / 2 && s <= 64; s++) {
+        const double fill = (double)(tiles * s) / (double)(tsc_cdiv(tiles * s, sm) * sm);
+        if (fill > best_fill * 1.05) best = s, best_fill = fill;
+    }
+    *kps = (int)tsc_cdiv(ktiles, best);
+    return (int)tsc_cdiv(ktiles, *kps); /* no empty split */
+}
+
+__global__ void k_mma_reduce(float *y, int64_t ys, const float *part, int splits, int64_t m, int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= m * n) return;
+    float v = part[i];
+    for (int z = 1; z < splits; z++) v += part[z * m * n + i];
+    y[(i / n) * ys + i % n] = v;
+}
+
+/* Which kernel takes quantized weights (TSC_MMA_QUANT in the environment, read per call so
+ * tests and benchmarks can run each): "int8" (default) unpack pass + int8 mma; "f16"
+ * unpack pass + f16 mma on the same integers; "raw" / "rawf16" W unpacked in shared memory
+ * by the GEMM itself (int8 / f16 mma). All give the CPU's integer block sums. */
+enum { QV_INT8, QV_F16, QV_RAW8, QV_RAW16 };
+static int quant_variant(void) {
+    const char *e = getenv("TSC_MMA_QUANT");
+    if (e == NULL) return QV_INT8;
+    if (strcmp(e, "int8") == 0) return QV_INT8;
+    if (strcmp(e, "f16") == 0) return QV_F16;
+    if (strcmp(e, "raw") == 0) return QV_RAW8;
+    if (strcmp(e, "rawf16") == 0) return QV_RAW16;
+    return QV_INT8;
+}
+
+template <typename QT, int WT>
+static void launch_qr(struct tsc_context *c, dim3 grid, const mmqr_args &a) {
+    const int smem = mmqr_cfg<QT, WT>::SMEM;
+    cudaFuncSetAttribute(k_mma_qr<QT, WT>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    k_mma_qr<QT, WT><<<grid, MMA_THREADS, smem, c->stream>>>(a);
+}
+
+static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
+                         const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    int v = quant_variant();
+    const int q8 = w_type == TS_TYPE_Q8_0;
+    if (v == QV_RAW8 && (q8 ? mmqr_cfg<int8_t, TS_TYPE_Q8_0>::SMEM : mmqr_cfg<int8_t, TS_TYPE_Q4_0>::SMEM) > c->max_smem_optin)
+        v = QV_INT8;
+    if (v == QV_RAW16 && (q8 ? mmqr_cfg<__half, TS_TYPE_Q8_0>::SMEM : mmqr_cfg<__half, TS_TYPE_Q4_0>::SMEM) > c->max_smem_optin)
+        v = QV_F16;
+    const int h = v == QV_F16 || v == QV_RAW16, raw = v == QV_RAW8 || v == QV_RAW16;
+    const size_t smem = (size_t)MMA_QSTAGES * (h ? MMA_HSTAGE : MMA_QSTAGE);
+    if (!raw && (int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
+    const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN;
+    const int64_t k_pad = tsc_cdiv(k, MMA_ROWB) * MMA_ROWB, nb = k / 32, nb_pad = k_pad / 32;
+    const int64_t qb = h ? 2 : 1; /* bytes per quant */
+    int kps;
+    const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / (h ? 64 : 128), &kps);
+    const int64_t wbytes = raw ? 0 : n_pad * k_pad * qb + n_pad * nb_pad * 4;
+    const int64_t bytes = m_pad * k_pad * qb + m_pad * nb_pad * 4 + wbytes + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
+    void *scratch;
+    int32_t st = tsc_scratch(c, bytes, &scratch);
+    if (st) return st;
+    char *p = (char *)scratch;
+    void *xq = carve(&p, m_pad * k_pad * qb);
+    float *xd = (float *)carve(&p, m_pad * nb_pad * 4);
+    void *wq = raw ? NULL : carve(&p, n_pad * k_pad * qb);
+    float *wd = raw ? NULL : (float *)carve(&p, n_pad * nb_pad * 4);
+    float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
+    const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256), gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
+    const uint8_t *wb = (const uint8_t *)w;
+    dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
+    if (h) k_mma_quantize_x<<<gx, 256, 0, c->stream>>>((__half *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+    else k_mma_quantize_x<<<gx, 256, 0, c->stream>>>((int8_t *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+    if (raw) {
+        const mmqr_args a = {xq, xd, wb, w_stride, y, y_stride / 4, m, n, nb, k_pad, part, kps};
+        if (h) {
+            if (q8) launch_qr<__half, TS_TYPE_Q8_0>(c, grid, a);
+            else launch_qr<__half, TS_TYPE_Q4_0>(c, grid, a);
+        } else {
+            if (q8) launch_qr<int8_t, TS_TYPE_Q8_0>(c, grid, a);
+            else launch_qr<int8_t, TS_TYPE_Q4_0>(c, grid, a);
+        }
+    } else if (h) {
+        __half *xh = (__half *)xq, *wh = (__half *)wq;
+        if (q8) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        mmqh_args a = {xh, wh, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
+        cudaFuncSetAttribute(k_mma_qh, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_mma_qh<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    } else {
+        int8_t *xi = (int8_t *)xq, *wi = (int8_t *)wq;
+        if (q8) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
+        mmq_args a = {xi, wi, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
+        cudaFuncSetAttribute(k_mma_q, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_mma_q<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    }
+    if (splits > 1)
+        k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);
+    st = tsc_launch_status("tsc_matmul");
+    int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */
+    return st ? st : st2;
+}
+
+static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int64_t w_stride, const float *x,
+                       int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    const size_t smem = (size_t)MMA_FSTAGES * MMA_FSTAGE;
+    if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
+    const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN, k_pad = tsc_cdiv(k, 64) * 64;
+    /* In place when every 8-half chunk of W is a 16-byte aligned load; else a padded copy. */
+    const int direct = (uintptr_t)w % 16 == 0 && w_stride % 16 == 0 && k % 8 == 0;
+    int kps;
+    const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / 64, &kps);
+    const int64_t bytes =
+        2 * m_pad * k_pad * 2 + m_pad * 4 + (direct ? 0 : n_pad * k_pad * 2) + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
+    void *scratch;
+    int32_t st = tsc_scratch(c, bytes, &scratch);
+    if (st) return st;
+    char *p = (char *)scratch;
+    __half *xh = (__half *)carve(&p, m_pad * k_pad * 2), *xl = (__half *)carve(&p, m_pad * k_pad * 2);
+    float *inv = (float *)carve(&p, m_pad * 4);
+    k_mma_split_x<<<(unsigned)m_pad, 256, 0, c->stream>>>(xh, xl, inv, x, x_stride / 4, m, k, k_pad);
+    float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
+    mmf_args a = {xh, xl, inv, (const __half *)w, w_stride / 2, y, y_stride / 4, m, n, k, k_pad, part, kps};
+    if (!direct) {
+        __half *wp = (__half *)carve(&p, n_pad * k_pad * 2);
+        k_mma_pad_w<<<(unsigned)tsc_cdiv(n_pad * k_pad, 256), 256, 0, c->stream>>>(wp, (const uint8_t *)w, w_stride, n, k, n_pad,
+                                                                                    k_pad);
+        a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
+    }
+    cudaFuncSetAttribute(k_mma_f16, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
+    k_mma_f16<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    if (splits > 1)
+        k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);
+    st = tsc_launch_status("tsc_matmul");
+    int32_t st2 = tsc_pool_free(c, scratch);
+    return st ? st : st2;
+}
 
 int32_t tsc_matmul_mma(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
                        const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
-    (void)c, (void)y, (void)y_stride, (void)w, (void)w_type, (void)w_stride, (void)x, (void)x_stride, (void)n, (void)k, (void)m;
+    if (m < TSC_MMA_MIN_M) return TSC_NOT_HANDLED;
+    if (tsc_cdiv(m, MMA_BM) > 65535 || tsc_cdiv(n, MMA_BN) > 0x7fffffffLL || k > 0x7fffffffLL / 4) return TSC_NOT_HANDLED;
+    if (w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0) return mma_quant(c, y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
+    if (w_type == TS_TYPE_F16) return mma_f16(c, y, y_stride, w, w_stride, x, x_stride, n, k, m);
     return TSC_NOT_HANDLED;
 }

@@ -7,8 +7,9 @@
  * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16/Q4_K/Q6_K matvec at 4096x14336 and 14336x4096
  * (GB/s of weights streamed, % of the copy bandwidth), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2),
- * batched Q4_0 matmul M=512, and attention at the CLIP ViT-L/14 and SD 1.5 (512x512, CFG
- * batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops). Weights are random bytes with a small
+ * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16 at M=512/2048 in TFLOP/s
+ * and % of the H100 SXM dense int8/f16 peaks; M around its threshold), and attention at the
+ * CLIP ViT-L/14 and SD 1.5 (512x512, CFG batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops). Weights are random bytes with a small
  * fixed scale: speed does not depend on the values. Times are host wall clock around
  * enough iterations to fill ~0.25 s, after one warm-up, with tsc_synchronize at both ends.
  */
@@ -280,6 +281,50 @@ static void bench_attention(const char *what, int64_t heads, int64_t lq, int64_t
     tsc_free(ctx, a.o), tsc_free(ctx, a.q), tsc_free(ctx, a.k), tsc_free(ctx, a.v);
 }
 
+/* ---- tensor-core batched matmul (tsc_matmul_mma.cu) ------------------------------------ */
+
+/* H100 SXM dense tensor peaks: int8 1979 TOPS, f16 989 TFLOP/s (what the % compare with). */
+#define MMA_PEAK_INT8 1979.0
+#define MMA_PEAK_F16 989.0
+
+static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
+    mm_arg a = {dalloc(m * n * 4), rand_weights(type, n, k, 21), type, row_bytes(type, k), rand_floats(m * k, 23), n, k, m};
+    const double s = time_it(do_mm, &a), flops = 2.0 * n * k * m;
+    const double peak = type == TS_TYPE_F16 ? MMA_PEAK_F16 : MMA_PEAK_INT8;
+    char name[128];
+    const char *v = getenv("TSC_MMA_QUANT");
+    char kern[32] = "";
+    if (m < 16) snprintf(kern, sizeof kern, " [plain]"); /* below tsc_matmul_mma.cu's TSC_MMA_MIN_M */
+    else if (type != TS_TYPE_F16) snprintf(kern, sizeof kern, " [%s]", v ? v : "default");
+    snprintf(name, sizeof name, "%s%s n=%lld k=%lld m=%lld: %.1f%% of %.0f T", tname(type), kern, (long long)n, (long long)k,
+             (long long)m, 100.0 * flops / s / 1e12 / peak, peak);
+    result("mma", name, s, 0, flops);
+    tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
+}
+
+static void bench_mma_all(void) {
+    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_F16};
+    static const int64_t shapes[][3] = {{4096, 4096, 512}, {14336, 4096, 512}, {4096, 14336, 512}, {14336, 4096, 2048},
+                                        {4096, 14336, 2048}};
+    setenv("TSC_MMA_QUANT", "int8", 1);
+    for (int t = 0; t < 3; t++)
+        for (int i = 0; i < (quick ? 1 : 5); i++) bench_mma(types[t], shapes[i][0], shapes[i][1], shapes[i][2]);
+    /* The other kernels for quantized weights (TSC_MMA_QUANT: f16 mma on the same integers;
+     * W unpacked in shared memory, int8 / f16 mma), on three of the shapes. */
+    static const char *variants[] = {"f16", "raw", "rawf16"};
+    static const int pick[] = {0, 1, 4};
+    for (int v = 0; v < 3; v++) {
+        setenv("TSC_MMA_QUANT", variants[v], 1);
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(types[t], shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
+    }
+    unsetenv("TSC_MMA_QUANT");
+    /* Around the threshold (m 15: the plain kernels; 16 and up: tensor cores). */
+    static const int64_t ms[] = {15, 16, 32, 64, 128};
+    for (int t = 0; t < 3; t += 2)
+        for (int i = 0; i < 5; i++) bench_mma(types[t], 4096, 4096, ms[i]);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: tsc_bench OUT_DIR [--quick]\n");
@@ -342,6 +387,7 @@ int main(int argc, char **argv) {
     bench_weight_set(TS_TYPE_Q8_0);
     bench_matvec(TS_TYPE_Q4_0, 4096, 4096, 512);
     bench_matvec(TS_TYPE_Q8_0, 4096, 4096, 512);
+    bench_mma_all();
     /* CLIP ViT-L/14 at 224: 16 heads, 257 tokens, d 64. */
     bench_attention("clip vit-l/14", 16, 257, 257, 64);
     /* SD 1.5 UNet at 512x512 with CFG (batch 2): heads x batch = 16. */
