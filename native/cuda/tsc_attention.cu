@@ -6,13 +6,13 @@
  *    chunk of K and V in shared memory with cp.async (many blocks, tens of KB in flight per
  *    SM: the op is a stream over the cache), score it for every query row, and write the
  *    chunk's max, sum and unnormalised p·V; k_att_combine merges the chunks. Exact F32 math.
- *  - k_flash (prefill / images, lq > 8, F16 K/V, d <= 160): flash attention on tensor cores
+ *  - k_flash (prefill / images, lq > 8, d a multiple of 8 up to 160): flash attention on tensor cores
  *    (mma.sync m16n8k16, f16 inputs, f32 accumulation). 64 query rows per block (16 per
  *    warp), key tiles of 64 double-buffered with cp.async, d padded with zeros to a multiple
- *    of 16 in shared memory. Q (pre-multiplied by scale·log2 e) and P are rounded to f16:
- *    see tsc_attention for what that costs.
- *  - k_attention (everything else: F32 K/V with lq > 8, d > 160, K/V rows not 16-byte
- *    aligned): the general kernel below, exact F32.
+ *    of 16 in shared memory. Q (pre-multiplied by scale·log2 e), F32 K/V and P are rounded
+ *    to f16: see tsc_attention for what that costs.
+ *  - k_attention (everything else: lq > 8 with d > 160 or not a multiple of 8, K/V rows not
+ *    16-byte aligned): the general kernel below, exact F32.
  *
  * General kernel: a thread block holds TSC_ATT_ROWS warps, one query row each, all of the same
  * head; the block walks the keys in tiles of 32 that it stages in shared memory as floats (K rows
@@ -379,8 +379,10 @@ static __device__ __forceinline__ uint32_t tsc_pack_h2(float lo, float hi) {
 static size_t fa_smem_bytes(int dp) { return (size_t)(TSC_FA_BM + 4 * TSC_FA_BN) * (dp + 8) * 2; }
 
 /* DP: d rounded up to a multiple of 16 (the columns d..DP-1 are zeros in shared memory).
- * Shared rows are DP + 8 halves long so ldmatrix's 8 row reads hit distinct banks. */
-template <int DP>
+ * Shared rows are DP + 8 halves long so ldmatrix's 8 row reads hit distinct banks.
+ * T: the K/V storage. F16 rows go to shared memory by cp.async; F32 rows are loaded,
+ * rounded to f16 and stored (synchronously: other resident blocks cover the latency). */
+template <int DP, typename T>
 __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
     constexpr int LDS = DP + 8, NT = TSC_FA_BN / 8, DT = DP / 8;
     extern __shared__ __align__(16) char fsm[];
@@ -418,12 +420,19 @@ __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
         for (int e = tid; e < TSC_FA_BN * cpr; e += TSC_FA_THREADS) {
             const int r = e / cpr, c = e - r * cpr;
             const int64_t key = k0 + r;
-            if (key < a.lk) {
+            if (key >= a.lk) {
+                *(uint4 *)(kd + r * LDS + c * 8) = make_uint4(0, 0, 0, 0);
+                *(uint4 *)(vd + r * LDS + c * 8) = make_uint4(0, 0, 0, 0);
+            } else if constexpr (sizeof(T) == 2) {
                 tsc_cp16(kd + r * LDS + c * 8, kb + key * a.k_rs + c * 16);
                 tsc_cp16(vd + r * LDS + c * 8, vb + key * a.v_rs + c * 16);
             } else {
-                *(uint4 *)(kd + r * LDS + c * 8) = make_uint4(0, 0, 0, 0);
-                *(uint4 *)(vd + r * LDS + c * 8) = make_uint4(0, 0, 0, 0);
+                const float4 *ksrc = (const float4 *)(kb + key * a.k_rs + c * 32), *vsrc = (const float4 *)(vb + key * a.v_rs + c * 32);
+                const float4 k_lo = ksrc[0], k_hi = ksrc[1], v_lo = vsrc[0], v_hi = vsrc[1];
+                *(uint4 *)(kd + r * LDS + c * 8) = make_uint4(tsc_pack_h2(k_lo.x, k_lo.y), tsc_pack_h2(k_lo.z, k_lo.w),
+                                                              tsc_pack_h2(k_hi.x, k_hi.y), tsc_pack_h2(k_hi.z, k_hi.w));
+                *(uint4 *)(vd + r * LDS + c * 8) = make_uint4(tsc_pack_h2(v_lo.x, v_lo.y), tsc_pack_h2(v_lo.z, v_lo.w),
+                                                              tsc_pack_h2(v_hi.x, v_hi.y), tsc_pack_h2(v_hi.z, v_hi.w));
             }
         }
         tsc_cp_commit();
@@ -580,22 +589,35 @@ static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_
     return st;
 }
 
-template <int DP>
+template <int DP, typename T>
 static int32_t launch_flash(struct tsc_context *c, const struct fa_args &a, int64_t n_heads) {
     const size_t smem = fa_smem_bytes(DP);
     if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
-    if (smem > 48 * 1024) cudaFuncSetAttribute(k_flash<DP>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    k_flash<DP><<<dim3((unsigned)tsc_cdiv(a.lq, TSC_FA_BM), (unsigned)n_heads), TSC_FA_THREADS, smem, c->stream>>>(a);
+    if (smem > 48 * 1024) cudaFuncSetAttribute(k_flash<DP, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    k_flash<DP, T><<<dim3((unsigned)tsc_cdiv(a.lq, TSC_FA_BM), (unsigned)n_heads), TSC_FA_THREADS, smem, c->stream>>>(a);
     return tsc_launch_status("tsc_attention");
 }
 
+template <typename T>
+static int32_t launch_flash_d(struct tsc_context *c, const struct fa_args &a, int64_t n_heads) {
+    const int64_t d = a.d;
+    return d <= 32 ? launch_flash<32, T>(c, a, n_heads)
+           : d <= 48 ? launch_flash<48, T>(c, a, n_heads)
+           : d <= 64 ? launch_flash<64, T>(c, a, n_heads)
+           : d <= 80 ? launch_flash<80, T>(c, a, n_heads)
+           : d <= 96 ? launch_flash<96, T>(c, a, n_heads)
+           : d <= 128 ? launch_flash<128, T>(c, a, n_heads)
+                      : launch_flash<160, T>(c, a, n_heads);
+}
+
 /* Accuracy: the split and general kernels compute in F32 as the CPU does (differences of a
- * few ulps from summation order and expf). The tensor-core kernel rounds Q·scale·log2 e and
- * the softmax weights P to f16 (unit roundoff u = 2^-11) before the products, which are
- * exact and summed in F32: a score moves by at most u·scale·sum_c |q_c·k_c| (random signs:
- * ~u·scale·|q||k|/sqrt(3) per score), an output by at most u·max|V| from P, plus what the
- * score errors do to the weights. For unit-variance Q, K, V and scale 1/sqrt(d) a float64
- * simulation of this rounding gives max |err| 1e-4 .. 7.5e-4 (peaked weights the most);
+ * few ulps from summation order and expf). The tensor-core kernel rounds Q·scale·log2 e,
+ * F32 K and V, and the softmax weights P to f16 (unit roundoff u = 2^-11; values must stay
+ * within the f16 range, |x| < 65504) before the products, which are exact and summed in
+ * F32: a score moves by at most u·scale·sum_c |q_c·k_c| (random signs: ~u·scale·|q||k|/sqrt(3)
+ * per score), an output by at most u·max|V| from P, plus what the score errors do to the
+ * weights. For unit-variance Q, K, V and scale 1/sqrt(d) a float64 simulation of this
+ * rounding gives max |err| 1e-4 .. 8.6e-4 (peaked weights, F32 K/V the most);
  * test_cuda_attention.c holds it to 3e-3 + 3e-3·|o|. */
 extern "C" TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stride, int64_t o_row_stride, const float *q,
                                         int64_t q_head_stride, int64_t q_row_stride, const void *k, int64_t k_head_stride,
@@ -649,7 +671,7 @@ extern "C" TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stri
         int32_t r = kv_type == TS_TYPE_F16 ? launch_split<__half>(c, a, n_heads, lk_vis) : launch_split<float>(c, a, n_heads, lk_vis);
         if (r != TSC_NOT_HANDLED) return r;
     }
-    if (rows16 && kv_type == TS_TYPE_F16 && lq > TSC_DEC_MAXQ && d <= TSC_FA_MAX_D) {
+    if (rows16 && lq > TSC_DEC_MAXQ && d % 8 == 0 && d <= TSC_FA_MAX_D) {
         struct fa_args a;
         a.o = o, a.o_hs = o_head_stride / 4, a.o_rs = o_row_stride / 4;
         a.q = q, a.q_hs = q_head_stride / 4, a.q_rs = q_row_stride / 4;
@@ -659,13 +681,7 @@ extern "C" TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stri
         a.group = n_heads / n_kv_heads, a.lq = lq, a.lk = lk, a.d = d;
         a.kv_offset = causal ? kv_offset : 0;
         a.qscale = scale * 1.4426950408889634f, a.causal = causal != 0;
-        int32_t r = d <= 32 ? launch_flash<32>(c, a, n_heads)
-                    : d <= 48 ? launch_flash<48>(c, a, n_heads)
-                    : d <= 64 ? launch_flash<64>(c, a, n_heads)
-                    : d <= 80 ? launch_flash<80>(c, a, n_heads)
-                    : d <= 96 ? launch_flash<96>(c, a, n_heads)
-                    : d <= 128 ? launch_flash<128>(c, a, n_heads)
-                               : launch_flash<160>(c, a, n_heads);
+        int32_t r = kv_type == TS_TYPE_F16 ? launch_flash_d<__half>(c, a, n_heads) : launch_flash_d<float>(c, a, n_heads);
         if (r != TSC_NOT_HANDLED) return r;
     }
     struct att_args a;
