@@ -5,7 +5,9 @@
  *  - k_att_split (decode, lq <= 8): flash-decoding. Blocks (head, chunk of keys) stage their
  *    chunk of K and V in shared memory with cp.async (many blocks, tens of KB in flight per
  *    SM: the op is a stream over the cache), score it for every query row, and write the
- *    chunk's max, sum and unnormalised p·V; k_att_combine merges the chunks. Exact F32 math.
+ *    chunk's max, sum and unnormalised p·V; k_att_combine merges the chunks. With GQA a
+ *    block takes all query heads of its kv head (up to 8 rows), so K/V are read once.
+ *    Exact F32 math.
  *  - k_flash (prefill / images, lq > 8, d a multiple of 8 up to 160): flash attention on tensor cores
  *    (mma.sync m16n8k16, f16 inputs, f32 accumulation). 64 query rows per block (16 per
  *    warp), key tiles of 64 double-buffered with cp.async, d padded with zeros to a multiple
@@ -150,32 +152,38 @@ struct dec_args {
     int64_t mask_rs; /* floats */
     float *o;
     int64_t o_hs, o_rs; /* floats; written directly when n_split == 1 */
-    float *part;        /* [n_heads][lq][n_split][d] unnormalised p·V per chunk */
-    float *part_ml;     /* [n_heads][lq][n_split][2] the chunk's max and sum of exp(s - max) */
+    float *part;        /* [n_heads·lq][n_split][d] unnormalised p·V per chunk */
+    float *part_ml;     /* [n_heads·lq][n_split][2] the chunk's max and sum of exp(s - max) */
     int64_t group, lq, lk, d, kv_offset;
     int32_t chunk, n_split, srb; /* keys per block, blocks per head, shared bytes per staged row */
+    int32_t grouped;             /* a block takes all `group` query heads of its kv head */
+    int32_t rows;                /* query rows per block: group·lq when grouped, else lq (<= 8) */
     float scale;
     int32_t causal;
 };
 
 /* Shared layout of k_att_split: K rows, V rows (srb bytes each), Q rows (floats, scaled),
- * scores then weights [lq][chunk], the slices' partial sums for the reduction of p·V,
+ * scores then weights [rows][chunk], the slices' partial sums for the reduction of p·V,
  * and the rows' max and sum. */
-static size_t dec_smem_bytes(int64_t chunk, int64_t srb, int64_t lq, int64_t d) {
-    return (size_t)(2 * chunk * srb + lq * d * 4 + lq * chunk * 4 + 2 * TSC_DEC_THREADS * TSC_DEC_MAXQ * 4 + lq * 8);
+static size_t dec_smem_bytes(int64_t chunk, int64_t srb, int64_t rows, int64_t d) {
+    return (size_t)(2 * chunk * srb + rows * d * 4 + rows * chunk * 4 + 2 * TSC_DEC_THREADS * TSC_DEC_MAXQ * 4 + rows * 8);
 }
 
+/* Block (x, s): chunk s of the keys for query head x (or, grouped, for every query head of
+ * kv head x, so GQA reads each K/V row once). Its row rr is query row rr % lq of head
+ * x·group + rr / lq (grouped) or of head x; its global row index (head·lq + row) is x·rows + rr. */
 template <typename T>
 __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct dec_args a) {
     extern __shared__ __align__(16) char dsm[];
     constexpr int esz = (int)sizeof(T), vpc = 16 / esz; /* elements per 16-byte chunk */
     const int64_t d = a.d, lq = a.lq;
-    const int chunk = a.chunk, srb = a.srb;
+    const int chunk = a.chunk, srb = a.srb, R = a.rows;
     char *ks = dsm, *vs = ks + (size_t)chunk * srb;
-    float *qs = (float *)(vs + (size_t)chunk * srb), *ps = qs + lq * d, *red = ps + lq * chunk,
+    float *qs = (float *)(vs + (size_t)chunk * srb), *ps = qs + R * d, *red = ps + R * chunk,
           *ml = red + 2 * TSC_DEC_THREADS * TSC_DEC_MAXQ;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int64_t h = blockIdx.x, kvh = h / a.group, s = blockIdx.y;
+    const int64_t bx = blockIdx.x, s = blockIdx.y;
+    const int64_t kvh = a.grouped ? bx : bx / a.group, head0 = a.grouped ? bx * a.group : bx;
     const int64_t j0 = s * chunk;
     int64_t jend = min(j0 + chunk, a.lk);
     if (a.causal) jend = min(jend, a.kv_offset + lq); /* the last row sees keys < kv_offset + lq */
@@ -194,9 +202,9 @@ __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct dec_args a
         tsc_cp16(vs + (size_t)r * srb + c * 16, vb + r * a.v_rs + c * 16);
     }
     tsc_cp_commit();
-    for (int64_t e = tid; e < lq * d; e += TSC_DEC_THREADS) {
-        const int64_t r = e / d, c = e - r * d;
-        qs[e] = a.q[h * a.q_hs + r * a.q_rs + c] * a.scale;
+    for (int64_t e = tid; e < R * d; e += TSC_DEC_THREADS) {
+        const int64_t rr = e / d, c = e - rr * d, hh = head0 + rr / lq, r = rr % lq;
+        qs[e] = a.q[hh * a.q_hs + r * a.q_rs + c] * a.scale;
     }
     tsc_cp_wait<1>();
     __syncthreads();
@@ -223,41 +231,42 @@ __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct dec_args a
                 kf[2] = __uint_as_float(raw.z), kf[3] = __uint_as_float(raw.w);
             }
 #pragma unroll
-            for (int r = 0; r < TSC_DEC_MAXQ; r++) {
-                if (r < lq) {
-                    const float *qr = qs + r * d + c0;
+            for (int rr = 0; rr < TSC_DEC_MAXQ; rr++) {
+                if (rr < R) {
+                    const float *qr = qs + rr * d + c0;
 #pragma unroll
-                    for (int e = 0; e < vpc; e++) acc[r] += qr[e] * kf[e];
+                    for (int e = 0; e < vpc; e++) acc[rr] += qr[e] * kf[e];
                 }
             }
         }
         const int64_t key = j0 + j;
 #pragma unroll
-        for (int r = 0; r < TSC_DEC_MAXQ; r++) {
-            if (r < lq) {
-                float sc = acc[r];
+        for (int rr = 0; rr < TSC_DEC_MAXQ; rr++) {
+            if (rr < R) {
+                const int64_t r = rr % lq;
+                float sc = acc[rr];
                 if (a.causal && key > a.kv_offset + r) sc = -INFINITY;
                 else if (a.mask) sc += a.mask[r * a.mask_rs + key];
-                ps[r * chunk + j] = sc;
+                ps[rr * chunk + j] = sc;
             }
         }
     }
     __syncthreads();
 
     /* Softmax of the chunk, one warp per row: weights in place, the row's max and sum. */
-    for (int r = warp; r < lq; r += TSC_DEC_THREADS / 32) {
+    for (int rr = warp; rr < R; rr += TSC_DEC_THREADS / 32) {
         float m = -INFINITY;
-        for (int j = lane; j < nk; j += 32) m = fmaxf(m, ps[r * chunk + j]);
+        for (int j = lane; j < nk; j += 32) m = fmaxf(m, ps[rr * chunk + j]);
         m = tsc_warp_max(m);
         const float mu = m == -INFINITY ? 0.0f : m; /* all hidden: every exp(-inf) = 0 */
         float l = 0.0f;
         for (int j = lane; j < nk; j += 32) {
-            const float p = expf(ps[r * chunk + j] - mu);
-            ps[r * chunk + j] = p;
+            const float p = expf(ps[rr * chunk + j] - mu);
+            ps[rr * chunk + j] = p;
             l += p;
         }
         l = tsc_warp_sum(l);
-        if (lane == 0) ml[2 * r] = m, ml[2 * r + 1] = l;
+        if (lane == 0) ml[2 * rr] = m, ml[2 * rr + 1] = l;
     }
     tsc_cp_wait<0>();
     __syncthreads();
@@ -274,35 +283,36 @@ __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct dec_args a
             if constexpr (esz == 2) vv = __half22float2(*(const __half2 *)(vs + (size_t)j * srb + pair * 4));
             else vv = *(const float2 *)(vs + (size_t)j * srb + pair * 8);
 #pragma unroll
-            for (int r = 0; r < TSC_DEC_MAXQ; r++) {
-                if (r < lq) {
-                    const float p = ps[r * chunk + j];
-                    acc0[r] += p * vv.x, acc1[r] += p * vv.y;
+            for (int rr = 0; rr < TSC_DEC_MAXQ; rr++) {
+                if (rr < R) {
+                    const float p = ps[rr * chunk + j];
+                    acc0[rr] += p * vv.x, acc1[rr] += p * vv.y;
                 }
             }
         }
 #pragma unroll
-        for (int r = 0; r < TSC_DEC_MAXQ; r++) {
-            if (r < lq) {
-                red[(slice * lq + r) * d + 2 * pair] = acc0[r];
-                red[(slice * lq + r) * d + 2 * pair + 1] = acc1[r];
+        for (int rr = 0; rr < TSC_DEC_MAXQ; rr++) {
+            if (rr < R) {
+                red[(slice * R + rr) * d + 2 * pair] = acc0[rr];
+                red[(slice * R + rr) * d + 2 * pair + 1] = acc1[rr];
             }
         }
     }
     __syncthreads();
-    for (int64_t e = tid; e < lq * d; e += TSC_DEC_THREADS) {
-        const int64_t r = e / d, c = e - r * d;
+    for (int64_t e = tid; e < R * d; e += TSC_DEC_THREADS) {
+        const int64_t rr = e / d, c = e - rr * d;
         float sum = 0.0f;
-        for (int sl = 0; sl < ns; sl++) sum += red[(sl * lq + r) * d + c];
+        for (int sl = 0; sl < ns; sl++) sum += red[(sl * R + rr) * d + c];
         if (a.n_split == 1) {
-            const float l = ml[2 * r + 1];
-            a.o[h * a.o_hs + r * a.o_rs + c] = l > 0.0f ? sum / l : 0.0f;
+            const float l = ml[2 * rr + 1];
+            const int64_t hh = head0 + rr / lq, r = rr % lq;
+            a.o[hh * a.o_hs + r * a.o_rs + c] = l > 0.0f ? sum / l : 0.0f;
         } else {
-            a.part[((h * lq + r) * a.n_split + s) * d + c] = sum;
+            a.part[((bx * R + rr) * a.n_split + s) * d + c] = sum;
         }
     }
-    if (a.n_split > 1 && tid < lq) {
-        float *pm = a.part_ml + ((h * lq + tid) * a.n_split + s) * 2;
+    if (a.n_split > 1 && tid < R) {
+        float *pm = a.part_ml + ((bx * R + tid) * a.n_split + s) * 2;
         pm[0] = ml[2 * tid], pm[1] = ml[2 * tid + 1];
     }
 }
@@ -566,7 +576,11 @@ static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_
     const int64_t n_split = lk_vis > 0 ? tsc_cdiv(lk_vis, chunk) : 1;
     if (n_split > 65535) return TSC_NOT_HANDLED;
     a.n_split = (int32_t)n_split;
-    const size_t smem = dec_smem_bytes(chunk, a.srb, a.lq, a.d);
+    /* GQA: the query heads of a kv head share its blocks when their rows fit one block. */
+    a.grouped = a.group > 1 && a.group * a.lq <= TSC_DEC_MAXQ;
+    a.rows = (int32_t)(a.grouped ? a.group * a.lq : a.lq);
+    const int64_t n_blocks_x = a.grouped ? n_heads / a.group : n_heads;
+    const size_t smem = dec_smem_bytes(chunk, a.srb, a.rows, a.d);
     if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
     void *scratch = NULL;
     if (n_split > 1) {
@@ -576,7 +590,7 @@ static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_
         a.part = (float *)scratch, a.part_ml = a.part + rows * a.d;
     }
     if (smem > 48 * 1024) cudaFuncSetAttribute(k_att_split<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    k_att_split<T><<<dim3((unsigned)n_heads, (unsigned)n_split), TSC_DEC_THREADS, smem, c->stream>>>(a);
+    k_att_split<T><<<dim3((unsigned)n_blocks_x, (unsigned)n_split), TSC_DEC_THREADS, smem, c->stream>>>(a);
     int32_t st = tsc_launch_status("tsc_attention");
     if (st == TS_OK && n_split > 1) {
         k_att_combine<<<(unsigned)(n_heads * a.lq), 128, 0, c->stream>>>(a);

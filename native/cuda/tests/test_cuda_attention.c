@@ -138,6 +138,7 @@ int main(void) {
         {"decode 4k gqa 4/1 d128",        4,  1,  1,    4096, 128, 1, 4095, TS_TYPE_F16, 0, 0, 0},
         {"decode 4k no causal f32",       2,  2,  1,    4096, 128, 0, 0,   TS_TYPE_F32, 0, 0, 0},
         {"speculative lq4 causal",        4,  2,  4,    300,  64,  1, 296, TS_TYPE_F16, 0, 1, 0},
+        {"spec. lq4 gqa 8/2 (ungrouped)", 8,  2,  4,    500,  128, 1, 496, TS_TYPE_F16, 0, 0, 0},
         {"decode lq8 masked",             2,  2,  8,    200,  64,  0, 0,   TS_TYPE_F16, 1, 0, 0},
         {"decode lq3 hides all",          2,  1,  3,    50,   64,  1, -5,  TS_TYPE_F16, 0, 0, 0},
         {"decode d40 one chunk",          2,  2,  1,    50,   40,  0, 0,   TS_TYPE_F16, 0, 0, 0},
