@@ -9,8 +9,8 @@
  *    block takes all query heads of its kv head (up to 8 rows), so K/V are read once.
  *    Exact F32 math.
  *  - k_flash (prefill / images, lq > 8, d a multiple of 8 up to 160): flash attention on tensor cores
- *    (mma.sync m16n8k16, f16 inputs, f32 accumulation). 64 query rows per block (16 per
- *    warp), key tiles of 64 double-buffered with cp.async, d padded with zeros to a multiple
+ *    (mma.sync m16n8k16, f16 inputs, f32 accumulation). 64 or 128 query rows per block (16
+ *    or 32 per warp), key tiles of 64 double-buffered with cp.async, d padded with zeros to a multiple
  *    of 16 in shared memory. Q (pre-multiplied by scale·log2 e), F32 K/V and P are rounded
  *    to f16: see tsc_attention for what that costs.
  *  - k_attention (everything else: lq > 8 with d > 160 or not a multiple of 8, K/V rows not
@@ -341,7 +341,6 @@ __global__ void __launch_bounds__(128) k_att_combine(struct dec_args a) {
 
 /* ---- prefill: tensor-core flash attention -------------------------------------------------- */
 
-#define TSC_FA_BM 64 /* query rows per block, 16 per warp */
 #define TSC_FA_BN 64 /* keys per tile */
 #define TSC_FA_THREADS 128
 #define TSC_FA_MAX_D 160
@@ -386,26 +385,28 @@ static __device__ __forceinline__ uint32_t tsc_pack_h2(float lo, float hi) {
     return *(const uint32_t *)&h;
 }
 
-static size_t fa_smem_bytes(int dp) { return (size_t)(TSC_FA_BM + 4 * TSC_FA_BN) * (dp + 8) * 2; }
+static size_t fa_smem_bytes(int dp, int mt) { return (size_t)(64 * mt + 4 * TSC_FA_BN) * (dp + 8) * 2; }
 
 /* DP: d rounded up to a multiple of 16 (the columns d..DP-1 are zeros in shared memory).
  * Shared rows are DP + 8 halves long so ldmatrix's 8 row reads hit distinct banks.
+ * MT: 16-row tiles per warp (block of 64·MT rows): 2 shares every K/V fragment between two
+ * row tiles, halving shared-memory and L2 traffic per flop, for small d where registers allow.
  * T: the K/V storage. F16 rows go to shared memory by cp.async; F32 rows are loaded,
  * rounded to f16 and stored (synchronously: other resident blocks cover the latency). */
-template <int DP, typename T>
+template <int DP, int MT, typename T>
 __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
-    constexpr int LDS = DP + 8, NT = TSC_FA_BN / 8, DT = DP / 8;
+    constexpr int LDS = DP + 8, NT = TSC_FA_BN / 8, DT = DP / 8, BM = 64 * MT;
     extern __shared__ __align__(16) char fsm[];
-    __half *qs = (__half *)fsm, *ks = qs + TSC_FA_BM * LDS, *vs = ks + 2 * TSC_FA_BN * LDS;
+    __half *qs = (__half *)fsm, *ks = qs + BM * LDS, *vs = ks + 2 * TSC_FA_BN * LDS;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;
-    const int64_t h = blockIdx.y, kvh = h / a.group, row0 = (int64_t)blockIdx.x * TSC_FA_BM, d = a.d;
+    const int64_t h = blockIdx.y, kvh = h / a.group, row0 = (int64_t)blockIdx.x * BM, d = a.d;
     int64_t kend = a.lk;
     if (a.causal) {
-        const int64_t e = a.kv_offset + min(row0 + TSC_FA_BM, a.lq); /* past the last row's last key */
+        const int64_t e = a.kv_offset + min(row0 + BM, a.lq); /* past the last row's last key */
         kend = e < 0 ? 0 : (e < a.lk ? e : a.lk);
     }
     const int ntiles = (int)((kend + TSC_FA_BN - 1) / TSC_FA_BN);
-    const int cpr = (int)(d / 8); /* 16-byte chunks per K/V row */
+    const int cpr = (int)(d / 8); /* 16-byte chunks per K/V row (d is a multiple of 8) */
     const char *kb = a.k + kvh * a.k_hs, *vb = a.v + kvh * a.v_hs;
 
     /* Zero the pad columns of both K/V stages once: loads never write them, and a NaN there
@@ -416,7 +417,7 @@ __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
             ks[r * LDS + c] = __float2half(0.0f); /* ks and vs are contiguous: 4·BN rows */
         }
     /* Q, scaled into base-2 scores, rounded to f16; rows past lq and pad columns are 0. */
-    for (int e = tid; e < TSC_FA_BM * DP; e += TSC_FA_THREADS) {
+    for (int e = tid; e < BM * DP; e += TSC_FA_THREADS) {
         const int r = e / DP, c = e % DP;
         const int64_t i = row0 + r;
         const float x = i < a.lq && c < d ? a.q[h * a.q_hs + i * a.q_rs + c] * a.qscale : 0.0f;
@@ -448,12 +449,18 @@ __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
         tsc_cp_commit();
     };
 
-    float o[DT][4];
+    /* Warp w holds rows w·16·MT + 16·mt + g and + 8 (mt < MT) of the block. */
+    float o[MT][DT][4];
+    float m_run[MT][2], l_run[MT][2];
 #pragma unroll
-    for (int n = 0; n < DT; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
-    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.0f, l1 = 0.0f; /* rows g and g + 8 of the warp */
-    const int64_t ra = row0 + warp * 16 + g, rb = ra + 8;
-    const uint32_t q_addr = tsc_smem_addr(qs + (warp * 16 + (lane & 7) + 8 * ((lane >> 3) & 1)) * LDS + 8 * (lane >> 4));
+    for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+        for (int n = 0; n < DT; n++) o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
+        m_run[mt][0] = m_run[mt][1] = -INFINITY, l_run[mt][0] = l_run[mt][1] = 0.0f;
+    }
+    const int64_t wrow0 = row0 + warp * 16 * MT; /* the warp's first row */
+    const uint32_t q_addr =
+        tsc_smem_addr(qs + (warp * 16 * MT + (lane & 7) + 8 * ((lane >> 3) & 1)) * LDS + 8 * (lane >> 4));
     const float LOG2E = 1.4426950408889634f;
 
     if (ntiles > 0) load_tile(0, 0);
@@ -465,99 +472,122 @@ __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
         const __half *kt = ks + (t & 1) * TSC_FA_BN * LDS, *vt = vs + (t & 1) * TSC_FA_BN * LDS;
         const int64_t k0 = (int64_t)t * TSC_FA_BN;
 
-        /* S = Q·Kᵀ for the warp's 16 rows x 64 keys. */
-        float sacc[NT][4];
+        /* S = Q·Kᵀ for the warp's 16·MT rows x 64 keys. */
+        float sacc[MT][NT][4];
 #pragma unroll
-        for (int n = 0; n < NT; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0f;
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int n = 0; n < NT; n++) sacc[mt][n][0] = sacc[mt][n][1] = sacc[mt][n][2] = sacc[mt][n][3] = 0.0f;
         const uint32_t k_addr = tsc_smem_addr(kt + ((lane & 7) + 8 * (lane >> 4)) * LDS + 8 * ((lane >> 3) & 1));
 #pragma unroll
         for (int kk = 0; kk < DP / 16; kk++) {
-            uint32_t qa[4];
-            tsc_ldsm_x4(q_addr + kk * 32, qa[0], qa[1], qa[2], qa[3]);
+            uint32_t qa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) tsc_ldsm_x4(q_addr + (mt * 16 * LDS + kk * 16) * 2, qa[mt][0], qa[mt][1], qa[mt][2], qa[mt][3]);
 #pragma unroll
             for (int n = 0; n < NT; n += 2) {
                 uint32_t b0, b1, b2, b3;
                 tsc_ldsm_x4(k_addr + (n * 8 * LDS + kk * 16) * 2, b0, b1, b2, b3);
-                tsc_mma16816(sacc[n], qa, b0, b1);
-                tsc_mma16816(sacc[n + 1], qa, b2, b3);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    tsc_mma16816(sacc[mt][n], qa[mt], b0, b1);
+                    tsc_mma16816(sacc[mt][n + 1], qa[mt], b2, b3);
+                }
             }
         }
         /* Hidden keys -> -inf; mask added (in base 2). Only tiles that reach past lk, cross the
-         * causal edge of the block's first row, or have a mask pay for the checks. */
-        if (k0 + TSC_FA_BN > a.lk || a.mask || (a.causal && k0 + TSC_FA_BN - 1 > a.kv_offset + row0)) {
+         * causal edge of the warp's first row, or have a mask pay for the checks. */
+        if (k0 + TSC_FA_BN > a.lk || a.mask || (a.causal && k0 + TSC_FA_BN - 1 > a.kv_offset + wrow0)) {
 #pragma unroll
-            for (int n = 0; n < NT; n++)
+            for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    const int64_t key = k0 + n * 8 + 2 * t4 + (e & 1), row = e < 2 ? ra : rb;
-                    float sc = sacc[n][e];
-                    if (key >= a.lk || (a.causal && key > a.kv_offset + row)) sc = -INFINITY;
-                    else if (a.mask && row < a.lq) sc += a.mask[row * a.mask_rs + key] * LOG2E;
-                    sacc[n][e] = sc;
-                }
+                for (int n = 0; n < NT; n++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const int64_t key = k0 + n * 8 + 2 * t4 + (e & 1), row = wrow0 + mt * 16 + g + (e < 2 ? 0 : 8);
+                        float sc = sacc[mt][n][e];
+                        if (key >= a.lk || (a.causal && key > a.kv_offset + row)) sc = -INFINITY;
+                        else if (a.mask && row < a.lq) sc += a.mask[row * a.mask_rs + key] * LOG2E;
+                        sacc[mt][n][e] = sc;
+                    }
         }
         /* Online softmax: the 4 threads of a quad hold a row between them. */
-        float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
-        for (int n = 0; n < NT; n++) {
-            mx0 = fmaxf(mx0, fmaxf(sacc[n][0], sacc[n][1]));
-            mx1 = fmaxf(mx1, fmaxf(sacc[n][2], sacc[n][3]));
+        for (int mt = 0; mt < MT; mt++) {
+            float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                mx0 = fmaxf(mx0, fmaxf(sacc[mt][n][0], sacc[mt][n][1]));
+                mx1 = fmaxf(mx1, fmaxf(sacc[mt][n][2], sacc[mt][n][3]));
+            }
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+            const float n0 = fmaxf(m_run[mt][0], mx0), n1 = fmaxf(m_run[mt][1], mx1);
+            const float u0 = n0 == -INFINITY ? 0.0f : n0, u1 = n1 == -INFINITY ? 0.0f : n1; /* nothing seen yet */
+            const float al0 = tsc_exp2(m_run[mt][0] - u0), al1 = tsc_exp2(m_run[mt][1] - u1);
+            m_run[mt][0] = n0, m_run[mt][1] = n1;
+            float s0 = 0.0f, s1 = 0.0f;
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                sacc[mt][n][0] = tsc_exp2(sacc[mt][n][0] - u0), sacc[mt][n][1] = tsc_exp2(sacc[mt][n][1] - u0);
+                sacc[mt][n][2] = tsc_exp2(sacc[mt][n][2] - u1), sacc[mt][n][3] = tsc_exp2(sacc[mt][n][3] - u1);
+                s0 += sacc[mt][n][0] + sacc[mt][n][1], s1 += sacc[mt][n][2] + sacc[mt][n][3];
+            }
+            /* per-thread partial sums; the quad adds them at the end */
+            l_run[mt][0] = l_run[mt][0] * al0 + s0, l_run[mt][1] = l_run[mt][1] * al1 + s1;
+#pragma unroll
+            for (int n = 0; n < DT; n++) o[mt][n][0] *= al0, o[mt][n][1] *= al0, o[mt][n][2] *= al1, o[mt][n][3] *= al1;
         }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
-        const float u0 = n0 == -INFINITY ? 0.0f : n0, u1 = n1 == -INFINITY ? 0.0f : n1; /* nothing seen yet */
-        const float al0 = tsc_exp2(m0 - u0), al1 = tsc_exp2(m1 - u1);
-        m0 = n0, m1 = n1;
-        float s0 = 0.0f, s1 = 0.0f;
-#pragma unroll
-        for (int n = 0; n < NT; n++) {
-            sacc[n][0] = tsc_exp2(sacc[n][0] - u0), sacc[n][1] = tsc_exp2(sacc[n][1] - u0);
-            sacc[n][2] = tsc_exp2(sacc[n][2] - u1), sacc[n][3] = tsc_exp2(sacc[n][3] - u1);
-            s0 += sacc[n][0] + sacc[n][1], s1 += sacc[n][2] + sacc[n][3];
-        }
-        l0 = l0 * al0 + s0, l1 = l1 * al1 + s1; /* per-thread partial sums; the quad adds them at the end */
-#pragma unroll
-        for (int n = 0; n < DT; n++) o[n][0] *= al0, o[n][1] *= al0, o[n][2] *= al1, o[n][3] *= al1;
 
         /* O += P·V: the S accumulators of key tiles 2kk, 2kk + 1 are the A fragment as is. */
         const uint32_t v_addr = tsc_smem_addr(vt + ((lane & 7) + 8 * ((lane >> 3) & 1)) * LDS + 8 * (lane >> 4));
 #pragma unroll
         for (int kk = 0; kk < TSC_FA_BN / 16; kk++) {
-            uint32_t pa[4];
-            pa[0] = tsc_pack_h2(sacc[2 * kk][0], sacc[2 * kk][1]);
-            pa[1] = tsc_pack_h2(sacc[2 * kk][2], sacc[2 * kk][3]);
-            pa[2] = tsc_pack_h2(sacc[2 * kk + 1][0], sacc[2 * kk + 1][1]);
-            pa[3] = tsc_pack_h2(sacc[2 * kk + 1][2], sacc[2 * kk + 1][3]);
+            uint32_t pa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                pa[mt][0] = tsc_pack_h2(sacc[mt][2 * kk][0], sacc[mt][2 * kk][1]);
+                pa[mt][1] = tsc_pack_h2(sacc[mt][2 * kk][2], sacc[mt][2 * kk][3]);
+                pa[mt][2] = tsc_pack_h2(sacc[mt][2 * kk + 1][0], sacc[mt][2 * kk + 1][1]);
+                pa[mt][3] = tsc_pack_h2(sacc[mt][2 * kk + 1][2], sacc[mt][2 * kk + 1][3]);
+            }
 #pragma unroll
             for (int n = 0; n < DT; n += 2) {
                 uint32_t b0, b1, b2, b3;
                 tsc_ldsm_x4_t(v_addr + (kk * 16 * LDS + n * 8) * 2, b0, b1, b2, b3);
-                tsc_mma16816(o[n], pa, b0, b1);
-                tsc_mma16816(o[n + 1], pa, b2, b3);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    tsc_mma16816(o[mt][n], pa[mt], b0, b1);
+                    tsc_mma16816(o[mt][n + 1], pa[mt], b2, b3);
+                }
             }
         }
         __syncthreads(); /* this stage is refilled by the next iteration's prefetch */
     }
     tsc_cp_wait<0>();
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
-    const float i0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, i1 = l1 > 0.0f ? 1.0f / l1 : 0.0f; /* no key seen: zeros */
-    float *oa = a.o + h * a.o_hs + ra * a.o_rs, *ob = a.o + h * a.o_hs + rb * a.o_rs;
 #pragma unroll
-    for (int n = 0; n < DT; n++) {
-        const int64_t c = n * 8 + 2 * t4;
-        if (ra < a.lq) {
-            if (c < d) oa[c] = o[n][0] * i0;
-            if (c + 1 < d) oa[c + 1] = o[n][1] * i0;
-        }
-        if (rb < a.lq) {
-            if (c < d) ob[c] = o[n][2] * i1;
-            if (c + 1 < d) ob[c + 1] = o[n][3] * i1;
+    for (int mt = 0; mt < MT; mt++) {
+        float l0 = l_run[mt][0], l1 = l_run[mt][1];
+        l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+        l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+        l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+        l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+        const float i0 = l0 > 0.0f ? 1.0f / l0 : 0.0f, i1 = l1 > 0.0f ? 1.0f / l1 : 0.0f; /* no key seen: zeros */
+        const int64_t ra = wrow0 + mt * 16 + g, rb = ra + 8;
+        float *oa = a.o + h * a.o_hs + ra * a.o_rs, *ob = a.o + h * a.o_hs + rb * a.o_rs;
+#pragma unroll
+        for (int n = 0; n < DT; n++) {
+            const int64_t c = n * 8 + 2 * t4;
+            if (ra < a.lq) {
+                if (c < d) oa[c] = o[mt][n][0] * i0;
+                if (c + 1 < d) oa[c + 1] = o[mt][n][1] * i0;
+            }
+            if (rb < a.lq) {
+                if (c < d) ob[c] = o[mt][n][2] * i1;
+                if (c + 1 < d) ob[c + 1] = o[mt][n][3] * i1;
+            }
         }
     }
 }
@@ -603,25 +633,32 @@ static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_
     return st;
 }
 
-template <int DP, typename T>
+template <int DP, int MT, typename T>
 static int32_t launch_flash(struct tsc_context *c, const struct fa_args &a, int64_t n_heads) {
-    const size_t smem = fa_smem_bytes(DP);
+    const size_t smem = fa_smem_bytes(DP, MT);
     if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
-    if (smem > 48 * 1024) cudaFuncSetAttribute(k_flash<DP, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    k_flash<DP, T><<<dim3((unsigned)tsc_cdiv(a.lq, TSC_FA_BM), (unsigned)n_heads), TSC_FA_THREADS, smem, c->stream>>>(a);
+    if (smem > 48 * 1024) cudaFuncSetAttribute(k_flash<DP, MT, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    k_flash<DP, MT, T><<<dim3((unsigned)tsc_cdiv(a.lq, 64 * MT), (unsigned)n_heads), TSC_FA_THREADS, smem, c->stream>>>(a);
     return tsc_launch_status("tsc_attention");
 }
 
+/* Two row tiles per warp (128-row blocks) for d <= 64 when that still gives every SM a
+ * couple of blocks; one otherwise (registers: O and S grow with the row tiles). */
 template <typename T>
 static int32_t launch_flash_d(struct tsc_context *c, const struct fa_args &a, int64_t n_heads) {
     const int64_t d = a.d;
-    return d <= 32 ? launch_flash<32, T>(c, a, n_heads)
-           : d <= 48 ? launch_flash<48, T>(c, a, n_heads)
-           : d <= 64 ? launch_flash<64, T>(c, a, n_heads)
-           : d <= 80 ? launch_flash<80, T>(c, a, n_heads)
-           : d <= 96 ? launch_flash<96, T>(c, a, n_heads)
-           : d <= 128 ? launch_flash<128, T>(c, a, n_heads)
-                      : launch_flash<160, T>(c, a, n_heads);
+    const bool two = d <= 64 && tsc_cdiv(a.lq, 128) * n_heads >= 2 * (int64_t)c->sm_count;
+    if (two)
+        return d <= 32 ? launch_flash<32, 2, T>(c, a, n_heads)
+               : d <= 48 ? launch_flash<48, 2, T>(c, a, n_heads)
+                         : launch_flash<64, 2, T>(c, a, n_heads);
+    return d <= 32 ? launch_flash<32, 1, T>(c, a, n_heads)
+           : d <= 48 ? launch_flash<48, 1, T>(c, a, n_heads)
+           : d <= 64 ? launch_flash<64, 1, T>(c, a, n_heads)
+           : d <= 80 ? launch_flash<80, 1, T>(c, a, n_heads)
+           : d <= 96 ? launch_flash<96, 1, T>(c, a, n_heads)
+           : d <= 128 ? launch_flash<128, 1, T>(c, a, n_heads)
+                      : launch_flash<160, 1, T>(c, a, n_heads);
 }
 
 /* Accuracy: the split and general kernels compute in F32 as the CPU does (differences of a

@@ -133,6 +133,10 @@ int main(void) {
         {"d96",                           2,  1,  50,   100,  96,  0, 0,   TS_TYPE_F16, 0, 0, 0},
         {"d120 (padded to 128)",          2,  2,  48,   100,  120, 1, 52,  TS_TYPE_F16, 0, 0, 0},
         {"d152 (padded to 160)",          2,  2,  70,   70,   152, 0, 0,   TS_TYPE_F16, 1, 0, 0},
+        /* many heads: enough 128-row blocks for two row tiles per warp (d <= 64, >= 2 per SM) */
+        {"many heads d40 (128-row blocks)", 136, 136, 256, 100, 40, 0, 0,   TS_TYPE_F16, 0, 0, 0},
+        {"many heads gqa causal mask d64", 272, 68, 130, 130,  64,  1, 0,   TS_TYPE_F16, 1, 1, 0},
+        {"many heads d32 f32 offset",     264, 264, 200, 150, 32,  1, -30, TS_TYPE_F32, 0, 0, 0},
         /* split-KV decode */
         {"llama decode gqa d128",         32, 8,  1,    300,  128, 1, 299, TS_TYPE_F16, 0, 1, 0},
         {"decode 4k gqa 4/1 d128",        4,  1,  1,    4096, 128, 1, 4095, TS_TYPE_F16, 0, 0, 0},
