@@ -26,6 +26,9 @@
  */
 #include "tsc_internal.cuh"
 
+#include <stdlib.h>
+#include <string.h>
+
 #define TSC_ATT_ROWS 8
 #define TSC_ATT_TILE 32
 #define TSC_ATT_MAX_D 256
@@ -594,6 +597,10 @@ __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
 
 /* ---- entry --------------------------------------------------------------------------------- */
 
+#define TSC_ATT_FORCE_GENERAL 1 /* TSC_ATTENTION_KERNEL values, see att_force */
+#define TSC_ATT_FORCE_ROWS64 2
+#define TSC_ATT_FORCE_ROWS128 3
+
 template <typename T>
 static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_heads, int64_t lk_vis) {
     const int64_t esz = sizeof(T), rb = a.d * esz, rbw = rb / 4;
@@ -645,9 +652,10 @@ static int32_t launch_flash(struct tsc_context *c, const struct fa_args &a, int6
 /* Two row tiles per warp (128-row blocks) for d <= 64 when that still gives every SM a
  * couple of blocks; one otherwise (registers: O and S grow with the row tiles). */
 template <typename T>
-static int32_t launch_flash_d(struct tsc_context *c, const struct fa_args &a, int64_t n_heads) {
+static int32_t launch_flash_d(struct tsc_context *c, const struct fa_args &a, int64_t n_heads, int32_t force) {
     const int64_t d = a.d;
-    const bool two = d <= 64 && tsc_cdiv(a.lq, 128) * n_heads >= 2 * (int64_t)c->sm_count;
+    const bool two = d <= 64 && (force == TSC_ATT_FORCE_ROWS128 ||
+                                 (force != TSC_ATT_FORCE_ROWS64 && tsc_cdiv(a.lq, 128) * n_heads >= 2 * (int64_t)c->sm_count));
     if (two)
         return d <= 32 ? launch_flash<32, 2, T>(c, a, n_heads)
                : d <= 48 ? launch_flash<48, 2, T>(c, a, n_heads)
@@ -659,6 +667,18 @@ static int32_t launch_flash_d(struct tsc_context *c, const struct fa_args &a, in
            : d <= 96 ? launch_flash<96, 1, T>(c, a, n_heads)
            : d <= 128 ? launch_flash<128, 1, T>(c, a, n_heads)
                       : launch_flash<160, 1, T>(c, a, n_heads);
+}
+
+/* TSC_ATTENTION_KERNEL (read per call, for tuning and same-run comparisons in tsc_bench):
+ * "general" forces the general kernel, "rows64" / "rows128" the tensor-core kernel's block
+ * height (128 only for d <= 64). Unset or anything else: the choice below. */
+static int32_t att_force(void) {
+    const char *e = getenv("TSC_ATTENTION_KERNEL");
+    if (e == NULL) return 0;
+    if (strcmp(e, "general") == 0) return TSC_ATT_FORCE_GENERAL;
+    if (strcmp(e, "rows64") == 0) return TSC_ATT_FORCE_ROWS64;
+    if (strcmp(e, "rows128") == 0) return TSC_ATT_FORCE_ROWS128;
+    return 0;
 }
 
 /* Accuracy: the split and general kernels compute in F32 as the CPU does (differences of a
@@ -701,7 +721,8 @@ extern "C" TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stri
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_attention: too many heads (%lld > 65535) or query rows", (long long)n_heads);
     const uint64_t align = (uint64_t)(uintptr_t)k | (uint64_t)(uintptr_t)v | (uint64_t)k_head_stride | (uint64_t)k_row_stride |
                            (uint64_t)v_head_stride | (uint64_t)v_row_stride | (uint64_t)(d * esz);
-    const bool rows16 = lk > 0 && (align & 15) == 0; /* K/V rows can be staged in 16-byte pieces */
+    const int32_t force = att_force();
+    const bool rows16 = lk > 0 && (align & 15) == 0 && force != TSC_ATT_FORCE_GENERAL; /* K/V rows can be staged in 16-byte pieces */
     if (rows16 && lq <= TSC_DEC_MAXQ) {
         struct dec_args a;
         memset(&a, 0, sizeof a);
@@ -732,7 +753,7 @@ extern "C" TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stri
         a.group = n_heads / n_kv_heads, a.lq = lq, a.lk = lk, a.d = d;
         a.kv_offset = causal ? kv_offset : 0;
         a.qscale = scale * 1.4426950408889634f, a.causal = causal != 0;
-        int32_t r = kv_type == TS_TYPE_F16 ? launch_flash_d<__half>(c, a, n_heads) : launch_flash_d<float>(c, a, n_heads);
+        int32_t r = kv_type == TS_TYPE_F16 ? launch_flash_d<__half>(c, a, n_heads, force) : launch_flash_d<float>(c, a, n_heads, force);
         if (r != TSC_NOT_HANDLED) return r;
     }
     struct att_args a;

@@ -326,6 +326,17 @@ int main(int argc, char **argv) {
     /* LLaMA-3-8B shapes: GQA 32/8, a 32k cache (128 MiB of K/V), and a causal 2k prefill. */
     bench_attention_kv("llama-3 decode", 32, 8, 1, 32768, 128, 1);
     bench_attention_kv("llama-3 prefill", 32, 8, 2048, 2048, 128, 1);
+    /* Same run, other kernel choices (TSC_ATTENTION_KERNEL): the tensor-core kernel's block
+     * height, and the general kernel (all there was before the fast paths) as the baseline. */
+    setenv("TSC_ATTENTION_KERNEL", "rows64", 1);
+    bench_attention("sd1.5 self 64x64 [64-row blocks]", 16, 4096, 4096, 40);
+    bench_attention("sd1.5 cross 64x64 [64-row blocks]", 16, 4096, 77, 40);
+    setenv("TSC_ATTENTION_KERNEL", "rows128", 1);
+    bench_attention("clip vit-l/14 [128-row blocks]", 16, 257, 257, 64);
+    setenv("TSC_ATTENTION_KERNEL", "general", 1);
+    bench_attention("llama decode [general kernel]", 32, 1, 4096, 128);
+    bench_attention("sd1.5 self 32x32 [general kernel]", 16, 1024, 1024, 80);
+    unsetenv("TSC_ATTENTION_KERNEL");
 
     fprintf(js, "\n  ]\n}\n");
     fclose(js);

@@ -36,7 +36,10 @@ typedef struct {
 enum { PATH_GENERAL, PATH_SPLIT, PATH_TC };
 static const char *path_name[] = {"general", "split-kv", "tensor-core"};
 
+static const char *forced = NULL; /* TSC_ATTENTION_KERNEL set by main for a second pass */
+
 static int path(const att_case *c, int64_t esz) {
+    if (forced && strcmp(forced, "general") == 0) return PATH_GENERAL;
     const int64_t row = c->d + c->pad;
     const int64_t k_hs = c->interleaved ? row * esz : c->lk * row * esz, k_rs = c->interleaved ? c->kv_heads * row * esz : row * esz;
     const int aligned = (k_hs % 16) == 0 && (k_rs % 16) == 0 && (c->d * esz) % 16 == 0 && c->lk > 0;
@@ -98,10 +101,11 @@ static void run(void *ctx, uint64_t *seed, const att_case *c) {
     const int p = path(c, esz);
     const double tol = p == PATH_TC ? 3e-3 : 3e-5;
     char name[192];
-    snprintf(name, sizeof name, "%s [h=%lld/%lld lq=%lld lk=%lld d=%lld %s%s off=%lld %s%s pad=%lld, %s]", c->name,
+    snprintf(name, sizeof name, "%s [h=%lld/%lld lq=%lld lk=%lld d=%lld %s%s off=%lld %s%s pad=%lld, %s%s%s]", c->name,
              (long long)c->heads, (long long)c->kv_heads, (long long)c->lq, (long long)c->lk, (long long)c->d,
              c->kv_type == TS_TYPE_F16 ? "f16" : "f32", c->causal ? " causal" : "", (long long)c->kv_offset,
-             c->masked ? "mask " : "", c->interleaved ? "interleaved" : "head-major", (long long)c->pad, path_name[p]);
+             c->masked ? "mask " : "", c->interleaved ? "interleaved" : "head-major", (long long)c->pad, path_name[p],
+             forced ? " forced " : "", forced ? forced : "");
     if (tsc_test_close(name, got, want, nq, tol, tol)) printf("ok   %s worst |err| %.3g (tol %.1g + %.1g|want|)\n", name, worst_err(got, want, nq), tol, tol);
     tsc_free(ctx, dq), tsc_free(ctx, dk), tsc_free(ctx, dv), tsc_free(ctx, dout);
     if (dm) tsc_free(ctx, dm);
@@ -165,6 +169,22 @@ int main(void) {
         {"lk 0",                          2,  2,  5,    0,    16,  0, 0,   TS_TYPE_F16, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run(ctx, &seed, &cases[i]);
+    /* Forced kernel choices (TSC_ATTENTION_KERNEL): 128-row tensor-core blocks on small grids
+     * (partial last blocks), and the general kernel on inputs the fast paths would take. */
+    static const att_case forced_cases[] = {
+        {"clip vit-l/14 257x257 d64",     4,  4,  257,  257,  64,  0, 0,   TS_TYPE_F16, 0, 1, 0},
+        {"sd cross 300x77 d40",           2,  2,  300,  77,   40,  0, 0,   TS_TYPE_F16, 0, 0, 0},
+        {"masked gqa causal d32 f32",     4,  2,  130,  100,  32,  1, -10, TS_TYPE_F32, 1, 0, 0},
+        {"llama decode gqa d128",         32, 8,  1,    300,  128, 1, 299, TS_TYPE_F16, 0, 1, 0},
+    };
+    static const char *modes[] = {"rows128", "general"};
+    for (int mdi = 0; mdi < 2; mdi++) {
+        forced = modes[mdi];
+        setenv("TSC_ATTENTION_KERNEL", forced, 1);
+        for (size_t i = 0; i < sizeof forced_cases / sizeof *forced_cases; i++) run(ctx, &seed, &forced_cases[i]);
+    }
+    unsetenv("TSC_ATTENTION_KERNEL");
+    forced = NULL;
     CHECK(tsc_attention(ctx, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, TS_TYPE_F16, NULL, 0, 3, 2, 1, 1, 8, 1.0f, 0, 0) ==
               TS_ERR_INVALID_ARGUMENT,
           "heads not a multiple of kv heads");
