@@ -609,6 +609,11 @@ static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_
     a.srb = (int32_t)(rb + 4 * ((4 - rbw % 32 + 32) % 32));
     int64_t chunk = 128;
     while (chunk > 16 && 2 * chunk * a.srb > 40 * 1024) chunk /= 2; /* ~4 blocks, ~160 KB in flight per SM */
+    const char *env = getenv("TSC_ATTENTION_SPLIT_KEYS"); /* tuning: keys per block, a power of 2 in [16, 256] */
+    if (env) {
+        const long keys = strtol(env, NULL, 10);
+        if (keys >= 16 && keys <= 256 && (keys & (keys - 1)) == 0) chunk = keys;
+    }
     a.chunk = (int32_t)chunk;
     const int64_t n_split = lk_vis > 0 ? tsc_cdiv(lk_vis, chunk) : 1;
     if (n_split > 65535) return TSC_NOT_HANDLED;
@@ -671,7 +676,8 @@ static int32_t launch_flash_d(struct tsc_context *c, const struct fa_args &a, in
 
 /* TSC_ATTENTION_KERNEL (read per call, for tuning and same-run comparisons in tsc_bench):
  * "general" forces the general kernel, "rows64" / "rows128" the tensor-core kernel's block
- * height (128 only for d <= 64). Unset or anything else: the choice below. */
+ * height (128 only for d <= 64). Unset or anything else: the choice below. Likewise
+ * TSC_ATTENTION_SPLIT_KEYS sets the keys per split-KV block (launch_split). */
 static int32_t att_force(void) {
     const char *e = getenv("TSC_ATTENTION_KERNEL");
     if (e == NULL) return 0;

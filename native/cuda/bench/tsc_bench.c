@@ -333,6 +333,15 @@ int main(int argc, char **argv) {
     bench_attention("sd1.5 cross 64x64 [64-row blocks]", 16, 4096, 77, 40);
     setenv("TSC_ATTENTION_KERNEL", "rows128", 1);
     bench_attention("clip vit-l/14 [128-row blocks]", 16, 257, 257, 64);
+    unsetenv("TSC_ATTENTION_KERNEL");
+    setenv("TSC_ATTENTION_SPLIT_KEYS", "32", 1);
+    bench_attention("llama decode [32-key splits]", 32, 1, 4096, 128);
+    setenv("TSC_ATTENTION_SPLIT_KEYS", "128", 1);
+    bench_attention("llama decode [128-key splits]", 32, 1, 4096, 128);
+    bench_attention_kv("llama-3 decode [128-key splits]", 32, 8, 1, 32768, 128, 1);
+    setenv("TSC_ATTENTION_SPLIT_KEYS", "256", 1);
+    bench_attention("llama decode [256-key splits]", 32, 1, 4096, 128);
+    unsetenv("TSC_ATTENTION_SPLIT_KEYS");
     setenv("TSC_ATTENTION_KERNEL", "general", 1);
     bench_attention("llama decode [general kernel]", 32, 1, 4096, 128);
     bench_attention("sd1.5 self 32x32 [general kernel]", 16, 1024, 1024, 80);

@@ -170,7 +170,8 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run(ctx, &seed, &cases[i]);
     /* Forced kernel choices (TSC_ATTENTION_KERNEL): 128-row tensor-core blocks on small grids
-     * (partial last blocks), and the general kernel on inputs the fast paths would take. */
+     * (partial last blocks) with 256-key split-KV blocks, then the general kernel on inputs the
+     * fast paths would take. */
     static const att_case forced_cases[] = {
         {"clip vit-l/14 257x257 d64",     4,  4,  257,  257,  64,  0, 0,   TS_TYPE_F16, 0, 1, 0},
         {"sd cross 300x77 d40",           2,  2,  300,  77,   40,  0, 0,   TS_TYPE_F16, 0, 0, 0},
@@ -181,9 +182,11 @@ int main(void) {
     for (int mdi = 0; mdi < 2; mdi++) {
         forced = modes[mdi];
         setenv("TSC_ATTENTION_KERNEL", forced, 1);
+        if (mdi == 0) setenv("TSC_ATTENTION_SPLIT_KEYS", "256", 1); /* decode: 256-key blocks, a partial last one */
         for (size_t i = 0; i < sizeof forced_cases / sizeof *forced_cases; i++) run(ctx, &seed, &forced_cases[i]);
     }
     unsetenv("TSC_ATTENTION_KERNEL");
+    unsetenv("TSC_ATTENTION_SPLIT_KEYS");
     forced = NULL;
     CHECK(tsc_attention(ctx, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, TS_TYPE_F16, NULL, 0, 3, 2, 1, 1, 8, 1.0f, 0, 0) ==
               TS_ERR_INVALID_ARGUMENT,
