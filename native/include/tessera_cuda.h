@@ -120,7 +120,11 @@ TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, const void *t
 /* ---- Attention ------------------------------------------------------------------------- */
 /* As ts_attention (dev pointers): O = softmax(scale·Q·Kᵀ + mask)·V with an online softmax,
  * causal/kv_offset, GQA, mask [lq x lk] or NULL, kv_type TS_TYPE_F16 or TS_TYPE_F32,
- * d in [1, 256]. A query row that sees no key gets zeros. */
+ * d in [1, 256]. A query row that sees no key gets zeros.
+ * Precision: lq <= 8 (split-KV decode) and the general kernel compute in F32. lq > 8 with d a
+ * multiple of 8 up to 160 and K/V rows 16-byte aligned runs on tensor cores: Q·scale, P and
+ * F32 K/V are rounded to f16 (values must stay within +-65504), products summed in F32;
+ * outputs differ from F32 by ~1e-3 for unit-scale data (tests hold 3e-3 + 3e-3·|o|). */
 TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stride, int64_t o_row_stride, const float *q, int64_t q_head_stride, int64_t q_row_stride, const void *k, int64_t k_head_stride, int64_t k_row_stride, const void *v, int64_t v_head_stride, int64_t v_row_stride, int32_t kv_type, const float *mask, int64_t mask_row_stride, int64_t n_heads, int64_t n_kv_heads, int64_t lq, int64_t lk, int64_t d, float scale, int32_t causal, int64_t kv_offset);
 
 #ifdef __cplusplus

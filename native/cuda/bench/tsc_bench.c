@@ -259,25 +259,35 @@ static void bench_weight_set(int32_t type) {
 typedef struct {
     float *o, *q;
     void *k, *v;
-    int64_t heads, lq, lk, d;
+    int64_t heads, kv_heads, lq, lk, d;
+    int32_t causal;
 } att_arg;
 static void do_att(void *a) {
     att_arg *c = a;
     const int64_t d = c->d;
     if (tsc_attention(ctx, c->o, c->lq * d * 4, d * 4, c->q, c->lq * d * 4, d * 4, c->k, c->lk * d * 2, d * 2, c->v, c->lk * d * 2,
-                      d * 2, TS_TYPE_F16, NULL, 0, c->heads, c->heads, c->lq, c->lk, d, 0.125f, 0, 0) != TS_OK)
+                      d * 2, TS_TYPE_F16, NULL, 0, c->heads, c->kv_heads, c->lq, c->lk, d, 0.125f, c->causal,
+                      c->causal ? c->lk - c->lq : 0) != TS_OK)
         die("attention");
 }
 
-static void bench_attention(const char *what, int64_t heads, int64_t lq, int64_t lk, int64_t d) {
-    att_arg a = {dalloc(heads * lq * d * 4), rand_floats(heads * lq * d, 3), NULL, NULL, heads, lq, lk, d};
-    a.k = rand_weights(TS_TYPE_F16, heads * lk, d, 11);
-    a.v = rand_weights(TS_TYPE_F16, heads * lk, d, 13);
+/* F16 K/V, head-major. TFLOP/s counts 4·d flops per (head, query, visible key): all lq·lk
+ * keys, or for causal (kv_offset = lk - lq) only those on or below the diagonal. Decode
+ * (lq <= 8) also reports GB/s of K and V read (each kv head's K and V once). */
+static void bench_attention_kv(const char *what, int64_t heads, int64_t kv_heads, int64_t lq, int64_t lk, int64_t d, int32_t causal) {
+    att_arg a = {dalloc(heads * lq * d * 4), rand_floats(heads * lq * d, 3), NULL, NULL, heads, kv_heads, lq, lk, d, causal};
+    a.k = rand_weights(TS_TYPE_F16, kv_heads * lk, d, 11);
+    a.v = rand_weights(TS_TYPE_F16, kv_heads * lk, d, 13);
     char name[128];
-    snprintf(name, sizeof name, "%s h=%lld lq=%lld lk=%lld d=%lld", what, (long long)heads, (long long)lq, (long long)lk,
-             (long long)d);
+    if (kv_heads == heads)
+        snprintf(name, sizeof name, "%s h=%lld lq=%lld lk=%lld d=%lld%s", what, (long long)heads, (long long)lq, (long long)lk,
+                 (long long)d, causal ? " causal" : "");
+    else
+        snprintf(name, sizeof name, "%s h=%lld/%lld lq=%lld lk=%lld d=%lld%s", what, (long long)heads, (long long)kv_heads,
+                 (long long)lq, (long long)lk, (long long)d, causal ? " causal" : "");
     double s = time_it(do_att, &a);
-    result("attention", name, s, 0, 4.0 * heads * lq * lk * d);
+    const double keys = causal ? (double)lq * (double)(lk - lq) + (double)lq * (double)(lq + 1) / 2 : (double)lq * (double)lk;
+    result("attention", name, s, lq <= 8 ? 2.0 * kv_heads * lk * d * 2 : 0, 4.0 * heads * keys * d);
     tsc_free(ctx, a.o), tsc_free(ctx, a.q), tsc_free(ctx, a.k), tsc_free(ctx, a.v);
 }
 
@@ -323,6 +333,10 @@ static void bench_mma_all(void) {
     static const int64_t ms[] = {15, 16, 32, 64, 128};
     for (int t = 0; t < 3; t += 2)
         for (int i = 0; i < 5; i++) bench_mma(types[t], 4096, 4096, ms[i]);
+}
+
+static void bench_attention(const char *what, int64_t heads, int64_t lq, int64_t lk, int64_t d) {
+    bench_attention_kv(what, heads, heads, lq, lk, d, 0);
 }
 
 int main(int argc, char **argv) {
@@ -398,6 +412,29 @@ int main(int argc, char **argv) {
     bench_attention("sd1.5 cross 16x16", 16, 256, 77, 160);
     /* LLaMA decode step with a 4k cache: 32 heads, d 128. */
     bench_attention("llama decode", 32, 1, 4096, 128);
+    /* LLaMA-3-8B shapes: GQA 32/8, a 32k cache (128 MiB of K/V), and a causal 2k prefill. */
+    bench_attention_kv("llama-3 decode", 32, 8, 1, 32768, 128, 1);
+    bench_attention_kv("llama-3 prefill", 32, 8, 2048, 2048, 128, 1);
+    /* Same run, other kernel choices (TSC_ATTENTION_KERNEL): the tensor-core kernel's block
+     * height, and the general kernel (all there was before the fast paths) as the baseline. */
+    setenv("TSC_ATTENTION_KERNEL", "rows64", 1);
+    bench_attention("sd1.5 self 64x64 [64-row blocks]", 16, 4096, 4096, 40);
+    bench_attention("sd1.5 cross 64x64 [64-row blocks]", 16, 4096, 77, 40);
+    setenv("TSC_ATTENTION_KERNEL", "rows128", 1);
+    bench_attention("clip vit-l/14 [128-row blocks]", 16, 257, 257, 64);
+    unsetenv("TSC_ATTENTION_KERNEL");
+    setenv("TSC_ATTENTION_SPLIT_KEYS", "32", 1);
+    bench_attention("llama decode [32-key splits]", 32, 1, 4096, 128);
+    setenv("TSC_ATTENTION_SPLIT_KEYS", "128", 1);
+    bench_attention("llama decode [128-key splits]", 32, 1, 4096, 128);
+    bench_attention_kv("llama-3 decode [128-key splits]", 32, 8, 1, 32768, 128, 1);
+    setenv("TSC_ATTENTION_SPLIT_KEYS", "256", 1);
+    bench_attention("llama decode [256-key splits]", 32, 1, 4096, 128);
+    unsetenv("TSC_ATTENTION_SPLIT_KEYS");
+    setenv("TSC_ATTENTION_KERNEL", "general", 1);
+    bench_attention("llama decode [general kernel]", 32, 1, 4096, 128);
+    bench_attention("sd1.5 self 32x32 [general kernel]", 16, 1024, 1024, 80);
+    unsetenv("TSC_ATTENTION_KERNEL");
 
     fprintf(js, "\n  ]\n}\n");
     fclose(js);
