@@ -1,0 +1,316 @@
+/*
+ * tsc_conv.cu — 2-D convolution (NCHW, as ts_conv2d) as an implicit GEMM on tensor cores.
+ *
+ * Per group g: Y_g[co][p] = sum_k W_g[co][k] * X_g[k][p], with M = cout/groups output
+ * channels, N = n * oh * ow output pixels (the batch folded into N) and K = cin/groups * kh
+ * * kw taps. X_g is the im2col matrix, never stored: each block gathers its BK x BN slice
+ * of it straight from the NCHW input into shared memory (cp.async, zero-filled in the
+ * padding). A table of K entries (built on the device once per call) turns a tap index k
+ * = (ci, ky, kx) into its input offset ci*h*w + ky*dh*w + kx*dw and its (ky*dh, kx*dw) shift,
+ * so the gather costs a table read (the same address for a whole warp) and two bounds
+ * tests per element. 1x1, 3x3 with any stride, dilation and patchify (kernel == stride)
+ * are all this one kernel: only the table differs.
+ *
+ * Products: mma.sync m16n8k8 TF32 (both operands rounded to nearest, 10-bit mantissa),
+ * F32 accumulation. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
+ * Groups of <= 8 output channels (depthwise and the like) would waste most of a 64-row
+ * tile: they run a direct F32 kernel, one thread per output.
+ * F16 weights are widened to F32 once per call into pool scratch (as the CPU op does).
+ */
+#include <stdint.h>
+
+#include "tsc_internal.cuh"
+
+#define CONV_THREADS 256
+#define CONV_BK 32
+#define CONV_STAGES 3
+#define CONV_APAD 4 /* A rows of BK + 4 floats: fragment loads hit 32 different banks */
+#define CONV_BPAD 8 /* B rows of BN + 8 floats: likewise */
+
+struct conv_args {
+    const float *x, *w, *bias;
+    float *y;
+    const int4 *tab; /* per tap k: {input offset, ky*dh, kx*dw, 0} */
+    int32_t h, iw, ow, ohw, sh, sw, ph, pw; /* iw: input width */
+    int32_t cin_g, cout_g, k;
+    int32_t npix;         /* n * oh * ow */
+    int64_t x_img, y_img; /* floats per image of x and y */
+};
+
+static __device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+
+/* 4-byte cp.async; src_bytes 0 writes a zero without reading. */
+static __device__ __forceinline__ void cp_async4(uint32_t dst, const void *src, int src_bytes) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes));
+}
+static __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> static __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+static __device__ __forceinline__ uint32_t to_tf32(float f) {
+    uint32_t r;
+    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(f));
+    return r;
+}
+
+static __device__ __forceinline__ void mma_tf32(float *d, const uint32_t *a, const uint32_t *b) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+/* Block tile BM (output channels) x BN (pixels), 8 warps as 2 (M) x 4 (N), each WM x WN. */
+template <int BM, int BN>
+__global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_args a) {
+    constexpr int BK = CONV_BK, AS = BK + CONV_APAD, BS = BN + CONV_BPAD;
+    constexpr int WM = BM / 2, WN = BN / 4, MT = WM / 16, NT = WN / 8;
+    constexpr int A_PER = BM * BK / CONV_THREADS, B_PER = BK * BN / CONV_THREADS;
+    constexpr int B_KSTEP = CONV_THREADS / BN;
+    extern __shared__ float smem[];
+    float *As = smem;                        /* [STAGES][BM][AS] */
+    float *Bs = smem + CONV_STAGES * BM * AS; /* [STAGES][BK][BS] */
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp >> 2, wn = warp & 3;
+    const int g = blockIdx.z;
+    const int m0 = blockIdx.y * BM;
+    const int n0 = blockIdx.x * BN;
+
+    /* A loads: k = tid % 32 along a weight row, rows tid / 32 + 8 i. */
+    const int a_k = tid & 31, a_m = tid >> 5;
+    const float *wg = a.w + (int64_t)g * a.cout_g * a.k;
+    /* B loads: one fixed pixel per thread, taps tid / BN + B_KSTEP i. */
+    const int b_n = tid % BN, b_k = tid / BN;
+    const int p = n0 + b_n;
+    const bool p_ok = p < a.npix;
+    int iy0 = 0, ix0 = 0;
+    const float *xb = a.x;
+    if (p_ok) {
+        const int img = p / a.ohw, rem = p - img * a.ohw, oy = rem / a.ow, ox = rem - oy * a.ow;
+        iy0 = oy * a.sh - a.ph;
+        ix0 = ox * a.sw - a.pw;
+        xb = a.x + img * a.x_img + (int64_t)g * a.cin_g * a.h * a.iw;
+    }
+    const int pix_off = iy0 * a.iw + ix0;
+
+    auto load_tile = [&](int stage, int kt) {
+        const int kbase = kt * BK;
+        float *as = As + stage * BM * AS;
+        float *bs = Bs + stage * BK * BS;
+#pragma unroll
+        for (int i = 0; i < A_PER; i++) {
+            const int m = a_m + 8 * i, gm = m0 + m, gk = kbase + a_k;
+            const bool ok = gm < a.cout_g && gk < a.k;
+            cp_async4(smem_u32(as + m * AS + a_k), ok ? wg + (int64_t)gm * a.k + gk : a.w, ok ? 4 : 0);
+        }
+#pragma unroll
+        for (int i = 0; i < B_PER; i++) {
+            const int kk = b_k + B_KSTEP * i, gk = kbase + kk;
+            bool ok = p_ok && gk < a.k;
+            const float *src = a.x;
+            if (ok) {
+                const int4 t = __ldg(a.tab + gk);
+                const int iy = iy0 + t.y, ix = ix0 + t.z;
+                ok = (unsigned)iy < (unsigned)a.h && (unsigned)ix < (unsigned)a.iw;
+                if (ok) src = xb + (t.x + pix_off);
+            }
+            cp_async4(smem_u32(bs + kk * BS + b_n), src, ok ? 4 : 0);
+        }
+    };
+
+    float acc[MT][NT][4];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+
+    const int KT = (a.k + BK - 1) / BK;
+#pragma unroll
+    for (int s = 0; s < CONV_STAGES - 1; s++) {
+        if (s < KT) load_tile(s, s);
+        cp_async_commit();
+    }
+    const int gq = lane >> 2, tq = lane & 3;
+    for (int kt = 0; kt < KT; kt++) {
+        cp_async_wait<CONV_STAGES - 2>();
+        __syncthreads(); /* tile kt is in; every warp is done with the stage refilled below */
+        {
+            const int nk = kt + CONV_STAGES - 1;
+            if (nk < KT) load_tile(nk % CONV_STAGES, nk);
+            cp_async_commit();
+        }
+        const float *as = As + (kt % CONV_STAGES) * BM * AS + (wm * WM) * AS;
+        const float *bs = Bs + (kt % CONV_STAGES) * BK * BS + wn * WN;
+#pragma unroll
+        for (int ks = 0; ks < BK / 8; ks++) {
+            uint32_t af[MT][4], bf[NT][2];
+#pragma unroll
+            for (int i = 0; i < MT; i++) {
+                const float *r = as + (i * 16 + gq) * AS + ks * 8 + tq;
+                af[i][0] = to_tf32(r[0]);
+                af[i][1] = to_tf32(r[8 * AS]);
+                af[i][2] = to_tf32(r[4]);
+                af[i][3] = to_tf32(r[8 * AS + 4]);
+            }
+#pragma unroll
+            for (int j = 0; j < NT; j++) {
+                const float *c = bs + (ks * 8 + tq) * BS + j * 8 + gq;
+                bf[j][0] = to_tf32(c[0]);
+                bf[j][1] = to_tf32(c[4 * BS]);
+            }
+#pragma unroll
+            for (int i = 0; i < MT; i++)
+#pragma unroll
+                for (int j = 0; j < NT; j++) mma_tf32(acc[i][j], af[i], bf[j]);
+        }
+    }
+    cp_async_wait<0>();
+
+    /* Accumulator (i, j, e): row gq (+8 for e >= 2), column 2 tq (+1 for odd e). */
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int e2 = 0; e2 < 2; e2++) {
+            const int m = m0 + wm * WM + i * 16 + gq + 8 * e2;
+            if (m >= a.cout_g) continue;
+            const int co = g * a.cout_g + m;
+            const float bv = a.bias ? a.bias[co] : 0.0f;
+#pragma unroll
+            for (int j = 0; j < NT; j++)
+#pragma unroll
+                for (int e1 = 0; e1 < 2; e1++) {
+                    const int pp = n0 + wn * WN + j * 8 + 2 * tq + e1;
+                    if (pp >= a.npix) continue;
+                    const int img = pp / a.ohw, rem = pp - img * a.ohw;
+                    a.y[img * a.y_img + (int64_t)co * a.ohw + rem] = acc[i][j][2 * e2 + e1] + bv;
+                }
+        }
+}
+
+/* Direct F32 convolution, one thread per output: for groups with few output channels. */
+__global__ void k_conv_direct(const struct conv_args a, int64_t total) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    const int64_t img = i / a.y_img, r = i % a.y_img;
+    const int co = (int)(r / a.ohw), pix = (int)(r % a.ohw);
+    const int g = co / a.cout_g, oy = pix / a.ow, ox = pix % a.ow;
+    const int iy0 = oy * a.sh - a.ph, ix0 = ox * a.sw - a.pw;
+    const float *xg = a.x + img * a.x_img + (int64_t)g * a.cin_g * a.h * a.iw;
+    const float *wc = a.w + (int64_t)co * a.k;
+    float s = a.bias ? a.bias[co] : 0.0f;
+    for (int k = 0; k < a.k; k++) {
+        const int4 t = __ldg(a.tab + k);
+        const int iy = iy0 + t.y, ix = ix0 + t.z;
+        if ((unsigned)iy < (unsigned)a.h && (unsigned)ix < (unsigned)a.iw) s = fmaf(wc[k], xg[t.x + iy0 * a.iw + ix0], s);
+    }
+    a.y[i] = s;
+}
+
+__global__ void k_conv_table(int4 *tab, int32_t k, int32_t kh, int32_t kw, int32_t h, int32_t w, int32_t dh, int32_t dw) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= k) return;
+    const int ci = i / (kh * kw), r = i % (kh * kw), ky = r / kw, kx = r % kw;
+    tab[i] = make_int4(ci * h * w + ky * dh * w + kx * dw, ky * dh, kx * dw, 0);
+}
+
+__global__ void k_f16_to_f32(float *dst, const uint16_t *src, int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) dst[i] = tsc_h2f(src[i]);
+}
+
+template <int BM, int BN> static size_t conv_smem() {
+    return (size_t)CONV_STAGES * (BM * (CONV_BK + CONV_APAD) + CONV_BK * (BN + CONV_BPAD)) * sizeof(float);
+}
+
+template <int BM, int BN> static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
+    const size_t smem = conv_smem<BM, BN>();
+    cudaError_t e = cudaFuncSetAttribute(k_conv_mma<BM, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    if (e != cudaSuccess) return tsc_cuda_status(e, "tsc_conv2d: shared memory");
+    const dim3 grid((unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)groups);
+    k_conv_mma<BM, BN><<<grid, CONV_THREADS, smem, c->stream>>>(a);
+    return tsc_launch_status("tsc_conv2d");
+}
+
+static int mul_ok(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out) && *out < ((int64_t)1 << 60); }
+
+extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const void *w, int32_t w_type, const float *bias, int64_t n,
+                                     int64_t cin, int64_t h, int64_t width, int64_t cout, int64_t kh, int64_t kw, int32_t stride_h,
+                                     int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dil_h, int32_t dil_w, int32_t groups) {
+    const char *fn = "tsc_conv2d";
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, fn, &c);
+    if (st) return st;
+    /* The CPU op's checks and messages (ts_conv.c conv_plan_make). */
+    if (w_type != TS_TYPE_F32 && w_type != TS_TYPE_F16)
+        return tsc_set_error(TS_ERR_UNSUPPORTED, "%s: weight type %d is not supported (F32 or F16)", fn, (int)w_type);
+    if (n < 0 || cin < 1 || h < 1 || width < 1 || cout < 1 || kh < 1 || kw < 1)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: bad sizes n=%lld cin=%lld h=%lld w=%lld cout=%lld kernel %lldx%lld", fn,
+                             (long long)n, (long long)cin, (long long)h, (long long)width, (long long)cout, (long long)kh,
+                             (long long)kw);
+    const int64_t sh = stride_h, sw = stride_w, ph = pad_h, pw = pad_w, dh = dil_h, dw = dil_w;
+    if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: stride %lldx%lld and dilation %lldx%lld must be >= 1, padding %lldx%lld >= 0",
+                             fn, (long long)sh, (long long)sw, (long long)dh, (long long)dw, (long long)ph, (long long)pw);
+    if (groups < 1 || cin % groups != 0 || cout % groups != 0)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: groups %lld must divide cin %lld and cout %lld", fn, (long long)groups,
+                             (long long)cin, (long long)cout);
+    int64_t t1, t2;
+    if (!mul_ok(dh, kh - 1, &t1) || !mul_ok(dw, kw - 1, &t2) || h > ((int64_t)1 << 40) || width > ((int64_t)1 << 40))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: sizes overflow", fn);
+    const int64_t eh = h + 2 * ph - t1, ew = width + 2 * pw - t2;
+    if (eh < 1 || ew < 1)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: the dilated kernel (%lldx%lld) is larger than the padded input (%lldx%lld)",
+                             fn, (long long)(t1 + 1), (long long)(t2 + 1), (long long)(h + 2 * ph), (long long)(width + 2 * pw));
+    const int64_t oh = (eh - 1) / sh + 1, ow = (ew - 1) / sw + 1;
+    const int64_t cin_g = cin / groups, cout_g = cout / groups;
+    int64_t ohw, k, x_img, y_img, npix, wn;
+    if (!mul_ok(oh, ow, &ohw) || !mul_ok(cin_g * kh, kw, &k) || !mul_ok(cin * h, width, &x_img) || !mul_ok(cout, ohw, &y_img) ||
+        !mul_ok(n, ohw, &npix) || !mul_ok(cout, k, &wn))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: sizes overflow", fn);
+    if (n == 0) return TS_OK;
+    if (y == NULL || x == NULL || w == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: null pointer", fn);
+    /* 32-bit offsets inside one image (the batch offset is 64-bit). */
+    const int64_t lim = (int64_t)1 << 31;
+    if (x_img >= lim || y_img >= lim || npix >= lim || k >= lim || ph >= lim || pw >= lim ||
+        (h + 2 * ph) * (width + 2 * pw) * cin_g >= lim)
+        return tsc_set_error(TS_ERR_UNSUPPORTED, "%s: an image of %lld input or %lld output floats exceeds 2^31", fn, (long long)x_img,
+                             (long long)y_img);
+    if (((uintptr_t)y & 3) || ((uintptr_t)x & 3) || ((uintptr_t)bias & 3) || ((uintptr_t)w & (w_type == TS_TYPE_F32 ? 3 : 1)))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: misaligned pointer", fn);
+
+    /* Scratch: the tap table, then the F32 weights when they come as F16. */
+    const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256;
+    void *scratch;
+    st = tsc_scratch(c, tab_bytes + (w_type == TS_TYPE_F16 ? wn * 4 : 0), &scratch);
+    if (st) return st;
+    int4 *tab = (int4 *)scratch;
+    const float *wf = (const float *)w;
+    k_conv_table<<<(unsigned)tsc_cdiv(k, 256), 256, 0, c->stream>>>(tab, (int32_t)k, (int32_t)kh, (int32_t)kw, (int32_t)h,
+                                                                    (int32_t)width, (int32_t)dh, (int32_t)dw);
+    if (w_type == TS_TYPE_F16) {
+        float *w32 = (float *)((char *)scratch + tab_bytes);
+        k_f16_to_f32<<<(unsigned)tsc_cdiv(wn, 256), 256, 0, c->stream>>>(w32, (const uint16_t *)w, wn);
+        wf = w32;
+    }
+    st = tsc_launch_status(fn);
+    if (!st) {
+        struct conv_args a;
+        a.x = x, a.w = wf, a.bias = bias, a.y = y, a.tab = tab;
+        a.h = (int32_t)h, a.iw = (int32_t)width, a.ow = (int32_t)ow, a.ohw = (int32_t)ohw;
+        a.sh = (int32_t)sh, a.sw = (int32_t)sw, a.ph = (int32_t)ph, a.pw = (int32_t)pw;
+        a.cin_g = (int32_t)cin_g, a.cout_g = (int32_t)cout_g, a.k = (int32_t)k, a.npix = (int32_t)npix;
+        a.x_img = x_img, a.y_img = y_img;
+        if (cout_g <= 8 || groups > 65535) {
+            const int64_t total = n * y_img;
+            k_conv_direct<<<(unsigned)tsc_cdiv(total, 256), 256, 0, c->stream>>>(a, total);
+            st = tsc_launch_status(fn);
+        } else {
+            /* 128 x 128 tiles, unless they leave SMs idle: then 64 x 64. */
+            const int64_t big = tsc_cdiv(npix, 128) * tsc_cdiv(cout_g, 128) * groups;
+            st = big >= c->sm_count ? launch_mma<128, 128>(c, a, groups) : launch_mma<64, 64>(c, a, groups);
+        }
+    }
+    int32_t st2 = tsc_pool_free(c, scratch);
+    return st ? st : st2;
+}
