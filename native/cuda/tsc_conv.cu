@@ -12,7 +12,9 @@
  * are all this one kernel: only the table differs.
  *
  * Products: mma.sync m16n8k8 TF32 (both operands rounded to nearest, 10-bit mantissa),
- * F32 accumulation. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
+ * F32 accumulation. The weights are rounded to TF32 once per call into pool scratch (rows
+ * padded to a multiple of 4 floats: 16-byte cp.async, ldmatrix fragments, no per-use
+ * conversion); the gathered inputs are rounded as their fragments are loaded. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
  * Groups of <= 8 output channels (depthwise and the like) would waste most of a 64-row
  * tile: they run a direct F32 kernel, one thread per output.
  * F16 weights are widened to F32 once per call into pool scratch (as the CPU op does).
@@ -33,6 +35,7 @@ struct conv_args {
     const int4 *tab; /* per tap k: {input offset, ky*dh, kx*dw, 0} */
     int32_t h, iw, ow, ohw, sh, sw, ph, pw; /* iw: input width */
     int32_t cin_g, cout_g, k;
+    int32_t kp;           /* weight row stride in floats: k rounded up to 4 (mma path), k (direct) */
     int32_t npix;         /* n * oh * ow */
     int64_t x_img, y_img; /* floats per image of x and y */
 };
@@ -42,6 +45,14 @@ static __device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uin
 /* 4-byte cp.async; src_bytes 0 writes a zero without reading. */
 static __device__ __forceinline__ void cp_async4(uint32_t dst, const void *src, int src_bytes) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes));
+}
+static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, int src_bytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes));
+}
+static __device__ __forceinline__ void ldsm_x4(uint32_t *r, uint32_t addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
 }
 static __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N> static __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
@@ -63,9 +74,9 @@ template <int BM, int BN>
 __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_args a) {
     constexpr int BK = CONV_BK, AS = BK + CONV_APAD, BS = BN + CONV_BPAD;
     constexpr int WM = BM / 2, WN = BN / 4, MT = WM / 16, NT = WN / 8;
-    constexpr int A_PER = BM * BK / CONV_THREADS, B_PER = BK * BN / CONV_THREADS;
+    constexpr int A_PER = BM * BK / 4 / CONV_THREADS, B_PER = BK * BN / CONV_THREADS;
     constexpr int B_KSTEP = CONV_THREADS / BN;
-    extern __shared__ float smem[];
+    extern __shared__ __align__(16) float smem[];
     float *As = smem;                        /* [STAGES][BM][AS] */
     float *Bs = smem + CONV_STAGES * BM * AS; /* [STAGES][BK][BS] */
 
@@ -75,9 +86,8 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
     const int m0 = blockIdx.y * BM;
     const int n0 = blockIdx.x * BN;
 
-    /* A loads: k = tid % 32 along a weight row, rows tid / 32 + 8 i. */
-    const int a_k = tid & 31, a_m = tid >> 5;
-    const float *wg = a.w + (int64_t)g * a.cout_g * a.k;
+    /* A loads: 16 bytes each, chunk c = tid + 256 i is row c / 8, floats 4 (c % 8) on. */
+    const float *wg = a.w + (int64_t)g * a.cout_g * a.kp;
     /* B loads: one fixed pixel per thread, taps tid / BN + B_KSTEP i. */
     const int b_n = tid % BN, b_k = tid / BN;
     const int p = n0 + b_n;
@@ -98,9 +108,9 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
         float *bs = Bs + stage * BK * BS;
 #pragma unroll
         for (int i = 0; i < A_PER; i++) {
-            const int m = a_m + 8 * i, gm = m0 + m, gk = kbase + a_k;
-            const bool ok = gm < a.cout_g && gk < a.k;
-            cp_async4(smem_u32(as + m * AS + a_k), ok ? wg + (int64_t)gm * a.k + gk : a.w, ok ? 4 : 0);
+            const int ch = tid + CONV_THREADS * i, m = ch >> 3, kq = (ch & 7) * 4, gm = m0 + m, gk = kbase + kq;
+            const bool ok = gm < a.cout_g && gk < a.kp; /* kp is a multiple of 4: all 4 in or all out */
+            cp_async16(smem_u32(as + m * AS + kq), ok ? wg + (int64_t)gm * a.kp + gk : a.w, ok ? 16 : 0);
         }
 #pragma unroll
         for (int i = 0; i < B_PER; i++) {
@@ -132,6 +142,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
         cp_async_commit();
     }
     const int gq = lane >> 2, tq = lane & 3;
+    const int lrow = (lane & 7) + ((lane >> 3) & 1) * 8, lcol = (lane >> 4) * 4; /* this lane's ldmatrix row */
     for (int kt = 0; kt < KT; kt++) {
         cp_async_wait<CONV_STAGES - 2>();
         __syncthreads(); /* tile kt is in; every warp is done with the stage refilled below */
@@ -145,14 +156,11 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
 #pragma unroll
         for (int ks = 0; ks < BK / 8; ks++) {
             uint32_t af[MT][4], bf[NT][2];
+            /* The weights are TF32 already (rounded once per call): one ldmatrix.x4 per
+             * 16 x 8 tile, its four 8 x 4-float quarters landing as a0 (rows 0-7, k 0-3),
+             * a1 (rows 8-15, k 0-3), a2 (rows 0-7, k 4-7), a3 (rows 8-15, k 4-7). */
 #pragma unroll
-            for (int i = 0; i < MT; i++) {
-                const float *r = as + (i * 16 + gq) * AS + ks * 8 + tq;
-                af[i][0] = to_tf32(r[0]);
-                af[i][1] = to_tf32(r[8 * AS]);
-                af[i][2] = to_tf32(r[4]);
-                af[i][3] = to_tf32(r[8 * AS + 4]);
-            }
+            for (int i = 0; i < MT; i++) ldsm_x4(af[i], smem_u32(as + (i * 16 + lrow) * AS + ks * 8 + lcol));
 #pragma unroll
             for (int j = 0; j < NT; j++) {
                 const float *c = bs + (ks * 8 + tq) * BS + j * 8 + gq;
@@ -197,7 +205,7 @@ __global__ void k_conv_direct(const struct conv_args a, int64_t total) {
     const int g = co / a.cout_g, oy = pix / a.ow, ox = pix % a.ow;
     const int iy0 = oy * a.sh - a.ph, ix0 = ox * a.sw - a.pw;
     const float *xg = a.x + img * a.x_img + (int64_t)g * a.cin_g * a.h * a.iw;
-    const float *wc = a.w + (int64_t)co * a.k;
+    const float *wc = a.w + (int64_t)co * a.kp;
     float s = a.bias ? a.bias[co] : 0.0f;
     for (int k = 0; k < a.k; k++) {
         const int4 t = __ldg(a.tab + k);
@@ -214,9 +222,15 @@ __global__ void k_conv_table(int4 *tab, int32_t k, int32_t kh, int32_t kw, int32
     tab[i] = make_int4(ci * h * w + ky * dh * w + kx * dw, ky * dh, kx * dw, 0);
 }
 
-__global__ void k_f16_to_f32(float *dst, const uint16_t *src, int64_t n) {
+/* Weights [cout][k] (F32 or F16) into [cout][kp] F32, zero beyond k; rounded to TF32 for
+ * the tensor-core path (then every fragment is ready as loaded), exact for the direct one. */
+__global__ void k_conv_weights(float *dst, const void *src, int32_t f16, int64_t cout, int64_t k, int64_t kp, int32_t tf32) {
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) dst[i] = tsc_h2f(src[i]);
+    if (i >= cout * kp) return;
+    const int64_t co = i / kp, j = i % kp;
+    float v = 0.0f;
+    if (j < k) v = f16 ? tsc_h2f(((const uint16_t *)src)[co * k + j]) : ((const float *)src)[co * k + j];
+    dst[i] = tf32 ? __uint_as_float(to_tf32(v)) : v;
 }
 
 template <int BM, int BN> static size_t conv_smem() {
@@ -272,27 +286,25 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     if (y == NULL || x == NULL || w == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: null pointer", fn);
     /* 32-bit offsets inside one image (the batch offset is 64-bit). */
     const int64_t lim = (int64_t)1 << 31;
-    if (x_img >= lim || y_img >= lim || npix >= lim || k >= lim || ph >= lim || pw >= lim ||
-        (h + 2 * ph) * (width + 2 * pw) * cin_g >= lim)
+    if (x_img >= lim || y_img >= lim || npix >= lim || k >= lim - 4 || ph >= lim || pw >= lim ||
+        (double)(h + 2 * ph) * (double)(width + 2 * pw) * (double)cin_g >= (double)lim)
         return tsc_set_error(TS_ERR_UNSUPPORTED, "%s: an image of %lld input or %lld output floats exceeds 2^31", fn, (long long)x_img,
                              (long long)y_img);
     if (((uintptr_t)y & 3) || ((uintptr_t)x & 3) || ((uintptr_t)bias & 3) || ((uintptr_t)w & (w_type == TS_TYPE_F32 ? 3 : 1)))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: misaligned pointer", fn);
 
-    /* Scratch: the tap table, then the F32 weights when they come as F16. */
+    /* Scratch: the tap table, then the weights as F32 rows of kp floats. */
+    const bool direct = cout_g <= 8 || groups > 65535;
+    const int64_t kp = direct ? k : (k + 3) / 4 * 4;
     const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256;
     void *scratch;
-    st = tsc_scratch(c, tab_bytes + (w_type == TS_TYPE_F16 ? wn * 4 : 0), &scratch);
+    st = tsc_scratch(c, tab_bytes + cout * kp * 4, &scratch);
     if (st) return st;
     int4 *tab = (int4 *)scratch;
-    const float *wf = (const float *)w;
+    float *wf = (float *)((char *)scratch + tab_bytes);
     k_conv_table<<<(unsigned)tsc_cdiv(k, 256), 256, 0, c->stream>>>(tab, (int32_t)k, (int32_t)kh, (int32_t)kw, (int32_t)h,
                                                                     (int32_t)width, (int32_t)dh, (int32_t)dw);
-    if (w_type == TS_TYPE_F16) {
-        float *w32 = (float *)((char *)scratch + tab_bytes);
-        k_f16_to_f32<<<(unsigned)tsc_cdiv(wn, 256), 256, 0, c->stream>>>(w32, (const uint16_t *)w, wn);
-        wf = w32;
-    }
+    k_conv_weights<<<(unsigned)tsc_cdiv(cout * kp, 256), 256, 0, c->stream>>>(wf, w, w_type == TS_TYPE_F16, cout, k, kp, !direct);
     st = tsc_launch_status(fn);
     if (!st) {
         struct conv_args a;
@@ -300,8 +312,8 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         a.h = (int32_t)h, a.iw = (int32_t)width, a.ow = (int32_t)ow, a.ohw = (int32_t)ohw;
         a.sh = (int32_t)sh, a.sw = (int32_t)sw, a.ph = (int32_t)ph, a.pw = (int32_t)pw;
         a.cin_g = (int32_t)cin_g, a.cout_g = (int32_t)cout_g, a.k = (int32_t)k, a.npix = (int32_t)npix;
-        a.x_img = x_img, a.y_img = y_img;
-        if (cout_g <= 8 || groups > 65535) {
+        a.kp = (int32_t)kp, a.x_img = x_img, a.y_img = y_img;
+        if (direct) {
             const int64_t total = n * y_img;
             k_conv_direct<<<(unsigned)tsc_cdiv(total, 256), 256, 0, c->stream>>>(a, total);
             st = tsc_launch_status(fn);
