@@ -69,13 +69,17 @@ static __device__ __forceinline__ void mma_tf32(float *d, const uint32_t *a, con
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-/* Block tile BM (output channels) x BN (pixels), 8 warps as 2 (M) x 4 (N), each WM x WN. */
-template <int BM, int BN>
+/* Block tile BM (output channels) x BN (pixels), 8 warps as 2 (M) x 4 (N), each WM x WN.
+ * VEC: a 1x1 stride-1 unpadded convolution with oh*ow a multiple of 4 and x 16-byte
+ * aligned, where a tap row of 4 pixels is 16 contiguous bytes: the gather is one 16-byte
+ * cp.async per 4 pixels and needs no table. */
+template <int BM, int BN, bool VEC>
 __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_args a) {
     constexpr int BK = CONV_BK, AS = BK + CONV_APAD, BS = BN + CONV_BPAD;
     constexpr int WM = BM / 2, WN = BN / 4, MT = WM / 16, NT = WN / 8;
     constexpr int A_PER = BM * BK / 4 / CONV_THREADS, B_PER = BK * BN / CONV_THREADS;
     constexpr int B_KSTEP = CONV_THREADS / BN;
+    constexpr int BV_PER = BK * BN / 4 / CONV_THREADS, BV_KSTEP = CONV_THREADS / (BN / 4);
     extern __shared__ __align__(16) float smem[];
     float *As = smem;                        /* [STAGES][BM][AS] */
     float *Bs = smem + CONV_STAGES * BM * AS; /* [STAGES][BK][BS] */
@@ -88,8 +92,9 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
 
     /* A loads: 16 bytes each, chunk c = tid + 256 i is row c / 8, floats 4 (c % 8) on. */
     const float *wg = a.w + (int64_t)g * a.cout_g * a.kp;
-    /* B loads: one fixed pixel per thread, taps tid / BN + B_KSTEP i. */
-    const int b_n = tid % BN, b_k = tid / BN;
+    /* B loads: one fixed pixel (VEC: 4 pixels) per thread, taps tid / BN + B_KSTEP i
+     * (VEC: tid / (BN / 4) + BV_KSTEP i). */
+    const int b_n = VEC ? (tid % (BN / 4)) * 4 : tid % BN, b_k = VEC ? tid / (BN / 4) : tid / BN;
     const int p = n0 + b_n;
     const bool p_ok = p < a.npix;
     int iy0 = 0, ix0 = 0;
@@ -99,6 +104,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
         iy0 = oy * a.sh - a.ph;
         ix0 = ox * a.sw - a.pw;
         xb = a.x + img * a.x_img + (int64_t)g * a.cin_g * a.h * a.iw;
+        if (VEC) xb += rem; /* 1x1, stride 1, no padding: input pixel = output pixel */
     }
     const int pix_off = iy0 * a.iw + ix0;
 
@@ -112,18 +118,27 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
             const bool ok = gm < a.cout_g && gk < a.kp; /* kp is a multiple of 4: all 4 in or all out */
             cp_async16(smem_u32(as + m * AS + kq), ok ? wg + (int64_t)gm * a.kp + gk : a.w, ok ? 16 : 0);
         }
+        if constexpr (VEC) {
 #pragma unroll
-        for (int i = 0; i < B_PER; i++) {
-            const int kk = b_k + B_KSTEP * i, gk = kbase + kk;
-            bool ok = p_ok && gk < a.k;
-            const float *src = a.x;
-            if (ok) {
-                const int4 t = __ldg(a.tab + gk);
-                const int iy = iy0 + t.y, ix = ix0 + t.z;
-                ok = (unsigned)iy < (unsigned)a.h && (unsigned)ix < (unsigned)a.iw;
-                if (ok) src = xb + (t.x + pix_off);
+            for (int i = 0; i < BV_PER; i++) {
+                const int kk = b_k + BV_KSTEP * i, gk = kbase + kk;
+                const bool ok = p_ok && gk < a.k; /* npix is a multiple of 4: the 4 pixels are all in or all out */
+                cp_async16(smem_u32(bs + kk * BS + b_n), ok ? xb + gk * a.ohw : a.x, ok ? 16 : 0);
             }
-            cp_async4(smem_u32(bs + kk * BS + b_n), src, ok ? 4 : 0);
+        } else {
+#pragma unroll
+            for (int i = 0; i < B_PER; i++) {
+                const int kk = b_k + B_KSTEP * i, gk = kbase + kk;
+                bool ok = p_ok && gk < a.k;
+                const float *src = a.x;
+                if (ok) {
+                    const int4 t = __ldg(a.tab + gk);
+                    const int iy = iy0 + t.y, ix = ix0 + t.z;
+                    ok = (unsigned)iy < (unsigned)a.h && (unsigned)ix < (unsigned)a.iw;
+                    if (ok) src = xb + (t.x + pix_off);
+                }
+                cp_async4(smem_u32(bs + kk * BS + b_n), src, ok ? 4 : 0);
+            }
         }
     };
 
@@ -237,12 +252,12 @@ template <int BM, int BN> static size_t conv_smem() {
     return (size_t)CONV_STAGES * (BM * (CONV_BK + CONV_APAD) + CONV_BK * (BN + CONV_BPAD)) * sizeof(float);
 }
 
-template <int BM, int BN> static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
+template <int BM, int BN, bool VEC> static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
     const size_t smem = conv_smem<BM, BN>();
-    cudaError_t e = cudaFuncSetAttribute(k_conv_mma<BM, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    cudaError_t e = cudaFuncSetAttribute(k_conv_mma<BM, BN, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return tsc_cuda_status(e, "tsc_conv2d: shared memory");
     const dim3 grid((unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)groups);
-    k_conv_mma<BM, BN><<<grid, CONV_THREADS, smem, c->stream>>>(a);
+    k_conv_mma<BM, BN, VEC><<<grid, CONV_THREADS, smem, c->stream>>>(a);
     return tsc_launch_status("tsc_conv2d");
 }
 
@@ -320,7 +335,9 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         } else {
             /* 128 x 128 tiles, unless they leave SMs idle: then 64 x 64. */
             const int64_t big = tsc_cdiv(npix, 128) * tsc_cdiv(cout_g, 128) * groups;
-            st = big >= c->sm_count ? launch_mma<128, 128>(c, a, groups) : launch_mma<64, 64>(c, a, groups);
+            const bool vec = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && ohw % 4 == 0 && ((uintptr_t)x & 15) == 0;
+            if (big >= c->sm_count) st = vec ? launch_mma<128, 128, true>(c, a, groups) : launch_mma<128, 128, false>(c, a, groups);
+            else st = vec ? launch_mma<64, 64, true>(c, a, groups) : launch_mma<64, 64, false>(c, a, groups);
         }
     }
     int32_t st2 = tsc_pool_free(c, scratch);
