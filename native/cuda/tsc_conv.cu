@@ -32,10 +32,11 @@
 struct conv_args {
     const float *x, *w, *bias;
     float *y;
-    const int4 *tab; /* per tap k: {input offset, ky*dh, kx*dw, 0} */
+    const int4 *tab; /* per tap k = (ci, ky, kx): {input offset, ky*dh, kx*dw, ky*kw + kx} */
     int32_t h, iw, ow, ohw, sh, sw, ph, pw; /* iw: input width */
     int32_t cin_g, cout_g, k;
     int32_t kp;           /* weight row stride in floats: k rounded up to 4 (mma path), k (direct) */
+    int32_t kh, kw, dh, dw;
     int32_t npix;         /* n * oh * ow */
     int64_t x_img, y_img; /* floats per image of x and y */
 };
@@ -69,11 +70,18 @@ static __device__ __forceinline__ void mma_tf32(float *d, const uint32_t *a, con
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-/* Block tile BM (output channels) x BN (pixels), 8 warps as 2 (M) x 4 (N), each WM x WN.
- * VEC: a 1x1 stride-1 unpadded convolution with oh*ow a multiple of 4 and x 16-byte
- * aligned, where a tap row of 4 pixels is 16 contiguous bytes: the gather is one 16-byte
- * cp.async per 4 pixels and needs no table. */
-template <int BM, int BN, bool VEC>
+/* How the B tile is gathered (the bounds test is the costly part of the gather):
+ *  GATHER_BOUNDS: each element tests its input row and column against the image;
+ *  GATHER_NOPAD: no padding, so every tap of every output pixel is inside the image
+ *    (oh, ow are defined so): no test at all (patchify, unpadded convolutions);
+ *  GATHER_MASK: kernels of <= 32 taps: each thread works out once which taps of its pixel
+ *    fall inside the image (a bit mask), then an element tests one bit;
+ *  GATHER_VEC: 1x1 stride-1 unpadded, oh*ow a multiple of 4, x 16-byte aligned: 4 pixels
+ *    of a channel are 16 contiguous bytes, one 16-byte cp.async, no table. */
+enum { GATHER_BOUNDS, GATHER_NOPAD, GATHER_MASK, GATHER_VEC };
+
+/* Block tile BM (output channels) x BN (pixels), 8 warps as 2 (M) x 4 (N), each WM x WN. */
+template <int BM, int BN, int MODE>
 __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_args a) {
     constexpr int BK = CONV_BK, AS = BK + CONV_APAD, BS = BN + CONV_BPAD;
     constexpr int WM = BM / 2, WN = BN / 4, MT = WM / 16, NT = WN / 8;
@@ -94,6 +102,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
     const float *wg = a.w + (int64_t)g * a.cout_g * a.kp;
     /* B loads: one fixed pixel (VEC: 4 pixels) per thread, taps tid / BN + B_KSTEP i
      * (VEC: tid / (BN / 4) + BV_KSTEP i). */
+    constexpr bool VEC = MODE == GATHER_VEC;
     const int b_n = VEC ? (tid % (BN / 4)) * 4 : tid % BN, b_k = VEC ? tid / (BN / 4) : tid / BN;
     const int p = n0 + b_n;
     const bool p_ok = p < a.npix;
@@ -107,6 +116,13 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
         if (VEC) xb += rem; /* 1x1, stride 1, no padding: input pixel = output pixel */
     }
     const int pix_off = iy0 * a.iw + ix0;
+    uint32_t tap_ok = 0; /* GATHER_MASK: bit ky*kw + kx set when that tap of pixel p is inside */
+    if (MODE == GATHER_MASK && p_ok)
+        for (int ky = 0; ky < a.kh; ky++)
+            for (int kx = 0; kx < a.kw; kx++) {
+                const int iy = iy0 + ky * a.dh, ix = ix0 + kx * a.dw;
+                if ((unsigned)iy < (unsigned)a.h && (unsigned)ix < (unsigned)a.iw) tap_ok |= 1u << (ky * a.kw + kx);
+            }
 
     auto load_tile = [&](int stage, int kt) {
         const int kbase = kt * BK;
@@ -133,8 +149,12 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
                 const float *src = a.x;
                 if (ok) {
                     const int4 t = __ldg(a.tab + gk);
-                    const int iy = iy0 + t.y, ix = ix0 + t.z;
-                    ok = (unsigned)iy < (unsigned)a.h && (unsigned)ix < (unsigned)a.iw;
+                    if constexpr (MODE == GATHER_BOUNDS) {
+                        const int iy = iy0 + t.y, ix = ix0 + t.z;
+                        ok = (unsigned)iy < (unsigned)a.h && (unsigned)ix < (unsigned)a.iw;
+                    } else if constexpr (MODE == GATHER_MASK) {
+                        ok = (tap_ok >> t.w) & 1u;
+                    }
                     if (ok) src = xb + (t.x + pix_off);
                 }
                 cp_async4(smem_u32(bs + kk * BS + b_n), src, ok ? 4 : 0);
@@ -234,7 +254,7 @@ __global__ void k_conv_table(int4 *tab, int32_t k, int32_t kh, int32_t kw, int32
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= k) return;
     const int ci = i / (kh * kw), r = i % (kh * kw), ky = r / kw, kx = r % kw;
-    tab[i] = make_int4(ci * h * w + ky * dh * w + kx * dw, ky * dh, kx * dw, 0);
+    tab[i] = make_int4(ci * h * w + ky * dh * w + kx * dw, ky * dh, kx * dw, r);
 }
 
 /* Weights [cout][k] (F32 or F16) into [cout][kp] F32, zero beyond k; rounded to TF32 for
@@ -252,13 +272,22 @@ template <int BM, int BN> static size_t conv_smem() {
     return (size_t)CONV_STAGES * (BM * (CONV_BK + CONV_APAD) + CONV_BK * (BN + CONV_BPAD)) * sizeof(float);
 }
 
-template <int BM, int BN, bool VEC> static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
+template <int BM, int BN, int MODE> static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
     const size_t smem = conv_smem<BM, BN>();
-    cudaError_t e = cudaFuncSetAttribute(k_conv_mma<BM, BN, VEC>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    cudaError_t e = cudaFuncSetAttribute(k_conv_mma<BM, BN, MODE>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return tsc_cuda_status(e, "tsc_conv2d: shared memory");
     const dim3 grid((unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)groups);
-    k_conv_mma<BM, BN, VEC><<<grid, CONV_THREADS, smem, c->stream>>>(a);
+    k_conv_mma<BM, BN, MODE><<<grid, CONV_THREADS, smem, c->stream>>>(a);
     return tsc_launch_status("tsc_conv2d");
+}
+
+template <int BM, int BN> static int32_t launch_tiles(struct tsc_context *c, const struct conv_args &a, int64_t groups, int mode) {
+    switch (mode) {
+    case GATHER_VEC: return launch_mma<BM, BN, GATHER_VEC>(c, a, groups);
+    case GATHER_NOPAD: return launch_mma<BM, BN, GATHER_NOPAD>(c, a, groups);
+    case GATHER_MASK: return launch_mma<BM, BN, GATHER_MASK>(c, a, groups);
+    default: return launch_mma<BM, BN, GATHER_BOUNDS>(c, a, groups);
+    }
 }
 
 static int mul_ok(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out) && *out < ((int64_t)1 << 60); }
@@ -328,6 +357,7 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         a.sh = (int32_t)sh, a.sw = (int32_t)sw, a.ph = (int32_t)ph, a.pw = (int32_t)pw;
         a.cin_g = (int32_t)cin_g, a.cout_g = (int32_t)cout_g, a.k = (int32_t)k, a.npix = (int32_t)npix;
         a.kp = (int32_t)kp, a.x_img = x_img, a.y_img = y_img;
+        a.kh = (int32_t)kh, a.kw = (int32_t)kw, a.dh = (int32_t)dh, a.dw = (int32_t)dw;
         if (direct) {
             const int64_t total = n * y_img;
             k_conv_direct<<<(unsigned)tsc_cdiv(total, 256), 256, 0, c->stream>>>(a, total);
@@ -335,9 +365,13 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         } else {
             /* 128 x 128 tiles, unless they leave SMs idle: then 64 x 64. */
             const int64_t big = tsc_cdiv(npix, 128) * tsc_cdiv(cout_g, 128) * groups;
-            const bool vec = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && ohw % 4 == 0 && ((uintptr_t)x & 15) == 0;
-            if (big >= c->sm_count) st = vec ? launch_mma<128, 128, true>(c, a, groups) : launch_mma<128, 128, false>(c, a, groups);
-            else st = vec ? launch_mma<64, 64, true>(c, a, groups) : launch_mma<64, 64, false>(c, a, groups);
+            int mode = GATHER_BOUNDS;
+            if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && ohw % 4 == 0 && ((uintptr_t)x & 15) == 0)
+                mode = GATHER_VEC;
+            else if (ph == 0 && pw == 0) mode = GATHER_NOPAD;
+            else if (kh * kw <= 32) mode = GATHER_MASK;
+            if (big >= c->sm_count) st = launch_tiles<128, 128>(c, a, groups, mode);
+            else st = launch_tiles<64, 64>(c, a, groups, mode);
         }
     }
     int32_t st2 = tsc_pool_free(c, scratch);
