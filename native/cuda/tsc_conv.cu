@@ -370,7 +370,12 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
                 mode = GATHER_VEC;
             else if (ph == 0 && pw == 0) mode = GATHER_NOPAD;
             else if (kh * kw <= 32) mode = GATHER_MASK;
-            if (big >= c->sm_count) st = launch_tiles<128, 128>(c, a, groups, mode);
+            /* Bigger tiles reuse each shared-memory fragment more (the limit of this kernel)
+             * but need enough blocks: 128 x 256 (64 x 64 per warp) at >= 2 waves of one block
+             * per SM, 128 x 128 at >= one block per SM, else 64 x 64. */
+            const int64_t huge = tsc_cdiv(npix, 256) * tsc_cdiv(cout_g, 128) * groups;
+            if (huge >= 2 * c->sm_count) st = launch_tiles<128, 256>(c, a, groups, mode);
+            else if (big >= c->sm_count) st = launch_tiles<128, 128>(c, a, groups, mode);
             else st = launch_tiles<64, 64>(c, a, groups, mode);
         }
     }
