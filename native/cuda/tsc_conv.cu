@@ -15,6 +15,9 @@
  * F32 accumulation. The weights are rounded to TF32 once per call into pool scratch (rows
  * padded to a multiple of 4 floats: 16-byte cp.async, ldmatrix fragments, no per-use
  * conversion); the gathered inputs are rounded as their fragments are loaded. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
+ * Tiles: 128 x 256, 128 x 128 or 64 x 64 (output channels x pixels), the largest that
+ * still gives every SM work; when even 64 x 64 tiles are too few and K is deep, K is split
+ * over blocks and a second kernel adds the partial sums in a fixed order.
  * Groups of <= 8 output channels (depthwise and the like) would waste most of a 64-row
  * tile: they run a direct F32 kernel, one thread per output.
  * F16 weights are widened to F32 once per call into pool scratch (as the CPU op does).
@@ -37,6 +40,9 @@ struct conv_args {
     int32_t cin_g, cout_g, k;
     int32_t kp;           /* weight row stride in floats: k rounded up to 4 (mma path), k (direct) */
     int32_t kh, kw, dh, dw;
+    int32_t groups;
+    int32_t kt_split; /* k-tiles per split of K (all of them when K is not split) */
+    float *part;      /* split K: partial sums [split][cout][npix], reduced by k_conv_reduce; else NULL */
     int32_t npix;         /* n * oh * ow */
     int64_t x_img, y_img; /* floats per image of x and y */
 };
@@ -94,7 +100,8 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp >> 2, wn = warp & 3;
-    const int g = blockIdx.z;
+    const int g = blockIdx.z % a.groups, split = blockIdx.z / a.groups;
+    const int kt0 = split * a.kt_split; /* this block's first k-tile */
     const int m0 = blockIdx.y * BM;
     const int n0 = blockIdx.x * BN;
 
@@ -125,7 +132,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
             }
 
     auto load_tile = [&](int stage, int kt) {
-        const int kbase = kt * BK;
+        const int kbase = (kt0 + kt) * BK;
         float *as = As + stage * BM * AS;
         float *bs = Bs + stage * BK * BS;
 #pragma unroll
@@ -170,7 +177,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
 #pragma unroll
             for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
 
-    const int KT = (a.k + BK - 1) / BK;
+    const int KT = min((a.k + BK - 1) / BK - kt0, a.kt_split);
 #pragma unroll
     for (int s = 0; s < CONV_STAGES - 1; s++) {
         if (s < KT) load_tile(s, s);
@@ -218,13 +225,18 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
             const int m = m0 + wm * WM + i * 16 + gq + 8 * e2;
             if (m >= a.cout_g) continue;
             const int co = g * a.cout_g + m;
-            const float bv = a.bias ? a.bias[co] : 0.0f;
+            const float bv = a.bias && !a.part ? a.bias[co] : 0.0f;
+            float *prow = a.part ? a.part + ((int64_t)split * a.groups * a.cout_g + co) * a.npix : NULL;
 #pragma unroll
             for (int j = 0; j < NT; j++)
 #pragma unroll
                 for (int e1 = 0; e1 < 2; e1++) {
                     const int pp = n0 + wn * WN + j * 8 + 2 * tq + e1;
                     if (pp >= a.npix) continue;
+                    if (prow) {
+                        prow[pp] = acc[i][j][2 * e2 + e1];
+                        continue;
+                    }
                     const int img = pp / a.ohw, rem = pp - img * a.ohw;
                     a.y[img * a.y_img + (int64_t)co * a.ohw + rem] = acc[i][j][2 * e2 + e1] + bv;
                 }
@@ -248,6 +260,16 @@ __global__ void k_conv_direct(const struct conv_args a, int64_t total) {
         if ((unsigned)iy < (unsigned)a.h && (unsigned)ix < (unsigned)a.iw) s = fmaf(wc[k], xg[t.x + iy0 * a.iw + ix0], s);
     }
     a.y[i] = s;
+}
+
+/* Split K: y = bias + the splits' partial sums, added in split order (deterministic). */
+__global__ void k_conv_reduce(float *y, const float *part, const float *bias, int32_t splits, int64_t cout, int64_t npix, int64_t ohw) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= cout * npix) return;
+    const int64_t co = i / npix, p = i % npix, img = p / ohw, rem = p % ohw;
+    float s = bias ? bias[co] : 0.0f;
+    for (int32_t sp = 0; sp < splits; sp++) s += part[sp * cout * npix + i];
+    y[(img * cout + co) * ohw + rem] = s;
 }
 
 __global__ void k_conv_table(int4 *tab, int32_t k, int32_t kh, int32_t kw, int32_t h, int32_t w, int32_t dh, int32_t dw) {
@@ -337,15 +359,32 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     if (((uintptr_t)y & 3) || ((uintptr_t)x & 3) || ((uintptr_t)bias & 3) || ((uintptr_t)w & (w_type == TS_TYPE_F32 ? 3 : 1)))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: misaligned pointer", fn);
 
-    /* Scratch: the tap table, then the weights as F32 rows of kp floats. */
+    /* Split K when even 64 x 64 tiles leave most SMs idle and K is deep (SD's 8x8 and
+     * 16x16 levels: 64-256 pixels, K up to 11520): each split's blocks write partial sums,
+     * one more kernel adds them. Splits keep >= 8 k-tiles each. */
     const bool direct = cout_g <= 8 || groups > 65535;
+    const int64_t kt_total = tsc_cdiv(k, CONV_BK);
+    const int64_t small = tsc_cdiv(npix, 64) * tsc_cdiv(cout_g, 64) * groups;
+    int64_t splits = 1;
+    if (!direct && small < c->sm_count && kt_total >= 16) {
+        splits = tsc_cdiv(2 * c->sm_count, small);
+        if (splits > kt_total / 8) splits = kt_total / 8;
+        if (splits > 32) splits = 32;
+        if (splits * groups > 65535 || (double)splits * (double)cout * (double)npix * 4.0 > (double)(256 << 20)) splits = 1;
+    }
+    const int64_t kt_split = tsc_cdiv(kt_total, splits);
+    splits = tsc_cdiv(kt_total, kt_split);
+
+    /* Scratch: the tap table, the weights as F32 rows of kp floats, the split partial sums. */
     const int64_t kp = direct ? k : (k + 3) / 4 * 4;
-    const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256;
+    const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256, w_bytes = tsc_cdiv(cout * kp * 4, 256) * 256;
+    const int64_t part_bytes = splits > 1 ? splits * cout * npix * 4 : 0;
     void *scratch;
-    st = tsc_scratch(c, tab_bytes + cout * kp * 4, &scratch);
+    st = tsc_scratch(c, tab_bytes + w_bytes + part_bytes, &scratch);
     if (st) return st;
     int4 *tab = (int4 *)scratch;
     float *wf = (float *)((char *)scratch + tab_bytes);
+    float *part = splits > 1 ? (float *)((char *)scratch + tab_bytes + w_bytes) : NULL;
     k_conv_table<<<(unsigned)tsc_cdiv(k, 256), 256, 0, c->stream>>>(tab, (int32_t)k, (int32_t)kh, (int32_t)kw, (int32_t)h,
                                                                     (int32_t)width, (int32_t)dh, (int32_t)dw);
     k_conv_weights<<<(unsigned)tsc_cdiv(cout * kp, 256), 256, 0, c->stream>>>(wf, w, w_type == TS_TYPE_F16, cout, k, kp, !direct);
@@ -358,13 +397,12 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         a.cin_g = (int32_t)cin_g, a.cout_g = (int32_t)cout_g, a.k = (int32_t)k, a.npix = (int32_t)npix;
         a.kp = (int32_t)kp, a.x_img = x_img, a.y_img = y_img;
         a.kh = (int32_t)kh, a.kw = (int32_t)kw, a.dh = (int32_t)dh, a.dw = (int32_t)dw;
+        a.groups = (int32_t)groups, a.kt_split = (int32_t)kt_split, a.part = part;
         if (direct) {
             const int64_t total = n * y_img;
             k_conv_direct<<<(unsigned)tsc_cdiv(total, 256), 256, 0, c->stream>>>(a, total);
             st = tsc_launch_status(fn);
         } else {
-            /* 128 x 128 tiles, unless they leave SMs idle: then 64 x 64. */
-            const int64_t big = tsc_cdiv(npix, 128) * tsc_cdiv(cout_g, 128) * groups;
             int mode = GATHER_BOUNDS;
             if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && ohw % 4 == 0 && ((uintptr_t)x & 15) == 0)
                 mode = GATHER_VEC;
@@ -373,10 +411,16 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
             /* Bigger tiles reuse each shared-memory fragment more (the limit of this kernel)
              * but need enough blocks: 128 x 256 (64 x 64 per warp) at >= 2 waves of one block
              * per SM, 128 x 128 at >= one block per SM, else 64 x 64. */
+            const int64_t big = tsc_cdiv(npix, 128) * tsc_cdiv(cout_g, 128) * groups;
             const int64_t huge = tsc_cdiv(npix, 256) * tsc_cdiv(cout_g, 128) * groups;
-            if (huge >= 2 * c->sm_count) st = launch_tiles<128, 256>(c, a, groups, mode);
+            if (splits > 1) st = launch_tiles<64, 64>(c, a, groups * splits, mode);
+            else if (huge >= 2 * c->sm_count) st = launch_tiles<128, 256>(c, a, groups, mode);
             else if (big >= c->sm_count) st = launch_tiles<128, 128>(c, a, groups, mode);
             else st = launch_tiles<64, 64>(c, a, groups, mode);
+            if (!st && splits > 1) {
+                k_conv_reduce<<<(unsigned)tsc_cdiv(cout * npix, 256), 256, 0, c->stream>>>(y, part, bias, (int32_t)splits, cout, npix, ohw);
+                st = tsc_launch_status(fn);
+            }
         }
     }
     int32_t st2 = tsc_pool_free(c, scratch);

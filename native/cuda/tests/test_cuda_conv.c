@@ -131,6 +131,10 @@ int main(void) {
         {"5x5 dilation 2 pad 3,1", 2, 12, 21, 18, 20, 5, 5, 1, 2, 3, 1, 2, 2, 1, TS_TYPE_F32, 1, 1},
         {"7x7 stride 2 pad 3 (> 32 taps)", 1, 3, 30, 27, 24, 7, 7, 2, 2, 3, 3, 1, 1, 1, TS_TYPE_F32, 1, 1},
         {"7x7 pad 3 gauss", 2, 16, 23, 29, 48, 7, 7, 1, 1, 3, 3, 1, 1, 1, TS_TYPE_F32, 0, 0},
+        /* few pixels, deep K: K split over blocks, partial sums added by a second kernel */
+        {"split-K 640->640 3x3 8x8 exact", 1, 640, 8, 8, 640, 3, 3, 1, 1, 1, 1, 1, 1, 1, TS_TYPE_F16, 1, 1},
+        {"split-K 1280->1280 3x3 8x8 gauss", 2, 1280, 8, 8, 1280, 3, 3, 1, 1, 1, 1, 1, 1, 1, TS_TYPE_F16, 1, 0},
+        {"split-K groups 2 exact", 1, 256, 6, 6, 128, 3, 3, 1, 1, 1, 1, 1, 1, 2, TS_TYPE_F32, 1, 1},
         {"patchify 14 vit-l/14 224", 1, 3, 224, 224, 1024, 14, 14, 14, 14, 0, 0, 1, 1, 1, TS_TYPE_F16, 0, 0},
         {"patchify 14 exact", 2, 3, 56, 70, 40, 14, 14, 14, 14, 0, 0, 1, 1, 1, TS_TYPE_F32, 1, 1},
         {"patchify 32 exact", 1, 3, 96, 64, 64, 32, 32, 32, 32, 0, 0, 1, 1, 1, TS_TYPE_F16, 1, 1},
