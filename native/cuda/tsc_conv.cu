@@ -23,6 +23,8 @@
  * F16 weights are widened to F32 once per call into pool scratch (as the CPU op does).
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tsc_internal.cuh"
 
@@ -362,16 +364,22 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     /* Split K when even 64 x 64 tiles leave most SMs idle and K is deep (SD's 8x8 and
      * 16x16 levels: 64-256 pixels, K up to 11520): each split's blocks write partial sums,
      * one more kernel adds them. Splits keep >= 8 k-tiles each. */
-    const bool direct = cout_g <= 8 || groups > 65535;
+    /* TSC_CONV_TILE (tests, tuning) forces a kernel: "direct", "64", "128", "256" (tile
+     * widths) or "split" (64 x 64 tiles, K split in 4 where it has >= 4 k-tiles). */
+    const char *force = getenv("TSC_CONV_TILE");
+    if (force && !*force) force = NULL;
+    const bool direct = cout_g <= 8 || groups > 65535 || (force && strcmp(force, "direct") == 0);
     const int64_t kt_total = tsc_cdiv(k, CONV_BK);
     const int64_t small = tsc_cdiv(npix, 64) * tsc_cdiv(cout_g, 64) * groups;
     int64_t splits = 1;
-    if (!direct && small < c->sm_count && kt_total >= 16) {
+    if (!direct && force && strcmp(force, "split") == 0) {
+        splits = kt_total < 4 ? kt_total : 4;
+    } else if (!direct && !force && small < c->sm_count && kt_total >= 16) {
         splits = tsc_cdiv(2 * c->sm_count, small);
         if (splits > kt_total / 8) splits = kt_total / 8;
         if (splits > 32) splits = 32;
-        if (splits * groups > 65535 || (double)splits * (double)cout * (double)npix * 4.0 > (double)(256 << 20)) splits = 1;
     }
+    if (splits * groups > 65535 || (double)splits * (double)cout * (double)npix * 4.0 > (double)(256 << 20)) splits = 1;
     const int64_t kt_split = tsc_cdiv(kt_total, splits);
     splits = tsc_cdiv(kt_total, kt_split);
 
@@ -413,9 +421,15 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
              * per SM, 128 x 128 at >= one block per SM, else 64 x 64. */
             const int64_t big = tsc_cdiv(npix, 128) * tsc_cdiv(cout_g, 128) * groups;
             const int64_t huge = tsc_cdiv(npix, 256) * tsc_cdiv(cout_g, 128) * groups;
+            /* 128 x 256 runs one block per SM: worth it when its waves are >= 85% full */
+            const int64_t huge_waves = tsc_cdiv(huge, c->sm_count);
+            int tile = 64;
+            if (force) tile = atoi(force) == 256 ? 256 : atoi(force) == 128 ? 128 : 64;
+            else if (huge >= c->sm_count && (double)huge >= 0.85 * (double)(huge_waves * c->sm_count)) tile = 256;
+            else if (big >= c->sm_count) tile = 128;
             if (splits > 1) st = launch_tiles<64, 64>(c, a, groups * splits, mode);
-            else if (huge >= 2 * c->sm_count) st = launch_tiles<128, 256>(c, a, groups, mode);
-            else if (big >= c->sm_count) st = launch_tiles<128, 128>(c, a, groups, mode);
+            else if (tile == 256) st = launch_tiles<128, 256>(c, a, groups, mode);
+            else if (tile == 128) st = launch_tiles<128, 128>(c, a, groups, mode);
             else st = launch_tiles<64, 64>(c, a, groups, mode);
             if (!st && splits > 1) {
                 k_conv_reduce<<<(unsigned)tsc_cdiv(cout * npix, 256), 256, 0, c->stream>>>(y, part, bias, (int32_t)splits, cout, npix, ohw);

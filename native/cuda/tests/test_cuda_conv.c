@@ -13,6 +13,8 @@
  *    within ~2^-10 of its F32 value, and both sides sum K terms in F32 in different orders.
  *    Tolerance per output: 1.5e-3 * sum|w·x| + 1e-5, with sum|w·x| (+|bias|) computed by the
  *    CPU op on |x| and |w|. The direct (depthwise) path is F32: the same bound holds easily.
+ * Exact cases run once with the automatic kernel choice, then with each kernel forced
+ * (TSC_CONV_TILE=64/128/256/split/direct), so coverage does not depend on the SM count.
  */
 #include "tsc_test.h"
 
@@ -63,28 +65,36 @@ static void run_case(void *ctx, uint64_t *seed, const conv_case *c) {
     float *dx = tsc_test_up(ctx, x, nx * 4), *db = tsc_test_up(ctx, b, c->cout * 4), *dy;
     void *dw = tsc_test_up(ctx, wdev_host, nw * (c->w_type == TS_TYPE_F16 ? 2 : 4));
     CHECK(tsc_alloc(ctx, ny * 4, (void **)&dy) == TS_OK, "alloc");
-    CHECK(tsc_memset(ctx, dy, 0xff, ny * 4) == TS_OK, "memset"); /* NaN: an output never written shows */
-    int32_t st = tsc_conv2d(ctx, dy, dx, dw, c->w_type, c->bias ? db : NULL, c->n, c->cin, c->h, c->w, c->cout, c->kh, c->kw, c->sh, c->sw,
-                            c->ph, c->pw, c->dh, c->dw, c->groups);
-    CHECK(st == TS_OK, "%s: tsc_conv2d: %s", c->name, tsc_last_error());
-    tsc_test_down(ctx, got, dy, ny * 4);
-    double worst = -1, worst_err = 0, worst_tol = 0, rms = 0;
-    int64_t wi = -1, bad = 0;
-    for (int64_t i = 0; i < ny; i++) {
-        const double err = fabs((double)got[i] - want[i]), tol = c->exact ? 0.0 : 1.5e-3 * mag[i] + 1e-5;
-        rms += err * err;
-        if (!(err <= tol)) bad++; /* NaN counts as bad */
-        const double over = isnan(err) ? 1e30 : err - tol;
-        if (over > worst) worst = over, wi = i, worst_err = err, worst_tol = tol;
+    /* The automatic choice, then (exact data only) every kernel forced through TSC_CONV_TILE,
+     * so each tile size, split K and the direct kernel see every geometry. */
+    static const char *forced[] = {"", "64", "128", "256", "split", "direct"};
+    for (int fi = 0; fi < (c->exact ? 6 : 1); fi++) {
+        setenv("TSC_CONV_TILE", forced[fi], 1);
+        CHECK(tsc_memset(ctx, dy, 0xff, ny * 4) == TS_OK, "memset"); /* NaN: an output never written shows */
+        int32_t st = tsc_conv2d(ctx, dy, dx, dw, c->w_type, c->bias ? db : NULL, c->n, c->cin, c->h, c->w, c->cout, c->kh, c->kw, c->sh, c->sw,
+                                c->ph, c->pw, c->dh, c->dw, c->groups);
+        CHECK(st == TS_OK, "%s: tsc_conv2d: %s", c->name, tsc_last_error());
+        tsc_test_down(ctx, got, dy, ny * 4);
+        double worst = -1, worst_err = 0, worst_tol = 0, rms = 0;
+        int64_t wi = -1, bad = 0;
+        for (int64_t i = 0; i < ny; i++) {
+            const double err = fabs((double)got[i] - want[i]), tol = c->exact ? 0.0 : 1.5e-3 * mag[i] + 1e-5;
+            rms += err * err;
+            if (!(err <= tol)) bad++; /* NaN counts as bad */
+            const double over = isnan(err) ? 1e30 : err - tol;
+            if (over > worst) worst = over, wi = i, worst_err = err, worst_tol = tol;
+        }
+        rms = sqrt(rms / (double)ny);
+        printf("%-34s %-6s n=%lld cin=%lld %lldx%lld cout=%lld k=%lldx%lld s=%d,%d p=%d,%d d=%d,%d g=%d %s%s -> %lldx%lld: max err %.3g "
+               "(tol %.3g) at %lld, rms %.3g, %lld bad\n",
+               c->name, fi ? forced[fi] : "auto", (long long)c->n, (long long)c->cin, (long long)c->h, (long long)c->w, (long long)c->cout, (long long)c->kh,
+               (long long)c->kw, c->sh, c->sw, c->ph, c->pw, c->dh, c->dw, c->groups, c->w_type == TS_TYPE_F16 ? "f16" : "f32",
+               c->bias ? " bias" : "", (long long)oh, (long long)ow, worst_err, worst_tol, (long long)wi, rms, (long long)bad);
+        CHECK(bad == 0, "%s (%s): %lld of %lld outputs out of tolerance; worst [%lld] got %.9g want %.9g (|err| %.3g > tol %.3g)", c->name,
+              fi ? forced[fi] : "auto", (long long)bad, (long long)ny, (long long)wi, wi >= 0 ? got[wi] : 0.0, wi >= 0 ? want[wi] : 0.0,
+              worst_err, worst_tol);
     }
-    rms = sqrt(rms / (double)ny);
-    printf("%-34s n=%lld cin=%lld %lldx%lld cout=%lld k=%lldx%lld s=%d,%d p=%d,%d d=%d,%d g=%d %s%s -> %lldx%lld: max err %.3g "
-           "(tol %.3g) at %lld, rms %.3g, %lld bad\n",
-           c->name, (long long)c->n, (long long)c->cin, (long long)c->h, (long long)c->w, (long long)c->cout, (long long)c->kh,
-           (long long)c->kw, c->sh, c->sw, c->ph, c->pw, c->dh, c->dw, c->groups, c->w_type == TS_TYPE_F16 ? "f16" : "f32",
-           c->bias ? " bias" : "", (long long)oh, (long long)ow, worst_err, worst_tol, (long long)wi, rms, (long long)bad);
-    CHECK(bad == 0, "%s: %lld of %lld outputs out of tolerance; worst [%lld] got %.9g want %.9g (|err| %.3g > tol %.3g)", c->name,
-          (long long)bad, (long long)ny, (long long)wi, wi >= 0 ? got[wi] : 0.0, wi >= 0 ? want[wi] : 0.0, worst_err, worst_tol);
+    unsetenv("TSC_CONV_TILE");
     tsc_free(ctx, dx), tsc_free(ctx, db), tsc_free(ctx, dw), tsc_free(ctx, dy);
     free(x), free(w), free(b), free(wh), free(want), free(got), free(mag);
 }
