@@ -385,6 +385,38 @@ __global__ void k_layer_norm(float *y, int64_t ys, const float *x, int64_t xs, c
     }
 }
 
+/* Rows of <= 2048 floats (CLIP's 768/1024, SD's 320-1280 channels): one warp per row, 8 rows
+ * per block, so short rows do not leave most of a 256-thread block idle. Same two passes in
+ * double as k_layer_norm. */
+static __device__ double warp_sum_d(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__global__ void k_layer_norm_warp(float *y, int64_t ys, const float *x, int64_t xs, const float *w, const float *b, int64_t rows,
+                                  int64_t n, float eps) {
+    const int64_t row = (int64_t)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    if (row >= rows) return; /* whole warps leave together: the shuffles below stay full-warp */
+    const int lane = threadIdx.x & 31;
+    const float *xr = x + row * xs;
+    float *yr = y + row * ys;
+    double s = 0;
+    for (int64_t i = lane; i < n; i += 32) s += xr[i];
+    const double mean = warp_sum_d(s) / (double)n;
+    double v = 0;
+    for (int64_t i = lane; i < n; i += 32) {
+        const double d = (double)xr[i] - mean;
+        v += d * d;
+    }
+    const double r = 1.0 / sqrt(warp_sum_d(v) / (double)n + (double)eps);
+    for (int64_t i = lane; i < n; i += 32) {
+        float o = (float)(((double)xr[i] - mean) * r);
+        if (w) o = __fmul_rn(o, w[i]);
+        if (b) o = __fadd_rn(o, b[i]);
+        yr[i] = o;
+    }
+}
+
 extern "C" TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight,
                                          const float *bias, int64_t rows, int64_t n, float eps) {
     struct tsc_context *c = NULL;
@@ -393,7 +425,11 @@ extern "C" TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, 
     if (!st) st = check_eps("tsc_layer_norm", eps);
     if (st || rows == 0 || n == 0) return st;
     if (!al4(weight) || !al4(bias)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_layer_norm: weight/bias must be 4-byte aligned");
-    k_layer_norm<<<(unsigned)rows, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, weight, bias, n, eps);
+    if (n <= 2048)
+        k_layer_norm_warp<<<(unsigned)tsc_cdiv(rows, TSC_ROW_THREADS / 32), TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4,
+                                                                                                       weight, bias, rows, n, eps);
+    else
+        k_layer_norm<<<(unsigned)rows, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, weight, bias, n, eps);
     return tsc_launch_status("tsc_layer_norm");
 }
 

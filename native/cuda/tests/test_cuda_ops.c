@@ -181,26 +181,30 @@ static void test_get_rows(void *ctx, uint64_t *seed) {
 }
 
 static void test_layer_norm(void *ctx, uint64_t *seed) {
-    const int64_t rows = 29, n = 768, s = 4 * n + 16;
-    buf x = mk(ctx, seed, rows, s, 2.0f), w = mk(ctx, seed, 1, 4 * n, 1.0f), b = mk(ctx, seed, 1, 4 * n, 1.0f),
-        y = mk(ctx, seed, rows, s, 0.0f);
-    /* A large mean on some rows: the two-pass variance must not cancel. */
-    for (int64_t i = 0; i < n; i++) x.h[3 * s / 4 + i] += 1000.0f;
-    CHECK(tsc_upload(ctx, x.d, x.h, rows * s) == TS_OK, "upload");
-    for (int variant = 0; variant < 4; variant++) {
-        const float *wh = variant & 1 ? w.h : NULL, *bh = variant & 2 ? b.h : NULL;
-        const float *wd = variant & 1 ? w.d : NULL, *bd = variant & 2 ? b.d : NULL;
-        CHECK(ts_layer_norm(y.h, s, x.h, s, wh, bh, rows, n, 1e-5f) == TS_OK, "cpu");
-        CHECK(tsc_layer_norm(ctx, y.d, s, x.d, s, wd, bd, rows, n, 1e-5f) == TS_OK, "%s", tsc_last_error());
-        char what[64];
-        snprintf(what, sizeof what, "layer_norm weight %d bias %d", variant & 1, variant >> 1);
-        cmp_rows(ctx, what, y.d, y.h, rows, n, s, 1e-6, 2e-6);
+    /* 768: one warp per row (29 rows: the last block partly idle); 3001: one block per row. */
+    static const int64_t ns[] = {768, 3001};
+    for (int ni = 0; ni < 2; ni++) {
+        const int64_t rows = 29, n = ns[ni], s = 4 * n + 16;
+        buf x = mk(ctx, seed, rows, s, 2.0f), w = mk(ctx, seed, 1, 4 * n, 1.0f), b = mk(ctx, seed, 1, 4 * n, 1.0f),
+            y = mk(ctx, seed, rows, s, 0.0f);
+        /* A large mean on some rows: the two-pass variance must not cancel. */
+        for (int64_t i = 0; i < n; i++) x.h[3 * s / 4 + i] += 1000.0f;
+        CHECK(tsc_upload(ctx, x.d, x.h, rows * s) == TS_OK, "upload");
+        for (int variant = 0; variant < 4; variant++) {
+            const float *wh = variant & 1 ? w.h : NULL, *bh = variant & 2 ? b.h : NULL;
+            const float *wd = variant & 1 ? w.d : NULL, *bd = variant & 2 ? b.d : NULL;
+            CHECK(ts_layer_norm(y.h, s, x.h, s, wh, bh, rows, n, 1e-5f) == TS_OK, "cpu");
+            CHECK(tsc_layer_norm(ctx, y.d, s, x.d, s, wd, bd, rows, n, 1e-5f) == TS_OK, "%s", tsc_last_error());
+            char what[64];
+            snprintf(what, sizeof what, "layer_norm n=%lld weight %d bias %d", (long long)n, variant & 1, variant >> 1);
+            cmp_rows(ctx, what, y.d, y.h, rows, n, s, 1e-6, 2e-6);
+        }
+        CHECK(ts_layer_norm(x.h, s, x.h, s, w.h, b.h, rows, n, 1e-6f) == TS_OK, "cpu");
+        CHECK(tsc_layer_norm(ctx, x.d, s, x.d, s, w.d, b.d, rows, n, 1e-6f) == TS_OK, "%s", tsc_last_error());
+        cmp_rows(ctx, "layer_norm in place", x.d, x.h, rows, n, s, 1e-6, 2e-6);
+        CHECK(tsc_layer_norm(ctx, y.d, s, x.d, s, NULL, NULL, rows, n, -1.0f) == TS_ERR_INVALID_ARGUMENT, "negative eps");
+        drop(ctx, &x), drop(ctx, &w), drop(ctx, &b), drop(ctx, &y);
     }
-    CHECK(ts_layer_norm(x.h, s, x.h, s, w.h, b.h, rows, n, 1e-6f) == TS_OK, "cpu");
-    CHECK(tsc_layer_norm(ctx, x.d, s, x.d, s, w.d, b.d, rows, n, 1e-6f) == TS_OK, "%s", tsc_last_error());
-    cmp_rows(ctx, "layer_norm in place", x.d, x.h, rows, n, s, 1e-6, 2e-6);
-    CHECK(tsc_layer_norm(ctx, y.d, s, x.d, s, NULL, NULL, rows, n, -1.0f) == TS_ERR_INVALID_ARGUMENT, "negative eps");
-    drop(ctx, &x), drop(ctx, &w), drop(ctx, &b), drop(ctx, &y);
 }
 
 static void test_group_norm(void *ctx, uint64_t *seed) {
