@@ -26,7 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* TSC_CONV_EMU: native/cuda/emu/conv_emu.cpp compiles these kernels as C++ on the host,
+ * with the PTX helpers below emulated (warp-level ldmatrix/mma included), to check the
+ * index arithmetic, tails, gather modes and split K without a GPU. */
+#ifndef TSC_CONV_EMU
 #include "tsc_internal.cuh"
+#define TSC_CONV_SMEM(name) extern __shared__ __align__(16) float name[]
+#endif
 
 #define CONV_THREADS 256
 #define CONV_BK 32
@@ -49,6 +55,7 @@ struct conv_args {
     int64_t x_img, y_img; /* floats per image of x and y */
 };
 
+#ifndef TSC_CONV_EMU
 static __device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
 /* 4-byte cp.async; src_bytes 0 writes a zero without reading. */
@@ -77,6 +84,7 @@ static __device__ __forceinline__ void mma_tf32(float *d, const uint32_t *a, con
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+#endif /* TSC_CONV_EMU */
 
 /* How the B tile is gathered (the bounds test is the costly part of the gather):
  *  GATHER_BOUNDS: each element tests its input row and column against the image;
@@ -96,7 +104,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
     constexpr int A_PER = BM * BK / 4 / CONV_THREADS, B_PER = BK * BN / CONV_THREADS;
     constexpr int B_KSTEP = CONV_THREADS / BN;
     constexpr int BV_PER = BK * BN / 4 / CONV_THREADS, BV_KSTEP = CONV_THREADS / (BN / 4);
-    extern __shared__ __align__(16) float smem[];
+    TSC_CONV_SMEM(smem);
     float *As = smem;                        /* [STAGES][BM][AS] */
     float *Bs = smem + CONV_STAGES * BM * AS; /* [STAGES][BK][BS] */
 
@@ -292,9 +300,63 @@ __global__ void k_conv_weights(float *dst, const void *src, int32_t f16, int64_t
     dst[i] = tf32 ? __uint_as_float(to_tf32(v)) : v;
 }
 
+/* Which kernel runs a convolution: the direct one, or the tensor-core one with its tile,
+ * gather mode and K split. force: TSC_CONV_TILE's value or NULL. */
+struct conv_choice {
+    int direct;   /* k_conv_direct */
+    int64_t kp;   /* weight row stride in floats */
+    int64_t splits, kt_split;
+    int mode;     /* GATHER_* */
+    int tile;     /* 64: 64 x 64, 128: 128 x 128, 256: 128 x 256 */
+};
+
+static struct conv_choice conv_choose(const char *force, int64_t sm_count, int64_t npix, int64_t cout, int64_t cout_g, int64_t groups,
+                                      int64_t k, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t ohw,
+                                      int x_aligned16) {
+    struct conv_choice ch;
+    if (force && !*force) force = NULL;
+    ch.direct = cout_g <= 8 || groups > 65535 || (force && strcmp(force, "direct") == 0);
+    ch.kp = ch.direct ? k : (k + 3) / 4 * 4;
+    /* Split K when even 64 x 64 tiles leave most SMs idle and K is deep (SD's 8x8 and
+     * 16x16 levels: 64-256 pixels, K up to 11520): each split's blocks write partial sums,
+     * one more kernel adds them. Splits keep >= 8 k-tiles each. */
+    const int64_t kt_total = (k + CONV_BK - 1) / CONV_BK;
+    const int64_t small = (npix + 63) / 64 * ((cout_g + 63) / 64) * groups;
+    ch.splits = 1;
+    if (!ch.direct && force && strcmp(force, "split") == 0) {
+        ch.splits = kt_total < 4 ? kt_total : 4;
+    } else if (!ch.direct && !force && small < sm_count && kt_total >= 16) {
+        ch.splits = (2 * sm_count + small - 1) / small;
+        if (ch.splits > kt_total / 8) ch.splits = kt_total / 8;
+        if (ch.splits > 32) ch.splits = 32;
+    }
+    if (ch.splits < 1 || ch.splits * groups > 65535 || (double)ch.splits * (double)cout * (double)npix * 4.0 > (double)(256 << 20))
+        ch.splits = 1;
+    ch.kt_split = (kt_total + ch.splits - 1) / ch.splits;
+    ch.splits = (kt_total + ch.kt_split - 1) / ch.kt_split;
+    ch.mode = GATHER_BOUNDS;
+    if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && ohw % 4 == 0 && x_aligned16) ch.mode = GATHER_VEC;
+    else if (ph == 0 && pw == 0) ch.mode = GATHER_NOPAD;
+    else if (kh * kw <= 32) ch.mode = GATHER_MASK;
+    /* Bigger tiles reuse each shared-memory fragment more (the limit of this kernel) but
+     * need enough blocks: 128 x 256 (64 x 64 per warp, one block per SM) when its waves are
+     * >= 85% full, 128 x 128 at >= one block per SM, else 64 x 64. */
+    const int64_t big = (npix + 127) / 128 * ((cout_g + 127) / 128) * groups;
+    const int64_t huge = (npix + 255) / 256 * ((cout_g + 127) / 128) * groups;
+    const int64_t huge_waves = (huge + sm_count - 1) / sm_count;
+    ch.tile = 64;
+    if (force) ch.tile = atoi(force) == 256 ? 256 : atoi(force) == 128 ? 128 : 64;
+    else if (huge >= sm_count && (double)huge >= 0.85 * (double)(huge_waves * sm_count)) ch.tile = 256;
+    else if (big >= sm_count) ch.tile = 128;
+    if (ch.splits > 1) ch.tile = 64;
+    return ch;
+}
+
 template <int BM, int BN> static size_t conv_smem() {
     return (size_t)CONV_STAGES * (BM * (CONV_BK + CONV_APAD) + CONV_BK * (BN + CONV_BPAD)) * sizeof(float);
 }
+
+#ifndef TSC_CONV_EMU
 
 template <int BM, int BN, int MODE> static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
     const size_t smem = conv_smem<BM, BN>();
@@ -361,30 +423,14 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     if (((uintptr_t)y & 3) || ((uintptr_t)x & 3) || ((uintptr_t)bias & 3) || ((uintptr_t)w & (w_type == TS_TYPE_F32 ? 3 : 1)))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: misaligned pointer", fn);
 
-    /* Split K when even 64 x 64 tiles leave most SMs idle and K is deep (SD's 8x8 and
-     * 16x16 levels: 64-256 pixels, K up to 11520): each split's blocks write partial sums,
-     * one more kernel adds them. Splits keep >= 8 k-tiles each. */
     /* TSC_CONV_TILE (tests, tuning) forces a kernel: "direct", "64", "128", "256" (tile
      * widths) or "split" (64 x 64 tiles, K split in 4 where it has >= 4 k-tiles). */
-    const char *force = getenv("TSC_CONV_TILE");
-    if (force && !*force) force = NULL;
-    const bool direct = cout_g <= 8 || groups > 65535 || (force && strcmp(force, "direct") == 0);
-    const int64_t kt_total = tsc_cdiv(k, CONV_BK);
-    const int64_t small = tsc_cdiv(npix, 64) * tsc_cdiv(cout_g, 64) * groups;
-    int64_t splits = 1;
-    if (!direct && force && strcmp(force, "split") == 0) {
-        splits = kt_total < 4 ? kt_total : 4;
-    } else if (!direct && !force && small < c->sm_count && kt_total >= 16) {
-        splits = tsc_cdiv(2 * c->sm_count, small);
-        if (splits > kt_total / 8) splits = kt_total / 8;
-        if (splits > 32) splits = 32;
-    }
-    if (splits * groups > 65535 || (double)splits * (double)cout * (double)npix * 4.0 > (double)(256 << 20)) splits = 1;
-    const int64_t kt_split = tsc_cdiv(kt_total, splits);
-    splits = tsc_cdiv(kt_total, kt_split);
+    const struct conv_choice ch = conv_choose(getenv("TSC_CONV_TILE"), c->sm_count, npix, cout, cout_g, groups, k, kh, kw, sh, sw, ph, pw,
+                                              ohw, ((uintptr_t)x & 15) == 0);
+    const bool direct = ch.direct;
+    const int64_t splits = ch.splits, kt_split = ch.kt_split, kp = ch.kp;
 
     /* Scratch: the tap table, the weights as F32 rows of kp floats, the split partial sums. */
-    const int64_t kp = direct ? k : (k + 3) / 4 * 4;
     const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256, w_bytes = tsc_cdiv(cout * kp * 4, 256) * 256;
     const int64_t part_bytes = splits > 1 ? splits * cout * npix * 4 : 0;
     void *scratch;
@@ -411,25 +457,10 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
             k_conv_direct<<<(unsigned)tsc_cdiv(total, 256), 256, 0, c->stream>>>(a, total);
             st = tsc_launch_status(fn);
         } else {
-            int mode = GATHER_BOUNDS;
-            if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && ohw % 4 == 0 && ((uintptr_t)x & 15) == 0)
-                mode = GATHER_VEC;
-            else if (ph == 0 && pw == 0) mode = GATHER_NOPAD;
-            else if (kh * kw <= 32) mode = GATHER_MASK;
-            /* Bigger tiles reuse each shared-memory fragment more (the limit of this kernel)
-             * but need enough blocks: 128 x 256 (64 x 64 per warp) at >= 2 waves of one block
-             * per SM, 128 x 128 at >= one block per SM, else 64 x 64. */
-            const int64_t big = tsc_cdiv(npix, 128) * tsc_cdiv(cout_g, 128) * groups;
-            const int64_t huge = tsc_cdiv(npix, 256) * tsc_cdiv(cout_g, 128) * groups;
-            /* 128 x 256 runs one block per SM: worth it when its waves are >= 85% full */
-            const int64_t huge_waves = tsc_cdiv(huge, c->sm_count);
-            int tile = 64;
-            if (force) tile = atoi(force) == 256 ? 256 : atoi(force) == 128 ? 128 : 64;
-            else if (huge >= c->sm_count && (double)huge >= 0.85 * (double)(huge_waves * c->sm_count)) tile = 256;
-            else if (big >= c->sm_count) tile = 128;
+            const int mode = ch.mode;
             if (splits > 1) st = launch_tiles<64, 64>(c, a, groups * splits, mode);
-            else if (tile == 256) st = launch_tiles<128, 256>(c, a, groups, mode);
-            else if (tile == 128) st = launch_tiles<128, 128>(c, a, groups, mode);
+            else if (ch.tile == 256) st = launch_tiles<128, 256>(c, a, groups, mode);
+            else if (ch.tile == 128) st = launch_tiles<128, 128>(c, a, groups, mode);
             else st = launch_tiles<64, 64>(c, a, groups, mode);
             if (!st && splits > 1) {
                 k_conv_reduce<<<(unsigned)tsc_cdiv(cout * npix, 256), 256, 0, c->stream>>>(y, part, bias, (int32_t)splits, cout, npix, ohw);
@@ -440,3 +471,4 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     int32_t st2 = tsc_pool_free(c, scratch);
     return st ? st : st2;
 }
+#endif /* TSC_CONV_EMU */
