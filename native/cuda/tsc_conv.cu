@@ -15,7 +15,7 @@
  * F32 accumulation. The weights are rounded to TF32 once per call into pool scratch (rows
  * padded to a multiple of 4 floats: 16-byte cp.async, ldmatrix fragments, no per-use
  * conversion); the gathered inputs are rounded as their fragments are loaded. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
- * Tiles: 128 x 256, 128 x 128 or 64 x 64 (output channels x pixels), the largest that
+ * Tiles: 128 x 256, 128 x 128, 64 x 128 or 64 x 64 (output channels x pixels), the largest that
  * still gives every SM work; when even 64 x 64 tiles are too few and K is deep, K is split
  * over blocks and a second kernel adds the partial sums in a fixed order.
  * Groups of <= 8 output channels (depthwise and the like) would waste most of a 64-row
@@ -307,7 +307,7 @@ struct conv_choice {
     int64_t kp;   /* weight row stride in floats */
     int64_t splits, kt_split;
     int mode;     /* GATHER_* */
-    int tile;     /* 64: 64 x 64, 128: 128 x 128, 256: 128 x 256 */
+    int bm, bn;   /* block tile: 64 x 64, 64 x 128, 128 x 128 or 128 x 256 */
 };
 
 static struct conv_choice conv_choose(const char *force, int64_t sm_count, int64_t npix, int64_t cout, int64_t cout_g, int64_t groups,
@@ -338,17 +338,27 @@ static struct conv_choice conv_choose(const char *force, int64_t sm_count, int64
     if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && ohw % 4 == 0 && x_aligned16) ch.mode = GATHER_VEC;
     else if (ph == 0 && pw == 0) ch.mode = GATHER_NOPAD;
     else if (kh * kw <= 32) ch.mode = GATHER_MASK;
-    /* Bigger tiles reuse each shared-memory fragment more (the limit of this kernel) but
-     * need enough blocks: 128 x 256 (64 x 64 per warp, one block per SM) when its waves are
-     * >= 85% full, 128 x 128 at >= one block per SM, else 64 x 64. */
-    const int64_t big = (npix + 127) / 128 * ((cout_g + 127) / 128) * groups;
+    /* Bigger tiles reuse each shared-memory fragment more (the limit of this kernel: per
+     * mma, 64 x 64 tiles read 3 wavefronts of shared memory, 64 x 128 2, 128 x 128 1.5,
+     * 128 x 256 1) but need enough blocks: 128 x 256 (one block per SM) when its waves are
+     * >= 85% full, the others at >= one block per SM. */
     const int64_t huge = (npix + 255) / 256 * ((cout_g + 127) / 128) * groups;
+    const int64_t big = (npix + 127) / 128 * ((cout_g + 127) / 128) * groups;
+    const int64_t mid = (npix + 127) / 128 * ((cout_g + 63) / 64) * groups;
     const int64_t huge_waves = (huge + sm_count - 1) / sm_count;
-    ch.tile = 64;
-    if (force) ch.tile = atoi(force) == 256 ? 256 : atoi(force) == 128 ? 128 : 64;
-    else if (huge >= sm_count && (double)huge >= 0.85 * (double)(huge_waves * sm_count)) ch.tile = 256;
-    else if (big >= sm_count) ch.tile = 128;
-    if (ch.splits > 1) ch.tile = 64;
+    ch.bm = 64, ch.bn = 64;
+    if (force) {
+        if (strcmp(force, "256") == 0) ch.bm = 128, ch.bn = 256;
+        else if (strcmp(force, "128") == 0) ch.bm = 128, ch.bn = 128;
+        else if (strcmp(force, "64x128") == 0) ch.bm = 64, ch.bn = 128;
+    } else if (huge >= sm_count && (double)huge >= 0.85 * (double)(huge_waves * sm_count)) {
+        ch.bm = 128, ch.bn = 256;
+    } else if (big >= sm_count) {
+        ch.bm = 128, ch.bn = 128;
+    } else if (mid >= sm_count) {
+        ch.bm = 64, ch.bn = 128;
+    }
+    if (ch.splits > 1) ch.bm = 64, ch.bn = 64;
     return ch;
 }
 
@@ -423,8 +433,9 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     if (((uintptr_t)y & 3) || ((uintptr_t)x & 3) || ((uintptr_t)bias & 3) || ((uintptr_t)w & (w_type == TS_TYPE_F32 ? 3 : 1)))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: misaligned pointer", fn);
 
-    /* TSC_CONV_TILE (tests, tuning) forces a kernel: "direct", "64", "128", "256" (tile
-     * widths) or "split" (64 x 64 tiles, K split in 4 where it has >= 4 k-tiles). */
+    /* TSC_CONV_TILE (tests, tuning) forces a kernel: "direct", "64" (64 x 64 tiles),
+     * "64x128", "128" (128 x 128), "256" (128 x 256) or "split" (64 x 64 tiles, K split in 4
+     * where it has >= 4 k-tiles). */
     const struct conv_choice ch = conv_choose(getenv("TSC_CONV_TILE"), c->sm_count, npix, cout, cout_g, groups, k, kh, kw, sh, sw, ph, pw,
                                               ohw, ((uintptr_t)x & 15) == 0);
     const bool direct = ch.direct;
@@ -459,8 +470,9 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         } else {
             const int mode = ch.mode;
             if (splits > 1) st = launch_tiles<64, 64>(c, a, groups * splits, mode);
-            else if (ch.tile == 256) st = launch_tiles<128, 256>(c, a, groups, mode);
-            else if (ch.tile == 128) st = launch_tiles<128, 128>(c, a, groups, mode);
+            else if (ch.bn == 256) st = launch_tiles<128, 256>(c, a, groups, mode);
+            else if (ch.bm == 128) st = launch_tiles<128, 128>(c, a, groups, mode);
+            else if (ch.bn == 128) st = launch_tiles<64, 128>(c, a, groups, mode);
             else st = launch_tiles<64, 64>(c, a, groups, mode);
             if (!st && splits > 1) {
                 k_conv_reduce<<<(unsigned)tsc_cdiv(cout * npix, 256), 256, 0, c->stream>>>(y, part, bias, (int32_t)splits, cout, npix, ohw);

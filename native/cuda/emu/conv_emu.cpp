@@ -286,8 +286,9 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
         launch(emu_dim3{(unsigned)tsc_cdiv(total, 256), 1, 1}, 256, 0, [&] { k_conv_direct(a, total); });
     } else {
         const int64_t z = c.groups * ch.splits;
-        if (ch.tile == 256) run_mma<128, 256>(a, z, ch.mode);
-        else if (ch.tile == 128) run_mma<128, 128>(a, z, ch.mode);
+        if (ch.bn == 256) run_mma<128, 256>(a, z, ch.mode);
+        else if (ch.bm == 128) run_mma<128, 128>(a, z, ch.mode);
+        else if (ch.bn == 128) run_mma<64, 128>(a, z, ch.mode);
         else run_mma<64, 64>(a, z, ch.mode);
         if (ch.splits > 1)
             launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * npix, 256), 1, 1}, 256, 0, [&] {
@@ -303,11 +304,11 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
     static const char *modes[] = {"bounds", "nopad", "mask", "vec"};
     if (verbose || bad)
         printf("%s n=%lld cin=%lld %lldx%lld cout=%lld k=%lldx%lld s=%lld,%lld p=%lld,%lld d=%lld,%lld g=%lld bias=%d force=%-6s "
-               "sms=%lld -> %s tile %d %s splits %lld: %lld bad%s",
+               "sms=%lld -> %s tile %dx%d %s splits %lld: %lld bad%s",
                bad ? "FAIL" : "ok  ", (long long)c.n, (long long)c.cin, (long long)c.h, (long long)c.w, (long long)c.cout,
                (long long)c.kh, (long long)c.kw, (long long)c.sh, (long long)c.sw, (long long)c.ph, (long long)c.pw, (long long)c.dh,
                (long long)c.dw, (long long)c.groups, c.bias, force ? force : "auto", (long long)sm_count,
-               ch.direct ? "direct" : "mma", ch.tile, modes[ch.mode], (long long)ch.splits, (long long)bad, bad ? "" : "\n");
+               ch.direct ? "direct" : "mma", ch.bm, ch.bn, modes[ch.mode], (long long)ch.splits, (long long)bad, bad ? "" : "\n");
     if (bad) printf(", first [%lld] got %.9g want %.9g\n", (long long)first, y[first], ref[first]);
     fflush(stdout);
     return bad;
@@ -335,12 +336,12 @@ int main(int argc, char **argv) {
         {2, 12, 16, 20, 70, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0},  /* vec over several N blocks */
         {2, 40, 9, 7, 60, 3, 3, 2, 1, 1, 0, 1, 1, 2, 1},    /* groups 2, cout_g 30, asymmetric */
     };
-    static const char *forces[] = {NULL, "64", "128", "256", "split", "direct"};
+    static const char *forces[] = {NULL, "64", "64x128", "128", "256", "split", "direct"};
     int64_t fails = 0, runs = 0;
     const int nc = (int)(sizeof cases / sizeof cases[0]);
     for (int i = 0; i < nc; i++)
-        for (int f = 0; f < 6; f++) {
-            if (quick && f > 0 && f != 4) continue;
+        for (int f = 0; f < 7; f++) {
+            if (quick && f > 0 && f != 5) continue;
             fails += run_case(cases[i], forces[f], 132, 1) != 0;
             runs++;
         }

@@ -14,7 +14,7 @@
  *    Tolerance per output: 1.5e-3 * sum|w·x| + 1e-5, with sum|w·x| (+|bias|) computed by the
  *    CPU op on |x| and |w|. The direct (depthwise) path is F32: the same bound holds easily.
  * Exact cases run once with the automatic kernel choice, then with each kernel forced
- * (TSC_CONV_TILE=64/128/256/split/direct), so coverage does not depend on the SM count.
+ * (TSC_CONV_TILE=64/64x128/128/256/split/direct), so coverage does not depend on the SM count.
  */
 #include "tsc_test.h"
 
@@ -67,8 +67,8 @@ static void run_case(void *ctx, uint64_t *seed, const conv_case *c) {
     CHECK(tsc_alloc(ctx, ny * 4, (void **)&dy) == TS_OK, "alloc");
     /* The automatic choice, then (exact data only) every kernel forced through TSC_CONV_TILE,
      * so each tile size, split K and the direct kernel see every geometry. */
-    static const char *forced[] = {"", "64", "128", "256", "split", "direct"};
-    for (int fi = 0; fi < (c->exact ? 6 : 1); fi++) {
+    static const char *forced[] = {"", "64", "64x128", "128", "256", "split", "direct"};
+    for (int fi = 0; fi < (c->exact ? 7 : 1); fi++) {
         setenv("TSC_CONV_TILE", forced[fi], 1);
         CHECK(tsc_memset(ctx, dy, 0xff, ny * 4) == TS_OK, "memset"); /* NaN: an output never written shows */
         int32_t st = tsc_conv2d(ctx, dy, dx, dw, c->w_type, c->bias ? db : NULL, c->n, c->cin, c->h, c->w, c->cout, c->kh, c->kw, c->sh, c->sw,
