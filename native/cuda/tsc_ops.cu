@@ -484,8 +484,11 @@ __global__ void k_group_apply(float *y, int64_t ys, const float *x, int64_t xs, 
     const float *xg = x + bi * xs + g * len;
     float *yg = y + bi * ys + g * len;
     const int64_t c0 = (int64_t)blockIdx.x * chunk, c1 = c0 + chunk < len ? c0 + chunk : len;
-    for (int64_t i = c0 + threadIdx.x; i < c1; i += blockDim.x) {
-        const int64_t ch = g * cpg + i / hw;
+    /* len < 2^31 (checked): 32-bit index arithmetic, a 64-bit division per element would cost
+     * more than the memory traffic */
+    const int32_t hw32 = (int32_t)hw;
+    for (int32_t i = (int32_t)c0 + (int32_t)threadIdx.x; i < (int32_t)c1; i += (int32_t)blockDim.x) {
+        const int64_t ch = g * cpg + i / hw32;
         const float wc = w ? w[ch] : 1.0f, bc = b ? b[ch] : 0.0f;
         yg[i] = __fadd_rn(__fmul_rn((float)(((double)xg[i] - mean) * r), wc), bc);
     }
@@ -507,7 +510,9 @@ extern "C" TS_API int32_t tsc_group_norm(void *ctx, float *y, int64_t y_stride, 
     if (st || batch == 0 || channels == 0 || hw == 0) return st;
     if (!al4(weight) || !al4(bias)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_group_norm: weight/bias must be 4-byte aligned");
     const int64_t units = batch * groups, len = channels / groups * hw;
-    if (units > 65535) return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_group_norm: batch * groups = %lld > 65535", (long long)units);
+    if (units > 65535 || len >= ((int64_t)1 << 31) - 1024)
+        return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_group_norm: batch * groups = %lld > 65535 or a group of %lld >= 2^31 floats",
+                             (long long)units, (long long)len);
     /* About 4 blocks per SM in all, chunks of at least 4096 floats. */
     int64_t splits = tsc_cdiv(4 * (int64_t)c->sm_count, units);
     if (splits > tsc_cdiv(len, 4096)) splits = tsc_cdiv(len, 4096);
