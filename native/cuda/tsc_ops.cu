@@ -177,6 +177,12 @@ static int32_t check_rows(const char *fn, const float *y, int64_t ys, const floa
     return TS_OK;
 }
 
+static int32_t check_eps(const char *fn, float eps) {
+    if (!(eps >= 0.0f) || isinf(eps))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: eps=%g must be finite and >= 0", fn, (double)eps);
+    return TS_OK;
+}
+
 static unsigned blocks_for(int64_t total) { return (unsigned)tsc_cdiv(total, 256); }
 
 extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight,
@@ -184,6 +190,7 @@ extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, co
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_rms_norm", &c);
     if (!st) st = check_rows("tsc_rms_norm", y, y_stride, x, x_stride, rows, n);
+    if (!st) st = check_eps("tsc_rms_norm", eps);
     if (st || rows == 0 || n == 0) return st;
     k_rms_norm<<<(unsigned)rows, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, weight, n, eps);
     return tsc_launch_status("tsc_rms_norm");
@@ -352,4 +359,258 @@ extern "C" TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, co
     }
     int32_t st2 = tsc_pool_free(c, dev);
     return st ? st : st2;
+}
+
+/* ---- LayerNorm, GroupNorm, scale, upsampling, timestep embedding ------------------------ */
+
+/* Two passes in double as the CPU reference (mean, then the centred sum of squares): rows
+ * with a large mean lose nothing to cancellation. The row is re-read from L1/L2. */
+__global__ void k_layer_norm(float *y, int64_t ys, const float *x, int64_t xs, const float *w, const float *b, int64_t n, float eps) {
+    const float *xr = x + blockIdx.x * xs;
+    float *yr = y + blockIdx.x * ys;
+    double s = 0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += xr[i];
+    const double mean = block_sum(s) / (double)n;
+    double v = 0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+        const double d = (double)xr[i] - mean;
+        v += d * d;
+    }
+    const double r = 1.0 / sqrt(block_sum(v) / (double)n + (double)eps);
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+        float o = (float)(((double)xr[i] - mean) * r);
+        if (w) o = __fmul_rn(o, w[i]);
+        if (b) o = __fadd_rn(o, b[i]);
+        yr[i] = o;
+    }
+}
+
+/* Rows of <= 2048 floats (CLIP's 768/1024, SD's 320-1280 channels): one warp per row, 8 rows
+ * per block, so short rows do not leave most of a 256-thread block idle. Same two passes in
+ * double as k_layer_norm. */
+static __device__ double warp_sum_d(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__global__ void k_layer_norm_warp(float *y, int64_t ys, const float *x, int64_t xs, const float *w, const float *b, int64_t rows,
+                                  int64_t n, float eps) {
+    const int64_t row = (int64_t)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    if (row >= rows) return; /* whole warps leave together: the shuffles below stay full-warp */
+    const int lane = threadIdx.x & 31;
+    const float *xr = x + row * xs;
+    float *yr = y + row * ys;
+    double s = 0;
+    for (int64_t i = lane; i < n; i += 32) s += xr[i];
+    const double mean = warp_sum_d(s) / (double)n;
+    double v = 0;
+    for (int64_t i = lane; i < n; i += 32) {
+        const double d = (double)xr[i] - mean;
+        v += d * d;
+    }
+    const double r = 1.0 / sqrt(warp_sum_d(v) / (double)n + (double)eps);
+    for (int64_t i = lane; i < n; i += 32) {
+        float o = (float)(((double)xr[i] - mean) * r);
+        if (w) o = __fmul_rn(o, w[i]);
+        if (b) o = __fadd_rn(o, b[i]);
+        yr[i] = o;
+    }
+}
+
+extern "C" TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight,
+                                         const float *bias, int64_t rows, int64_t n, float eps) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_layer_norm", &c);
+    if (!st) st = check_rows("tsc_layer_norm", y, y_stride, x, x_stride, rows, n);
+    if (!st) st = check_eps("tsc_layer_norm", eps);
+    if (st || rows == 0 || n == 0) return st;
+    if (!al4(weight) || !al4(bias)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_layer_norm: weight/bias must be 4-byte aligned");
+    if (n <= 2048)
+        k_layer_norm_warp<<<(unsigned)tsc_cdiv(rows, TSC_ROW_THREADS / 32), TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4,
+                                                                                                       weight, bias, rows, n, eps);
+    else
+        k_layer_norm<<<(unsigned)rows, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, weight, bias, n, eps);
+    return tsc_launch_status("tsc_layer_norm");
+}
+
+/* GroupNorm: a (batch item, group) is cpg * hw contiguous floats, e.g. 40960 for SD's 320
+ * channels in 32 groups at 64x64, and there are only batch * groups of them: each is cut
+ * into `splits` chunks so every SM has work. Pass 1: per chunk, the count, mean and
+ * centred sum of squares in double (two passes over the chunk, the second from cache).
+ * Pass 2: every block merges its group's chunks (Chan's formula, double) and normalises
+ * its own chunk as the CPU does: (float)((x - mean) * r) * w[c] + b[c]. */
+#define TSC_GN_MAX_SPLITS 64
+
+__global__ void k_group_stats(double *stats, const float *x, int64_t xs, int64_t groups, int64_t len, int64_t chunk) {
+    const int64_t unit = blockIdx.y, bi = unit / groups, g = unit % groups;
+    const float *xg = x + bi * xs + g * len;
+    const int64_t c0 = (int64_t)blockIdx.x * chunk, c1 = c0 + chunk < len ? c0 + chunk : len;
+    double s = 0;
+    for (int64_t i = c0 + threadIdx.x; i < c1; i += blockDim.x) s += xg[i];
+    const double cnt = (double)(c1 > c0 ? c1 - c0 : 0), tot = block_sum(s);
+    const double mean = cnt > 0 ? tot / cnt : 0.0;
+    double v = 0;
+    for (int64_t i = c0 + threadIdx.x; i < c1; i += blockDim.x) {
+        const double d = (double)xg[i] - mean;
+        v += d * d;
+    }
+    v = block_sum(v);
+    if (threadIdx.x == 0) {
+        double *o = stats + ((int64_t)unit * gridDim.x + blockIdx.x) * 3;
+        o[0] = cnt, o[1] = mean, o[2] = v;
+    }
+}
+
+__global__ void k_group_apply(float *y, int64_t ys, const float *x, int64_t xs, const float *w, const float *b, const double *stats,
+                              int64_t groups, int64_t hw, int64_t cpg, int64_t chunk, float eps) {
+    const int64_t unit = blockIdx.y, bi = unit / groups, g = unit % groups, len = cpg * hw;
+    __shared__ double mr[2];
+    if (threadIdx.x == 0) {
+        const double *st = stats + (int64_t)unit * gridDim.x * 3;
+        double n = 0, mean = 0, m2 = 0;
+        for (unsigned s = 0; s < gridDim.x; s++) {
+            const double nb = st[3 * s];
+            if (nb == 0) continue;
+            const double d = st[3 * s + 1] - mean, nn = n + nb;
+            mean += d * nb / nn;
+            m2 += st[3 * s + 2] + d * d * n * nb / nn;
+            n = nn;
+        }
+        mr[0] = mean;
+        mr[1] = 1.0 / sqrt(m2 / (double)len + (double)eps);
+    }
+    __syncthreads();
+    const double mean = mr[0], r = mr[1];
+    const float *xg = x + bi * xs + g * len;
+    float *yg = y + bi * ys + g * len;
+    const int64_t c0 = (int64_t)blockIdx.x * chunk, c1 = c0 + chunk < len ? c0 + chunk : len;
+    /* len < 2^31 (checked): 32-bit index arithmetic, a 64-bit division per element would cost
+     * more than the memory traffic */
+    const int32_t hw32 = (int32_t)hw;
+    for (int32_t i = (int32_t)c0 + (int32_t)threadIdx.x; i < (int32_t)c1; i += (int32_t)blockDim.x) {
+        const int64_t ch = g * cpg + i / hw32;
+        const float wc = w ? w[ch] : 1.0f, bc = b ? b[ch] : 0.0f;
+        yg[i] = __fadd_rn(__fmul_rn((float)(((double)xg[i] - mean) * r), wc), bc);
+    }
+}
+
+extern "C" TS_API int32_t tsc_group_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight,
+                                         const float *bias, int64_t batch, int64_t channels, int64_t hw, int32_t groups, float eps) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_group_norm", &c);
+    if (st) return st;
+    if (channels < 0 || hw < 0)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_group_norm: channels=%lld and hw=%lld must be >= 0", (long long)channels,
+                             (long long)hw);
+    if (groups < 1 || channels % groups != 0)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_group_norm: groups=%d must be >= 1 and divide channels=%lld", (int)groups,
+                             (long long)channels);
+    st = check_rows("tsc_group_norm", y, y_stride, x, x_stride, batch, channels * hw);
+    if (!st) st = check_eps("tsc_group_norm", eps);
+    if (st || batch == 0 || channels == 0 || hw == 0) return st;
+    if (!al4(weight) || !al4(bias)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_group_norm: weight/bias must be 4-byte aligned");
+    const int64_t units = batch * groups, len = channels / groups * hw;
+    if (units > 65535 || len >= ((int64_t)1 << 31) - 1024)
+        return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_group_norm: batch * groups = %lld > 65535 or a group of %lld >= 2^31 floats",
+                             (long long)units, (long long)len);
+    /* About 4 blocks per SM in all, chunks of at least 4096 floats. */
+    int64_t splits = tsc_cdiv(4 * (int64_t)c->sm_count, units);
+    if (splits > tsc_cdiv(len, 4096)) splits = tsc_cdiv(len, 4096);
+    if (splits > TSC_GN_MAX_SPLITS) splits = TSC_GN_MAX_SPLITS;
+    if (splits < 1) splits = 1;
+    const int64_t chunk = tsc_cdiv(len, splits);
+    splits = tsc_cdiv(len, chunk);
+    void *stats;
+    st = tsc_scratch(c, units * splits * 3 * 8, &stats);
+    if (st) return st;
+    const dim3 grid((unsigned)splits, (unsigned)units);
+    k_group_stats<<<grid, TSC_ROW_THREADS, 0, c->stream>>>((double *)stats, x, x_stride / 4, groups, len, chunk);
+    k_group_apply<<<grid, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, weight, bias, (const double *)stats, groups,
+                                                           hw, channels / groups, chunk, eps);
+    st = tsc_launch_status("tsc_group_norm");
+    int32_t st2 = tsc_pool_free(c, stats);
+    return st ? st : st2;
+}
+
+/* Unfused multiply then add, as the CPU's scalar x * s + b. */
+__global__ void k_scale(float *y, int64_t ys, const float *x, int64_t xs, int64_t rows, int64_t n, float s, float b) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * n) return;
+    const int64_t r = i / n, e = i % n;
+    y[r * ys + e] = __fadd_rn(__fmul_rn(x[r * xs + e], s), b);
+}
+
+extern "C" TS_API int32_t tsc_scale(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t rows, int64_t n,
+                                    float s, float b) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_scale", &c);
+    if (!st) st = check_rows("tsc_scale", y, y_stride, x, x_stride, rows, n);
+    if (st || rows == 0 || n == 0) return st;
+    k_scale<<<blocks_for(rows * n), 256, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, rows, n, s, b);
+    return tsc_launch_status("tsc_scale");
+}
+
+/* One thread per input element: it writes its 2x2 block as two float2 (rows 2r and 2r+1). */
+__global__ void k_upsample2x(float *y, const float *x, int64_t total, int64_t w) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= total) return;
+    const int64_t row = i / w, col = i % w; /* row counts over every plane: plane p row r = p*h + r */
+    const float v = x[i];
+    const float2 v2 = make_float2(v, v);
+    float2 *y0 = (float2 *)(y + (2 * row) * 2 * w) + col;
+    y0[0] = v2;
+    y0[w] = v2; /* the next output row: 2w floats = w float2 further */
+}
+
+extern "C" TS_API int32_t tsc_upsample_nearest2x(void *ctx, float *y, const float *x, int64_t planes, int64_t h, int64_t w) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_upsample_nearest2x", &c);
+    if (st) return st;
+    if (planes < 0 || h < 0 || w < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_upsample_nearest2x: negative size");
+    if (planes == 0 || h == 0 || w == 0) return TS_OK;
+    if (y == NULL || x == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_upsample_nearest2x: NULL pointer");
+    if (((uintptr_t)y & 7) || !al4(x))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_upsample_nearest2x: y must be 8-byte and x 4-byte aligned");
+    const int64_t total = planes * h * w;
+    k_upsample2x<<<blocks_for(total), 256, 0, c->stream>>>(y, x, total, w);
+    return tsc_launch_status("tsc_upsample_nearest2x");
+}
+
+/* The CPU's float steps: e = neg_log * i / denom (float), arg = scale * (t * expf(e)); expf
+ * is taken as exp in double rounded once, i.e. correctly rounded like glibc's expf in all
+ * but rare ties; sin/cos of the float argument in double. */
+__global__ void k_timestep(float *y, const float *t, int64_t n, int32_t dim, int32_t flip, float neg_log, float denom, float scale) {
+    const int32_t half = dim / 2;
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n * half) return;
+    const int64_t r = i / half;
+    const int32_t j = (int32_t)(i % half);
+    const float e = __fdiv_rn(__fmul_rn(neg_log, (float)j), denom);
+    const float arg = __fmul_rn(scale, __fmul_rn(t[r], (float)exp((double)e)));
+    const float sv = (float)sin((double)arg), cv = (float)cos((double)arg);
+    float *row = y + r * dim;
+    row[j] = flip ? cv : sv;
+    row[half + j] = flip ? sv : cv;
+    if ((dim & 1) && j == 0) row[dim - 1] = 0.0f;
+}
+
+extern "C" TS_API int32_t tsc_timestep_embedding(void *ctx, float *y, const float *timesteps, int64_t n, int32_t dim,
+                                                 int32_t flip_sin_to_cos, float downscale_freq_shift, float scale, float max_period) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_timestep_embedding", &c);
+    if (st) return st;
+    if (n < 0 || dim < 2)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_timestep_embedding: n=%lld must be >= 0 and dim=%d >= 2", (long long)n,
+                             (int)dim);
+    const int32_t half = dim / 2;
+    if (!((float)half - downscale_freq_shift != 0.0f) || !(max_period > 0.0f))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT,
+                             "tsc_timestep_embedding: half - downscale_freq_shift must be non-zero and max_period > 0");
+    if (n == 0) return TS_OK;
+    if (y == NULL || timesteps == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_timestep_embedding: NULL pointer");
+    if (!al4(y) || !al4(timesteps)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_timestep_embedding: pointers must be 4-byte aligned");
+    /* -logf on the host: the same libm value the CPU op uses. */
+    const float neg_log = -logf(max_period), denom = (float)half - downscale_freq_shift;
+    k_timestep<<<blocks_for(n * half), 256, 0, c->stream>>>(y, timesteps, n, dim, flip_sin_to_cos, neg_log, denom, scale);
+    return tsc_launch_status("tsc_timestep_embedding");
 }

@@ -117,6 +117,29 @@ TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strides, const f
  * [0, n_table) before anything is enqueued (as the CPU op: nothing written otherwise). */
 TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, const void *table, int32_t type, int64_t table_stride, int64_t n_table, int64_t n, const int32_t *ids, int64_t n_ids);
 
+/* ---- LayerNorm, GroupNorm, scale, upsampling, timestep embedding (tsc_ops.cu; F32, dev) -- */
+/* As the CPU ops: weight/bias may be NULL; reductions in double, two-pass. */
+TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, const float *bias, int64_t rows, int64_t n, float eps);
+/* batch * groups <= 65535. */
+TS_API int32_t tsc_group_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, const float *bias, int64_t batch, int64_t channels, int64_t hw, int32_t groups, float eps);
+TS_API int32_t tsc_scale(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t rows, int64_t n, float s, float b);
+/* y 8-byte aligned. */
+TS_API int32_t tsc_upsample_nearest2x(void *ctx, float *y, const float *x, int64_t planes, int64_t h, int64_t w);
+/* timesteps: dev array of n floats; y: dev, n x dim contiguous. */
+TS_API int32_t tsc_timestep_embedding(void *ctx, float *y, const float *timesteps, int64_t n, int32_t dim, int32_t flip_sin_to_cos, float downscale_freq_shift, float scale, float max_period);
+
+/* ---- Convolution (tsc_conv.cu) ---------------------------------------------------------- */
+/* As ts_conv2d (contiguous NCHW, dev pointers): w_type TS_TYPE_F32 or TS_TYPE_F16 (F16 is
+ * widened to F32 once per call into pool scratch). An implicit GEMM on tensor cores: TF32
+ * products (both operands rounded to 10-bit mantissas) with F32 accumulation, so each
+ * output is within about 1e-3 * sum |w*x| of the exact sum; groups of <= 8 output channels
+ * (depthwise) use a direct F32 kernel; few-pixel deep convolutions split K (partial sums
+ * added in a fixed order: results never depend on timing). The environment variable
+ * TSC_CONV_TILE (64, 64x128, 128, 256, split, direct) forces a kernel (tests, tuning).
+ * One image's input and output must each hold < 2^31 elements. Scratch: the weights as
+ * F32 (4 bytes each), 16 bytes per tap, and with split K splits x cout x n*oh*ow floats. */
+TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const void *w, int32_t w_type, const float *bias, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout, int64_t kh, int64_t kw, int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dil_h, int32_t dil_w, int32_t groups);
+
 /* ---- Attention ------------------------------------------------------------------------- */
 /* As ts_attention (dev pointers): O = softmax(scale·Q·Kᵀ + mask)·V with an online softmax,
  * causal/kv_offset, GQA, mask [lq x lk] or NULL, kv_type TS_TYPE_F16 or TS_TYPE_F32,

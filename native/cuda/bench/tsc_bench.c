@@ -8,8 +8,10 @@
  * (GB/s of weights streamed, % of the copy bandwidth), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2),
  * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16 at M=512/2048 in TFLOP/s
- * and % of the H100 SXM dense int8/f16 peaks; M around its threshold), and attention at the
- * CLIP ViT-L/14 and SD 1.5 (512x512, CFG batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops). Weights are random bytes with a small
+ * and % of the H100 SXM dense int8/f16 peaks; M around its threshold), attention at the
+ * CLIP ViT-L/14 and SD 1.5 (512x512, CFG batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops),
+ * conv2d at SD UNet/VAE and ViT-L/14 patchify shapes in TFLOP/s, group_norm/layer_norm in
+ * GB/s (one read + one write). Weights are random bytes with a small
  * fixed scale: speed does not depend on the values. Times are host wall clock around
  * enough iterations to fill ~0.25 s, after one warm-up, with tsc_synchronize at both ends.
  */
@@ -339,6 +341,70 @@ static void bench_attention(const char *what, int64_t heads, int64_t lq, int64_t
     bench_attention_kv(what, heads, heads, lq, lk, d, 0);
 }
 
+/* ---- convolution and norms (tsc_conv.cu, tsc_ops.cu) ---------------------------------- */
+typedef struct {
+    float *y, *x, *b;
+    void *w;
+    int32_t w_type;
+    int64_t n, cin, h, w_, cout, k;
+    int32_t s, p;
+} conv_arg;
+static void do_conv(void *a) {
+    conv_arg *c = a;
+    if (tsc_conv2d(ctx, c->y, c->x, c->w, c->w_type, c->b, c->n, c->cin, c->h, c->w_, c->cout, c->k, c->k, c->s, c->s, c->p, c->p, 1, 1,
+                   1) != TS_OK)
+        die("conv2d");
+}
+
+/* TFLOP/s counts 2 * n * cout * oh * ow * cin * k * k (the useful multiply-adds). */
+static void bench_conv(const char *what, int32_t w_type, int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout, int64_t k, int32_t s,
+                       int32_t p) {
+    const int64_t oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1;
+    conv_arg a = {dalloc(n * cout * oh * ow * 4), rand_floats(n * cin * h * w, 21), rand_floats(cout, 23), NULL, w_type, n, cin, h, w,
+                  cout, k, s, p};
+    a.w = w_type == TS_TYPE_F16 ? rand_weights(TS_TYPE_F16, cout, cin * k * k, 25) : (void *)rand_floats(cout * cin * k * k, 25);
+    char name[160];
+    snprintf(name, sizeof name, "%s %s n=%lld %lld->%lld %lldx%lld k%lld s%d p%d", what, w_type == TS_TYPE_F16 ? "f16" : "f32",
+             (long long)n, (long long)cin, (long long)cout, (long long)h, (long long)w, (long long)k, (int)s, (int)p);
+    double sec = time_it(do_conv, &a);
+    result("conv2d", name, sec, 0, 2.0 * n * cout * oh * ow * cin * k * k);
+    tsc_free(ctx, a.y), tsc_free(ctx, a.x), tsc_free(ctx, a.b), tsc_free(ctx, a.w);
+}
+
+typedef struct {
+    float *y, *x, *w, *b;
+    int64_t rows, n, groups, hw;
+} norm_arg;
+static void do_gn(void *a) {
+    norm_arg *c = a;
+    if (tsc_group_norm(ctx, c->y, c->n * c->hw * 4, c->x, c->n * c->hw * 4, c->w, c->b, c->rows, c->n, c->hw, (int32_t)c->groups, 1e-5f) !=
+        TS_OK)
+        die("group_norm");
+}
+static void do_ln(void *a) {
+    norm_arg *c = a;
+    if (tsc_layer_norm(ctx, c->y, c->n * 4, c->x, c->n * 4, c->w, c->b, c->rows, c->n, 1e-5f) != TS_OK) die("layer_norm");
+}
+
+/* GB/s counts one read of x and one write of y (the minimum traffic). */
+static void bench_group_norm(int64_t batch, int64_t ch, int64_t hw, int64_t groups) {
+    norm_arg a = {dalloc(batch * ch * hw * 4), rand_floats(batch * ch * hw, 31), rand_floats(ch, 32), rand_floats(ch, 33), batch, ch,
+                  groups, hw};
+    char name[128];
+    snprintf(name, sizeof name, "group_norm n=%lld c=%lld hw=%lld g=%lld", (long long)batch, (long long)ch, (long long)hw,
+             (long long)groups);
+    result("norm", name, time_it(do_gn, &a), 8.0 * batch * ch * hw, 0);
+    tsc_free(ctx, a.y), tsc_free(ctx, a.x), tsc_free(ctx, a.w), tsc_free(ctx, a.b);
+}
+
+static void bench_layer_norm(int64_t rows, int64_t n) {
+    norm_arg a = {dalloc(rows * n * 4), rand_floats(rows * n, 41), rand_floats(n, 42), rand_floats(n, 43), rows, n, 0, 0};
+    char name[128];
+    snprintf(name, sizeof name, "layer_norm rows=%lld n=%lld", (long long)rows, (long long)n);
+    result("norm", name, time_it(do_ln, &a), 8.0 * rows * n, 0);
+    tsc_free(ctx, a.y), tsc_free(ctx, a.x), tsc_free(ctx, a.w), tsc_free(ctx, a.b);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: tsc_bench OUT_DIR [--quick]\n");
@@ -435,6 +501,21 @@ int main(int argc, char **argv) {
     bench_attention("llama decode [general kernel]", 32, 1, 4096, 128);
     bench_attention("sd1.5 self 32x32 [general kernel]", 16, 1024, 1024, 80);
     unsetenv("TSC_ATTENTION_KERNEL");
+    /* Convolutions: SD 1.5 UNet 320->320 at 64x64 (batch 1 and CFG batch 2), the VAE
+     * decoder's 512->512 at 128x128, a stride-2 downsample, a 1x1, ViT-L/14's patchify. */
+    bench_conv("sd unet", TS_TYPE_F16, 1, 320, 64, 64, 320, 3, 1, 1);
+    bench_conv("sd unet", TS_TYPE_F16, 2, 320, 64, 64, 320, 3, 1, 1);
+    bench_conv("sd vae", TS_TYPE_F16, 1, 512, 128, 128, 512, 3, 1, 1);
+    bench_conv("sd down", TS_TYPE_F32, 2, 320, 64, 64, 320, 3, 2, 1);
+    bench_conv("sd unet 8x8 (split K)", TS_TYPE_F16, 2, 1280, 8, 8, 1280, 3, 1, 1);
+    bench_conv("sd unet 16x16", TS_TYPE_F16, 2, 1280, 16, 16, 1280, 3, 1, 1);
+    bench_conv("1x1", TS_TYPE_F16, 2, 640, 32, 32, 1280, 1, 1, 0);
+    bench_conv("vit-l/14 patchify", TS_TYPE_F16, 1, 3, 224, 224, 1024, 14, 14, 0);
+    bench_conv("vit-l/14 patchify", TS_TYPE_F16, 16, 3, 224, 224, 1024, 14, 14, 0);
+    bench_group_norm(2, 320, 64 * 64, 32);
+    bench_group_norm(1, 512, 128 * 128, 32);
+    bench_layer_norm(257, 1024);
+    bench_layer_norm(2 * 4096, 320);
 
     fprintf(js, "\n  ]\n}\n");
     fclose(js);

@@ -7,7 +7,11 @@
  * uses the same double angles and unfused float products: 2e-6 relative + 1e-6; binary and
  * get_rows are one IEEE operation per element: exact; activations: CUDA's erff/tanhf/expf
  * (<= 2 ulp) against glibc, where 1 + erf(x) cancels for x << 0 and |x| <= ~10:
- * 4e-6 relative + 4e-6 absolute (GLU: times |up| <= ~3.5, so 1e-5 absolute).
+ * 4e-6 relative + 4e-6 absolute (GLU: times |up| <= ~3.5, so 1e-5 absolute). layer_norm and
+ * group_norm: double two-pass statistics on both sides (group_norm merges chunk statistics
+ * with Chan's formula), one float rounding of the normalised value, then the same float
+ * multiply-add: 2e-6 relative + 1e-6; scale and upsampling: exact; timestep embedding: see
+ * the test.
  */
 #include "tsc_test.h"
 
@@ -176,6 +180,102 @@ static void test_get_rows(void *ctx, uint64_t *seed) {
     free(src), free(want);
 }
 
+static void test_layer_norm(void *ctx, uint64_t *seed) {
+    /* 768: one warp per row (29 rows: the last block partly idle); 3001: one block per row. */
+    static const int64_t ns[] = {768, 3001};
+    for (int ni = 0; ni < 2; ni++) {
+        const int64_t rows = 29, n = ns[ni], s = 4 * n + 16;
+        buf x = mk(ctx, seed, rows, s, 2.0f), w = mk(ctx, seed, 1, 4 * n, 1.0f), b = mk(ctx, seed, 1, 4 * n, 1.0f),
+            y = mk(ctx, seed, rows, s, 0.0f);
+        /* A large mean on some rows: the two-pass variance must not cancel. */
+        for (int64_t i = 0; i < n; i++) x.h[3 * s / 4 + i] += 1000.0f;
+        CHECK(tsc_upload(ctx, x.d, x.h, rows * s) == TS_OK, "upload");
+        for (int variant = 0; variant < 4; variant++) {
+            const float *wh = variant & 1 ? w.h : NULL, *bh = variant & 2 ? b.h : NULL;
+            const float *wd = variant & 1 ? w.d : NULL, *bd = variant & 2 ? b.d : NULL;
+            CHECK(ts_layer_norm(y.h, s, x.h, s, wh, bh, rows, n, 1e-5f) == TS_OK, "cpu");
+            CHECK(tsc_layer_norm(ctx, y.d, s, x.d, s, wd, bd, rows, n, 1e-5f) == TS_OK, "%s", tsc_last_error());
+            char what[64];
+            snprintf(what, sizeof what, "layer_norm n=%lld weight %d bias %d", (long long)n, variant & 1, variant >> 1);
+            cmp_rows(ctx, what, y.d, y.h, rows, n, s, 1e-6, 2e-6);
+        }
+        CHECK(ts_layer_norm(x.h, s, x.h, s, w.h, b.h, rows, n, 1e-6f) == TS_OK, "cpu");
+        CHECK(tsc_layer_norm(ctx, x.d, s, x.d, s, w.d, b.d, rows, n, 1e-6f) == TS_OK, "%s", tsc_last_error());
+        cmp_rows(ctx, "layer_norm in place", x.d, x.h, rows, n, s, 1e-6, 2e-6);
+        CHECK(tsc_layer_norm(ctx, y.d, s, x.d, s, NULL, NULL, rows, n, -1.0f) == TS_ERR_INVALID_ARGUMENT, "negative eps");
+        drop(ctx, &x), drop(ctx, &w), drop(ctx, &b), drop(ctx, &y);
+    }
+}
+
+static void test_group_norm(void *ctx, uint64_t *seed) {
+    /* SD: 320 channels in 32 groups at 64x64 (40960 floats per group, split over blocks),
+     * batch 2 with a padded batch stride; and a small odd case. */
+    static const int64_t shapes[][4] = {{2, 320, 64 * 64, 32}, {3, 12, 7 * 5, 3}, {1, 512, 16 * 16, 32}};
+    for (int si = 0; si < 3; si++) {
+        const int64_t batch = shapes[si][0], ch = shapes[si][1], hw = shapes[si][2];
+        const int32_t groups = (int32_t)shapes[si][3];
+        const int64_t s = 4 * ch * hw + 64;
+        buf x = mk(ctx, seed, batch, s, 1.5f), w = mk(ctx, seed, 1, 4 * ch, 1.0f), b = mk(ctx, seed, 1, 4 * ch, 1.0f),
+            y = mk(ctx, seed, batch, s, 0.0f);
+        for (int64_t i = 0; i < ch * hw / groups; i++) x.h[i] += 50.0f; /* one group far from zero mean */
+        CHECK(tsc_upload(ctx, x.d, x.h, batch * s) == TS_OK, "upload");
+        for (int variant = 0; variant < 2; variant++) {
+            CHECK(ts_group_norm(y.h, s, x.h, s, variant ? w.h : NULL, variant ? b.h : NULL, batch, ch, hw, groups, 1e-5f) == TS_OK,
+                  "cpu");
+            CHECK(tsc_group_norm(ctx, y.d, s, x.d, s, variant ? w.d : NULL, variant ? b.d : NULL, batch, ch, hw, groups, 1e-5f) ==
+                      TS_OK,
+                  "%s", tsc_last_error());
+            char what[96];
+            snprintf(what, sizeof what, "group_norm %lldx%lldx%lld g%d%s", (long long)batch, (long long)ch, (long long)hw, (int)groups,
+                     variant ? " affine" : "");
+            cmp_rows(ctx, what, y.d, y.h, batch, ch * hw, s, 1e-6, 2e-6);
+        }
+        drop(ctx, &x), drop(ctx, &w), drop(ctx, &b), drop(ctx, &y);
+    }
+    CHECK(tsc_group_norm(ctx, NULL, 0, NULL, 0, NULL, NULL, 1, 10, 4, 3, 1e-5f) == TS_ERR_INVALID_ARGUMENT, "groups not dividing");
+}
+
+static void test_scale_upsample(void *ctx, uint64_t *seed) {
+    const int64_t rows = 11, n = 1001, s = 4 * n + 12;
+    buf x = mk(ctx, seed, rows, s, 3.0f), y = mk(ctx, seed, rows, s, 0.0f);
+    /* One multiply and one add per element, unfused on both sides: bit-exact. */
+    CHECK(ts_scale(y.h, s, x.h, s, rows, n, 0.18215f, -0.5f) == TS_OK, "cpu");
+    CHECK(tsc_scale(ctx, y.d, s, x.d, s, rows, n, 0.18215f, -0.5f) == TS_OK, "%s", tsc_last_error());
+    cmp_rows(ctx, "scale", y.d, y.h, rows, n, s, 0, 0);
+    drop(ctx, &x), drop(ctx, &y);
+    /* Upsampling copies: exact. */
+    const int64_t planes = 6, h = 13, w = 9;
+    buf u = mk(ctx, seed, 1, planes * h * w * 4, 1.0f), v = mk(ctx, seed, 1, planes * 4 * h * w * 4, 0.0f);
+    CHECK(ts_upsample_nearest2x(v.h, u.h, planes, h, w) == TS_OK, "cpu");
+    CHECK(tsc_upsample_nearest2x(ctx, v.d, u.d, planes, h, w) == TS_OK, "%s", tsc_last_error());
+    cmp_rows(ctx, "upsample_nearest2x", v.d, v.h, 1, planes * 4 * h * w, planes * 4 * h * w * 4, 0, 0);
+    drop(ctx, &u), drop(ctx, &v);
+}
+
+static void test_timestep(void *ctx) {
+    float t[5] = {0.0f, 1.0f, 261.0f, 999.0f, 500.5f};
+    float *dt = tsc_test_up(ctx, t, sizeof t);
+    static const int32_t dims[] = {320, 7};
+    for (int di = 0; di < 2; di++) {
+        const int32_t dim = dims[di];
+        float *want = calloc((size_t)(5 * dim), 4), *dy;
+        CHECK(tsc_alloc(ctx, 5 * dim * 4, (void **)&dy) == TS_OK, "alloc");
+        for (int flip = 0; flip < 2; flip++) {
+            CHECK(ts_timestep_embedding(want, t, 5, dim, flip, flip ? 0.0f : 1.0f, 1.0f, 10000.0f) == TS_OK, "cpu");
+            CHECK(tsc_timestep_embedding(ctx, dy, dt, 5, dim, flip, flip ? 0.0f : 1.0f, 1.0f, 10000.0f) == TS_OK, "%s", tsc_last_error());
+            char what[64];
+            snprintf(what, sizeof what, "timestep_embedding dim %d flip %d", (int)dim, flip);
+            /* Same float steps; only expf may differ by an ulp on rare ties, which moves an
+             * argument of up to 999 by ~6e-5: 1e-4 absolute. */
+            cmp_rows(ctx, what, dy, want, 5, dim, dim * 4, 1e-4, 0);
+        }
+        tsc_free(ctx, dy);
+        free(want);
+    }
+    CHECK(tsc_timestep_embedding(ctx, dt, dt, 1, 1, 0, 0, 1, 1e4f) == TS_ERR_INVALID_ARGUMENT, "dim 1");
+    tsc_free(ctx, dt);
+}
+
 int main(void) {
     void *ctx = tsc_test_open();
     uint64_t seed = 0xc0ffee;
@@ -185,6 +285,10 @@ int main(void) {
     test_act(ctx, &seed);
     test_binary(ctx, &seed);
     test_get_rows(ctx, &seed);
+    test_layer_norm(ctx, &seed);
+    test_group_norm(ctx, &seed);
+    test_scale_upsample(ctx, &seed);
+    test_timestep(ctx);
     CHECK(tsc_synchronize(ctx) == TS_OK, "%s", tsc_last_error());
     CHECK(tsc_pool_used(ctx) == 0, "every buffer returned (%lld bytes left)", (long long)tsc_pool_used(ctx));
     tsc_shutdown(ctx);

@@ -1,0 +1,352 @@
+/*
+ * conv_emu.cpp — runs tsc_conv.cu's kernels on the CPU, to check tsc_conv2d's index
+ * arithmetic (gather modes, tiles, tails, groups, batch, split K, the direct kernel) on a
+ * machine without a GPU. Not part of the build; run it by hand:
+ *
+ *   g++ -std=c++17 -O1 -o /tmp/conv_emu native/cuda/emu/conv_emu.cpp && /tmp/conv_emu
+ *
+ * The kernels are compiled from tsc_conv.cu itself (TSC_CONV_EMU set: its host entry point
+ * and PTX helpers are left out). Each block's threads run as coroutines (ucontext) switched
+ * at every barrier; the warp-level instructions are emulated from their PTX definitions:
+ * ldmatrix.x4 (lane l receives 32-bit word l % 4 of row l / 4 of matrix j from the row
+ * address of lane 8 j + l / 4) and mma.m16n8k8 TF32 (A row-major fragments a0 (g, t), a1
+ * (g+8, t), a2 (g, t+4), a3 (g+8, t+4); B b0 (k t, n g), b1 (k t+4, n g); C/D c0,c1 (g, 2t
+ * + 0/1), c2,c3 (g+8, ...); g = lane / 4, t = lane % 4). cp.async copies at once (one
+ * legal ordering of the asynchronous copy). Warp-level barriers are taken block-wide, so
+ * this does not look for races: it checks that every output gets the right value.
+ * Inputs are multiples of 1/8 in [-1, 1] (exact in TF32, sums exact in float): the result
+ * must equal a double-precision reference exactly.
+ */
+#include <ucontext.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __align__(n)
+
+struct int4 {
+    int x, y, z, w;
+};
+static inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
+struct emu_dim3 {
+    unsigned x, y, z;
+};
+static emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
+using std::min;
+template <class T> static inline T __ldg(const T *p) { return *p; }
+static inline float __uint_as_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static inline float tsc_h2f(uint16_t h) {
+    const int e = (h >> 10) & 31, m = h & 1023;
+    float v = e == 0 ? std::ldexp((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : std::ldexp((float)(m | 1024), e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+static inline int64_t tsc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* ---- coroutine threads of one block ---------------------------------------------------- */
+static char *g_smem;
+static size_t g_smem_bytes;
+/* Global ranges a cp.async may read (the case's input and weights): an address outside
+ * them is a gather bug that would read or fault on the GPU. */
+static std::vector<std::pair<const char *, const char *>> g_ranges;
+static void check_read(const void *src, int n) {
+    for (auto &r : g_ranges)
+        if ((const char *)src >= r.first && (const char *)src + n <= r.second) return;
+    fprintf(stderr, "emu: cp.async reads %d bytes at %p, outside every input\n", n, src);
+    exit(2);
+}
+static void check_smem(uint32_t off, int n) {
+    if (off + (size_t)n > g_smem_bytes) {
+        fprintf(stderr, "emu: shared memory access [%u, %u) beyond %zu bytes\n", off, off + n, g_smem_bytes);
+        exit(2);
+    }
+}
+static ucontext_t g_main;
+static std::vector<ucontext_t> g_ctx;
+static std::vector<char *> g_stack;
+static std::vector<int> g_state; /* 0 ready, 1 at a barrier, 2 finished */
+static int g_cur;
+static std::function<void()> g_body;
+static const size_t STACK = 256 << 10;
+
+static void trampoline() {
+    g_body();
+    g_state[g_cur] = 2;
+    swapcontext(&g_ctx[g_cur], &g_main);
+}
+static void emu_sync() {
+    g_state[g_cur] = 1;
+    swapcontext(&g_ctx[g_cur], &g_main);
+}
+#define __syncthreads() emu_sync()
+
+static void run_block(int nthreads, const std::function<void()> &body) {
+    g_body = body;
+    if ((int)g_ctx.size() < nthreads) {
+        g_ctx.resize(nthreads);
+        while ((int)g_stack.size() < nthreads) g_stack.push_back((char *)malloc(STACK));
+    }
+    g_state.assign(nthreads, 0);
+    for (int t = 0; t < nthreads; t++) {
+        getcontext(&g_ctx[t]);
+        g_ctx[t].uc_stack.ss_sp = g_stack[t];
+        g_ctx[t].uc_stack.ss_size = STACK;
+        g_ctx[t].uc_link = NULL;
+        makecontext(&g_ctx[t], trampoline, 0);
+    }
+    for (;;) {
+        for (int t = 0; t < nthreads; t++) {
+            if (g_state[t] == 2) continue;
+            g_cur = t;
+            threadIdx = emu_dim3{(unsigned)t, 0, 0};
+            g_state[t] = 0;
+            swapcontext(&g_main, &g_ctx[t]);
+        }
+        int done = 0, waiting = 0;
+        for (int t = 0; t < nthreads; t++) done += g_state[t] == 2, waiting += g_state[t] == 1;
+        if (done == nthreads) return;
+        if (done) {
+            fprintf(stderr, "emu: %d threads finished while %d wait at a barrier\n", done, waiting);
+            exit(2);
+        }
+    }
+}
+
+/* ---- PTX helpers ------------------------------------------------------------------------ */
+#define TSC_CONV_SMEM(name) float *name = (float *)g_smem
+static inline uint32_t smem_u32(const void *p) { return (uint32_t)((const char *)p - g_smem); }
+static inline void cp_async4(uint32_t dst, const void *src, int n) {
+    check_smem(dst, 4);
+    if (n) check_read(src, 4);
+    if (n) memcpy(g_smem + dst, src, 4);
+    else memset(g_smem + dst, 0, 4);
+}
+static inline void cp_async16(uint32_t dst, const void *src, int n) {
+    if (dst % 16 || (n && (uintptr_t)src % 16)) {
+        fprintf(stderr, "emu: misaligned 16-byte cp.async (smem %u, global %p)\n", dst, src);
+        exit(2);
+    }
+    check_smem(dst, 16);
+    if (n) check_read(src, 16);
+    if (n) memcpy(g_smem + dst, src, 16);
+    else memset(g_smem + dst, 0, 16);
+}
+static inline void cp_async_commit() {}
+template <int N> static inline void cp_async_wait() {}
+static inline uint32_t to_tf32(float f) { /* cvt.rna: nearest, ties away from zero */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7f800000u) != 0x7f800000u) u += 0x1000u;
+    return u & 0xffffe000u;
+}
+
+struct warp_x {
+    uint32_t addr[32];
+    uint32_t a[32][4], b[32][2];
+    float c[32][4];
+};
+static warp_x g_wx[32];
+
+static void ldsm_x4(uint32_t *r, uint32_t addr) {
+    const int lane = threadIdx.x & 31;
+    warp_x &w = g_wx[threadIdx.x >> 5];
+    if (addr % 16) {
+        fprintf(stderr, "emu: misaligned ldmatrix row address %u\n", addr);
+        exit(2);
+    }
+    w.addr[lane] = addr;
+    emu_sync();
+    for (int j = 0; j < 4; j++) check_smem(w.addr[8 * j + lane / 4] + 4 * (lane % 4), 4);
+    for (int j = 0; j < 4; j++) memcpy(&r[j], g_smem + w.addr[8 * j + lane / 4] + 4 * (lane % 4), 4);
+    emu_sync();
+}
+
+static void mma_tf32(float *d, const uint32_t *a, const uint32_t *b) {
+    const int lane = threadIdx.x & 31, g = lane / 4, t = lane % 4;
+    warp_x &w = g_wx[threadIdx.x >> 5];
+    memcpy(w.a[lane], a, 16);
+    memcpy(w.b[lane], b, 8);
+    memcpy(w.c[lane], d, 16);
+    emu_sync();
+    float out[4];
+    for (int e = 0; e < 4; e++) {
+        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
+        double s = w.c[lane][e];
+        for (int k = 0; k < 8; k++) {
+            const uint32_t av = w.a[(row % 8) * 4 + k % 4][(row >= 8) + 2 * (k >= 4)] & 0xffffe000u;
+            const uint32_t bv = w.b[col * 4 + k % 4][k >= 4] & 0xffffe000u;
+            s += (double)__uint_as_float(av) * (double)__uint_as_float(bv);
+        }
+        out[e] = (float)s;
+    }
+    emu_sync();
+    memcpy(d, out, 16);
+}
+
+#define TSC_CONV_EMU 1
+#include "../tsc_conv.cu"
+
+/* ---- launches ---------------------------------------------------------------------------- */
+template <class F> static void launch(emu_dim3 grid, unsigned threads, size_t smem, F f) {
+    std::vector<char> buf(smem + 64);
+    g_smem = (char *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
+    g_smem_bytes = smem;
+    blockDim = emu_dim3{threads, 1, 1};
+    gridDim = grid;
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) {
+                blockIdx = emu_dim3{x, y, z};
+                memset(g_smem, 0x7f, smem); /* stale shared memory reads as huge values */
+                run_block((int)threads, f);
+            }
+}
+
+template <int BM, int BN> static void run_mma(const conv_args &a, int64_t z, int mode) {
+    const emu_dim3 grid{(unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)z};
+    const size_t smem = conv_smem<BM, BN>();
+    switch (mode) {
+    case GATHER_VEC: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_VEC>(a); }); break;
+    case GATHER_NOPAD: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_NOPAD>(a); }); break;
+    case GATHER_MASK: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_MASK>(a); }); break;
+    default: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_BOUNDS>(a); }); break;
+    }
+}
+
+struct ccase {
+    int64_t n, cin, h, w, cout, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+    int bias;
+};
+
+static uint64_t rng = 88172645463325252ull;
+static float eighth() {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((int)(rng % 17) - 8) / 8.0f;
+}
+
+/* As tsc_conv2d after validation, on host memory; returns the number of wrong outputs. */
+static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int verbose) {
+    const int64_t oh = (c.h + 2 * c.ph - c.dh * (c.kh - 1) - 1) / c.sh + 1, ow = (c.w + 2 * c.pw - c.dw * (c.kw - 1) - 1) / c.sw + 1;
+    const int64_t cin_g = c.cin / c.groups, cout_g = c.cout / c.groups, k = cin_g * c.kh * c.kw, ohw = oh * ow, npix = c.n * ohw;
+    std::vector<float> x(c.n * c.cin * c.h * c.w + 4), w(c.cout * k), b(c.cout), y(c.n * c.cout * ohw, NAN), ref(y.size());
+    float *xa = (float *)(((uintptr_t)x.data() + 15) & ~(uintptr_t)15);
+    for (int64_t i = 0; i < c.n * c.cin * c.h * c.w; i++) xa[i] = eighth();
+    for (auto &v : w) v = eighth();
+    for (auto &v : b) v = eighth();
+    for (int64_t img = 0; img < c.n; img++)
+        for (int64_t co = 0; co < c.cout; co++)
+            for (int64_t oy = 0; oy < oh; oy++)
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    double s = c.bias ? b[co] : 0.0;
+                    const int64_t g = co / cout_g;
+                    for (int64_t ci = 0; ci < cin_g; ci++)
+                        for (int64_t ky = 0; ky < c.kh; ky++)
+                            for (int64_t kx = 0; kx < c.kw; kx++) {
+                                const int64_t iy = oy * c.sh - c.ph + ky * c.dh, ix = ox * c.sw - c.pw + kx * c.dw;
+                                if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+                                s += (double)w[((co * cin_g + ci) * c.kh + ky) * c.kw + kx] *
+                                     xa[((img * c.cin + g * cin_g + ci) * c.h + iy) * c.w + ix];
+                            }
+                    ref[((img * c.cout + co) * oh + oy) * ow + ox] = (float)s;
+                }
+    const conv_choice ch = conv_choose(force, sm_count, npix, c.cout, cout_g, c.groups, k, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, ohw, 1);
+    std::vector<int4> tab(k);
+    std::vector<float> wf(c.cout * ch.kp + 4), part(ch.splits > 1 ? ch.splits * c.cout * npix : 1, NAN);
+    float *wfa = (float *)(((uintptr_t)wf.data() + 15) & ~(uintptr_t)15);
+    launch(emu_dim3{(unsigned)tsc_cdiv(k, 256), 1, 1}, 256, 0, [&] {
+        k_conv_table(tab.data(), (int32_t)k, (int32_t)c.kh, (int32_t)c.kw, (int32_t)c.h, (int32_t)c.w, (int32_t)c.dh, (int32_t)c.dw);
+    });
+    launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * ch.kp, 256), 1, 1}, 256, 0,
+           [&] { k_conv_weights(wfa, w.data(), 0, c.cout, k, ch.kp, !ch.direct); });
+    g_ranges = {{(const char *)xa, (const char *)(xa + c.n * c.cin * c.h * c.w)},
+                {(const char *)wfa, (const char *)(wfa + c.cout * ch.kp)}};
+    conv_args a;
+    a.x = xa, a.w = wfa, a.bias = c.bias ? b.data() : NULL, a.y = y.data(), a.tab = tab.data();
+    a.h = (int32_t)c.h, a.iw = (int32_t)c.w, a.ow = (int32_t)ow, a.ohw = (int32_t)ohw;
+    a.sh = (int32_t)c.sh, a.sw = (int32_t)c.sw, a.ph = (int32_t)c.ph, a.pw = (int32_t)c.pw;
+    a.cin_g = (int32_t)cin_g, a.cout_g = (int32_t)cout_g, a.k = (int32_t)k, a.npix = (int32_t)npix;
+    a.kp = (int32_t)ch.kp, a.x_img = c.cin * c.h * c.w, a.y_img = c.cout * ohw;
+    a.kh = (int32_t)c.kh, a.kw = (int32_t)c.kw, a.dh = (int32_t)c.dh, a.dw = (int32_t)c.dw;
+    a.groups = (int32_t)c.groups, a.kt_split = (int32_t)ch.kt_split, a.part = ch.splits > 1 ? part.data() : NULL;
+    if (ch.direct) {
+        const int64_t total = c.n * a.y_img;
+        launch(emu_dim3{(unsigned)tsc_cdiv(total, 256), 1, 1}, 256, 0, [&] { k_conv_direct(a, total); });
+    } else {
+        const int64_t z = c.groups * ch.splits;
+        if (ch.bn == 256) run_mma<128, 256>(a, z, ch.mode);
+        else if (ch.bm == 128) run_mma<128, 128>(a, z, ch.mode);
+        else if (ch.bn == 128) run_mma<64, 128>(a, z, ch.mode);
+        else run_mma<64, 64>(a, z, ch.mode);
+        if (ch.splits > 1)
+            launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * npix, 256), 1, 1}, 256, 0, [&] {
+                k_conv_reduce(y.data(), part.data(), c.bias ? b.data() : NULL, (int32_t)ch.splits, c.cout, npix, ohw);
+            });
+    }
+    int64_t bad = 0, first = -1;
+    for (size_t i = 0; i < y.size(); i++)
+        if (!(y[i] == ref[i])) {
+            if (first < 0) first = (int64_t)i;
+            bad++;
+        }
+    static const char *modes[] = {"bounds", "nopad", "mask", "vec"};
+    if (verbose || bad)
+        printf("%s n=%lld cin=%lld %lldx%lld cout=%lld k=%lldx%lld s=%lld,%lld p=%lld,%lld d=%lld,%lld g=%lld bias=%d force=%-6s "
+               "sms=%lld -> %s tile %dx%d %s splits %lld: %lld bad%s",
+               bad ? "FAIL" : "ok  ", (long long)c.n, (long long)c.cin, (long long)c.h, (long long)c.w, (long long)c.cout,
+               (long long)c.kh, (long long)c.kw, (long long)c.sh, (long long)c.sw, (long long)c.ph, (long long)c.pw, (long long)c.dh,
+               (long long)c.dw, (long long)c.groups, c.bias, force ? force : "auto", (long long)sm_count,
+               ch.direct ? "direct" : "mma", ch.bm, ch.bn, modes[ch.mode], (long long)ch.splits, (long long)bad, bad ? "" : "\n");
+    if (bad) printf(", first [%lld] got %.9g want %.9g\n", (long long)first, y[first], ref[first]);
+    fflush(stdout);
+    return bad;
+}
+
+int main(int argc, char **argv) {
+    const int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    static const ccase cases[] = {
+        /* n  cin  h   w  cout kh kw sh sw ph pw dh dw g  bias */
+        {1, 16, 10, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  /* 3x3 pad 1: mask */
+        {2, 5, 11, 9, 37, 3, 2, 1, 2, 2, 0, 2, 1, 1, 1},    /* odd everything: mask */
+        {2, 8, 9, 13, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0},    /* stride 2 */
+        {1, 6, 12, 10, 18, 3, 3, 1, 1, 0, 0, 1, 1, 1, 1},   /* no padding: nopad */
+        {2, 40, 6, 10, 136, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},  /* 1x1 vec, cout over a 128 tile */
+        {3, 12, 5, 3, 20, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},    /* 1x1, oh*ow = 15: nopad */
+        {1, 3, 28, 42, 24, 14, 14, 14, 14, 0, 0, 1, 1, 1, 1}, /* patchify 14 */
+        {1, 3, 9, 11, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1},    /* 49 taps with padding: bounds */
+        {2, 32, 5, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 4, 1},    /* groups 4, cout_g 16 */
+        {1, 8, 9, 9, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1},     /* dilation 2 */
+        {1, 70, 4, 4, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    /* K = 630: 20 k-tiles, splits */
+        {2, 6, 4, 5, 12, 3, 3, 1, 1, 1, 1, 1, 1, 3, 1},     /* cout_g 4: direct */
+        {1, 7, 6, 6, 300, 2, 2, 1, 1, 1, 0, 1, 1, 1, 0},    /* K = 28 (kp 28), 300 outputs over 128-row tiles */
+        {1, 9, 7, 5, 17, 1, 3, 1, 1, 0, 1, 1, 3, 1, 1},     /* 1x3 kernel, dilation 3 on w */
+        {2, 9, 17, 19, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  /* several blocks along both M and N */
+        {2, 12, 16, 20, 70, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0},  /* vec over several N blocks */
+        {2, 40, 9, 7, 60, 3, 3, 2, 1, 1, 0, 1, 1, 2, 1},    /* groups 2, cout_g 30, asymmetric */
+    };
+    static const char *forces[] = {NULL, "64", "64x128", "128", "256", "split", "direct"};
+    int64_t fails = 0, runs = 0;
+    const int nc = (int)(sizeof cases / sizeof cases[0]);
+    for (int i = 0; i < nc; i++)
+        for (int f = 0; f < 7; f++) {
+            if (quick && f > 0 && f != 5) continue;
+            fails += run_case(cases[i], forces[f], 132, 1) != 0;
+            runs++;
+        }
+    /* The automatic choice on a small device (8 SMs): other tiles and splits. */
+    for (int i = 0; i < nc; i++) fails += run_case(cases[i], NULL, 8, 1) != 0, runs++;
+    printf("%lld of %lld runs wrong\n", (long long)fails, (long long)runs);
+    return fails ? 1 : 0;
+}
