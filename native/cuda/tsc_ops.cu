@@ -73,8 +73,9 @@ __global__ void k_softmax(float *y, int64_t ys, const float *x, int64_t xs, cons
 }
 
 /* One thread per (token, head, pair); threads of pair index >= half copy the tail. */
-__global__ void k_rope(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs, const int32_t *pos,
-                       const double *inv_freq, int64_t tokens, int64_t heads, int64_t head_dim, int32_t n_dims, int32_t neox) {
+static __device__ __forceinline__ void rope_one(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs,
+                                                const int32_t *pos, const double *inv_freq, int64_t tokens, int64_t heads,
+                                                int64_t head_dim, int32_t n_dims, int32_t neox) {
     const int64_t half = n_dims / 2, per_head = half + (head_dim - n_dims);
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= tokens * heads * per_head) return;
@@ -92,6 +93,27 @@ __global__ void k_rope(float *y, int64_t yts, int64_t yhs, const float *x, int64
     const float x0 = xr[a], x1 = xr[b];
     yr[a] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
     yr[b] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+}
+
+__global__ void k_rope(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs, const int32_t *pos,
+                       const double *inv_freq, int64_t tokens, int64_t heads, int64_t head_dim, int32_t n_dims, int32_t neox) {
+    rope_one(y, yts, yhs, x, xts, xhs, pos, inv_freq, tokens, heads, head_dim, n_dims, neox);
+}
+
+/* Frequencies and positions passed by value (kernel parameters, < 4 KiB): a decode step's
+ * RoPE then needs no host-to-device copy, which from pageable memory would wait for the
+ * stream and stall the launches queued behind it. */
+#define TSC_ROPE_ARG_FREQS 128
+#define TSC_ROPE_ARG_TOKENS 320
+struct rope_small_args {
+    double inv_freq[TSC_ROPE_ARG_FREQS];
+    int32_t pos[TSC_ROPE_ARG_TOKENS];
+};
+
+__global__ void k_rope_small(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs,
+                             const struct rope_small_args a, int64_t tokens, int64_t heads, int64_t head_dim, int32_t n_dims,
+                             int32_t neox) {
+    rope_one(y, yts, yhs, x, xts, xhs, a.pos, a.inv_freq, tokens, heads, head_dim, n_dims, neox);
 }
 
 static __device__ __forceinline__ float act_f(int act, float x) {
@@ -232,6 +254,17 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
     /* Positions and frequencies (computed as the CPU does, in double on the host) travel in one
      * upload. A copy from pageable memory returns once the data is staged, so host may be freed. */
     const int64_t half = n_dims / 2;
+    if (half <= TSC_ROPE_ARG_FREQS && tokens <= TSC_ROPE_ARG_TOKENS) {
+        struct rope_small_args a;
+        for (int64_t i = 0; i < half; i++) a.inv_freq[i] = pow((double)freq_base, -2.0 * (double)i / (double)n_dims);
+        memcpy(a.pos, pos, (size_t)tokens * 4);
+        const int64_t total = tokens * heads * (half + head_dim - n_dims);
+        if (total > 0)
+            k_rope_small<<<blocks_for(total), 256, 0, c->stream>>>(y, y_token_stride / 4, y_head_stride / 4, x, x_token_stride / 4,
+                                                                  x_head_stride / 4, a, tokens, heads, head_dim, n_dims,
+                                                                  mode == TS_ROPE_NEOX);
+        return tsc_launch_status("tsc_rope");
+    }
     const int64_t bytes = half * 8 + tokens * 4;
     char *host = (char *)malloc((size_t)bytes + 8);
     if (host == NULL) return tsc_set_error(TS_ERR_OUT_OF_MEMORY, "tsc_rope: no host memory");

@@ -287,13 +287,30 @@ public final class CudaBackend implements Backend, AutoCloseable {
                     at += len;
                 }
             }
-            case Op.LayerNorm l -> throw unsupported(op);
-            case Op.Conv2d c -> throw unsupported(op);
+            case Op.LayerNorm l -> {
+                Rows x = rows(in[0], "layer_norm input");
+                Rows y = rows(out, "layer_norm output");
+                check(TesseraCudaNative.tsc_layer_norm(ctx, out.segment(), y.stride, in[0].segment(), x.stride, in[1].segment(),
+                        in[2].segment(), x.rows, x.n, l.eps()));
+            }
+            case Op.Conv2d c -> conv2d(c, in[0], in[1], in.length > 2 ? in[2] : null, out);
         }
     }
 
-    private static UnsupportedOperationException unsupported(Op op) {
-        return new UnsupportedOperationException(op.name() + " does not run on CUDA yet");
+    /** NCHW contiguous input and output; F32 or F16 weights [cout, cin, kh, kw] (as the op's CPU path after dequantizing). */
+    private void conv2d(Op.Conv2d c, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        if (w.dtype() != DType.F32 && w.dtype() != DType.F16) {
+            throw new UnsupportedOperationException("conv2d with " + w.dtype() + " weights does not run on CUDA (F32 or F16)");
+        }
+        for (Tensor t : bias == null ? new Tensor[] {x, w, y} : new Tensor[] {x, w, y, bias}) {
+            if (!t.isContiguous()) {
+                throw new IllegalArgumentException("conv2d on CUDA needs contiguous tensors, got " + t);
+            }
+        }
+        int wType = w.dtype() == DType.F16 ? TesseraNative.TS_TYPE_F16 : TesseraNative.TS_TYPE_F32;
+        check(TesseraCudaNative.tsc_conv2d(ctx, y.segment(), x.segment(), w.segment(), wType, bias == null ? MemorySegment.NULL
+                : bias.segment(), x.shape(0), x.shape(1), x.shape(2), x.shape(3), w.shape(0), w.shape(2), w.shape(3), c.stride(),
+                c.stride(), c.padding(), c.padding(), 1, 1, 1));
     }
 
     /** y [M, N] = x [M, K] · wᵀ for w [N, K] of any type the CUDA library takes (it refuses others by name). */
