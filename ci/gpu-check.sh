@@ -85,7 +85,7 @@ if $build_ok; then
     name=$(basename "$t")
     log "$name"
     echo "=== $name" >>"$OUT/tests.log"
-    timeout 240 "$t" >>"$OUT/tests.log" 2>&1
+    timeout 90 "$t" >>"$OUT/tests.log" 2>&1
     rc=$?
     case $rc in
       0) r=Passed; passed=$((passed + 1)) ;;
@@ -102,7 +102,7 @@ fi
 bench_ok=false
 if $build_ok; then
   log "tsc_bench"
-  if timeout 360 "$LIBDIR/tsc_bench" "$OUT" >"$OUT/bench.log" 2>&1; then bench_ok=true; else status=1; fi
+  if timeout 150 "$LIBDIR/tsc_bench" "$OUT" >"$OUT/bench.log" 2>&1; then bench_ok=true; else status=1; fi
   cat "$OUT/bench.log"
 fi
 
@@ -124,7 +124,7 @@ if $build_ok && [ -f cli/target/lib/.complete ] && "$JAVA" -version 2>&1 | grep 
   # 4c. the Java CUDA backend's tests (CPU vs GPU graphs, stories260K logits and tokens)
   if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/junit-console.jar" ]; then
     log "java: CudaBackendTest"
-    (cd java-api && timeout 180 "$JAVA" --enable-native-access=ALL-UNNAMED -jar "$OLDPWD/$BUNDLE/junit-console.jar" execute \
+    (cd java-api && timeout 120 "$JAVA" --enable-native-access=ALL-UNNAMED -jar "$OLDPWD/$BUNDLE/junit-console.jar" execute \
       --disable-banner --disable-ansi-colors --details=tree --class-path "$OLDPWD/$BUNDLE/test-classes:$OLDPWD/java-api/src/test/resources:$CP" \
       --select-class dev.tessera.runtime.CudaBackendTest) >"$OUT/java-tests.log" 2>&1
     rc=$?
@@ -144,13 +144,13 @@ if $build_ok && [ -f cli/target/lib/.complete ] && "$JAVA" -version 2>&1 | grep 
   log "java: bench-model on cuda"
   {
     timeout 120 "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda --json
-    timeout 300 "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 --device cuda --json
+    timeout 150 "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 --device cuda --json
   } >"$OUT/bench-model.jsonl" 2>"$OUT/bench-model.err"
   if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 2 ]; then java_bench=ok; else java_bench=failed; status=1; fi
   cat "$OUT/bench-model.jsonl"; tail -5 "$OUT/bench-model.err"
   # 4f. CLIP images/s and texts/s (random weights of the real shapes)
   log "java: ClipBenchmarks on cuda"
-  timeout 240 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.bench.ClipBenchmarks --shapes B/32,L/14 \
+  timeout 120 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.bench.ClipBenchmarks --shapes B/32,L/14 \
     --types F16,Q8_0 --batches 1,16 --seconds 1 --device cuda >"$OUT/clip-bench.txt" 2>&1
   if [ "$(grep -c 'images/s' "$OUT/clip-bench.txt")" -eq 8 ]; then java_clip=ok; else java_clip=failed; status=1; fi
   cat "$OUT/clip-bench.txt"

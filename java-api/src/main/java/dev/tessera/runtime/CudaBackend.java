@@ -26,8 +26,10 @@ import java.util.TreeMap;
  * only this backend's ops may use them (the host must never read or write them), which is why
  * {@link #hostAccessible()} is false and the runtime keeps such tensors to itself.
  *
- * <p>One thread at a time runs on a context (graph runs take this backend's lock). Close it to
- * free the device memory; graphs compiled on it must not run afterwards.
+ * <p>One thread at a time runs on a context (graph runs take this backend's lock). Ops are
+ * enqueued on the context's stream and run while the host enqueues the next ones, so a graph's
+ * per-op profile here measures enqueueing, not the GPU's time. Close it to free the device
+ * memory; graphs compiled on it must not run afterwards.
  */
 public final class CudaBackend implements Backend, AutoCloseable {
     private final int device;
