@@ -7,7 +7,8 @@
  *  - on a CPU that runs the avx512 level: the real kernels, the plain flavour always and the
  *    VNNI flavour when the CPU reports it (test_quants_levels runs only the flavour the
  *    dispatch picks, so without this the plain one would never run on a VNNI machine).
- * Data: gaussian, zero blocks, extreme block scales (1e4 / 1e-20), one block or super-block,
+ * Data: gaussian, zero blocks, extreme block scales (1e4 / 1e-20), a zero super-block, tiny
+ * activations (~1e-38), one block or super-block,
  * odd block counts, rows at odd addresses. The output names each flavour checked. */
 #include <math.h>
 
@@ -54,13 +55,16 @@ static int check_dots(const struct ts_kernels *k, const struct ts_kernels *ref, 
         for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
             const int64_t n = ks[ki];
             if (n % t->blck_size) continue;
-            for (int mode = 0; mode < 3; mode++) {
+            for (int mode = 0; mode < 5; mode++) {
                 for (int off = 0; off < 2; off++) {
                     for (int64_t i = 0; i < n; i++) {
                         double g = ts_test_gauss(seed);
-                        /* mode 1: every third 32-block zero; mode 2: alternating 1e4 / 1e-20 scales */
+                        /* mode 1: every third 32-block zero; mode 2: alternating 1e4 / 1e-20 scales;
+                         * mode 3: an all-zero first super-block; mode 4: activations ~1e-38 in the
+                         * first super-block (tiny and subnormal activation scales) */
                         w[i] = mode == 1 && (i / 32) % 3 == 1 ? 0.0f : (float)(mode == 2 ? g * ((i / 32) % 2 ? 1e-20 : 1e4) : g);
-                        x[i] = (float)ts_test_gauss(seed);
+                        if (mode == 3 && i < 256) w[i] = 0.0f;
+                        x[i] = (float)(ts_test_gauss(seed) * (mode == 4 && i < 256 ? 1e-38 : 1.0));
                     }
                     t->quantize(w, wq + off, n);
                     ref->quantize_row[t->vec_dot_type](x, aq + off, n);

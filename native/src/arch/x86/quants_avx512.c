@@ -29,7 +29,7 @@
 #include "ts_quants.h"
 #include "quants_k_x86.h"
 
-/* The VNNI variants' attribute; tests/test_quants_avx512_emu.c, which runs this file on an
+/* The VNNI variants' attribute; tests/test_quants_avx512.c, which also runs this file on an
  * emulation of the AVX-512 intrinsics, defines it empty. */
 #ifndef TS_TARGET_AVX512VNNI
 #define TS_TARGET_AVX512VNNI __attribute__((target("avx512vnni")))
