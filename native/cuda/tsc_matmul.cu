@@ -662,6 +662,65 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_f(float *y, int64_
     }
 }
 
+/* Decode (m = 1) with F16/BF16/F32 weights, 16-byte aligned rows and x, k a multiple of the
+ * 16-byte vector: as k_matvec_async, tiles of 32 lanes x TSC_MV_UNROLL vectors of 16 bytes
+ * (lane i takes vectors i, i+32, ...) copied by cp.async into a per-warp ring of S slots. */
+template <int WT>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
+                                                                        const float *__restrict__ x, int64_t n, int64_t k, int S) {
+    extern __shared__ int4 tsc_mv_smem[];
+    const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
+    if (row >= n) return;
+    constexpr int U = TSC_MV_UNROLL, V = WT == TS_TYPE_F32 ? 4 : 8; /* elements per vector */
+    constexpr int64_t TB = 32 * U * 16;
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * TB;
+    const int lane = threadIdx.x;
+    const int64_t nv = k / V, rb = nv * 16, tiles = (rb + TB - 1) / TB;
+    const uint8_t *wr = w + row * w_stride;
+    auto issue = [&](int64_t t) {
+        if (t < tiles) {
+            const int64_t bytes = rb - t * TB < TB ? rb - t * TB : TB;
+            uint8_t *dst = ring + (t % S) * TB;
+            const uint8_t *src = wr + t * TB;
+            for (int c = lane; c < (int)(bytes / 16); c += 32) cp_async16(dst + 16 * c, src + 16 * c);
+        }
+        cp_async_commit();
+    };
+    pdl_trigger();
+    for (int t = 0; t < S - 1; t++) issue(t);
+    pdl_wait();
+    float acc = 0.0f;
+    for (int64_t t = 0; t < tiles; t++) {
+        issue(t + S - 1);
+        const int64_t vt = t * 32 * U, left = nv - vt;
+        float4 xv[U][V / 4];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t vl = lane + 32 * u < left ? lane + 32 * u : left - 1;
+            const float4 *xp = (const float4 *)(x + (vt + vl) * V);
+#pragma unroll
+            for (int e = 0; e < V / 4; e++) xv[u][e] = __ldg(xp + e);
+        }
+        cp_async_wait(S - 1);
+        __syncwarp();
+        const int4 *tile = (const int4 *)(ring + (t % S) * TB);
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t vl = lane + 32 * u < left ? lane + 32 * u : left - 1;
+            float f[V];
+            wf_vec<WT>(tile[vl], f);
+            float s = 0.0f;
+#pragma unroll
+            for (int e = 0; e < V / 4; e++)
+                s += f[4 * e] * xv[u][e].x + f[4 * e + 1] * xv[u][e].y + f[4 * e + 2] * xv[u][e].z + f[4 * e + 3] * xv[u][e].w;
+            acc += lane + 32 * u < left ? s : 0.0f;
+        }
+        __syncwarp();
+    }
+    const float v = tsc_warp_sum(acc);
+    if (lane == 0) y[row] = v;
+}
+
 static int aligned(const void *p, int64_t a) { return ((uintptr_t)p % (uintptr_t)a) == 0; }
 
 extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x, int64_t x_stride, int64_t rows, int64_t k) {
@@ -738,9 +797,12 @@ static void launch_f(struct tsc_context *c, float *y, int64_t ys, const void *w,
     const int64_t V = WT == TS_TYPE_F32 ? 4 : 8;
     const int vec = aligned(w, 16) && (n == 1 || ws % 16 == 0) && aligned(x, 16) && (m == 1 || xs % 16 == 0) && k % V == 0;
     dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, m == 1 ? 1 : 8));
-    if (m == 1) {
-        if (vec) k_matmul_f<WT, 1, 4, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
-        else k_matmul_f<WT, 1, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
+    if (m == 1 && vec) {
+        const int64_t tb = 32 * TSC_MV_UNROLL * 16, tiles = tsc_cdiv(k / V * 16, tb);
+        const int64_t S = tiles < 3 ? 2 : 3; /* 3 slots of 2 KiB per warp: 24 KiB per block */
+        launch_pdl(c, k_matvec_async_f<WT>, grid, block, (size_t)(S * tb * TSC_MM_WARPS), y, (const uint8_t *)w, ws, x, n, k, (int)S);
+    } else if (m == 1) {
+        k_matmul_f<WT, 1, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
     } else {
         if (vec) k_matmul_f<WT, 8, 1, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
         else k_matmul_f<WT, 8, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
