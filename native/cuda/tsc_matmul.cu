@@ -27,6 +27,8 @@
  * F16/BF16/F32: 16-byte loads of 8 (4) weights per lane when rows are 16-byte aligned.
  */
 #include <float.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tsc_internal.cuh"
 
@@ -740,6 +742,14 @@ extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x
     return tsc_launch_status("tsc_quantize_q8_0");
 }
 
+/* TSC_MATVEC_KERNEL (read at every call, for benchmarks comparing the paths on one GPU):
+ * "regs" makes m = 1 use the register-load kernels instead of the cp.async ones, "nopdl"
+ * launches without programmatic dependent launch; both may be given ("regs,nopdl"). */
+static int matvec_option(const char *what) {
+    const char *e = getenv("TSC_MATVEC_KERNEL");
+    return e != NULL && strstr(e, what) != NULL;
+}
+
 /* Whether the device runs programmatic dependent launches (sm_90 and later); cached. */
 static int pdl_supported(int32_t device) {
     static int known[64]; /* 0 unknown, 1 no, 2 yes */
@@ -756,7 +766,7 @@ static int pdl_supported(int32_t device) {
  * device has them (the kernel then calls pdl_wait() before touching earlier kernels' data). */
 template <typename... KArgs, typename... Args>
 static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
-    if (!pdl_supported(c->device)) {
+    if (!pdl_supported(c->device) || matvec_option("nopdl")) {
         kernel<<<grid, block, smem, c->stream>>>(args...);
         return;
     }
@@ -773,7 +783,7 @@ template <int T>
 static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t *w, int64_t w_stride, const int8_t *xq,
                      const float *xd, int64_t n, int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
-    if (m == 1 && aligned(w, 16) && (n == 1 || w_stride % 16 == 0)) {
+    if (m == 1 && aligned(w, 16) && (n == 1 || w_stride % 16 == 0) && !matvec_option("regs")) {
         /* Ring depth: up to 3 tiles, no more than the row has, within 48 KiB per block. */
         const int64_t tb = tile_bytes<T>(), tiles = tsc_cdiv(k / 32, TSC_MV_TILE_GROUPS);
         /* At least 2 slots, so the first tile is requested before pdl_wait(). */
@@ -797,12 +807,13 @@ static void launch_f(struct tsc_context *c, float *y, int64_t ys, const void *w,
     const int64_t V = WT == TS_TYPE_F32 ? 4 : 8;
     const int vec = aligned(w, 16) && (n == 1 || ws % 16 == 0) && aligned(x, 16) && (m == 1 || xs % 16 == 0) && k % V == 0;
     dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, m == 1 ? 1 : 8));
-    if (m == 1 && vec) {
+    if (m == 1 && vec && !matvec_option("regs")) {
         const int64_t tb = 32 * TSC_MV_UNROLL * 16, tiles = tsc_cdiv(k / V * 16, tb);
         const int64_t S = tiles < 3 ? 2 : 3; /* 3 slots of 2 KiB per warp: 24 KiB per block */
         launch_pdl(c, k_matvec_async_f<WT>, grid, block, (size_t)(S * tb * TSC_MM_WARPS), y, (const uint8_t *)w, ws, x, n, k, (int)S);
     } else if (m == 1) {
-        k_matmul_f<WT, 1, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
+        if (vec) k_matmul_f<WT, 1, 4, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
+        else k_matmul_f<WT, 1, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
     } else {
         if (vec) k_matmul_f<WT, 8, 1, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
         else k_matmul_f<WT, 8, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);

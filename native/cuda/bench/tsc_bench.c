@@ -12,6 +12,7 @@
  * fixed scale: speed does not depend on the values. Times are host wall clock around
  * enough iterations to fill ~0.25 s, after one warm-up, with tsc_synchronize at both ends.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv, clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,8 +187,8 @@ static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int6
         w = rand_weights(type, n, k, 7);
     mm_arg a = {dalloc(m * n * 4), w, type, ws, rand_floats(m * k, 9), n, k, m};
     char name[96];
-    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld%s", tname(type), (long long)n, (long long)k, (long long)m,
-             pad == 2 ? " (2-byte aligned rows)" : "");
+    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld%s%s", tname(type), (long long)n, (long long)k, (long long)m,
+             pad == 2 ? " (2-byte aligned rows)" : "", getenv("TSC_MATVEC_KERNEL") ? " [regs,nopdl]" : "");
     double s = time_it(do_mm, &a);
     result(m == 1 ? "matvec" : "matmul", name, s, m == 1 ? (double)n * row_bytes(type, k) : 0, m > 1 ? 2.0 * n * k * m : 0);
     tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
@@ -237,6 +238,15 @@ static void bench_weight_set(int32_t type) {
     snprintf(name, sizeof name, "%s llama-7b shapes, %d layers, %.2f GiB", tname(type), layers, total / (1 << 30));
     double sec = time_it(do_set, s);
     result("weightset", name, sec, total, 0);
+    /* Without programmatic dependent launch, and the register kernels without it (the old path). */
+    static const char *variants[2] = {"nopdl", "regs,nopdl"};
+    for (int v = 0; v < 2; v++) {
+        setenv("TSC_MATVEC_KERNEL", variants[v], 1);
+        char vname[128];
+        snprintf(vname, sizeof vname, "%s [%s]", name, variants[v]);
+        result("weightset", vname, time_it(do_set, s), total, 0);
+    }
+    unsetenv("TSC_MATVEC_KERNEL");
     /* The host's share: time to enqueue one step (224 calls) with the GPU idle at the start.
      * Close to the step time above means the step is bound by launch overhead, not memory. */
     double enq = 1e30;
@@ -336,8 +346,15 @@ int main(int argc, char **argv) {
         bench_matvec(types[t], 14336, 4096, 1);
         bench_matvec(types[t], 4096, 14336, 1);
     }
-    bench_matvec_pad(TS_TYPE_Q4_0, 14336, 4096, 1, 2);
-    bench_matvec_pad(TS_TYPE_Q4_0, 4096, 14336, 1, 2);
+    /* The same with the register-load kernels and plain launches (TSC_MATVEC_KERNEL), the
+     * path rows without 16-byte alignment take. */
+    setenv("TSC_MATVEC_KERNEL", "regs,nopdl", 1);
+    for (int t = 0; t < 5; t++) {
+        if (types[t] == TS_TYPE_Q6_K) continue;
+        bench_matvec(types[t], 14336, 4096, 1);
+        bench_matvec(types[t], 4096, 14336, 1);
+    }
+    unsetenv("TSC_MATVEC_KERNEL");
     bench_weight_set(TS_TYPE_Q4_0);
     bench_weight_set(TS_TYPE_Q8_0);
     bench_matvec(TS_TYPE_Q4_0, 4096, 4096, 512);

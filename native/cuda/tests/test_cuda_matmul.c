@@ -25,6 +25,7 @@
  * Strides: rows padded by 16 bytes (16-byte aligned rows: the vector paths) or by 2/4
  * bytes (rows at any 2-byte/4-byte alignment), outputs padded and checked untouched.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "tsc_test.h"
 #include "ts_quants.h"
 
@@ -232,6 +233,15 @@ int main(void) {
             check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], wpad, xpad);
         }
     }
+    /* m = 1 with aligned rows again through the register-load kernels and plain launches
+     * (TSC_MATVEC_KERNEL, the benchmarks' switch), so either path can be the default. */
+    setenv("TSC_MATVEC_KERNEL", "regs,nopdl", 1);
+    printf("m = 1 again with TSC_MATVEC_KERNEL=regs,nopdl (register-load kernels, plain launches):\n");
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            if (shapes[s][2] == 1 && shapes[s][3]) check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], 1, 16, 16);
+    check_chain(ctx, &seed, TS_TYPE_Q4_0);
+    unsetenv("TSC_MATVEC_KERNEL");
     /* Block-of-32 types at k below one super-block, and float types at a k that is not a
      * multiple of the 8-element vector. */
     static const int32_t small_types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1};
