@@ -17,14 +17,21 @@
  *
  * Dots: one warp per weight row (grid.y: groups of up to 8 activation rows). Every weight
  * type is decoded the same way: lane i takes the 32-element groups i, i+32, ... of the row
- * (U of them in flight per lane for m = 1, so ~2 KB of weights per warp are loading at
- * once) and turns each into 8 words of int8 quants plus integer scales for its two halves
- * of 16, an integer min factor and float super-scales D and M:
+ * and turns each into 8 words of int8 quants plus integer scales for its two halves of 16,
+ * an integer min factor and float super-scales D and M:
  *     group · x = dx · (D · Σ_h scl_h · Σ q·a + M · Σ_h mi_h · Σ a)
  * which is the CPU's dot algebra with dp4a for the integer sums. Weight words come from
- * 4-byte aligned loads funnel-shifted into place (blocks are only 2-byte aligned). Each
- * pass reads the weight row once for MT activation rows (MT = 1: decode, 8: batches).
- * F16/BF16/F32: 16-byte loads of 8 (4) weights per lane when rows are 16-byte aligned.
+ * 4-byte aligned loads funnel-shifted into place (blocks are only 2-byte aligned).
+ *  - Decode (m = 1) with 16-byte aligned rows, the case that has to run at memory speed:
+ *    k_matvec_async copies the row in tiles of 128 groups with cp.async into a per-warp
+ *    ring of up to 3 tiles, so two tiles per warp are in flight whatever the registers,
+ *    and decodes from shared memory. On sm_90 it is a programmatic dependent launch: it
+ *    requests its first tiles before waiting for the previous kernels (the quantizer), so
+ *    back-to-back matvecs overlap launch gaps and tails. F16/BF16/F32 rows likewise
+ *    (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16 bytes).
+ *  - Otherwise (other alignments, m > 1): k_matmul_q / k_matmul_f load into registers,
+ *    all loads of a step issued before the arithmetic (4 groups or 16-byte vectors per lane
+ *    for m = 1); each pass reads the weight row once for MT activation rows (1 or 8).
  */
 #include <float.h>
 #include <stdlib.h>
