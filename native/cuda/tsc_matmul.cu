@@ -58,51 +58,53 @@ static __device__ __forceinline__ void pdl_trigger() {
 #endif
 }
 
-/* The CPU's ts_q8_block: returns the float scale d and the 32 quants of x[0..31]. */
-static __device__ __forceinline__ float q8_block(const float *x, int8_t *q) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; j++) {
-        float a = fabsf(x[j]);
-        amax = amax > a ? amax : a; /* the CPU's comparison, NaN handling included */
-    }
+/* The CPU's ts_q8_block for one block of 32 held one element per lane (all 32 lanes call it
+ * with their x): returns the lane's quant and, in *d_out, the block's float scale d. amax
+ * follows the CPU's sequential `amax > a ? amax : a` exactly, NaN included: a NaN replaces
+ * amax and the next element replaces the NaN, so amax is the largest |x| after the last NaN
+ * (that NaN itself when it is the last element). */
+static __device__ __forceinline__ int8_t q8_lane(float xv, float *d_out) {
+    const float a = fabsf(xv);
+    const unsigned nan = __ballot_sync(0xffffffffu, a != a);
+    const int lane = (int)(threadIdx.x & 31);
+    const int last = nan ? 31 - __clz((int)nan) : -1;
+    float m = lane > last ? a : 0.0f;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    const float a31 = __shfl_sync(0xffffffffu, a, 31);
+    const float amax = last == 31 ? a31 : m;
     const float d = amax / 127;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    if (!(id <= FLT_MAX)) {
-        for (int j = 0; j < 32; j++) q[j] = 0;
-        return d;
-    }
-    for (int j = 0; j < 32; j++) q[j] = (int8_t)(int)roundf(__fmul_rn(x[j], id));
-    return d;
+    *d_out = d;
+    return id <= FLT_MAX ? (int8_t)(int)roundf(__fmul_rn(xv, id)) : (int8_t)0;
 }
+
+/* Q8_0 block i = (row r, block b) of x per warp: 8 blocks per 256-thread block. */
+#define TSC_Q8_WARPS 8
 
 /* GGUF Q8_0 blocks: block b of row r. */
 __global__ void k_quantize_q8_0_blocks(tsc_block_q8_0 *dst, const float *x, int64_t x_stride_f, int64_t rows, int64_t nb) {
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows * nb) return;
+    const int64_t i = (int64_t)blockIdx.x * TSC_Q8_WARPS + threadIdx.x / 32;
+    if (i >= rows * nb) return; /* whole warps */
+    const int lane = (int)(threadIdx.x & 31);
     const int64_t r = i / nb, b = i % nb;
-    int8_t q[32];
-    const float d = q8_block(x + r * x_stride_f + b * 32, q);
-    tsc_block_q8_0 *o = dst + i;
-    o->d = tsc_f2h(d);
-    for (int j = 0; j < 32; j++) o->qs[j] = q[j];
+    float d;
+    const int8_t q = q8_lane(x[r * x_stride_f + b * 32 + lane], &d);
+    dst[i].qs[lane] = q;
+    if (lane == 0) dst[i].d = tsc_f2h(d);
 }
 
 /* Split layout for the dot kernels: xq[r][k] int8, xd[r][nb] float (half-rounded). */
 __global__ void k_quantize_q8_0_split(int8_t *xq, float *xd, const float *x, int64_t x_stride_f, int64_t rows, int64_t nb) {
     pdl_trigger(); /* the matvec may start streaming its weights now */
     pdl_wait();    /* x may come from the previous kernel, and xq may be its scratch */
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows * nb) return;
+    const int64_t i = (int64_t)blockIdx.x * TSC_Q8_WARPS + threadIdx.x / 32;
+    if (i >= rows * nb) return; /* whole warps */
+    const int lane = (int)(threadIdx.x & 31);
     const int64_t r = i / nb, b = i % nb;
-    int8_t q[32];
-    const float d = q8_block(x + r * x_stride_f + b * 32, q);
-    xd[i] = tsc_h2f(tsc_f2h(d));
-    int4 *o = (int4 *)(xq + r * nb * 32 + b * 32);
-    int4 v0, v1;
-    memcpy(&v0, q, 16);
-    memcpy(&v1, q + 16, 16);
-    o[0] = v0;
-    o[1] = v1;
+    float d;
+    xq[i * 32 + lane] = q8_lane(x[r * x_stride_f + b * 32 + lane], &d); /* i * 32 = (r * nb + b) * 32 */
+    if (lane == 0) xd[i] = tsc_h2f(tsc_f2h(d));
 }
 
 /* ---- weight decoding ------------------------------------------------------------------- */
@@ -744,8 +746,8 @@ extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_quantize_q8_0: null or misaligned pointer, or bad x_stride %lld",
                              (long long)x_stride);
     const int64_t total = rows * (k / 32);
-    k_quantize_q8_0_blocks<<<(unsigned)tsc_cdiv(total, 128), 128, 0, c->stream>>>((tsc_block_q8_0 *)dst, x, x_stride / 4, rows,
-                                                                                    k / 32);
+    k_quantize_q8_0_blocks<<<(unsigned)tsc_cdiv(total, TSC_Q8_WARPS), 32 * TSC_Q8_WARPS, 0, c->stream>>>((tsc_block_q8_0 *)dst, x,
+                                                                                                        x_stride / 4, rows, k / 32);
     return tsc_launch_status("tsc_quantize_q8_0");
 }
 
@@ -891,7 +893,8 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         if (st) return st;
         int8_t *xq = (int8_t *)scratch;
         float *xd = (float *)((char *)scratch + (m * k + 255) / 256 * 256);
-        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, 128)), dim3(128), 0, xq, xd, x, x_stride / 4, m, nb);
+        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, xq, xd, x,
+                   x_stride / 4, m, nb);
         const uint8_t *wb = (const uint8_t *)w;
         const int64_t ys = y_stride / 4;
         switch (w_type) {
