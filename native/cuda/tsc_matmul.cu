@@ -760,8 +760,9 @@ static int matvec_option(const char *what) {
 }
 
 /* Whether the device runs programmatic dependent launches (sm_90 and later); cached. */
+static int pdl_known[64]; /* 0 unknown, 1 no, 2 yes */
 static int pdl_supported(int32_t device) {
-    static int known[64]; /* 0 unknown, 1 no, 2 yes */
+    int *known = pdl_known;
     if (device < 0 || device >= 64) return 0;
     if (known[device] == 0) {
         int major = 0;
@@ -785,7 +786,13 @@ static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 gri
     at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     at[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = at, cfg.numAttrs = 1;
-    (void)cudaLaunchKernelEx(&cfg, kernel, (KArgs)args...); /* errors surface in tsc_launch_status */
+    if (cudaLaunchKernelEx(&cfg, kernel, (KArgs)args...) != cudaSuccess) {
+        /* A driver that refuses the attribute: clear the error, launch plainly from now on
+         * (a genuine configuration error fails again and surfaces in tsc_launch_status). */
+        (void)cudaGetLastError();
+        pdl_known[c->device] = 1;
+        kernel<<<grid, block, smem, c->stream>>>(args...);
+    }
 }
 
 template <int T>
