@@ -732,6 +732,40 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(float *
     if (lane == 0) y[row] = v;
 }
 
+/* ---- dequantization ----------------------------------------------------------------------- */
+
+/* Rows of a block type to F32, one thread per group of 32, with the CPU's float operations
+ * (d·sc first, then ·q, then the min subtracted), so the values equal ts_dequantize's. */
+template <int T>
+__global__ void k_dequantize_q(float *y, int64_t y_stride_f, const uint8_t *__restrict__ x, int64_t x_stride, int64_t rows,
+                               int64_t ng) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * ng) return;
+    const int64_t r = i / ng, g = i % ng;
+    qraw R;
+    qgroup G;
+    qload<T>(x + r * x_stride, g, R);
+    qfinish<T>(R, G);
+    float *o = y + r * y_stride_f + g * 32;
+#pragma unroll
+    for (int e = 0; e < 32; e++) {
+        const int q = (int)(int8_t)(G.q[e / 4] >> (8 * (e % 4)));
+        const float dl = __fmul_rn(G.D, (float)(e < 16 ? G.scl0 : G.scl1));
+        float v = __fmul_rn(dl, (float)q);
+        if (qtype<T>::has_min) v = __fadd_rn(v, __fmul_rn(G.M, (float)(e < 16 ? G.mi0 : G.mi1)));
+        o[e] = v;
+    }
+}
+
+template <int WT>
+__global__ void k_dequantize_f(float *y, int64_t y_stride_f, const uint8_t *__restrict__ x, int64_t x_stride, int64_t rows,
+                               int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * n) return;
+    const int64_t r = i / n, e = i % n;
+    y[r * y_stride_f + e] = wf<WT>(x + r * x_stride, e);
+}
+
 static int aligned(const void *p, int64_t a) { return ((uintptr_t)p % (uintptr_t)a) == 0; }
 
 extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x, int64_t x_stride, int64_t rows, int64_t k) {
@@ -924,4 +958,48 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
     else if (w_type == TS_TYPE_BF16) launch_f<TS_TYPE_BF16>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
     else launch_f<TS_TYPE_F32>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
     return tsc_launch_status("tsc_matmul");
+}
+
+extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, const void *x, int32_t type, int64_t x_stride,
+                                         int64_t rows, int64_t n) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_dequantize", &c);
+    if (st) return st;
+    int64_t qk = 0;
+    (void)mm_row_bytes(type, 0, &qk);
+    if (qk == 0)
+        return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_dequantize: type %d is not supported on CUDA (the tsc_matmul weight types)",
+                             (int)type);
+    if (rows < 0 || n < 0 || n % qk != 0)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: rows=%lld, n=%lld (a multiple of %lld) must be >= 0",
+                             (long long)rows, (long long)n, (long long)qk);
+    if (rows == 0 || n == 0) return TS_OK;
+    const int64_t xal = type == TS_TYPE_F32 ? 4 : 2, row = mm_row_bytes(type, n, &qk);
+    if (y == NULL || x == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: %s is NULL", y ? "x" : "y");
+    if (!aligned(y, 4) || y_stride % 4 || !aligned(x, xal) || x_stride % xal)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: misaligned pointer or stride (y: 4 bytes, x: %lld)",
+                             (long long)xal);
+    if (rows > 1 && (y_stride < 4 * n || x_stride < row))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: a row stride is shorter than its row");
+    const int64_t ys = y_stride / 4, ng = n / 32;
+    const uint8_t *xb = (const uint8_t *)x;
+    const unsigned gq = (unsigned)tsc_cdiv(rows * ng, 128), gf = (unsigned)tsc_cdiv(rows * n, 256);
+    if (gq == 0 || (int64_t)gq != tsc_cdiv(rows * ng, 128) || (int64_t)gf != tsc_cdiv(rows * n, 256))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: too many elements for one launch");
+    switch (type) {
+    case TS_TYPE_Q4_0: k_dequantize_q<TS_TYPE_Q4_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q4_1: k_dequantize_q<TS_TYPE_Q4_1><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_0: k_dequantize_q<TS_TYPE_Q5_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_1: k_dequantize_q<TS_TYPE_Q5_1><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q8_0: k_dequantize_q<TS_TYPE_Q8_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q2_K: k_dequantize_q<TS_TYPE_Q2_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q3_K: k_dequantize_q<TS_TYPE_Q3_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q4_K: k_dequantize_q<TS_TYPE_Q4_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_K: k_dequantize_q<TS_TYPE_Q5_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q6_K: k_dequantize_q<TS_TYPE_Q6_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_F16: k_dequantize_f<TS_TYPE_F16><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
+    case TS_TYPE_BF16: k_dequantize_f<TS_TYPE_BF16><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
+    default: k_dequantize_f<TS_TYPE_F32><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
+    }
+    return tsc_launch_status("tsc_dequantize");
 }

@@ -212,6 +212,33 @@ static void check_chain(void *ctx, uint64_t *seed, int32_t w_type) {
     free(x0), free(h), free(xt), free(xq);
 }
 
+/* tsc_dequantize: the CPU's ts_dequantize values bit for bit (rows 2-byte aligned, padded). */
+static void check_dequantize(void *ctx, uint64_t *seed, int32_t type, int64_t rows, int64_t n) {
+    const ts_type_traits *t = ts_get_type_traits(type);
+    const int64_t row = (int64_t)ts_qtype_row_size(type, n), xs = row + (type == TS_TYPE_F32 ? 4 : 2), ys = 4 * n + 8;
+    float *f = tsc_test_randn(seed, rows * n, 1.0f), *want = malloc((size_t)(rows * n) * 4), *got = malloc((size_t)(rows * ys));
+    char *x = calloc((size_t)(rows * xs), 1);
+    for (int64_t r = 0; r < rows; r++) {
+        t->quantize(f + r * n, x + r * xs, n);
+        ts_dequantize(want + r * n, x + r * xs, type, 1, n);
+    }
+    void *dx = tsc_test_up(ctx, x, rows * xs);
+    float *dy;
+    CHECK(tsc_alloc(ctx, rows * ys, (void **)&dy) == TS_OK, "alloc");
+    CHECK(tsc_dequantize(ctx, dy, ys, dx, type, xs, rows, n) == TS_OK, "%s", tsc_last_error());
+    tsc_test_down(ctx, got, dy, rows * ys);
+    int64_t bad = -1;
+    for (int64_t r = 0; r < rows && bad < 0; r++)
+        for (int64_t e = 0; e < n && bad < 0; e++)
+            if (ts_test_f32_bits(got[r * ys / 4 + e]) != ts_test_f32_bits(want[r * n + e])) bad = r * n + e;
+    CHECK(bad < 0, "tsc_dequantize %s rows=%lld n=%lld: element %lld = %.9g, CPU %.9g", t->name, (long long)rows, (long long)n,
+          (long long)bad, bad >= 0 ? got[bad / n * ys / 4 + bad % n] : 0.0, bad >= 0 ? want[bad] : 0.0);
+    printf("%-5s tsc_dequantize rows=%lld n=%lld: %s\n", t->name, (long long)rows, (long long)n, bad < 0 ? "bit-exact" : "DIFFERS");
+    tsc_free(ctx, dx);
+    tsc_free(ctx, dy);
+    free(f), free(want), free(got), free(x);
+}
+
 int main(void) {
     void *ctx = tsc_test_open();
     uint64_t seed = 0x5eed;
@@ -255,6 +282,9 @@ int main(void) {
     check_matmul(ctx, &seed, TS_TYPE_F32, 3, 13, 9, 4, 4);
     check_chain(ctx, &seed, TS_TYPE_Q4_0);
     check_chain(ctx, &seed, TS_TYPE_Q6_K);
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) check_dequantize(ctx, &seed, types[ti], 5, 512);
+    check_dequantize(ctx, &seed, TS_TYPE_Q4_1, 3, 32);
+    check_dequantize(ctx, &seed, TS_TYPE_F16, 3, 100);
     /* Refusals. */
     float *d;
     CHECK(tsc_alloc(ctx, 4096, (void **)&d) == TS_OK, "alloc");
@@ -265,6 +295,8 @@ int main(void) {
           "misaligned y");
     CHECK(tsc_matmul(ctx, d, 4, (char *)d + 1, TS_TYPE_Q6_K, 210, d, 1024, 1, 256, 1) == TS_ERR_INVALID_ARGUMENT,
           "odd weight address");
+    CHECK(tsc_dequantize(ctx, d, 1024, d, TS_TYPE_Q4_K, 144, 1, 128) == TS_ERR_INVALID_ARGUMENT, "dequantize n %% 256");
+    CHECK(tsc_dequantize(ctx, d, 1024, d, TS_TYPE_Q8_K, 292, 1, 256) == TS_ERR_UNSUPPORTED, "dequantize Q8_K");
     CHECK(tsc_synchronize(ctx) == TS_OK, "%s", tsc_last_error());
     tsc_free(ctx, d);
     CHECK(tsc_pool_used(ctx) == 0, "scratch returned to the pool (%lld bytes left)", (long long)tsc_pool_used(ctx));
