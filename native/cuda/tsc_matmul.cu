@@ -22,14 +22,14 @@
  *     group · x = dx · (D · Σ_h scl_h · Σ q·a + M · Σ_h mi_h · Σ a)
  * which is the CPU's dot algebra with dp4a for the integer sums. Weight words come from
  * 4-byte aligned loads funnel-shifted into place (blocks are only 2-byte aligned).
- *  - Decode (m = 1) with 16-byte aligned rows, the case that has to run at memory speed:
- *    k_matvec_async copies the row in tiles of 128 groups with cp.async into a per-warp
- *    ring of up to 3 tiles, so two tiles per warp are in flight whatever the registers,
- *    and decodes from shared memory. On sm_90 it is a programmatic dependent launch: it
+ *  - Decode (m = 1), the case that has to run at memory speed: k_matvec_async copies the
+ *    row in tiles of 128 groups with cp.async (16-byte pieces from the boundary below the
+ *    row, so any 2-byte aligned row) into a per-warp ring of up to 3 tiles, so two tiles
+ *    per warp are in flight whatever the registers, and decodes from shared memory. On sm_90 it is a programmatic dependent launch: it
  *    requests its first tiles before waiting for the previous kernels (the quantizer), so
- *    back-to-back matvecs overlap launch gaps and tails. F16/BF16/F32 rows likewise
- *    (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16 bytes).
- *  - Otherwise (other alignments, m > 1): k_matmul_q / k_matmul_f load into registers,
+ *    back-to-back matvecs overlap launch gaps and tails. F16/BF16/F32 rows likewise when
+ *    16-byte aligned (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16 bytes).
+ *  - Otherwise (m > 1, unaligned float rows): k_matmul_q / k_matmul_f load into registers,
  *    all loads of a step issued before the arithmetic (4 groups or 16-byte vectors per lane
  *    for m = 1); each pass reads the weight row once for MT activation rows (1 or 8).
  */
@@ -489,7 +489,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
     }
 }
 
-/* ---- m = 1 with 16-byte aligned rows: weights streamed through shared memory ---------------- */
+/* ---- m = 1: weights streamed through shared memory ------------------------------------------ */
 
 /* Groups per tile: 32 lanes x TSC_MV_UNROLL, a whole number of blocks for every type
  * (16 super-blocks), and a multiple of 16 bytes for every block size. */
@@ -516,9 +516,8 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
 /* Decode (m = 1): one warp per weight row; the row is cut into tiles of TSC_MV_TILE_GROUPS
  * groups that the warp copies with cp.async (16 bytes a lane) into a ring of S tiles of its
  * own, S - 1 tiles ahead of the one it multiplies, so a warp keeps up to (S - 1) tiles of
- * weight bytes in flight without holding them in registers. Rows and w_stride are 16-byte
- * aligned; a partial last tile copies whole 16-byte pieces (bytes past the row inside the
- * last piece are never decoded). */
+ * weight bytes in flight without holding them in registers. A partial last tile copies
+ * whole 16-byte pieces (bytes past the row inside the last piece are never decoded). */
 template <int T>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
                                                                       const int8_t *__restrict__ xq, const float *__restrict__ xd,
@@ -526,21 +525,26 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y,
     extern __shared__ int4 tsc_mv_smem[];
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return; /* whole warps leave; no block-wide barrier below */
-    constexpr int64_t TB = tile_bytes<T>();
+    constexpr int64_t TB = tile_bytes<T>(), SB = TB + 16; /* tile bytes, slot bytes */
     constexpr int U = TSC_MV_UNROLL;
-    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * TB;
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * SB;
     const int lane = threadIdx.x;
     const int64_t ng = k / 32;
     const int64_t rb = qtype<T>::qk == 32 ? ng * qtype<T>::bs : ng / 8 * qtype<T>::bs;
     const int64_t tiles = (ng + TSC_MV_TILE_GROUPS - 1) / TSC_MV_TILE_GROUPS;
     const uint8_t *wr = w + row * w_stride;
+    /* Rows need only be 2-byte aligned: the copies start at the 16-byte boundary below the
+     * row (o bytes before it; TB is a multiple of 16, so every tile has the same o) and a
+     * slot holds the tile at offset o. Bytes copied beyond the row share a 16-byte piece
+     * with row bytes, so no copy touches memory outside the row's pieces. */
+    const int o = (int)((uintptr_t)wr & 15);
     /* Tile t into ring slot t % S; one commit group per call (empty past the row's end). */
     auto issue = [&](int64_t t) {
         if (t < tiles) {
             const int64_t bytes = rb - t * TB < TB ? rb - t * TB : TB;
-            const int chunks = (int)((bytes + 15) / 16);
-            uint8_t *dst = ring + (t % S) * TB;
-            const uint8_t *src = wr + t * TB;
+            const int chunks = (int)((o + bytes + 15) / 16);
+            uint8_t *dst = ring + (t % S) * SB;
+            const uint8_t *src = wr - o + t * TB;
             for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
         }
         cp_async_commit();
@@ -563,7 +567,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y,
         }
         cp_async_wait(S - 1);
         __syncwarp();
-        const uint8_t *tile = ring + (t % S) * TB;
+        const uint8_t *tile = ring + (t % S) * SB + o;
         qraw R[U];
 #pragma unroll
         for (int u = 0; u < U; u++) {
@@ -833,9 +837,9 @@ template <int T>
 static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t *w, int64_t w_stride, const int8_t *xq,
                      const float *xd, int64_t n, int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
-    if (m == 1 && aligned(w, 16) && (n == 1 || w_stride % 16 == 0) && !matvec_option("regs")) {
+    if (m == 1 && !matvec_option("regs")) {
         /* Ring depth: up to 3 tiles, no more than the row has, within 48 KiB per block. */
-        const int64_t tb = tile_bytes<T>(), tiles = tsc_cdiv(k / 32, TSC_MV_TILE_GROUPS);
+        const int64_t tb = tile_bytes<T>() + 16, tiles = tsc_cdiv(k / 32, TSC_MV_TILE_GROUPS);
         /* At least 2 slots, so the first tile is requested before pdl_wait(). */
         int64_t S = tiles < 3 ? 2 : 3;
         while (S > 2 && S * tb * TSC_MM_WARPS > TSC_MV_SMEM_MAX) S--;

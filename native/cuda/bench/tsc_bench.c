@@ -175,8 +175,8 @@ static const char *tname(int32_t t) {
     return t == TS_TYPE_Q8_0 ? "q8_0" : t == TS_TYPE_Q4_0 ? "q4_0" : t == TS_TYPE_Q4_K ? "q4_K" : t == TS_TYPE_Q6_K ? "q6_K" : "f16";
 }
 
-/* pad > 0: rows pad bytes longer than they need (2: rows only 2-byte aligned, which takes
- * the register-load kernel instead of the shared-memory one; random bytes). */
+/* pad > 0: rows pad bytes longer than they need (2: rows only 2-byte aligned, as Q6_K rows
+ * of 11008 are; random bytes). */
 static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int64_t pad) {
     const int64_t ws = row_bytes(type, k) + pad;
     void *w;
@@ -346,8 +346,11 @@ int main(int argc, char **argv) {
         bench_matvec(types[t], 14336, 4096, 1);
         bench_matvec(types[t], 4096, 14336, 1);
     }
-    /* The same with the register-load kernels and plain launches (TSC_MATVEC_KERNEL), the
-     * path rows without 16-byte alignment take. */
+    /* Rows that are not 16-byte aligned: Q6_K rows of 11008 (9030 bytes, LLaMA ffn_down in
+     * Q4_K_M files), Q4_0 rows padded by 2 bytes. */
+    bench_matvec(TS_TYPE_Q6_K, 4096, 11008, 1);
+    bench_matvec_pad(TS_TYPE_Q4_0, 4096, 14336, 1, 2);
+    /* The same shapes with the register-load kernels and plain launches (TSC_MATVEC_KERNEL). */
     setenv("TSC_MATVEC_KERNEL", "regs,nopdl", 1);
     for (int t = 0; t < 5; t++) {
         if (types[t] == TS_TYPE_Q6_K) continue;

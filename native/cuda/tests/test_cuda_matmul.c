@@ -22,8 +22,9 @@
  *  - F16/BF16/F32 weights: x is used as given (the CPU rounds x to the weight type), so the
  *    reference is a double sum over the dequantized weights and the exact x:
  *    |err| <= 1e-5 · Σ|w·x| + 1e-6.
- * Strides: rows padded by 16 bytes (16-byte aligned rows: the vector paths) or by 2/4
- * bytes (rows at any 2-byte/4-byte alignment), outputs padded and checked untouched.
+ * Strides: rows 16-byte aligned (F16/BF16/F32 vector paths) or padded by 2/4 bytes (rows at
+ * every 2-byte/4-byte alignment: the m = 1 block-type kernel copies from the 16-byte boundary
+ * below each row), outputs padded and checked untouched.
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "tsc_test.h"
@@ -243,10 +244,10 @@ int main(void) {
     void *ctx = tsc_test_open();
     uint64_t seed = 0x5eed;
     check_quantize(ctx, &seed);
-    /* n, k, m, aligned: odd n, k from one super-block to 14336, m 1 (decode), 3, 9 (a partial
-     * second pass of 8), 64; aligned = rows 16-byte aligned (m = 1: the shared-memory path,
-     * 1 to 4 tiles a row) or only 2-byte aligned (4 for F32; the register path). Every k is a
-     * multiple of 256 so all types share them. */
+    /* n, k, m, aligned: odd n, k from one super-block to 14336 (1 to 4 tiles a row for
+     * m = 1), m 1 (decode), 3, 9 (a partial second pass of 8), 64; aligned = rows 16-byte
+     * aligned, else only 2-byte aligned (4 for F32). Every k is a multiple of 256 so all
+     * types share them. */
     static const int64_t shapes[][4] = {{1, 256, 1, 1},   {7, 256, 3, 0},    {33, 512, 9, 1},  {5, 256, 64, 0},
                                         {65, 4096, 1, 1}, {130, 1024, 3, 0}, {31, 14336, 1, 1}, {257, 512, 9, 0},
                                         {9, 14336, 1, 0}, {4, 768, 1, 0},    {3, 4352, 1, 1}};
@@ -260,13 +261,15 @@ int main(void) {
             check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], wpad, xpad);
         }
     }
-    /* m = 1 with aligned rows again through the register-load kernels and plain launches
-     * (TSC_MATVEC_KERNEL, the benchmarks' switch), so either path can be the default. */
+    /* m = 1 again through the register-load kernels and plain launches (TSC_MATVEC_KERNEL,
+     * the benchmarks' switch), so either path can be the default. */
     setenv("TSC_MATVEC_KERNEL", "regs,nopdl", 1);
     printf("m = 1 again with TSC_MATVEC_KERNEL=regs,nopdl (register-load kernels, plain launches):\n");
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-            if (shapes[s][2] == 1 && shapes[s][3]) check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], 1, 16, 16);
+            if (shapes[s][2] == 1)
+                check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], 1, shapes[s][3] ? 16 : types[ti] == TS_TYPE_F32 ? 4 : 2,
+                             shapes[s][3] ? 16 : 4);
     check_chain(ctx, &seed, TS_TYPE_Q4_0);
     unsetenv("TSC_MATVEC_KERNEL");
     /* Block-of-32 types at k below one super-block, and float types at a k that is not a
