@@ -24,8 +24,9 @@
  * 4-byte aligned loads funnel-shifted into place (blocks are only 2-byte aligned).
  *  - Decode (m = 1), the case that has to run at memory speed: k_matvec_async copies the
  *    row in tiles of 128 groups with cp.async (16-byte pieces from the boundary below the
- *    row, so any 2-byte aligned row) into a per-warp ring of up to 3 tiles, so two tiles
- *    per warp are in flight whatever the registers, and decodes from shared memory. On sm_90 it is a programmatic dependent launch: it
+ *    row, so any 2-byte aligned row) into a per-warp ring of 2 tiles, so two tiles per
+ *    warp are in flight while it waits, whatever the registers, and decodes from shared
+ *    memory. On sm_90 it is a programmatic dependent launch: it
  *    requests its first tiles before waiting for the previous kernels (the quantizer), so
  *    back-to-back matvecs overlap launch gaps and tails. F16/BF16/F32 rows likewise when
  *    16-byte aligned (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16 bytes).
@@ -494,7 +495,6 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
 /* Groups per tile: 32 lanes x TSC_MV_UNROLL, a whole number of blocks for every type
  * (16 super-blocks), and a multiple of 16 bytes for every block size. */
 #define TSC_MV_TILE_GROUPS (32 * TSC_MV_UNROLL)
-#define TSC_MV_SMEM_MAX (48 * 1024) /* dynamic shared memory per block without opting in */
 
 template <int T>
 static constexpr __host__ __device__ int64_t tile_bytes() {
@@ -838,11 +838,12 @@ static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t 
                      const float *xd, int64_t n, int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
     if (m == 1 && !matvec_option("regs")) {
-        /* Ring depth: up to 3 tiles, no more than the row has, within 48 KiB per block. */
-        const int64_t tb = tile_bytes<T>() + 16, tiles = tsc_cdiv(k / 32, TSC_MV_TILE_GROUPS);
-        /* At least 2 slots, so the first tile is requested before pdl_wait(). */
-        int64_t S = tiles < 3 ? 2 : 3;
-        while (S > 2 && S * tb * TSC_MM_WARPS > TSC_MV_SMEM_MAX) S--;
+        /* Ring of 2 slots: while a warp waits for tile t, tile t + 1 is in flight too, and
+         * with 8 blocks of 4 warps per SM (registers) that is 64 tiles (>= 70 KB) per SM,
+         * well above what HBM3 needs; 2 slots (<= 35 KB per block) keep 8 blocks resident,
+         * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
+        const int64_t tb = tile_bytes<T>() + 16;
+        const int64_t S = 2;
         launch_pdl(c, k_matvec_async<T>, dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), block, (size_t)(S * tb * TSC_MM_WARPS), y, w,
                    w_stride, xq, xd, n, k, (int)S);
     } else if (m == 1) {
@@ -862,8 +863,8 @@ static void launch_f(struct tsc_context *c, float *y, int64_t ys, const void *w,
     const int vec = aligned(w, 16) && (n == 1 || ws % 16 == 0) && aligned(x, 16) && (m == 1 || xs % 16 == 0) && k % V == 0;
     dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, m == 1 ? 1 : 8));
     if (m == 1 && vec && !matvec_option("regs")) {
-        const int64_t tb = 32 * TSC_MV_UNROLL * 16, tiles = tsc_cdiv(k / V * 16, tb);
-        const int64_t S = tiles < 3 ? 2 : 3; /* 3 slots of 2 KiB per warp: 24 KiB per block */
+        const int64_t tb = 32 * TSC_MV_UNROLL * 16;
+        const int64_t S = 2; /* 2 slots of 2 KiB per warp, as launch_q */
         launch_pdl(c, k_matvec_async_f<WT>, grid, block, (size_t)(S * tb * TSC_MM_WARPS), y, (const uint8_t *)w, ws, x, n, k, (int)S);
     } else if (m == 1) {
         if (vec) k_matmul_f<WT, 1, 4, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
