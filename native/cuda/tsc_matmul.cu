@@ -17,16 +17,26 @@
  *
  * Dots: one warp per weight row (grid.y: groups of up to 8 activation rows). Every weight
  * type is decoded the same way: lane i takes the 32-element groups i, i+32, ... of the row
- * (U of them in flight per lane for m = 1, so ~2 KB of weights per warp are loading at
- * once) and turns each into 8 words of int8 quants plus integer scales for its two halves
- * of 16, an integer min factor and float super-scales D and M:
+ * and turns each into 8 words of int8 quants plus integer scales for its two halves of 16,
+ * an integer min factor and float super-scales D and M:
  *     group · x = dx · (D · Σ_h scl_h · Σ q·a + M · Σ_h mi_h · Σ a)
  * which is the CPU's dot algebra with dp4a for the integer sums. Weight words come from
- * 4-byte aligned loads funnel-shifted into place (blocks are only 2-byte aligned). Each
- * pass reads the weight row once for MT activation rows (MT = 1: decode, 8: batches).
- * F16/BF16/F32: 16-byte loads of 8 (4) weights per lane when rows are 16-byte aligned.
+ * 4-byte aligned loads funnel-shifted into place (blocks are only 2-byte aligned).
+ *  - Decode (m = 1), the case that has to run at memory speed: k_matvec_async copies the
+ *    row in tiles of 128 groups with cp.async (16-byte pieces from the boundary below the
+ *    row, so any 2-byte aligned row) into a per-warp ring of 2 tiles, so two tiles per
+ *    warp are in flight while it waits, whatever the registers, and decodes from shared
+ *    memory. On sm_90 it is a programmatic dependent launch: it
+ *    requests its first tiles before waiting for the previous kernels (the quantizer), so
+ *    back-to-back matvecs overlap launch gaps and tails. F16/BF16/F32 rows likewise when
+ *    16-byte aligned (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16 bytes).
+ *  - Otherwise (m > 1, unaligned float rows): k_matmul_q / k_matmul_f load into registers,
+ *    all loads of a step issued before the arithmetic (4 groups or 16-byte vectors per lane
+ *    for m = 1); each pass reads the weight row once for MT activation rows (1 or 8).
  */
 #include <float.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tsc_internal.cuh"
 
@@ -49,51 +59,53 @@ static __device__ __forceinline__ void pdl_trigger() {
 #endif
 }
 
-/* The CPU's ts_q8_block: returns the float scale d and the 32 quants of x[0..31]. */
-static __device__ __forceinline__ float q8_block(const float *x, int8_t *q) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; j++) {
-        float a = fabsf(x[j]);
-        amax = amax > a ? amax : a; /* the CPU's comparison, NaN handling included */
-    }
+/* The CPU's ts_q8_block for one block of 32 held one element per lane (all 32 lanes call it
+ * with their x): returns the lane's quant and, in *d_out, the block's float scale d. amax
+ * follows the CPU's sequential `amax > a ? amax : a` exactly, NaN included: a NaN replaces
+ * amax and the next element replaces the NaN, so amax is the largest |x| after the last NaN
+ * (that NaN itself when it is the last element). */
+static __device__ __forceinline__ int8_t q8_lane(float xv, float *d_out) {
+    const float a = fabsf(xv);
+    const unsigned nan = __ballot_sync(0xffffffffu, a != a);
+    const int lane = (int)(threadIdx.x & 31);
+    const int last = nan ? 31 - __clz((int)nan) : -1;
+    float m = lane > last ? a : 0.0f;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    const float a31 = __shfl_sync(0xffffffffu, a, 31);
+    const float amax = last == 31 ? a31 : m;
     const float d = amax / 127;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    if (!(id <= FLT_MAX)) {
-        for (int j = 0; j < 32; j++) q[j] = 0;
-        return d;
-    }
-    for (int j = 0; j < 32; j++) q[j] = (int8_t)(int)roundf(__fmul_rn(x[j], id));
-    return d;
+    *d_out = d;
+    return id <= FLT_MAX ? (int8_t)(int)roundf(__fmul_rn(xv, id)) : (int8_t)0;
 }
+
+/* Q8_0 block i = (row r, block b) of x per warp: 8 blocks per 256-thread block. */
+#define TSC_Q8_WARPS 8
 
 /* GGUF Q8_0 blocks: block b of row r. */
 __global__ void k_quantize_q8_0_blocks(tsc_block_q8_0 *dst, const float *x, int64_t x_stride_f, int64_t rows, int64_t nb) {
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows * nb) return;
+    const int64_t i = (int64_t)blockIdx.x * TSC_Q8_WARPS + threadIdx.x / 32;
+    if (i >= rows * nb) return; /* whole warps */
+    const int lane = (int)(threadIdx.x & 31);
     const int64_t r = i / nb, b = i % nb;
-    int8_t q[32];
-    const float d = q8_block(x + r * x_stride_f + b * 32, q);
-    tsc_block_q8_0 *o = dst + i;
-    o->d = tsc_f2h(d);
-    for (int j = 0; j < 32; j++) o->qs[j] = q[j];
+    float d;
+    const int8_t q = q8_lane(x[r * x_stride_f + b * 32 + lane], &d);
+    dst[i].qs[lane] = q;
+    if (lane == 0) dst[i].d = tsc_f2h(d);
 }
 
 /* Split layout for the dot kernels: xq[r][k] int8, xd[r][nb] float (half-rounded). */
 __global__ void k_quantize_q8_0_split(int8_t *xq, float *xd, const float *x, int64_t x_stride_f, int64_t rows, int64_t nb) {
     pdl_trigger(); /* the matvec may start streaming its weights now */
     pdl_wait();    /* x may come from the previous kernel, and xq may be its scratch */
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows * nb) return;
+    const int64_t i = (int64_t)blockIdx.x * TSC_Q8_WARPS + threadIdx.x / 32;
+    if (i >= rows * nb) return; /* whole warps */
+    const int lane = (int)(threadIdx.x & 31);
     const int64_t r = i / nb, b = i % nb;
-    int8_t q[32];
-    const float d = q8_block(x + r * x_stride_f + b * 32, q);
-    xd[i] = tsc_h2f(tsc_f2h(d));
-    int4 *o = (int4 *)(xq + r * nb * 32 + b * 32);
-    int4 v0, v1;
-    memcpy(&v0, q, 16);
-    memcpy(&v1, q + 16, 16);
-    o[0] = v0;
-    o[1] = v1;
+    float d;
+    xq[i * 32 + lane] = q8_lane(x[r * x_stride_f + b * 32 + lane], &d); /* i * 32 = (r * nb + b) * 32 */
+    if (lane == 0) xd[i] = tsc_h2f(tsc_f2h(d));
 }
 
 /* ---- weight decoding ------------------------------------------------------------------- */
@@ -478,12 +490,11 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
     }
 }
 
-/* ---- m = 1 with 16-byte aligned rows: weights streamed through shared memory ---------------- */
+/* ---- m = 1: weights streamed through shared memory ------------------------------------------ */
 
 /* Groups per tile: 32 lanes x TSC_MV_UNROLL, a whole number of blocks for every type
  * (16 super-blocks), and a multiple of 16 bytes for every block size. */
 #define TSC_MV_TILE_GROUPS (32 * TSC_MV_UNROLL)
-#define TSC_MV_SMEM_MAX (48 * 1024) /* dynamic shared memory per block without opting in */
 
 template <int T>
 static constexpr __host__ __device__ int64_t tile_bytes() {
@@ -505,9 +516,8 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
 /* Decode (m = 1): one warp per weight row; the row is cut into tiles of TSC_MV_TILE_GROUPS
  * groups that the warp copies with cp.async (16 bytes a lane) into a ring of S tiles of its
  * own, S - 1 tiles ahead of the one it multiplies, so a warp keeps up to (S - 1) tiles of
- * weight bytes in flight without holding them in registers. Rows and w_stride are 16-byte
- * aligned; a partial last tile copies whole 16-byte pieces (bytes past the row inside the
- * last piece are never decoded). */
+ * weight bytes in flight without holding them in registers. A partial last tile copies
+ * whole 16-byte pieces (bytes past the row inside the last piece are never decoded). */
 template <int T>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
                                                                       const int8_t *__restrict__ xq, const float *__restrict__ xd,
@@ -515,21 +525,26 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y,
     extern __shared__ int4 tsc_mv_smem[];
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return; /* whole warps leave; no block-wide barrier below */
-    constexpr int64_t TB = tile_bytes<T>();
+    constexpr int64_t TB = tile_bytes<T>(), SB = TB + 16; /* tile bytes, slot bytes */
     constexpr int U = TSC_MV_UNROLL;
-    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * TB;
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * SB;
     const int lane = threadIdx.x;
     const int64_t ng = k / 32;
     const int64_t rb = qtype<T>::qk == 32 ? ng * qtype<T>::bs : ng / 8 * qtype<T>::bs;
     const int64_t tiles = (ng + TSC_MV_TILE_GROUPS - 1) / TSC_MV_TILE_GROUPS;
     const uint8_t *wr = w + row * w_stride;
+    /* Rows need only be 2-byte aligned: the copies start at the 16-byte boundary below the
+     * row (o bytes before it; TB is a multiple of 16, so every tile has the same o) and a
+     * slot holds the tile at offset o. Bytes copied beyond the row share a 16-byte piece
+     * with row bytes, so no copy touches memory outside the row's pieces. */
+    const int o = (int)((uintptr_t)wr & 15);
     /* Tile t into ring slot t % S; one commit group per call (empty past the row's end). */
     auto issue = [&](int64_t t) {
         if (t < tiles) {
             const int64_t bytes = rb - t * TB < TB ? rb - t * TB : TB;
-            const int chunks = (int)((bytes + 15) / 16);
-            uint8_t *dst = ring + (t % S) * TB;
-            const uint8_t *src = wr + t * TB;
+            const int chunks = (int)((o + bytes + 15) / 16);
+            uint8_t *dst = ring + (t % S) * SB;
+            const uint8_t *src = wr - o + t * TB;
             for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
         }
         cp_async_commit();
@@ -552,7 +567,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y,
         }
         cp_async_wait(S - 1);
         __syncwarp();
-        const uint8_t *tile = ring + (t % S) * TB;
+        const uint8_t *tile = ring + (t % S) * SB + o;
         qraw R[U];
 #pragma unroll
         for (int u = 0; u < U; u++) {
@@ -662,6 +677,99 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_f(float *y, int64_
     }
 }
 
+/* Decode (m = 1) with F16/BF16/F32 weights, 16-byte aligned rows and x, k a multiple of the
+ * 16-byte vector: as k_matvec_async, tiles of 32 lanes x TSC_MV_UNROLL vectors of 16 bytes
+ * (lane i takes vectors i, i+32, ...) copied by cp.async into a per-warp ring of S slots. */
+template <int WT>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
+                                                                        const float *__restrict__ x, int64_t n, int64_t k, int S) {
+    extern __shared__ int4 tsc_mv_smem[];
+    const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
+    if (row >= n) return;
+    constexpr int U = TSC_MV_UNROLL, V = WT == TS_TYPE_F32 ? 4 : 8; /* elements per vector */
+    constexpr int64_t TB = 32 * U * 16;
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * TB;
+    const int lane = threadIdx.x;
+    const int64_t nv = k / V, rb = nv * 16, tiles = (rb + TB - 1) / TB;
+    const uint8_t *wr = w + row * w_stride;
+    auto issue = [&](int64_t t) {
+        if (t < tiles) {
+            const int64_t bytes = rb - t * TB < TB ? rb - t * TB : TB;
+            uint8_t *dst = ring + (t % S) * TB;
+            const uint8_t *src = wr + t * TB;
+            for (int c = lane; c < (int)(bytes / 16); c += 32) cp_async16(dst + 16 * c, src + 16 * c);
+        }
+        cp_async_commit();
+    };
+    pdl_trigger();
+    for (int t = 0; t < S - 1; t++) issue(t);
+    pdl_wait();
+    float acc = 0.0f;
+    for (int64_t t = 0; t < tiles; t++) {
+        issue(t + S - 1);
+        const int64_t vt = t * 32 * U, left = nv - vt;
+        float4 xv[U][V / 4];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t vl = lane + 32 * u < left ? lane + 32 * u : left - 1;
+            const float4 *xp = (const float4 *)(x + (vt + vl) * V);
+#pragma unroll
+            for (int e = 0; e < V / 4; e++) xv[u][e] = __ldg(xp + e);
+        }
+        cp_async_wait(S - 1);
+        __syncwarp();
+        const int4 *tile = (const int4 *)(ring + (t % S) * TB);
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int64_t vl = lane + 32 * u < left ? lane + 32 * u : left - 1;
+            float f[V];
+            wf_vec<WT>(tile[vl], f);
+            float s = 0.0f;
+#pragma unroll
+            for (int e = 0; e < V / 4; e++)
+                s += f[4 * e] * xv[u][e].x + f[4 * e + 1] * xv[u][e].y + f[4 * e + 2] * xv[u][e].z + f[4 * e + 3] * xv[u][e].w;
+            acc += lane + 32 * u < left ? s : 0.0f;
+        }
+        __syncwarp();
+    }
+    const float v = tsc_warp_sum(acc);
+    if (lane == 0) y[row] = v;
+}
+
+/* ---- dequantization ----------------------------------------------------------------------- */
+
+/* Rows of a block type to F32, one thread per group of 32, with the CPU's float operations
+ * (d·sc first, then ·q, then the min subtracted), so the values equal ts_dequantize's. */
+template <int T>
+__global__ void k_dequantize_q(float *y, int64_t y_stride_f, const uint8_t *__restrict__ x, int64_t x_stride, int64_t rows,
+                               int64_t ng) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * ng) return;
+    const int64_t r = i / ng, g = i % ng;
+    qraw R;
+    qgroup G;
+    qload<T>(x + r * x_stride, g, R);
+    qfinish<T>(R, G);
+    float *o = y + r * y_stride_f + g * 32;
+#pragma unroll
+    for (int e = 0; e < 32; e++) {
+        const int q = (int)(int8_t)(G.q[e / 4] >> (8 * (e % 4)));
+        const float dl = __fmul_rn(G.D, (float)(e < 16 ? G.scl0 : G.scl1));
+        float v = __fmul_rn(dl, (float)q);
+        if (qtype<T>::has_min) v = __fadd_rn(v, __fmul_rn(G.M, (float)(e < 16 ? G.mi0 : G.mi1)));
+        o[e] = v;
+    }
+}
+
+template <int WT>
+__global__ void k_dequantize_f(float *y, int64_t y_stride_f, const uint8_t *__restrict__ x, int64_t x_stride, int64_t rows,
+                               int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * n) return;
+    const int64_t r = i / n, e = i % n;
+    y[r * y_stride_f + e] = wf<WT>(x + r * x_stride, e);
+}
+
 static int aligned(const void *p, int64_t a) { return ((uintptr_t)p % (uintptr_t)a) == 0; }
 
 extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x, int64_t x_stride, int64_t rows, int64_t k) {
@@ -676,14 +784,23 @@ extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_quantize_q8_0: null or misaligned pointer, or bad x_stride %lld",
                              (long long)x_stride);
     const int64_t total = rows * (k / 32);
-    k_quantize_q8_0_blocks<<<(unsigned)tsc_cdiv(total, 128), 128, 0, c->stream>>>((tsc_block_q8_0 *)dst, x, x_stride / 4, rows,
-                                                                                    k / 32);
+    k_quantize_q8_0_blocks<<<(unsigned)tsc_cdiv(total, TSC_Q8_WARPS), 32 * TSC_Q8_WARPS, 0, c->stream>>>((tsc_block_q8_0 *)dst, x,
+                                                                                                        x_stride / 4, rows, k / 32);
     return tsc_launch_status("tsc_quantize_q8_0");
 }
 
+/* TSC_MATVEC_KERNEL (read at every call, for benchmarks comparing the paths on one GPU):
+ * "regs" makes m = 1 use the register-load kernels instead of the cp.async ones, "nopdl"
+ * launches without programmatic dependent launch; both may be given ("regs,nopdl"). */
+static int matvec_option(const char *what) {
+    const char *e = getenv("TSC_MATVEC_KERNEL");
+    return e != NULL && strstr(e, what) != NULL;
+}
+
 /* Whether the device runs programmatic dependent launches (sm_90 and later); cached. */
+static int pdl_known[64]; /* 0 unknown, 1 no, 2 yes */
 static int pdl_supported(int32_t device) {
-    static int known[64]; /* 0 unknown, 1 no, 2 yes */
+    int *known = pdl_known;
     if (device < 0 || device >= 64) return 0;
     if (known[device] == 0) {
         int major = 0;
@@ -697,7 +814,7 @@ static int pdl_supported(int32_t device) {
  * device has them (the kernel then calls pdl_wait() before touching earlier kernels' data). */
 template <typename... KArgs, typename... Args>
 static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
-    if (!pdl_supported(c->device)) {
+    if (!pdl_supported(c->device) || matvec_option("nopdl")) {
         kernel<<<grid, block, smem, c->stream>>>(args...);
         return;
     }
@@ -707,19 +824,26 @@ static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 gri
     at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     at[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = at, cfg.numAttrs = 1;
-    (void)cudaLaunchKernelEx(&cfg, kernel, (KArgs)args...); /* errors surface in tsc_launch_status */
+    if (cudaLaunchKernelEx(&cfg, kernel, (KArgs)args...) != cudaSuccess) {
+        /* A driver that refuses the attribute: clear the error, launch plainly from now on
+         * (a genuine configuration error fails again and surfaces in tsc_launch_status). */
+        (void)cudaGetLastError();
+        pdl_known[c->device] = 1;
+        kernel<<<grid, block, smem, c->stream>>>(args...);
+    }
 }
 
 template <int T>
 static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t *w, int64_t w_stride, const int8_t *xq,
                      const float *xd, int64_t n, int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
-    if (m == 1 && aligned(w, 16) && (n == 1 || w_stride % 16 == 0)) {
-        /* Ring depth: up to 3 tiles, no more than the row has, within 48 KiB per block. */
-        const int64_t tb = tile_bytes<T>(), tiles = tsc_cdiv(k / 32, TSC_MV_TILE_GROUPS);
-        /* At least 2 slots, so the first tile is requested before pdl_wait(). */
-        int64_t S = tiles < 3 ? 2 : 3;
-        while (S > 2 && S * tb * TSC_MM_WARPS > TSC_MV_SMEM_MAX) S--;
+    if (m == 1 && !matvec_option("regs")) {
+        /* Ring of 2 slots: while a warp waits for tile t, tile t + 1 is in flight too, and
+         * with 8 blocks of 4 warps per SM (registers) that is 64 tiles (>= 70 KB) per SM,
+         * well above what HBM3 needs; 2 slots (<= 35 KB per block) keep 8 blocks resident,
+         * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
+        const int64_t tb = tile_bytes<T>() + 16;
+        const int64_t S = 2;
         launch_pdl(c, k_matvec_async<T>, dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), block, (size_t)(S * tb * TSC_MM_WARPS), y, w,
                    w_stride, xq, xd, n, k, (int)S);
     } else if (m == 1) {
@@ -738,7 +862,11 @@ static void launch_f(struct tsc_context *c, float *y, int64_t ys, const void *w,
     const int64_t V = WT == TS_TYPE_F32 ? 4 : 8;
     const int vec = aligned(w, 16) && (n == 1 || ws % 16 == 0) && aligned(x, 16) && (m == 1 || xs % 16 == 0) && k % V == 0;
     dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, m == 1 ? 1 : 8));
-    if (m == 1) {
+    if (m == 1 && vec && !matvec_option("regs")) {
+        const int64_t tb = 32 * TSC_MV_UNROLL * 16;
+        const int64_t S = 2; /* 2 slots of 2 KiB per warp, as launch_q */
+        launch_pdl(c, k_matvec_async_f<WT>, grid, block, (size_t)(S * tb * TSC_MM_WARPS), y, (const uint8_t *)w, ws, x, n, k, (int)S);
+    } else if (m == 1) {
         if (vec) k_matmul_f<WT, 1, 4, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
         else k_matmul_f<WT, 1, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
     } else {
@@ -811,7 +939,8 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         if (st) return st;
         int8_t *xq = (int8_t *)scratch;
         float *xd = (float *)((char *)scratch + (m * k + 255) / 256 * 256);
-        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, 128)), dim3(128), 0, xq, xd, x, x_stride / 4, m, nb);
+        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, xq, xd, x,
+                   x_stride / 4, m, nb);
         const uint8_t *wb = (const uint8_t *)w;
         const int64_t ys = y_stride / 4;
         switch (w_type) {
@@ -834,4 +963,48 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
     else if (w_type == TS_TYPE_BF16) launch_f<TS_TYPE_BF16>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
     else launch_f<TS_TYPE_F32>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
     return tsc_launch_status("tsc_matmul");
+}
+
+extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, const void *x, int32_t type, int64_t x_stride,
+                                         int64_t rows, int64_t n) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_dequantize", &c);
+    if (st) return st;
+    int64_t qk = 0;
+    (void)mm_row_bytes(type, 0, &qk);
+    if (qk == 0)
+        return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_dequantize: type %d is not supported on CUDA (the tsc_matmul weight types)",
+                             (int)type);
+    if (rows < 0 || n < 0 || n % qk != 0)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: rows=%lld, n=%lld (a multiple of %lld) must be >= 0",
+                             (long long)rows, (long long)n, (long long)qk);
+    if (rows == 0 || n == 0) return TS_OK;
+    const int64_t xal = type == TS_TYPE_F32 ? 4 : 2, row = mm_row_bytes(type, n, &qk);
+    if (y == NULL || x == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: %s is NULL", y ? "x" : "y");
+    if (!aligned(y, 4) || y_stride % 4 || !aligned(x, xal) || x_stride % xal)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: misaligned pointer or stride (y: 4 bytes, x: %lld)",
+                             (long long)xal);
+    if (rows > 1 && (y_stride < 4 * n || x_stride < row))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: a row stride is shorter than its row");
+    const int64_t ys = y_stride / 4, ng = n / 32;
+    const uint8_t *xb = (const uint8_t *)x;
+    const unsigned gq = (unsigned)tsc_cdiv(rows * ng, 128), gf = (unsigned)tsc_cdiv(rows * n, 256);
+    if (gq == 0 || (int64_t)gq != tsc_cdiv(rows * ng, 128) || (int64_t)gf != tsc_cdiv(rows * n, 256))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: too many elements for one launch");
+    switch (type) {
+    case TS_TYPE_Q4_0: k_dequantize_q<TS_TYPE_Q4_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q4_1: k_dequantize_q<TS_TYPE_Q4_1><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_0: k_dequantize_q<TS_TYPE_Q5_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_1: k_dequantize_q<TS_TYPE_Q5_1><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q8_0: k_dequantize_q<TS_TYPE_Q8_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q2_K: k_dequantize_q<TS_TYPE_Q2_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q3_K: k_dequantize_q<TS_TYPE_Q3_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q4_K: k_dequantize_q<TS_TYPE_Q4_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_K: k_dequantize_q<TS_TYPE_Q5_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q6_K: k_dequantize_q<TS_TYPE_Q6_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_F16: k_dequantize_f<TS_TYPE_F16><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
+    case TS_TYPE_BF16: k_dequantize_f<TS_TYPE_BF16><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
+    default: k_dequantize_f<TS_TYPE_F32><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
+    }
+    return tsc_launch_status("tsc_dequantize");
 }

@@ -103,6 +103,10 @@ TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x, int64_t x
  * TS_TYPE_F32: float products of the weights with x as given (no rounding of x). w and
  * w_stride 2-byte aligned (F32: 4); 16-byte aligned rows are read fastest. Scratch from the pool. */
 TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
+/* y[rows][n] (dev F32, row stride y_stride bytes) = rows of x (dev, any tsc_matmul weight
+ * type, row stride x_stride bytes; n a multiple of the block size), the values of the CPU's
+ * ts_dequantize bit for bit. */
+TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, const void *x, int32_t type, int64_t x_stride, int64_t rows, int64_t n);
 
 /* ---- Element-wise ops, norms, activations, RoPE, embeddings (F32, dev pointers) -------- */
 TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, int64_t rows, int64_t n, float eps);

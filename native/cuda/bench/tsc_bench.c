@@ -12,9 +12,12 @@
  * CLIP ViT-L/14 and SD 1.5 (512x512, CFG batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops),
  * conv2d at SD UNet/VAE and ViT-L/14 patchify shapes in TFLOP/s, group_norm/layer_norm in
  * GB/s (one read + one write). Weights are random bytes with a small
- * fixed scale: speed does not depend on the values. Times are host wall clock around
+ * fixed scale: speed does not depend on the values. Matvec calls cycle through copies of
+ * their matrix (>= 256 MiB in all) so the 50 MB L2 does not serve repeated calls; calls run
+ * back to back on one stream, as a decode step does, so launch gaps count. Times are host wall clock around
  * enough iterations to fill ~0.25 s, after one warm-up, with tsc_synchronize at both ends.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv, clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,10 +164,13 @@ typedef struct {
     int64_t ws;
     const float *x;
     int64_t n, k, m;
+    const void *wl[8]; /* nw > 0: calls cycle through these copies of w */
+    int nw, cur;
 } mm_arg;
 static void do_mm(void *a) {
     mm_arg *c = a;
-    if (tsc_matmul(ctx, c->y, c->n * 4, c->w, c->type, c->ws, c->x, c->k * 4, c->n, c->k, c->m) != TS_OK) die("matmul");
+    const void *w = c->nw ? c->wl[c->cur++ % c->nw] : c->w;
+    if (tsc_matmul(ctx, c->y, c->n * 4, w, c->type, c->ws, c->x, c->k * 4, c->n, c->k, c->m) != TS_OK) die("matmul");
 }
 
 static int64_t row_bytes(int32_t type, int64_t k) {
@@ -177,8 +183,8 @@ static const char *tname(int32_t t) {
     return t == TS_TYPE_Q8_0 ? "q8_0" : t == TS_TYPE_Q4_0 ? "q4_0" : t == TS_TYPE_Q4_K ? "q4_K" : t == TS_TYPE_Q6_K ? "q6_K" : "f16";
 }
 
-/* pad > 0: rows pad bytes longer than they need (2: rows only 2-byte aligned, which takes
- * the register-load kernel instead of the shared-memory one; random bytes). */
+/* pad > 0: rows pad bytes longer than they need (2: rows only 2-byte aligned, as Q6_K rows
+ * of 11008 are; random bytes). */
 static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int64_t pad) {
     const int64_t ws = row_bytes(type, k) + pad;
     void *w;
@@ -187,12 +193,27 @@ static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int6
         fill_random(w, n * ws, 7);
     } else
         w = rand_weights(type, n, k, 7);
-    mm_arg a = {dalloc(m * n * 4), w, type, ws, rand_floats(m * k, 9), n, k, m};
+    mm_arg a = {dalloc(m * n * 4), w, type, ws, rand_floats(m * k, 9), n, k, m, {0}, 0, 0};
+    /* m = 1: successive calls read different copies of the weights, >= 256 MiB in all, so
+     * none are still in the 50 MB L2 from the call before (a decode step reads each matrix
+     * once). */
+    if (m == 1) {
+        const int64_t bytes = n * ws;
+        a.nw = (int)((256ll << 20) / bytes + 1);
+        if (a.nw > 8) a.nw = 8;
+        a.wl[0] = w;
+        for (int i = 1; i < a.nw; i++) {
+            void *d = dalloc(bytes);
+            if (tsc_copy(ctx, d, w, bytes) != TS_OK) die("copy");
+            a.wl[i] = d;
+        }
+    }
     char name[96];
-    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld%s", tname(type), (long long)n, (long long)k, (long long)m,
-             pad == 2 ? " (2-byte aligned rows)" : "");
+    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld%s%s", tname(type), (long long)n, (long long)k, (long long)m,
+             pad == 2 ? " (2-byte aligned rows)" : "", getenv("TSC_MATVEC_KERNEL") ? " [regs,nopdl]" : "");
     double s = time_it(do_mm, &a);
     result(m == 1 ? "matvec" : "matmul", name, s, m == 1 ? (double)n * row_bytes(type, k) : 0, m > 1 ? 2.0 * n * k * m : 0);
+    for (int i = 1; i < a.nw; i++) tsc_free(ctx, (void *)a.wl[i]);
     tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
 }
 
@@ -240,6 +261,15 @@ static void bench_weight_set(int32_t type) {
     snprintf(name, sizeof name, "%s llama-7b shapes, %d layers, %.2f GiB", tname(type), layers, total / (1 << 30));
     double sec = time_it(do_set, s);
     result("weightset", name, sec, total, 0);
+    /* Without programmatic dependent launch, and the register kernels without it (the old path). */
+    static const char *variants[2] = {"nopdl", "regs,nopdl"};
+    for (int v = 0; v < 2; v++) {
+        setenv("TSC_MATVEC_KERNEL", variants[v], 1);
+        char vname[128];
+        snprintf(vname, sizeof vname, "%s [%s]", name, variants[v]);
+        result("weightset", vname, time_it(do_set, s), total, 0);
+    }
+    unsetenv("TSC_MATVEC_KERNEL");
     /* The host's share: time to enqueue one step (224 calls) with the GPU idle at the start.
      * Close to the step time above means the step is bound by launch overhead, not memory. */
     double enq = 1e30;
@@ -461,8 +491,18 @@ int main(int argc, char **argv) {
         bench_matvec(types[t], 14336, 4096, 1);
         bench_matvec(types[t], 4096, 14336, 1);
     }
-    bench_matvec_pad(TS_TYPE_Q4_0, 14336, 4096, 1, 2);
+    /* Rows that are not 16-byte aligned: Q6_K rows of 11008 (9030 bytes, LLaMA ffn_down in
+     * Q4_K_M files), Q4_0 rows padded by 2 bytes. */
+    bench_matvec(TS_TYPE_Q6_K, 4096, 11008, 1);
     bench_matvec_pad(TS_TYPE_Q4_0, 4096, 14336, 1, 2);
+    /* The same shapes with the register-load kernels and plain launches (TSC_MATVEC_KERNEL). */
+    setenv("TSC_MATVEC_KERNEL", "regs,nopdl", 1);
+    for (int t = 0; t < 5; t++) {
+        if (types[t] == TS_TYPE_Q6_K) continue;
+        bench_matvec(types[t], 14336, 4096, 1);
+        bench_matvec(types[t], 4096, 14336, 1);
+    }
+    unsetenv("TSC_MATVEC_KERNEL");
     bench_weight_set(TS_TYPE_Q4_0);
     bench_weight_set(TS_TYPE_Q8_0);
     bench_matvec(TS_TYPE_Q4_0, 4096, 4096, 512);

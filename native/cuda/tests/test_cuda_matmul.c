@@ -22,9 +22,11 @@
  *  - F16/BF16/F32 weights: x is used as given (the CPU rounds x to the weight type), so the
  *    reference is a double sum over the dequantized weights and the exact x:
  *    |err| <= 1e-5 · Σ|w·x| + 1e-6.
- * Strides: rows padded by 16 bytes (16-byte aligned rows: the vector paths) or by 2/4
- * bytes (rows at any 2-byte/4-byte alignment), outputs padded and checked untouched.
+ * Strides: rows 16-byte aligned (F16/BF16/F32 vector paths) or padded by 2/4 bytes (rows at
+ * every 2-byte/4-byte alignment: the m = 1 block-type kernel copies from the 16-byte boundary
+ * below each row), outputs padded and checked untouched.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "tsc_test.h"
 #include "ts_quants.h"
 
@@ -211,14 +213,41 @@ static void check_chain(void *ctx, uint64_t *seed, int32_t w_type) {
     free(x0), free(h), free(xt), free(xq);
 }
 
+/* tsc_dequantize: the CPU's ts_dequantize values bit for bit (rows 2-byte aligned, padded). */
+static void check_dequantize(void *ctx, uint64_t *seed, int32_t type, int64_t rows, int64_t n) {
+    const ts_type_traits *t = ts_get_type_traits(type);
+    const int64_t row = (int64_t)ts_qtype_row_size(type, n), xs = row + (type == TS_TYPE_F32 ? 4 : 2), ys = 4 * n + 8;
+    float *f = tsc_test_randn(seed, rows * n, 1.0f), *want = malloc((size_t)(rows * n) * 4), *got = malloc((size_t)(rows * ys));
+    char *x = calloc((size_t)(rows * xs), 1);
+    for (int64_t r = 0; r < rows; r++) {
+        t->quantize(f + r * n, x + r * xs, n);
+        ts_dequantize(want + r * n, x + r * xs, type, 1, n);
+    }
+    void *dx = tsc_test_up(ctx, x, rows * xs);
+    float *dy;
+    CHECK(tsc_alloc(ctx, rows * ys, (void **)&dy) == TS_OK, "alloc");
+    CHECK(tsc_dequantize(ctx, dy, ys, dx, type, xs, rows, n) == TS_OK, "%s", tsc_last_error());
+    tsc_test_down(ctx, got, dy, rows * ys);
+    int64_t bad = -1;
+    for (int64_t r = 0; r < rows && bad < 0; r++)
+        for (int64_t e = 0; e < n && bad < 0; e++)
+            if (ts_test_f32_bits(got[r * ys / 4 + e]) != ts_test_f32_bits(want[r * n + e])) bad = r * n + e;
+    CHECK(bad < 0, "tsc_dequantize %s rows=%lld n=%lld: element %lld = %.9g, CPU %.9g", t->name, (long long)rows, (long long)n,
+          (long long)bad, bad >= 0 ? got[bad / n * ys / 4 + bad % n] : 0.0, bad >= 0 ? want[bad] : 0.0);
+    printf("%-5s tsc_dequantize rows=%lld n=%lld: %s\n", t->name, (long long)rows, (long long)n, bad < 0 ? "bit-exact" : "DIFFERS");
+    tsc_free(ctx, dx);
+    tsc_free(ctx, dy);
+    free(f), free(want), free(got), free(x);
+}
+
 int main(void) {
     void *ctx = tsc_test_open();
     uint64_t seed = 0x5eed;
     check_quantize(ctx, &seed);
-    /* n, k, m, aligned: odd n, k from one super-block to 14336, m 1 (decode), 3, 9 (a partial
-     * second pass of 8), 64; aligned = rows 16-byte aligned (m = 1: the shared-memory path,
-     * 1 to 4 tiles a row) or only 2-byte aligned (4 for F32; the register path). Every k is a
-     * multiple of 256 so all types share them. */
+    /* n, k, m, aligned: odd n, k from one super-block to 14336 (1 to 4 tiles a row for
+     * m = 1), m 1 (decode), 3, 9 (a partial second pass of 8), 64; aligned = rows 16-byte
+     * aligned, else only 2-byte aligned (4 for F32). Every k is a multiple of 256 so all
+     * types share them. */
     static const int64_t shapes[][4] = {{1, 256, 1, 1},   {7, 256, 3, 0},    {33, 512, 9, 1},  {5, 256, 64, 0},
                                         {65, 4096, 1, 1}, {130, 1024, 3, 0}, {31, 14336, 1, 1}, {257, 512, 9, 0},
                                         {9, 14336, 1, 0}, {4, 768, 1, 0},    {3, 4352, 1, 1}};
@@ -232,6 +261,17 @@ int main(void) {
             check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], wpad, xpad);
         }
     }
+    /* m = 1 again through the register-load kernels and plain launches (TSC_MATVEC_KERNEL,
+     * the benchmarks' switch), so either path can be the default. */
+    setenv("TSC_MATVEC_KERNEL", "regs,nopdl", 1);
+    printf("m = 1 again with TSC_MATVEC_KERNEL=regs,nopdl (register-load kernels, plain launches):\n");
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            if (shapes[s][2] == 1)
+                check_matmul(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], 1, shapes[s][3] ? 16 : types[ti] == TS_TYPE_F32 ? 4 : 2,
+                             shapes[s][3] ? 16 : 4);
+    check_chain(ctx, &seed, TS_TYPE_Q4_0);
+    unsetenv("TSC_MATVEC_KERNEL");
     /* Block-of-32 types at k below one super-block, and float types at a k that is not a
      * multiple of the 8-element vector. */
     static const int32_t small_types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1};
@@ -245,6 +285,9 @@ int main(void) {
     check_matmul(ctx, &seed, TS_TYPE_F32, 3, 13, 9, 4, 4);
     check_chain(ctx, &seed, TS_TYPE_Q4_0);
     check_chain(ctx, &seed, TS_TYPE_Q6_K);
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) check_dequantize(ctx, &seed, types[ti], 5, 512);
+    check_dequantize(ctx, &seed, TS_TYPE_Q4_1, 3, 32);
+    check_dequantize(ctx, &seed, TS_TYPE_F16, 3, 100);
     /* Refusals. */
     float *d;
     CHECK(tsc_alloc(ctx, 4096, (void **)&d) == TS_OK, "alloc");
@@ -255,6 +298,8 @@ int main(void) {
           "misaligned y");
     CHECK(tsc_matmul(ctx, d, 4, (char *)d + 1, TS_TYPE_Q6_K, 210, d, 1024, 1, 256, 1) == TS_ERR_INVALID_ARGUMENT,
           "odd weight address");
+    CHECK(tsc_dequantize(ctx, d, 1024, d, TS_TYPE_Q4_K, 144, 1, 128) == TS_ERR_INVALID_ARGUMENT, "dequantize n %% 256");
+    CHECK(tsc_dequantize(ctx, d, 1024, d, TS_TYPE_Q8_K, 292, 1, 256) == TS_ERR_UNSUPPORTED, "dequantize Q8_K");
     CHECK(tsc_synchronize(ctx) == TS_OK, "%s", tsc_last_error());
     tsc_free(ctx, d);
     CHECK(tsc_pool_used(ctx) == 0, "scratch returned to the pool (%lld bytes left)", (long long)tsc_pool_used(ctx));
