@@ -90,6 +90,14 @@ static __device__ __forceinline__ void mma_f16(float *acc, const uint32_t *a, co
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+/* d = a·b (f16, F32 result, no accumulator input: the first k step of a fresh sum). */
+static __device__ __forceinline__ void mma_f16_z(float *d, const uint32_t *a, const uint32_t *b) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%10, %10, %10, %10};\n"
+        : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(0.0f));
+}
+
 /* Byte offset of 16-byte chunk ch (0..7) of tile row `row`: chunks XOR-swizzled by row % 8,
  * so the 8 rows an ldmatrix phase reads hit 8 different bank groups. */
 static __device__ __forceinline__ uint32_t swz(int row, int ch) { return (uint32_t)(row * MMA_ROWB + ((ch ^ (row & 7)) << 4)); }
@@ -440,13 +448,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
         const float *wd = xd + MMA_BM * 2;
 #pragma unroll 1
         for (int j = 0; j < 2; j++) { /* 32-block j of the stage: chunks 4j .. 4j+3 */
-            float part[4][4][4];
-#pragma unroll
-            for (int i = 0; i < 4; i++)
-#pragma unroll
-                for (int jn = 0; jn < 4; jn++)
-#pragma unroll
-                    for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+            float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 const int ch0 = 4 * j + 2 * h;
@@ -462,7 +464,10 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
 #pragma unroll
                 for (int mt = 0; mt < 4; mt++)
 #pragma unroll
-                    for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
+                    for (int nt = 0; nt < 4; nt++) {
+                        if (h == 0) mma_f16_z(part[mt][nt], af[mt], bf[nt]);
+                        else mma_f16(part[mt][nt], af[mt], bf[nt]);
+                    }
             }
             const float *xdl = xd + (wm * 64 + gid) * 2 + j, *wdl = wd + (wn * 32 + 2 * tid4) * 2 + j;
             float dx[4][2], dw[4][2];
@@ -646,13 +651,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
 #pragma unroll
             for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 8 * C::BPS], dw[nt][1] = wdl[(nt * 8 + 1) * C::BPS];
             if constexpr (C::H) {
-                float part[4][4][4];
-#pragma unroll
-                for (int i = 0; i < 4; i++)
-#pragma unroll
-                    for (int jn = 0; jn < 4; jn++)
-#pragma unroll
-                        for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+                float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
                 for (int hh = 0; hh < 2; hh++) {
                     const int ch0 = 4 * j + 2 * hh;
@@ -668,7 +667,10 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
 #pragma unroll
                     for (int mt = 0; mt < 4; mt++)
 #pragma unroll
-                        for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
+                        for (int nt = 0; nt < 4; nt++) {
+                            if (hh == 0) mma_f16_z(part[mt][nt], af[mt], bf[nt]);
+                            else mma_f16(part[mt][nt], af[mt], bf[nt]);
+                        }
                 }
 #pragma unroll
                 for (int mt = 0; mt < 4; mt++)
@@ -782,13 +784,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
         const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
         /* This stage's sums in their own accumulators, added to acc with a rounded FADD: the
          * tensor cores' F32 accumulation truncates, so its chains stay 8 additions long. */
-        float part[4][4][4];
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-#pragma unroll
-            for (int jn = 0; jn < 4; jn++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+        float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
         for (int j = 0; j < 4; j++) { /* k16 step j: chunks 2j, 2j+1 */
             const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
@@ -804,7 +800,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
                 ldsm_x4(sl + off, al[0], al[1], al[2], al[3]);
 #pragma unroll
                 for (int nt = 0; nt < 4; nt++) {
-                    mma_f16(part[mt][nt], al, bf[nt]); /* the small part first */
+                    if (j == 0) mma_f16_z(part[mt][nt], al, bf[nt]); /* the small part first */
+                    else mma_f16(part[mt][nt], al, bf[nt]);
                     mma_f16(part[mt][nt], ah, bf[nt]);
                 }
             }
