@@ -28,7 +28,8 @@
  *  result is as close to the F32 product as the F32 kernels (tested against a double sum
  *  at 1e-5·Σ|w·x|); it costs two mma.sync m16n8k16 per piece. W is read in place with
  *  cp.async when its rows are 16-byte aligned and k % 8 == 0, else copied to a padded
- *  scratch first.
+ *  scratch first. TSC_MMA_F16=wa swaps the operands' roles (W as the mma's A) for less
+ *  shared-memory traffic (tested and benchmarked beside the default).
  * Few output tiles (m and n small, under half a wave): k is split across CTAs, partial
  * sums go to scratch and are added in split order (deterministic).
  * F32 weights and m < TSC_MMA_MIN_M are left to the plain kernels (TSC_NOT_HANDLED).
@@ -88,6 +89,14 @@ static __device__ __forceinline__ void mma_f16(float *acc, const uint32_t *a, co
                  "{%0, %1, %2, %3};\n"
                  : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+/* d = a·b (f16, F32 result, no accumulator input: the first k step of a fresh sum). */
+static __device__ __forceinline__ void mma_f16_z(float *d, const uint32_t *a, const uint32_t *b) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%10, %10, %10, %10};\n"
+        : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(0.0f));
 }
 
 /* Byte offset of 16-byte chunk ch (0..7) of tile row `row`: chunks XOR-swizzled by row % 8,
@@ -440,13 +449,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
         const float *wd = xd + MMA_BM * 2;
 #pragma unroll 1
         for (int j = 0; j < 2; j++) { /* 32-block j of the stage: chunks 4j .. 4j+3 */
-            float part[4][4][4];
-#pragma unroll
-            for (int i = 0; i < 4; i++)
-#pragma unroll
-                for (int jn = 0; jn < 4; jn++)
-#pragma unroll
-                    for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+            float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 const int ch0 = 4 * j + 2 * h;
@@ -462,7 +465,10 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
 #pragma unroll
                 for (int mt = 0; mt < 4; mt++)
 #pragma unroll
-                    for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
+                    for (int nt = 0; nt < 4; nt++) {
+                        if (h == 0) mma_f16_z(part[mt][nt], af[mt], bf[nt]);
+                        else mma_f16(part[mt][nt], af[mt], bf[nt]);
+                    }
             }
             const float *xdl = xd + (wm * 64 + gid) * 2 + j, *wdl = wd + (wn * 32 + 2 * tid4) * 2 + j;
             float dx[4][2], dw[4][2];
@@ -646,13 +652,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
 #pragma unroll
             for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 8 * C::BPS], dw[nt][1] = wdl[(nt * 8 + 1) * C::BPS];
             if constexpr (C::H) {
-                float part[4][4][4];
-#pragma unroll
-                for (int i = 0; i < 4; i++)
-#pragma unroll
-                    for (int jn = 0; jn < 4; jn++)
-#pragma unroll
-                        for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+                float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
                 for (int hh = 0; hh < 2; hh++) {
                     const int ch0 = 4 * j + 2 * hh;
@@ -668,7 +668,10 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
 #pragma unroll
                     for (int mt = 0; mt < 4; mt++)
 #pragma unroll
-                        for (int nt = 0; nt < 4; nt++) mma_f16(part[mt][nt], af[mt], bf[nt]);
+                        for (int nt = 0; nt < 4; nt++) {
+                            if (hh == 0) mma_f16_z(part[mt][nt], af[mt], bf[nt]);
+                            else mma_f16(part[mt][nt], af[mt], bf[nt]);
+                        }
                 }
 #pragma unroll
                 for (int mt = 0; mt < 4; mt++)
@@ -782,13 +785,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
         const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
         /* This stage's sums in their own accumulators, added to acc with a rounded FADD: the
          * tensor cores' F32 accumulation truncates, so its chains stay 8 additions long. */
-        float part[4][4][4];
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-#pragma unroll
-            for (int jn = 0; jn < 4; jn++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) part[i][jn][e] = 0.0f;
+        float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
         for (int j = 0; j < 4; j++) { /* k16 step j: chunks 2j, 2j+1 */
             const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
@@ -804,7 +801,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
                 ldsm_x4(sl + off, al[0], al[1], al[2], al[3]);
 #pragma unroll
                 for (int nt = 0; nt < 4; nt++) {
-                    mma_f16(part[mt][nt], al, bf[nt]); /* the small part first */
+                    if (j == 0) mma_f16_z(part[mt][nt], al, bf[nt]); /* the small part first */
+                    else mma_f16(part[mt][nt], al, bf[nt]);
                     mma_f16(part[mt][nt], ah, bf[nt]);
                 }
             }
@@ -833,6 +831,112 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
                 for (int e1 = 0; e1 < 2; e1++) {
                     const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + e1;
                     if (col < a.n) out[row * os + col] = acc[mt][nt][e2 * 2 + e1] * inv;
+                }
+        }
+}
+
+/* The same F16 product with the operands' roles swapped (TSC_MMA_F16=wa): W rows are the
+ * mma's A (16 rows) and X hi/lo its B (8 columns), warps 2 (n) x 4 (m) with 64 x 32 tiles.
+ * Per k16 step a warp then loads 2 KB of W and 2 KB of X (hi + lo) for 32 mma instead of
+ * 4 KB of X (hi + lo) and 1 KB of W: 128 instead of 160 bytes of shared memory per clock
+ * and SM at the full f16 rate (the limit is 128). */
+__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16w(mmf_args a) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wn = warp & 1, wm = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
+    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
+    const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
+    const uint32_t s0 = smem_u32(smem);
+    /* ldmatrix rows of this lane: A (W) rows wn·64 + r7 (+8 for lanes 8-15, 24-31), B (X)
+     * rows wm·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
+    const int r7 = lane & 7;
+    const uint32_t arow = (uint32_t)((wn * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+    const uint32_t brow = (uint32_t)((wm * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+
+    auto load = [&](int t, int slot) { /* the stage layout of k_mma_f16: X hi, X lo, W */
+        t += kt0;
+        const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+            const int64_t kc = (int64_t)t * 64 + ch * 8;
+            cp16(sh + swz(row, ch), xhg + row * a.k_pad + kc);
+            cp16(sl + swz(row, ch), xlg + row * a.k_pad + kc);
+            const int ok = n0 + row < a.n && kc < a.k;
+            cp16_zfill(sw + swz(row, ch), ok ? (const void *)(a.w + (n0 + row) * a.w_stride_e + kc) : (const void *)a.w,
+                       ok ? 16 : 0);
+        }
+    };
+
+    float acc[4][4][4]; /* [n16 tile][m8 tile][e] */
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+
+#pragma unroll
+    for (int s = 0; s < MMA_FSTAGES - 1; s++) {
+        if (s < ktiles) load(s, s);
+        cp_commit();
+    }
+    for (int t = 0; t < ktiles; t++) {
+        cp_wait<MMA_FSTAGES - 2>();
+        __syncthreads();
+        if (t + MMA_FSTAGES - 1 < ktiles) load(t + MMA_FSTAGES - 1, (t + MMA_FSTAGES - 1) % MMA_FSTAGES);
+        cp_commit();
+        const int slot = t % MMA_FSTAGES;
+        const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
+        float part[4][4][4]; /* this stage's sums, added to acc with a rounded FADD (see k_mma_f16) */
+#pragma unroll
+        for (int j = 0; j < 4; j++) { /* k16 step j: chunks 2j, 2j+1 */
+            const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
+            uint32_t bh[4][2], bl[4][2];
+#pragma unroll
+            for (int np = 0; np < 2; np++) {
+                const uint32_t off = brow + np * 16 * MMA_ROWB + cb;
+                ldsm_x4(sh + off, bh[2 * np][0], bh[2 * np][1], bh[2 * np + 1][0], bh[2 * np + 1][1]);
+                ldsm_x4(sl + off, bl[2 * np][0], bl[2 * np][1], bl[2 * np + 1][0], bl[2 * np + 1][1]);
+            }
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) {
+                uint32_t aw[4];
+                ldsm_x4(sw + arow + nt * 16 * MMA_ROWB + ca, aw[0], aw[1], aw[2], aw[3]);
+#pragma unroll
+                for (int mt = 0; mt < 4; mt++) {
+                    if (j == 0) mma_f16_z(part[nt][mt], aw, bl[mt]); /* the small part first */
+                    else mma_f16(part[nt][mt], aw, bl[mt]);
+                    mma_f16(part[nt][mt], aw, bh[mt]);
+                }
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+            for (int jn = 0; jn < 4; jn++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) acc[i][jn][e] += part[i][jn][e];
+    }
+    cp_wait<0>();
+    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
+    const int64_t os = a.part ? a.n : a.ys;
+
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int e1 = 0; e1 < 2; e1++) {
+            const int64_t row = m0 + wm * 32 + mt * 8 + 2 * tid4 + e1; /* X row (m) */
+            if (row >= a.m) continue;
+            const float inv = a.inv[row];
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                for (int e2 = 0; e2 < 2; e2++) {
+                    const int64_t col = n0 + wn * 64 + nt * 16 + gid + e2 * 8; /* W row (n) */
+                    if (col < a.n) out[row * os + col] = acc[nt][mt][e2 * 2 + e1] * inv;
                 }
         }
 }
@@ -987,9 +1091,15 @@ static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const 
                                                                                     k_pad);
         a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
     }
-    cudaFuncSetAttribute(k_mma_f16, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    k_mma_f16<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    const char *fv = getenv("TSC_MMA_F16"); /* "wa": W as the mma's A operand (k_mma_f16w) */
+    if (fv != NULL && strcmp(fv, "wa") == 0) {
+        cudaFuncSetAttribute(k_mma_f16w, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_mma_f16w<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    } else {
+        cudaFuncSetAttribute(k_mma_f16, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_mma_f16<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    }
     if (splits > 1)
         k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);
     st = tsc_launch_status("tsc_matmul");

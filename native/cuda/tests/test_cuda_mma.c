@@ -3,7 +3,7 @@
  * weights, tsc_matmul_mma.cu) against the CPU library, plus m just below the threshold.
  * Quantized weights run through each of the kernels TSC_MMA_QUANT selects (int8, f16,
  * raw, rawf16), with W rows padded by 0-6 bytes (so GGUF blocks start at every 2-byte
- * offset mod 16).
+ * offset mod 16); F16 through both kernels (TSC_MMA_F16 unset, and "wa").
  *
  * Tolerances:
  *  - Q8_0/Q4_0 (int8 mma): X is quantized with the CPU's rounding and every 32-block's
@@ -169,6 +169,15 @@ int main(void) {
                 check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)((s + v) % 4), s == 3);
     }
     unsetenv("TSC_MMA_QUANT");
+    /* F16 with W as the mma's A operand (TSC_MMA_F16=wa). */
+    setenv("TSC_MMA_F16", "wa", 1);
+    printf("TSC_MMA_F16=wa:\n");
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        check(ctx, &seed, TS_TYPE_F16, shapes[s][0], shapes[s][1], shapes[s][2],
+              (s % 2) ? 2 : (16 - (2 * shapes[s][1]) % 16) % 16 + 16, s == 3);
+    check(ctx, &seed, TS_TYPE_F16, 65, 200, 20, 16 - 400 % 16, 0);
+    check(ctx, &seed, TS_TYPE_F16, 77, 333, 50, 2, 0);
+    unsetenv("TSC_MMA_F16");
     /* F16: k with a tail (k % 64 != 0, k % 8 == 0 in place; k % 8 != 0 copied), wide row ranges. */
     check(ctx, &seed, TS_TYPE_F16, 65, 200, 20, 16 - 400 % 16, 0);
     check(ctx, &seed, TS_TYPE_F16, 65, 100, 20, 0, 0);
