@@ -3,7 +3,11 @@
  * arithmetic (gather modes, tiles, tails, groups, batch, split K, the direct kernel) on a
  * machine without a GPU. Not part of the build; run it by hand:
  *
- *   g++ -std=c++17 -O1 -o /tmp/conv_emu native/cuda/emu/conv_emu.cpp && /tmp/conv_emu
+ *   g++ -std=c++17 -O2 -o /tmp/conv_emu native/cuda/emu/conv_emu.cpp && /tmp/conv_emu [--quick]
+ *
+ * (about a minute; --quick a few seconds; -fsanitize=address also works, with a warning
+ * about swapcontext). 256 runs: 17 fixed geometries x every forced kernel, the automatic
+ * choice at 8 SMs, and 120 random geometries through random kernels.
  *
  * The kernels are compiled from tsc_conv.cu itself (TSC_CONV_EMU set: its host entry point
  * and PTX helpers are left out). Each block's threads run as coroutines (ucontext) switched
@@ -347,6 +351,25 @@ int main(int argc, char **argv) {
         }
     /* The automatic choice on a small device (8 SMs): other tiles and splits. */
     for (int i = 0; i < nc; i++) fails += run_case(cases[i], NULL, 8, 1) != 0, runs++;
+    /* Random geometries, each through a random kernel. */
+    const int n_random = quick ? 20 : 120;
+    for (int r = 0; r < n_random;) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        uint64_t q = rng;
+        auto pick = [&](int lo, int hi) { const int v = lo + (int)(q % (uint64_t)(hi - lo + 1)); q /= (uint64_t)(hi - lo + 1); return v; };
+        ccase c;
+        c.groups = pick(1, 3), c.n = pick(1, 3);
+        c.cin = c.groups * pick(1, 12), c.cout = c.groups * pick(9, 80);
+        c.h = pick(1, 19), c.w = pick(1, 19), c.kh = pick(1, 5), c.kw = pick(1, 5);
+        c.sh = pick(1, 3), c.sw = pick(1, 3), c.ph = pick(0, 3), c.pw = pick(0, 3), c.dh = pick(1, 3), c.dw = pick(1, 3);
+        c.bias = pick(0, 1);
+        if (c.h + 2 * c.ph - c.dh * (c.kh - 1) < 1 || c.w + 2 * c.pw - c.dw * (c.kw - 1) < 1) continue;
+        if (pick(0, 3) == 0) c.ph = c.pw = 0, c.dh = c.dw = 1, c.sh = c.kh, c.sw = c.kw; /* patchify-like */
+        if (c.h + 2 * c.ph - c.dh * (c.kh - 1) < 1 || c.w + 2 * c.pw - c.dw * (c.kw - 1) < 1) continue;
+        const int f = pick(0, 6);
+        fails += run_case(c, forces[f], pick(0, 1) ? 132 : 4, 1) != 0, runs++;
+        r++;
+    }
     printf("%lld of %lld runs wrong\n", (long long)fails, (long long)runs);
     return fails ? 1 : 0;
 }
