@@ -105,7 +105,8 @@ TS_API int32_t tsc_activation(void *ctx, float *y, int64_t y_stride, const float
 TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const float *gate, int64_t gate_stride, const float *up, int64_t up_stride, int32_t act, int64_t rows, int64_t n);
 /* shape/strides: HOST arrays of ndim <= 4 entries (byte strides, 0 broadcasts). */
 TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strides, const float *a, const int64_t *a_strides, const float *b, const int64_t *b_strides, const int64_t *shape, int32_t ndim, int32_t op);
-/* table of type F32, F16, Q8_0 or Q4_0 (dev); ids: HOST array, every id checked to be in
+/* table of type F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K (dev; the CPU's dequantization, bit
+ * for bit); ids: HOST array, every id checked to be in
  * [0, n_table) before anything is enqueued (as the CPU op: nothing written otherwise). */
 TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, const void *table, int32_t type, int64_t table_stride, int64_t n_table, int64_t n, const int32_t *ids, int64_t n_ids);
 
