@@ -12,9 +12,11 @@
  * are all this one kernel: only the table differs.
  *
  * Products: mma.sync m16n8k8 TF32 (both operands rounded to nearest, 10-bit mantissa),
- * F32 accumulation. The weights are rounded to TF32 once per call into pool scratch (rows
- * padded to a multiple of 4 floats: 16-byte cp.async, ldmatrix fragments, no per-use
- * conversion); the gathered inputs are rounded as their fragments are loaded. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
+ * F32 accumulation. F32 weights whose rows are whole 16-byte chunks are read in place and
+ * their fragments rounded as loaded; other weights (F16, odd K) are converted once per call
+ * into pool scratch, rounded to TF32, rows padded to a multiple of 4 floats. Either way the
+ * A tile arrives by 16-byte cp.async and its fragments by ldmatrix; the gathered inputs are
+ * rounded as their fragments are loaded. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
  * Tiles: 128 x 256, 128 x 128, 64 x 128 or 64 x 64 (output channels x pixels), the largest that
  * still gives every SM work; when even 64 x 64 tiles are too few and K is deep, K is split
  * over blocks and a second kernel adds the partial sums in a fixed order.
@@ -51,6 +53,7 @@ struct conv_args {
     int32_t groups;
     int32_t kt_split; /* k-tiles per split of K (all of them when K is not split) */
     float *part;      /* split K: partial sums [split][cout][npix], reduced by k_conv_reduce; else NULL */
+    int32_t w_raw;    /* the caller's F32 weights, not rounded to TF32: round A fragments as loaded */
     int32_t npix;         /* n * oh * ow */
     int64_t x_img, y_img; /* floats per image of x and y */
 };
@@ -212,7 +215,12 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
              * 16 x 8 tile, its four 8 x 4-float quarters landing as a0 (rows 0-7, k 0-3),
              * a1 (rows 8-15, k 0-3), a2 (rows 0-7, k 4-7), a3 (rows 8-15, k 4-7). */
 #pragma unroll
-            for (int i = 0; i < MT; i++) ldsm_x4(af[i], smem_u32(as + (i * 16 + lrow) * AS + ks * 8 + lcol));
+            for (int i = 0; i < MT; i++) {
+                ldsm_x4(af[i], smem_u32(as + (i * 16 + lrow) * AS + ks * 8 + lcol));
+                if (a.w_raw)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) af[i][e] = to_tf32(__uint_as_float(af[i][e]));
+            }
 #pragma unroll
             for (int j = 0; j < NT; j++) {
                 const float *c = bs + (ks * 8 + tq) * BS + j * 8 + gq;
@@ -304,6 +312,7 @@ __global__ void k_conv_weights(float *dst, const void *src, int32_t f16, int64_t
  * gather mode and K split. force: TSC_CONV_TILE's value or NULL. */
 struct conv_choice {
     int direct;   /* k_conv_direct */
+    int w_raw;    /* the caller's F32 weights are used as they are (no converted copy) */
     int64_t kp;   /* weight row stride in floats */
     int64_t splits, kt_split;
     int mode;     /* GATHER_* */
@@ -312,11 +321,15 @@ struct conv_choice {
 
 static struct conv_choice conv_choose(const char *force, int64_t sm_count, int64_t npix, int64_t cout, int64_t cout_g, int64_t groups,
                                       int64_t k, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t ohw,
-                                      int x_aligned16) {
+                                      int x_aligned16, int w_f32, int w_aligned16) {
     struct conv_choice ch;
     if (force && !*force) force = NULL;
     ch.direct = cout_g <= 8 || groups > 65535 || (force && strcmp(force, "direct") == 0);
-    ch.kp = ch.direct ? k : (k + 3) / 4 * 4;
+    /* F32 weights need no converted copy (a pass over all of them per call) when the kernel
+     * can read them in place: always for the direct kernel, for the tensor-core one when the
+     * rows are whole 16-byte chunks (it then rounds the A fragments itself). */
+    ch.w_raw = w_f32 && (ch.direct || (k % 4 == 0 && w_aligned16));
+    ch.kp = ch.direct || ch.w_raw ? k : (k + 3) / 4 * 4;
     /* Split K when even 64 x 64 tiles leave most SMs idle and K is deep (SD's 8x8 and
      * 16x16 levels: 64-256 pixels, K up to 11520): each split's blocks write partial sums,
      * one more kernel adds them. Splits keep >= 8 k-tiles each. */
@@ -437,22 +450,25 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
      * "64x128", "128" (128 x 128), "256" (128 x 256) or "split" (64 x 64 tiles, K split in 4
      * where it has >= 4 k-tiles). */
     const struct conv_choice ch = conv_choose(getenv("TSC_CONV_TILE"), c->sm_count, npix, cout, cout_g, groups, k, kh, kw, sh, sw, ph, pw,
-                                              ohw, ((uintptr_t)x & 15) == 0);
+                                              ohw, ((uintptr_t)x & 15) == 0, w_type == TS_TYPE_F32, ((uintptr_t)w & 15) == 0);
     const bool direct = ch.direct;
     const int64_t splits = ch.splits, kt_split = ch.kt_split, kp = ch.kp;
 
-    /* Scratch: the tap table, the weights as F32 rows of kp floats, the split partial sums. */
-    const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256, w_bytes = tsc_cdiv(cout * kp * 4, 256) * 256;
+    /* Scratch: the tap table, the weights as F32 rows of kp floats (unless used in place), the
+     * split partial sums. */
+    const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256, w_bytes = ch.w_raw ? 0 : tsc_cdiv(cout * kp * 4, 256) * 256;
     const int64_t part_bytes = splits > 1 ? splits * cout * npix * 4 : 0;
     void *scratch;
     st = tsc_scratch(c, tab_bytes + w_bytes + part_bytes, &scratch);
     if (st) return st;
     int4 *tab = (int4 *)scratch;
-    float *wf = (float *)((char *)scratch + tab_bytes);
+    const float *wf = ch.w_raw ? (const float *)w : (const float *)((char *)scratch + tab_bytes);
     float *part = splits > 1 ? (float *)((char *)scratch + tab_bytes + w_bytes) : NULL;
     k_conv_table<<<(unsigned)tsc_cdiv(k, 256), 256, 0, c->stream>>>(tab, (int32_t)k, (int32_t)kh, (int32_t)kw, (int32_t)h,
                                                                     (int32_t)width, (int32_t)dh, (int32_t)dw);
-    k_conv_weights<<<(unsigned)tsc_cdiv(cout * kp, 256), 256, 0, c->stream>>>(wf, w, w_type == TS_TYPE_F16, cout, k, kp, !direct);
+    if (!ch.w_raw)
+        k_conv_weights<<<(unsigned)tsc_cdiv(cout * kp, 256), 256, 0, c->stream>>>((float *)wf, w, w_type == TS_TYPE_F16, cout, k, kp,
+                                                                                !direct);
     st = tsc_launch_status(fn);
     if (!st) {
         struct conv_args a;
@@ -462,7 +478,7 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         a.cin_g = (int32_t)cin_g, a.cout_g = (int32_t)cout_g, a.k = (int32_t)k, a.npix = (int32_t)npix;
         a.kp = (int32_t)kp, a.x_img = x_img, a.y_img = y_img;
         a.kh = (int32_t)kh, a.kw = (int32_t)kw, a.dh = (int32_t)dh, a.dw = (int32_t)dw;
-        a.groups = (int32_t)groups, a.kt_split = (int32_t)kt_split, a.part = part;
+        a.groups = (int32_t)groups, a.kt_split = (int32_t)kt_split, a.part = part, a.w_raw = ch.w_raw && !direct;
         if (direct) {
             const int64_t total = n * y_img;
             k_conv_direct<<<(unsigned)tsc_cdiv(total, 256), 256, 0, c->stream>>>(a, total);

@@ -242,13 +242,14 @@ static float eighth() {
 }
 
 /* As tsc_conv2d after validation, on host memory; returns the number of wrong outputs. */
-static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int verbose) {
+static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int verbose, int w_f32 = 1) {
     const int64_t oh = (c.h + 2 * c.ph - c.dh * (c.kh - 1) - 1) / c.sh + 1, ow = (c.w + 2 * c.pw - c.dw * (c.kw - 1) - 1) / c.sw + 1;
     const int64_t cin_g = c.cin / c.groups, cout_g = c.cout / c.groups, k = cin_g * c.kh * c.kw, ohw = oh * ow, npix = c.n * ohw;
-    std::vector<float> x(c.n * c.cin * c.h * c.w + 4), w(c.cout * k), b(c.cout), y(c.n * c.cout * ohw, NAN), ref(y.size());
+    std::vector<float> x(c.n * c.cin * c.h * c.w + 4), wv(c.cout * k + 4), b(c.cout), y(c.n * c.cout * ohw, NAN), ref(y.size());
     float *xa = (float *)(((uintptr_t)x.data() + 15) & ~(uintptr_t)15);
+    float *w = (float *)(((uintptr_t)wv.data() + 15) & ~(uintptr_t)15);
     for (int64_t i = 0; i < c.n * c.cin * c.h * c.w; i++) xa[i] = eighth();
-    for (auto &v : w) v = eighth();
+    for (int64_t i = 0; i < c.cout * k; i++) w[i] = eighth();
     for (auto &v : b) v = eighth();
     for (int64_t img = 0; img < c.n; img++)
         for (int64_t co = 0; co < c.cout; co++)
@@ -266,15 +267,16 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
                             }
                     ref[((img * c.cout + co) * oh + oy) * ow + ox] = (float)s;
                 }
-    const conv_choice ch = conv_choose(force, sm_count, npix, c.cout, cout_g, c.groups, k, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, ohw, 1);
+    /* w_f32 = 0 stands for F16 weights: the converted copy is used */
+    const conv_choice ch = conv_choose(force, sm_count, npix, c.cout, cout_g, c.groups, k, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, ohw, 1, w_f32, 1);
     std::vector<int4> tab(k);
     std::vector<float> wf(c.cout * ch.kp + 4), part(ch.splits > 1 ? ch.splits * c.cout * npix : 1, NAN);
     float *wfa = (float *)(((uintptr_t)wf.data() + 15) & ~(uintptr_t)15);
     launch(emu_dim3{(unsigned)tsc_cdiv(k, 256), 1, 1}, 256, 0, [&] {
         k_conv_table(tab.data(), (int32_t)k, (int32_t)c.kh, (int32_t)c.kw, (int32_t)c.h, (int32_t)c.w, (int32_t)c.dh, (int32_t)c.dw);
     });
-    launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * ch.kp, 256), 1, 1}, 256, 0,
-           [&] { k_conv_weights(wfa, w.data(), 0, c.cout, k, ch.kp, !ch.direct); });
+    if (ch.w_raw) wfa = w;
+    else launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * ch.kp, 256), 1, 1}, 256, 0, [&] { k_conv_weights(wfa, w, 0, c.cout, k, ch.kp, !ch.direct); });
     g_ranges = {{(const char *)xa, (const char *)(xa + c.n * c.cin * c.h * c.w)},
                 {(const char *)wfa, (const char *)(wfa + c.cout * ch.kp)}};
     conv_args a;
@@ -285,6 +287,7 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
     a.kp = (int32_t)ch.kp, a.x_img = c.cin * c.h * c.w, a.y_img = c.cout * ohw;
     a.kh = (int32_t)c.kh, a.kw = (int32_t)c.kw, a.dh = (int32_t)c.dh, a.dw = (int32_t)c.dw;
     a.groups = (int32_t)c.groups, a.kt_split = (int32_t)ch.kt_split, a.part = ch.splits > 1 ? part.data() : NULL;
+    a.w_raw = ch.w_raw && !ch.direct;
     if (ch.direct) {
         const int64_t total = c.n * a.y_img;
         launch(emu_dim3{(unsigned)tsc_cdiv(total, 256), 1, 1}, 256, 0, [&] { k_conv_direct(a, total); });
@@ -308,10 +311,10 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
     static const char *modes[] = {"bounds", "nopad", "mask", "vec"};
     if (verbose || bad)
         printf("%s n=%lld cin=%lld %lldx%lld cout=%lld k=%lldx%lld s=%lld,%lld p=%lld,%lld d=%lld,%lld g=%lld bias=%d force=%-6s "
-               "sms=%lld -> %s tile %dx%d %s splits %lld: %lld bad%s",
+               "sms=%lld w %s -> %s tile %dx%d %s splits %lld: %lld bad%s",
                bad ? "FAIL" : "ok  ", (long long)c.n, (long long)c.cin, (long long)c.h, (long long)c.w, (long long)c.cout,
                (long long)c.kh, (long long)c.kw, (long long)c.sh, (long long)c.sw, (long long)c.ph, (long long)c.pw, (long long)c.dh,
-               (long long)c.dw, (long long)c.groups, c.bias, force ? force : "auto", (long long)sm_count,
+               (long long)c.dw, (long long)c.groups, c.bias, force ? force : "auto", (long long)sm_count, ch.w_raw ? "raw " : "copy",
                ch.direct ? "direct" : "mma", ch.bm, ch.bn, modes[ch.mode], (long long)ch.splits, (long long)bad, bad ? "" : "\n");
     if (bad) printf(", first [%lld] got %.9g want %.9g\n", (long long)first, y[first], ref[first]);
     fflush(stdout);
@@ -346,7 +349,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nc; i++)
         for (int f = 0; f < 7; f++) {
             if (quick && f > 0 && f != 5) continue;
-            fails += run_case(cases[i], forces[f], 132, 1) != 0;
+            fails += run_case(cases[i], forces[f], 132, 1, f % 2) != 0;
             runs++;
         }
     /* The automatic choice on a small device (8 SMs): other tiles and splits. */
@@ -367,7 +370,7 @@ int main(int argc, char **argv) {
         if (pick(0, 3) == 0) c.ph = c.pw = 0, c.dh = c.dw = 1, c.sh = c.kh, c.sw = c.kw; /* patchify-like */
         if (c.h + 2 * c.ph - c.dh * (c.kh - 1) < 1 || c.w + 2 * c.pw - c.dw * (c.kw - 1) < 1) continue;
         const int f = pick(0, 6);
-        fails += run_case(c, forces[f], pick(0, 1) ? 132 : 4, 1) != 0, runs++;
+        fails += run_case(c, forces[f], pick(0, 1) ? 132 : 4, 1, pick(0, 1)) != 0, runs++;
         r++;
     }
     printf("%lld of %lld runs wrong\n", (long long)fails, (long long)runs);
