@@ -6,23 +6,24 @@
  * * kw taps. X_g is the im2col matrix, never stored: each block gathers its BK x BN slice
  * of it straight from the NCHW input into shared memory (cp.async, zero-filled in the
  * padding). A table of K entries (built on the device once per call) turns a tap index k
- * = (ci, ky, kx) into its input offset ci*h*w + ky*dh*w + kx*dw and its (ky*dh, kx*dw) shift,
- * so the gather costs a table read (the same address for a whole warp) and two bounds
- * tests per element. 1x1, 3x3 with any stride, dilation and patchify (kernel == stride)
- * are all this one kernel: only the table differs.
+ * = (ci, ky, kx) into its input offset ci*h*w + ky*dh*w + kx*dw, its (ky*dh, kx*dw) shift
+ * and its tap number; how an element is tested against the image depends on the geometry
+ * (see GATHER_* below). 1x1, 3x3 with any stride, dilation and patchify (kernel == stride)
+ * are all this one kernel.
  *
  * Products: mma.sync m16n8k8 TF32 (both operands rounded to nearest, 10-bit mantissa),
- * F32 accumulation. Weights are read in place when their rows are whole 16-byte chunks:
- * F32 (K % 4 == 0; fragments by ldmatrix, rounded to TF32 as loaded) or F16 (K % 8 == 0;
- * the A tile stays F16 in shared memory, each fragment element widened exactly). Other
- * weights are converted once per call into pool scratch, rounded to TF32, rows padded to a
- * multiple of 4 floats. The gathered inputs are rounded as their fragments are loaded. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
- * Tiles: 128 x 256, 128 x 128, 64 x 128 or 64 x 64 (output channels x pixels), the largest that
- * still gives every SM work; when even 64 x 64 tiles are too few and K is deep, K is split
- * over blocks and a second kernel adds the partial sums in a fixed order.
+ * F32 accumulation: per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation
+ * error (cuDNN's default for F32 convolutions is TF32 too). Weights are read in place when
+ * their rows are whole 16-byte chunks: F32 (K % 4 == 0; fragments by ldmatrix, rounded to
+ * TF32 as loaded) or F16 (K % 8 == 0; the A tile stays F16 in shared memory, each fragment
+ * element widened exactly). Other weights are converted once per call into pool scratch,
+ * rounded to TF32, rows padded to a multiple of 4 floats. The gathered inputs are rounded
+ * as their fragments are loaded.
+ * Tiles: 128 x 256, 128 x 128, 64 x 128 or 64 x 64 (output channels x pixels), the largest
+ * that still gives every SM work; when even 64 x 64 tiles are too few and K is deep, K is
+ * split over blocks and a second kernel adds the partial sums in a fixed order.
  * Groups of <= 8 output channels (depthwise and the like) would waste most of a 64-row
- * tile: they run a direct F32 kernel, one thread per output.
- * F16 weights are widened to F32 once per call into pool scratch (as the CPU op does).
+ * tile: they run a direct F32 kernel, one thread per output, on the exact weights.
  */
 #include <stdint.h>
 #include <stdlib.h>
