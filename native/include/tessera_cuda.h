@@ -113,7 +113,7 @@ TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, const void *t
 /* ---- LayerNorm, GroupNorm, scale, upsampling, timestep embedding (tsc_ops.cu; F32, dev) -- */
 /* As the CPU ops: weight/bias may be NULL; reductions in double, two-pass. */
 TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, const float *bias, int64_t rows, int64_t n, float eps);
-/* batch * groups <= 65535. */
+/* batch * groups <= 65535; a group (channels/groups * hw floats) < 2^31 - 1024. */
 TS_API int32_t tsc_group_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, const float *bias, int64_t batch, int64_t channels, int64_t hw, int32_t groups, float eps);
 TS_API int32_t tsc_scale(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t rows, int64_t n, float s, float b);
 /* y 8-byte aligned. */
@@ -122,8 +122,8 @@ TS_API int32_t tsc_upsample_nearest2x(void *ctx, float *y, const float *x, int64
 TS_API int32_t tsc_timestep_embedding(void *ctx, float *y, const float *timesteps, int64_t n, int32_t dim, int32_t flip_sin_to_cos, float downscale_freq_shift, float scale, float max_period);
 
 /* ---- Convolution (tsc_conv.cu) ---------------------------------------------------------- */
-/* As ts_conv2d (contiguous NCHW, dev pointers): w_type TS_TYPE_F32 or TS_TYPE_F16 (F16 is
- * widened to F32 once per call into pool scratch). An implicit GEMM on tensor cores: TF32
+/* As ts_conv2d (contiguous NCHW, dev pointers): w_type TS_TYPE_F32 or TS_TYPE_F16, same
+ * checks and messages. An implicit GEMM on tensor cores: TF32
  * products (both operands rounded to 10-bit mantissas) with F32 accumulation, so each
  * output is within about 1e-3 * sum |w*x| of the exact sum; groups of <= 8 output channels
  * (depthwise) use a direct F32 kernel; few-pixel deep convolutions split K (partial sums
