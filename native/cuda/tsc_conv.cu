@@ -364,7 +364,10 @@ static struct conv_choice conv_choose(const char *force, int64_t sm_count, int64
      * can read them in place: always for the direct kernel, for the tensor-core one when the
      * rows are whole 16-byte chunks (it then rounds the A fragments itself). */
     ch.w_raw = w_f32 && (ch.direct || (k % 4 == 0 && w_aligned16));
-    ch.w_half = w_f16 && !ch.direct && k % 8 == 0 && w_aligned16;
+    /* F16 in place costs 4 shared loads and widenings per A fragment where F32 takes one
+     * ldmatrix; the copy costs a pass over the weights (6 bytes each), about 120 / npix of
+     * the products' time at ~100 TFLOP/s: in place only where that pass would matter. */
+    ch.w_half = w_f16 && !ch.direct && k % 8 == 0 && w_aligned16 && npix <= 1024;
     ch.kp = ch.direct || ch.w_raw || ch.w_half ? k : (k + 3) / 4 * 4;
     /* Split K when even 64 x 64 tiles leave most SMs idle and K is deep (SD's 8x8 and
      * 16x16 levels: 64-256 pixels, K up to 11520): each split's blocks write partial sums,

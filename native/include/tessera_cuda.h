@@ -131,7 +131,8 @@ TS_API int32_t tsc_timestep_embedding(void *ctx, float *y, const float *timestep
  * TSC_CONV_TILE (64, 64x128, 128, 256, split, direct) forces a kernel (tests, tuning).
  * One image's input and output must each hold < 2^31 elements. Scratch: 16 bytes per tap,
  * the weights as F32 (4 bytes each) unless w is 16-byte aligned and they are F32 with
- * K % 4 == 0 or F16 with K % 8 == 0 (read in place; K = cin/groups*kh*kw), and with split K
+ * K % 4 == 0 or F16 with K % 8 == 0 and n*oh*ow <= 1024 (read in place; K =
+ * cin/groups*kh*kw), and with split K
  * splits x cout x n*oh*ow floats. */
 TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const void *w, int32_t w_type, const float *bias, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout, int64_t kh, int64_t kw, int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dil_h, int32_t dil_w, int32_t groups);
 

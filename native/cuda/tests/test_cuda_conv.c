@@ -129,6 +129,7 @@ int main(void) {
         {"1x1 640->320", 1, 640, 32, 32, 320, 1, 1, 1, 1, 0, 0, 1, 1, 1, TS_TYPE_F32, 1, 0},
         {"1x1 exact batch 3 odd", 3, 96, 9, 13, 144, 1, 1, 1, 1, 0, 0, 1, 1, 1, TS_TYPE_F32, 1, 1},
         {"1x1 16-byte gather exact", 2, 40, 12, 10, 136, 1, 1, 1, 1, 0, 0, 1, 1, 1, TS_TYPE_F32, 1, 1},
+        {"1x1 f16 weights in place exact", 2, 32, 16, 12, 96, 1, 1, 1, 1, 0, 0, 1, 1, 1, TS_TYPE_F16, 1, 1},
         /* enough blocks (>= 132 SMs of an H100) for the 128 x 128 tiles */
         {"1x1 16-byte gather 128-tile exact", 2, 64, 56, 56, 384, 1, 1, 1, 1, 0, 0, 1, 1, 1, TS_TYPE_F16, 1, 1},
         {"3x3 128-tile exact", 2, 32, 56, 56, 384, 3, 3, 1, 1, 1, 1, 1, 1, 1, TS_TYPE_F32, 1, 1},
