@@ -6,21 +6,24 @@
  * * kw taps. X_g is the im2col matrix, never stored: each block gathers its BK x BN slice
  * of it straight from the NCHW input into shared memory (cp.async, zero-filled in the
  * padding). A table of K entries (built on the device once per call) turns a tap index k
- * = (ci, ky, kx) into its input offset ci*h*w + ky*dh*w + kx*dw and its (ky*dh, kx*dw) shift,
- * so the gather costs a table read (the same address for a whole warp) and two bounds
- * tests per element. 1x1, 3x3 with any stride, dilation and patchify (kernel == stride)
- * are all this one kernel: only the table differs.
+ * = (ci, ky, kx) into its input offset ci*h*w + ky*dh*w + kx*dw, its (ky*dh, kx*dw) shift
+ * and its tap number; how an element is tested against the image depends on the geometry
+ * (see GATHER_* below). 1x1, 3x3 with any stride, dilation and patchify (kernel == stride)
+ * are all this one kernel.
  *
  * Products: mma.sync m16n8k8 TF32 (both operands rounded to nearest, 10-bit mantissa),
- * F32 accumulation. The weights are rounded to TF32 once per call into pool scratch (rows
- * padded to a multiple of 4 floats: 16-byte cp.async, ldmatrix fragments, no per-use
- * conversion); the gathered inputs are rounded as their fragments are loaded. Per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation error.
- * Tiles: 128 x 256, 128 x 128, 64 x 128 or 64 x 64 (output channels x pixels), the largest that
- * still gives every SM work; when even 64 x 64 tiles are too few and K is deep, K is split
- * over blocks and a second kernel adds the partial sums in a fixed order.
+ * F32 accumulation: per output |error| <= ~2^-10 * sum_k |w_k x_k| plus F32 summation
+ * error (cuDNN's default for F32 convolutions is TF32 too). Weights are read in place when
+ * their rows are whole 16-byte chunks: F32 (K % 4 == 0; fragments by ldmatrix, rounded to
+ * TF32 as loaded) or F16 (K % 8 == 0; the A tile stays F16 in shared memory, each fragment
+ * element widened exactly). Other weights are converted once per call into pool scratch,
+ * rounded to TF32, rows padded to a multiple of 4 floats. The gathered inputs are rounded
+ * as their fragments are loaded.
+ * Tiles: 128 x 256, 128 x 128, 64 x 128 or 64 x 64 (output channels x pixels), the largest
+ * that still gives every SM work; when even 64 x 64 tiles are too few and K is deep, K is
+ * split over blocks and a second kernel adds the partial sums in a fixed order.
  * Groups of <= 8 output channels (depthwise and the like) would waste most of a 64-row
- * tile: they run a direct F32 kernel, one thread per output.
- * F16 weights are widened to F32 once per call into pool scratch (as the CPU op does).
+ * tile: they run a direct F32 kernel, one thread per output, on the exact weights.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,6 +54,8 @@ struct conv_args {
     int32_t groups;
     int32_t kt_split; /* k-tiles per split of K (all of them when K is not split) */
     float *part;      /* split K: partial sums [split][cout][npix], reduced by k_conv_reduce; else NULL */
+    int32_t w_raw;    /* the caller's F32 weights, not rounded to TF32: round A fragments as loaded */
+    const uint16_t *wh; /* AH kernels: the caller's F16 weights, rows of kp == k halves */
     int32_t npix;         /* n * oh * ow */
     int64_t x_img, y_img; /* floats per image of x and y */
 };
@@ -79,6 +84,9 @@ static __device__ __forceinline__ uint32_t to_tf32(float f) {
     return r;
 }
 
+/* An F16 value as a TF32 operand: exact (10-bit mantissa, and F16's exponents fit). */
+static __device__ __forceinline__ uint32_t h_to_tf32(uint16_t h) { return __float_as_uint(__half2float(__ushort_as_half(h))); }
+
 static __device__ __forceinline__ void mma_tf32(float *d, const uint32_t *a, const uint32_t *b) {
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
@@ -96,14 +104,19 @@ static __device__ __forceinline__ void mma_tf32(float *d, const uint32_t *a, con
  *    of a channel are 16 contiguous bytes, one 16-byte cp.async, no table. */
 enum { GATHER_BOUNDS, GATHER_NOPAD, GATHER_MASK, GATHER_VEC };
 
-/* Block tile BM (output channels) x BN (pixels), 8 warps as 2 (M) x 4 (N), each WM x WN. */
-template <int BM, int BN, int MODE>
+/* Block tile BM (output channels) x BN (pixels), 8 warps as 2 (M) x 4 (N), each WM x WN.
+ * AH: the A tile holds the caller's F16 weights as they are (rows of BK + 8 halves, 16-byte
+ * cp.async of 8 halves, K a multiple of 8): no F32 copy of the weights per call; each
+ * fragment element is one 16-bit shared load widened to F32 (exact in TF32). */
+template <int BM, int BN, int MODE, bool AH>
 __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_args a) {
     constexpr int BK = CONV_BK, AS = BK + CONV_APAD, BS = BN + CONV_BPAD;
     constexpr int WM = BM / 2, WN = BN / 4, MT = WM / 16, NT = WN / 8;
     constexpr int A_PER = BM * BK / 4 / CONV_THREADS, B_PER = BK * BN / CONV_THREADS;
     constexpr int B_KSTEP = CONV_THREADS / BN;
     constexpr int BV_PER = BK * BN / 4 / CONV_THREADS, BV_KSTEP = CONV_THREADS / (BN / 4);
+    constexpr int ASH = BK + 8, AH_PER = BM * BK / 8 / CONV_THREADS; /* AH: row stride (halves), chunks per thread */
+    static_assert(BM * ASH * 2 <= BM * AS * 4, "the F16 A tile fits the F32 one's space");
     TSC_CONV_SMEM(smem);
     float *As = smem;                        /* [STAGES][BM][AS] */
     float *Bs = smem + CONV_STAGES * BM * AS; /* [STAGES][BK][BS] */
@@ -117,6 +130,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
 
     /* A loads: 16 bytes each, chunk c = tid + 256 i is row c / 8, floats 4 (c % 8) on. */
     const float *wg = a.w + (int64_t)g * a.cout_g * a.kp;
+    const uint16_t *whg = AH ? a.wh + (int64_t)g * a.cout_g * a.kp : NULL;
     /* B loads: one fixed pixel (VEC: 4 pixels) per thread, taps tid / BN + B_KSTEP i
      * (VEC: tid / (BN / 4) + BV_KSTEP i). */
     constexpr bool VEC = MODE == GATHER_VEC;
@@ -145,11 +159,21 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
         const int kbase = (kt0 + kt) * BK;
         float *as = As + stage * BM * AS;
         float *bs = Bs + stage * BK * BS;
+        if constexpr (AH) {
+            uint16_t *ash = (uint16_t *)as;
 #pragma unroll
-        for (int i = 0; i < A_PER; i++) {
-            const int ch = tid + CONV_THREADS * i, m = ch >> 3, kq = (ch & 7) * 4, gm = m0 + m, gk = kbase + kq;
-            const bool ok = gm < a.cout_g && gk < a.kp; /* kp is a multiple of 4: all 4 in or all out */
-            cp_async16(smem_u32(as + m * AS + kq), ok ? wg + (int64_t)gm * a.kp + gk : a.w, ok ? 16 : 0);
+            for (int i = 0; i < AH_PER; i++) {
+                const int ch = tid + CONV_THREADS * i, m = ch >> 2, kq = (ch & 3) * 8, gm = m0 + m, gk = kbase + kq;
+                const bool ok = gm < a.cout_g && gk < a.kp; /* kp is a multiple of 8: all 8 in or all out */
+                cp_async16(smem_u32(ash + m * ASH + kq), ok ? whg + (int64_t)gm * a.kp + gk : a.wh, ok ? 16 : 0);
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < A_PER; i++) {
+                const int ch = tid + CONV_THREADS * i, m = ch >> 3, kq = (ch & 7) * 4, gm = m0 + m, gk = kbase + kq;
+                const bool ok = gm < a.cout_g && gk < a.kp; /* kp is a multiple of 4: all 4 in or all out */
+                cp_async16(smem_u32(as + m * AS + kq), ok ? wg + (int64_t)gm * a.kp + gk : a.w, ok ? 16 : 0);
+            }
         }
         if constexpr (VEC) {
 #pragma unroll
@@ -211,8 +235,26 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
             /* The weights are TF32 already (rounded once per call): one ldmatrix.x4 per
              * 16 x 8 tile, its four 8 x 4-float quarters landing as a0 (rows 0-7, k 0-3),
              * a1 (rows 8-15, k 0-3), a2 (rows 0-7, k 4-7), a3 (rows 8-15, k 4-7). */
+            if constexpr (AH) {
+                /* a0 (row g, k t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4) */
+                const uint16_t *ash = (const uint16_t *)(As + (kt % CONV_STAGES) * BM * AS) + (wm * WM) * ASH;
 #pragma unroll
-            for (int i = 0; i < MT; i++) ldsm_x4(af[i], smem_u32(as + (i * 16 + lrow) * AS + ks * 8 + lcol));
+                for (int i = 0; i < MT; i++) {
+                    const uint16_t *r = ash + (i * 16 + gq) * ASH + ks * 8 + tq;
+                    af[i][0] = h_to_tf32(r[0]);
+                    af[i][1] = h_to_tf32(r[8 * ASH]);
+                    af[i][2] = h_to_tf32(r[4]);
+                    af[i][3] = h_to_tf32(r[8 * ASH + 4]);
+                }
+            } else {
+#pragma unroll
+                for (int i = 0; i < MT; i++) {
+                    ldsm_x4(af[i], smem_u32(as + (i * 16 + lrow) * AS + ks * 8 + lcol));
+                    if (a.w_raw)
+#pragma unroll
+                        for (int e = 0; e < 4; e++) af[i][e] = to_tf32(__uint_as_float(af[i][e]));
+                }
+            }
 #pragma unroll
             for (int j = 0; j < NT; j++) {
                 const float *c = bs + (ks * 8 + tq) * BS + j * 8 + gq;
@@ -304,6 +346,8 @@ __global__ void k_conv_weights(float *dst, const void *src, int32_t f16, int64_t
  * gather mode and K split. force: TSC_CONV_TILE's value or NULL. */
 struct conv_choice {
     int direct;   /* k_conv_direct */
+    int w_raw;    /* the caller's F32 weights are used as they are (no converted copy) */
+    int w_half;   /* the caller's F16 weights are used as they are (AH kernels) */
     int64_t kp;   /* weight row stride in floats */
     int64_t splits, kt_split;
     int mode;     /* GATHER_* */
@@ -312,11 +356,19 @@ struct conv_choice {
 
 static struct conv_choice conv_choose(const char *force, int64_t sm_count, int64_t npix, int64_t cout, int64_t cout_g, int64_t groups,
                                       int64_t k, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t ohw,
-                                      int x_aligned16) {
+                                      int x_aligned16, int w_f32, int w_aligned16, int w_f16) {
     struct conv_choice ch;
     if (force && !*force) force = NULL;
     ch.direct = cout_g <= 8 || groups > 65535 || (force && strcmp(force, "direct") == 0);
-    ch.kp = ch.direct ? k : (k + 3) / 4 * 4;
+    /* F32 weights need no converted copy (a pass over all of them per call) when the kernel
+     * can read them in place: always for the direct kernel, for the tensor-core one when the
+     * rows are whole 16-byte chunks (it then rounds the A fragments itself). */
+    ch.w_raw = w_f32 && (ch.direct || (k % 4 == 0 && w_aligned16));
+    /* F16 in place costs 4 shared loads and widenings per A fragment where F32 takes one
+     * ldmatrix; the copy costs a pass over the weights (6 bytes each), about 120 / npix of
+     * the products' time at ~100 TFLOP/s: in place only where that pass would matter. */
+    ch.w_half = w_f16 && !ch.direct && k % 8 == 0 && w_aligned16 && npix <= 1024;
+    ch.kp = ch.direct || ch.w_raw || ch.w_half ? k : (k + 3) / 4 * 4;
     /* Split K when even 64 x 64 tiles leave most SMs idle and K is deep (SD's 8x8 and
      * 16x16 levels: 64-256 pixels, K up to 11520): each split's blocks write partial sums,
      * one more kernel adds them. Splits keep >= 8 k-tiles each. */
@@ -368,22 +420,27 @@ template <int BM, int BN> static size_t conv_smem() {
 
 #ifndef TSC_CONV_EMU
 
-template <int BM, int BN, int MODE> static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
+template <int BM, int BN, int MODE, bool AH>
+static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
     const size_t smem = conv_smem<BM, BN>();
-    cudaError_t e = cudaFuncSetAttribute(k_conv_mma<BM, BN, MODE>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    cudaError_t e = cudaFuncSetAttribute(k_conv_mma<BM, BN, MODE, AH>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return tsc_cuda_status(e, "tsc_conv2d: shared memory");
     const dim3 grid((unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)groups);
-    k_conv_mma<BM, BN, MODE><<<grid, CONV_THREADS, smem, c->stream>>>(a);
+    k_conv_mma<BM, BN, MODE, AH><<<grid, CONV_THREADS, smem, c->stream>>>(a);
     return tsc_launch_status("tsc_conv2d");
 }
 
-template <int BM, int BN> static int32_t launch_tiles(struct tsc_context *c, const struct conv_args &a, int64_t groups, int mode) {
+template <int BM, int BN, bool AH> static int32_t launch_modes(struct tsc_context *c, const struct conv_args &a, int64_t groups, int mode) {
     switch (mode) {
-    case GATHER_VEC: return launch_mma<BM, BN, GATHER_VEC>(c, a, groups);
-    case GATHER_NOPAD: return launch_mma<BM, BN, GATHER_NOPAD>(c, a, groups);
-    case GATHER_MASK: return launch_mma<BM, BN, GATHER_MASK>(c, a, groups);
-    default: return launch_mma<BM, BN, GATHER_BOUNDS>(c, a, groups);
+    case GATHER_VEC: return launch_mma<BM, BN, GATHER_VEC, AH>(c, a, groups);
+    case GATHER_NOPAD: return launch_mma<BM, BN, GATHER_NOPAD, AH>(c, a, groups);
+    case GATHER_MASK: return launch_mma<BM, BN, GATHER_MASK, AH>(c, a, groups);
+    default: return launch_mma<BM, BN, GATHER_BOUNDS, AH>(c, a, groups);
     }
+}
+
+template <int BM, int BN> static int32_t launch_tiles(struct tsc_context *c, const struct conv_args &a, int64_t groups, int mode) {
+    return a.wh ? launch_modes<BM, BN, true>(c, a, groups, mode) : launch_modes<BM, BN, false>(c, a, groups, mode);
 }
 
 static int mul_ok(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out) && *out < ((int64_t)1 << 60); }
@@ -437,22 +494,27 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
      * "64x128", "128" (128 x 128), "256" (128 x 256) or "split" (64 x 64 tiles, K split in 4
      * where it has >= 4 k-tiles). */
     const struct conv_choice ch = conv_choose(getenv("TSC_CONV_TILE"), c->sm_count, npix, cout, cout_g, groups, k, kh, kw, sh, sw, ph, pw,
-                                              ohw, ((uintptr_t)x & 15) == 0);
+                                              ohw, ((uintptr_t)x & 15) == 0, w_type == TS_TYPE_F32, ((uintptr_t)w & 15) == 0,
+                                              w_type == TS_TYPE_F16);
     const bool direct = ch.direct;
     const int64_t splits = ch.splits, kt_split = ch.kt_split, kp = ch.kp;
 
-    /* Scratch: the tap table, the weights as F32 rows of kp floats, the split partial sums. */
-    const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256, w_bytes = tsc_cdiv(cout * kp * 4, 256) * 256;
+    /* Scratch: the tap table, the weights as F32 rows of kp floats (unless used in place), the
+     * split partial sums. */
+    const int64_t tab_bytes = tsc_cdiv(k * 16, 256) * 256, w_bytes = ch.w_raw || ch.w_half ? 0 : tsc_cdiv(cout * kp * 4, 256) * 256;
     const int64_t part_bytes = splits > 1 ? splits * cout * npix * 4 : 0;
     void *scratch;
     st = tsc_scratch(c, tab_bytes + w_bytes + part_bytes, &scratch);
     if (st) return st;
     int4 *tab = (int4 *)scratch;
-    float *wf = (float *)((char *)scratch + tab_bytes);
+    /* with w_half, a.w is not read (the AH kernels read a.wh) */
+    const float *wf = ch.w_raw || ch.w_half ? (const float *)w : (const float *)((char *)scratch + tab_bytes);
     float *part = splits > 1 ? (float *)((char *)scratch + tab_bytes + w_bytes) : NULL;
     k_conv_table<<<(unsigned)tsc_cdiv(k, 256), 256, 0, c->stream>>>(tab, (int32_t)k, (int32_t)kh, (int32_t)kw, (int32_t)h,
                                                                     (int32_t)width, (int32_t)dh, (int32_t)dw);
-    k_conv_weights<<<(unsigned)tsc_cdiv(cout * kp, 256), 256, 0, c->stream>>>(wf, w, w_type == TS_TYPE_F16, cout, k, kp, !direct);
+    if (!ch.w_raw && !ch.w_half)
+        k_conv_weights<<<(unsigned)tsc_cdiv(cout * kp, 256), 256, 0, c->stream>>>((float *)wf, w, w_type == TS_TYPE_F16, cout, k, kp,
+                                                                                !direct);
     st = tsc_launch_status(fn);
     if (!st) {
         struct conv_args a;
@@ -462,7 +524,8 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         a.cin_g = (int32_t)cin_g, a.cout_g = (int32_t)cout_g, a.k = (int32_t)k, a.npix = (int32_t)npix;
         a.kp = (int32_t)kp, a.x_img = x_img, a.y_img = y_img;
         a.kh = (int32_t)kh, a.kw = (int32_t)kw, a.dh = (int32_t)dh, a.dw = (int32_t)dw;
-        a.groups = (int32_t)groups, a.kt_split = (int32_t)kt_split, a.part = part;
+        a.groups = (int32_t)groups, a.kt_split = (int32_t)kt_split, a.part = part, a.w_raw = ch.w_raw && !direct;
+        a.wh = ch.w_half ? (const uint16_t *)w : NULL;
         if (direct) {
             const int64_t total = n * y_img;
             k_conv_direct<<<(unsigned)tsc_cdiv(total, 256), 256, 0, c->stream>>>(a, total);

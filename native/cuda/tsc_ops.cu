@@ -171,11 +171,36 @@ __global__ void k_get_rows(float *y, int64_t ys, const char *table, int type, in
     else if (type == TS_TYPE_Q8_0) {
         const tsc_block_q8_0 *b = (const tsc_block_q8_0 *)row + e / 32;
         v = (float)b->qs[e % 32] * tsc_h2f(b->d);
-    } else { /* Q4_0: byte j holds element j (low nibble) and j + 16 (high) */
+    } else if (type == TS_TYPE_Q4_0) { /* byte j holds element j (low nibble) and j + 16 (high) */
         const tsc_block_q4_0 *b = (const tsc_block_q4_0 *)row + e / 32;
         const int j = (int)(e % 32);
         const int q = j < 16 ? (b->qs[j] & 15) : (b->qs[j - 16] >> 4);
         v = (float)(q - 8) * tsc_h2f(b->d);
+    } else if (type == TS_TYPE_BF16) {
+        v = __uint_as_float((uint32_t)((const uint16_t *)row)[e] << 16);
+    } else if (type == TS_TYPE_Q4_K) {
+        /* 144-byte blocks of 256: d, dmin (F16), 12 bytes of packed 6-bit (scale, min) for 8
+         * sub-blocks of 32, then 128 bytes of nibbles (sub-blocks 2i and 2i+1 share 32 bytes:
+         * low and high nibbles). The CPU's float steps: d*sc * q - dmin*m, unfused. */
+        const uint8_t *b = (const uint8_t *)row + (e / 256) * 144;
+        const int el = (int)(e % 256), j = el / 32, l = el % 32;
+        const uint8_t *sc6 = b + 4;
+        int sc, m;
+        if (j < 4) sc = sc6[j] & 63, m = sc6[j + 4] & 63;
+        else sc = (sc6[j + 4] & 15) | ((sc6[j - 4] >> 6) << 4), m = (sc6[j + 4] >> 4) | ((sc6[j] >> 6) << 4);
+        const float dl = __fmul_rn(tsc_h2f(*(const uint16_t *)b), (float)sc), ml = __fmul_rn(tsc_h2f(*(const uint16_t *)(b + 2)), (float)m);
+        const int q = (b[16 + 32 * (j >> 1) + l] >> (4 * (j & 1))) & 15;
+        v = __fsub_rn(__fmul_rn(dl, (float)q), ml);
+    } else { /* Q6_K: 210-byte blocks of 256: ql[128] low nibbles, qh[64] high 2 bits,
+              * 16 int8 scales, d (F16); value d * scale * (level - 32), unfused */
+        const uint8_t *b = (const uint8_t *)row + (e / 256) * 210;
+        const int el = (int)(e % 256), n = el >> 7, r = el & 127, part = r >> 5, l = r & 31;
+        const uint8_t *ql = b + 64 * n, *qh = b + 128 + 32 * n;
+        const int lo = (part & 1) ? ql[l + 32] : ql[l];
+        const int nib = (part & 2) ? (lo >> 4) : (lo & 15);
+        const int q = nib | (((qh[l] >> (2 * part)) & 3) << 4);
+        const int8_t scale = (int8_t)b[192 + 8 * n + (l >> 4) + 2 * part];
+        v = __fmul_rn(__fmul_rn(tsc_h2f(*(const uint16_t *)(b + 208)), (float)scale), (float)(q - 32));
     }
     y[r * ys + e] = v;
 }
@@ -364,11 +389,18 @@ extern "C" TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, co
     case TS_TYPE_F16: row_bytes = 2 * n, al = 2; break;
     case TS_TYPE_Q8_0: row_bytes = 34 * (n / 32), al = 2; break;
     case TS_TYPE_Q4_0: row_bytes = 18 * (n / 32), al = 2; break;
-    default: return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_get_rows: type %d is not supported on CUDA (F32, F16, Q8_0, Q4_0)", (int)type);
+    case TS_TYPE_BF16: row_bytes = 2 * n, al = 2; break;
+    case TS_TYPE_Q4_K: row_bytes = 144 * (n / 256), al = 2; break;
+    case TS_TYPE_Q6_K: row_bytes = 210 * (n / 256), al = 2; break;
+    default:
+        return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_get_rows: type %d is not supported on CUDA (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)",
+                             (int)type);
     }
     if (n < 0 || n_ids < 0 || n_table < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_get_rows: negative size");
     if ((type == TS_TYPE_Q8_0 || type == TS_TYPE_Q4_0) && n % 32)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_get_rows: n=%lld is not a multiple of 32", (long long)n);
+    if ((type == TS_TYPE_Q4_K || type == TS_TYPE_Q6_K) && n % 256)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_get_rows: n=%lld is not a multiple of 256", (long long)n);
     if (n == 0 || n_ids == 0) return TS_OK;
     if (y == NULL || table == NULL || ids == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_get_rows: null pointer");
     if (!al4(y) || y_stride % 4 || ((uintptr_t)table % al) || table_stride % al)

@@ -117,14 +117,15 @@ TS_API int32_t tsc_activation(void *ctx, float *y, int64_t y_stride, const float
 TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const float *gate, int64_t gate_stride, const float *up, int64_t up_stride, int32_t act, int64_t rows, int64_t n);
 /* shape/strides: HOST arrays of ndim <= 4 entries (byte strides, 0 broadcasts). */
 TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strides, const float *a, const int64_t *a_strides, const float *b, const int64_t *b_strides, const int64_t *shape, int32_t ndim, int32_t op);
-/* table of type F32, F16, Q8_0 or Q4_0 (dev); ids: HOST array, every id checked to be in
+/* table of type F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K (dev; the CPU's dequantization, bit
+ * for bit); ids: HOST array, every id checked to be in
  * [0, n_table) before anything is enqueued (as the CPU op: nothing written otherwise). */
 TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, const void *table, int32_t type, int64_t table_stride, int64_t n_table, int64_t n, const int32_t *ids, int64_t n_ids);
 
 /* ---- LayerNorm, GroupNorm, scale, upsampling, timestep embedding (tsc_ops.cu; F32, dev) -- */
 /* As the CPU ops: weight/bias may be NULL; reductions in double, two-pass. */
 TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, const float *bias, int64_t rows, int64_t n, float eps);
-/* batch * groups <= 65535. */
+/* batch * groups <= 65535; a group (channels/groups * hw floats) < 2^31 - 1024. */
 TS_API int32_t tsc_group_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight, const float *bias, int64_t batch, int64_t channels, int64_t hw, int32_t groups, float eps);
 TS_API int32_t tsc_scale(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, int64_t rows, int64_t n, float s, float b);
 /* y 8-byte aligned. */
@@ -133,15 +134,18 @@ TS_API int32_t tsc_upsample_nearest2x(void *ctx, float *y, const float *x, int64
 TS_API int32_t tsc_timestep_embedding(void *ctx, float *y, const float *timesteps, int64_t n, int32_t dim, int32_t flip_sin_to_cos, float downscale_freq_shift, float scale, float max_period);
 
 /* ---- Convolution (tsc_conv.cu) ---------------------------------------------------------- */
-/* As ts_conv2d (contiguous NCHW, dev pointers): w_type TS_TYPE_F32 or TS_TYPE_F16 (F16 is
- * widened to F32 once per call into pool scratch). An implicit GEMM on tensor cores: TF32
+/* As ts_conv2d (contiguous NCHW, dev pointers): w_type TS_TYPE_F32 or TS_TYPE_F16, same
+ * checks and messages. An implicit GEMM on tensor cores: TF32
  * products (both operands rounded to 10-bit mantissas) with F32 accumulation, so each
  * output is within about 1e-3 * sum |w*x| of the exact sum; groups of <= 8 output channels
  * (depthwise) use a direct F32 kernel; few-pixel deep convolutions split K (partial sums
  * added in a fixed order: results never depend on timing). The environment variable
  * TSC_CONV_TILE (64, 64x128, 128, 256, split, direct) forces a kernel (tests, tuning).
- * One image's input and output must each hold < 2^31 elements. Scratch: the weights as
- * F32 (4 bytes each), 16 bytes per tap, and with split K splits x cout x n*oh*ow floats. */
+ * One image's input and output must each hold < 2^31 elements. Scratch: 16 bytes per tap,
+ * the weights as F32 (4 bytes each) unless w is 16-byte aligned and they are F32 with
+ * K % 4 == 0 or F16 with K % 8 == 0 and n*oh*ow <= 1024 (read in place; K =
+ * cin/groups*kh*kw), and with split K
+ * splits x cout x n*oh*ow floats. */
 TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const void *w, int32_t w_type, const float *bias, int64_t n, int64_t cin, int64_t h, int64_t width, int64_t cout, int64_t kh, int64_t kw, int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dil_h, int32_t dil_w, int32_t groups);
 
 /* ---- Attention ------------------------------------------------------------------------- */

@@ -549,10 +549,12 @@ int main(int argc, char **argv) {
     /* Convolutions: SD 1.5 UNet 320->320 at 64x64 (batch 1 and CFG batch 2), the VAE
      * decoder's 512->512 at 128x128, a stride-2 downsample, a 1x1, ViT-L/14's patchify. */
     bench_conv("sd unet", TS_TYPE_F16, 1, 320, 64, 64, 320, 3, 1, 1);
+    bench_conv("sd unet (weights in place)", TS_TYPE_F32, 1, 320, 64, 64, 320, 3, 1, 1);
     bench_conv("sd unet", TS_TYPE_F16, 2, 320, 64, 64, 320, 3, 1, 1);
     bench_conv("sd vae", TS_TYPE_F16, 1, 512, 128, 128, 512, 3, 1, 1);
     bench_conv("sd down", TS_TYPE_F32, 2, 320, 64, 64, 320, 3, 2, 1);
     bench_conv("sd unet 8x8 (split K)", TS_TYPE_F16, 2, 1280, 8, 8, 1280, 3, 1, 1);
+    bench_conv("sd unet 8x8 (split K, weights in place)", TS_TYPE_F32, 2, 1280, 8, 8, 1280, 3, 1, 1);
     bench_conv("sd unet 16x16", TS_TYPE_F16, 2, 1280, 16, 16, 1280, 3, 1, 1);
     bench_conv("1x1", TS_TYPE_F16, 2, 640, 32, 32, 1280, 1, 1, 0);
     bench_conv("vit-l/14 patchify", TS_TYPE_F16, 1, 3, 224, 224, 1024, 14, 14, 0);

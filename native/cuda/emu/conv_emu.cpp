@@ -3,7 +3,12 @@
  * arithmetic (gather modes, tiles, tails, groups, batch, split K, the direct kernel) on a
  * machine without a GPU. Not part of the build; run it by hand:
  *
- *   g++ -std=c++17 -O1 -o /tmp/conv_emu native/cuda/emu/conv_emu.cpp && /tmp/conv_emu
+ *   g++ -std=c++17 -O2 -o /tmp/conv_emu native/cuda/emu/conv_emu.cpp && /tmp/conv_emu [--quick]
+ *
+ * (about a minute; --quick a few seconds; -fsanitize=address also works, with a warning
+ * about swapcontext). 19 fixed geometries x every forced kernel x (F32 or copied weights,
+ * F16 weights in place), the automatic choice at 8 SMs, and 120 random geometries through
+ * random kernels and weight paths.
  *
  * The kernels are compiled from tsc_conv.cu itself (TSC_CONV_EMU set: its host entry point
  * and PTX helpers are left out). Each block's threads run as coroutines (ucontext) switched
@@ -55,6 +60,12 @@ static inline float tsc_h2f(uint16_t h) {
     return (h & 0x8000) ? -v : v;
 }
 static inline int64_t tsc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static inline uint32_t h_to_tf32(uint16_t h) {
+    const float f = tsc_h2f(h);
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
 
 /* ---- coroutine threads of one block ---------------------------------------------------- */
 static char *g_smem;
@@ -215,15 +226,19 @@ template <class F> static void launch(emu_dim3 grid, unsigned threads, size_t sm
             }
 }
 
-template <int BM, int BN> static void run_mma(const conv_args &a, int64_t z, int mode) {
+template <int BM, int BN, bool AH> static void run_mma_h(const conv_args &a, int64_t z, int mode) {
     const emu_dim3 grid{(unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)z};
     const size_t smem = conv_smem<BM, BN>();
     switch (mode) {
-    case GATHER_VEC: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_VEC>(a); }); break;
-    case GATHER_NOPAD: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_NOPAD>(a); }); break;
-    case GATHER_MASK: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_MASK>(a); }); break;
-    default: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_BOUNDS>(a); }); break;
+    case GATHER_VEC: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_VEC, AH>(a); }); break;
+    case GATHER_NOPAD: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_NOPAD, AH>(a); }); break;
+    case GATHER_MASK: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_MASK, AH>(a); }); break;
+    default: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_BOUNDS, AH>(a); }); break;
     }
+}
+template <int BM, int BN> static void run_mma(const conv_args &a, int64_t z, int mode) {
+    if (a.wh) run_mma_h<BM, BN, true>(a, z, mode);
+    else run_mma_h<BM, BN, false>(a, z, mode);
 }
 
 struct ccase {
@@ -238,13 +253,15 @@ static float eighth() {
 }
 
 /* As tsc_conv2d after validation, on host memory; returns the number of wrong outputs. */
-static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int verbose) {
+/* wmode: 0 weights converted into a copy (as F16 ones with odd K), 1 F32 in place, 2 F16 in place */
+static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int verbose, int wmode = 1) {
     const int64_t oh = (c.h + 2 * c.ph - c.dh * (c.kh - 1) - 1) / c.sh + 1, ow = (c.w + 2 * c.pw - c.dw * (c.kw - 1) - 1) / c.sw + 1;
     const int64_t cin_g = c.cin / c.groups, cout_g = c.cout / c.groups, k = cin_g * c.kh * c.kw, ohw = oh * ow, npix = c.n * ohw;
-    std::vector<float> x(c.n * c.cin * c.h * c.w + 4), w(c.cout * k), b(c.cout), y(c.n * c.cout * ohw, NAN), ref(y.size());
+    std::vector<float> x(c.n * c.cin * c.h * c.w + 4), wv(c.cout * k + 4), b(c.cout), y(c.n * c.cout * ohw, NAN), ref(y.size());
     float *xa = (float *)(((uintptr_t)x.data() + 15) & ~(uintptr_t)15);
+    float *w = (float *)(((uintptr_t)wv.data() + 15) & ~(uintptr_t)15);
     for (int64_t i = 0; i < c.n * c.cin * c.h * c.w; i++) xa[i] = eighth();
-    for (auto &v : w) v = eighth();
+    for (int64_t i = 0; i < c.cout * k; i++) w[i] = eighth();
     for (auto &v : b) v = eighth();
     for (int64_t img = 0; img < c.n; img++)
         for (int64_t co = 0; co < c.cout; co++)
@@ -262,17 +279,25 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
                             }
                     ref[((img * c.cout + co) * oh + oy) * ow + ox] = (float)s;
                 }
-    const conv_choice ch = conv_choose(force, sm_count, npix, c.cout, cout_g, c.groups, k, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, ohw, 1);
+    const conv_choice ch = conv_choose(force, sm_count, npix, c.cout, cout_g, c.groups, k, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, ohw, 1,
+                                       wmode == 1, 1, wmode == 2);
+    std::vector<uint16_t> whv(c.cout * k + 8);
+    uint16_t *wh = (uint16_t *)(((uintptr_t)whv.data() + 15) & ~(uintptr_t)15);
+    for (int64_t i = 0; i < c.cout * k; i++) {
+        const _Float16 hv = (_Float16)w[i];
+        memcpy(&wh[i], &hv, 2);
+    }
     std::vector<int4> tab(k);
     std::vector<float> wf(c.cout * ch.kp + 4), part(ch.splits > 1 ? ch.splits * c.cout * npix : 1, NAN);
     float *wfa = (float *)(((uintptr_t)wf.data() + 15) & ~(uintptr_t)15);
     launch(emu_dim3{(unsigned)tsc_cdiv(k, 256), 1, 1}, 256, 0, [&] {
         k_conv_table(tab.data(), (int32_t)k, (int32_t)c.kh, (int32_t)c.kw, (int32_t)c.h, (int32_t)c.w, (int32_t)c.dh, (int32_t)c.dw);
     });
-    launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * ch.kp, 256), 1, 1}, 256, 0,
-           [&] { k_conv_weights(wfa, w.data(), 0, c.cout, k, ch.kp, !ch.direct); });
+    if (ch.w_raw || ch.w_half) wfa = w;
+    else launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * ch.kp, 256), 1, 1}, 256, 0, [&] { k_conv_weights(wfa, w, 0, c.cout, k, ch.kp, !ch.direct); });
     g_ranges = {{(const char *)xa, (const char *)(xa + c.n * c.cin * c.h * c.w)},
-                {(const char *)wfa, (const char *)(wfa + c.cout * ch.kp)}};
+                {(const char *)wfa, (const char *)(wfa + c.cout * ch.kp)},
+                {(const char *)wh, (const char *)(wh + c.cout * k)}};
     conv_args a;
     a.x = xa, a.w = wfa, a.bias = c.bias ? b.data() : NULL, a.y = y.data(), a.tab = tab.data();
     a.h = (int32_t)c.h, a.iw = (int32_t)c.w, a.ow = (int32_t)ow, a.ohw = (int32_t)ohw;
@@ -281,6 +306,8 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
     a.kp = (int32_t)ch.kp, a.x_img = c.cin * c.h * c.w, a.y_img = c.cout * ohw;
     a.kh = (int32_t)c.kh, a.kw = (int32_t)c.kw, a.dh = (int32_t)c.dh, a.dw = (int32_t)c.dw;
     a.groups = (int32_t)c.groups, a.kt_split = (int32_t)ch.kt_split, a.part = ch.splits > 1 ? part.data() : NULL;
+    a.w_raw = ch.w_raw && !ch.direct;
+    a.wh = ch.w_half ? wh : NULL;
     if (ch.direct) {
         const int64_t total = c.n * a.y_img;
         launch(emu_dim3{(unsigned)tsc_cdiv(total, 256), 1, 1}, 256, 0, [&] { k_conv_direct(a, total); });
@@ -304,10 +331,10 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
     static const char *modes[] = {"bounds", "nopad", "mask", "vec"};
     if (verbose || bad)
         printf("%s n=%lld cin=%lld %lldx%lld cout=%lld k=%lldx%lld s=%lld,%lld p=%lld,%lld d=%lld,%lld g=%lld bias=%d force=%-6s "
-               "sms=%lld -> %s tile %dx%d %s splits %lld: %lld bad%s",
+               "sms=%lld w %s -> %s tile %dx%d %s splits %lld: %lld bad%s",
                bad ? "FAIL" : "ok  ", (long long)c.n, (long long)c.cin, (long long)c.h, (long long)c.w, (long long)c.cout,
                (long long)c.kh, (long long)c.kw, (long long)c.sh, (long long)c.sw, (long long)c.ph, (long long)c.pw, (long long)c.dh,
-               (long long)c.dw, (long long)c.groups, c.bias, force ? force : "auto", (long long)sm_count,
+               (long long)c.dw, (long long)c.groups, c.bias, force ? force : "auto", (long long)sm_count, ch.w_raw ? "f32 " : ch.w_half ? "f16 " : "copy",
                ch.direct ? "direct" : "mma", ch.bm, ch.bn, modes[ch.mode], (long long)ch.splits, (long long)bad, bad ? "" : "\n");
     if (bad) printf(", first [%lld] got %.9g want %.9g\n", (long long)first, y[first], ref[first]);
     fflush(stdout);
@@ -335,6 +362,8 @@ int main(int argc, char **argv) {
         {2, 9, 17, 19, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  /* several blocks along both M and N */
         {2, 12, 16, 20, 70, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0},  /* vec over several N blocks */
         {2, 40, 9, 7, 60, 3, 3, 2, 1, 1, 0, 1, 1, 2, 1},    /* groups 2, cout_g 30, asymmetric */
+        {2, 24, 13, 11, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, /* K = 216: F16 in place over several blocks */
+        {1, 16, 8, 12, 72, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},   /* 1x1 K = 16, vec gather */
     };
     static const char *forces[] = {NULL, "64", "64x128", "128", "256", "split", "direct"};
     int64_t fails = 0, runs = 0;
@@ -342,11 +371,32 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nc; i++)
         for (int f = 0; f < 7; f++) {
             if (quick && f > 0 && f != 5) continue;
-            fails += run_case(cases[i], forces[f], 132, 1) != 0;
+            fails += run_case(cases[i], forces[f], 132, 1, f % 3) != 0;
             runs++;
+            /* F16 weights in place wherever K allows (K % 8 == 0) */
+            if (!quick) fails += run_case(cases[i], forces[f], 132, 1, 2) != 0, runs++;
         }
     /* The automatic choice on a small device (8 SMs): other tiles and splits. */
     for (int i = 0; i < nc; i++) fails += run_case(cases[i], NULL, 8, 1) != 0, runs++;
+    /* Random geometries, each through a random kernel. */
+    const int n_random = quick ? 20 : 120;
+    for (int r = 0; r < n_random;) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        uint64_t q = rng;
+        auto pick = [&](int lo, int hi) { const int v = lo + (int)(q % (uint64_t)(hi - lo + 1)); q /= (uint64_t)(hi - lo + 1); return v; };
+        ccase c;
+        c.groups = pick(1, 3), c.n = pick(1, 3);
+        c.cin = c.groups * pick(1, 12), c.cout = c.groups * pick(9, 80);
+        c.h = pick(1, 19), c.w = pick(1, 19), c.kh = pick(1, 5), c.kw = pick(1, 5);
+        c.sh = pick(1, 3), c.sw = pick(1, 3), c.ph = pick(0, 3), c.pw = pick(0, 3), c.dh = pick(1, 3), c.dw = pick(1, 3);
+        c.bias = pick(0, 1);
+        if (c.h + 2 * c.ph - c.dh * (c.kh - 1) < 1 || c.w + 2 * c.pw - c.dw * (c.kw - 1) < 1) continue;
+        if (pick(0, 3) == 0) c.ph = c.pw = 0, c.dh = c.dw = 1, c.sh = c.kh, c.sw = c.kw; /* patchify-like */
+        if (c.h + 2 * c.ph - c.dh * (c.kh - 1) < 1 || c.w + 2 * c.pw - c.dw * (c.kw - 1) < 1) continue;
+        const int f = pick(0, 6);
+        fails += run_case(c, forces[f], pick(0, 1) ? 132 : 4, 1, pick(0, 2)) != 0, runs++;
+        r++;
+    }
     printf("%lld of %lld runs wrong\n", (long long)fails, (long long)runs);
     return fails ? 1 : 0;
 }

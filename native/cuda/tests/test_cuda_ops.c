@@ -151,13 +151,13 @@ static void test_binary(void *ctx, uint64_t *seed) {
 
 static void test_get_rows(void *ctx, uint64_t *seed) {
     const int64_t n_table = 100, n = 256;
-    static const int32_t types[] = {TS_TYPE_F32, TS_TYPE_F16, TS_TYPE_Q8_0, TS_TYPE_Q4_0};
-    static const int64_t row_bytes[] = {4 * 256, 2 * 256, 34 * 8, 18 * 8};
+    static const int32_t types[] = {TS_TYPE_F32, TS_TYPE_F16, TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_BF16, TS_TYPE_Q4_K, TS_TYPE_Q6_K};
+    static const int64_t row_bytes[] = {4 * 256, 2 * 256, 34 * 8, 18 * 8, 2 * 256, 144, 210};
     int32_t ids[13] = {0, 99, 5, 5, 42, 17, 98, 1, 2, 3, 77, 0, 50};
     float *src = tsc_test_randn(seed, n_table * n, 1.0f);
     const int64_t ys = 4 * n + 8;
     float *want = calloc(13 * ys / 4, 4);
-    for (int ti = 0; ti < 4; ti++) {
+    for (int ti = 0; ti < 7; ti++) {
         /* Padded table rows: F32 keeps 4-byte alignment, the others only 2. */
         const int64_t ts_al = row_bytes[ti] + (types[ti] == TS_TYPE_F32 ? 8 : 6);
         char *table = calloc((size_t)(n_table * ts_al), 1);
