@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Prepares, on a build machine (JDK 25, Maven, nvcc), what ci/gpu-check.sh needs on a GPU
 # machine that has no JDK or Maven and cannot download anything:
-#   .gpu/native/cuda/      libtessera_cuda + its C tests and tsc_bench (built by ci/cuda-build.sh in build-gpu/)
+#   .gpu/native.txz        libtessera_cuda + its C tests and tsc_bench (built by ci/cuda-build.sh in build-gpu/)
+#   .gpu/lib/              the CLI's jars (mvn package) but JMH's
 #   .gpu/jrt.txz           a jlink'd, stripped Java 25 runtime of the modules the CLI needs apart
 #                          from java.desktop (images: not used by the GPU check), ~18 MiB
 #   .gpu/junit-console.jar the JUnit console launcher (from the local Maven repository)
 #   .gpu/test-classes/     the CUDA Java tests (dev.tessera.runtime.CudaBackendTest and what it uses)
-#   cli/target/lib/        the CLI's jars (mvn package), marked complete
-# Then carry .gpu and cli/target/lib, and run there
+# Then carry .gpu alone (64 MiB travel with the checkout), and run there
 #   TESSERA_GPU_BUNDLE=.gpu bash ci/gpu-check.sh OUT
 # .gpu/ must be ignored by git (.git/info/exclude) so that it travels only when carried.
 set -euo pipefail
@@ -35,7 +35,12 @@ rm -rf /tmp/tessera-jrt && jlink --add-modules "$modules" --strip-debug --no-hea
 strip --strip-unneeded /tmp/tessera-jrt/jrt/lib/server/libjvm.so
 tar cJf "$B/jrt.txz" -C /tmp/tessera-jrt jrt
 [ -f build-gpu/native/cuda/libtessera_cuda.so ] || bash ci/cuda-build.sh build-gpu
-mkdir -p "$B/native/cuda"
+mkdir -p "$B/native/cuda" "$B/lib"
 cp build-gpu/native/cuda/libtessera_cuda.so build-gpu/native/cuda/test_cuda_* build-gpu/native/cuda/tsc_bench "$B/native/cuda/"
-du -sh "$B" cli/target/lib
-echo "with the checkout: $(( ($(git ls-files -z | xargs -0 stat -c %s | paste -sd+ | bc) + $(du -sbc "$B" cli/target/lib | tail -1 | cut -f1)) >> 20 )) MiB travel (limit 64)"
+tar cJf "$B/native.txz" -C "$B" native && rm -rf "$B/native"
+# The CLI's jars without the JMH harness and its math library (not used by the GPU check).
+for j in cli/target/lib/*.jar; do
+  case $(basename "$j") in jmh-core-*|commons-math3-*|jopt-simple-*) ;; *) cp "$j" "$B/lib/" ;; esac
+done
+du -sh "$B"
+echo "with the checkout: $(( ($(git ls-files -z | xargs -0 stat -c %s | paste -sd+ | bc) + $(du -sb "$B" | cut -f1)) >> 20 )) MiB travel (limit 64)"

@@ -36,6 +36,7 @@ OUT=$(cd "$OUT" && pwd)
 T0=$(date +%s)
 BUNDLE=${TESSERA_GPU_BUNDLE:-}
 BUILD=${TESSERA_GPU_BUILD_DIR:-build-gpu}
+if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/native.txz" ] && [ ! -d "$BUNDLE/native" ]; then tar xJf "$BUNDLE/native.txz" -C "$BUNDLE"; fi
 if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/native/cuda/libtessera_cuda.so" ]; then BUILD=$BUNDLE; export TESSERA_GPU_PREBUILT=1; fi
 JOBS=$(nproc 2>/dev/null || echo 4)
 if ! command -v nvcc >/dev/null; then
@@ -114,8 +115,10 @@ if [ -n "$BUNDLE" ] && [ -f "$BUNDLE/jrt.txz" ]; then
 fi
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 export TESSERA_CUDA_LIBRARY="$PWD/$LIB"
-if $build_ok && [ -f cli/target/lib/.complete ] && "$JAVA" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
-  CP=$(ls "$PWD"/cli/target/lib/*.jar | paste -sd:)
+JAVA_LIB=cli/target/lib
+if [ -n "$BUNDLE" ] && [ -d "$BUNDLE/lib" ]; then JAVA_LIB=$BUNDLE/lib; touch "$JAVA_LIB/.complete"; fi
+if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
+  CP=$(ls "$PWD/$JAVA_LIB"/*.jar | paste -sd:)
   TESSERA=("$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.cli.TesseraCli)
   log "java: tessera info --devices"
   timeout 60 "${TESSERA[@]}" info --devices >"$OUT/java-devices.txt" 2>&1
