@@ -41,7 +41,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     /** Device allocations handed out by allocate/resident: start address → end address. */
     private final TreeMap<Long, Long> deviceRanges = new TreeMap<>();
     private final Map<ResidentKey, Resident> residents = new HashMap<>();
-    /** Host copies of graph inputs that ops read on the host (token ids, positions), by device address. */
+    /** Host copies of graph inputs and I32 constants that ops read on the host (token ids, positions), by device address. */
     private final Map<Long, Tensor> hostCopies = new HashMap<>();
     private long residentBytes;
     private boolean closed;
@@ -188,6 +188,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
             r = new Resident(dev, host.scope());
             residents.put(key, r);
             residentBytes += host.byteSize();
+            if (constant.dtype() == DType.I32) {
+                hostCopies.put(dev.address(), constant); // constant ids/positions: ops read them on the host too
+            }
         }
         return Tensor.wrap(constant.dtype(), r.device(), constant.shape(), constant.strides());
     }
@@ -196,6 +199,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         for (Iterator<Map.Entry<ResidentKey, Resident>> it = residents.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
             if (!e.getValue().scope().isAlive()) {
+                hostCopies.remove(e.getValue().device().address());
                 release(e.getValue().device().address());
                 residentBytes -= e.getKey().bytes();
                 it.remove();
@@ -238,7 +242,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private MemorySegment hostValues(Tensor device, String role) {
         Tensor h = hostCopies.get(device.segment().address());
         if (h == null) {
-            throw new IllegalArgumentException("on CUDA, " + role + " must be a graph input (read on the host), got " + device);
+            throw new IllegalArgumentException("on CUDA, " + role + " must be a graph input or a constant (read on the host), got "
+                    + device);
         }
         return h.segment();
     }

@@ -146,14 +146,16 @@ class CudaBackendTest {
                 // Q8_0/Q4_0 matmuls: the same int8 block dots, float sums in another order;
                 // F16/F32 weights: F32 products in another order; GELU/erf: device libm ulps.
                 assertClose("concat", onCpu.output("c").toFloatArray(), onGpu.output("c").toFloatArray(), 1e-4);
-                assertClose("attention", onCpu.output("att").toFloatArray(), onGpu.output("att").toFloatArray(), 1e-4);
+                // The GPU attention runs on tensor cores: Q, K, V and the probabilities rounded to
+                // f16 (2^-11 relative each), so about 1e-3 of the values' range (seen: 4e-4).
+                assertClose("attention", onCpu.output("att").toFloatArray(), onGpu.output("att").toFloatArray(), 2e-3);
                 // a second run with new input reuses everything
                 Tensor input2 = rand(r, owned, m, k);
                 Ops.copy(input2, onCpu.input("x"));
                 Ops.copy(input2, onGpu.input("x"));
                 onCpu.run();
                 onGpu.run();
-                assertClose("second run", onCpu.output("att").toFloatArray(), onGpu.output("att").toFloatArray(), 1e-4);
+                assertClose("second run", onCpu.output("att").toFloatArray(), onGpu.output("att").toFloatArray(), 2e-3);
             }
         } finally {
             owned.forEach(Tensor::close);
