@@ -1,7 +1,7 @@
 /*
  * conv_emu.cpp — runs tsc_conv.cu's kernels on the CPU, to check tsc_conv2d's index
  * arithmetic (gather modes, tiles, tails, groups, batch, split K, the direct kernel) on a
- * machine without a GPU. Not part of the build; run it by hand:
+ * machine without a GPU. ctest runs it with --quick (label cuda); the full run by hand:
  *
  *   g++ -std=c++17 -O2 -o /tmp/conv_emu native/cuda/emu/conv_emu.cpp && /tmp/conv_emu [--quick]
  *
