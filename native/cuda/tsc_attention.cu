@@ -655,12 +655,14 @@ static int32_t launch_flash(struct tsc_context *c, const struct fa_args &a, int6
 }
 
 /* Two row tiles per warp (128-row blocks) for d <= 64 when that still gives every SM a
- * couple of blocks; one otherwise (registers: O and S grow with the row tiles). */
+ * couple of blocks and the keys are many; one otherwise (registers: O and S grow with the row
+ * tiles). On an H200, SD 1.5 self attention (lk 4096) ran at 162 vs 145 TFLOP/s with two, its
+ * cross attention (lk 77) at 29 vs 33: with few keys the longer blocks do not pay. */
 template <typename T>
 static int32_t launch_flash_d(struct tsc_context *c, const struct fa_args &a, int64_t n_heads, int32_t force) {
     const int64_t d = a.d;
     const bool two = d <= 64 && (force == TSC_ATT_FORCE_ROWS128 ||
-                                 (force != TSC_ATT_FORCE_ROWS64 && tsc_cdiv(a.lq, 128) * n_heads >= 2 * (int64_t)c->sm_count));
+                                 (force != TSC_ATT_FORCE_ROWS64 && a.lk >= 256 && tsc_cdiv(a.lq, 128) * n_heads >= 2 * (int64_t)c->sm_count));
     if (two)
         return d <= 32 ? launch_flash<32, 2, T>(c, a, n_heads)
                : d <= 48 ? launch_flash<48, 2, T>(c, a, n_heads)

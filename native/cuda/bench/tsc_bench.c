@@ -339,7 +339,7 @@ static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
     const char *fv = getenv("TSC_MMA_F16");
     if (m < 16) snprintf(kern, sizeof kern, " [plain]"); /* below tsc_matmul_mma.cu's TSC_MMA_MIN_M */
     else if (type != TS_TYPE_F16) snprintf(kern, sizeof kern, " [%s]", v ? v : "default");
-    else snprintf(kern, sizeof kern, " [%s]", fv ? fv : "xa");
+    else snprintf(kern, sizeof kern, " [%s]", fv ? fv : "wa");
     snprintf(name, sizeof name, "%s%s n=%lld k=%lld m=%lld: %.1f%% of %.0f T", tname(type), kern, (long long)n, (long long)k,
              (long long)m, 100.0 * flops / s / 1e12 / peak, peak);
     result("mma", name, s, 0, flops);
@@ -363,7 +363,7 @@ static void bench_mma_all(void) {
             for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(types[t], shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
     }
     unsetenv("TSC_MMA_QUANT");
-    setenv("TSC_MMA_F16", "wa", 1); /* F16 with W as the mma's A operand */
+    setenv("TSC_MMA_F16", "xa", 1); /* F16 with X as the mma's A operand (the other kernel) */
     for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(TS_TYPE_F16, shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
     unsetenv("TSC_MMA_F16");
     /* Around the threshold (m 15: the plain kernels; 16 and up: tensor cores). */

@@ -3,7 +3,7 @@
  * weights, tsc_matmul_mma.cu) against the CPU library, plus m just below the threshold.
  * Quantized weights run through each of the kernels TSC_MMA_QUANT selects (int8, f16,
  * raw, rawf16), with W rows padded by 0-6 bytes (so GGUF blocks start at every 2-byte
- * offset mod 16); F16 through both kernels (TSC_MMA_F16 unset, and "wa").
+ * offset mod 16); F16 through both kernels (TSC_MMA_F16 unset: W as the mma's A, and "xa").
  *
  * Tolerances:
  *  - Q8_0/Q4_0 (int8 mma): X is quantized with the CPU's rounding and every 32-block's
@@ -169,9 +169,9 @@ int main(void) {
                 check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)((s + v) % 4), s == 3);
     }
     unsetenv("TSC_MMA_QUANT");
-    /* F16 with W as the mma's A operand (TSC_MMA_F16=wa). */
-    setenv("TSC_MMA_F16", "wa", 1);
-    printf("TSC_MMA_F16=wa:\n");
+    /* F16 with X as the mma's A operand (TSC_MMA_F16=xa; the default puts W there). */
+    setenv("TSC_MMA_F16", "xa", 1);
+    printf("TSC_MMA_F16=xa:\n");
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         check(ctx, &seed, TS_TYPE_F16, shapes[s][0], shapes[s][1], shapes[s][2],
               (s % 2) ? 2 : (16 - (2 * shapes[s][1]) % 16) % 16 + 16, s == 3);
