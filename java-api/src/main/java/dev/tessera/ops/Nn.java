@@ -383,7 +383,8 @@ public final class Nn {
         }
     }
 
-    private static long[] broadcastStrides(Tensor t, long[] shape) {
+    /** t's byte strides against the broadcast shape (leading and size-1 dims stride 0). */
+    public static long[] broadcastStrides(Tensor t, long[] shape) {
         long[] st = new long[shape.length];
         int pad = shape.length - t.rank();
         for (int d = pad; d < shape.length; d++) {
@@ -552,13 +553,18 @@ public final class Nn {
     // ---------------------------------------------------------------- checks
 
     /** A tensor seen as rows x n: n = last dim (contiguous), rows = product of the others with one byte stride. */
-    private record Rows(long rows, long n, long stride) {
+    /** A tensor seen as rows of n elements, one byte stride apart (see {@link #rows}). */
+    public record Rows(long rows, long n, long stride) {
         long count() {
             return rows * n;
         }
     }
 
-    private static Rows rows(Tensor x, String role, DType... types) {
+    /**
+     * x viewed as [rows, n] with one row stride (contiguous last dim, leading dims that collapse),
+     * as the row-wise kernels take it (on any backend); IllegalArgumentException naming role otherwise.
+     */
+    public static Rows rows(Tensor x, String role, DType... types) {
         requireType(x, role, types);
         if (x.rank() == 0) {
             throw new IllegalArgumentException(role + " must have rank >= 1, got a scalar");

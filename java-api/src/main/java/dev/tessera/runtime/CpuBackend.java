@@ -68,10 +68,8 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** First of n consecutive positions, checked against the cache's capacity. */
-    private static int firstPosition(Tensor positions, long capacity) {
-        MemorySegment p = positions.segment();
-        int n = (int) positions.shape(0);
+    /** First of n consecutive positions (I32 at p), checked against the cache's capacity; shared with the CUDA backend. */
+    static int firstPosition(MemorySegment p, int n, long capacity) {
         int first = p.getAtIndex(ValueLayout.JAVA_INT, 0);
         for (int i = 1; i < n; i++) {
             if (p.getAtIndex(ValueLayout.JAVA_INT, i) != first + i) {
@@ -88,14 +86,14 @@ public final class CpuBackend implements Backend {
     /** cache [kvHeads, ctx, d] rows first..first+n ← src [n, kvHeads, d] (converted to the cache's type). */
     private static void storeKv(Tensor cache, Tensor src, Tensor positions) {
         int n = (int) src.shape(0);
-        int first = firstPosition(positions, cache.shape(1));
+        int first = firstPosition(positions.segment(), n, cache.shape(1));
         Ops.copy(src.permute(1, 0, 2), cache.slice(1, first, first + n));
     }
 
     /** Queries [n, heads, d] at consecutive positions over cache rows 0..last. */
     private static void causalAttention(Op.CausalAttention a, Tensor q, Tensor k, Tensor v, Tensor positions, Tensor out) {
         int n = (int) q.shape(0);
-        int first = firstPosition(positions, k.shape(1));
+        int first = firstPosition(positions.segment(), n, k.shape(1));
         Attention.attentionInto(q.permute(1, 0, 2), k.slice(1, 0, first + n), v.slice(1, 0, first + n), null, a.scale(), true, first,
                 out.permute(1, 0, 2));
     }

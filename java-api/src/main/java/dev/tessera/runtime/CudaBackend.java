@@ -257,28 +257,28 @@ public final class CudaBackend implements Backend, AutoCloseable {
             case Op.MatMul m -> matmul(in[0], in[1], out);
             case Op.GetRows g -> getRows(in[0], in[1], out);
             case Op.RmsNorm r -> {
-                Rows x = rows(in[0], "rms_norm input");
-                Rows y = rows(out, "rms_norm output");
-                check(TesseraCudaNative.tsc_rms_norm(ctx, out.segment(), y.stride, in[0].segment(), x.stride, in[1].segment(), x.rows,
-                        x.n, r.eps()));
+                Nn.Rows x = Nn.rows(in[0], "rms_norm input", DType.F32);
+                Nn.Rows y = Nn.rows(out, "rms_norm output", DType.F32);
+                check(TesseraCudaNative.tsc_rms_norm(ctx, out.segment(), y.stride(), in[0].segment(), x.stride(), in[1].segment(), x.rows(),
+                        x.n(), r.eps()));
             }
             case Op.Rope r -> rope(r, in[0], in[1], out);
             case Op.Add a -> binary(in[0], in[1], out, TesseraNative.TS_BINARY_ADD);
             case Op.Mul m -> binary(in[0], in[1], out, TesseraNative.TS_BINARY_MUL);
             case Op.SwiGlu s -> {
-                Rows g = rows(in[0], "gate");
-                Rows u = rows(in[1], "up");
-                Rows y = rows(out, "glu output");
-                check(TesseraCudaNative.tsc_glu(ctx, out.segment(), y.stride, in[0].segment(), g.stride, in[1].segment(), u.stride,
-                        Nn.Activation.SILU.code(), g.rows, g.n));
+                Nn.Rows g = Nn.rows(in[0], "gate", DType.F32);
+                Nn.Rows u = Nn.rows(in[1], "up", DType.F32);
+                Nn.Rows y = Nn.rows(out, "glu output", DType.F32);
+                check(TesseraCudaNative.tsc_glu(ctx, out.segment(), y.stride(), in[0].segment(), g.stride(), in[1].segment(), u.stride(),
+                        Nn.Activation.SILU.code(), g.rows(), g.n()));
             }
             case Op.StoreKv s -> storeKv(in[0], in[1], in[2]);
             case Op.CausalAttention a -> causalAttention(a, in[0], in[1], in[2], in[3], out);
             case Op.Activation a -> {
-                Rows x = rows(in[0], "activation input");
-                Rows y = rows(out, "activation output");
-                check(TesseraCudaNative.tsc_activation(ctx, out.segment(), y.stride, in[0].segment(), x.stride, a.act().code(), x.rows,
-                        x.n));
+                Nn.Rows x = Nn.rows(in[0], "activation input", DType.F32);
+                Nn.Rows y = Nn.rows(out, "activation output", DType.F32);
+                check(TesseraCudaNative.tsc_activation(ctx, out.segment(), y.stride(), in[0].segment(), x.stride(), a.act().code(), x.rows(),
+                        x.n()));
             }
             case Op.Attention a -> {
                 for (long i = 0; i < in[0].shape(0); i++) {
@@ -295,10 +295,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
                 }
             }
             case Op.LayerNorm l -> {
-                Rows x = rows(in[0], "layer_norm input");
-                Rows y = rows(out, "layer_norm output");
-                check(TesseraCudaNative.tsc_layer_norm(ctx, out.segment(), y.stride, in[0].segment(), x.stride, in[1].segment(),
-                        in[2].segment(), x.rows, x.n, l.eps()));
+                Nn.Rows x = Nn.rows(in[0], "layer_norm input", DType.F32);
+                Nn.Rows y = Nn.rows(out, "layer_norm output", DType.F32);
+                check(TesseraCudaNative.tsc_layer_norm(ctx, out.segment(), y.stride(), in[0].segment(), x.stride(), in[1].segment(),
+                        in[2].segment(), x.rows(), x.n(), l.eps()));
             }
             case Op.Conv2d c -> conv2d(c, in[0], in[1], in.length > 2 ? in[2] : null, out);
         }
@@ -354,31 +354,22 @@ public final class CudaBackend implements Backend, AutoCloseable {
         }
         int n = shape.length;
         MemorySegment ys = longs(0, y.strides());
-        MemorySegment as = longs(8, broadcastStrides(a, shape));
-        MemorySegment bs = longs(16, broadcastStrides(b, shape));
+        MemorySegment as = longs(8, Nn.broadcastStrides(a, shape));
+        MemorySegment bs = longs(16, Nn.broadcastStrides(b, shape));
         MemorySegment sh = longs(24, shape);
         check(TesseraCudaNative.tsc_binary(ctx, y.segment(), ys, a.segment(), as, b.segment(), bs, sh, n, op));
-    }
-
-    private static long[] broadcastStrides(Tensor t, long[] shape) {
-        long[] s = new long[shape.length];
-        int off = shape.length - t.rank();
-        for (int d = 0; d < shape.length; d++) {
-            s[d] = d < off || t.shape(d - off) == 1 ? 0 : t.stride(d - off);
-        }
-        return s;
     }
 
     /** cache [kvHeads, ctx, d] rows first..first+n ← src [n, kvHeads, d], converted to the cache's type. */
     private void storeKv(Tensor cache, Tensor src, Tensor positions) {
         int n = (int) src.shape(0);
-        int first = firstPosition(hostValues(positions, "positions"), n, cache.shape(1));
+        int first = CpuBackend.firstPosition(hostValues(positions, "positions"), n, cache.shape(1));
         copy(src.permute(1, 0, 2), cache.slice(1, first, first + n));
     }
 
     private void causalAttention(Op.CausalAttention a, Tensor q, Tensor k, Tensor v, Tensor positions, Tensor out) {
         int n = (int) q.shape(0);
-        int first = firstPosition(hostValues(positions, "positions"), n, k.shape(1));
+        int first = CpuBackend.firstPosition(hostValues(positions, "positions"), n, k.shape(1));
         attention(q.permute(1, 0, 2), k.slice(1, 0, first + n), v.slice(1, 0, first + n), a.scale(), true, first, out.permute(1, 0, 2));
     }
 
@@ -401,48 +392,6 @@ public final class CudaBackend implements Backend, AutoCloseable {
         int n = src.rank();
         check(TesseraCudaNative.tsc_copy_strided(ctx, dst.segment(), dst.dtype().ggmlId(), longs(0, dst.strides()), src.segment(),
                 src.dtype().ggmlId(), longs(8, src.strides()), longs(16, src.shape()), n));
-    }
-
-    /** First of n consecutive positions, checked against the cache's capacity (as the CPU backend). */
-    private static int firstPosition(MemorySegment p, int n, long capacity) {
-        int first = p.getAtIndex(ValueLayout.JAVA_INT, 0);
-        for (int i = 1; i < n; i++) {
-            if (p.getAtIndex(ValueLayout.JAVA_INT, i) != first + i) {
-                throw new IllegalArgumentException("positions must be consecutive, got " + p.getAtIndex(ValueLayout.JAVA_INT, i)
-                        + " after " + (first + i - 1));
-            }
-        }
-        if (first < 0 || (long) first + n > capacity) {
-            throw new IllegalArgumentException("positions " + first + ".." + (first + n - 1) + " are outside the cache of " + capacity);
-        }
-        return first;
-    }
-
-    private record Rows(long rows, long n, long stride) {}
-
-    /** x viewed as [rows, n] with one row stride (as the CPU ops' rows()), or IllegalArgumentException. */
-    private static Rows rows(Tensor x, String role) {
-        int last = x.rank() - 1;
-        long n = x.shape(last);
-        long esize = x.dtype().elementBytes();
-        if (n > 1 && x.stride(last) != esize) {
-            throw new IllegalArgumentException(role + " must have a contiguous last dim, got " + x);
-        }
-        long rows = 1, stride = n * esize, expected = -1;
-        for (int d = last - 1; d >= 0; d--) {
-            long s = x.shape(d);
-            rows *= s;
-            if (s == 1) {
-                continue;
-            }
-            if (expected < 0) {
-                stride = x.stride(d);
-            } else if (x.stride(d) != expected) {
-                throw new IllegalArgumentException(role + " " + x + ": its leading dims do not collapse into one row stride");
-            }
-            expected = x.stride(d) * s;
-        }
-        return new Rows(rows, n, stride);
     }
 
     private static void requireLastContiguous(Tensor t, String role) {

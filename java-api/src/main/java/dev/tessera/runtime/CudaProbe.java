@@ -3,14 +3,8 @@ package dev.tessera.runtime;
 import dev.tessera.bindings.CudaLibrary;
 import dev.tessera.bindings.TesseraCudaNative;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -83,58 +77,5 @@ public final class CudaProbe {
 
     private static String lastError() {
         return TesseraCudaNative.tsc_last_error().reinterpret(1024).getString(0);
-    }
-
-    /**
-     * Loads a library file apart from the bindings (for the life of the JVM: the CUDA runtime inside must never be unloaded) and
-     * asks it for its devices.
-     */
-    public static Result probe(Path library) {
-        String lib = library.toString();
-        if (!Files.isRegularFile(library)) {
-            return new Result(false, lib, "no such file: " + lib, List.of());
-        }
-        SymbolLookup lookup;
-        try {
-            lookup = SymbolLookup.libraryLookup(library, Arena.global());
-        } catch (IllegalArgumentException | IllegalCallerException e) {
-            return new Result(false, lib, "cannot load " + lib + ": " + e.getMessage(), List.of());
-        }
-        try {
-            Linker linker = Linker.nativeLinker();
-            MethodHandle count = handle(linker, lookup, "tsc_device_count", FunctionDescriptor.of(ValueLayout.JAVA_INT));
-            MethodHandle lastError = handle(linker, lookup, "tsc_last_error", FunctionDescriptor.of(ValueLayout.ADDRESS));
-            MethodHandle name = handle(linker, lookup, "tsc_device_name", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-            MethodHandle info = handle(linker, lookup, "tsc_device_info", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-            int n = (int) count.invokeExact();
-            if (n <= 0) {
-                return new Result(false, lib, message(lastError), List.of());
-            }
-            List<Device> devices = new ArrayList<>();
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(256);
-                MemorySegment fields = arena.allocate(ValueLayout.JAVA_LONG, INFO_FIELDS);
-                for (int i = 0; i < n; i++) {
-                    if ((int) name.invokeExact(i, buf, 256L) != 0 || (int) info.invokeExact(i, fields, INFO_FIELDS) != 0) {
-                        return new Result(false, lib, "device " + i + ": " + message(lastError), List.of());
-                    }
-                    devices.add(device(i, buf, fields));
-                }
-            }
-            return new Result(true, lib, "", List.copyOf(devices));
-        } catch (Throwable e) {
-            return new Result(false, lib, lib + " is not a usable libtessera_cuda: " + e, List.of());
-        }
-    }
-
-    private static MethodHandle handle(Linker linker, SymbolLookup lookup, String fn, FunctionDescriptor d) {
-        return linker.downcallHandle(lookup.find(fn).orElseThrow(() -> new IllegalArgumentException("no symbol " + fn)), d);
-    }
-
-    private static String message(MethodHandle lastError) throws Throwable {
-        MemorySegment p = (MemorySegment) lastError.invokeExact();
-        return p.equals(MemorySegment.NULL) ? "(no message)" : p.reinterpret(1024).getString(0);
     }
 }
