@@ -27,6 +27,7 @@ static const ts_register_fn k_reg_avx2[] = {
     ts_register_convert_avx2,
     ts_register_quants_avx2,
     ts_register_quants_k_avx2,
+    ts_register_dequant_avx2,
     ts_register_probe_avx2,
     ts_register_ops_avx2,
     ts_register_attention_avx2,

@@ -68,6 +68,13 @@ struct ts_kernels {
      * version must produce the same bytes as the reference (tests check it). */
     float (*vec_dot[TS_KERNEL_TYPES])(int64_t k, const void *w, const void *a);
     void (*quantize_row[TS_KERNEL_TYPES])(const float *x, void *y, int64_t k);
+    /* dequantize_row[w]: k elements of type w -> F32, bit-identical to the reference. */
+    void (*dequantize_row[TS_KERNEL_TYPES])(const void *x, float *y, int64_t k);
+    /* sgemm_min_m[w] (0: never): from this many activation columns on, ts_matmul widens W
+     * to F32 rows (dequantize_row[w], or the F16/BF16 conversions) and runs the F32 SGEMM
+     * on X as it is instead of quantizing X for the int8 dots/tiles: set by a level whose
+     * FP32 FMA path beats its int8 arithmetic at that M (measured per level). */
+    int64_t sgemm_min_m[TS_KERNEL_TYPES];
 
     /* Quantized matmul tiles, indexed by weight type w (NULL: ts_matmul runs vec_dot[w]
      * per (row, column) pair). gemm[w](k, w, w_stride, a, a_stride, y, y_stride, nr, nc)
@@ -138,6 +145,7 @@ void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_neon(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_dotprod(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_k_avx2(struct ts_kernels *k, uint64_t cpu);
+void ts_register_dequant_avx2(struct ts_kernels *k, uint64_t cpu);
 void ts_register_quants_avx512(struct ts_kernels *k, uint64_t cpu);
 
 /* Per-level registration functions of the quantized matmul tiles (ts_gemm.c, gemm_<level>.c). */

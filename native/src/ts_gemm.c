@@ -31,4 +31,10 @@ void ts_register_gemm_scalar(struct ts_kernels *k, uint64_t cpu) {
     (void)cpu;
     k->gemm[TS_TYPE_Q8_0] = gemm_q8_0_ref;
     k->gemm[TS_TYPE_Q4_0] = gemm_q4_0_ref;
+    /* Float weights at M >= 8 go through the F32 SGEMM: one dot per (row, column) pair
+     * re-reads W for every column; below 8 the product is memory-bound and the dots stream
+     * W once. Quantized weights keep their dots/tiles here (the reference path). */
+    k->sgemm_min_m[TS_TYPE_F32] = 8;
+    k->sgemm_min_m[TS_TYPE_F16] = 8;
+    k->sgemm_min_m[TS_TYPE_BF16] = 8;
 }

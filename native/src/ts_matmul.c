@@ -6,8 +6,10 @@
  * the type's dot product over all of X's rows for its slice. The dot products come from the
  * kernel table of the active level.
  *
- * Float weights (F32/F16/BF16) with M >= TS_SGEMM_MIN_M use the F32 SGEMM of ts_sgemm.c on
- * X as it is (no F16 rounding of the activations there).
+ * From the level's sgemm_min_m[w] columns on (ts_dispatch.h: float weights from M = 8 on every
+ * level; quantized weights where the level's int8 arithmetic is no faster than its FP32 FMAs),
+ * W is widened to F32 in chunks of rows and multiplied with X as it is by the F32 SGEMM of
+ * ts_sgemm.c (no rounding of the activations there).
  *
  * For a weight type with a gemm tile (ts_dispatch.h; Q8_0 and Q4_0 today), each thread
  * instead takes a slice of W's rows and walks X in blocks of TS_GEMM_COLS columns, so a
@@ -122,37 +124,101 @@ static void gemm_task(void *ctx, int32_t ith, int32_t nth) {
     }
 }
 
-/* Float weights (F32/F16/BF16) at M >= this go through the F32 SGEMM: W's rows are widened to
- * F32 in chunks and multiplied with X untouched, instead of one dot per (row, column) pair
- * (which re-reads W for every column). Below it the product is memory-bound and the dots
- * stream W once. */
-#define TS_SGEMM_MIN_M 8
-/* Widened W rows per SGEMM call: at most this many bytes of F32 scratch. */
-#define TS_SGEMM_CHUNK_BYTES ((int64_t)8 << 20)
+/* W rows per packed B block of the widened path: a KC x 256 block of F32 (256 KiB) stays in
+ * L2 beside the MC x KC block of X it meets. */
+#define TS_WIDE_NC 256
 
-static int32_t matmul_float_sgemm(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
-                                  const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
-    const struct ts_kernels *kern = ts_kernels_active();
-    if (w_type == TS_TYPE_F32 && w_stride % 4 == 0)
-        return ts_sgemm(m, n, k, x, x_stride / 4, w, w_stride / 4, 1, y, y_stride / 4, 0);
-    int64_t rows = TS_SGEMM_CHUNK_BYTES / (k * 4);
-    if (rows < 16) rows = 16;
-    if (rows > n) rows = n;
-    float *wf = malloc((size_t)(rows * k) * sizeof(float));
-    if (wf == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %lld bytes for widened weights", (long long)(rows * k * 4));
-    int32_t st = TS_OK;
-    for (int64_t r0 = 0; r0 < n && st == TS_OK; r0 += rows) {
-        int64_t nr = n - r0 < rows ? n - r0 : rows;
-        for (int64_t r = 0; r < nr; r++) {
-            const uint16_t *src = (const uint16_t *)((const char *)w + (r0 + r) * w_stride);
-            if (w_type == TS_TYPE_F16) kern->f16_to_f32(wf + r * k, src, k);
-            else if (w_type == TS_TYPE_BF16) kern->bf16_to_f32(wf + r * k, src, k);
-            else memcpy(wf + r * k, (const char *)w + (r0 + r) * w_stride, (size_t)k * 4);
-        }
-        st = ts_sgemm(m, nr, k, x, x_stride / 4, wf, k, 1, y + r0, y_stride / 4, 0);
+typedef struct {
+    float *y;
+    int64_t ldy; /* floats */
+    const char *w;
+    int64_t w_stride, n, k, m;
+    int32_t w_type;
+    const float *x;
+    int64_t ldx; /* floats */
+    float *pa;   /* X packed whole (ts_sgemm.h layout), shared */
+    float *scratch;
+    int64_t scratch_per_thread;
+} wide_job;
+
+static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
+
+/* X's KC-deep slices packed into the shared whole-A layout, slices dealt round-robin. */
+static void wide_pack_x_task(void *ctx, int32_t ith, int32_t nth) {
+    const wide_job *j = ctx;
+    const int64_t mround = round_up(j->m, TS_SGEMM_MR);
+    int64_t slice = 0;
+    for (int64_t pc = 0; pc < j->k; pc += TS_SGEMM_KC, slice++) {
+        if (slice % nth != ith) continue;
+        int64_t kc = j->k - pc < TS_SGEMM_KC ? j->k - pc : TS_SGEMM_KC;
+        ts_sgemm_pack_a_block(j->m, kc, j->x + pc, j->ldx, j->pa + pc * mround);
     }
-    free(wf);
-    return st;
+}
+
+/* Elements [pc, pc + kc) of W rows [0, nc) (from row0), widened to F32 straight into the
+ * packed B layout of ts_sgemm.h: each row is converted into tmp, then spread with stride NR. */
+static void wide_pack_w(const struct ts_kernels *kern, const wide_job *j, int64_t row0, int64_t nc, int64_t pc, int64_t kc,
+                        float *pb, float *tmp) {
+    const size_t off = ts_qtype_row_size(j->w_type, pc); /* pc is a multiple of the block size */
+    for (int64_t jr = 0; jr < nc; jr += TS_SGEMM_NR, pb += kc * TS_SGEMM_NR) {
+        for (int64_t r = 0; r < TS_SGEMM_NR; r++) {
+            if (jr + r >= nc) {
+                for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + r] = 0.0f;
+                continue;
+            }
+            const void *src = j->w + (row0 + jr + r) * j->w_stride + off;
+            if (j->w_type == TS_TYPE_F16) kern->f16_to_f32(tmp, src, kc);
+            else if (j->w_type == TS_TYPE_BF16) kern->bf16_to_f32(tmp, src, kc);
+            else kern->dequantize_row[j->w_type](src, tmp, kc);
+            for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + r] = tmp[p];
+        }
+    }
+}
+
+/* This thread's W rows, TS_WIDE_NC at a time: per KC slice, widen the block once, then run
+ * the level's macro kernel over every MC block of the packed X. */
+static void wide_task(void *ctx, int32_t ith, int32_t nth) {
+    const wide_job *j = ctx;
+    const struct ts_kernels *kern = ts_kernels_active();
+    int64_t n0, n1;
+    ts_split_range(j->n, TS_SGEMM_NR, ith, nth, &n0, &n1);
+    if (n0 >= n1) return;
+    float *pb = j->scratch + ith * j->scratch_per_thread; /* 64-byte aligned */
+    float *tmp = pb + TS_SGEMM_KC * TS_WIDE_NC;
+    const int64_t mround = round_up(j->m, TS_SGEMM_MR);
+    for (int64_t jc = n0; jc < n1; jc += TS_WIDE_NC) {
+        int64_t nc = n1 - jc < TS_WIDE_NC ? n1 - jc : TS_WIDE_NC;
+        for (int64_t pc = 0; pc < j->k; pc += TS_SGEMM_KC) {
+            int64_t kc = j->k - pc < TS_SGEMM_KC ? j->k - pc : TS_SGEMM_KC;
+            wide_pack_w(kern, j, jc, nc, pc, kc, pb, tmp);
+            for (int64_t ic = 0; ic < j->m; ic += TS_SGEMM_MC) {
+                int64_t mc = j->m - ic < TS_SGEMM_MC ? j->m - ic : TS_SGEMM_MC;
+                kern->sgemm_macro(mc, nc, kc, j->pa + pc * mround + ic * kc, pb, j->y + ic * j->ldy + jc, j->ldy, pc > 0);
+            }
+        }
+    }
+}
+
+/* M >= the level's sgemm_min_m[w_type]: the F32 SGEMM on X as it is. F32 weights go straight
+ * in; other types are widened to F32 block by block inside the product (never a whole F32
+ * copy of W), each W element once per call, while X is packed once and shared. */
+static int32_t matmul_sgemm(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x,
+                            int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    if (w_type == TS_TYPE_F32 && w_stride % 4 == 0 && (uintptr_t)w % 4 == 0)
+        return ts_sgemm(m, n, k, x, x_stride / 4, w, w_stride / 4, 1, y, y_stride / 4, 0);
+    const int64_t pa_floats = ts_sgemm_packed_a_floats(m, k);
+    const int64_t per_thread = round_up(TS_SGEMM_KC * TS_WIDE_NC + TS_SGEMM_KC, 16);
+    int32_t nth = ts_threads_for(n * m * k, 1 << 18);
+    const int64_t max_nth = (n + TS_SGEMM_NR - 1) / TS_SGEMM_NR;
+    if (nth > max_nth) nth = (int32_t)max_nth;
+    const size_t bytes = (size_t)(round_up(pa_floats, 16) + per_thread * nth) * sizeof(float);
+    float *buf = aligned_alloc(64, bytes);
+    if (buf == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %zu bytes of packing scratch", bytes);
+    wide_job job = {y, y_stride / 4, w, w_stride, n, k, m, w_type, x, x_stride / 4, buf, buf + round_up(pa_floats, 16), per_thread};
+    ts_parallel(wide_pack_x_task, &job, nth);
+    ts_parallel(wide_task, &job, nth);
+    free(buf);
+    return TS_OK;
 }
 
 int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x,
@@ -170,12 +236,11 @@ int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int
         return ts_set_error(TS_ERR_INVALID_ARGUMENT, "ts_matmul: row strides (w %lld, x %lld, y %lld) shorter than the rows",
                             (long long)w_stride, (long long)x_stride, (long long)y_stride);
 
-    const int is_float = w_type == TS_TYPE_F32 || w_type == TS_TYPE_F16 || w_type == TS_TYPE_BF16;
-    if (is_float && m >= TS_SGEMM_MIN_M && x_stride % 4 == 0 && y_stride % 4 == 0 && ((uintptr_t)x | (uintptr_t)y) % 4 == 0 &&
-        (w_type != TS_TYPE_F32 || (uintptr_t)w % 4 == 0))
-        return matmul_float_sgemm(y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
-
     const struct ts_kernels *kern = ts_kernels_active();
+    const int64_t sgemm_m = kern->sgemm_min_m[w_type];
+    if (sgemm_m > 0 && m >= sgemm_m && x_stride % 4 == 0 && y_stride % 4 == 0 && ((uintptr_t)x | (uintptr_t)y) % 4 == 0)
+        return matmul_sgemm(y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
+
     size_t xq_row = ts_qtype_row_size(t->vec_dot_type, k);
     char *xq = malloc(xq_row * (size_t)m);
     if (xq == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %zu bytes for activations", xq_row * (size_t)m);

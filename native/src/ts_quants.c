@@ -517,13 +517,6 @@ void ts_quantize_row_q2_K_ref(const float *x, void *vy, int64_t k) {
     }
 }
 
-/* 6-bit signed scale code of Q3_K sub-block s (0..15), minus 32. */
-static inline int ts_q3k_scale(const uint8_t *sc, int s) {
-    int lo = s < 8 ? (sc[s] & 15) : (sc[s - 8] >> 4);
-    int hi = (sc[8 + (s & 3)] >> (2 * (s >> 2))) & 3;
-    return (lo | (hi << 4)) - 32;
-}
-
 void ts_quantize_row_q3_K_ref(const float *x, void *vy, int64_t k) {
     ts_block_q3_K *y = vy;
     const int64_t nb = k / TS_QK_K;
@@ -575,17 +568,6 @@ void ts_quantize_row_q3_K_ref(const float *x, void *vy, int64_t k) {
             low[e] = (uint8_t)q;
         }
         ts_pack_2bit(low, y[i].qs);
-    }
-}
-
-/* Q4_K/Q5_K 12-byte packing of eight 6-bit (scale, min) pairs (FORMATS.md §2.3). */
-static inline void ts_k4_get(const uint8_t *q, int j, int *sc, int *m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
-        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
     }
 }
 
@@ -1126,5 +1108,6 @@ void ts_register_quants_scalar(struct ts_kernels *k, uint64_t cpu) {
         if (tr == NULL) continue;
         k->vec_dot[t] = tr->vec_dot;
         k->quantize_row[t] = tr->quantize;
+        k->dequantize_row[t] = tr->dequantize;
     }
 }

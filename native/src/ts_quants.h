@@ -130,6 +130,27 @@ _Static_assert(sizeof(ts_block_q5_K) == 176, "q5_K block is 176 bytes");
 _Static_assert(sizeof(ts_block_q6_K) == 210, "q6_K block is 210 bytes");
 _Static_assert(sizeof(ts_block_q8_K) == 292, "q8_K block is 292 bytes");
 
+/* ---- Scale codes of the K-quants, shared by the reference and the SIMD dequantizers. ---- */
+
+/* 6-bit signed scale code of Q3_K sub-block s (0..15), minus 32. */
+static inline int ts_q3k_scale(const uint8_t *sc, int s) {
+    int lo = s < 8 ? (sc[s] & 15) : (sc[s - 8] >> 4);
+    int hi = (sc[8 + (s & 3)] >> (2 * (s >> 2))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+/* Scale and min of sub-block j from the Q4_K/Q5_K 12-byte packing of eight 6-bit pairs
+ * (FORMATS.md §2.3). */
+static inline void ts_k4_get(const uint8_t *q, int j, int *sc, int *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
 /* ---- Row functions. k = number of elements, a multiple of the type's block size. ---- */
 
 void ts_quantize_row_q4_0_ref(const float *x, void *y, int64_t k);

@@ -125,6 +125,10 @@ int main(void) {
         check_level(&lk, ts_isa_name(levels[i]), &seed);
     }
     CHECK(ts_init(2, NULL) == TS_OK, "%s", ts_last_error());
+    /* This test pins the tile path at every M: the level's switch to the widened SGEMM for
+     * large M (checked in test_matmul) is turned off in the active table. */
+    struct ts_kernels *active = (struct ts_kernels *)ts_kernels_active();
+    active->sgemm_min_m[TS_TYPE_Q8_0] = active->sgemm_min_m[TS_TYPE_Q4_0] = 0;
     check_matmul(TS_TYPE_Q8_0, 129, &seed);
     check_matmul(TS_TYPE_Q4_0, 129, &seed);
     check_matmul(TS_TYPE_Q8_0, 1, &seed); /* the matvec goes through the tile too */

@@ -1,9 +1,11 @@
 /* ts_matmul against a double-precision product of the dequantized weights and the
- * activations as the kernel sees them (quantized to the paired type, then dequantized),
+ * activations as the kernel sees them (quantized to the paired type, then dequantized; or
+ * unrounded where the level takes the SGEMM path),
  * for every weight type, odd row counts, M = 1 and M > 1, padded row strides. */
 #include <math.h>
 
 #include "tessera.h"
+#include "ts_dispatch.h"
 #include "ts_quants.h"
 #include "ts_test.h"
 
@@ -24,8 +26,10 @@ static void check_type(int32_t type, int64_t n, int64_t k, int64_t m, uint64_t *
     for (int64_t i = 0; i < m * k; i++) x[i] = (float)ts_test_gauss(seed);
     for (int64_t r = 0; r < n; r++) CHECK(ts_quantize(w + r * w_stride, type, wf + r * k, 1, k) == TS_OK, "%s", ts_last_error());
     CHECK(ts_matmul(y, n * 4, w, type, w_stride, x, k * 4, n, k, m) == TS_OK, "%s: %s", t->name, ts_last_error());
-    /* Float weights at M >= 8 take the F32 SGEMM, which uses X unrounded. */
-    const int sgemm = (type == TS_TYPE_F32 || type == TS_TYPE_F16 || type == TS_TYPE_BF16) && m >= 8;
+    /* From the level's sgemm_min_m on (float weights at M >= 8; quantized ones where the
+     * level says so) the F32 SGEMM runs on dequantized W and X unrounded. */
+    const int64_t sgemm_m = ts_kernels_active()->sgemm_min_m[type];
+    const int sgemm = sgemm_m > 0 && m >= sgemm_m;
     for (int64_t c = 0; c < m; c++) {
         at->quantize(x + c * k, xq, k);
         at->dequantize(xq, xd, k);
@@ -66,6 +70,7 @@ int main(void) {
         check_type(TYPES[i], 7, 256, 1, &seed);
         check_type(TYPES[i], 33, 512, 5, &seed);
         check_type(TYPES[i], 37, 512, 13, &seed); /* M >= 8: tiles / SGEMM paths */
+        check_type(TYPES[i], 45, 768, 40, &seed); /* quantized weights through the SGEMM on avx2 */
     }
     /* Errors: row length not a multiple of the block, activation-only type, null pointers. */
     float y[4], x[64];

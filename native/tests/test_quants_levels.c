@@ -1,5 +1,6 @@
 /* Every kernel level's quantized-format kernels against the scalar references: activation
- * quantizers byte-identical (finite inputs), dot products equal to float rounding, on
+ * quantizers byte-identical (finite inputs), row dequantizers bit-identical (also on random
+ * block bytes), dot products equal to float rounding, on
  * random data, zero blocks, extreme scales, exact rounding ties, an all-zero super-block with
  * opposite-sign maxima after it, tiny (~1e-38) activations, a single block / super-block, odd
  * block counts (tails of unrolled loops), plain rows of odd length, and unaligned rows. */
@@ -112,6 +113,36 @@ static void check_act_nonfinite(const struct ts_kernels *lk, const struct ts_ker
     }
 }
 
+/* The level's row dequantizer against the reference: bit-identical floats (NaN: any NaN). */
+static void check_dequant(const struct ts_kernels *lk, const ts_type_traits *t, const void *q, int64_t k, const char *level,
+                          int mode) {
+    static float got[MAXK], want[MAXK];
+    lk->dequantize_row[t->type](q, got, k);
+    t->dequantize(q, want, k);
+    for (int64_t i = 0; i < k; i++) {
+        if (isnan(got[i]) && isnan(want[i])) continue;
+        if (memcmp(&got[i], &want[i], sizeof(float)) != 0) {
+            CHECK(0, "%s: dequantize_row %s k=%lld mode %d: y[%lld] = %a, ref %a", level, t->name, (long long)k, mode,
+                  (long long)i, got[i], want[i]);
+            return;
+        }
+    }
+}
+
+/* Dequantizers on arbitrary block bytes (codes and scales no quantizer writes, inf/NaN
+ * half scales): a hostile file's weights dequantize the same on every level. */
+static void check_dequant_random_bytes(const struct ts_kernels *lk, const char *level, uint64_t *seed) {
+    static unsigned char q[MAXK * 4 + 64];
+    for (int32_t type = 0; type < TS_KERNEL_TYPES; type++) {
+        const ts_type_traits *t = ts_get_type_traits(type);
+        if (t == NULL || lk->dequantize_row[type] == NULL || t->blck_size == 1) continue;
+        for (int rep = 0; rep < 20; rep++) {
+            for (size_t i = 0; i < sizeof q; i++) q[i] = (unsigned char)(ts_test_rand(seed) >> 24);
+            check_dequant(lk, t, q + (rep & 1), 1024, level, -1);
+        }
+    }
+}
+
 static void check_level(const struct ts_kernels *lk, const struct ts_kernels *ref, const char *level, uint64_t *seed) {
     static float w[MAXK], x[MAXK];
     static unsigned char wq[MAXK * 4 + 64], aq[MAXK * 4 + 64], aq_ref[MAXK * 4 + 64];
@@ -134,6 +165,7 @@ static void check_level(const struct ts_kernels *lk, const struct ts_kernels *re
                     size_t arow = ts_qtype_row_size(t->vec_dot_type, k);
                     CHECK(memcmp(aq + off, aq_ref + off, arow) == 0, "%s: activation quantizer for %s differs (k=%lld mode %d)",
                           level, ts_get_type_traits(t->vec_dot_type)->name, (long long)k, mode);
+                    check_dequant(lk, t, wq + off, k, level, mode);
                     float got = lk->vec_dot[type](k, wq + off, aq_ref + off);
                     float want = ref->vec_dot[type](k, wq + off, aq_ref + off);
                     /* Same integer block sums; only the float summation order differs. */
@@ -167,9 +199,11 @@ int main(void) {
         check_act_quantizers(&lk, &ref, ts_isa_name(levels[i]), &seed);
         check_act_nonfinite(&lk, &ref, ts_isa_name(levels[i]), &seed);
         check_level(&lk, &ref, ts_isa_name(levels[i]), &seed);
+        check_dequant_random_bytes(&lk, ts_isa_name(levels[i]), &seed);
         int own = 0; /* kernels this level (or a lower SIMD level) replaces */
         for (int32_t t = 0; t < TS_KERNEL_TYPES; t++)
-            own += (lk.vec_dot[t] != ref.vec_dot[t]) + (lk.quantize_row[t] != ref.quantize_row[t]);
+            own += (lk.vec_dot[t] != ref.vec_dot[t]) + (lk.quantize_row[t] != ref.quantize_row[t]) +
+                   (lk.dequantize_row[t] != ref.dequantize_row[t]);
         fprintf(stderr, "level %s: checked (%d kernels differ from scalar)\n", ts_isa_name(levels[i]), own);
     }
     TS_TEST_EXIT();

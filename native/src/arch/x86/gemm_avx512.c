@@ -192,4 +192,8 @@ void ts_register_gemm_avx512(struct ts_kernels *k, uint64_t cpu) {
     if (!(cpu & TS_CPU_AVX512VNNI)) return; /* F+BW+VL without VNNI: the avx2 tiles stay */
     k->gemm[TS_TYPE_Q8_0] = gemm_q8_0_avx512vnni;
     k->gemm[TS_TYPE_Q4_0] = gemm_q4_0_avx512vnni;
+    /* VNNI does a 4-way int8 dot per lane in one instruction: these tiles, not the widened
+     * SGEMM the avx2 level picks, serve every M (not timed yet: see BENCHMARKS.md). */
+    k->sgemm_min_m[TS_TYPE_Q8_0] = 0;
+    k->sgemm_min_m[TS_TYPE_Q4_0] = 0;
 }
