@@ -79,6 +79,7 @@ static void check_level(const struct ts_kernels *lk, const char *level, uint64_t
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             check_shape(lk, level, type, shapes[s][0], shapes[s][1], 32, 0, seed);
             check_shape(lk, level, type, shapes[s][0], shapes[s][1], 4096, 0, seed);
+            check_shape(lk, level, type, shapes[s][0], shapes[s][1], 96, 0, seed); /* odd block count > 1 */
         }
         for (int mode = 1; mode < 3; mode++) check_shape(lk, level, type, 37, 13, 512, mode, seed);
     }

@@ -121,17 +121,48 @@ static inline __m256 bcast_h2f(const uint16_t *h) {
     return _mm256_cvtph_ps(_mm_set1_epi16((short)*h));
 }
 
+/* [h0 x4, h1 x4] as floats, from two halves (the scales of two consecutive blocks). */
+static inline __m256 pair_h2f(uint16_t h0, uint16_t h1) {
+    const __m128i both = _mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16));
+    return _mm256_cvtph_ps(_mm_shuffle_epi8(both, _mm_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3)));
+}
+
+/* Q4_0 rows x one column, two blocks per step: a row's two 16-byte quant arrays form one
+ * vector whose low nibbles are elements 0..15 of both blocks and whose high nibbles are
+ * elements 16..31, so one and/shift pair, one madd, one convert and one FMA serve 64
+ * weights; the activation halves are regrouped to match once per step for all rows. Int32
+ * lanes 0..3 then hold block b, lanes 4..7 block b + 1, scaled by [d_b x4, d_b+1 x4]. */
 static inline void mv_q4_0(int64_t nb, const char *const *wr, const char *a, float *out, const char *pf) {
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i low = _mm256_set1_epi8(0x0f);
     const __m256i eight = _mm256_set1_epi8(8);
     __m256 acc[GEMM_MV_MR];
     for (int r = 0; r < GEMM_MV_MR; r++) acc[r] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        if (pf) { /* 72 bytes of the next tile per block step: two lines */
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        if (pf) { /* 144 bytes of the next tile per step: three lines */
             _mm_prefetch(pf + b * (GEMM_MV_MR * 18), _MM_HINT_T0);
             _mm_prefetch(pf + b * (GEMM_MV_MR * 18) + 64, _MM_HINT_T0);
+            _mm_prefetch(pf + b * (GEMM_MV_MR * 18) + 128, _MM_HINT_T0);
         }
+        const ts_block_q8_0 *ab = (const ts_block_q8_0 *)a + b;
+        const __m256i a0 = _mm256_loadu_si256((const __m256i *)ab[0].qs);
+        const __m256i a1 = _mm256_loadu_si256((const __m256i *)ab[1].qs);
+        const __m256i alo = _mm256_permute2x128_si256(a0, a1, 0x20); /* elements 0..15 of b, b+1 */
+        const __m256i ahi = _mm256_permute2x128_si256(a0, a1, 0x31); /* elements 16..31 */
+        const __m256 da = pair_h2f(ab[0].d, ab[1].d);
+        /* 8·Σa per block, as the int32 lanes of that block: the raw nibbles are w + 8. */
+        const __m256i corr = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(eight, alo), _mm256_maddubs_epi16(eight, ahi)), ones);
+        for (int r = 0; r < GEMM_MV_MR; r++) {
+            const ts_block_q4_0 *wb = (const ts_block_q4_0 *)wr[r] + b;
+            const __m256i q = _mm256_loadu2_m128i((const __m128i *)wb[1].qs, (const __m128i *)wb[0].qs);
+            const __m256i ulo = _mm256_and_si256(q, low), uhi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+            const __m256i p16 = _mm256_add_epi16(_mm256_maddubs_epi16(ulo, alo), _mm256_maddubs_epi16(uhi, ahi));
+            const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(p16, ones), corr);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(pair_h2f(wb[0].d, wb[1].d), da), _mm256_cvtepi32_ps(s), acc[r]);
+        }
+    }
+    for (; b < nb; b++) { /* odd block count: the last block alone */
         const ts_block_q8_0 *ab = (const ts_block_q8_0 *)a + b;
         const __m256i av = _mm256_loadu_si256((const __m256i *)ab->qs);
         const __m256 da = bcast_h2f(&ab->d);
