@@ -96,6 +96,9 @@ struct ts_kernels {
     /* Peak-throughput probe: iters rounds of independent FMA chains on this thread;
      * returns the flops done and writes a result to *sink so nothing is optimised away. */
     int64_t (*fma_probe)(int64_t iters, float *sink);
+    /* Read-bandwidth probe: the sum of the 64-bit words of [p, p + n_bytes) (any alignment,
+     * n_bytes a multiple of 64), read as fast as this level can stream memory. */
+    uint64_t (*read_probe)(const void *p, int64_t n_bytes);
 
     /* Row kernels of the ops family (ts_ops.c): n contiguous floats, any alignment, y may
      * be the same pointer as x (never a partial overlap). w/b/mask may be NULL.

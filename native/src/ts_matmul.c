@@ -8,8 +8,8 @@
  *
  * From the level's sgemm_min_m[w] columns on (ts_dispatch.h: float weights from M = 8 on every
  * level; quantized weights where the level's int8 arithmetic is no faster than its FP32 FMAs),
- * W is widened to F32 in chunks of rows and multiplied with X as it is by the F32 SGEMM of
- * ts_sgemm.c (no rounding of the activations there).
+ * W is widened to F32 block by block into the packed panels of the F32 SGEMM (ts_sgemm.h)
+ * and multiplied with X as it is (no rounding of the activations there).
  *
  * For a weight type with a gemm tile (ts_dispatch.h; Q8_0 and Q4_0 today), each thread
  * instead takes a slice of W's rows and walks X in blocks of TS_GEMM_COLS columns, so a
@@ -201,7 +201,8 @@ static void wide_task(void *ctx, int32_t ith, int32_t nth) {
 
 /* M >= the level's sgemm_min_m[w_type]: the F32 SGEMM on X as it is. F32 weights go straight
  * in; other types are widened to F32 block by block inside the product (never a whole F32
- * copy of W), each W element once per call, while X is packed once and shared. */
+ * copy of W), each W element once per call, while X is packed once and shared (scratch: one
+ * packed copy of X plus 256 KiB per thread). */
 static int32_t matmul_sgemm(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x,
                             int64_t x_stride, int64_t n, int64_t k, int64_t m) {
     if (w_type == TS_TYPE_F32 && w_stride % 4 == 0 && (uintptr_t)w % 4 == 0)

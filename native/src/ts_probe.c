@@ -1,6 +1,6 @@
 /*
  * ts_probe.c — the machine's limits, measured by the same library that runs the kernels:
- * read bandwidth (a streaming sum over the pool) and FMA throughput (independent chains,
+ * read bandwidth (a streaming sum over the pool, the active level's widest loads) and FMA throughput (independent chains,
  * the active level's widest vectors). Benchmarks report kernel figures next to these.
  */
 #include <string.h>
@@ -20,16 +20,21 @@ static void read_task(void *ctx, int32_t ith, int32_t nth) {
     read_job *j = ctx;
     int64_t b, e;
     ts_split_range(j->n / 64, 1, ith, nth, &b, &e);
-    /* Eight independent accumulators per 64-byte line; the compiler vectorises the loop. */
+    j->sums[ith] = b < e ? ts_kernels_active()->read_probe(j->p + b * 64, (e - b) * 64) : 0;
+}
+
+/* Scalar: eight independent accumulators per 64-byte line (the compiler may vectorise it). */
+static uint64_t read_probe_scalar(const void *p, int64_t n_bytes) {
+    const unsigned char *c = p;
     uint64_t acc[8] = {0};
-    for (int64_t line = b; line < e; line++) {
+    for (int64_t line = 0; line < n_bytes / 64; line++) {
         uint64_t w[8];
-        memcpy(w, j->p + line * 64, 64);
+        memcpy(w, c + line * 64, 64);
         for (int i = 0; i < 8; i++) acc[i] += w[i];
     }
     uint64_t s = 0;
     for (int i = 0; i < 8; i++) s += acc[i];
-    j->sums[ith] = s;
+    return s;
 }
 
 int64_t ts_bench_read(const void *p, int64_t n_bytes) {
@@ -77,4 +82,5 @@ static int64_t fma_probe_scalar(int64_t iters, float *sink) {
 void ts_register_probe_scalar(struct ts_kernels *k, uint64_t cpu) {
     (void)cpu;
     k->fma_probe = fma_probe_scalar;
+    k->read_probe = read_probe_scalar;
 }
