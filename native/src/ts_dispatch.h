@@ -71,9 +71,10 @@ struct ts_kernels {
     /* dequantize_row[w]: k elements of type w -> F32, bit-identical to the reference. */
     void (*dequantize_row[TS_KERNEL_TYPES])(const void *x, float *y, int64_t k);
     /* sgemm_min_m[w] (0: never): from this many activation columns on, ts_matmul widens W
-     * to F32 rows (dequantize_row[w], or the F16/BF16 conversions) and runs the F32 SGEMM
-     * on X as it is instead of quantizing X for the int8 dots/tiles: set by a level whose
-     * FP32 FMA path beats its int8 arithmetic at that M (measured per level). */
+     * to F32 block by block into the SGEMM's packed panels (dequantize_row[w], or the
+     * F16/BF16 conversions) and multiplies X as it is, instead of quantizing X for the int8
+     * dots/tiles: set by a level whose FP32 FMA path beats its int8 arithmetic at that M
+     * (measured per level). */
     int64_t sgemm_min_m[TS_KERNEL_TYPES];
 
     /* Quantized matmul tiles, indexed by weight type w (NULL: ts_matmul runs vec_dot[w]
