@@ -57,7 +57,7 @@ public final class GenerationBenchmark {
             long bestGen = Long.MAX_VALUE;
             int ctx = promptTokens + generatedTokens + 1;
             for (int rep = 0; rep < repetitions + 1; rep++) { // the first run warms up (JIT, page cache)
-                try (LlamaSession s = model.newSession(ctx, Math.min(64, Math.max(1, promptTokens)))) {
+                try (LlamaSession s = model.newSession(ctx, Math.min(LlamaModel.DEFAULT_BATCH_SIZE, Math.max(1, promptTokens)))) {
                     long t0 = System.nanoTime();
                     float[] logits = s.decode(prompt);
                     long t1 = System.nanoTime();

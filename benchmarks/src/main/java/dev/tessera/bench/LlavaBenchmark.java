@@ -5,6 +5,7 @@ import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.CpuBackend;
 import dev.tessera.generate.Sampler;
 import dev.tessera.image.Rgba8Image;
+import dev.tessera.model.llama.LlamaModel;
 import dev.tessera.model.llama.LlamaSession;
 import dev.tessera.model.llava.LlavaModel;
 import dev.tessera.tensor.Tensor;
@@ -50,7 +51,7 @@ public final class LlavaBenchmark {
             long t2;
             long t3;
             long t4;
-            try (emb; LlamaSession s = m.languageModel().newSession(textTokens + m.imageTokens() + generate + 8, 64)) {
+            try (emb; LlamaSession s = m.languageModel().newSession(textTokens + m.imageTokens() + generate + 8, LlamaModel.DEFAULT_BATCH_SIZE)) {
                 t2 = System.nanoTime();
                 s.decode(text);
                 float[] logits = s.decodeEmbeddings(emb);

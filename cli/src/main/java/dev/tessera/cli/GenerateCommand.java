@@ -58,7 +58,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-c", "--ctx-size"}, defaultValue = "0", paramLabel = "N", description = "Context size; 0 = the model's, capped at 4096.")
     int contextSize;
 
-    @Option(names = {"-b", "--batch-size"}, defaultValue = "64", paramLabel = "N", description = "Prompt positions per batch (default ${DEFAULT-VALUE}).")
+    @Option(names = {"-b", "--batch-size"}, defaultValue = "512", paramLabel = "N", description = "Prompt positions per batch (default ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = {"-t", "--threads"}, defaultValue = "0", paramLabel = "N", description = "Threads; 0 = one per core.")

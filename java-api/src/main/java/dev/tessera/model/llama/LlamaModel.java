@@ -63,6 +63,13 @@ public final class LlamaModel implements AutoCloseable {
         return file;
     }
 
+    /**
+     * Prompt positions per batch of the default sessions: llama.cpp's default micro-batch. Bigger
+     * batches give the matmuls more columns, where the CPU kernels are fastest (7B-shaped Q4_0
+     * on the CI machine, 128-token prompt: 8.8 tokens/s in batches of 64, 9.8 in one of 128).
+     */
+    public static final int DEFAULT_BATCH_SIZE = 512;
+
     /** A session with room for contextSize positions, prompts evaluated in batches of up to batchSize. */
     public synchronized LlamaSession newSession(int contextSize, int batchSize) {
         if (closed) {
@@ -73,9 +80,12 @@ public final class LlamaModel implements AutoCloseable {
         return s;
     }
 
-    /** A session with the training context length (capped at 4096) and batches of 64. */
+    /**
+     * A session with the training context length (capped at 4096) and prompt batches of up to
+     * {@link #DEFAULT_BATCH_SIZE} positions.
+     */
     public LlamaSession newSession() {
-        return newSession(Math.min(config.contextLength(), 4096), 64);
+        return newSession(Math.min(config.contextLength(), 4096), DEFAULT_BATCH_SIZE);
     }
 
     synchronized void sessionClosed(LlamaSession s) {

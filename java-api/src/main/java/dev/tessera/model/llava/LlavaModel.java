@@ -76,7 +76,7 @@ public final class LlavaModel implements AutoCloseable {
 
     /** A conversation with its own KV cache of contextSize positions (prompts in batches of 64). */
     public LlavaChat newChat(int contextSize) {
-        return new LlavaChat(this, llm.newSession(contextSize, 64));
+        return new LlavaChat(this, llm.newSession(contextSize, LlamaModel.DEFAULT_BATCH_SIZE));
     }
 
     @Override
