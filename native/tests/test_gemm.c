@@ -80,10 +80,12 @@ static void check_level(const struct ts_kernels *lk, const char *level, uint64_t
             check_shape(lk, level, type, shapes[s][0], shapes[s][1], 32, 0, seed);
             check_shape(lk, level, type, shapes[s][0], shapes[s][1], 4096, 0, seed);
             check_shape(lk, level, type, shapes[s][0], shapes[s][1], 96, 0, seed); /* odd block count > 1 */
+            if (ts_get_type_traits(type)->blck_size == 1) /* plain types: a tail after the 32-element steps */
+                check_shape(lk, level, type, shapes[s][0], shapes[s][1], 77, 0, seed);
         }
         for (int mode = 1; mode < 3; mode++) check_shape(lk, level, type, 37, 13, 512, mode, seed);
     }
-    /* Q8_0 and Q4_0 have a tile on every level (scalar reference at least). */
+    /* Q8_0 and Q4_0 have a tile on every level (scalar reference at least); F16 one from avx2 on. */
     CHECK(lk->gemm[TS_TYPE_Q8_0] != NULL && lk->gemm[TS_TYPE_Q4_0] != NULL, "%s: Q8_0/Q4_0 gemm missing", level);
     fprintf(stderr, "level %s: %d weight types with a gemm tile checked\n", level, checked);
 }

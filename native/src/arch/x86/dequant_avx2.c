@@ -9,10 +9,10 @@
  * The per-group scales are computed in scalar code, as the reference does.
  */
 #include <immintrin.h>
-#include <string.h>
 
 #include "ts_dispatch.h"
 #include "ts_quants.h"
+#include "quants_x86.h"
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
@@ -43,72 +43,48 @@ static inline void put16_mul_add(float *y, __m128i lv, float d, float m) {
 static inline __m128i lo128(__m256i v) { return _mm256_castsi256_si128(v); }
 static inline __m128i hi128(__m256i v) { return _mm256_extracti128_si256(v, 1); }
 
-/* The 32 nibbles of a legacy block (low nibbles: elements 0..15, high: 16..31). */
-static inline __m256i nibbles32(const uint8_t *qs) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
+/* The 5th bit of Q5_0/Q5_1 element i as 0x10 in byte i. */
+static inline __m256i bit4_from_bits32(const uint8_t *qh) { return _mm256_and_si256(bits32(qh), _mm256_set1_epi8(0x10)); }
+
+/* 32 levels of one legacy block -> y[0..31]: level * d, or level * d + m for the types with a min. */
+static inline void put32_mul(float *y, __m256i lv, float d) {
+    put16_mul(y, lo128(lv), d);
+    put16_mul(y + 16, hi128(lv), d);
 }
 
-/* Bit i of the 32-bit little-endian word at p, as 0x10 in byte i (the 5th bit of Q5_0/Q5_1). */
-static inline __m256i bit4_from_bits32(const uint8_t *p) {
-    uint32_t u;
-    memcpy(&u, p, sizeof u);
-    const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)u),
-                                              _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-                                                               2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(0x10));
+static inline void put32_mul_add(float *y, __m256i lv, float d, float m) {
+    put16_mul_add(y, lo128(lv), d, m);
+    put16_mul_add(y + 16, hi128(lv), d, m);
 }
 
 static void dequantize_row_q4_0_avx2(const void *vx, float *y, int64_t k) {
     const ts_block_q4_0 *x = vx;
-    for (int64_t i = 0; i < k / 32; i++, y += 32) {
-        const float d = h2f(x[i].d);
-        const __m256i lv = _mm256_sub_epi8(nibbles32(x[i].qs), _mm256_set1_epi8(8));
-        put16_mul(y, lo128(lv), d);
-        put16_mul(y + 16, hi128(lv), d);
-    }
+    for (int64_t i = 0; i < k / 32; i++, y += 32)
+        put32_mul(y, _mm256_sub_epi8(nibbles32(x[i].qs), _mm256_set1_epi8(8)), h2f(x[i].d));
 }
 
 static void dequantize_row_q4_1_avx2(const void *vx, float *y, int64_t k) {
     const ts_block_q4_1 *x = vx;
-    for (int64_t i = 0; i < k / 32; i++, y += 32) {
-        const float d = h2f(x[i].d), m = h2f(x[i].m);
-        const __m256i lv = nibbles32(x[i].qs);
-        put16_mul_add(y, lo128(lv), d, m);
-        put16_mul_add(y + 16, hi128(lv), d, m);
-    }
+    for (int64_t i = 0; i < k / 32; i++, y += 32) put32_mul_add(y, nibbles32(x[i].qs), h2f(x[i].d), h2f(x[i].m));
 }
 
 static void dequantize_row_q5_0_avx2(const void *vx, float *y, int64_t k) {
     const ts_block_q5_0 *x = vx;
     for (int64_t i = 0; i < k / 32; i++, y += 32) {
-        const float d = h2f(x[i].d);
         const __m256i q = _mm256_or_si256(nibbles32(x[i].qs), bit4_from_bits32(x[i].qh));
-        const __m256i lv = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-        put16_mul(y, lo128(lv), d);
-        put16_mul(y + 16, hi128(lv), d);
+        put32_mul(y, _mm256_sub_epi8(q, _mm256_set1_epi8(16)), h2f(x[i].d));
     }
 }
 
 static void dequantize_row_q5_1_avx2(const void *vx, float *y, int64_t k) {
     const ts_block_q5_1 *x = vx;
-    for (int64_t i = 0; i < k / 32; i++, y += 32) {
-        const float d = h2f(x[i].d), m = h2f(x[i].m);
-        const __m256i lv = _mm256_or_si256(nibbles32(x[i].qs), bit4_from_bits32(x[i].qh));
-        put16_mul_add(y, lo128(lv), d, m);
-        put16_mul_add(y + 16, hi128(lv), d, m);
-    }
+    for (int64_t i = 0; i < k / 32; i++, y += 32)
+        put32_mul_add(y, _mm256_or_si256(nibbles32(x[i].qs), bit4_from_bits32(x[i].qh)), h2f(x[i].d), h2f(x[i].m));
 }
 
 static void dequantize_row_q8_0_avx2(const void *vx, float *y, int64_t k) {
     const ts_block_q8_0 *x = vx;
-    for (int64_t i = 0; i < k / 32; i++, y += 32) {
-        const float d = h2f(x[i].d);
-        const __m256i lv = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        put16_mul(y, lo128(lv), d);
-        put16_mul(y + 16, hi128(lv), d);
-    }
+    for (int64_t i = 0; i < k / 32; i++, y += 32) put32_mul(y, _mm256_loadu_si256((const __m256i *)x[i].qs), h2f(x[i].d));
 }
 
 /* Bits sh..sh+1 of 32 bytes (Q2_K/Q3_K low bits: element 32j + l is (qs[32n + l] >> sh) & 3). */

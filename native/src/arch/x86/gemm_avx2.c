@@ -24,6 +24,7 @@
  * tile of the block streams its activation rows from L2.
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "ts_dispatch.h"
 #include "ts_quants.h"
@@ -132,7 +133,8 @@ static inline __m256 pair_h2f(uint16_t h0, uint16_t h1) {
  * elements 16..31, so one and/shift pair, one madd, one convert and one FMA serve 64
  * weights; the activation halves are regrouped to match once per step for all rows. Int32
  * lanes 0..3 then hold block b, lanes 4..7 block b + 1, scaled by [d_b x4, d_b+1 x4]. */
-static inline void mv_q4_0(int64_t nb, const char *const *wr, const char *a, float *out, const char *pf) {
+static inline void mv_q4_0(int64_t k, const char *const *wr, const char *a, float *out, const char *pf) {
+    const int64_t nb = k / 32;
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i low = _mm256_set1_epi8(0x0f);
     const __m256i eight = _mm256_set1_epi8(8);
@@ -178,7 +180,8 @@ static inline void mv_q4_0(int64_t nb, const char *const *wr, const char *a, flo
     for (int r = 0; r < GEMM_MV_MR; r++) out[r] = hsum_ps(acc[r]);
 }
 
-static inline void mv_q8_0(int64_t nb, const char *const *wr, const char *a, float *out, const char *pf) {
+static inline void mv_q8_0(int64_t k, const char *const *wr, const char *a, float *out, const char *pf) {
+    const int64_t nb = k / 32;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[GEMM_MV_MR];
     for (int r = 0; r < GEMM_MV_MR; r++) acc[r] = _mm256_setzero_ps();
@@ -202,7 +205,41 @@ static inline void mv_q8_0(int64_t nb, const char *const *wr, const char *a, flo
     for (int r = 0; r < GEMM_MV_MR; r++) out[r] = hsum_ps(acc[r]);
 }
 
-typedef void (*mv_fn)(int64_t nb, const char *const *wr, const char *a, float *out, const char *pf);
+/* F16 rows x one column (M < 3 of F16 weights, whose activations are F16 as ggml pairs them):
+ * 32 elements per step, each activation vector widened once for all rows (the per-pair dot
+ * widens it again for every row), two FMA chains per row, and the next row tile prefetched
+ * as for Q4_0. Any k: the last k % 32 elements in scalar code. */
+static inline float ld_h2f(const char *p) {
+    uint16_t h;
+    memcpy(&h, p, sizeof h);
+    return h2f(h);
+}
+
+static inline void mv_f16(int64_t k, const char *const *wr, const char *a, float *out, const char *pf) {
+    __m256 acc0[GEMM_MV_MR], acc1[GEMM_MV_MR];
+    for (int r = 0; r < GEMM_MV_MR; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+        if (pf) /* 256 bytes of the next tile per step: four lines */
+            for (int l = 0; l < 4; l++) _mm_prefetch(pf + i * (GEMM_MV_MR * 2) + 64 * l, _MM_HINT_T0);
+        __m256 x[4];
+        for (int j = 0; j < 4; j++) x[j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + 2 * (i + 8 * j))));
+        for (int r = 0; r < GEMM_MV_MR; r++) {
+            const char *w = wr[r] + 2 * i;
+            acc0[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w)), x[0], acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16))), x[1], acc1[r]);
+            acc0[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 32))), x[2], acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 48))), x[3], acc1[r]);
+        }
+    }
+    for (int r = 0; r < GEMM_MV_MR; r++) {
+        float sum = hsum_ps(_mm256_add_ps(acc0[r], acc1[r]));
+        for (int64_t j = i; j < k; j++) sum += ld_h2f(wr[r] + 2 * j) * ld_h2f(a + 2 * j);
+        out[r] = sum;
+    }
+}
+
+typedef void (*mv_fn)(int64_t k, const char *const *wr, const char *a, float *out, const char *pf);
 
 /* The one-column kernel for each column (nc small, e.g. the M = 1 matvec), row tiles outer so
  * a second column rereads the 4 weight rows from L1, not from memory. */
@@ -219,7 +256,7 @@ static inline void gemm_columns(mv_fn mv, int64_t block_bytes, int64_t k, const 
         const char *pf = nc == 1 && r0 + 2 * GEMM_MV_MR <= nr && w_stride == nb * block_bytes ? (const char *)w + (r0 + GEMM_MV_MR) * w_stride : NULL;
         for (int64_t c = 0; c < nc; c++) {
             float out[GEMM_MV_MR];
-            mv(nb, wr, (const char *)a + c * a_stride, out, pf);
+            mv(k, wr, (const char *)a + c * a_stride, out, pf);
             float *yc = (float *)((char *)y + c * y_stride);
             for (int64_t r = 0; r < mr; r++) yc[r0 + r] = out[r];
         }
@@ -256,6 +293,13 @@ static void gemm_q8_0_avx2(int64_t k, const void *w, int64_t w_stride, const voi
     else gemm_tiles(micro_q8_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
 }
 
+/* F16 weights reach the tiles only below the SGEMM's 8 columns: every column through the
+ * 4-row kernel (its 4 rows stay in L1/L2 across the few columns). */
+static void gemm_f16_avx2(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
+                          int64_t y_stride, int64_t nr, int64_t nc) {
+    gemm_columns(mv_f16, 64, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
+}
+
 static void gemm_q4_0_avx2(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
                            int64_t y_stride, int64_t nr, int64_t nc) {
     if (nc < 3) gemm_columns(mv_q4_0, 18, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
@@ -266,6 +310,7 @@ void ts_register_gemm_avx2(struct ts_kernels *k, uint64_t cpu) {
     (void)cpu;
     k->gemm[TS_TYPE_Q8_0] = gemm_q8_0_avx2;
     k->gemm[TS_TYPE_Q4_0] = gemm_q4_0_avx2;
+    k->gemm[TS_TYPE_F16] = gemm_f16_avx2;
     /* An int8 block pair costs sign, maddubs, madd, convert and an FMA here, so from a few
      * dozen columns on the F32 SGEMM on weights widened inside the product beats the int8
      * tiles and dots. Crossovers measured on Zen 3 (2 threads, 4096 x 4096, M = 8..512,

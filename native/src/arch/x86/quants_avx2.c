@@ -17,6 +17,7 @@
 
 #include "ts_dispatch.h"
 #include "ts_quants.h"
+#include "quants_x86.h"
 
 static inline float hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -182,22 +183,6 @@ static void quantize_row_q8_1_avx2(const float *x, void *vy, int64_t k) {
     }
 }
 
-/* Legacy 32-element blocks: the 16 nibble bytes as 32 codes (low nibbles = elements 0..15
- * in bytes 0..15, high nibbles = 16..31), and the 32 qh bits as 0x00/0xff bytes. */
-static inline __m256i nibbles32(const uint8_t *qs) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
-}
-
-static inline __m256i bits32(const uint8_t *qh) {
-    uint32_t u;
-    memcpy(&u, qh, sizeof u);
-    /* Byte i takes qh byte i/8 (in-lane shuffle of the broadcast word), then tests bit i%8. */
-    const __m256i ctl = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    const __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)u), ctl);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
-}
 
 /* Σ code·a of unsigned codes (< 64) and signed activations, as 8 float lanes. */
 static inline __m256 dot_u8x32(__m256i w, __m256i a) {
