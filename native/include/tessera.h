@@ -140,7 +140,7 @@ TS_API int32_t ts_dequantize(float *dst, const void *src, int32_t type, int64_t 
  * F32 (row stride x_stride bytes), Y [m x n] F32 (row stride y_stride bytes). X is converted
  * once per call to the activation type W pairs with (Q8_0/Q8_1/Q8_K, or F16/BF16/F32); from a
  * number of columns the kernel level sets per weight type (float weights: 8; quantized ones on
- * avx2: 16 to 128), W is instead widened to F32 inside an F32 GEMM and X is used unrounded. */
+ * avx2: 12 to 64), W is instead widened to F32 inside an F32 GEMM and X is used unrounded. */
 TS_API int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
 
 /* ---- Element-wise ops, norms, activations, RoPE, embeddings ------------------------- */

@@ -155,23 +155,22 @@ static void wide_pack_x_task(void *ctx, int32_t ith, int32_t nth) {
     }
 }
 
-/* Elements [pc, pc + kc) of W rows [0, nc) (from row0), widened to F32 straight into the
- * packed B layout of ts_sgemm.h: each row is converted into tmp, then spread with stride NR. */
+/* Elements [pc, pc + kc) of W rows [0, nc) (from row0), widened to F32 into the packed B
+ * layout of ts_sgemm.h: NR rows at a time are converted into tmp ([NR x kc]), then transposed
+ * into their micro-panel by the level's panel packer. */
 static void wide_pack_w(const struct ts_kernels *kern, const wide_job *j, int64_t row0, int64_t nc, int64_t pc, int64_t kc,
                         float *pb, float *tmp) {
     const size_t off = ts_qtype_row_size(j->w_type, pc); /* pc is a multiple of the block size */
     for (int64_t jr = 0; jr < nc; jr += TS_SGEMM_NR, pb += kc * TS_SGEMM_NR) {
-        for (int64_t r = 0; r < TS_SGEMM_NR; r++) {
-            if (jr + r >= nc) {
-                for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + r] = 0.0f;
-                continue;
-            }
+        const int64_t nr = nc - jr < TS_SGEMM_NR ? nc - jr : TS_SGEMM_NR;
+        for (int64_t r = 0; r < nr; r++) {
             const void *src = j->w + (row0 + jr + r) * j->w_stride + off;
-            if (j->w_type == TS_TYPE_F16) kern->f16_to_f32(tmp, src, kc);
-            else if (j->w_type == TS_TYPE_BF16) kern->bf16_to_f32(tmp, src, kc);
-            else kern->dequantize_row[j->w_type](src, tmp, kc);
-            for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + r] = tmp[p];
+            float *dst = tmp + r * kc;
+            if (j->w_type == TS_TYPE_F16) kern->f16_to_f32(dst, src, kc);
+            else if (j->w_type == TS_TYPE_BF16) kern->bf16_to_f32(dst, src, kc);
+            else kern->dequantize_row[j->w_type](src, dst, kc);
         }
+        kern->sgemm_pack_bt_panel(kc, tmp, kc, nr, pb);
     }
 }
 
@@ -202,13 +201,13 @@ static void wide_task(void *ctx, int32_t ith, int32_t nth) {
 /* M >= the level's sgemm_min_m[w_type]: the F32 SGEMM on X as it is. F32 weights go straight
  * in; other types are widened to F32 block by block inside the product (never a whole F32
  * copy of W), each W element once per call, while X is packed once and shared (scratch: one
- * packed copy of X plus 256 KiB per thread). */
+ * packed copy of X plus 272 KiB per thread). */
 static int32_t matmul_sgemm(float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x,
                             int64_t x_stride, int64_t n, int64_t k, int64_t m) {
     if (w_type == TS_TYPE_F32 && w_stride % 4 == 0 && (uintptr_t)w % 4 == 0)
         return ts_sgemm(m, n, k, x, x_stride / 4, w, w_stride / 4, 1, y, y_stride / 4, 0);
     const int64_t pa_floats = ts_sgemm_packed_a_floats(m, k);
-    const int64_t per_thread = round_up(TS_SGEMM_KC * TS_WIDE_NC + TS_SGEMM_KC, 16);
+    const int64_t per_thread = round_up(TS_SGEMM_KC * TS_WIDE_NC + TS_SGEMM_NR * TS_SGEMM_KC, 16);
     int32_t nth = ts_threads_for(n * m * k, 1 << 18);
     const int64_t max_nth = (n + TS_SGEMM_NR - 1) / TS_SGEMM_NR;
     if (nth > max_nth) nth = (int32_t)max_nth;

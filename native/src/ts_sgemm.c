@@ -37,6 +37,18 @@ void ts_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *p
     }
 }
 
+/* Walks each source row once, scattering with stride NR. */
+static void sgemm_pack_bt_panel_ref(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb) {
+    for (int64_t t = 0; t < TS_SGEMM_NR; t++) {
+        if (t < nr) {
+            const float *row = src + t * lds;
+            for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + t] = row[p];
+        } else {
+            for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + t] = 0.0f;
+        }
+    }
+}
+
 void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, float *pb) {
     for (int64_t jr = 0; jr < nc; jr += TS_SGEMM_NR) {
         int64_t nr = nc - jr < TS_SGEMM_NR ? nc - jr : TS_SGEMM_NR;
@@ -49,15 +61,8 @@ void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_
                 pb += TS_SGEMM_NR;
             }
         } else {
-            /* B(p, j) = b[j * ldb + p]: walk each source row once, scattering with stride NR. */
-            for (int64_t t = 0; t < TS_SGEMM_NR; t++) {
-                if (t < nr) {
-                    const float *bj = b + (jr + t) * ldb;
-                    for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + t] = bj[p];
-                } else {
-                    for (int64_t p = 0; p < kc; p++) pb[p * TS_SGEMM_NR + t] = 0.0f;
-                }
-            }
+            /* B(p, j) = b[j * ldb + p]: a transposing panel copy. */
+            sgemm_pack_bt_panel_ref(kc, b + jr * ldb, ldb, nr, pb);
             pb += kc * TS_SGEMM_NR;
         }
     }
@@ -183,4 +188,5 @@ void ts_register_sgemm_scalar(struct ts_kernels *k, uint64_t cpu) {
     (void)cpu;
     k->sgemm_block = ts_sgemm_block_ref;
     k->sgemm_macro = sgemm_macro_ref;
+    k->sgemm_pack_bt_panel = sgemm_pack_bt_panel_ref;
 }

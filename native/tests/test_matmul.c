@@ -70,11 +70,11 @@ int main(void) {
         check_type(TYPES[i], 7, 256, 1, &seed);
         check_type(TYPES[i], 33, 512, 5, &seed);
         check_type(TYPES[i], 37, 512, 13, &seed); /* M >= 8: tiles / SGEMM paths */
-        /* Quantized weights through the widened SGEMM on avx2 (crossovers 16..128): two MC
+        /* Quantized weights through the widened SGEMM on avx2 (crossovers 12..64): two MC
          * blocks of X, three KC slices, a partial NR panel of W rows; for 32-element blocks
          * also a last KC slice of one block (K = 800). */
         check_type(TYPES[i], 45, 768, 40, &seed);
-        check_type(TYPES[i], 45, 768, 130, &seed);
+        check_type(TYPES[i], 45, 768, 130, &seed); /* past every crossover */
         if (ts_get_type_traits(TYPES[i])->blck_size <= 32) check_type(TYPES[i], 19, 800, 70, &seed);
     }
     /* Errors: row length not a multiple of the block, activation-only type, null pointers. */

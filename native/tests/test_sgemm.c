@@ -146,6 +146,24 @@ static void bench(const char *level, const struct ts_kernels *k) {
     free(a), free(b), free(c), free(scr);
 }
 
+/* The level's transposing panel packer against the definition, bit for bit: full and partial
+ * panels, kc a multiple of 8 and not, a padded source stride. */
+static void run_pack_bt(const char *level, const struct ts_kernels *kt) {
+    static const int64_t cases[][2] = {{256, 16}, {8, 16}, {13, 16}, {256, 5}, {40, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const int64_t kc = cases[c][0], nr = cases[c][1], lds = kc + 3;
+        float *src = malloc(sizeof(float) * (size_t)(lds * TS_SGEMM_NR)), *pb = malloc(sizeof(float) * (size_t)(kc * TS_SGEMM_NR));
+        for (int64_t i = 0; i < lds * TS_SGEMM_NR; i++) src[i] = (float)i * 0.5f - 7.0f;
+        for (int64_t i = 0; i < kc * TS_SGEMM_NR; i++) pb[i] = 12345.0f;
+        kt->sgemm_pack_bt_panel(kc, src, lds, nr, pb);
+        int bad = 0;
+        for (int64_t p = 0; p < kc; p++)
+            for (int64_t t = 0; t < TS_SGEMM_NR; t++) bad += pb[p * TS_SGEMM_NR + t] != (t < nr ? src[t * lds + p] : 0.0f);
+        CHECK(bad == 0, "%s pack_bt_panel kc=%lld nr=%lld: %d wrong values", level, (long long)kc, (long long)nr, bad);
+        free(src), free(pb);
+    }
+}
+
 int main(void) {
     uint64_t cpu = ts_cpu_detect();
     static const int32_t levels[] = {TS_ISA_SCALAR, TS_ISA_AVX2, TS_ISA_AVX512, TS_ISA_AMX, TS_ISA_NEON, TS_ISA_DOTPROD};
@@ -161,6 +179,7 @@ int main(void) {
                 for (int32_t acc = 0; acc < 2; acc++)
                     for (int threaded = 0; threaded < 2; threaded++)
                         run_case(name, k.sgemm_block, threaded, k_sizes[s][0], k_sizes[s][1], k_sizes[s][2], bt, acc);
+        run_pack_bt(name, &k);
         run_macro(name, &k, 7, 13, 5);
         run_macro(name, &k, 125, 50, 300);
         run_macro(name, &k, 6, 2048, 256);

@@ -313,16 +313,16 @@ void ts_register_gemm_avx2(struct ts_kernels *k, uint64_t cpu) {
     k->gemm[TS_TYPE_F16] = gemm_f16_avx2;
     /* An int8 block pair costs sign, maddubs, madd, convert and an FMA here, so from a few
      * dozen columns on the F32 SGEMM on weights widened inside the product beats the int8
-     * tiles and dots. Crossovers measured on Zen 3 (2 threads, 4096 x 4096, M = 8..512,
-     * both paths alternated in one process; BENCHMARKS.md): */
-    k->sgemm_min_m[TS_TYPE_Q4_0] = 64;  /* M=128: 120 vs 84 GFLOP/s; M=32: 76 vs 100 */
-    k->sgemm_min_m[TS_TYPE_Q8_0] = 64;  /* M=128: 140 vs 91; M=32: 79 vs 105 */
-    k->sgemm_min_m[TS_TYPE_Q4_1] = 16;  /* M=16: 54 vs 52; M=8: 31 vs 52 */
-    k->sgemm_min_m[TS_TYPE_Q5_0] = 16;  /* M=16: 35-63 vs 44-53 */
-    k->sgemm_min_m[TS_TYPE_Q5_1] = 16;  /* as Q4_1 (its dot costs more) */
-    k->sgemm_min_m[TS_TYPE_Q2_K] = 128; /* M=128: 124-141 vs 105-127; M=64: 106-109 vs 107-118 */
-    k->sgemm_min_m[TS_TYPE_Q3_K] = 32;  /* M=32: 76 vs 74; M=64: 99 vs 76 */
-    k->sgemm_min_m[TS_TYPE_Q4_K] = 64;  /* M=128: 116 vs 101; M=64: 96 vs 101 */
-    k->sgemm_min_m[TS_TYPE_Q5_K] = 64;  /* M=64: 104 vs 87 */
-    k->sgemm_min_m[TS_TYPE_Q6_K] = 64;  /* M=64: 99 vs 97; M=128: 115 vs 89 */
+     * tiles and dots. Crossovers measured on Zen 3 (2 threads, 4096 x 4096, both paths
+     * alternated in one process; int8 vs widened GFLOP/s; BENCHMARKS.md): */
+    k->sgemm_min_m[TS_TYPE_Q4_0] = 32;  /* M=32: 89 vs 99; M=24: 93 vs 93; M=64: 88 vs 128 */
+    k->sgemm_min_m[TS_TYPE_Q8_0] = 32;  /* M=32: 86 vs 91; M=24: 88 vs 94; M=16: 86 vs 72 */
+    k->sgemm_min_m[TS_TYPE_Q4_1] = 12;  /* M=12: 44 vs 60; M=8: 44 vs 43 */
+    k->sgemm_min_m[TS_TYPE_Q5_0] = 12;  /* per-pair dots as slow as Q4_1's (M=16: 44-53 vs 63) */
+    k->sgemm_min_m[TS_TYPE_Q5_1] = 12;  /* as Q4_1 (its dot costs more) */
+    k->sgemm_min_m[TS_TYPE_Q2_K] = 64;  /* M=64: 109 vs 118; M=48: 120 vs 118; M=96: 131 vs 148 */
+    k->sgemm_min_m[TS_TYPE_Q3_K] = 24;  /* M=24: 68 vs 78; M=16: 75 vs 66 */
+    k->sgemm_min_m[TS_TYPE_Q4_K] = 48;  /* M=48: 102 vs 103; M=32: 103 vs 81; M=96: 98 vs 115 */
+    k->sgemm_min_m[TS_TYPE_Q5_K] = 48;  /* M=48: 52 vs 72; M=32: 90 vs 80 */
+    k->sgemm_min_m[TS_TYPE_Q6_K] = 32;  /* M=32: 94 vs 98; M=48: 95 vs 118; M=16: 100 vs 72 */
 }

@@ -90,6 +90,40 @@ static inline void kernel_6x16(int64_t kc, const float *pa, const float *pb, flo
     }
 }
 
+/* Eight rows of 8 floats -> their 8 columns: column j goes to dst + j * dst_stride. */
+static inline void transpose8x8_store(const float *src, int64_t lds, float *dst, int64_t dst_stride) {
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int j = 0; j < 4; j++) {
+        _mm256_storeu_ps(dst + j * dst_stride, _mm256_permute2f128_ps(u[j], u[j + 4], 0x20));
+        _mm256_storeu_ps(dst + (j + 4) * dst_stride, _mm256_permute2f128_ps(u[j], u[j + 4], 0x31));
+    }
+}
+
+/* A full 16-row panel in 8 x 8 register transposes (3 shuffles per 8 floats instead of a scalar
+ * store per float); partial panels and kc tails take the generic loop. */
+static void sgemm_pack_bt_panel_avx2(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb) {
+    if (nr != NR || kc % 8 != 0) {
+        for (int64_t t = 0; t < NR; t++)
+            for (int64_t p = 0; p < kc; p++) pb[p * NR + t] = t < nr ? src[t * lds + p] : 0.0f;
+        return;
+    }
+    for (int64_t p = 0; p < kc; p += 8) {
+        transpose8x8_store(src + p, lds, pb + p * NR, NR);
+        transpose8x8_store(src + 8 * lds + p, lds, pb + p * NR + 8, NR);
+    }
+}
+
 /* C[m x n] (+)= packed A block · packed B block: every B micro-panel (L1) against every
  * A micro-panel of the block (L2). */
 static void sgemm_macro_avx2(int64_t m, int64_t n, int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
@@ -124,7 +158,11 @@ static void sgemm_block_avx2(int64_t m, int64_t n, int64_t k, const float *a, in
         int64_t nc = n - jc < TS_SGEMM_NC ? n - jc : TS_SGEMM_NC;
         for (int64_t pc = 0; pc < k; pc += TS_SGEMM_KC) {
             int64_t kc = k - pc < TS_SGEMM_KC ? k - pc : TS_SGEMM_KC;
-            ts_sgemm_pack_b(kc, nc, b_trans ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, b_trans, pb);
+            if (b_trans) /* B(p, j) = b[j * ldb + p]: panels through the register transposes */
+                for (int64_t jr = 0; jr < nc; jr += NR)
+                    sgemm_pack_bt_panel_avx2(kc, b + (jc + jr) * ldb + pc, ldb, nc - jr < NR ? nc - jr : NR, pb + jr * kc);
+            else
+                ts_sgemm_pack_b(kc, nc, b + pc * ldb + jc, ldb, 0, pb);
             int32_t acc = accumulate || pc > 0;
             for (int64_t ic = 0; ic < m; ic += TS_SGEMM_MC) {
                 int64_t mc = m - ic < TS_SGEMM_MC ? m - ic : TS_SGEMM_MC;
@@ -139,4 +177,5 @@ void ts_register_sgemm_avx2(struct ts_kernels *k, uint64_t cpu) {
     (void)cpu;
     k->sgemm_block = sgemm_block_avx2;
     k->sgemm_macro = sgemm_macro_avx2;
+    k->sgemm_pack_bt_panel = sgemm_pack_bt_panel_avx2;
 }

@@ -121,7 +121,7 @@ public final class Ops {
      * (rows contiguous). Returns a new F32 tensor [M, N] (or [N]). X is quantized once per call
      * to the activation type W pairs with, as ggml does, so results differ from an F32
      * product by that rounding; from a number of rows of X the kernel level sets per weight
-     * type (float weights: 8; quantized weights on AVX2: 16 to 128, where an F32 GEMM beats
+     * type (float weights: 8; quantized weights on AVX2: 12 to 64, where an F32 GEMM beats
      * the int8 arithmetic) W is widened to F32 inside the product and X is used unrounded.
      */
     public static Tensor matmul(Tensor w, Tensor x) {

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * multiples of the tile) against a float64 product of the dequantized weights with the
  * activations as the kernel sees them: quantized to Q8_0 (our activation quantizer) and
  * dequantized on the tile path; unrounded where the kernel level switches to the F32 SGEMM on
- * widened weights (avx2: from M = 64 on, so M = 64..67 check that path). Either way the
+ * widened weights (avx2: from M = 32 on, so M = 32..67 check that path). Either way the
  * only difference is float rounding of the scaled block sums and their summation: at most a
  * few float epsilons (2^-24) times log2(K) relative to sum |w·x|; the stated tolerance is
  * 2e-5 of that sum (about 30 ulps of margin at K = 512), far below the activation
