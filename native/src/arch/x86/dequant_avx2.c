@@ -16,15 +16,13 @@
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
-/* 16 levels (signed bytes) -> y[0..15] = level * d. */
+/* 16 levels (signed bytes) -> y[0..15] = level * d (also the K-quants' d * level: the product
+ * commutes bit for bit). */
 static inline void put16_mul(float *y, __m128i lv, float d) {
     const __m256 vd = _mm256_set1_ps(d);
     _mm256_storeu_ps(y, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lv)), vd));
     _mm256_storeu_ps(y + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lv, 8))), vd));
 }
-
-/* 16 levels -> y = d * level (the K-quants' operand order; multiplication commutes). */
-#define put16_dmul put16_mul
 
 /* 16 levels -> y = d * level - m. */
 static inline void put16_mul_sub(float *y, __m128i lv, float d, float m) {
@@ -116,8 +114,8 @@ static void dequantize_row_q3_K_avx2(const void *vx, float *y, int64_t k) {
             const __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hmask, _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1));
             /* low + 4·hb - 4 */
             const __m256i lv = _mm256_sub_epi8(_mm256_add_epi8(low, _mm256_slli_epi16(hb, 2)), _mm256_set1_epi8(4));
-            put16_dmul(y, lo128(lv), d * ts_q3k_scale(x[i].scales, 2 * j));
-            put16_dmul(y + 16, hi128(lv), d * ts_q3k_scale(x[i].scales, 2 * j + 1));
+            put16_mul(y, lo128(lv), d * ts_q3k_scale(x[i].scales, 2 * j));
+            put16_mul(y + 16, hi128(lv), d * ts_q3k_scale(x[i].scales, 2 * j + 1));
         }
     }
 }
@@ -171,8 +169,8 @@ static void dequantize_row_q6_K_avx2(const void *vx, float *y, int64_t k) {
                 const __m256i hi = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * part)), _mm256_set1_epi8(3));
                 const __m256i lv = _mm256_sub_epi8(_mm256_or_si256(nib, _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(32));
                 const int s = 8 * n + 2 * part;
-                put16_dmul(y, lo128(lv), d * x[i].scales[s]);
-                put16_dmul(y + 16, hi128(lv), d * x[i].scales[s + 1]);
+                put16_mul(y, lo128(lv), d * x[i].scales[s]);
+                put16_mul(y + 16, hi128(lv), d * x[i].scales[s + 1]);
             }
         }
     }
