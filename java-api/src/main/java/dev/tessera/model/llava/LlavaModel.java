@@ -74,7 +74,10 @@ public final class LlavaModel implements AutoCloseable {
         return images.encodeImage(image);
     }
 
-    /** A conversation with its own KV cache of contextSize positions (prompts in batches of 64). */
+    /**
+     * A conversation with its own KV cache of contextSize positions (prompts in batches of up to
+     * {@link LlamaModel#DEFAULT_BATCH_SIZE}).
+     */
     public LlavaChat newChat(int contextSize) {
         return new LlavaChat(this, llm.newSession(contextSize, LlamaModel.DEFAULT_BATCH_SIZE));
     }
