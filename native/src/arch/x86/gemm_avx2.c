@@ -1,6 +1,7 @@
 /*
- * gemm_avx2.c — quantized matmul tiles for the avx2 level: Q8_0 and Q4_0 weights against
- * Q8_0 activations (the gemm[] contract is in ts_dispatch.h).
+ * gemm_avx2.c — matmul tiles for the avx2 level: Q8_0 and Q4_0 weights against Q8_0
+ * activations, and F16 weights against F16 activations below the SGEMM's 8 columns (the
+ * gemm[] contract is in ts_dispatch.h); and the level's widened-SGEMM crossovers.
  *
  * Register tile: GEMM_MR (3) weight rows x GEMM_NR (4) activation columns, one 8-lane
  * float accumulator per pair (12 of the 16 ymm registers). Per block step each weight block is
@@ -205,7 +206,7 @@ static inline void mv_q8_0(int64_t k, const char *const *wr, const char *a, floa
     for (int r = 0; r < GEMM_MV_MR; r++) out[r] = hsum_ps(acc[r]);
 }
 
-/* F16 rows x one column (M < 3 of F16 weights, whose activations are F16 as ggml pairs them):
+/* F16 rows x one column (every column below the SGEMM's M = 8; activations F16 as ggml pairs them):
  * 32 elements per step, each activation vector widened once for all rows (the per-pair dot
  * widens it again for every row), two FMA chains per row, and the next row tile prefetched
  * as for Q4_0. Any k: the last k % 32 elements in scalar code. */
