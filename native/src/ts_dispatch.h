@@ -118,9 +118,8 @@ struct ts_kernels {
     /* F32 GEMM block on the calling thread (ts_sgemm.h: arguments, scratch size). */
     void (*sgemm_block)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
                         int32_t b_trans, float *c, int64_t ldc, int32_t accumulate, float *scratch);
-    /* One NR-wide packed B micro-panel from nr <= NR rows of a row-major [nr x kc] block (row
-     * stride lds floats): pb[p * NR + t] = src[t * lds + p], zero for t >= nr (the transposed
-     * B of ts_sgemm.h's layout). */
+    /* One NR-wide packed B micro-panel from rows of a row-major block (ts_sgemm_pack_bt_fn,
+     * ts_sgemm.h). */
     void (*sgemm_pack_bt_panel)(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb);
     /* C (+)= packed A block · packed B block (layouts in ts_sgemm.h). */
     void (*sgemm_macro)(int64_t m, int64_t n, int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,

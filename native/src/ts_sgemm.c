@@ -38,7 +38,7 @@ void ts_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *p
 }
 
 /* Walks each source row once, scattering with stride NR. */
-static void sgemm_pack_bt_panel_ref(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb) {
+void ts_sgemm_pack_bt_panel_ref(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb) {
     for (int64_t t = 0; t < TS_SGEMM_NR; t++) {
         if (t < nr) {
             const float *row = src + t * lds;
@@ -49,21 +49,22 @@ static void sgemm_pack_bt_panel_ref(int64_t kc, const float *src, int64_t lds, i
     }
 }
 
-void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, float *pb) {
+void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, ts_sgemm_pack_bt_fn panel,
+                     float *pb) {
+    if (panel == NULL) panel = ts_sgemm_pack_bt_panel_ref;
     for (int64_t jr = 0; jr < nc; jr += TS_SGEMM_NR) {
         int64_t nr = nc - jr < TS_SGEMM_NR ? nc - jr : TS_SGEMM_NR;
-        if (!b_trans) {
-            const float *bp = b + jr;
-            for (int64_t p = 0; p < kc; p++) {
-                memcpy(pb, bp, (size_t)nr * sizeof(float));
-                for (int64_t t = nr; t < TS_SGEMM_NR; t++) pb[t] = 0.0f;
-                bp += ldb;
-                pb += TS_SGEMM_NR;
-            }
-        } else {
-            /* B(p, j) = b[j * ldb + p]: a transposing panel copy. */
-            sgemm_pack_bt_panel_ref(kc, b + jr * ldb, ldb, nr, pb);
+        if (b_trans) { /* B(p, j) = b[j * ldb + p]: the level's transposing panel copy */
+            panel(kc, b + jr * ldb, ldb, nr, pb);
             pb += kc * TS_SGEMM_NR;
+            continue;
+        }
+        const float *bp = b + jr;
+        for (int64_t p = 0; p < kc; p++) {
+            memcpy(pb, bp, (size_t)nr * sizeof(float));
+            for (int64_t t = nr; t < TS_SGEMM_NR; t++) pb[t] = 0.0f;
+            bp += ldb;
+            pb += TS_SGEMM_NR;
         }
     }
 }
@@ -188,5 +189,5 @@ void ts_register_sgemm_scalar(struct ts_kernels *k, uint64_t cpu) {
     (void)cpu;
     k->sgemm_block = ts_sgemm_block_ref;
     k->sgemm_macro = sgemm_macro_ref;
-    k->sgemm_pack_bt_panel = sgemm_pack_bt_panel_ref;
+    k->sgemm_pack_bt_panel = ts_sgemm_pack_bt_panel_ref;
 }

@@ -40,7 +40,14 @@ typedef void (*ts_sgemm_block_fn)(int64_t m, int64_t n, int64_t k, const float *
 void ts_sgemm_pack_a_block(int64_t mc, int64_t kc, const float *a, int64_t lda, float *pa);
 int64_t ts_sgemm_packed_a_floats(int64_t m, int64_t k);
 void ts_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *pa);
-void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, float *pb);
+/* One NR-wide packed B micro-panel from nr <= NR rows of a row-major [nr x kc] block (row
+ * stride lds): pb[p * NR + t] = src[t * lds + p], zero for t >= nr. The kernel table's
+ * sgemm_pack_bt_panel has this contract; this is the generic version. */
+typedef void (*ts_sgemm_pack_bt_fn)(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb);
+void ts_sgemm_pack_bt_panel_ref(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb);
+/* B block; with b_trans its panels come from `panel` (NULL: the generic one). */
+void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, ts_sgemm_pack_bt_fn panel,
+                     float *pb);
 
 /* The kernel table's sgemm_macro: C[m x n] (+)= packed A block (m x kc) · packed B block
  * (kc x n), on the calling thread; m, n may be any size (edge tiles handled). pb must be

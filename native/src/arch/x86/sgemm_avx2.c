@@ -114,8 +114,7 @@ static inline void transpose8x8_store(const float *src, int64_t lds, float *dst,
  * store per float); partial panels and kc tails take the generic loop. */
 static void sgemm_pack_bt_panel_avx2(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb) {
     if (nr != NR || kc % 8 != 0) {
-        for (int64_t t = 0; t < NR; t++)
-            for (int64_t p = 0; p < kc; p++) pb[p * NR + t] = t < nr ? src[t * lds + p] : 0.0f;
+        ts_sgemm_pack_bt_panel_ref(kc, src, lds, nr, pb);
         return;
     }
     for (int64_t p = 0; p < kc; p += 8) {
@@ -158,11 +157,7 @@ static void sgemm_block_avx2(int64_t m, int64_t n, int64_t k, const float *a, in
         int64_t nc = n - jc < TS_SGEMM_NC ? n - jc : TS_SGEMM_NC;
         for (int64_t pc = 0; pc < k; pc += TS_SGEMM_KC) {
             int64_t kc = k - pc < TS_SGEMM_KC ? k - pc : TS_SGEMM_KC;
-            if (b_trans) /* B(p, j) = b[j * ldb + p]: panels through the register transposes */
-                for (int64_t jr = 0; jr < nc; jr += NR)
-                    sgemm_pack_bt_panel_avx2(kc, b + (jc + jr) * ldb + pc, ldb, nc - jr < NR ? nc - jr : NR, pb + jr * kc);
-            else
-                ts_sgemm_pack_b(kc, nc, b + pc * ldb + jc, ldb, 0, pb);
+            ts_sgemm_pack_b(kc, nc, b_trans ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, b_trans, sgemm_pack_bt_panel_avx2, pb);
             int32_t acc = accumulate || pc > 0;
             for (int64_t ic = 0; ic < m; ic += TS_SGEMM_MC) {
                 int64_t mc = m - ic < TS_SGEMM_MC ? m - ic : TS_SGEMM_MC;
