@@ -1,8 +1,8 @@
 package dev.tessera.bindings;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
 /**
  * Finds and loads libtessera_cuda (the CUDA kernels, a library apart from libtessera) once per
@@ -20,53 +20,38 @@ public final class CudaLibrary {
     /** The CMake target, hence the file name (libtessera_cuda.so). */
     static final String NAME = "tessera_cuda";
 
-    private record Loaded(Path path, SymbolLookup lookup) {}
-
-    private static volatile Loaded loaded;
+    private static final LibraryLoader LOADER = new LibraryLoader("CUDA library", "tessera_cuda.h", "TSC_ABI_VERSION",
+            PATH_PROPERTY, PATH_ENV, CudaLibrary::extractBundled);
 
     private CudaLibrary() {}
 
     /** The file the library was loaded from (loading it on first use). */
     public static Path path() {
-        return load().path();
+        return LOADER.path();
     }
 
     /** Address of an exported function; fails naming the symbol when the library lacks it. */
     public static MemorySegment symbol(String name) {
-        Loaded l = load();
-        return l.lookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError(
-                "CUDA library " + l.path() + " has no symbol " + name + ", which tessera_cuda.h declares: the library and "
-                        + "these bindings were built from different versions of tessera_cuda.h (rebuild them together)"));
+        return LOADER.symbol(name);
     }
 
     /** Fails unless the library's {@code tsc_abi_version()} equals the header's {@code TSC_ABI_VERSION}. */
     public static void requireAbiVersion(int library, int bindings) {
-        if (library != bindings) {
-            throw new UnsatisfiedLinkError("CUDA library " + path() + " has ABI version " + Integer.toUnsignedString(library)
-                    + " but these bindings were generated for TSC_ABI_VERSION " + Integer.toUnsignedString(bindings)
-                    + ": use the library built together with this tessera-bindings jar");
-        }
+        LOADER.requireAbiVersion(library, bindings);
     }
 
-    private static Loaded load() {
-        Loaded l = loaded;
-        if (l == null) {
-            synchronized (CudaLibrary.class) {
-                l = loaded;
-                if (l == null) {
-                    ClassLoader classLoader = CudaLibrary.class.getClassLoader();
-                    ClassLoader resources = classLoader != null ? classLoader : ClassLoader.getSystemClassLoader();
-                    Platform platform = Platform.current();
-                    Path path = NativeLibrary.locate(System.getProperty(PATH_PROPERTY), System.getenv(PATH_ENV),
-                            () -> LibraryExtractor.extract(platform, NAME, resources, LibraryExtractor.defaultRoots(),
-                                    () -> "this tessera-bindings jar carries no CUDA library for " + platform.id()
-                                            + " (it is built only for linux-x86_64, where nvcc was found at build time);"
-                                            + " set -D" + PATH_PROPERTY + " to a libtessera_cuda built with ci/cuda-build.sh"));
-                    l = new Loaded(path, NativeLibrary.open(path));
-                    loaded = l;
-                }
-            }
-        }
-        return l;
+    /** The explicit file if the property (first) or the environment variable names one, else the bundled copy. */
+    static Path locate(String property, String env, Supplier<Path> bundled) {
+        return LOADER.locate(property, env, bundled);
+    }
+
+    private static Path extractBundled() {
+        ClassLoader classLoader = CudaLibrary.class.getClassLoader();
+        ClassLoader resources = classLoader != null ? classLoader : ClassLoader.getSystemClassLoader();
+        Platform platform = Platform.current();
+        return LibraryExtractor.extract(platform, NAME, resources, LibraryExtractor.defaultRoots(),
+                () -> "this tessera-bindings jar carries no CUDA library for " + platform.id()
+                        + " (it is built only for linux-x86_64, where nvcc was found at build time);"
+                        + " set -D" + PATH_PROPERTY + " to a libtessera_cuda built with ci/cuda-build.sh");
     }
 }
