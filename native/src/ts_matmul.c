@@ -2,8 +2,9 @@
  * ts_matmul.c — quantize/dequantize entry points and the matmul driver.
  *
  * Y = W·Xᵀ row by row: X is converted once per call into the activation type W pairs with
- * (as ggml pairs them), then the pool splits W's rows among threads and every thread runs
- * the type's dot product over all of X's rows for its slice. The dot products come from the
+ * (as ggml pairs them), then the threads claim chunks of W's rows from a shared counter
+ * (ts_claim_chunk: on a shared machine a static split waits for its slowest thread) and run
+ * the type's dot product over all of X's rows for each chunk. The dot products come from the
  * kernel table of the active level.
  *
  * From the level's sgemm_min_m[w] columns on (ts_dispatch.h: float weights from M = 8 on every
@@ -11,10 +12,9 @@
  * W is widened to F32 block by block into the packed panels of the F32 SGEMM (ts_sgemm.h)
  * and multiplied with X as it is (no rounding of the activations there).
  *
- * For a weight type with a gemm tile (ts_dispatch.h; Q8_0 and Q4_0 today), each thread
- * instead takes a slice of W's rows and walks X in blocks of TS_GEMM_COLS columns, so a
- * weight block loaded into registers serves several columns and a column block's
- * activations (TS_GEMM_COLS rows) stay in L2 while the thread's weight rows stream past.
+ * For a weight type with a gemm tile (ts_dispatch.h; Q8_0, Q4_0 and F16 today), each chunk of
+ * W's rows instead walks X in blocks of TS_GEMM_COLS columns through the register tiles, so
+ * a weight block loaded into registers serves several columns.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -72,17 +72,24 @@ typedef struct {
     size_t xq_row;
     int64_t n, k, m;
     ts_vec_dot_fn dot;
+    _Atomic int64_t next_row; /* ts_claim_chunk's counter */
 } matmul_job;
 
+/* W rows per claimed chunk of the row-parallel paths: a few dozen chunks per thread at
+ * N = 4096, and a multiple of 16 floats (a line of y) and of the tiles' 3 and 4 rows. */
+#define TS_MATMUL_CHUNK_ROWS 48
+
 static void matmul_task(void *ctx, int32_t ith, int32_t nth) {
-    const matmul_job *j = ctx;
+    (void)ith, (void)nth;
+    matmul_job *j = ctx;
     int64_t n0, n1;
-    ts_split_range(j->n, 4, ith, nth, &n0, &n1);
-    for (int64_t r = n0; r < n1; r++) {
-        const char *wr = j->w + r * j->w_stride;
-        for (int64_t c = 0; c < j->m; c++) {
-            float *yr = (float *)((char *)j->y + c * j->y_stride);
-            yr[r] = j->dot(j->k, wr, j->xq + (size_t)c * j->xq_row);
+    while (ts_claim_chunk(&j->next_row, j->n, TS_MATMUL_CHUNK_ROWS, &n0, &n1)) {
+        for (int64_t r = n0; r < n1; r++) {
+            const char *wr = j->w + r * j->w_stride;
+            for (int64_t c = 0; c < j->m; c++) {
+                float *yr = (float *)((char *)j->y + c * j->y_stride);
+                yr[r] = j->dot(j->k, wr, j->xq + (size_t)c * j->xq_row);
+            }
         }
     }
 }
@@ -108,19 +115,20 @@ typedef struct {
     int64_t n, k, m;
     void (*gemm)(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
                  int64_t y_stride, int64_t nr, int64_t nc);
+    _Atomic int64_t next_row;
 } gemm_job;
 
 static void gemm_task(void *ctx, int32_t ith, int32_t nth) {
-    const gemm_job *j = ctx;
+    (void)ith, (void)nth;
+    gemm_job *j = ctx;
     int64_t n0, n1;
-    /* 48 rows: a multiple of the register tiles' 3 and 4 rows and of 16 floats (a line of y). */
-    ts_split_range(j->n, 48, ith, nth, &n0, &n1);
-    if (n0 >= n1) return;
-    for (int64_t c0 = 0; c0 < j->m; c0 += TS_GEMM_COLS) {
-        int64_t nc = j->m - c0 < TS_GEMM_COLS ? j->m - c0 : TS_GEMM_COLS;
-        float *yb = (float *)((char *)j->y + c0 * j->y_stride) + n0;
-        j->gemm(j->k, j->w + n0 * j->w_stride, j->w_stride, j->xq + (size_t)c0 * j->xq_row, (int64_t)j->xq_row, yb,
-                j->y_stride, n1 - n0, nc);
+    while (ts_claim_chunk(&j->next_row, j->n, TS_MATMUL_CHUNK_ROWS, &n0, &n1)) {
+        for (int64_t c0 = 0; c0 < j->m; c0 += TS_GEMM_COLS) {
+            int64_t nc = j->m - c0 < TS_GEMM_COLS ? j->m - c0 : TS_GEMM_COLS;
+            float *yb = (float *)((char *)j->y + c0 * j->y_stride) + n0;
+            j->gemm(j->k, j->w + n0 * j->w_stride, j->w_stride, j->xq + (size_t)c0 * j->xq_row, (int64_t)j->xq_row, yb,
+                    j->y_stride, n1 - n0, nc);
+        }
     }
 }
 
@@ -139,6 +147,8 @@ typedef struct {
     float *pa;   /* X packed whole (ts_sgemm.h layout), shared */
     float *scratch;
     int64_t scratch_per_thread;
+    int64_t chunk_rows; /* W rows per claimed chunk, a multiple of NR, at most TS_WIDE_NC */
+    _Atomic int64_t next_row;
 } wide_job;
 
 static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
@@ -174,19 +184,18 @@ static void wide_pack_w(const struct ts_kernels *kern, const wide_job *j, int64_
     }
 }
 
-/* This thread's W rows, TS_WIDE_NC at a time: per KC slice, widen the block once, then run
- * the level's macro kernel over every MC block of the packed X. */
+/* W rows a chunk at a time: per KC slice, widen the chunk's block once, then run the level's
+ * macro kernel over every MC block of the packed X. */
 static void wide_task(void *ctx, int32_t ith, int32_t nth) {
-    const wide_job *j = ctx;
+    (void)nth;
+    wide_job *j = ctx;
     const struct ts_kernels *kern = ts_kernels_active();
-    int64_t n0, n1;
-    ts_split_range(j->n, TS_SGEMM_NR, ith, nth, &n0, &n1);
-    if (n0 >= n1) return;
     float *pb = j->scratch + ith * j->scratch_per_thread; /* 64-byte aligned */
     float *tmp = pb + TS_SGEMM_KC * TS_WIDE_NC;
     const int64_t mround = round_up(j->m, TS_SGEMM_MR);
-    for (int64_t jc = n0; jc < n1; jc += TS_WIDE_NC) {
-        int64_t nc = n1 - jc < TS_WIDE_NC ? n1 - jc : TS_WIDE_NC;
+    int64_t jc, jc_end;
+    while (ts_claim_chunk(&j->next_row, j->n, j->chunk_rows, &jc, &jc_end)) {
+        int64_t nc = jc_end - jc;
         for (int64_t pc = 0; pc < j->k; pc += TS_SGEMM_KC) {
             int64_t kc = j->k - pc < TS_SGEMM_KC ? j->k - pc : TS_SGEMM_KC;
             wide_pack_w(kern, j, jc, nc, pc, kc, pb, tmp);
@@ -211,10 +220,14 @@ static int32_t matmul_sgemm(float *y, int64_t y_stride, const void *w, int32_t w
     int32_t nth = ts_threads_for(n * m * k, 1 << 18);
     const int64_t max_nth = (n + TS_SGEMM_NR - 1) / TS_SGEMM_NR;
     if (nth > max_nth) nth = (int32_t)max_nth;
+    /* About four chunks per thread, so a delayed thread's share can move to the others. */
+    int64_t chunk_rows = round_up((n + 4 * nth - 1) / (4 * nth), TS_SGEMM_NR);
+    if (chunk_rows > TS_WIDE_NC) chunk_rows = TS_WIDE_NC;
     const size_t bytes = (size_t)(round_up(pa_floats, 16) + per_thread * nth) * sizeof(float);
     float *buf = aligned_alloc(64, bytes);
     if (buf == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %zu bytes of packing scratch", bytes);
-    wide_job job = {y, y_stride / 4, w, w_stride, n, k, m, w_type, x, x_stride / 4, buf, buf + round_up(pa_floats, 16), per_thread};
+    wide_job job = {y, y_stride / 4, w, w_stride, n, k, m, w_type, x, x_stride / 4, buf, buf + round_up(pa_floats, 16), per_thread,
+                    chunk_rows, 0};
     ts_parallel(wide_pack_x_task, &job, nth);
     ts_parallel(wide_task, &job, nth);
     free(buf);
@@ -247,10 +260,10 @@ int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int
     for (int64_t c = 0; c < m; c++) kern->quantize_row[t->vec_dot_type]((const float *)((const char *)x + c * x_stride), xq + c * xq_row, k);
 
     if (m >= TS_GEMM_MIN_M && kern->gemm[w_type] != NULL) {
-        gemm_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->gemm[w_type]};
+        gemm_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->gemm[w_type], 0};
         ts_parallel(gemm_task, &job, ts_threads_for(n * m * k, 1 << 16));
     } else {
-        matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->vec_dot[w_type]};
+        matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->vec_dot[w_type], 0};
         ts_parallel(matmul_task, &job, ts_threads_for(n * m * k, 1 << 16));
     }
     free(xq);

@@ -25,6 +25,8 @@
 #ifndef TS_THREADPOOL_H
 #define TS_THREADPOOL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Most threads the pool holds, caller included. */
@@ -62,6 +64,19 @@ static inline void ts_split_range(int64_t n, int64_t align, int32_t ith, int32_t
     e *= align;
     *begin = b < n ? b : n;
     *end = e < n ? e : n;
+}
+
+/* Dynamic sharing of [0, n): every thread claims `chunk` items at a time from one counter
+ * (zeroed before ts_parallel) until none are left, so a thread the OS or a VM's host holds
+ * back does less of the work instead of keeping the others waiting at the end of the job,
+ * as a static split does. For jobs whose chunks cost about the same and number a few per
+ * thread or more; `chunk` aligns the boundaries as in ts_split_range. */
+static inline bool ts_claim_chunk(_Atomic int64_t *next, int64_t n, int64_t chunk, int64_t *begin, int64_t *end) {
+    int64_t b = atomic_fetch_add_explicit(next, chunk, memory_order_relaxed);
+    if (b >= n) return false;
+    *begin = b;
+    *end = n - b < chunk ? n : b + chunk;
+    return true;
 }
 
 #endif /* TS_THREADPOOL_H */
