@@ -72,18 +72,24 @@ typedef struct {
     size_t xq_row;
     int64_t n, k, m;
     ts_vec_dot_fn dot;
+    int64_t chunk_rows;
     _Atomic int64_t next_row; /* ts_claim_chunk's counter */
 } matmul_job;
 
-/* W rows per claimed chunk of the row-parallel paths: a few dozen chunks per thread at
- * N = 4096, and a multiple of 16 floats (a line of y) and of the tiles' 3 and 4 rows. */
-#define TS_MATMUL_CHUNK_ROWS 48
+/* W rows per claimed chunk of the row-parallel paths: about 16 chunks per thread, so a
+ * delayed thread's share can move to the others while each chunk stays one long stream of
+ * weights for the prefetchers; a multiple of 48, which is a multiple of 16 floats (a line of
+ * y) and of the tiles' 3 and 4 rows. */
+static int64_t chunk_rows(int64_t n, int32_t nth) {
+    int64_t rows = (n + 16 * (int64_t)nth - 1) / (16 * (int64_t)nth);
+    return (rows + 47) / 48 * 48;
+}
 
 static void matmul_task(void *ctx, int32_t ith, int32_t nth) {
     (void)ith, (void)nth;
     matmul_job *j = ctx;
     int64_t n0, n1;
-    while (ts_claim_chunk(&j->next_row, j->n, TS_MATMUL_CHUNK_ROWS, &n0, &n1)) {
+    while (ts_claim_chunk(&j->next_row, j->n, j->chunk_rows, &n0, &n1)) {
         for (int64_t r = n0; r < n1; r++) {
             const char *wr = j->w + r * j->w_stride;
             for (int64_t c = 0; c < j->m; c++) {
@@ -115,6 +121,7 @@ typedef struct {
     int64_t n, k, m;
     void (*gemm)(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
                  int64_t y_stride, int64_t nr, int64_t nc);
+    int64_t chunk_rows;
     _Atomic int64_t next_row;
 } gemm_job;
 
@@ -122,7 +129,7 @@ static void gemm_task(void *ctx, int32_t ith, int32_t nth) {
     (void)ith, (void)nth;
     gemm_job *j = ctx;
     int64_t n0, n1;
-    while (ts_claim_chunk(&j->next_row, j->n, TS_MATMUL_CHUNK_ROWS, &n0, &n1)) {
+    while (ts_claim_chunk(&j->next_row, j->n, j->chunk_rows, &n0, &n1)) {
         for (int64_t c0 = 0; c0 < j->m; c0 += TS_GEMM_COLS) {
             int64_t nc = j->m - c0 < TS_GEMM_COLS ? j->m - c0 : TS_GEMM_COLS;
             float *yb = (float *)((char *)j->y + c0 * j->y_stride) + n0;
@@ -259,12 +266,13 @@ int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int
     if (xq == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %zu bytes for activations", xq_row * (size_t)m);
     for (int64_t c = 0; c < m; c++) kern->quantize_row[t->vec_dot_type]((const float *)((const char *)x + c * x_stride), xq + c * xq_row, k);
 
+    const int32_t nth = ts_threads_for(n * m * k, 1 << 16);
     if (m >= TS_GEMM_MIN_M && kern->gemm[w_type] != NULL) {
-        gemm_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->gemm[w_type], 0};
-        ts_parallel(gemm_task, &job, ts_threads_for(n * m * k, 1 << 16));
+        gemm_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->gemm[w_type], chunk_rows(n, nth), 0};
+        ts_parallel(gemm_task, &job, nth);
     } else {
-        matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->vec_dot[w_type], 0};
-        ts_parallel(matmul_task, &job, ts_threads_for(n * m * k, 1 << 16));
+        matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->vec_dot[w_type], chunk_rows(n, nth), 0};
+        ts_parallel(matmul_task, &job, nth);
     }
     free(xq);
     return TS_OK;

@@ -20,7 +20,7 @@
  * 1-column kernel instead, which needs few registers and shares each activation block among
  * 4 rows (see mv_q4_0).
  *
- * Cache use: ts_matmul hands each thread a slice of rows and blocks of 64 columns; here the
+ * Cache use: ts_matmul hands the threads chunks of rows and blocks of 64 columns; here the
  * row tiles are the outer loop, so a tile's GEMM_MR weight rows stay in L1 while every column
  * tile of the block streams its activation rows from L2.
  */
