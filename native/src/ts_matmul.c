@@ -79,7 +79,7 @@ typedef struct {
 /* W rows per claimed chunk of the row-parallel paths: about 16 chunks per thread, so a
  * delayed thread's share can move to the others while each chunk stays one long stream of
  * weights for the prefetchers; a multiple of 48, which is a multiple of 16 floats (a line of
- * y) and of the tiles' 3 and 4 rows. */
+ * y) and of the tiles' 3, 4 and 8 rows. */
 static int64_t chunk_rows(int64_t n, int32_t nth) {
     int64_t rows = (n + 16 * (int64_t)nth - 1) / (16 * (int64_t)nth);
     return (rows + 47) / 48 * 48;
@@ -100,10 +100,11 @@ static void matmul_task(void *ctx, int32_t ith, int32_t nth) {
     }
 }
 
-/* Smallest M that takes the tile path: every M. The tiles switch to a 4-row x 1-column
- * kernel for blocks of fewer than 3 columns, which beats the per-row dots even at M = 1
- * (1 thread, weights in cache: Q4_0 12.0 vs 7.9 GB/s of weights, Q8_0 ~39 vs ~31
- * GFLOP/s), because 4 rows share each activation block and Q4_0 drops the sign trick.
+/* Smallest M that takes the tile path: every M. The tiles switch to a several-row x
+ * 1-column kernel for blocks of fewer than 3 columns, which beats the per-row dots even at
+ * M = 1 (measured with 4 rows, 1 thread, weights in cache: Q4_0 12.0 vs 7.9 GB/s of
+ * weights, Q8_0 ~39 vs ~31 GFLOP/s), because the rows share each activation block and
+ * Q4_0 drops the sign trick.
  * At M >= 4 the 3x4 register tile is about 1.2-1.4x (Q8_0) and 2x (Q4_0) the per-row dots. */
 #define TS_GEMM_MIN_M 1
 /* Activation columns per cache block (a multiple of the 4-column register tile): 64 Q8_0

@@ -16,9 +16,8 @@
  * or columns pointed at the last valid one and their results dropped: the waste is at most
  * one tile per edge, and the hot loop stays branch-free.
  *
- * Blocks of fewer than 3 columns (the M = 1 matvec, a block's last columns) use a 4-row x
- * 1-column kernel instead, which needs few registers and shares each activation block among
- * 4 rows (see mv_q4_0).
+ * Blocks of fewer than 3 columns (the M = 1 matvec, a block's last columns) use an 8-row x
+ * 1-column kernel instead, which shares each activation block among 8 rows (see mv_q4_0).
  *
  * Cache use: ts_matmul hands the threads chunks of rows and blocks of 64 columns; here the
  * row tiles are the outer loop, so a tile's GEMM_MR weight rows stay in L1 while every column
@@ -112,12 +111,22 @@ static inline __m256i load_w_q4_0(const char *row, int64_t b, float *d) {
 TS_GEMM_MICRO(micro_q8_0, load_w_q8_0)
 TS_GEMM_MICRO(micro_q4_0, load_w_q4_0)
 
-/* One activation column (M = 1, or the last column of a block): GEMM_MV_MR weight rows per
+/* One activation column (M = 1, or the last column of a block): MV_ROWS weight rows per
  * step share each activation block load and its scale. Q4_0 weights skip the -8 and the
  * sign trick: maddubs takes the raw nibbles u = w + 8 as its unsigned operand, so the block
  * sum is sum(u·a) - 8·sum(a), the second term formed once per block for all rows (integer
- * arithmetic: the block sums are exactly vec_dot's). */
-#define GEMM_MV_MR 4
+ * arithmetic: the block sums are exactly vec_dot's). 8 rows (8 accumulators; 15 of the 16
+ * ymm registers in the Q4_0 kernel) against 4: 4096² M = 1, median of 21-31 alternated
+ * rounds, Q4_0 +7% on 1 thread, +1-4% on 2 and over 2 GiB; Q8_0 +4% / +1%. F16 keeps 4
+ * rows: its two FMA chains per row would not fit 8 rows in registers (2 threads -15%). */
+#define MV_ROWS 8
+#define MV_ROWS_F16 4
+
+/* The next row tile, [p, p + bytes) of it per step: consecutive steps' spans abut, so
+ * touching every 64th byte from p reaches every line. */
+static inline void prefetch_span(const char *p, int bytes) {
+    for (int o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
 
 static inline __m256 bcast_h2f(const uint16_t *h) {
     return _mm256_cvtph_ps(_mm_set1_epi16((short)*h));
@@ -139,15 +148,11 @@ static inline void mv_q4_0(int64_t k, const char *const *wr, const char *a, floa
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i low = _mm256_set1_epi8(0x0f);
     const __m256i eight = _mm256_set1_epi8(8);
-    __m256 acc[GEMM_MV_MR];
-    for (int r = 0; r < GEMM_MV_MR; r++) acc[r] = _mm256_setzero_ps();
+    __m256 acc[MV_ROWS];
+    for (int r = 0; r < MV_ROWS; r++) acc[r] = _mm256_setzero_ps();
     int64_t b = 0;
     for (; b + 2 <= nb; b += 2) {
-        if (pf) { /* 144 bytes of the next tile per step: three lines */
-            _mm_prefetch(pf + b * (GEMM_MV_MR * 18), _MM_HINT_T0);
-            _mm_prefetch(pf + b * (GEMM_MV_MR * 18) + 64, _MM_HINT_T0);
-            _mm_prefetch(pf + b * (GEMM_MV_MR * 18) + 128, _MM_HINT_T0);
-        }
+        if (pf) prefetch_span(pf + b * (MV_ROWS * 18), 2 * MV_ROWS * 18);
         const ts_block_q8_0 *ab = (const ts_block_q8_0 *)a + b;
         const __m256i a0 = _mm256_loadu_si256((const __m256i *)ab[0].qs);
         const __m256i a1 = _mm256_loadu_si256((const __m256i *)ab[1].qs);
@@ -156,7 +161,7 @@ static inline void mv_q4_0(int64_t k, const char *const *wr, const char *a, floa
         const __m256 da = pair_h2f(ab[0].d, ab[1].d);
         /* 8·Σa per block, as the int32 lanes of that block: the raw nibbles are w + 8. */
         const __m256i corr = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(eight, alo), _mm256_maddubs_epi16(eight, ahi)), ones);
-        for (int r = 0; r < GEMM_MV_MR; r++) {
+        for (int r = 0; r < MV_ROWS; r++) {
             const ts_block_q4_0 *wb = (const ts_block_q4_0 *)wr[r] + b;
             const __m256i q = _mm256_loadu2_m128i((const __m128i *)wb[1].qs, (const __m128i *)wb[0].qs);
             const __m256i ulo = _mm256_and_si256(q, low), uhi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
@@ -170,7 +175,7 @@ static inline void mv_q4_0(int64_t k, const char *const *wr, const char *a, floa
         const __m256i av = _mm256_loadu_si256((const __m256i *)ab->qs);
         const __m256 da = bcast_h2f(&ab->d);
         const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, av), ones);
-        for (int r = 0; r < GEMM_MV_MR; r++) {
+        for (int r = 0; r < MV_ROWS; r++) {
             const ts_block_q4_0 *wb = (const ts_block_q4_0 *)wr[r] + b;
             const __m128i q = _mm_loadu_si128((const __m128i *)wb->qs);
             const __m256i u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), low);
@@ -178,24 +183,20 @@ static inline void mv_q4_0(int64_t k, const char *const *wr, const char *a, floa
             acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(bcast_h2f(&wb->d), da), _mm256_cvtepi32_ps(s), acc[r]);
         }
     }
-    for (int r = 0; r < GEMM_MV_MR; r++) out[r] = hsum_ps(acc[r]);
+    for (int r = 0; r < MV_ROWS; r++) out[r] = hsum_ps(acc[r]);
 }
 
 static inline void mv_q8_0(int64_t k, const char *const *wr, const char *a, float *out, const char *pf) {
     const int64_t nb = k / 32;
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[GEMM_MV_MR];
-    for (int r = 0; r < GEMM_MV_MR; r++) acc[r] = _mm256_setzero_ps();
+    __m256 acc[MV_ROWS];
+    for (int r = 0; r < MV_ROWS; r++) acc[r] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        if (pf) { /* 136 bytes of the next tile per block step: three lines */
-            _mm_prefetch(pf + b * (GEMM_MV_MR * 34), _MM_HINT_T0);
-            _mm_prefetch(pf + b * (GEMM_MV_MR * 34) + 64, _MM_HINT_T0);
-            _mm_prefetch(pf + b * (GEMM_MV_MR * 34) + 128, _MM_HINT_T0);
-        }
+        if (pf) prefetch_span(pf + b * (MV_ROWS * 34), MV_ROWS * 34);
         const ts_block_q8_0 *ab = (const ts_block_q8_0 *)a + b;
         const __m256i av = _mm256_loadu_si256((const __m256i *)ab->qs);
         const __m256 da = bcast_h2f(&ab->d);
-        for (int r = 0; r < GEMM_MV_MR; r++) {
+        for (int r = 0; r < MV_ROWS; r++) {
             const ts_block_q8_0 *wb = (const ts_block_q8_0 *)wr[r] + b;
             const __m256i w = _mm256_loadu_si256((const __m256i *)wb->qs);
             const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(av, w));
@@ -203,7 +204,7 @@ static inline void mv_q8_0(int64_t k, const char *const *wr, const char *a, floa
             acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(bcast_h2f(&wb->d), da), p, acc[r]);
         }
     }
-    for (int r = 0; r < GEMM_MV_MR; r++) out[r] = hsum_ps(acc[r]);
+    for (int r = 0; r < MV_ROWS; r++) out[r] = hsum_ps(acc[r]);
 }
 
 /* F16 rows x one column (every column below the SGEMM's M = 8; activations F16 as ggml pairs them):
@@ -217,15 +218,14 @@ static inline float ld_h2f(const char *p) {
 }
 
 static inline void mv_f16(int64_t k, const char *const *wr, const char *a, float *out, const char *pf) {
-    __m256 acc0[GEMM_MV_MR], acc1[GEMM_MV_MR];
-    for (int r = 0; r < GEMM_MV_MR; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();
+    __m256 acc0[MV_ROWS_F16], acc1[MV_ROWS_F16];
+    for (int r = 0; r < MV_ROWS_F16; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= k; i += 32) {
-        if (pf) /* 256 bytes of the next tile per step: four lines */
-            for (int l = 0; l < 4; l++) _mm_prefetch(pf + i * (GEMM_MV_MR * 2) + 64 * l, _MM_HINT_T0);
+        if (pf) prefetch_span(pf + i * (MV_ROWS_F16 * 2), 32 * MV_ROWS_F16 * 2);
         __m256 x[4];
         for (int j = 0; j < 4; j++) x[j] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + 2 * (i + 8 * j))));
-        for (int r = 0; r < GEMM_MV_MR; r++) {
+        for (int r = 0; r < MV_ROWS_F16; r++) {
             const char *w = wr[r] + 2 * i;
             acc0[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w)), x[0], acc0[r]);
             acc1[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16))), x[1], acc1[r]);
@@ -233,7 +233,7 @@ static inline void mv_f16(int64_t k, const char *const *wr, const char *a, float
             acc1[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 48))), x[3], acc1[r]);
         }
     }
-    for (int r = 0; r < GEMM_MV_MR; r++) {
+    for (int r = 0; r < MV_ROWS_F16; r++) {
         float sum = hsum_ps(_mm256_add_ps(acc0[r], acc1[r]));
         for (int64_t j = i; j < k; j++) sum += ld_h2f(wr[r] + 2 * j) * ld_h2f(a + 2 * j);
         out[r] = sum;
@@ -242,21 +242,22 @@ static inline void mv_f16(int64_t k, const char *const *wr, const char *a, float
 
 typedef void (*mv_fn)(int64_t k, const char *const *wr, const char *a, float *out, const char *pf);
 
-/* The one-column kernel for each column (nc small, e.g. the M = 1 matvec), row tiles outer so
- * a second column rereads the 4 weight rows from L1, not from memory. */
-static inline void gemm_columns(mv_fn mv, int64_t block_bytes, int64_t k, const void *w, int64_t w_stride, const void *a,
-                                int64_t a_stride, float *y, int64_t y_stride, int64_t nr, int64_t nc) {
+/* The one-column kernel mv (over `rows` rows, at most MV_ROWS) for each column (nc small,
+ * e.g. the M = 1 matvec), row tiles outer so a second column rereads the tile's weight rows
+ * from L1, not from memory. */
+static inline void gemm_columns(mv_fn mv, int rows, int64_t block_bytes, int64_t k, const void *w, int64_t w_stride,
+                                const void *a, int64_t a_stride, float *y, int64_t y_stride, int64_t nr, int64_t nc) {
     const int64_t nb = k / 32;
-    for (int64_t r0 = 0; r0 < nr; r0 += GEMM_MV_MR) {
-        const int64_t mr = nr - r0 < GEMM_MV_MR ? nr - r0 : GEMM_MV_MR;
-        const char *wr[GEMM_MV_MR];
-        for (int r = 0; r < GEMM_MV_MR; r++) wr[r] = (const char *)w + (r0 + (r < mr ? r : mr - 1)) * w_stride;
-        /* M = 1 over packed rows: the next row tile (the bytes right after these 4 rows) is
-         * prefetched while this one is read. The 4 interleaved row streams alone reach ~60% of
-         * the read bandwidth on a 2 GiB weight set; with the prefetch ~80% (BENCHMARKS.md). */
-        const char *pf = nc == 1 && r0 + 2 * GEMM_MV_MR <= nr && w_stride == nb * block_bytes ? (const char *)w + (r0 + GEMM_MV_MR) * w_stride : NULL;
+    for (int64_t r0 = 0; r0 < nr; r0 += rows) {
+        const int64_t mr = nr - r0 < rows ? nr - r0 : rows;
+        const char *wr[MV_ROWS];
+        for (int r = 0; r < rows; r++) wr[r] = (const char *)w + (r0 + (r < mr ? r : mr - 1)) * w_stride;
+        /* M = 1 over packed rows: the next row tile (the bytes right after this tile's rows)
+         * is prefetched while this one is read, so the interleaved row streams are not left
+         * to the hardware prefetchers alone (BENCHMARKS.md, large matvec). */
+        const char *pf = nc == 1 && r0 + 2 * rows <= nr && w_stride == nb * block_bytes ? (const char *)w + (r0 + rows) * w_stride : NULL;
         for (int64_t c = 0; c < nc; c++) {
-            float out[GEMM_MV_MR];
+            float out[MV_ROWS];
             mv(k, wr, (const char *)a + c * a_stride, out, pf);
             float *yc = (float *)((char *)y + c * y_stride);
             for (int64_t r = 0; r < mr; r++) yc[r0 + r] = out[r];
@@ -290,7 +291,7 @@ static inline void gemm_tiles(micro_fn micro, int64_t k, const void *w, int64_t 
 
 static void gemm_q8_0_avx2(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
                            int64_t y_stride, int64_t nr, int64_t nc) {
-    if (nc < 3) gemm_columns(mv_q8_0, 34, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
+    if (nc < 3) gemm_columns(mv_q8_0, MV_ROWS, 34, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
     else gemm_tiles(micro_q8_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
 }
 
@@ -298,12 +299,12 @@ static void gemm_q8_0_avx2(int64_t k, const void *w, int64_t w_stride, const voi
  * 4-row kernel (its 4 rows stay in L1/L2 across the few columns). */
 static void gemm_f16_avx2(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
                           int64_t y_stride, int64_t nr, int64_t nc) {
-    gemm_columns(mv_f16, 64, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
+    gemm_columns(mv_f16, MV_ROWS_F16, 64, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
 }
 
 static void gemm_q4_0_avx2(int64_t k, const void *w, int64_t w_stride, const void *a, int64_t a_stride, float *y,
                            int64_t y_stride, int64_t nr, int64_t nc) {
-    if (nc < 3) gemm_columns(mv_q4_0, 18, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
+    if (nc < 3) gemm_columns(mv_q4_0, MV_ROWS, 18, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
     else gemm_tiles(micro_q4_0, k, w, w_stride, a, a_stride, y, y_stride, nr, nc);
 }
 
