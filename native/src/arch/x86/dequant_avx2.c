@@ -13,8 +13,7 @@
 #include "ts_dispatch.h"
 #include "ts_quants.h"
 #include "quants_x86.h"
-
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+#include "simd_x86.h"
 
 /* 16 levels (signed bytes) -> y[0..15] = level * d (also the K-quants' d * level: the product
  * commutes bit for bit). */

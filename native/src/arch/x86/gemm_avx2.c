@@ -28,6 +28,7 @@
 
 #include "ts_dispatch.h"
 #include "ts_quants.h"
+#include "simd_x86.h"
 
 /* 3 x 4: 12 accumulators. Measured against 2 x 6 (1 thread, 512x4096 weights x 256
  * columns, CPU time): 3 x 4 ~55 GFLOP/s, 2 x 6 ~40 for both types. At most 8 columns (the
@@ -43,15 +44,6 @@
         DA_LANE(v, ar, b, 0); DA_LANE(v, ar, b, 1); DA_LANE(v, ar, b, 2); DA_LANE(v, ar, b, 3); \
         DA_LANE(v, ar, b, 4); DA_LANE(v, ar, b, 5); DA_LANE(v, ar, b, 6); DA_LANE(v, ar, b, 7); \
     } while (0)
-
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
-static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /* Block b of a weight row as 32 signed bytes, and its scale. */
 static inline __m256i load_w_q8_0(const char *row, int64_t b, float *d) {
@@ -105,7 +97,7 @@ static inline __m256i load_w_q4_0(const char *row, int64_t b, float *d) {
             }                                                                                       \
         }                                                                                           \
         for (int r = 0; r < GEMM_MR; r++)                                                           \
-            for (int c = 0; c < GEMM_NR; c++) out[r][c] = hsum_ps(acc[r][c]);                       \
+            for (int c = 0; c < GEMM_NR; c++) out[r][c] = hsum8(acc[r][c]);                       \
     }
 
 TS_GEMM_MICRO(micro_q8_0, load_w_q8_0)
@@ -183,7 +175,7 @@ static inline void mv_q4_0(int64_t k, const char *const *wr, const char *a, floa
             acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(bcast_h2f(&wb->d), da), _mm256_cvtepi32_ps(s), acc[r]);
         }
     }
-    for (int r = 0; r < MV_ROWS; r++) out[r] = hsum_ps(acc[r]);
+    for (int r = 0; r < MV_ROWS; r++) out[r] = hsum8(acc[r]);
 }
 
 static inline void mv_q8_0(int64_t k, const char *const *wr, const char *a, float *out, const char *pf) {
@@ -204,7 +196,7 @@ static inline void mv_q8_0(int64_t k, const char *const *wr, const char *a, floa
             acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(bcast_h2f(&wb->d), da), p, acc[r]);
         }
     }
-    for (int r = 0; r < MV_ROWS; r++) out[r] = hsum_ps(acc[r]);
+    for (int r = 0; r < MV_ROWS; r++) out[r] = hsum8(acc[r]);
 }
 
 /* F16 rows x one column (every column below the SGEMM's M = 8; activations F16 as ggml pairs them):
@@ -234,7 +226,7 @@ static inline void mv_f16(int64_t k, const char *const *wr, const char *a, float
         }
     }
     for (int r = 0; r < MV_ROWS_F16; r++) {
-        float sum = hsum_ps(_mm256_add_ps(acc0[r], acc1[r]));
+        float sum = hsum8(_mm256_add_ps(acc0[r], acc1[r]));
         for (int64_t j = i; j < k; j++) sum += ld_h2f(wr[r] + 2 * j) * ld_h2f(a + 2 * j);
         out[r] = sum;
     }

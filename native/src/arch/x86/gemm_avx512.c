@@ -31,6 +31,7 @@
 #include "tessera.h"
 #include "ts_dispatch.h"
 #include "ts_quants.h"
+#include "simd_x86.h"
 
 #ifndef TS_TARGET_AVX512VNNI
 #define TS_TARGET_AVX512VNNI __attribute__((target("avx512vnni")))
@@ -38,10 +39,6 @@
 
 #define GEMM_MR 4
 #define GEMM_NR 4
-
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
-static inline __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
 static inline __m512i join256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
 

@@ -18,15 +18,7 @@
 #include "ts_dispatch.h"
 #include "ts_quants.h"
 #include "quants_x86.h"
-
-static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+#include "simd_x86.h"
 
 /* Σ w·a over 32 int8 pairs, as 8 int32 partial sums converted to float. */
 static inline __m256 dot_i8x32(__m256i w, __m256i a) {
@@ -56,7 +48,7 @@ static float vec_dot_q8_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
         acc0 = _mm256_fmadd_ps(d, dot_i8x32(_mm256_loadu_si256((const __m256i *)w[i].qs),
                                             _mm256_loadu_si256((const __m256i *)a[i].qs)), acc0);
     }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
 /* One Q4_0 block: acc + d·da·Σ (code-8)·qa. Bytes 0..15 of the codes are the low nibbles
@@ -82,7 +74,7 @@ static float vec_dot_q4_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
         acc1 = q4_0_step(w + i + 1, a + i + 1, acc1);
     }
     if (i < nb) acc0 = q4_0_step(w + i, a + i, acc0);
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
 /* Plain-type dots: 32 elements per step in four independent FMA chains. */
@@ -100,7 +92,7 @@ static inline __m256 load_bf16x8(const uint16_t *p) {
         for (; i + 32 <= k; i += 32)                                                             \
             for (int j = 0; j < 4; j++) acc[j] = _mm256_fmadd_ps(LOAD(w + i + 8 * j), LOAD(a + i + 8 * j), acc[j]); \
         for (; i + 8 <= k; i += 8) acc[0] = _mm256_fmadd_ps(LOAD(w + i), LOAD(a + i), acc[0]);  \
-        float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))); \
+        float sum = hsum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))); \
         for (; i < k; i++) sum += SCALAR(w[i]) * SCALAR(a[i]);                                    \
         return sum;                                                                              \
     }
@@ -225,7 +217,7 @@ static inline __m256 q5_0_step(const ts_block_q5_0 *w, const ts_block_q8_0 *a, _
             acc1 = STEP(w + i + 1, a + i + 1, acc1, &summ1);                          \
         }                                                                             \
         if (i < nb) acc0 = STEP(w + i, a + i, acc0, &summ0);                          \
-        return hsum_ps(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                  \
+        return hsum8(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                  \
     }
 TS_MIN_DOT(vec_dot_q4_1_q8_1_avx2, ts_block_q4_1, q4_1_step)
 TS_MIN_DOT(vec_dot_q5_1_q8_1_avx2, ts_block_q5_1, q5_1_step)
@@ -241,7 +233,7 @@ static float vec_dot_q5_0_q8_0_avx2(int64_t k, const void *vw, const void *va) {
         acc1 = q5_0_step(w + i + 1, a + i + 1, acc1);
     }
     if (i < nb) acc0 = q5_0_step(w + i, a + i, acc0);
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
 void ts_register_quants_avx2(struct ts_kernels *k, uint64_t cpu) {

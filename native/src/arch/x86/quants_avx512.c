@@ -28,6 +28,7 @@
 #include "ts_dispatch.h"
 #include "ts_quants.h"
 #include "quants_k_x86.h"
+#include "simd_x86.h"
 
 /* The VNNI variants' attribute; tests/test_quants_avx512.c, which also runs this file on an
  * emulation of the AVX-512 intrinsics, defines it empty. */
@@ -35,16 +36,12 @@
 #define TS_TARGET_AVX512VNNI __attribute__((target("avx512vnni")))
 #endif
 
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
 /* [d0 in lanes 0..7 | d1 in lanes 8..15]. */
 static inline __m512 two_scales(float d0, float d1) {
     return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0)), _mm256_set1_ps(d1), 1);
 }
 
 static inline __m512i join256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
-
-static inline __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
 /* The 32 nibble codes of one legacy block, elements in order (bytes 0..15: low nibbles =
  * elements 0..15, bytes 16..31: high nibbles = elements 16..31). */
@@ -240,7 +237,7 @@ static float vec_dot_q4_K_q8_K_avx512(int64_t k, const void *vw, const void *va)
         acc = _mm512_fmadd_ps(_mm512_set1_ps(_mm_cvtss_f32(f)), _mm512_cvtepi32_ps(sumi), acc);
         accm = _mm_fmadd_ps(_mm_shuffle_ps(f, f, 0x55), _mm_cvtepi32_ps(pm), accm);
     }
-    return _mm512_reduce_add_ps(acc) - hsum128_ps(accm);
+    return _mm512_reduce_add_ps(acc) - hsum4(accm);
 }
 
 /* Q5_K·Q8_K: Q4_K plus the 5th bits. Bit j of qh[l] is the 5th bit of element l of group
@@ -279,7 +276,7 @@ static float vec_dot_q5_K_q8_K_avx512(int64_t k, const void *vw, const void *va)
         acc = _mm512_fmadd_ps(_mm512_set1_ps(_mm_cvtss_f32(f)), _mm512_cvtepi32_ps(sumi), acc);
         accm = _mm_fmadd_ps(_mm_shuffle_ps(f, f, 0x55), _mm_cvtepi32_ps(pm), accm);
     }
-    return _mm512_reduce_add_ps(acc) - hsum128_ps(accm);
+    return _mm512_reduce_add_ps(acc) - hsum4(accm);
 }
 
 /* For the 16-element-group K-quants: a super-block half n (128 elements) is two vectors, A
@@ -407,7 +404,7 @@ static float vec_dot_q2_K_q8_K_avx512(int64_t k, const void *vw, const void *va)
         accm = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(w[i].dmin)), _mm256_cvtepi32_ps(pm), accm);
     }
     __m128 m = _mm_add_ps(_mm256_castps256_ps128(accm), _mm256_extractf128_ps(accm, 1));
-    return _mm512_reduce_add_ps(acc) - hsum128_ps(m);
+    return _mm512_reduce_add_ps(acc) - hsum4(m);
 }
 
 void ts_register_quants_avx512(struct ts_kernels *k, uint64_t cpu) {

@@ -22,17 +22,7 @@
 #include "ts_dispatch.h"
 #include "ts_quants.h"
 #include "quants_k_x86.h"
-
-static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-
-static inline __m256i loadu256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+#include "simd_x86.h"
 
 /* Broadcast of int16 lane j of a 128-bit vector (copied into both 128-bit halves) to all
  * lanes: one in-lane byte shuffle with a constant control. */
@@ -81,7 +71,7 @@ static float vec_dot_q4_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
         acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(f), _mm256_cvtepi32_ps(sumi), acc);
         accm = _mm_fmadd_ps(_mm_shuffle_ps(f, f, 0x55), _mm_cvtepi32_ps(pm), accm);
     }
-    return hsum_ps(acc) - hsum128_ps(accm);
+    return hsum8(acc) - hsum4(accm);
 }
 
 static float vec_dot_q5_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
@@ -120,7 +110,7 @@ static float vec_dot_q5_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
         acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(f), _mm256_cvtepi32_ps(sumi), acc);
         accm = _mm_fmadd_ps(_mm_shuffle_ps(f, f, 0x55), _mm_cvtepi32_ps(pm), accm);
     }
-    return hsum_ps(acc) - hsum128_ps(accm);
+    return hsum8(acc) - hsum4(accm);
 }
 
 /* Q6_K: code = 4 low bits (ql) | 2 high bits (qh) << 4, level = code - 32. Element e of
@@ -153,7 +143,7 @@ static float vec_dot_q6_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * h2f(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum_ps(acc);
+    return hsum8(acc);
 }
 
 /* Q3_K: code = 2 low bits | hmask bit << 2 (0..7), level = code - 4; element layout and
@@ -190,7 +180,7 @@ static float vec_dot_q3_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * h2f(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum_ps(acc);
+    return hsum8(acc);
 }
 
 /* Q2_K: code = 2 bits (part p = bits 2p..2p+1 of qs byte 32n + l), scale byte s: low
@@ -222,7 +212,7 @@ static float vec_dot_q2_K_q8_K_avx2(int64_t k, const void *vw, const void *va) {
         acc = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
         accm = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(w[i].dmin)), _mm256_cvtepi32_ps(pm), accm);
     }
-    return hsum_ps(_mm256_sub_ps(acc, accm));
+    return hsum8(_mm256_sub_ps(acc, accm));
 }
 
 /* Q8_K activations. The reference keeps the signed value of the FIRST element with the

@@ -36,10 +36,4 @@ static inline __m128i k4_min_term(__m128i mins, const int16_t *bsums) {
     return _mm_madd_epi16(pairs, mins);
 }
 
-static inline float hsum128_ps(__m128 s) {
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 #endif /* TS_QUANTS_K_X86_H */
