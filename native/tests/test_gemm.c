@@ -11,64 +11,7 @@
 #include "ts_dispatch.h"
 #include "ts_quants.h"
 #include "ts_test.h"
-
-#define SENTINEL 12345.0f
-
-/* Sum of |w_i·a_i| of a pair (dequantized): the scale of the float rounding allowed. */
-static double pair_mag(const ts_type_traits *t, const void *w, const void *a, int64_t k, float *wd, float *ad) {
-    t->dequantize(w, wd, k);
-    ts_get_type_traits(t->vec_dot_type)->dequantize(a, ad, k);
-    double mag = 0;
-    for (int64_t i = 0; i < k; i++) mag += fabs((double)wd[i] * ad[i]);
-    return mag;
-}
-
-static void check_shape(const struct ts_kernels *lk, const char *level, int32_t type, int64_t n, int64_t m, int64_t k,
-                        int mode, uint64_t *seed) {
-    const ts_type_traits *t = ts_get_type_traits(type);
-    const ts_type_traits *at = ts_get_type_traits(t->vec_dot_type);
-    const int64_t w_stride = (int64_t)ts_qtype_row_size(type, k) + 3; /* odd: rows at odd offsets */
-    const int64_t a_stride = (int64_t)ts_qtype_row_size(t->vec_dot_type, k) + 5;
-    const int64_t y_cols = n + 3;                                       /* padded output rows */
-    char *wbuf = malloc((size_t)(w_stride * n + 1)), *abuf = malloc((size_t)(a_stride * m + 1));
-    char *w = wbuf + 1, *a = abuf + 1;                                  /* odd base addresses */
-    float *y = malloc(sizeof(float) * (size_t)(y_cols * m)), *row = malloc(sizeof(float) * (size_t)k);
-    float *wd = malloc(sizeof(float) * (size_t)k), *ad = malloc(sizeof(float) * (size_t)k);
-    for (int64_t r = 0; r < n; r++) {
-        for (int64_t i = 0; i < k; i++) {
-            double g = ts_test_gauss(seed);
-            /* mode 1: every third block zero; mode 2: block scales spread over 1e-3..1e3 */
-            row[i] = mode == 1 && (i / 32 + r) % 3 == 0 ? 0.0f : (float)(mode == 2 ? g * pow(10.0, (double)((i / 32 + r) % 7) - 3) : g);
-        }
-        t->quantize(row, w + r * w_stride, k);
-    }
-    for (int64_t c = 0; c < m; c++) {
-        for (int64_t i = 0; i < k; i++) row[i] = (float)ts_test_gauss(seed);
-        at->quantize(row, a + c * a_stride, k);
-    }
-    for (int64_t i = 0; i < y_cols * m; i++) y[i] = SENTINEL;
-    lk->gemm[type](k, w, w_stride, a, a_stride, y, y_cols * 4, n, m);
-    for (int64_t c = 0; c < m; c++) {
-        for (int64_t r = 0; r < n; r++) {
-            const char *wr = w + r * w_stride, *ac = a + c * a_stride;
-            float got = y[c * y_cols + r];
-            float want = lk->vec_dot[type](k, wr, ac);
-            float ref = t->vec_dot(k, wr, ac);
-            double tol = 1e-5 * pair_mag(t, wr, ac, k, wd, ad) + 1e-30;
-            CHECK(fabs((double)got - want) <= tol, "%s gemm %s n=%lld m=%lld k=%lld mode %d: y[%lld][%lld] = %g, vec_dot %g",
-                  level, t->name, (long long)n, (long long)m, (long long)k, mode, (long long)c, (long long)r, got, want);
-            CHECK(fabs((double)got - ref) <= tol, "%s gemm %s k=%lld: y[%lld][%lld] = %g, reference %g", level, t->name,
-                  (long long)k, (long long)c, (long long)r, got, ref);
-            if (lk->isa == TS_ISA_SCALAR)
-                CHECK(got == ref, "scalar gemm %s: y[%lld][%lld] = %g is not the reference dot %g", t->name, (long long)c,
-                      (long long)r, got, ref);
-        }
-        for (int64_t r = n; r < y_cols; r++)
-            CHECK(y[c * y_cols + r] == SENTINEL, "%s gemm %s wrote past row %lld of column %lld", level, t->name, (long long)n,
-                  (long long)c);
-    }
-    free(wbuf); free(abuf); free(y); free(row); free(wd); free(ad);
-}
+#include "ts_test_gemm.h"
 
 static void check_level(const struct ts_kernels *lk, const char *level, uint64_t *seed) {
     static const int64_t shapes[][2] = {{37, 13}, {1, 1}, {1, 7}, {5, 1}, {7, 2}, {3, 4}, {4, 5}, {3, 6}, {48, 64}, {9, 66}};
@@ -77,13 +20,13 @@ static void check_level(const struct ts_kernels *lk, const char *level, uint64_t
         if (lk->gemm[type] == NULL) continue;
         checked++;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            check_shape(lk, level, type, shapes[s][0], shapes[s][1], 32, 0, seed);
-            check_shape(lk, level, type, shapes[s][0], shapes[s][1], 4096, 0, seed);
-            check_shape(lk, level, type, shapes[s][0], shapes[s][1], 96, 0, seed); /* odd block count > 1 */
+            ts_test_gemm_shape(lk->gemm[type], lk, level, type, shapes[s][0], shapes[s][1], 32, 0, seed);
+            ts_test_gemm_shape(lk->gemm[type], lk, level, type, shapes[s][0], shapes[s][1], 4096, 0, seed);
+            ts_test_gemm_shape(lk->gemm[type], lk, level, type, shapes[s][0], shapes[s][1], 96, 0, seed); /* odd block count > 1 */
             if (ts_get_type_traits(type)->blck_size == 1) /* plain types: a tail after the 32-element steps */
-                check_shape(lk, level, type, shapes[s][0], shapes[s][1], 77, 0, seed);
+                ts_test_gemm_shape(lk->gemm[type], lk, level, type, shapes[s][0], shapes[s][1], 77, 0, seed);
         }
-        for (int mode = 1; mode < 3; mode++) check_shape(lk, level, type, 37, 13, 512, mode, seed);
+        for (int mode = 1; mode < 3; mode++) ts_test_gemm_shape(lk->gemm[type], lk, level, type, 37, 13, 512, mode, seed);
     }
     /* Q8_0 and Q4_0 have a tile on every level (scalar reference at least); F16 one from avx2 on. */
     CHECK(lk->gemm[TS_TYPE_Q8_0] != NULL && lk->gemm[TS_TYPE_Q4_0] != NULL, "%s: Q8_0/Q4_0 gemm missing", level);
@@ -108,7 +51,7 @@ static void check_matmul(int32_t type, int64_t m, uint64_t *seed) {
     for (int64_t c = 0; c < m; c++)
         for (int64_t r = 0; r < n; r++) {
             float want = lk->vec_dot[type](k, w + r * w_row, xq + c * a_row);
-            double tol = 1e-5 * pair_mag(t, w + r * w_row, xq + c * a_row, k, wd, ad) + 1e-30;
+            double tol = 1e-5 * ts_test_pair_mag(t, w + r * w_row, xq + c * a_row, k, wd, ad) + 1e-30;
             CHECK(fabs((double)y[c * n + r] - want) <= tol, "ts_matmul %s y[%lld][%lld] = %g, vec_dot %g", t->name, (long long)c,
                   (long long)r, y[c * n + r], want);
         }
