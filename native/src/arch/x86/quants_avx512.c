@@ -84,53 +84,37 @@ TS_TARGET_AVX512VNNI static inline __m512i dot_u8_vnni(__m512i u, __m512i a) {
     return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, a);
 }
 
-/* One body per (format, dot flavour). An odd last block runs with a zero upper half. */
-#define TS_Q8_0_DOT(NAME, ATTR, DOT)                                                                    \
+/* The 32 signed levels of a Q8_0 block (the Q4_0 counterpart is q4_0_levels). */
+static inline __m256i q8_0_levels(const int8_t *qs) { return loadu256(qs); }
+
+/* One body per (weight format, dot flavour) of the formats whose levels need no per-block
+ * offset: BLOCK's 32 levels come from LEVELS(qs). An odd last block runs with a zero upper
+ * half. */
+#define TS_X_0_DOT(NAME, ATTR, DOT, BLOCK, LEVELS)                                                      \
     ATTR static float NAME(int64_t k, const void *vw, const void *va) {                                 \
-        const ts_block_q8_0 *w = vw;                                                                     \
+        const BLOCK *w = vw;                                                                             \
         const ts_block_q8_0 *a = va;                                                                     \
         const int64_t nb = k / 32;                                                                       \
         __m512 acc = _mm512_setzero_ps();                                                                \
         int64_t i = 0;                                                                                   \
         for (; i + 2 <= nb; i += 2) {                                                                    \
-            const __m512i qw = join256(loadu256(w[i].qs), loadu256(w[i + 1].qs));                        \
+            const __m512i qw = join256(LEVELS(w[i].qs), LEVELS(w[i + 1].qs));                            \
             const __m512i qa = join256(loadu256(a[i].qs), loadu256(a[i + 1].qs));                        \
             const __m512 d = two_scales(h2f(w[i].d) * h2f(a[i].d), h2f(w[i + 1].d) * h2f(a[i + 1].d));   \
             acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(DOT(qw, qa)), acc);                              \
         }                                                                                                \
         if (i < nb) {                                                                                    \
-            const __m512i qw = _mm512_zextsi256_si512(loadu256(w[i].qs));                                \
+            const __m512i qw = _mm512_zextsi256_si512(LEVELS(w[i].qs));                                  \
             const __m512i qa = _mm512_zextsi256_si512(loadu256(a[i].qs));                                \
             acc = _mm512_fmadd_ps(two_scales(h2f(w[i].d) * h2f(a[i].d), 0.0f), _mm512_cvtepi32_ps(DOT(qw, qa)), acc); \
         }                                                                                                \
         return _mm512_reduce_add_ps(acc);                                                                \
     }
 
-#define TS_Q4_0_DOT(NAME, ATTR, DOT)                                                                    \
-    ATTR static float NAME(int64_t k, const void *vw, const void *va) {                                 \
-        const ts_block_q4_0 *w = vw;                                                                     \
-        const ts_block_q8_0 *a = va;                                                                     \
-        const int64_t nb = k / 32;                                                                       \
-        __m512 acc = _mm512_setzero_ps();                                                                \
-        int64_t i = 0;                                                                                   \
-        for (; i + 2 <= nb; i += 2) {                                                                    \
-            const __m512i qw = join256(q4_0_levels(w[i].qs), q4_0_levels(w[i + 1].qs));                  \
-            const __m512i qa = join256(loadu256(a[i].qs), loadu256(a[i + 1].qs));                        \
-            const __m512 d = two_scales(h2f(w[i].d) * h2f(a[i].d), h2f(w[i + 1].d) * h2f(a[i + 1].d));   \
-            acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(DOT(qw, qa)), acc);                              \
-        }                                                                                                \
-        if (i < nb) {                                                                                    \
-            const __m512i qw = _mm512_zextsi256_si512(q4_0_levels(w[i].qs));                             \
-            const __m512i qa = _mm512_zextsi256_si512(loadu256(a[i].qs));                                \
-            acc = _mm512_fmadd_ps(two_scales(h2f(w[i].d) * h2f(a[i].d), 0.0f), _mm512_cvtepi32_ps(DOT(qw, qa)), acc); \
-        }                                                                                                \
-        return _mm512_reduce_add_ps(acc);                                                                \
-    }
-
-TS_Q8_0_DOT(vec_dot_q8_0_q8_0_avx512, , dot_i8_madd)
-TS_Q8_0_DOT(vec_dot_q8_0_q8_0_avx512vnni, TS_TARGET_AVX512VNNI, dot_i8_vnni)
-TS_Q4_0_DOT(vec_dot_q4_0_q8_0_avx512, , dot_i8_madd)
-TS_Q4_0_DOT(vec_dot_q4_0_q8_0_avx512vnni, TS_TARGET_AVX512VNNI, dot_i8_vnni)
+TS_X_0_DOT(vec_dot_q8_0_q8_0_avx512, , dot_i8_madd, ts_block_q8_0, q8_0_levels)
+TS_X_0_DOT(vec_dot_q8_0_q8_0_avx512vnni, TS_TARGET_AVX512VNNI, dot_i8_vnni, ts_block_q8_0, q8_0_levels)
+TS_X_0_DOT(vec_dot_q4_0_q8_0_avx512, , dot_i8_madd, ts_block_q4_0, q4_0_levels)
+TS_X_0_DOT(vec_dot_q4_0_q8_0_avx512vnni, TS_TARGET_AVX512VNNI, dot_i8_vnni, ts_block_q4_0, q4_0_levels)
 
 /* Q5_0 levels of a block pair: level = nibble - 16 where the 5th bit is 0, the nibble
  * itself where it is 1. b1 NULL (odd last block): the upper half becomes -16s, harmless
