@@ -111,7 +111,7 @@ typedef struct {
     char *scratch;
     size_t scratch_stride; /* bytes per thread, a multiple of 64 */
     int64_t n_tiles, n_items;
-    atomic_llong next;
+    _Atomic int64_t next; /* ts_claim_chunk's counter */
 } attn_job;
 
 static void attn_task(void *ctx, int32_t ith, int32_t nth) {
@@ -119,9 +119,7 @@ static void attn_task(void *ctx, int32_t ith, int32_t nth) {
     (void)nth;
     float *scratch = (float *)(j->scratch + (size_t)ith * j->scratch_stride);
     const int64_t tq = j->kern->attn_tile_q;
-    for (;;) {
-        int64_t item = atomic_fetch_add(&j->next, 1);
-        if (item >= j->n_items) break;
+    for (int64_t item, end; ts_claim_chunk(&j->next, j->n_items, 1, &item, &end);) {
         /* Head-major order: neighbouring items share a head's K/V in the caches. */
         int64_t h = item / j->n_tiles, t = item % j->n_tiles;
         int64_t q0 = t * tq, nq = j->a->lq - q0 < tq ? j->a->lq - q0 : tq;

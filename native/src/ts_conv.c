@@ -287,7 +287,7 @@ static void panel_task(void *ctx, int32_t ith, int32_t nth) {
     (void)nth;
     /* Dynamic: each thread takes the next panel, so one slowed thread does not hold up the
      * rest; every panel writes its own output columns, so results do not depend on who. */
-    for (int64_t item; (item = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < items;) {
+    for (int64_t item, end; ts_claim_chunk(&j->next, items, 1, &item, &end);) {
         int64_t img = item / (p->groups * p->ppi), g = item / p->ppi % p->groups, pan = item % p->ppi;
         int64_t p0 = pan * p->panel;
         int64_t np = p->ohw - p0 < p->panel ? p->ohw - p0 : p->panel;
