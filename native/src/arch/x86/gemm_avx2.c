@@ -97,7 +97,7 @@ static inline __m256i load_w_q4_0(const char *row, int64_t b, float *d) {
             }                                                                                       \
         }                                                                                           \
         for (int r = 0; r < GEMM_MR; r++)                                                           \
-            for (int c = 0; c < GEMM_NR; c++) out[r][c] = hsum8(acc[r][c]);                       \
+            for (int c = 0; c < GEMM_NR; c++) out[r][c] = hsum8(acc[r][c]);                         \
     }
 
 TS_GEMM_MICRO(micro_q8_0, load_w_q8_0)

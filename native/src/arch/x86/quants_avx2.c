@@ -217,7 +217,7 @@ static inline __m256 q5_0_step(const ts_block_q5_0 *w, const ts_block_q8_0 *a, _
             acc1 = STEP(w + i + 1, a + i + 1, acc1, &summ1);                          \
         }                                                                             \
         if (i < nb) acc0 = STEP(w + i, a + i, acc0, &summ0);                          \
-        return hsum8(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                  \
+        return hsum8(_mm256_add_ps(acc0, acc1)) + (summ0 + summ1);                    \
     }
 TS_MIN_DOT(vec_dot_q4_1_q8_1_avx2, ts_block_q4_1, q4_1_step)
 TS_MIN_DOT(vec_dot_q5_1_q8_1_avx2, ts_block_q5_1, q5_1_step)

@@ -28,6 +28,7 @@
 #include "ts_dispatch.h"
 #include "ts_quants.h"
 #include "quants_k_x86.h"
+#include "quants_x86.h"
 #include "simd_x86.h"
 
 /* The VNNI variants' attribute; tests/test_quants_avx512.c, which also runs this file on an
@@ -42,13 +43,6 @@ static inline __m512 two_scales(float d0, float d1) {
 }
 
 static inline __m512i join256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
-
-/* The 32 nibble codes of one legacy block, elements in order (bytes 0..15: low nibbles =
- * elements 0..15, bytes 16..31: high nibbles = elements 16..31). */
-static inline __m256i nibbles32(const uint8_t *qs) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
-}
 
 /* Q4_0 codes of one block minus 8. */
 static inline __m256i q4_0_levels(const uint8_t *qs) { return _mm256_sub_epi8(nibbles32(qs), _mm256_set1_epi8(8)); }
