@@ -54,13 +54,23 @@ public final class TesseraCli implements Runnable {
             if (e instanceof CommandLine.ParameterException pe) {
                 throw pe;
             }
-            err.println("tessera: error: " + describe(e));
-            if (root.verbose) {
-                e.printStackTrace(err);
-            }
-            return EXIT_FAILED;
+            return fail(e, err, root.verbose);
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (LinkageError e) {
+            // The native library could not be loaded (no build for this platform, a bad
+            // TESSERA_LIBRARY_PATH): picocli hands only Exceptions to the handler above.
+            return fail(e, err, root.verbose);
+        }
+    }
+
+    private static int fail(Throwable e, PrintWriter err, boolean verbose) {
+        err.println("tessera: error: " + describe(e));
+        if (verbose) {
+            e.printStackTrace(err);
+        }
+        return EXIT_FAILED;
     }
 
     private static String commandPath(CommandLine commandLine) {
@@ -73,6 +83,9 @@ public final class TesseraCli implements Runnable {
 
     /** One clear line: the message, or the exception's type when it has none. */
     static String describe(Throwable e) {
+        if (e instanceof ExceptionInInitializerError && e.getCause() != null) {
+            return describe(e.getCause());
+        }
         String message = e.getMessage();
         if (message == null || message.isBlank()) {
             return e.getClass().getSimpleName();

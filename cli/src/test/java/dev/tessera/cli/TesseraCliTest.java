@@ -7,6 +7,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -211,5 +213,24 @@ class TesseraCliTest {
         Run bad = run("llava", "embed-image", "--mmproj", TINY_MMPROJ, "--image", STORIES);
         assertEquals(1, bad.code());
         assertTrue(bad.err().startsWith("tessera: error:"), bad.err());
+    }
+
+    @Test
+    void aNativeLibraryThatCannotLoadIsOneErrorLineAndExitCodeOneNotAStackTrace(@TempDir Path tmp) throws Exception {
+        // A fresh JVM: this one has the library loaded already. The override names a missing file.
+        Path stderr = tmp.resolve("err");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1",
+                "-Dtessera.library.path=" + tmp.resolve("missing").resolve("libtessera.so"),
+                "-cp", System.getProperty("java.class.path"), TesseraCli.class.getName(),
+                "generate", "-m", STORIES, "-p", "Once", "-n", "1")
+                .redirectError(stderr.toFile()).redirectOutput(tmp.resolve("out").toFile());
+        pb.environment().remove("TESSERA_LIBRARY_PATH");
+        Process p = pb.start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "timed out");
+        List<String> err = Files.readAllLines(stderr);
+        assertEquals(1, p.exitValue(), String.join("\n", err));
+        assertEquals(1, err.size(), String.join("\n", err));
+        assertTrue(err.get(0).startsWith("tessera: error: ") && err.get(0).contains("does not exist"), err.get(0));
     }
 }
