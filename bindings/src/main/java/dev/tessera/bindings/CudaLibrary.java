@@ -20,7 +20,7 @@ public final class CudaLibrary {
     /** The CMake target, hence the file name (libtessera_cuda.so). */
     static final String NAME = "tessera_cuda";
 
-    private static final LibraryLoader LOADER = new LibraryLoader("CUDA library", "tessera_cuda.h", "TSC_ABI_VERSION",
+    private static final LibraryLoader LOADER = new LibraryLoader("CUDA library", NAME, "tessera_cuda.h", "TSC_ABI_VERSION",
             PATH_PROPERTY, PATH_ENV, CudaLibrary::extractBundled);
 
     private CudaLibrary() {}

@@ -72,7 +72,7 @@ final class LibraryExtractor {
             }
             content = in.readAllBytes();
         } catch (IOException e) {
-            throw NativeLibrary.linkError("cannot read " + resource + " from the class path: " + e, e);
+            throw LibraryLoader.linkError("cannot read " + resource + " from the class path: " + e, e);
         }
         String hash = sha256(content);
         List<String> failures = new ArrayList<>();

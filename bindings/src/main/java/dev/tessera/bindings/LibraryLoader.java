@@ -19,6 +19,7 @@ final class LibraryLoader {
     private record Loaded(Path path, SymbolLookup lookup) {}
 
     private final String what;
+    private final String name;
     private final String header;
     private final String abiConstant;
     private final String propertyName;
@@ -28,11 +29,14 @@ final class LibraryLoader {
 
     /**
      * @param what how messages name the library ("native library", "CUDA library")
+     * @param name the library's base name ("tessera", "tessera_cuda"), for the file name messages suggest
      * @param header the C header the bindings are generated from, and its ABI-version constant
      * @param bundled extracts the jar's copy (or fails saying why there is none)
      */
-    LibraryLoader(String what, String header, String abiConstant, String propertyName, String envName, Supplier<Path> bundled) {
+    LibraryLoader(String what, String name, String header, String abiConstant, String propertyName, String envName,
+                  Supplier<Path> bundled) {
         this.what = what;
+        this.name = name;
         this.header = header;
         this.abiConstant = abiConstant;
         this.propertyName = propertyName;
@@ -89,7 +93,7 @@ final class LibraryLoader {
         return l;
     }
 
-    private static Path explicit(String source, String value) {
+    private Path explicit(String source, String value) {
         Path path;
         try {
             path = Path.of(value.strip()).toAbsolutePath();
@@ -99,7 +103,7 @@ final class LibraryLoader {
         if (!Files.isRegularFile(path)) {
             throw new UnsatisfiedLinkError(source + " names " + path + ", which "
                     + (Files.exists(path) ? "is not a regular file" : "does not exist")
-                    + " (it must name the library file itself, e.g. .../libtessera.so)");
+                    + " (it must name the library file itself, e.g. .../" + Platform.current().libraryFileName(name) + ")");
         }
         return path;
     }

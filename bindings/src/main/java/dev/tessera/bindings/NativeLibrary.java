@@ -18,7 +18,7 @@ public final class NativeLibrary {
     /** Environment variable with the same meaning; the property wins. */
     public static final String PATH_ENV = "TESSERA_LIBRARY_PATH";
 
-    private static final LibraryLoader LOADER = new LibraryLoader("native library", "tessera.h", "TS_ABI_VERSION",
+    private static final LibraryLoader LOADER = new LibraryLoader("native library", "tessera", "tessera.h", "TS_ABI_VERSION",
             PATH_PROPERTY, PATH_ENV, NativeLibrary::extractBundled);
 
     private NativeLibrary() {}
@@ -51,14 +51,6 @@ public final class NativeLibrary {
         return LOADER.locate(property, env, bundled);
     }
 
-    /** Loads a library file for the life of the JVM. */
-    static SymbolLookup open(Path path) {
-        return LibraryLoader.open(path);
-    }
-
-    static UnsatisfiedLinkError linkError(String message, Throwable cause) {
-        return LibraryLoader.linkError(message, cause);
-    }
 
     private static Path extractBundled() {
         ClassLoader classLoader = NativeLibrary.class.getClassLoader();

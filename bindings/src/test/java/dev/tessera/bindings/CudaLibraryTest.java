@@ -23,6 +23,7 @@ class CudaLibraryTest {
         UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class,
                 () -> CudaLibrary.locate(null, dir.toString(), NOT_BUNDLED));
         assertTrue(e.getMessage().startsWith("TESSERA_CUDA_LIBRARY names " + dir + ", which is not a regular file"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("e.g. .../" + Platform.current().libraryFileName(CudaLibrary.NAME) + ")"), e.getMessage());
     }
 
     @Test

@@ -30,7 +30,7 @@ public final class LoaderProbe {
                 }
                 Path path = LibraryExtractor.extract(Platform.current(), LoaderProbe.class.getClassLoader(),
                         List.of(new LibraryExtractor.CacheRoot(Path.of(args[1]), null)));
-                var handle = Linker.nativeLinker().downcallHandle(NativeLibrary.open(path).find("ts_abi_version").orElseThrow(),
+                var handle = Linker.nativeLinker().downcallHandle(LibraryLoader.open(path).find("ts_abi_version").orElseThrow(),
                         FunctionDescriptor.of(ValueLayout.JAVA_INT));
                 System.out.println(path);
                 System.out.println((int) handle.invokeExact());
