@@ -51,7 +51,6 @@ void ts_sgemm_pack_bt_panel_ref(int64_t kc, const float *src, int64_t lds, int64
 
 void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, ts_sgemm_pack_bt_fn panel,
                      float *pb) {
-    if (panel == NULL) panel = ts_sgemm_pack_bt_panel_ref;
     for (int64_t jr = 0; jr < nc; jr += TS_SGEMM_NR) {
         int64_t nr = nc - jr < TS_SGEMM_NR ? nc - jr : TS_SGEMM_NR;
         if (b_trans) { /* B(p, j) = b[j * ldb + p]: the level's transposing panel copy */

@@ -45,7 +45,7 @@ void ts_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *p
  * sgemm_pack_bt_panel has this contract; this is the generic version. */
 typedef void (*ts_sgemm_pack_bt_fn)(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb);
 void ts_sgemm_pack_bt_panel_ref(int64_t kc, const float *src, int64_t lds, int64_t nr, float *pb);
-/* B block; with b_trans its panels come from `panel` (NULL: the generic one). */
+/* B block; with b_trans its panels come from `panel` (the level's sgemm_pack_bt_panel). */
 void ts_sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int32_t b_trans, ts_sgemm_pack_bt_fn panel,
                      float *pb);
 

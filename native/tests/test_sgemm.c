@@ -92,7 +92,7 @@ static void run_macro(const char *level, const struct ts_kernels *kt, int64_t m,
     ts_sgemm_pack_a(m, k, a, k, pa);
     for (int64_t pc = 0; pc < k; pc += TS_SGEMM_KC) {
         int64_t kc = k - pc < TS_SGEMM_KC ? k - pc : TS_SGEMM_KC;
-        ts_sgemm_pack_b(kc, n, b + pc * n, n, 0, NULL, pb);
+        ts_sgemm_pack_b(kc, n, b + pc * n, n, 0, kt->sgemm_pack_bt_panel, pb);
         for (int64_t ic = 0; ic < m; ic += TS_SGEMM_MC) {
             int64_t mc = m - ic < TS_SGEMM_MC ? m - ic : TS_SGEMM_MC;
             kt->sgemm_macro(mc, n, kc, pa + pc * mround + ic * kc, pb, c + ic * ldc, ldc, 1);
