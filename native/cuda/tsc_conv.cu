@@ -29,12 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TSC_CONV_EMU: native/cuda/emu/conv_emu.cpp compiles these kernels as C++ on the host,
- * with the PTX helpers below emulated (warp-level ldmatrix/mma included), to check the
- * index arithmetic, tails, gather modes and split K without a GPU. */
-#ifndef TSC_CONV_EMU
+/* TSC_EMU: native/cuda/emu/conv_emu.cpp compiles these kernels as C++ on the host, with
+ * the PTX helpers below emulated (warp-level ldmatrix/mma included), to check the index
+ * arithmetic, tails, gather modes and split K without a GPU. */
+#ifndef TSC_EMU
 #include "tsc_internal.cuh"
-#define TSC_CONV_SMEM(name) extern __shared__ __align__(16) float name[]
 #endif
 
 #define CONV_THREADS 256
@@ -60,7 +59,7 @@ struct conv_args {
     int64_t x_img, y_img; /* floats per image of x and y */
 };
 
-#ifndef TSC_CONV_EMU
+#ifndef TSC_EMU
 static __device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
 /* 4-byte cp.async; src_bytes 0 writes a zero without reading. */
@@ -92,7 +91,7 @@ static __device__ __forceinline__ void mma_tf32(float *d, const uint32_t *a, con
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
-#endif /* TSC_CONV_EMU */
+#endif /* TSC_EMU */
 
 /* How the B tile is gathered (the bounds test is the costly part of the gather):
  *  GATHER_BOUNDS: each element tests its input row and column against the image;
@@ -117,7 +116,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
     constexpr int BV_PER = BK * BN / 4 / CONV_THREADS, BV_KSTEP = CONV_THREADS / (BN / 4);
     constexpr int ASH = BK + 8, AH_PER = BM * BK / 8 / CONV_THREADS; /* AH: row stride (halves), chunks per thread */
     static_assert(BM * ASH * 2 <= BM * AS * 4, "the F16 A tile fits the F32 one's space");
-    TSC_CONV_SMEM(smem);
+    TSC_DYN_SMEM(float, smem);
     float *As = smem;                        /* [STAGES][BM][AS] */
     float *Bs = smem + CONV_STAGES * BM * AS; /* [STAGES][BK][BS] */
 
@@ -418,7 +417,7 @@ template <int BM, int BN> static size_t conv_smem() {
     return (size_t)CONV_STAGES * (BM * (CONV_BK + CONV_APAD) + CONV_BK * (BN + CONV_BPAD)) * sizeof(float);
 }
 
-#ifndef TSC_CONV_EMU
+#ifndef TSC_EMU
 
 template <int BM, int BN, int MODE, bool AH>
 static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
@@ -546,4 +545,4 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     int32_t st2 = tsc_pool_free(c, scratch);
     return st ? st : st2;
 }
-#endif /* TSC_CONV_EMU */
+#endif /* TSC_EMU */

@@ -1,6 +1,6 @@
 /*
- * tsc_internal.cuh — what the CUDA sources share: the context, error helpers and the
- * device-side block formats (internal).
+ * tsc_internal.cuh — what the CUDA sources share on the host side: the context, the pool and
+ * the error helpers (internal); the device-side helpers are in tsc_device.cuh.
  */
 #ifndef TSC_INTERNAL_CUH
 #define TSC_INTERNAL_CUH
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "tessera_cuda.h"
+#include "tsc_device.cuh"
 
 /* One cudaMalloc'd chunk of the pool, cut into blocks kept in address order. */
 struct tsc_block {
@@ -47,37 +48,11 @@ int32_t tsc_scratch(struct tsc_context *c, int64_t bytes, void **out);
 int32_t tsc_pool_alloc(struct tsc_context *c, int64_t bytes, void **out);
 int32_t tsc_pool_free(struct tsc_context *c, void *p);
 
-/* Q8_0 / Q4_0 blocks as GGUF stores them: 2-byte aligned (18 and 34 bytes). */
-struct tsc_block_q8_0 {
-    uint16_t d;
-    int8_t qs[32];
-};
-struct tsc_block_q4_0 {
-    uint16_t d;
-    uint8_t qs[16];
-};
-static_assert(sizeof(struct tsc_block_q8_0) == 34, "q8_0 block");
-static_assert(sizeof(struct tsc_block_q4_0) == 18, "q4_0 block");
-
-static __device__ __forceinline__ float tsc_h2f(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-static __device__ __forceinline__ uint16_t tsc_f2h(float f) { return __half_as_ushort(__float2half_rn(f)); }
-
-static __device__ __forceinline__ float tsc_warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-static __device__ __forceinline__ float tsc_warp_max(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
 /* The batched (tensor-core) matmul, tsc_matmul_mma.cu. tsc_matmul calls it after validating
  * its arguments, for every m > 1: it returns TS_OK or an error once it enqueued (or failed to
  * enqueue) the product, or TSC_NOT_HANDLED for a type/shape it leaves to the plain kernels. */
 #define TSC_NOT_HANDLED (-1)
 int32_t tsc_matmul_mma(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
                        const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
-
-static inline int64_t tsc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 #endif /* TSC_INTERNAL_CUH */

@@ -38,7 +38,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* TSC_EMU: native/cuda/emu/matmul_emu.cpp compiles the kernels as C++ on the host (the PTX
+ * helpers and the host entry points are left out), to check them without a GPU. */
+#ifndef TSC_EMU
 #include "tsc_internal.cuh"
+#endif
 
 #define TSC_MM_WARPS 4 /* weight rows (warps) per thread block */
 #define TSC_MV_UNROLL 4 /* weight groups in flight per lane for m = 1 */
@@ -501,6 +505,7 @@ static constexpr __host__ __device__ int64_t tile_bytes() {
     return qtype<T>::qk == 32 ? (int64_t)TSC_MV_TILE_GROUPS * qtype<T>::bs : (int64_t)TSC_MV_TILE_GROUPS / 8 * qtype<T>::bs;
 }
 
+#ifndef TSC_EMU
 static __device__ __forceinline__ void cp_async16(void *smem, const void *gmem) {
     const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
@@ -512,6 +517,7 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
     else if (n == 1) asm volatile("cp.async.wait_group 1;\n" ::: "memory");
     else asm volatile("cp.async.wait_group 2;\n" ::: "memory");
 }
+#endif
 
 /* Decode (m = 1): one warp per weight row; the row is cut into tiles of TSC_MV_TILE_GROUPS
  * groups that the warp copies with cp.async (16 bytes a lane) into a ring of S tiles of its
@@ -522,7 +528,7 @@ template <int T>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
                                                                       const int8_t *__restrict__ xq, const float *__restrict__ xd,
                                                                       int64_t n, int64_t k, int S) {
-    extern __shared__ int4 tsc_mv_smem[];
+    TSC_DYN_SMEM(int4, tsc_mv_smem);
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return; /* whole warps leave; no block-wide barrier below */
     constexpr int64_t TB = tile_bytes<T>(), SB = TB + 16; /* tile bytes, slot bytes */
@@ -683,7 +689,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_f(float *y, int64_
 template <int WT>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
                                                                         const float *__restrict__ x, int64_t n, int64_t k, int S) {
-    extern __shared__ int4 tsc_mv_smem[];
+    TSC_DYN_SMEM(int4, tsc_mv_smem);
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return;
     constexpr int U = TSC_MV_UNROLL, V = WT == TS_TYPE_F32 ? 4 : 8; /* elements per vector */
@@ -769,6 +775,8 @@ __global__ void k_dequantize_f(float *y, int64_t y_stride_f, const uint8_t *__re
     const int64_t r = i / n, e = i % n;
     y[r * y_stride_f + e] = wf<WT>(x + r * x_stride, e);
 }
+
+#ifndef TSC_EMU
 
 static int aligned(const void *p, int64_t a) { return ((uintptr_t)p % (uintptr_t)a) == 0; }
 
@@ -1008,3 +1016,5 @@ extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, 
     }
     return tsc_launch_status("tsc_dequantize");
 }
+
+#endif /* TSC_EMU */

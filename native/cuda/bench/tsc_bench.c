@@ -330,7 +330,7 @@ static void bench_attention_kv(const char *what, int64_t heads, int64_t kv_heads
 #define MMA_PEAK_F16 989.0
 
 static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
-    mm_arg a = {dalloc(m * n * 4), rand_weights(type, n, k, 21), type, row_bytes(type, k), rand_floats(m * k, 23), n, k, m};
+    mm_arg a = {dalloc(m * n * 4), rand_weights(type, n, k, 21), type, row_bytes(type, k), rand_floats(m * k, 23), n, k, m, {0}, 0, 0};
     const double s = time_it(do_mm, &a), flops = 2.0 * n * k * m;
     const double peak = type == TS_TYPE_F16 ? MMA_PEAK_F16 : MMA_PEAK_INT8;
     char name[128];

@@ -10,156 +10,27 @@
  * F16 weights in place), the automatic choice at 8 SMs, and 120 random geometries through
  * random kernels and weight paths.
  *
- * The kernels are compiled from tsc_conv.cu itself (TSC_CONV_EMU set: its host entry point
- * and PTX helpers are left out). Each block's threads run as coroutines (ucontext) switched
- * at every barrier; the warp-level instructions are emulated from their PTX definitions:
- * ldmatrix.x4 (lane l receives 32-bit word l % 4 of row l / 4 of matrix j from the row
- * address of lane 8 j + l / 4) and mma.m16n8k8 TF32 (A row-major fragments a0 (g, t), a1
- * (g+8, t), a2 (g, t+4), a3 (g+8, t+4); B b0 (k t, n g), b1 (k t+4, n g); C/D c0,c1 (g, 2t
- * + 0/1), c2,c3 (g+8, ...); g = lane / 4, t = lane % 4). cp.async copies at once (one
- * legal ordering of the asynchronous copy). Warp-level barriers are taken block-wide, so
- * this does not look for races: it checks that every output gets the right value.
+ * The kernels are compiled from tsc_conv.cu itself under cuda_emu.h (threads as coroutines,
+ * deferred cp.async copies). The warp-level instructions are emulated here from their PTX
+ * definitions: ldmatrix.x4 (lane l receives 32-bit word l % 4 of row l / 4 of matrix j from
+ * the row address of lane 8 j + l / 4) and mma.m16n8k8 TF32 (A row-major fragments a0 (g, t),
+ * a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4); B b0 (k t, n g), b1 (k t+4, n g); C/D c0,c1 (g, 2t
+ * + 0/1), c2,c3 (g+8, ...); g = lane / 4, t = lane % 4). This does not look for races: it
+ * checks that every output gets the right value.
  * Inputs are multiples of 1/8 in [-1, 1] (exact in TF32, sums exact in float): the result
  * must equal a double-precision reference exactly.
  */
-#include <ucontext.h>
+#include "cuda_emu.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <functional>
-#include <vector>
-
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __launch_bounds__(...)
-#define __align__(n)
-
-struct int4 {
-    int x, y, z, w;
-};
-static inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
-struct emu_dim3 {
-    unsigned x, y, z;
-};
-static emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
-using std::min;
-template <class T> static inline T __ldg(const T *p) { return *p; }
-static inline float __uint_as_float(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-static inline float tsc_h2f(uint16_t h) {
-    const int e = (h >> 10) & 31, m = h & 1023;
-    float v = e == 0 ? std::ldexp((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : std::ldexp((float)(m | 1024), e - 25);
-    return (h & 0x8000) ? -v : v;
-}
-static inline int64_t tsc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static inline uint32_t h_to_tf32(uint16_t h) {
-    const float f = tsc_h2f(h);
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-/* ---- coroutine threads of one block ---------------------------------------------------- */
-static char *g_smem;
-static size_t g_smem_bytes;
-/* Global ranges a cp.async may read (the case's input and weights): an address outside
- * them is a gather bug that would read or fault on the GPU. */
-static std::vector<std::pair<const char *, const char *>> g_ranges;
-static void check_read(const void *src, int n) {
-    for (auto &r : g_ranges)
-        if ((const char *)src >= r.first && (const char *)src + n <= r.second) return;
-    fprintf(stderr, "emu: cp.async reads %d bytes at %p, outside every input\n", n, src);
-    exit(2);
-}
-static void check_smem(uint32_t off, int n) {
-    if (off + (size_t)n > g_smem_bytes) {
-        fprintf(stderr, "emu: shared memory access [%u, %u) beyond %zu bytes\n", off, off + n, g_smem_bytes);
-        exit(2);
-    }
-}
-static ucontext_t g_main;
-static std::vector<ucontext_t> g_ctx;
-static std::vector<char *> g_stack;
-static std::vector<int> g_state; /* 0 ready, 1 at a barrier, 2 finished */
-static int g_cur;
-static std::function<void()> g_body;
-static const size_t STACK = 256 << 10;
-
-static void trampoline() {
-    g_body();
-    g_state[g_cur] = 2;
-    swapcontext(&g_ctx[g_cur], &g_main);
-}
-static void emu_sync() {
-    g_state[g_cur] = 1;
-    swapcontext(&g_ctx[g_cur], &g_main);
-}
-#define __syncthreads() emu_sync()
-
-static void run_block(int nthreads, const std::function<void()> &body) {
-    g_body = body;
-    if ((int)g_ctx.size() < nthreads) {
-        g_ctx.resize(nthreads);
-        while ((int)g_stack.size() < nthreads) g_stack.push_back((char *)malloc(STACK));
-    }
-    g_state.assign(nthreads, 0);
-    for (int t = 0; t < nthreads; t++) {
-        getcontext(&g_ctx[t]);
-        g_ctx[t].uc_stack.ss_sp = g_stack[t];
-        g_ctx[t].uc_stack.ss_size = STACK;
-        g_ctx[t].uc_link = NULL;
-        makecontext(&g_ctx[t], trampoline, 0);
-    }
-    for (;;) {
-        for (int t = 0; t < nthreads; t++) {
-            if (g_state[t] == 2) continue;
-            g_cur = t;
-            threadIdx = emu_dim3{(unsigned)t, 0, 0};
-            g_state[t] = 0;
-            swapcontext(&g_main, &g_ctx[t]);
-        }
-        int done = 0, waiting = 0;
-        for (int t = 0; t < nthreads; t++) done += g_state[t] == 2, waiting += g_state[t] == 1;
-        if (done == nthreads) return;
-        if (done) {
-            fprintf(stderr, "emu: %d threads finished while %d wait at a barrier\n", done, waiting);
-            exit(2);
-        }
-    }
-}
-
-/* ---- PTX helpers ------------------------------------------------------------------------ */
-#define TSC_CONV_SMEM(name) float *name = (float *)g_smem
-static inline uint32_t smem_u32(const void *p) { return (uint32_t)((const char *)p - g_smem); }
-static inline void cp_async4(uint32_t dst, const void *src, int n) {
-    check_smem(dst, 4);
-    if (n) check_read(src, 4);
-    if (n) memcpy(g_smem + dst, src, 4);
-    else memset(g_smem + dst, 0, 4);
-}
-static inline void cp_async16(uint32_t dst, const void *src, int n) {
-    if (dst % 16 || (n && (uintptr_t)src % 16)) {
-        fprintf(stderr, "emu: misaligned 16-byte cp.async (smem %u, global %p)\n", dst, src);
-        exit(2);
-    }
-    check_smem(dst, 16);
-    if (n) check_read(src, 16);
-    if (n) memcpy(g_smem + dst, src, 16);
-    else memset(g_smem + dst, 0, 16);
-}
-static inline void cp_async_commit() {}
-template <int N> static inline void cp_async_wait() {}
+/* ---- the PTX helpers tsc_conv.cu leaves to the emulator ------------------------------------ */
+static inline uint32_t smem_u32(const void *p) { return __cvta_generic_to_shared(p); }
+static inline void cp_async4(uint32_t dst, const void *src, int n) { emu_cp_async(dst, src, 4, n); }
+static inline void cp_async16(uint32_t dst, const void *src, int n) { emu_cp_async(dst, src, 16, n); }
+static inline void cp_async_commit() { emu_cp_commit(); }
+template <int N> static inline void cp_async_wait() { emu_cp_wait(N); }
+static inline uint32_t h_to_tf32(uint16_t h) { return __float_as_uint(tsc_emu_h2f(h)); }
 static inline uint32_t to_tf32(float f) { /* cvt.rna: nearest, ties away from zero */
-    uint32_t u;
-    memcpy(&u, &f, 4);
+    uint32_t u = __float_as_uint(f);
     if ((u & 0x7f800000u) != 0x7f800000u) u += 0x1000u;
     return u & 0xffffe000u;
 }
@@ -172,26 +43,23 @@ struct warp_x {
 static warp_x g_wx[32];
 
 static void ldsm_x4(uint32_t *r, uint32_t addr) {
-    const int lane = threadIdx.x & 31;
-    warp_x &w = g_wx[threadIdx.x >> 5];
-    if (addr % 16) {
-        fprintf(stderr, "emu: misaligned ldmatrix row address %u\n", addr);
-        exit(2);
-    }
+    const int lane = emu_lane();
+    warp_x &w = g_wx[g_cur >> 5];
+    if (addr % 16) emu_fail("misaligned ldmatrix row address");
     w.addr[lane] = addr;
-    emu_sync();
+    emu_warp_sync();
     for (int j = 0; j < 4; j++) check_smem(w.addr[8 * j + lane / 4] + 4 * (lane % 4), 4);
     for (int j = 0; j < 4; j++) memcpy(&r[j], g_smem + w.addr[8 * j + lane / 4] + 4 * (lane % 4), 4);
-    emu_sync();
+    emu_warp_sync();
 }
 
 static void mma_tf32(float *d, const uint32_t *a, const uint32_t *b) {
-    const int lane = threadIdx.x & 31, g = lane / 4, t = lane % 4;
-    warp_x &w = g_wx[threadIdx.x >> 5];
+    const int lane = emu_lane(), g = lane / 4, t = lane % 4;
+    warp_x &w = g_wx[g_cur >> 5];
     memcpy(w.a[lane], a, 16);
     memcpy(w.b[lane], b, 8);
     memcpy(w.c[lane], d, 16);
-    emu_sync();
+    emu_warp_sync();
     float out[4];
     for (int e = 0; e < 4; e++) {
         const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
@@ -203,31 +71,15 @@ static void mma_tf32(float *d, const uint32_t *a, const uint32_t *b) {
         }
         out[e] = (float)s;
     }
-    emu_sync();
+    emu_warp_sync();
     memcpy(d, out, 16);
 }
 
-#define TSC_CONV_EMU 1
+#include "../tsc_device.cuh"
 #include "../tsc_conv.cu"
 
-/* ---- launches ---------------------------------------------------------------------------- */
-template <class F> static void launch(emu_dim3 grid, unsigned threads, size_t smem, F f) {
-    std::vector<char> buf(smem + 64);
-    g_smem = (char *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
-    g_smem_bytes = smem;
-    blockDim = emu_dim3{threads, 1, 1};
-    gridDim = grid;
-    for (unsigned z = 0; z < grid.z; z++)
-        for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++) {
-                blockIdx = emu_dim3{x, y, z};
-                memset(g_smem, 0x7f, smem); /* stale shared memory reads as huge values */
-                run_block((int)threads, f);
-            }
-}
-
 template <int BM, int BN, bool AH> static void run_mma_h(const conv_args &a, int64_t z, int mode) {
-    const emu_dim3 grid{(unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)z};
+    const dim3 grid((unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)z);
     const size_t smem = conv_smem<BM, BN>();
     switch (mode) {
     case GATHER_VEC: launch(grid, CONV_THREADS, smem, [&] { k_conv_mma<BM, BN, GATHER_VEC, AH>(a); }); break;
@@ -290,11 +142,11 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
     std::vector<int4> tab(k);
     std::vector<float> wf(c.cout * ch.kp + 4), part(ch.splits > 1 ? ch.splits * c.cout * npix : 1, NAN);
     float *wfa = (float *)(((uintptr_t)wf.data() + 15) & ~(uintptr_t)15);
-    launch(emu_dim3{(unsigned)tsc_cdiv(k, 256), 1, 1}, 256, 0, [&] {
+    launch(dim3((unsigned)tsc_cdiv(k, 256)), 256, 0, [&] {
         k_conv_table(tab.data(), (int32_t)k, (int32_t)c.kh, (int32_t)c.kw, (int32_t)c.h, (int32_t)c.w, (int32_t)c.dh, (int32_t)c.dw);
     });
     if (ch.w_raw || ch.w_half) wfa = w;
-    else launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * ch.kp, 256), 1, 1}, 256, 0, [&] { k_conv_weights(wfa, w, 0, c.cout, k, ch.kp, !ch.direct); });
+    else launch(dim3((unsigned)tsc_cdiv(c.cout * ch.kp, 256)), 256, 0, [&] { k_conv_weights(wfa, w, 0, c.cout, k, ch.kp, !ch.direct); });
     g_ranges = {{(const char *)xa, (const char *)(xa + c.n * c.cin * c.h * c.w)},
                 {(const char *)wfa, (const char *)(wfa + c.cout * ch.kp)},
                 {(const char *)wh, (const char *)(wh + c.cout * k)}};
@@ -310,7 +162,7 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
     a.wh = ch.w_half ? wh : NULL;
     if (ch.direct) {
         const int64_t total = c.n * a.y_img;
-        launch(emu_dim3{(unsigned)tsc_cdiv(total, 256), 1, 1}, 256, 0, [&] { k_conv_direct(a, total); });
+        launch(dim3((unsigned)tsc_cdiv(total, 256)), 256, 0, [&] { k_conv_direct(a, total); });
     } else {
         const int64_t z = c.groups * ch.splits;
         if (ch.bn == 256) run_mma<128, 256>(a, z, ch.mode);
@@ -318,7 +170,7 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
         else if (ch.bn == 128) run_mma<64, 128>(a, z, ch.mode);
         else run_mma<64, 64>(a, z, ch.mode);
         if (ch.splits > 1)
-            launch(emu_dim3{(unsigned)tsc_cdiv(c.cout * npix, 256), 1, 1}, 256, 0, [&] {
+            launch(dim3((unsigned)tsc_cdiv(c.cout * npix, 256)), 256, 0, [&] {
                 k_conv_reduce(y.data(), part.data(), c.bias ? b.data() : NULL, (int32_t)ch.splits, c.cout, npix, ohw);
             });
     }

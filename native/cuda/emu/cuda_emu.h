@@ -1,0 +1,309 @@
+/*
+ * cuda_emu.h — runs CUDA kernels on the CPU, so their index arithmetic, tails and warp-level
+ * exchanges are checked where there is no GPU (the *_emu.cpp programs, ctest label cuda).
+ *
+ * A kernel file is compiled as C++ after this header, with TSC_EMU defined (it leaves out its
+ * host entry points and PTX helpers, which the emulator supplies). launch() runs the grid's
+ * blocks one after another; the threads of a block are coroutines (ucontext), each running
+ * until it reaches a barrier: __syncthreads() waits for the whole block, warp-level
+ * operations (__syncwarp, shuffles, ballots, and the ldmatrix/mma emulations of the
+ * programs) for the 32 threads of the warp. A thread that leaves while others of its group
+ * wait is reported, as a deadlock would be. cp.async copies are kept per thread and done at
+ * cp_async_wait (the oldest groups first), so reading a tile before waiting for it sees
+ * stale shared memory; shared memory starts filled with 0x7f bytes (huge values).
+ * Global reads by cp.async are checked against the ranges the program registers.
+ * What this does not find: races between threads (each coroutine runs alone), memory
+ * ordering, performance.
+ */
+#ifndef TSC_CUDA_EMU_H
+#define TSC_CUDA_EMU_H
+
+#include <ucontext.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#define TSC_EMU 1
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __align__(n)
+
+struct int4 {
+    int x, y, z, w;
+};
+struct float4 {
+    float x, y, z, w;
+};
+struct int2 {
+    int x, y;
+};
+struct uint2 {
+    unsigned x, y;
+};
+struct float2 {
+    float x, y;
+};
+static inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+static dim3 threadIdx, blockIdx, blockDim, gridDim;
+using std::max;
+using std::min;
+
+/* ---- scalar built-ins ------------------------------------------------------------------ */
+template <class T> static inline T __ldg(const T *p) { return *p; }
+static inline float __uint_as_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static inline uint32_t __float_as_uint(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline int __clz(int v) { return v == 0 ? 32 : __builtin_clz((unsigned)v); }
+static inline int __dp4a(int a, int b, int c) {
+    for (int i = 0; i < 4; i++) c += (int)(int8_t)(a >> (8 * i)) * (int)(int8_t)(b >> (8 * i));
+    return c;
+}
+static inline unsigned __dp4a(unsigned a, unsigned b, unsigned c) {
+    for (int i = 0; i < 4; i++) c += ((a >> (8 * i)) & 255u) * ((b >> (8 * i)) & 255u);
+    return c;
+}
+static inline unsigned __vsub4(unsigned a, unsigned b) {
+    unsigned r = 0;
+    for (int i = 0; i < 4; i++) r |= (((a >> (8 * i)) - (b >> (8 * i))) & 255u) << (8 * i);
+    return r;
+}
+static inline unsigned __funnelshift_r(unsigned lo, unsigned hi, unsigned sh) {
+    return (unsigned)((((uint64_t)hi << 32) | lo) >> (sh & 31));
+}
+static inline float tsc_emu_h2f(uint16_t h) {
+    _Float16 v;
+    memcpy(&v, &h, 2);
+    return (float)v;
+}
+static inline uint16_t tsc_emu_f2h(float f) { /* round to nearest even, as __float2half_rn */
+    const _Float16 v = (_Float16)f;
+    uint16_t h;
+    memcpy(&h, &v, 2);
+    return h;
+}
+
+/* ---- shared memory and checked global reads --------------------------------------------- */
+static char *g_smem;
+static size_t g_smem_bytes;
+static inline void *tsc_emu_smem() { return g_smem; }
+static std::vector<std::pair<const char *, const char *>> g_ranges;
+static inline void emu_fail(const char *what) {
+    fprintf(stderr, "emu: %s (block %u,%u,%u thread %u,%u,%u)\n", what, blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x,
+            threadIdx.y, threadIdx.z);
+    exit(2);
+}
+static inline void check_read(const void *src, size_t n) {
+    for (auto &r : g_ranges)
+        if ((const char *)src >= r.first && (const char *)src + n <= r.second) return;
+    emu_fail("cp.async reads outside every registered input");
+}
+static inline void check_smem(size_t off, size_t n) {
+    if (off + n > g_smem_bytes) emu_fail("shared memory access beyond the launch's dynamic shared memory");
+}
+static inline uint32_t __cvta_generic_to_shared(const void *p) {
+    const size_t off = (size_t)((const char *)p - g_smem);
+    check_smem(off, 1);
+    return (uint32_t)off;
+}
+
+/* ---- the threads of one block ------------------------------------------------------------- */
+enum { EMU_READY, EMU_BLOCK_BAR, EMU_WARP_BAR, EMU_DONE };
+struct emu_copy {
+    char *dst;
+    const char *src; /* NULL: zero-fill */
+    int n;
+};
+struct emu_thread {
+    ucontext_t ctx;
+    char *stack;
+    int state;
+    std::vector<emu_copy> pending;                /* copies not yet committed */
+    std::vector<std::vector<emu_copy>> groups;    /* committed groups, oldest first */
+};
+static ucontext_t g_main;
+static std::vector<emu_thread> g_thr;
+static int g_cur, g_nthreads;
+static std::function<void()> g_body;
+static const size_t EMU_STACK = 256 << 10;
+
+static inline void emu_set_index(int t) {
+    threadIdx = dim3((unsigned)t % blockDim.x, (unsigned)t / blockDim.x % blockDim.y, (unsigned)t / (blockDim.x * blockDim.y));
+}
+static void emu_trampoline() {
+    g_body();
+    g_thr[g_cur].state = EMU_DONE;
+    swapcontext(&g_thr[g_cur].ctx, &g_main);
+}
+static inline void emu_wait(int state) {
+    g_thr[g_cur].state = state;
+    swapcontext(&g_thr[g_cur].ctx, &g_main);
+}
+static inline void __syncthreads() { emu_wait(EMU_BLOCK_BAR); }
+static inline void emu_warp_sync() { emu_wait(EMU_WARP_BAR); }
+static inline void __syncwarp(unsigned mask = 0xffffffffu) {
+    if (mask != 0xffffffffu) emu_fail("__syncwarp with a partial mask");
+    emu_warp_sync();
+}
+
+/* Releases every barrier group whose threads have all arrived; false when none could be. */
+static bool emu_release() {
+    bool any = false;
+    int waiting = 0, done = 0;
+    for (int t = 0; t < g_nthreads; t++) waiting += g_thr[t].state == EMU_BLOCK_BAR, done += g_thr[t].state == EMU_DONE;
+    if (waiting && waiting + done == g_nthreads) {
+        if (done) emu_fail("threads left the kernel while others wait at __syncthreads");
+        for (int t = 0; t < g_nthreads; t++) g_thr[t].state = EMU_READY;
+        return true;
+    }
+    for (int w0 = 0; w0 < g_nthreads; w0 += 32) {
+        const int w1 = std::min(w0 + 32, g_nthreads);
+        int at = 0, gone = 0;
+        for (int t = w0; t < w1; t++) at += g_thr[t].state == EMU_WARP_BAR, gone += g_thr[t].state == EMU_DONE;
+        if (at && at + gone == w1 - w0) {
+            if (gone) emu_fail("lanes left the kernel while others of their warp wait at a warp-level operation");
+            for (int t = w0; t < w1; t++) g_thr[t].state = EMU_READY;
+            any = true;
+        }
+    }
+    return any;
+}
+
+static void run_block(const std::function<void()> &body) {
+    g_body = body;
+    g_nthreads = (int)(blockDim.x * blockDim.y * blockDim.z);
+    if ((int)g_thr.size() < g_nthreads) {
+        const size_t had = g_thr.size();
+        g_thr.resize(g_nthreads);
+        for (size_t t = had; t < g_thr.size(); t++) g_thr[t].stack = (char *)malloc(EMU_STACK);
+    }
+    for (int t = 0; t < g_nthreads; t++) {
+        emu_thread &th = g_thr[t];
+        th.state = EMU_READY;
+        th.pending.clear(), th.groups.clear();
+        getcontext(&th.ctx);
+        th.ctx.uc_stack.ss_sp = th.stack;
+        th.ctx.uc_stack.ss_size = EMU_STACK;
+        th.ctx.uc_link = NULL;
+        makecontext(&th.ctx, emu_trampoline, 0);
+    }
+    for (;;) {
+        bool ran = false;
+        for (int t = 0; t < g_nthreads; t++) {
+            if (g_thr[t].state != EMU_READY) continue;
+            g_cur = t;
+            emu_set_index(t);
+            swapcontext(&g_main, &g_thr[t].ctx);
+            ran = true;
+        }
+        int done = 0;
+        for (int t = 0; t < g_nthreads; t++) done += g_thr[t].state == EMU_DONE;
+        if (done == g_nthreads) return;
+        if (!emu_release() && !ran) emu_fail("deadlock: threads wait at barriers that can never complete");
+    }
+}
+
+/* Runs kernel body f over grid x block threads with smem bytes of dynamic shared memory. */
+template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f) {
+    std::vector<char> buf(smem + 64);
+    g_smem = (char *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
+    g_smem_bytes = smem;
+    blockDim = block;
+    gridDim = grid;
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) {
+                blockIdx = dim3(x, y, z);
+                memset(g_smem, 0x7f, smem);
+                run_block(f);
+            }
+}
+
+/* ---- warp-level exchanges ------------------------------------------------------------------ */
+static uint32_t g_xchg[1024];
+static inline int emu_lane() { return g_cur & 31; }
+/* Every lane posts v; returns what lane src posted. */
+static inline uint32_t emu_exchange(uint32_t v, int src) {
+    g_xchg[g_cur] = v;
+    emu_warp_sync();
+    const uint32_t r = g_xchg[(g_cur & ~31) + (src & 31)];
+    emu_warp_sync();
+    return r;
+}
+template <class T> static inline T __shfl_xor_sync(unsigned mask, T v, int o) {
+    static_assert(sizeof(T) == 4, "32-bit shuffles");
+    if (mask != 0xffffffffu) emu_fail("shuffle with a partial mask");
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    u = emu_exchange(u, emu_lane() ^ o);
+    memcpy(&v, &u, 4);
+    return v;
+}
+template <class T> static inline T __shfl_sync(unsigned mask, T v, int src) {
+    static_assert(sizeof(T) == 4, "32-bit shuffles");
+    if (mask != 0xffffffffu) emu_fail("shuffle with a partial mask");
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    u = emu_exchange(u, src);
+    memcpy(&v, &u, 4);
+    return v;
+}
+static inline unsigned __ballot_sync(unsigned mask, int pred) {
+    if (mask != 0xffffffffu) emu_fail("ballot with a partial mask");
+    g_xchg[g_cur] = pred != 0;
+    emu_warp_sync();
+    unsigned r = 0;
+    for (int l = 0; l < 32; l++) r |= (g_xchg[(g_cur & ~31) + l] ? 1u : 0u) << l;
+    emu_warp_sync();
+    return r;
+}
+
+/* ---- cp.async: queued per thread, done at the wait ------------------------------------------ */
+/* n bytes (4 or 16) from src to shared offset dst; src_bytes 0 zero-fills without reading. */
+static inline void emu_cp_async(uint32_t dst, const void *src, int n, int src_bytes) {
+    if (dst % (uint32_t)n || (src_bytes && (uintptr_t)src % (uintptr_t)n)) emu_fail("misaligned cp.async");
+    check_smem(dst, (size_t)n);
+    if (src_bytes) check_read(src, (size_t)n);
+    memset(g_smem + dst, 0x7f, (size_t)n);
+    g_thr[g_cur].pending.push_back(emu_copy{g_smem + dst, src_bytes ? (const char *)src : NULL, n});
+}
+static inline void emu_cp_commit() {
+    emu_thread &th = g_thr[g_cur];
+    th.groups.push_back(std::move(th.pending));
+    th.pending.clear();
+}
+/* Completes the oldest groups until at most n are in flight. */
+static inline void emu_cp_wait(int n) {
+    emu_thread &th = g_thr[g_cur];
+    while ((int)th.groups.size() > n) {
+        for (const emu_copy &c : th.groups.front()) {
+            if (c.src) memcpy(c.dst, c.src, (size_t)c.n);
+            else memset(c.dst, 0, (size_t)c.n);
+        }
+        th.groups.erase(th.groups.begin());
+    }
+}
+
+#endif /* TSC_CUDA_EMU_H */

@@ -1,0 +1,273 @@
+/*
+ * matmul_emu.cpp — runs tsc_matmul.cu's kernels on the CPU (cuda_emu.h), for every weight
+ * type tsc_matmul takes: the Q8_0 activation quantizer, the m = 1 decode kernels (cp.async
+ * ring and register loads) and the m > 1 kernel, at row alignments of 2, 4 and 16 bytes,
+ * with row counts that leave blocks partly empty and k that ends in a partial tile.
+ * ctest runs it with --quick (label cuda); the full run by hand (about 30 s):
+ *
+ *   cmake --build BUILD --target matmul_emu && BUILD/native/cuda/matmul_emu
+ *
+ * Checks, each against something the kernels do not share:
+ *  - the quantizer's int8 quants and half-rounded scales equal the CPU's ts_quantize Q8_0
+ *    bytes (edge blocks included: zeros, tiny values, a huge one, exact halves);
+ *  - every kernel's y equals a double-precision Σ w·x̃ over the CPU-dequantized weights and
+ *    x̃ = the CPU's Q8_0 round trip of x, within test_cuda_matmul's bound
+ *    2e-5 · Σ (|w| + B)·|x̃| + 1e-6 (B: largest |w| of the element's group of 32); F16, BF16
+ *    and F32 weights against the exact x within 1e-5 · Σ|w·x| + 1e-6;
+ *  - the m = 1 kernels and the m > 1 kernel take each lane's groups in the same order, so
+ *    their results must be equal bit for bit (host float arithmetic has no contraction);
+ *  - y's padding stays untouched.
+ */
+#include "cuda_emu.h"
+
+/* ---- the PTX helpers tsc_matmul.cu leaves to the emulator --------------------------------- */
+static inline void cp_async16(void *smem, const void *gmem) { emu_cp_async(__cvta_generic_to_shared(smem), gmem, 16, 16); }
+static inline void cp_async_commit() { emu_cp_commit(); }
+static inline void cp_async_wait(int n) { emu_cp_wait(n); }
+
+#include "../tsc_device.cuh"
+#include "../tsc_matmul.cu"
+
+#define _Static_assert static_assert /* ts_quants.h is C11 */
+extern "C" {
+#include "ts_quants.h"
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static float randn() { /* Irwin-Hall(4), scaled to variance 1 */
+    float s = 0;
+    for (int i = 0; i < 4; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        s += (float)(rng >> 40) / (float)(1 << 24);
+    }
+    return (s - 2.0f) * 1.7320508f;
+}
+
+static int64_t failures;
+#define EXPECT(cond, ...)                                                                                                      \
+    do {                                                                                                                       \
+        if (!(cond)) {                                                                                                         \
+            printf("FAIL ");                                                                                                   \
+            printf(__VA_ARGS__);                                                                                               \
+            printf("\n");                                                                                                      \
+            failures++;                                                                                                        \
+        }                                                                                                                      \
+    } while (0)
+
+template <class T> static T *align16(std::vector<char> &buf, size_t bytes) {
+    buf.assign(bytes + 64, 0);
+    return (T *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
+}
+
+/* The activation quantizer, as tsc_matmul launches it: m rows of k into xq / xd. */
+static void quantize_split(int8_t *xq, float *xd, const float *x, int64_t xs_f, int64_t m, int64_t k) {
+    const int64_t nb = k / 32;
+    g_ranges = {{(const char *)x, (const char *)(x + (m - 1) * xs_f + k)}};
+    launch(dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0,
+           [&] { k_quantize_q8_0_split(xq, xd, x, xs_f, m, nb); });
+}
+
+static void check_quantizer() {
+    const int64_t m = 3, k = 1024, nb = k / 32;
+    std::vector<float> x(m * k);
+    for (auto &v : x) v = 2.0f * randn();
+    for (int j = 0; j < 32; j++) x[j] = 0.0f;
+    for (int j = 0; j < 32; j++) x[32 + j] = 1e-38f * (float)(j - 16);
+    x[64] = 3e38f;
+    for (int j = 0; j < 32; j++) x[96 + j] = (float)(j - 16) * 0.5f;
+    std::vector<int8_t> xq(m * k);
+    std::vector<float> xd(m * nb);
+    quantize_split(xq.data(), xd.data(), x.data(), k, m, k);
+    std::vector<unsigned char> want(m * nb * 34);
+    EXPECT(ts_quantize(want.data(), TS_TYPE_Q8_0, x.data(), m, k) == TS_OK, "cpu quantize");
+    int64_t bad = 0;
+    for (int64_t i = 0; i < m * nb; i++) {
+        const unsigned char *b = &want[i * 34];
+        uint16_t d;
+        memcpy(&d, b, 2);
+        bad += memcmp(&xq[i * 32], b + 2, 32) != 0 || xd[i] != tsc_emu_h2f(d);
+    }
+    EXPECT(bad == 0, "quantizer: %lld of %lld blocks differ from the CPU's Q8_0", (long long)bad, (long long)(m * nb));
+    printf("%s quantizer %lld blocks\n", bad ? "FAIL" : "ok  ", (long long)(m * nb));
+}
+
+/* One type and shape through every kernel that takes it; wpad: 16 = rows 16-byte aligned,
+ * otherwise rows are row bytes + wpad apart. */
+template <int T>
+static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
+    const ts_type_traits *tt = ts_get_type_traits(T);
+    const int64_t row = (int64_t)ts_qtype_row_size(T, k), ws = wpad == 16 ? (row + 15) / 16 * 16 + 16 : row + wpad;
+    const int64_t ms[] = {1, 3, 9};
+    std::vector<char> wbuf, xbuf;
+    char *w = align16<char>(wbuf, (size_t)(n * ws + 64));
+    std::vector<float> wf(k), wd(n * k);
+    for (int64_t r = 0; r < n; r++) {
+        for (auto &v : wf) v = 0.5f * randn();
+        tt->quantize(wf.data(), w + r * ws, k);
+        ts_dequantize(wd.data() + r * k, w + r * ws, T, 1, k);
+    }
+    const int64_t mmax = 9, nb = k / 32;
+    float *x = align16<float>(xbuf, (size_t)(mmax * k * 4));
+    for (int64_t i = 0; i < mmax * k; i++) x[i] = randn();
+    /* x̃: the CPU's Q8_0 round trip. */
+    std::vector<float> xt(mmax * k);
+    std::vector<unsigned char> q8(nb * 34);
+    for (int64_t j = 0; j < mmax; j++) {
+        ts_quantize(q8.data(), TS_TYPE_Q8_0, x + j * k, 1, k);
+        ts_dequantize(xt.data() + j * k, q8.data(), TS_TYPE_Q8_0, 1, k);
+    }
+    std::vector<int8_t> xq(mmax * k);
+    std::vector<float> xd(mmax * nb);
+    quantize_split(xq.data(), xd.data(), x, k, mmax, k);
+    /* Every kernel reads weights only through these bytes (cp.async range checks). */
+    const std::pair<const char *, const char *> wr{w - ((uintptr_t)w & 15), w + n * ws + 16};
+    std::vector<float> m1; /* the first m = 1 result: the others must equal it bit for bit */
+    for (int path = 0; path < 3; path++) {
+        for (int64_t m : ms) {
+            if ((path < 2) != (m == 1)) continue;
+            if (quick && m == 3) continue;
+            const int64_t ys = n + 3;
+            std::vector<float> y(m * ys, 1234.5f);
+            g_ranges = {wr};
+            const char *name;
+            if (path == 0) {
+                name = "matvec_async";
+                const int64_t tb = tile_bytes<T>() + 16, S = 2;
+                launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), (size_t)(S * tb * TSC_MM_WARPS),
+                       [&] { k_matvec_async<T>(y.data(), (const uint8_t *)w, ws, xq.data(), xd.data(), n, k, (int)S); });
+            } else if (path == 1) {
+                name = "matmul_q regs";
+                launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), 0, [&] {
+                    k_matmul_q<T, 1, TSC_MV_UNROLL>(y.data(), ys, (const uint8_t *)w, ws, xq.data(), xd.data(), n, k, m);
+                });
+            } else {
+                name = "matmul_q m>1";
+                launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, 8)), dim3(32, TSC_MM_WARPS), 0,
+                       [&] { k_matmul_q<T, 8, 1>(y.data(), ys, (const uint8_t *)w, ws, xq.data(), xd.data(), n, k, m); });
+            }
+            int64_t bad = 0, untouched = 0, differ = 0;
+            double worst = 0;
+            for (int64_t j = 0; j < m; j++) {
+                for (int64_t r = 0; r < n; r++) {
+                    const float *wrow = &wd[r * k], *xr = &xt[j * k];
+                    double ref = 0, mag2 = 0;
+                    for (int64_t g = 0; g < k; g += 32) {
+                        double B = 0;
+                        for (int64_t i = g; i < g + 32; i++) B = std::max(B, (double)fabsf(wrow[i]));
+                        for (int64_t i = g; i < g + 32; i++) {
+                            ref += (double)wrow[i] * xr[i];
+                            mag2 += (fabs(wrow[i]) + B) * fabs(xr[i]);
+                        }
+                    }
+                    const double tol = 2e-5 * mag2 + 1e-6, err = fabs(y[j * ys + r] - ref);
+                    worst = std::max(worst, err / tol);
+                    bad += !(err <= tol);
+                    if (m == 1 && path == 0) m1.push_back(y[r]);
+                    else if (m == 1 || j == 0) differ += memcmp(&y[j * ys + r], &m1[r], 4) != 0;
+                }
+                for (int64_t r = n; r < ys; r++) untouched += y[j * ys + r] != 1234.5f;
+            }
+            EXPECT(bad == 0 && untouched == 0 && differ == 0, "%s %s n=%lld k=%lld m=%lld ws=%lld: %lld wrong, %lld differ from m = 1, %lld padding written",
+                   tt->name, name, (long long)n, (long long)k, (long long)m, (long long)ws, (long long)bad, (long long)differ,
+                   (long long)untouched);
+            if (bad == 0 && untouched == 0 && differ == 0)
+                printf("ok   %-5s %-14s n=%lld k=%lld m=%lld ws=%lld (worst error %.3f of the bound)\n", tt->name, name, (long long)n,
+                       (long long)k, (long long)m, (long long)ws, worst);
+        }
+    }
+}
+
+template <int WT>
+static void check_float_type(int64_t n, int64_t k, bool aligned_rows) {
+    const int64_t es = WT == TS_TYPE_F32 ? 4 : 2, ws = aligned_rows ? (k * es + 15) / 16 * 16 : k * es + es;
+    std::vector<char> wbuf, xbuf;
+    char *w = align16<char>(wbuf, (size_t)(n * ws + 64));
+    std::vector<float> wd(n * k);
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t i = 0; i < k; i++) {
+            const float v = 0.5f * randn();
+            if (WT == TS_TYPE_F32) memcpy(w + r * ws + 4 * i, &v, 4), wd[r * k + i] = v;
+            else if (WT == TS_TYPE_F16) {
+                const uint16_t h = tsc_emu_f2h(v);
+                memcpy(w + r * ws + 2 * i, &h, 2), wd[r * k + i] = tsc_emu_h2f(h);
+            } else {
+                const uint16_t h = (uint16_t)(__float_as_uint(v) >> 16);
+                memcpy(w + r * ws + 2 * i, &h, 2), wd[r * k + i] = __uint_as_float((uint32_t)h << 16);
+            }
+        }
+    const int64_t m = 1;
+    float *x = align16<float>(xbuf, (size_t)(k * 4));
+    for (int64_t i = 0; i < k; i++) x[i] = randn();
+    const char *names[] = {"matvec_async_f", "matmul_f vec", "matmul_f"};
+    std::vector<float> first;
+    for (int path = 0; path < 3; path++) {
+        if (!aligned_rows && path < 2) continue; /* the vector kernels need 16-byte rows */
+        std::vector<float> y(n + 3, 1234.5f);
+        g_ranges = {{w, w + n * ws}};
+        const dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), block(32, TSC_MM_WARPS);
+        if (path == 0) {
+            const int64_t S = 2, tb = 32 * TSC_MV_UNROLL * 16;
+            launch(grid, block, (size_t)(S * tb * TSC_MM_WARPS),
+                   [&] { k_matvec_async_f<WT>(y.data(), (const uint8_t *)w, ws, x, n, k, (int)S); });
+        } else if (path == 1) {
+            launch(grid, block, 0, [&] { k_matmul_f<WT, 1, 4, 1>(y.data(), n, w, ws, x, k, n, k, m); });
+        } else {
+            launch(grid, block, 0, [&] { k_matmul_f<WT, 1, 1, 0>(y.data(), n, w, ws, x, k, n, k, m); });
+        }
+        int64_t bad = 0, untouched = 0;
+        double worst = 0;
+        for (int64_t r = 0; r < n; r++) {
+            double ref = 0, mag = 0;
+            for (int64_t i = 0; i < k; i++) ref += (double)wd[r * k + i] * x[i], mag += fabs((double)wd[r * k + i] * x[i]);
+            const double tol = 1e-5 * mag + 1e-6, err = fabs(y[r] - ref);
+            worst = std::max(worst, err / tol);
+            bad += !(err <= tol);
+        }
+        for (int64_t r = n; r < n + 3; r++) untouched += y[r] != 1234.5f;
+        EXPECT(bad == 0 && untouched == 0, "%s %s n=%lld k=%lld ws=%lld: %lld wrong, %lld padding written", ts_get_type_traits(WT)->name,
+               names[path], (long long)n, (long long)k, (long long)ws, (long long)bad, (long long)untouched);
+        if (bad == 0 && untouched == 0)
+            printf("ok   %-5s %-14s n=%lld k=%lld ws=%lld (worst error %.3f of the bound)\n", ts_get_type_traits(WT)->name, names[path],
+                   (long long)n, (long long)k, (long long)ws, worst);
+    }
+}
+
+template <int T> static void block_cases(bool quick) {
+    /* k: under one tile, or two tiles and a partial one (groups of 32: 128 per tile;
+     * K-quants: 16 super-blocks), so the ring of two slots is refilled; n = 9 leaves the
+     * third block of 4 rows with one row. */
+    const int64_t big = qtype<T>::qk == 32 ? 32 * 272 : 256 * 34;
+    const int64_t ks[] = {qtype<T>::qk == 32 ? 96 : 256, big};
+    const int64_t pads[] = {16, 0, 2};
+    for (int64_t k : ks)
+        for (int64_t pad : pads) {
+            if (quick && pad != 2 && (k != big || pad == 0)) continue; /* pad 0: the rows are whole 16-byte pieces at k = big */
+            check_block_type<T>(9, k, pad, quick);
+        }
+}
+
+int main(int argc, char **argv) {
+    const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (ts_init(1, "scalar") != TS_OK) { /* the CPU's reference kernels */
+        fprintf(stderr, "ts_init failed: %s\n", ts_last_error());
+        return 1;
+    }
+    check_quantizer();
+    block_cases<TS_TYPE_Q4_0>(quick);
+    block_cases<TS_TYPE_Q4_1>(quick);
+    block_cases<TS_TYPE_Q5_0>(quick);
+    block_cases<TS_TYPE_Q5_1>(quick);
+    block_cases<TS_TYPE_Q8_0>(quick);
+    block_cases<TS_TYPE_Q2_K>(quick);
+    block_cases<TS_TYPE_Q3_K>(quick);
+    block_cases<TS_TYPE_Q4_K>(quick);
+    block_cases<TS_TYPE_Q5_K>(quick);
+    block_cases<TS_TYPE_Q6_K>(quick);
+    for (bool al : {true, false}) {
+        check_float_type<TS_TYPE_F16>(9, 1040, al);
+        check_float_type<TS_TYPE_BF16>(9, 1040, al);
+        check_float_type<TS_TYPE_F32>(9, 1040, al);
+    }
+    printf("%lld failures\n", (long long)failures);
+    return failures ? 1 : 0;
+}
