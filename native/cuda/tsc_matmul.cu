@@ -6,9 +6,9 @@
  * Q6_K (super-blocks of 256).
  *
  * Block types: X is first quantized to Q8_0 on the device into a split layout (int8 rows of
- * k bytes, 32-byte aligned blocks, plus one float scale per block, already rounded through
- * half as the CPU stores it), so the dot kernels load activation quants with aligned
- * 16-byte loads. The quantizer is the CPU reference's arithmetic, one thread per block in
+ * k bytes, 32-byte aligned blocks, plus per block its float scale, already rounded through
+ * half as the CPU stores it, and the sums of its two halves of 16 quants), so the dot
+ * kernels load activation quants with aligned 16-byte loads. The quantizer is the CPU reference's arithmetic, one thread per block in
  * the same order, so for Q4_0, Q5_0 and Q8_0 (whose CPU dot also pairs them with Q8_0) the
  * integer block sums equal the CPU's exactly. The other types pair with Q8_1 (Q4_1, Q5_1)
  * or Q8_K (K-quants, one scale per 256) on the CPU; here they use the same per-32 Q8_0
@@ -17,16 +17,19 @@
  *
  * Dots: one warp per weight row (grid.y: groups of up to 8 activation rows). Every weight
  * type is decoded the same way: lane i takes the 32-element groups i, i+32, ... of the row
- * and turns each into 8 words of int8 quants plus integer scales for its two halves of 16,
+ * and turns each into 8 words of byte levels q plus integer scales for its two halves of 16,
  * an integer min factor and float super-scales D and M:
- *     group · x = dx · (D · Σ_h scl_h · Σ q·a + M · Σ_h mi_h · Σ a)
- * which is the CPU's dot algebra with dp4a for the integer sums. Weight words come from
- * 4-byte aligned loads funnel-shifted into place (blocks are only 2-byte aligned).
+ *     group · x = dx · (D · Σ_h scl_h · (Σ q·a − off · Σ a) + M · Σ_h mi_h · Σ a)
+ * which is the CPU's dot algebra with dp4a for the integer sums; the level offset off of
+ * Q4_0/Q5_0/Q3_K/Q6_K and the min terms use the quantizer's half sums Σ a, so no step runs
+ * per byte besides the unpacking and dp4a. Weight words come from 4-byte aligned loads
+ * funnel-shifted into place (blocks are only 2-byte aligned), addressed as a base and a
+ * 32-bit offset.
  *  - Decode (m = 1), the case that has to run at memory speed: k_matvec_async copies the
  *    row in tiles of 128 groups with cp.async (16-byte pieces from the boundary below the
  *    row, so any 2-byte aligned row) into a per-warp ring of 2 tiles, so two tiles per
  *    warp are in flight while it waits, whatever the registers, and decodes from shared
- *    memory. On sm_90 it is a programmatic dependent launch: it
+ *    memory (whole tiles without index clamps, the last partial one with them). On sm_90 it is a programmatic dependent launch: it
  *    requests its first tiles before waiting for the previous kernels (the quantizer), so
  *    back-to-back matvecs overlap launch gaps and tails. F16/BF16/F32 rows likewise when
  *    16-byte aligned (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16 bytes).
@@ -84,6 +87,15 @@ static __device__ __forceinline__ int8_t q8_lane(float xv, float *d_out) {
     return id <= FLT_MAX ? (int8_t)(int)roundf(__fmul_rn(xv, id)) : (int8_t)0;
 }
 
+/* Q8_0 activations beside the int8 quants, one per block of 32: the float scale d (rounded
+ * through half) and the sums of the block's two halves of 16 quants (int16 each, the first
+ * half in the low bits), which give the dots their level offsets and min terms without a
+ * per-byte step. 8 bytes, one load. */
+struct __align__(8) tsc_xs {
+    float d;
+    int32_t sums;
+};
+
 /* Q8_0 block i = (row r, block b) of x per warp: 8 blocks per 256-thread block. */
 #define TSC_Q8_WARPS 8
 
@@ -99,8 +111,9 @@ __global__ void k_quantize_q8_0_blocks(tsc_block_q8_0 *dst, const float *x, int6
     if (lane == 0) dst[i].d = tsc_f2h(d);
 }
 
-/* Split layout for the dot kernels: xq[r][k] int8, xd[r][nb] float (half-rounded). */
-__global__ void k_quantize_q8_0_split(int8_t *xq, float *xd, const float *x, int64_t x_stride_f, int64_t rows, int64_t nb) {
+/* Split layout for the dot kernels: xq[r][k] int8 and, per block, xs[r][nb] = {d rounded
+ * through half, Σ of quants 0-15 | Σ of quants 16-31 << 16}. */
+__global__ void k_quantize_q8_0_split(int8_t *xq, tsc_xs *xs, const float *x, int64_t x_stride_f, int64_t rows, int64_t nb) {
     pdl_trigger(); /* the matvec may start streaming its weights now */
     pdl_wait();    /* x may come from the previous kernel, and xq may be its scratch */
     const int64_t i = (int64_t)blockIdx.x * TSC_Q8_WARPS + threadIdx.x / 32;
@@ -108,30 +121,49 @@ __global__ void k_quantize_q8_0_split(int8_t *xq, float *xd, const float *x, int
     const int lane = (int)(threadIdx.x & 31);
     const int64_t r = i / nb, b = i % nb;
     float d;
-    xq[i * 32 + lane] = q8_lane(x[r * x_stride_f + b * 32 + lane], &d); /* i * 32 = (r * nb + b) * 32 */
-    if (lane == 0) xd[i] = tsc_h2f(tsc_f2h(d));
+    const int8_t q = q8_lane(x[r * x_stride_f + b * 32 + lane], &d);
+    xq[i * 32 + lane] = q; /* i * 32 = (r * nb + b) * 32 */
+    int sum = q; /* over each half of 16 lanes: |sum| <= 2032 fits 16 bits */
+#pragma unroll
+    for (int o = 8; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    const int hi = __shfl_sync(0xffffffffu, sum, 16);
+    if (lane == 0) xs[i] = tsc_xs{tsc_h2f(tsc_f2h(d)), (int32_t)(((uint32_t)sum & 0xffffu) | ((uint32_t)hi << 16))};
 }
 
 /* ---- weight decoding ------------------------------------------------------------------- */
 
-/* Plain loads: the same decoders read weights from global memory (k_matmul_q) and from the
- * shared-memory tiles of k_matvec_async; the compiler picks the space after inlining. */
-static __device__ __forceinline__ uint32_t ld8(const uint8_t *p) { return *p; }
-static __device__ __forceinline__ uint32_t ld16(const uint8_t *p) { return *(const unsigned short *)p; }
+/* A weight byte's address as a 4-byte aligned base and a 32-bit offset from it: the decoders'
+ * offsets and alignment tests are then 32-bit integer operations, not 64-bit address
+ * arithmetic. Plain loads: the same decoders read weights from global memory (k_matmul_q)
+ * and from the shared-memory tiles of k_matvec_async; the compiler picks the space after
+ * inlining. over: up to 4 bytes past a span may be read (the shared-memory tiles' slack),
+ * which spares choosing the last word of a span. */
+struct wptr {
+    const uint8_t *b4;
+    uint32_t off;
+    bool over;
+    __device__ __forceinline__ wptr operator+(uint32_t d) const { return wptr{b4, off + d, over}; }
+};
+/* p: a 2-byte aligned row in global memory. */
+static __device__ __forceinline__ wptr wptr_of(const uint8_t *p) {
+    const uint32_t a = (uint32_t)(uintptr_t)p & 3u;
+    return wptr{p - a, a, false};
+}
+static __device__ __forceinline__ uint32_t ld8(wptr p) { return p.b4[p.off]; }
+static __device__ __forceinline__ uint32_t ld16(wptr p) { return *(const unsigned short *)(p.b4 + p.off); }
 static __device__ __forceinline__ float h2f(uint32_t h) { return tsc_h2f((uint16_t)h); }
 
 /* N little-endian words at a 2-byte aligned address come from N + 1 aligned 4-byte loads
- * (raw_words) funnel-shifted into place (align_words). Every word loaded holds a byte that
- * is asked for, so nothing outside the caller's bytes' 4-byte words is touched. Branch-free:
- * when sh = 0 the extra load repeats the last word. */
+ * (raw_words) funnel-shifted into place (align_words). Without over, every word loaded holds
+ * a byte that is asked for, so nothing outside the caller's bytes' 4-byte words is touched:
+ * branch-free, when sh = 0 the extra load repeats the last word. */
 template <int N>
-static __device__ __forceinline__ void raw_words(const uint8_t *p, uint32_t *w, uint32_t &sh) {
-    const uint32_t off = (uint32_t)(uintptr_t)p & 2u; /* pointer arithmetic keeps the memory space */
-    const unsigned *b = (const unsigned *)(p - off);
-    sh = off * 8;
+static __device__ __forceinline__ void raw_words(wptr p, uint32_t *w, uint32_t &sh) {
+    const unsigned *b = (const unsigned *)(p.b4 + (p.off & ~3u));
+    sh = (p.off & 2u) * 8;
 #pragma unroll
     for (int i = 0; i < N; i++) w[i] = b[i];
-    w[N] = b[N - (sh ? 0 : 1)];
+    w[N] = p.over ? b[N] : b[N - (sh ? 0 : 1)];
 }
 template <int N>
 static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t sh, uint32_t *out) {
@@ -153,8 +185,9 @@ struct qraw {
     int j;
 };
 
-/* One group decoded: int8 quants q (element 4i+j in byte j of word i), integer scales of the
- * halves (elements 0-15, 16-31), integer min factors, and the float factors D, M. */
+/* One group decoded: quants q (element 4i+j in byte j of word i; int8 for Q8_0, otherwise the
+ * unsigned levels 0..63 before the type's offset is taken off), integer scales of the halves
+ * (elements 0-15, 16-31), integer min factors, and the float factors D, M. */
 struct qgroup {
     uint32_t q[8];
     int scl0, scl1, mi0, mi1;
@@ -164,28 +197,29 @@ struct qgroup {
 template <int T>
 struct qtype;
 /* bs: block bytes; qk: elements per block; halves: the two halves have their own scales;
- * has_min: a min term M · mi · Σa. */
-template <> struct qtype<TS_TYPE_Q4_0> { static constexpr int bs = 18, qk = 32, halves = 0, has_min = 0; };
-template <> struct qtype<TS_TYPE_Q4_1> { static constexpr int bs = 20, qk = 32, halves = 0, has_min = 1; };
-template <> struct qtype<TS_TYPE_Q5_0> { static constexpr int bs = 22, qk = 32, halves = 0, has_min = 0; };
-template <> struct qtype<TS_TYPE_Q5_1> { static constexpr int bs = 24, qk = 32, halves = 0, has_min = 1; };
-template <> struct qtype<TS_TYPE_Q8_0> { static constexpr int bs = 34, qk = 32, halves = 0, has_min = 0; };
-template <> struct qtype<TS_TYPE_Q2_K> { static constexpr int bs = 84, qk = 256, halves = 1, has_min = 1; };
-template <> struct qtype<TS_TYPE_Q3_K> { static constexpr int bs = 110, qk = 256, halves = 1, has_min = 0; };
-template <> struct qtype<TS_TYPE_Q4_K> { static constexpr int bs = 144, qk = 256, halves = 0, has_min = 1; };
-template <> struct qtype<TS_TYPE_Q5_K> { static constexpr int bs = 176, qk = 256, halves = 0, has_min = 1; };
-template <> struct qtype<TS_TYPE_Q6_K> { static constexpr int bs = 210, qk = 256, halves = 1, has_min = 0; };
+ * has_min: a min term M · mi · Σa; off: the level offset (weight = scale · (q − off)), which
+ * the dots apply once per half as off · Σa instead of to every byte. */
+template <> struct qtype<TS_TYPE_Q4_0> { static constexpr int bs = 18, qk = 32, halves = 0, has_min = 0, off = 8; };
+template <> struct qtype<TS_TYPE_Q4_1> { static constexpr int bs = 20, qk = 32, halves = 0, has_min = 1, off = 0; };
+template <> struct qtype<TS_TYPE_Q5_0> { static constexpr int bs = 22, qk = 32, halves = 0, has_min = 0, off = 16; };
+template <> struct qtype<TS_TYPE_Q5_1> { static constexpr int bs = 24, qk = 32, halves = 0, has_min = 1, off = 0; };
+template <> struct qtype<TS_TYPE_Q8_0> { static constexpr int bs = 34, qk = 32, halves = 0, has_min = 0, off = 0; };
+template <> struct qtype<TS_TYPE_Q2_K> { static constexpr int bs = 84, qk = 256, halves = 1, has_min = 1, off = 0; };
+template <> struct qtype<TS_TYPE_Q3_K> { static constexpr int bs = 110, qk = 256, halves = 1, has_min = 0, off = 4; };
+template <> struct qtype<TS_TYPE_Q4_K> { static constexpr int bs = 144, qk = 256, halves = 0, has_min = 1, off = 0; };
+template <> struct qtype<TS_TYPE_Q5_K> { static constexpr int bs = 176, qk = 256, halves = 0, has_min = 1, off = 0; };
+template <> struct qtype<TS_TYPE_Q6_K> { static constexpr int bs = 210, qk = 256, halves = 1, has_min = 0, off = 32; };
 
-/* qload<T>: the loads of group g (32 elements) of weight row wr; qfinish<T>: the decoding. */
+/* qload<T>: the loads of group g (32 elements) of the weight row at wr; qfinish<T>: the decoding. */
 template <int T>
-static __device__ __forceinline__ void qload(const uint8_t *wr, int64_t g, qraw &r);
+static __device__ __forceinline__ void qload(wptr wr, uint32_t g, qraw &r);
 template <int T>
 static __device__ __forceinline__ void qfinish(const qraw &r, qgroup &o);
 
-/* Q4_0: d, 16 bytes; byte j holds element j (low nibble) and j + 16 (high), level − 8. */
+/* Q4_0: d, 16 bytes; byte j holds element j (low nibble) and j + 16 (high), offset 8. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q4_0>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + g * 18;
+__device__ __forceinline__ void qload<TS_TYPE_Q4_0>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + g * 18;
     raw_words<4>(p + 2, r.a, r.sha);
     r.e[0] = ld16(p);
 }
@@ -195,8 +229,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q4_0>(const qraw &r, qgroup &o) 
     align_words<4>(r.a, r.sha, v);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        o.q[i] = __vsub4(v[i] & 0x0F0F0F0Fu, 0x08080808u);
-        o.q[i + 4] = __vsub4((v[i] >> 4) & 0x0F0F0F0Fu, 0x08080808u);
+        o.q[i] = v[i] & 0x0F0F0F0Fu;
+        o.q[i + 4] = (v[i] >> 4) & 0x0F0F0F0Fu;
     }
     o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
     o.D = h2f(r.e[0]), o.M = 0.0f;
@@ -204,8 +238,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q4_0>(const qraw &r, qgroup &o) 
 
 /* Q4_1: d, m, 16 bytes as Q4_0; w = q·d + m. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q4_1>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + g * 20;
+__device__ __forceinline__ void qload<TS_TYPE_Q4_1>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + g * 20;
     raw_words<4>(p + 4, r.a, r.sha);
     r.e[0] = ld16(p), r.e[1] = ld16(p + 2);
 }
@@ -222,10 +256,10 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q4_1>(const qraw &r, qgroup &o) 
     o.D = h2f(r.e[0]), o.M = h2f(r.e[1]);
 }
 
-/* Q5_0: d, qh (bit i = 5th bit of element i), 16 bytes as Q4_0; level − 16. */
+/* Q5_0: d, qh (bit i = 5th bit of element i), 16 bytes as Q4_0; offset 16. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q5_0>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + g * 22;
+__device__ __forceinline__ void qload<TS_TYPE_Q5_0>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + g * 22;
     raw_words<4>(p + 6, r.a, r.sha);
     raw_words<1>(p + 2, r.b, r.shb);
     r.e[0] = ld16(p);
@@ -237,8 +271,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_0>(const qraw &r, qgroup &o) 
     align_words<1>(r.b, r.shb, h);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        o.q[i] = __vsub4((v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u, 4), 0x10101010u);
-        o.q[i + 4] = __vsub4(((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u, 4), 0x10101010u);
+        o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u, 4);
+        o.q[i + 4] = ((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u, 4);
     }
     o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
     o.D = h2f(r.e[0]), o.M = 0.0f;
@@ -246,8 +280,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_0>(const qraw &r, qgroup &o) 
 
 /* Q5_1: d, m, qh, 16 bytes; w = q·d + m. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q5_1>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + g * 24;
+__device__ __forceinline__ void qload<TS_TYPE_Q5_1>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + g * 24;
     raw_words<4>(p + 8, r.a, r.sha);
     raw_words<1>(p + 4, r.b, r.shb);
     r.e[0] = ld16(p), r.e[1] = ld16(p + 2);
@@ -268,8 +302,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_1>(const qraw &r, qgroup &o) 
 
 /* Q8_0: d, 32 int8. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q8_0>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + g * 34;
+__device__ __forceinline__ void qload<TS_TYPE_Q8_0>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + g * 34;
     raw_words<8>(p + 2, r.a, r.sha);
     r.e[0] = ld16(p);
 }
@@ -283,8 +317,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q8_0>(const qraw &r, qgroup &o) 
 /* Q2_K: group j of a super-block is bits 2(j&3) of qs[32(j>>2) ..]; the byte scales[s] of
  * each 16 holds the scale (low nibble) and the min (high nibble): w = d·sc·q − dmin·m. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q2_K>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + (g >> 3) * 84;
+__device__ __forceinline__ void qload<TS_TYPE_Q2_K>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + (g >> 3) * 84;
     const int j = (int)(g & 7);
     raw_words<8>(p + 16 + 32 * (j >> 2), r.a, r.sha);
     r.e[0] = ld8(p + 2 * j), r.e[1] = ld8(p + 2 * j + 1), r.e[2] = ld16(p + 80), r.e[3] = ld16(p + 82);
@@ -302,11 +336,11 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q2_K>(const qraw &r, qgroup &o) 
     o.D = h2f(r.e[2]), o.M = -h2f(r.e[3]);
 }
 
-/* Q3_K: low 2 bits as Q2_K (qs at 32), hmask[l] bit j the third bit; level = low + 4·hb − 4;
+/* Q3_K: low 2 bits as Q2_K (qs at 32), hmask[l] bit j the third bit; level low + 4·hb, offset 4;
  * signed 6-bit scale of each 16 (the CPU's ts_q3k_scale) from the 12 bytes at 96. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q3_K>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + (g >> 3) * 110;
+__device__ __forceinline__ void qload<TS_TYPE_Q3_K>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + (g >> 3) * 110;
     const int j = (int)(g & 7), s0 = 2 * j, s1 = 2 * j + 1;
     raw_words<8>(p + 32 + 32 * (j >> 2), r.a, r.sha);
     raw_words<8>(p, r.b, r.shb);
@@ -327,14 +361,14 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q3_K>(const qraw &r, qgroup &o) 
     align_words<8>(r.b, r.shb, h);
     const int j = r.j, sh = 2 * (j & 3);
 #pragma unroll
-    for (int i = 0; i < 8; i++) o.q[i] = __vsub4(((v[i] >> sh) & 0x03030303u) | (((h[i] >> j) & 0x01010101u) << 2), 0x04040404u);
+    for (int i = 0; i < 8; i++) o.q[i] = ((v[i] >> sh) & 0x03030303u) | (((h[i] >> j) & 0x01010101u) << 2);
     o.scl0 = q3k_scale(r.e[0], r.e[1], 2 * j), o.scl1 = q3k_scale(r.e[2], r.e[3], 2 * j + 1);
     o.mi0 = o.mi1 = 0;
     o.D = h2f(r.e[4]), o.M = 0.0f;
 }
 
 /* Q4_K/Q5_K: the bytes of (scale, min) pair j in the 12 packed bytes at 4 (the CPU's ts_k4_get). */
-static __device__ __forceinline__ void k4_load(const uint8_t *q, int j, qraw &r) {
+static __device__ __forceinline__ void k4_load(wptr q, int j, qraw &r) {
     r.e[0] = ld8(q + j), r.e[1] = ld8(q + j + 4), r.e[2] = ld8(q + (j >= 4 ? j - 4 : j));
 }
 static __device__ __forceinline__ void k4_get(const qraw &r, int j, int *sc, int *m) {
@@ -345,8 +379,8 @@ static __device__ __forceinline__ void k4_get(const qraw &r, int j, int *sc, int
 
 /* Q4_K: group j is nibble (j&1) of qs[32(j>>1) ..] (qs at 16); w = d·sc_j·q − dmin·m_j. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q4_K>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + (g >> 3) * 144;
+__device__ __forceinline__ void qload<TS_TYPE_Q4_K>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + (g >> 3) * 144;
     const int j = (int)(g & 7);
     raw_words<8>(p + 16 + 32 * (j >> 1), r.a, r.sha);
     k4_load(p + 4, j, r);
@@ -368,8 +402,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q4_K>(const qraw &r, qgroup &o) 
 
 /* Q5_K: as Q4_K (qs at 48) plus the 5th bit, bit j of qh[l] (qh at 16). */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q5_K>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + (g >> 3) * 176;
+__device__ __forceinline__ void qload<TS_TYPE_Q5_K>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + (g >> 3) * 176;
     const int j = (int)(g & 7);
     raw_words<8>(p + 48 + 32 * (j >> 1), r.a, r.sha);
     raw_words<8>(p + 16, r.b, r.shb);
@@ -392,11 +426,11 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_K>(const qraw &r, qgroup &o) 
 }
 
 /* Q6_K: group j = (half n = j>>2, part = j&3): nibble (part&2 ? high : low) of
- * ql[64n + 32(part&1) + l], bits 2·part of qh[32n + l] (qh at 128); level − 32; int8 scale
+ * ql[64n + 32(part&1) + l], bits 2·part of qh[32n + l] (qh at 128); offset 32; int8 scale
  * of each 16 at 192 + 8n + 2·part + (l >> 4); d at 208. */
 template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q6_K>(const uint8_t *wr, int64_t g, qraw &r) {
-    const uint8_t *p = wr + (g >> 3) * 210;
+__device__ __forceinline__ void qload<TS_TYPE_Q6_K>(wptr wr, uint32_t g, qraw &r) {
+    const wptr p = wr + (g >> 3) * 210;
     const int j = (int)(g & 7), n = j >> 2, part = j & 3;
     raw_words<8>(p + 64 * n + 32 * (part & 1), r.a, r.sha);
     raw_words<8>(p + 128 + 32 * n, r.b, r.shb);
@@ -412,15 +446,16 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q6_K>(const qraw &r, qgroup &o) 
     const int part = r.j & 3, nsh = (part & 2) ? 4 : 0, hsh = 2 * part;
 #pragma unroll
     for (int i = 0; i < 8; i++)
-        o.q[i] = __vsub4(((v[i] >> nsh) & 0x0F0F0F0Fu) | (((h[i] >> hsh) & 0x03030303u) << 4), 0x20202020u);
+        o.q[i] = ((v[i] >> nsh) & 0x0F0F0F0Fu) | (((h[i] >> hsh) & 0x03030303u) << 4);
     o.scl0 = (int)(int8_t)r.e[0], o.scl1 = (int)(int8_t)r.e[1];
     o.mi0 = o.mi1 = 0;
     o.D = h2f(r.e[2]), o.M = 0.0f;
 }
 
-/* Group · activation block (a: 8 words of int8 quants, dx its scale). */
+/* Group · activation block (a: 8 words of int8 quants; xs: its scale and half sums). The
+ * integer sums are those of the signed levels: Σ (q − off)·a = Σ q·a − off·Σa per half. */
 template <int T>
-static __device__ __forceinline__ float group_dot(const qgroup &o, const int4 a0, const int4 a1, float dx) {
+static __device__ __forceinline__ float group_dot(const qgroup &o, const int4 a0, const int4 a1, const tsc_xs xs) {
     int32_t s0 = 0, s1 = 0;
     s0 = __dp4a((int32_t)o.q[0], a0.x, s0);
     s0 = __dp4a((int32_t)o.q[1], a0.y, s0);
@@ -430,31 +465,30 @@ static __device__ __forceinline__ float group_dot(const qgroup &o, const int4 a0
     s1 = __dp4a((int32_t)o.q[5], a1.y, s1);
     s1 = __dp4a((int32_t)o.q[6], a1.z, s1);
     s1 = __dp4a((int32_t)o.q[7], a1.w, s1);
-    const int32_t isum = qtype<T>::halves ? o.scl0 * s0 + o.scl1 * s1 : o.scl0 * (s0 + s1);
+    const int32_t t0 = (int32_t)(int16_t)xs.sums, t1 = xs.sums >> 16; /* Σa of each half */
+    int32_t isum;
+    if (qtype<T>::halves) isum = o.scl0 * (s0 - qtype<T>::off * t0) + o.scl1 * (s1 - qtype<T>::off * t1);
+    else isum = o.scl0 * (s0 + s1 - qtype<T>::off * (t0 + t1));
     float v = o.D * (float)isum;
     if (qtype<T>::has_min) {
-        const int32_t one = 0x01010101;
-        int32_t t0 = 0, t1 = 0;
-        t0 = __dp4a(one, a0.x, t0), t0 = __dp4a(one, a0.y, t0), t0 = __dp4a(one, a0.z, t0), t0 = __dp4a(one, a0.w, t0);
-        t1 = __dp4a(one, a1.x, t1), t1 = __dp4a(one, a1.y, t1), t1 = __dp4a(one, a1.z, t1), t1 = __dp4a(one, a1.w, t1);
         const int32_t imin = qtype<T>::halves ? o.mi0 * t0 + o.mi1 * t1 : o.mi0 * (t0 + t1);
         v += o.M * (float)imin;
     }
-    return dx * v;
+    return xs.d * v;
 }
 
 /* y[m0 + j][row] for the warp's row; U groups per lane in flight, MT activation rows. */
 template <int T, int MT, int U>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_t y_stride_f, const uint8_t *__restrict__ w,
                                                                   int64_t w_stride, const int8_t *__restrict__ xq,
-                                                                  const float *__restrict__ xd, int64_t n, int64_t k, int64_t m) {
+                                                                  const tsc_xs *__restrict__ xs, int64_t n, int64_t k, int64_t m) {
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return;
     const int64_t m0 = (int64_t)blockIdx.y * MT;
     const int mc = m - m0 < MT ? (int)(m - m0) : MT;
     const int lane = threadIdx.x;
     const int64_t ng = k / 32;
-    const uint8_t *wr = w + row * w_stride;
+    const wptr wr = wptr_of(w + row * w_stride);
     float acc[MT];
 #pragma unroll
     for (int j = 0; j < MT; j++) acc[j] = 0.0f;
@@ -463,16 +497,16 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
          * the arithmetic: U groups' weights and activations are in flight together. */
         qraw R[U];
         int4 A0[U][MT], A1[U][MT];
-        float DX[U][MT];
+        tsc_xs XS[U][MT];
 #pragma unroll
         for (int u = 0; u < U; u++) {
             const int64_t g = g0 + 32 * u < ng ? g0 + 32 * u : ng - 1;
-            qload<T>(wr, g, R[u]);
+            qload<T>(wr, (uint32_t)g, R[u]);
 #pragma unroll
             for (int j = 0; j < MT; j++) {
                 const int64_t xr = m0 + (j < mc ? j : mc - 1);
                 const int4 *ap = (const int4 *)(xq + (xr * ng + g) * 32);
-                A0[u][j] = __ldg(ap), A1[u][j] = __ldg(ap + 1), DX[u][j] = __ldg(xd + xr * ng + g);
+                A0[u][j] = __ldg(ap), A1[u][j] = __ldg(ap + 1), XS[u][j] = xs[xr * ng + g];
             }
         }
 #pragma unroll
@@ -482,7 +516,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
             qfinish<T>(R[u], G);
 #pragma unroll
             for (int j = 0; j < MT; j++) {
-                const float v = group_dot<T>(G, A0[u][j], A1[u][j], DX[u][j]);
+                const float v = group_dot<T>(G, A0[u][j], A1[u][j], XS[u][j]);
                 acc[j] += ok && j < mc ? v : 0.0f;
             }
         }
@@ -499,10 +533,18 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
 /* Groups per tile: 32 lanes x TSC_MV_UNROLL, a whole number of blocks for every type
  * (16 super-blocks), and a multiple of 16 bytes for every block size. */
 #define TSC_MV_TILE_GROUPS (32 * TSC_MV_UNROLL)
+/* Ring slots per warp: while a warp works on tile t, tile t + 1 is in flight. */
+#define TSC_MV_SLOTS 2
 
 template <int T>
-static constexpr __host__ __device__ int64_t tile_bytes() {
-    return qtype<T>::qk == 32 ? (int64_t)TSC_MV_TILE_GROUPS * qtype<T>::bs : (int64_t)TSC_MV_TILE_GROUPS / 8 * qtype<T>::bs;
+static constexpr __host__ __device__ int tile_bytes() {
+    return qtype<T>::qk == 32 ? TSC_MV_TILE_GROUPS * qtype<T>::bs : TSC_MV_TILE_GROUPS / 8 * qtype<T>::bs;
+}
+/* Dynamic shared memory of a k_matvec_async block: each warp's ring of slots of a tile plus
+ * the 16 bytes a row's offset from the 16-byte boundary can add. */
+template <int T>
+static constexpr __host__ __device__ size_t mv_smem_bytes() {
+    return (size_t)TSC_MV_SLOTS * (tile_bytes<T>() + 16) * TSC_MM_WARPS;
 }
 
 #ifndef TSC_EMU
@@ -519,21 +561,55 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
 }
 #endif
 
+/* The lane's part of one tile of a decode row: groups lane, lane + 32, ... of the tile, whose
+ * activations are at xq / xs (this tile's first group) and whose weights are in shared memory
+ * at tile once this thread's copies but the newest group have landed. The activations (L1/L2
+ * hits) are loaded first, while the weights arrive. FULL: all TSC_MV_TILE_GROUPS groups
+ * exist, so no index is clamped; otherwise left (< a tile) do. Indices stay 32-bit: a tile is
+ * at most 128 groups of 34 bytes. */
+template <int T, bool FULL>
+static __device__ __forceinline__ void mv_tile(float &acc, wptr tile, const int8_t *__restrict__ xq,
+                                               const tsc_xs *__restrict__ xs, int lane, int left) {
+    constexpr int U = TSC_MV_UNROLL;
+    int4 A0[U], A1[U];
+    tsc_xs XS[U];
+    qraw R[U];
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        const int gl = FULL || lane + 32 * u < left ? lane + 32 * u : left - 1;
+        const int4 *ap = (const int4 *)(xq + 32 * gl);
+        A0[u] = __ldg(ap), A1[u] = __ldg(ap + 1), XS[u] = xs[gl];
+    }
+    cp_async_wait(TSC_MV_SLOTS - 1);
+    __syncwarp();
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+        const int gl = FULL || lane + 32 * u < left ? lane + 32 * u : left - 1;
+        qload<T>(tile, (uint32_t)gl, R[u]);
+    }
+#pragma unroll
+    for (int u = 0; u < U; u++) { /* added one by one, as k_matmul_q does: the same sums */
+        qgroup G;
+        qfinish<T>(R[u], G);
+        const float v = group_dot<T>(G, A0[u], A1[u], XS[u]);
+        acc += FULL || lane + 32 * u < left ? v : 0.0f;
+    }
+}
+
 /* Decode (m = 1): one warp per weight row; the row is cut into tiles of TSC_MV_TILE_GROUPS
- * groups that the warp copies with cp.async (16 bytes a lane) into a ring of S tiles of its
- * own, S - 1 tiles ahead of the one it multiplies, so a warp keeps up to (S - 1) tiles of
- * weight bytes in flight without holding them in registers. A partial last tile copies
- * whole 16-byte pieces (bytes past the row inside the last piece are never decoded). */
+ * groups that the warp copies with cp.async (16 bytes a lane) into a ring of TSC_MV_SLOTS
+ * tiles of its own, one tile ahead of the one it multiplies, so a warp keeps a tile of weight
+ * bytes in flight without holding them in registers. A partial last tile copies whole 16-byte
+ * pieces (bytes past the row inside the last piece are never decoded). */
 template <int T>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
-                                                                      const int8_t *__restrict__ xq, const float *__restrict__ xd,
-                                                                      int64_t n, int64_t k, int S) {
+                                                                      const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs,
+                                                                      int64_t n, int64_t k) {
     TSC_DYN_SMEM(int4, tsc_mv_smem);
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return; /* whole warps leave; no block-wide barrier below */
-    constexpr int64_t TB = tile_bytes<T>(), SB = TB + 16; /* tile bytes, slot bytes */
-    constexpr int U = TSC_MV_UNROLL;
-    uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * SB;
+    constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = TSC_MV_SLOTS; /* tile bytes, slot bytes */
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + threadIdx.y * S * SB;
     const int lane = threadIdx.x;
     const int64_t ng = k / 32;
     const int64_t rb = qtype<T>::qk == 32 ? ng * qtype<T>::bs : ng / 8 * qtype<T>::bs;
@@ -547,9 +623,9 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y,
     /* Tile t into ring slot t % S; one commit group per call (empty past the row's end). */
     auto issue = [&](int64_t t) {
         if (t < tiles) {
-            const int64_t bytes = rb - t * TB < TB ? rb - t * TB : TB;
-            const int chunks = (int)((o + bytes + 15) / 16);
-            uint8_t *dst = ring + (t % S) * SB;
+            const int bytes = rb - t * TB < TB ? (int)(rb - t * TB) : TB;
+            const int chunks = (o + bytes + 15) / 16;
+            uint8_t *dst = ring + (int)(t % S) * SB;
             const uint8_t *src = wr - o + t * TB;
             for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
         }
@@ -557,36 +633,14 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y,
     };
     pdl_trigger();
     for (int t = 0; t < S - 1; t++) issue(t); /* weights only: nothing earlier kernels write */
-    pdl_wait();                                 /* xq, xd (and y) from here on */
+    pdl_wait();                                 /* xq, xs (and y) from here on */
     float acc = 0.0f;
     for (int64_t t = 0; t < tiles; t++) {
         issue(t + S - 1);
-        /* Activations of this tile's groups (L1/L2 hits) while the weights arrive. */
         const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
-        int4 A0[U], A1[U];
-        float DX[U];
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int64_t gl = lane + 32 * u < left ? lane + 32 * u : left - 1;
-            const int4 *ap = (const int4 *)(xq + (gt + gl) * 32);
-            A0[u] = __ldg(ap), A1[u] = __ldg(ap + 1), DX[u] = __ldg(xd + gt + gl);
-        }
-        cp_async_wait(S - 1);
-        __syncwarp();
-        const uint8_t *tile = ring + (t % S) * SB + o;
-        qraw R[U];
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int64_t gl = lane + 32 * u < left ? lane + 32 * u : left - 1;
-            qload<T>(tile, gl, R[u]);
-        }
-#pragma unroll
-        for (int u = 0; u < U; u++) {
-            qgroup G;
-            qfinish<T>(R[u], G);
-            const float v = group_dot<T>(G, A0[u], A1[u], DX[u]);
-            acc += lane + 32 * u < left ? v : 0.0f;
-        }
+        const wptr tile = {ring + (int)(t % S) * SB, (uint32_t)o, true}; /* a slot is a tile plus 16 bytes */
+        if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, true>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
+        else mv_tile<T, false>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
         __syncwarp(); /* every lane is done with slot t % S before it is refilled */
     }
     const float v = tsc_warp_sum(acc);
@@ -754,12 +808,12 @@ __global__ void k_dequantize_q(float *y, int64_t y_stride_f, const uint8_t *__re
     const int64_t r = i / ng, g = i % ng;
     qraw R;
     qgroup G;
-    qload<T>(x + r * x_stride, g, R);
+    qload<T>(wptr_of(x + r * x_stride), (uint32_t)g, R);
     qfinish<T>(R, G);
     float *o = y + r * y_stride_f + g * 32;
 #pragma unroll
     for (int e = 0; e < 32; e++) {
-        const int q = (int)(int8_t)(G.q[e / 4] >> (8 * (e % 4)));
+        const int q = (int)(int8_t)(G.q[e / 4] >> (8 * (e % 4))) - qtype<T>::off; /* levels are < 128 */
         const float dl = __fmul_rn(G.D, (float)(e < 16 ? G.scl0 : G.scl1));
         float v = __fmul_rn(dl, (float)q);
         if (qtype<T>::has_min) v = __fadd_rn(v, __fmul_rn(G.M, (float)(e < 16 ? G.mi0 : G.mi1)));
@@ -843,23 +897,21 @@ static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 gri
 
 template <int T>
 static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t *w, int64_t w_stride, const int8_t *xq,
-                     const float *xd, int64_t n, int64_t k, int64_t m) {
+                     const tsc_xs *xs, int64_t n, int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
     if (m == 1 && !matvec_option("regs")) {
         /* Ring of 2 slots: while a warp waits for tile t, tile t + 1 is in flight too, and
          * with 8 blocks of 4 warps per SM (registers) that is 64 tiles (>= 70 KB) per SM,
          * well above what HBM3 needs; 2 slots (<= 35 KB per block) keep 8 blocks resident,
          * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
-        const int64_t tb = tile_bytes<T>() + 16;
-        const int64_t S = 2;
-        launch_pdl(c, k_matvec_async<T>, dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), block, (size_t)(S * tb * TSC_MM_WARPS), y, w,
-                   w_stride, xq, xd, n, k, (int)S);
+        launch_pdl(c, k_matvec_async<T>, dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), block, mv_smem_bytes<T>(), y, w, w_stride, xq, xs,
+                   n, k);
     } else if (m == 1) {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
-        k_matmul_q<T, 1, TSC_MV_UNROLL><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xd, n, k, m);
+        k_matmul_q<T, 1, TSC_MV_UNROLL><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xs, n, k, m);
     } else {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, 8));
-        k_matmul_q<T, 8, 1><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xd, n, k, m);
+        k_matmul_q<T, 8, 1><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xs, n, k, m);
     }
 }
 
@@ -943,25 +995,25 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
     if (quant) {
         const int64_t nb = k / 32;
         void *scratch;
-        st = tsc_scratch(c, m * k + m * nb * 4 + 256, &scratch);
+        st = tsc_scratch(c, m * k + m * nb * (int64_t)sizeof(tsc_xs) + 256, &scratch);
         if (st) return st;
         int8_t *xq = (int8_t *)scratch;
-        float *xd = (float *)((char *)scratch + (m * k + 255) / 256 * 256);
-        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, xq, xd, x,
+        tsc_xs *xs = (tsc_xs *)((char *)scratch + (m * k + 255) / 256 * 256);
+        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, xq, xs, x,
                    x_stride / 4, m, nb);
         const uint8_t *wb = (const uint8_t *)w;
         const int64_t ys = y_stride / 4;
         switch (w_type) {
-        case TS_TYPE_Q4_0: launch_q<TS_TYPE_Q4_0>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        case TS_TYPE_Q4_1: launch_q<TS_TYPE_Q4_1>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        case TS_TYPE_Q5_0: launch_q<TS_TYPE_Q5_0>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        case TS_TYPE_Q5_1: launch_q<TS_TYPE_Q5_1>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        case TS_TYPE_Q8_0: launch_q<TS_TYPE_Q8_0>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        case TS_TYPE_Q2_K: launch_q<TS_TYPE_Q2_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        case TS_TYPE_Q3_K: launch_q<TS_TYPE_Q3_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        case TS_TYPE_Q4_K: launch_q<TS_TYPE_Q4_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        case TS_TYPE_Q5_K: launch_q<TS_TYPE_Q5_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
-        default: launch_q<TS_TYPE_Q6_K>(c, y, ys, wb, w_stride, xq, xd, n, k, m); break;
+        case TS_TYPE_Q4_0: launch_q<TS_TYPE_Q4_0>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        case TS_TYPE_Q4_1: launch_q<TS_TYPE_Q4_1>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        case TS_TYPE_Q5_0: launch_q<TS_TYPE_Q5_0>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        case TS_TYPE_Q5_1: launch_q<TS_TYPE_Q5_1>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        case TS_TYPE_Q8_0: launch_q<TS_TYPE_Q8_0>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        case TS_TYPE_Q2_K: launch_q<TS_TYPE_Q2_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        case TS_TYPE_Q3_K: launch_q<TS_TYPE_Q3_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        case TS_TYPE_Q4_K: launch_q<TS_TYPE_Q4_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        case TS_TYPE_Q5_K: launch_q<TS_TYPE_Q5_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
+        default: launch_q<TS_TYPE_Q6_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
         }
         st = tsc_launch_status("tsc_matmul");
         int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */

@@ -44,6 +44,14 @@ static float randn() { /* Irwin-Hall(4), scaled to variance 1 */
 }
 
 static int64_t failures;
+
+/* Fingerprint of a result's bits, printed with each case: a kernel change meant to keep the
+ * arithmetic must keep it (compare the output of two builds). */
+static uint32_t fnv1a(const void *p, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 16777619u;
+    return h;
+}
 #define EXPECT(cond, ...)                                                                                                      \
     do {                                                                                                                       \
         if (!(cond)) {                                                                                                         \
@@ -59,12 +67,11 @@ template <class T> static T *align16(std::vector<char> &buf, size_t bytes) {
     return (T *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
 }
 
-/* The activation quantizer, as tsc_matmul launches it: m rows of k into xq / xd. */
-static void quantize_split(int8_t *xq, float *xd, const float *x, int64_t xs_f, int64_t m, int64_t k) {
+/* The activation quantizer, as tsc_matmul launches it: m rows of k into xq / xs. */
+static void quantize_split(int8_t *xq, tsc_xs *xs, const float *x, int64_t xs_f, int64_t m, int64_t k) {
     const int64_t nb = k / 32;
-    g_ranges = {{(const char *)x, (const char *)(x + (m - 1) * xs_f + k)}};
     launch(dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0,
-           [&] { k_quantize_q8_0_split(xq, xd, x, xs_f, m, nb); });
+           [&] { k_quantize_q8_0_split(xq, xs, x, xs_f, m, nb); });
 }
 
 static void check_quantizer() {
@@ -76,8 +83,8 @@ static void check_quantizer() {
     x[64] = 3e38f;
     for (int j = 0; j < 32; j++) x[96 + j] = (float)(j - 16) * 0.5f;
     std::vector<int8_t> xq(m * k);
-    std::vector<float> xd(m * nb);
-    quantize_split(xq.data(), xd.data(), x.data(), k, m, k);
+    std::vector<tsc_xs> xs(m * nb);
+    quantize_split(xq.data(), xs.data(), x.data(), k, m, k);
     std::vector<unsigned char> want(m * nb * 34);
     EXPECT(ts_quantize(want.data(), TS_TYPE_Q8_0, x.data(), m, k) == TS_OK, "cpu quantize");
     int64_t bad = 0;
@@ -85,10 +92,12 @@ static void check_quantizer() {
         const unsigned char *b = &want[i * 34];
         uint16_t d;
         memcpy(&d, b, 2);
-        bad += memcmp(&xq[i * 32], b + 2, 32) != 0 || xd[i] != tsc_emu_h2f(d);
+        int s0 = 0, s1 = 0;
+        for (int j = 0; j < 16; j++) s0 += (int8_t)b[2 + j], s1 += (int8_t)b[18 + j];
+        bad += memcmp(&xq[i * 32], b + 2, 32) != 0 || xs[i].d != tsc_emu_h2f(d) || (int16_t)xs[i].sums != s0 || xs[i].sums >> 16 != s1;
     }
     EXPECT(bad == 0, "quantizer: %lld of %lld blocks differ from the CPU's Q8_0", (long long)bad, (long long)(m * nb));
-    printf("%s quantizer %lld blocks\n", bad ? "FAIL" : "ok  ", (long long)(m * nb));
+    printf("%s quantizer %lld blocks (quants, scales, half sums)\n", bad ? "FAIL" : "ok  ", (long long)(m * nb));
 }
 
 /* One type and shape through every kernel that takes it; wpad: 16 = rows 16-byte aligned,
@@ -117,8 +126,8 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
         ts_dequantize(xt.data() + j * k, q8.data(), TS_TYPE_Q8_0, 1, k);
     }
     std::vector<int8_t> xq(mmax * k);
-    std::vector<float> xd(mmax * nb);
-    quantize_split(xq.data(), xd.data(), x, k, mmax, k);
+    std::vector<tsc_xs> xs(mmax * nb);
+    quantize_split(xq.data(), xs.data(), x, k, mmax, k);
     /* Every kernel reads weights only through these bytes (cp.async range checks). */
     const std::pair<const char *, const char *> wr{w - ((uintptr_t)w & 15), w + n * ws + 16};
     std::vector<float> m1; /* the first m = 1 result: the others must equal it bit for bit */
@@ -132,18 +141,17 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
             const char *name;
             if (path == 0) {
                 name = "matvec_async";
-                const int64_t tb = tile_bytes<T>() + 16, S = 2;
-                launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), (size_t)(S * tb * TSC_MM_WARPS),
-                       [&] { k_matvec_async<T>(y.data(), (const uint8_t *)w, ws, xq.data(), xd.data(), n, k, (int)S); });
+                launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(),
+                       [&] { k_matvec_async<T>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k); });
             } else if (path == 1) {
                 name = "matmul_q regs";
                 launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), 0, [&] {
-                    k_matmul_q<T, 1, TSC_MV_UNROLL>(y.data(), ys, (const uint8_t *)w, ws, xq.data(), xd.data(), n, k, m);
+                    k_matmul_q<T, 1, TSC_MV_UNROLL>(y.data(), ys, (const uint8_t *)w, ws, xq.data(), xs.data(), n, k, m);
                 });
             } else {
                 name = "matmul_q m>1";
                 launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, 8)), dim3(32, TSC_MM_WARPS), 0,
-                       [&] { k_matmul_q<T, 8, 1>(y.data(), ys, (const uint8_t *)w, ws, xq.data(), xd.data(), n, k, m); });
+                       [&] { k_matmul_q<T, 8, 1>(y.data(), ys, (const uint8_t *)w, ws, xq.data(), xs.data(), n, k, m); });
             }
             int64_t bad = 0, untouched = 0, differ = 0;
             double worst = 0;
@@ -171,8 +179,8 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
                    tt->name, name, (long long)n, (long long)k, (long long)m, (long long)ws, (long long)bad, (long long)differ,
                    (long long)untouched);
             if (bad == 0 && untouched == 0 && differ == 0)
-                printf("ok   %-5s %-14s n=%lld k=%lld m=%lld ws=%lld (worst error %.3f of the bound)\n", tt->name, name, (long long)n,
-                       (long long)k, (long long)m, (long long)ws, worst);
+                printf("ok   %-5s %-14s n=%lld k=%lld m=%lld ws=%lld (worst error %.3f of the bound; y bits %08x)\n", tt->name, name,
+                       (long long)n, (long long)k, (long long)m, (long long)ws, worst, fnv1a(y.data(), y.size() * 4));
         }
     }
 }
@@ -227,8 +235,8 @@ static void check_float_type(int64_t n, int64_t k, bool aligned_rows) {
         EXPECT(bad == 0 && untouched == 0, "%s %s n=%lld k=%lld ws=%lld: %lld wrong, %lld padding written", ts_get_type_traits(WT)->name,
                names[path], (long long)n, (long long)k, (long long)ws, (long long)bad, (long long)untouched);
         if (bad == 0 && untouched == 0)
-            printf("ok   %-5s %-14s n=%lld k=%lld ws=%lld (worst error %.3f of the bound)\n", ts_get_type_traits(WT)->name, names[path],
-                   (long long)n, (long long)k, (long long)ws, worst);
+            printf("ok   %-5s %-14s n=%lld k=%lld ws=%lld (worst error %.3f of the bound; y bits %08x)\n", ts_get_type_traits(WT)->name,
+                   names[path], (long long)n, (long long)k, (long long)ws, worst, fnv1a(y.data(), y.size() * 4));
     }
 }
 
