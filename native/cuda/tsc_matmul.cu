@@ -8,8 +8,9 @@
  * Block types: X is first quantized to Q8_0 on the device into a split layout (int8 rows of
  * k bytes, 32-byte aligned blocks, plus per block its float scale, already rounded through
  * half as the CPU stores it, and the sums of its two halves of 16 quants), so the dot
- * kernels load activation quants with aligned 16-byte loads. The quantizer is the CPU reference's arithmetic, one thread per block in
- * the same order, so for Q4_0, Q5_0 and Q8_0 (whose CPU dot also pairs them with Q8_0) the
+ * kernels load activation quants with aligned 16-byte loads. The quantizer is the CPU
+ * reference's arithmetic, one thread per block in the same order, so for Q4_0, Q5_0 and
+ * Q8_0 (whose CPU dot also pairs them with Q8_0) the
  * integer block sums equal the CPU's exactly. The other types pair with Q8_1 (Q4_1, Q5_1)
  * or Q8_K (K-quants, one scale per 256) on the CPU; here they use the same per-32 Q8_0
  * activations (finer scales than Q8_K), so results differ from the CPU by the two
@@ -29,9 +30,10 @@
  *    row in tiles of 128 groups with cp.async (16-byte pieces from the boundary below the
  *    row, so any 2-byte aligned row) into a per-warp ring of 2 tiles, so two tiles per
  *    warp are in flight while it waits, whatever the registers, and decodes from shared
- *    memory (whole tiles without index clamps, the last partial one with them). On sm_90 it is a programmatic dependent launch: it
- *    requests its first tiles before waiting for the previous kernels (the quantizer), so
- *    back-to-back matvecs overlap launch gaps and tails. F16/BF16/F32 rows likewise when
+ *    memory (whole tiles without index clamps, the last partial one with them). On sm_90
+ *    it is a programmatic dependent launch: it requests its first tiles before waiting for
+ *    the previous kernels (the quantizer), so back-to-back matvecs overlap launch gaps and
+ *    tails. F16/BF16/F32 rows likewise when
  *    16-byte aligned (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16 bytes).
  *  - Otherwise (m > 1, unaligned float rows): k_matmul_q / k_matmul_f load into registers,
  *    all loads of a step issued before the arithmetic (4 groups or 16-byte vectors per lane
@@ -980,6 +982,8 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
                              (long long)m);
     if (k == 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: k must be > 0");
     const int64_t wsz = mm_row_bytes(w_type, k, &qk);
+    if (wsz > 0x7fffffffLL) /* the decoders address a row with 32-bit offsets */
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: a weight row of %lld bytes is over 2 GiB", (long long)wsz);
     const int64_t wal = w_type == TS_TYPE_F32 ? 4 : 2;
     if (y == NULL || w == NULL || x == NULL)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: %s is NULL", y == NULL ? "y" : w == NULL ? "w" : "x");
@@ -1046,6 +1050,8 @@ extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, 
                              (long long)xal);
     if (rows > 1 && (y_stride < 4 * n || x_stride < row))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: a row stride is shorter than its row");
+    if (row > 0x7fffffffLL) /* the decoders address a row with 32-bit offsets */
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: a row of %lld bytes is over 2 GiB", (long long)row);
     const int64_t ys = y_stride / 4, ng = n / 32;
     const uint8_t *xb = (const uint8_t *)x;
     const unsigned gq = (unsigned)tsc_cdiv(rows * ng, 128), gf = (unsigned)tsc_cdiv(rows * n, 256);

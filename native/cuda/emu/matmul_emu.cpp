@@ -8,6 +8,7 @@
  *   cmake --build BUILD --target matmul_emu && BUILD/native/cuda/matmul_emu
  *
  * Checks, each against something the kernels do not share:
+ *  - the dequantizer's floats equal the CPU's ts_dequantize bit for bit;
  *  - the quantizer's int8 quants and half-rounded scales equal the CPU's ts_quantize Q8_0
  *    bytes (edge blocks included: zeros, tiny values, a huge one, exact halves);
  *  - every kernel's y equals a double-precision Σ w·x̃ over the CPU-dequantized weights and
@@ -115,6 +116,14 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
         tt->quantize(wf.data(), w + r * ws, k);
         ts_dequantize(wd.data() + r * k, w + r * ws, T, 1, k);
     }
+    /* tsc_dequantize's kernel: the CPU's values bit for bit. */
+    std::vector<float> dq(n * k, NAN);
+    launch(dim3((unsigned)tsc_cdiv(n * (k / 32), 128)), dim3(128), 0,
+           [&] { k_dequantize_q<T>(dq.data(), k, (const uint8_t *)w, ws, n, k / 32); });
+    const bool dq_same = memcmp(dq.data(), wd.data(), (size_t)(n * k) * 4) == 0;
+    EXPECT(dq_same, "%s dequantize n=%lld k=%lld ws=%lld: values differ from ts_dequantize", tt->name, (long long)n, (long long)k,
+           (long long)ws);
+    if (dq_same) printf("ok   %-5s %-14s n=%lld k=%lld ws=%lld (bit for bit)\n", tt->name, "dequantize", (long long)n, (long long)k, (long long)ws);
     const int64_t mmax = 9, nb = k / 32;
     float *x = align16<float>(xbuf, (size_t)(mmax * k * 4));
     for (int64_t i = 0; i < mmax * k; i++) x[i] = randn();
