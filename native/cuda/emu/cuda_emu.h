@@ -252,16 +252,8 @@ static inline uint32_t emu_exchange(uint32_t v, int src) {
     emu_warp_sync();
     return r;
 }
-template <class T> static inline T __shfl_xor_sync(unsigned mask, T v, int o) {
-    static_assert(sizeof(T) == 4, "32-bit shuffles");
-    if (mask != 0xffffffffu) emu_fail("shuffle with a partial mask");
-    uint32_t u;
-    memcpy(&u, &v, 4);
-    u = emu_exchange(u, emu_lane() ^ o);
-    memcpy(&v, &u, 4);
-    return v;
-}
-template <class T> static inline T __shfl_sync(unsigned mask, T v, int src) {
+/* A 32-bit value from lane src of the warp. */
+template <class T> static inline T emu_shfl(unsigned mask, T v, int src) {
     static_assert(sizeof(T) == 4, "32-bit shuffles");
     if (mask != 0xffffffffu) emu_fail("shuffle with a partial mask");
     uint32_t u;
@@ -270,6 +262,8 @@ template <class T> static inline T __shfl_sync(unsigned mask, T v, int src) {
     memcpy(&v, &u, 4);
     return v;
 }
+template <class T> static inline T __shfl_xor_sync(unsigned mask, T v, int o) { return emu_shfl(mask, v, emu_lane() ^ o); }
+template <class T> static inline T __shfl_sync(unsigned mask, T v, int src) { return emu_shfl(mask, v, src); }
 static inline unsigned __ballot_sync(unsigned mask, int pred) {
     if (mask != 0xffffffffu) emu_fail("ballot with a partial mask");
     g_xchg[g_cur] = pred != 0;
