@@ -116,7 +116,7 @@ __global__ void __launch_bounds__(CONV_THREADS) k_conv_mma(const struct conv_arg
     constexpr int BV_PER = BK * BN / 4 / CONV_THREADS, BV_KSTEP = CONV_THREADS / (BN / 4);
     constexpr int ASH = BK + 8, AH_PER = BM * BK / 8 / CONV_THREADS; /* AH: row stride (halves), chunks per thread */
     static_assert(BM * ASH * 2 <= BM * AS * 4, "the F16 A tile fits the F32 one's space");
-    TSC_DYN_SMEM(float, smem);
+    TSC_DYN_SMEM(float, smem, 16);
     float *As = smem;                        /* [STAGES][BM][AS] */
     float *Bs = smem + CONV_STAGES * BM * AS; /* [STAGES][BK][BS] */
 

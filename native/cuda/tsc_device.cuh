@@ -14,11 +14,11 @@
 #include "tessera.h"
 
 #ifdef TSC_EMU
-#define TSC_DYN_SMEM(type, name) type *name = (type *)tsc_emu_smem()
+#define TSC_DYN_SMEM(type, name, align) type *name = (type *)tsc_emu_smem()
 #else
 #include <cuda_fp16.h>
-/* The kernel's dynamic shared memory as an array of type (16-byte aligned). */
-#define TSC_DYN_SMEM(type, name) extern __shared__ __align__(16) type name[]
+/* The kernel's dynamic shared memory as an array of type, aligned to align bytes. */
+#define TSC_DYN_SMEM(type, name, align) extern __shared__ __align__(align) type name[]
 #endif
 
 /* Q8_0 / Q4_0 blocks as GGUF stores them: 2-byte aligned (18 and 34 bytes). */

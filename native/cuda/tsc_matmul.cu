@@ -607,7 +607,7 @@ template <int T>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
                                                                       const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs,
                                                                       int64_t n, int64_t k) {
-    TSC_DYN_SMEM(int4, tsc_mv_smem);
+    TSC_DYN_SMEM(int4, tsc_mv_smem, 16);
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return; /* whole warps leave; no block-wide barrier below */
     constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = TSC_MV_SLOTS; /* tile bytes, slot bytes */
@@ -745,7 +745,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_f(float *y, int64_
 template <int WT>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
                                                                         const float *__restrict__ x, int64_t n, int64_t k, int S) {
-    TSC_DYN_SMEM(int4, tsc_mv_smem);
+    TSC_DYN_SMEM(int4, tsc_mv_smem, 16);
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return;
     constexpr int U = TSC_MV_UNROLL, V = WT == TS_TYPE_F32 ? 4 : 8; /* elements per vector */

@@ -39,7 +39,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* TSC_EMU: native/cuda/emu/mma_emu.cpp compiles the kernels as C++ on the host (the PTX
+ * wrappers and the host entry points are left out), to check them without a GPU. */
+#ifndef TSC_EMU
 #include "tsc_internal.cuh"
+#endif
 
 #define TSC_MMA_MIN_M 16 /* below: the plain kernels (few rows, bandwidth-bound) */
 #define MMA_BM 128       /* X rows (m) per CTA */
@@ -54,6 +58,7 @@
 #define MMA_MAGIC 0x4B400000 /* 1.5·2^23: int32 s added to it is the float 12582912 + s */
 
 /* ---- PTX wrappers --------------------------------------------------------------------- */
+#ifndef TSC_EMU
 
 static __device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
@@ -99,6 +104,7 @@ static __device__ __forceinline__ void mma_f16_z(float *d, const uint32_t *a, co
         : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(0.0f));
 }
+#endif /* TSC_EMU */
 
 /* Byte offset of 16-byte chunk ch (0..7) of tile row `row`: chunks XOR-swizzled by row % 8,
  * so the 8 rows an ldmatrix phase reads hit 8 different bank groups. */
@@ -275,7 +281,7 @@ struct mmq_args {
 };
 
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
-    extern __shared__ __align__(128) unsigned char smem[];
+    TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
@@ -382,9 +388,11 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
  * (64 halves) of each row, scales [rows][2]. */
 #define MMA_HSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 8 + MMA_BN * 8)
 
+#ifndef TSC_EMU
 static __device__ __forceinline__ void cp8(uint32_t dst, const void *src) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(src));
 }
+#endif
 
 struct mmqh_args {
     const __half *xq, *wq; /* [m_pad][k_pad], [n_pad][k_pad] halves */
@@ -397,7 +405,7 @@ struct mmqh_args {
 };
 
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
-    extern __shared__ __align__(128) unsigned char smem[];
+    TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
@@ -537,7 +545,7 @@ struct mmqr_cfg {
 template <typename QT, int WT>
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
     typedef mmqr_cfg<QT, WT> C;
-    extern __shared__ __align__(128) unsigned char smem[];
+    TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
@@ -735,7 +743,7 @@ struct mmf_args {
 };
 
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
-    extern __shared__ __align__(128) unsigned char smem[];
+    TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
@@ -842,7 +850,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
  * 4 KB of X (hi + lo) and 1 KB of W: 128 instead of 160 bytes of shared memory per clock
  * and SM at the full f16 rate (the limit is 128). */
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16w(mmf_args a) {
-    extern __shared__ __align__(128) unsigned char smem[];
+    TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wn = warp & 1, wm = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
@@ -944,6 +952,16 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16w(mmf_args a) {
 
 /* ---- entry ------------------------------------------------------------------------------ */
 
+__global__ void k_mma_reduce(float *y, int64_t ys, const float *part, int splits, int64_t m, int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= m * n) return;
+    float v = part[i];
+    for (int z = 1; z < splits; z++) v += part[z * m * n + i];
+    y[(i / n) * ys + i % n] = v;
+}
+
+#ifndef TSC_EMU
+
 /* Scratch carved in 256-byte aligned pieces. */
 static char *carve(char **p, int64_t bytes) {
     char *r = *p;
@@ -971,14 +989,6 @@ static int plan_split(const struct tsc_context *c, int64_t tiles, int64_t ktiles
     }
     *kps = (int)tsc_cdiv(ktiles, best);
     return (int)tsc_cdiv(ktiles, *kps); /* no empty split */
-}
-
-__global__ void k_mma_reduce(float *y, int64_t ys, const float *part, int splits, int64_t m, int64_t n) {
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= m * n) return;
-    float v = part[i];
-    for (int z = 1; z < splits; z++) v += part[z * m * n + i];
-    y[(i / n) * ys + i % n] = v;
 }
 
 /* Which kernel takes quantized weights (TSC_MMA_QUANT in the environment, read per call so
@@ -1118,3 +1128,5 @@ int32_t tsc_matmul_mma(struct tsc_context *c, float *y, int64_t y_stride, const 
     if (w_type == TS_TYPE_F16) return mma_f16(c, y, y_stride, w, w_stride, x, x_stride, n, k, m);
     return TSC_NOT_HANDLED;
 }
+
+#endif /* TSC_EMU */

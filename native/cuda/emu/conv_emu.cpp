@@ -3,20 +3,18 @@
  * arithmetic (gather modes, tiles, tails, groups, batch, split K, the direct kernel) on a
  * machine without a GPU. ctest runs it with --quick (label cuda); the full run by hand:
  *
- *   g++ -std=c++17 -O2 -o /tmp/conv_emu native/cuda/emu/conv_emu.cpp && /tmp/conv_emu [--quick]
+ *   cmake --build BUILD --target conv_emu && BUILD/native/cuda/conv_emu [--quick]
  *
- * (about a minute; --quick a few seconds; -fsanitize=address also works, with a warning
- * about swapcontext). 19 fixed geometries x every forced kernel x (F32 or copied weights,
+ * (about a minute; --quick about 10 s). 19 fixed geometries x every forced kernel x (F32 or copied weights,
  * F16 weights in place), the automatic choice at 8 SMs, and 120 random geometries through
  * random kernels and weight paths.
  *
  * The kernels are compiled from tsc_conv.cu itself under cuda_emu.h (threads as coroutines,
- * deferred cp.async copies). The warp-level instructions are emulated here from their PTX
- * definitions: ldmatrix.x4 (lane l receives 32-bit word l % 4 of row l / 4 of matrix j from
- * the row address of lane 8 j + l / 4) and mma.m16n8k8 TF32 (A row-major fragments a0 (g, t),
- * a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4); B b0 (k t, n g), b1 (k t+4, n g); C/D c0,c1 (g, 2t
- * + 0/1), c2,c3 (g+8, ...); g = lane / 4, t = lane % 4). This does not look for races: it
- * checks that every output gets the right value.
+ * deferred cp.async copies, ldmatrix). mma.m16n8k8 TF32 is emulated here from its PTX
+ * definition (A row-major fragments a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4);
+ * B b0 (k t, n g), b1 (k t+4, n g); C/D c0,c1 (g, 2t + 0/1), c2,c3 (g+8, ...); g = lane / 4,
+ * t = lane % 4). This does not look for races: it checks that every output gets the right
+ * value.
  * Inputs are multiples of 1/8 in [-1, 1] (exact in TF32, sums exact in float): the result
  * must equal a double-precision reference exactly.
  */
@@ -36,22 +34,12 @@ static inline uint32_t to_tf32(float f) { /* cvt.rna: nearest, ties away from ze
 }
 
 struct warp_x {
-    uint32_t addr[32];
     uint32_t a[32][4], b[32][2];
     float c[32][4];
 };
 static warp_x g_wx[32];
 
-static void ldsm_x4(uint32_t *r, uint32_t addr) {
-    const int lane = emu_lane();
-    warp_x &w = g_wx[g_cur >> 5];
-    if (addr % 16) emu_fail("misaligned ldmatrix row address");
-    w.addr[lane] = addr;
-    emu_warp_sync();
-    for (int j = 0; j < 4; j++) check_smem(w.addr[8 * j + lane / 4] + 4 * (lane % 4), 4);
-    for (int j = 0; j < 4; j++) memcpy(&r[j], g_smem + w.addr[8 * j + lane / 4] + 4 * (lane % 4), 4);
-    emu_warp_sync();
-}
+static void ldsm_x4(uint32_t *r, uint32_t addr) { emu_ldmatrix_x4(addr, r); }
 
 static void mma_tf32(float *d, const uint32_t *a, const uint32_t *b) {
     const int lane = emu_lane(), g = lane / 4, t = lane % 4;

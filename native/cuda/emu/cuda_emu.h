@@ -37,6 +37,7 @@
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __align__(n)
+#define __shared__ static /* a block's static shared arrays: blocks run one at a time */
 
 struct int4 {
     int x, y, z, w;
@@ -59,6 +60,8 @@ struct dim3 {
     dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 static dim3 threadIdx, blockIdx, blockDim, gridDim;
+using std::isinf;
+using std::isnan;
 using std::max;
 using std::min;
 
@@ -104,6 +107,30 @@ static inline uint16_t tsc_emu_f2h(float f) { /* round to nearest even, as __flo
     memcpy(&h, &v, 2);
     return h;
 }
+
+/* Half precision as bits, converted with the compiler's _Float16 (round to nearest even). */
+struct __half {
+    uint16_t x;
+};
+static inline __half tsc_emu_half(_Float16 v) {
+    __half h;
+    memcpy(&h.x, &v, 2);
+    return h;
+}
+static inline __half __float2half_rn(float f) { return tsc_emu_half((_Float16)f); }
+static inline __half __int2half_rn(int i) { return tsc_emu_half((_Float16)i); }
+static inline float __half2float(__half h) {
+    _Float16 v;
+    memcpy(&v, &h.x, 2);
+    return (float)v;
+}
+static inline unsigned short __half_as_ushort(__half h) { return h.x; }
+static inline float __int_as_float(int i) {
+    float f;
+    memcpy(&f, &i, 4);
+    return f;
+}
+static inline uint2 make_uint2(unsigned x, unsigned y) { return uint2{x, y}; }
 
 /* ---- shared memory and checked global reads --------------------------------------------- */
 static char *g_smem;
@@ -272,6 +299,22 @@ static inline unsigned __ballot_sync(unsigned mask, int pred) {
     for (int l = 0; l < 32; l++) r |= (g_xchg[(g_cur & ~31) + l] ? 1u : 0u) << l;
     emu_warp_sync();
     return r;
+}
+
+/* ldmatrix.sync.aligned.m8n8.x4.shared.b16: lane l receives 32-bit word l % 4 of row l / 4
+ * of matrix j (j = 0..3, into r[j]) from the row address lane 8j + l / 4 supplies. */
+static uint32_t g_ldsm_addr[1024];
+static inline void emu_ldmatrix_x4(uint32_t addr, uint32_t *r) {
+    const int lane = emu_lane(), w0 = g_cur & ~31;
+    if (addr % 16) emu_fail("misaligned ldmatrix row address");
+    g_ldsm_addr[g_cur] = addr;
+    emu_warp_sync();
+    for (int j = 0; j < 4; j++) {
+        const uint32_t a = g_ldsm_addr[w0 + 8 * j + lane / 4] + 4 * (lane % 4);
+        check_smem(a, 4);
+        memcpy(&r[j], g_smem + a, 4);
+    }
+    emu_warp_sync();
 }
 
 /* ---- cp.async: queued per thread, done at the wait ------------------------------------------ */

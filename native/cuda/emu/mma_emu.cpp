@@ -1,0 +1,326 @@
+/*
+ * mma_emu.cpp — runs tsc_matmul_mma.cu's kernels (the tensor-core batched matmul) on the CPU
+ * (cuda_emu.h): Q8_0 and Q4_0 weights through each of the four quantized kernels (int8 and
+ * f16 mma, W unpacked by a pass or in shared memory) and F16 weights through both f16
+ * kernels (W or X as the mma's A; in place or padded), whole and split over k, with m, n and
+ * k that leave every tile partial. ctest runs it with --quick (label cuda); the full run:
+ *
+ *   cmake --build BUILD --target mma_emu && BUILD/native/cuda/mma_emu
+ *
+ * The mma instructions are emulated from their PTX fragment layouts (g = lane / 4,
+ * t = lane % 4): m16n8k32 s8 — A regs 0/1/2/3 hold row g / g+8 / g / g+8, bytes of columns
+ * 4t.. (regs 2, 3: 16 + 4t..); B regs 0/1 hold k = 4t.. / 16 + 4t.. of column g; m16n8k16 f16
+ * — A regs hold (row, columns 2t, 2t+1) for rows g, g+8, g, g+8 and column offsets 0, 0, 8,
+ * 8; B regs k = 2t, 2t+1 (+8) of column g; C/D c0, c1 (g, 2t + 0/1), c2, c3 (g+8, ...). The
+ * integer mma is exact; the f16 one adds its exact products in double and rounds once
+ * (hardware may round differently in the last bit: the F16 checks allow for it).
+ *
+ * Checks:
+ *  - quantized weights: against Σ w·x̂ in double over the CPU-dequantized W and the CPU's Q8_0
+ *    round trip of X, within test_cuda_mma's bound (nb + 2)·2^-23·Σ|w·x̂|; and the four
+ *    kernels must give the same bits (the same integer block sums added in the same order),
+ *    split runs within the bound;
+ *  - F16 weights: against Σ w·x in double over the exact x, within 1e-5·Σ|w·x| + 1e-30;
+ *  - Y's padding stays untouched. Each case prints a fingerprint of its output bits.
+ */
+#include "cuda_emu.h"
+
+/* ---- the PTX wrappers tsc_matmul_mma.cu leaves to the emulator ------------------------------ */
+static inline uint32_t smem_u32(const void *p) { return __cvta_generic_to_shared(p); }
+static inline void cp16(uint32_t dst, const void *src) { emu_cp_async(dst, src, 16, 16); }
+static inline void cp16_zfill(uint32_t dst, const void *src, int src_bytes) { emu_cp_async(dst, src, 16, src_bytes); }
+static inline void cp8(uint32_t dst, const void *src) { emu_cp_async(dst, src, 8, 8); }
+static inline void cp_commit() { emu_cp_commit(); }
+template <int N> static inline void cp_wait() { emu_cp_wait(N); }
+static inline void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
+    uint32_t r[4];
+    emu_ldmatrix_x4(addr, r);
+    r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
+}
+
+struct mma_x {
+    uint32_t a[32][4], b[32][2];
+};
+static mma_x g_mx[32];
+/* Posts the lane's fragments; after the warp barrier every lane reads the others'. */
+static inline mma_x &mma_post(const uint32_t *a, const uint32_t *b) {
+    mma_x &w = g_mx[g_cur >> 5];
+    memcpy(w.a[emu_lane()], a, 16);
+    memcpy(w.b[emu_lane()], b, 8);
+    emu_warp_sync();
+    return w;
+}
+static inline int a_s8(const mma_x &w, int row, int k) { /* A[row][k], m16n8k32 s8 */
+    const uint32_t r = w.a[(row % 8) * 4 + (k % 16) / 4][(row >= 8) + 2 * (k >= 16)];
+    return (int)(int8_t)(r >> (8 * (k % 4)));
+}
+static inline int b_s8(const mma_x &w, int k, int col) {
+    const uint32_t r = w.b[col * 4 + (k % 16) / 4][k >= 16];
+    return (int)(int8_t)(r >> (8 * (k % 4)));
+}
+static inline double a_f16(const mma_x &w, int row, int k) { /* A[row][k], m16n8k16 f16 */
+    const uint32_t r = w.a[(row % 8) * 4 + (k % 8) / 2][(row >= 8) + 2 * (k >= 8)];
+    return tsc_emu_h2f((uint16_t)(r >> (16 * (k % 2))));
+}
+static inline double b_f16(const mma_x &w, int k, int col) {
+    const uint32_t r = w.b[col * 4 + (k % 8) / 2][k >= 8];
+    return tsc_emu_h2f((uint16_t)(r >> (16 * (k % 2))));
+}
+
+static void mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b) {
+    mma_x &w = mma_post(a, b);
+    const int g = emu_lane() / 4, t = emu_lane() % 4;
+    int32_t out[4];
+    for (int e = 0; e < 4; e++) {
+        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
+        uint32_t s = 0x4B400000u; /* MMA_MAGIC in C, added with 32-bit wrap-around */
+        for (int k = 0; k < 32; k++) s += (uint32_t)(a_s8(w, row, k) * b_s8(w, k, col));
+        out[e] = (int32_t)s;
+    }
+    emu_warp_sync();
+    memcpy(d, out, 16);
+}
+static void mma_f16_c(float *d, const uint32_t *a, const uint32_t *b, const float *c) {
+    mma_x &w = mma_post(a, b);
+    const int g = emu_lane() / 4, t = emu_lane() % 4;
+    float out[4];
+    for (int e = 0; e < 4; e++) {
+        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
+        double s = c ? c[e] : 0.0;
+        for (int k = 0; k < 16; k++) s += a_f16(w, row, k) * b_f16(w, k, col);
+        out[e] = (float)s;
+    }
+    emu_warp_sync();
+    memcpy(d, out, 16);
+}
+static void mma_f16(float *acc, const uint32_t *a, const uint32_t *b) {
+    float c[4];
+    memcpy(c, acc, 16);
+    mma_f16_c(acc, a, b, c);
+}
+static void mma_f16_z(float *d, const uint32_t *a, const uint32_t *b) { mma_f16_c(d, a, b, NULL); }
+
+#include "../tsc_device.cuh"
+#include "../tsc_matmul_mma.cu"
+
+#define _Static_assert static_assert /* ts_quants.h is C11 */
+extern "C" {
+#include "ts_quants.h"
+}
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static float randn() { /* Irwin-Hall(4), scaled to variance 1 */
+    float s = 0;
+    for (int i = 0; i < 4; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        s += (float)(rng >> 40) / (float)(1 << 24);
+    }
+    return (s - 2.0f) * 1.7320508f;
+}
+static uint32_t fnv1a(const void *p, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 16777619u;
+    return h;
+}
+template <class T> static T *align16(std::vector<char> &buf, size_t bytes) {
+    buf.assign(bytes + 64, 0);
+    return (T *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
+}
+static int64_t failures;
+
+enum { V_INT8, V_F16, V_RAW8, V_RAW16 };
+static const char *vname[] = {"int8", "f16", "raw", "rawf16"};
+
+/* k tiles split into `splits` (as plan_split would on a larger GPU); returns the split count. */
+static int split_plan(int64_t ktiles, int splits, int *kps) {
+    *kps = (int)tsc_cdiv(ktiles, splits);
+    return (int)tsc_cdiv(ktiles, *kps);
+}
+
+/* tsc_matmul_mma's quantized path after validation (mma_quant), on host memory. */
+template <int WT>
+static void run_quant(int v, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs, int64_t n, int64_t k, int64_t m,
+                      int want_splits) {
+    const bool h = v == V_F16 || v == V_RAW16, raw = v == V_RAW8 || v == V_RAW16;
+    const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN;
+    const int64_t k_pad = tsc_cdiv(k, MMA_ROWB) * MMA_ROWB, nb = k / 32, nb_pad = k_pad / 32, qb = h ? 2 : 1;
+    int kps;
+    const int splits = split_plan(k_pad / (h ? 64 : 128), want_splits, &kps);
+    std::vector<char> bxq, bxd, bwq, bwd, bpart;
+    void *xq = align16<char>(bxq, m_pad * k_pad * qb);
+    float *xd = align16<float>(bxd, m_pad * nb_pad * 4);
+    void *wq = raw ? NULL : align16<char>(bwq, n_pad * k_pad * qb);
+    float *wd = raw ? NULL : align16<float>(bwd, n_pad * nb_pad * 4);
+    float *part = splits > 1 ? align16<float>(bpart, splits * m * n * 4) : NULL;
+    g_ranges = {{(const char *)xq, (const char *)xq + m_pad * k_pad * qb}, {(const char *)xd, (const char *)(xd + m_pad * nb_pad)},
+                {(const char *)w - ((uintptr_t)w & 15), (const char *)w + n * ws + 16}};
+    if (wq) g_ranges.push_back({(const char *)wq, (const char *)wq + n_pad * k_pad * qb});
+    if (wd) g_ranges.push_back({(const char *)wd, (const char *)(wd + n_pad * nb_pad)});
+    const dim3 gx((unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256)), gw((unsigned)tsc_cdiv(n_pad * nb_pad, 256));
+    const dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
+    if (h) launch(gx, dim3(256), 0, [&] { k_mma_quantize_x((__half *)xq, xd, x, xs / 4, m, nb, m_pad, nb_pad); });
+    else launch(gx, dim3(256), 0, [&] { k_mma_quantize_x((int8_t *)xq, xd, x, xs / 4, m, nb, m_pad, nb_pad); });
+    if (raw) {
+        const mmqr_args a = {xq, xd, w, ws, y, ys / 4, m, n, nb, k_pad, part, kps};
+        if (h) launch(grid, dim3(MMA_THREADS), mmqr_cfg<__half, WT>::SMEM, [&] { k_mma_qr<__half, WT>(a); });
+        else launch(grid, dim3(MMA_THREADS), mmqr_cfg<int8_t, WT>::SMEM, [&] { k_mma_qr<int8_t, WT>(a); });
+    } else if (h) {
+        launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((__half *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
+        const mmqh_args a = {(const __half *)xq, (const __half *)wq, xd, wd, y, ys / 4, m, n, k_pad, part, kps};
+        launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * MMA_HSTAGE, [&] { k_mma_qh(a); });
+    } else {
+        launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((int8_t *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
+        const mmq_args a = {(const int8_t *)xq, (const int8_t *)wq, xd, wd, y, ys / 4, m, n, k_pad, part, kps};
+        launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * MMA_QSTAGE, [&] { k_mma_q(a); });
+    }
+    if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
+}
+
+template <int WT>
+static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad, bool quick) {
+    const ts_type_traits *tt = ts_get_type_traits(WT);
+    const int64_t row = (int64_t)ts_qtype_row_size(WT, k), ws = row + wpad, xs = 4 * k + 16, ys = 4 * n + 32, nb = k / 32;
+    std::vector<char> wbuf, xbuf;
+    uint8_t *w = align16<uint8_t>(wbuf, n * ws + 64);
+    std::vector<float> wf(k), wdq(n * k), xt(m * k);
+    for (int64_t r = 0; r < n; r++) {
+        for (auto &e : wf) e = 0.5f * randn();
+        tt->quantize(wf.data(), w + r * ws, k);
+        ts_dequantize(wdq.data() + r * k, w + r * ws, WT, 1, k);
+    }
+    float *x = align16<float>(xbuf, m * xs);
+    for (int64_t i = 0; i < m * xs / 4; i++) x[i] = randn();
+    for (int64_t i = 0; i < k; i++) x[2 * xs / 4 + i] = 0.0f; /* an all-zero row */
+    std::vector<unsigned char> q8(nb * 34);
+    for (int64_t j = 0; j < m; j++) {
+        ts_quantize(q8.data(), TS_TYPE_Q8_0, x + j * xs / 4, 1, k);
+        ts_dequantize(xt.data() + j * k, q8.data(), TS_TYPE_Q8_0, 1, k);
+    }
+    std::vector<float> first;
+    for (int splits : {1, 3}) {
+        for (int v = 0; v < 4; v++) {
+            if (quick && splits > 1 && v != V_INT8) continue;
+            std::vector<float> y(m * ys / 4, 1234.5f);
+            run_quant<WT>(v, y.data(), ys, w, ws, x, xs, n, k, m, splits);
+            int64_t bad = 0, untouched = 0, differ = 0;
+            double worst = 0;
+            for (int64_t j = 0; j < m; j++) {
+                for (int64_t r = 0; r < n; r++) {
+                    double ref = 0, mag = 0;
+                    for (int64_t i = 0; i < k; i++) {
+                        const double p = (double)wdq[r * k + i] * xt[j * k + i];
+                        ref += p, mag += fabs(p);
+                    }
+                    const double tol = (nb + 2) * ldexp(1.0, -23) * mag + 1e-30, err = fabs(y[j * ys / 4 + r] - ref);
+                    worst = std::max(worst, err / tol);
+                    bad += !(err <= tol);
+                }
+                for (int64_t r = n; r < ys / 4; r++) untouched += y[j * ys / 4 + r] != 1234.5f;
+            }
+            if (splits == 1) {
+                if (first.empty()) first = y;
+                else differ = memcmp(first.data(), y.data(), y.size() * 4) != 0;
+            }
+            const bool ok = bad == 0 && untouched == 0 && differ == 0;
+            failures += !ok;
+            printf("%s %-5s %-6s n=%lld k=%lld m=%lld ws=%lld splits %d: %lld wrong, %lld padding written%s (worst %.3f of the bound; y bits "
+                   "%08x)\n",
+                   ok ? "ok  " : "FAIL", tt->name, vname[v], (long long)n, (long long)k, (long long)m, (long long)ws, splits, (long long)bad,
+                   (long long)untouched, differ ? ", bits differ from the int8 kernel's" : "", worst, fnv1a(y.data(), y.size() * 4));
+        }
+    }
+}
+
+/* tsc_matmul_mma's F16 path after validation (mma_f16), on host memory; xa: X as the mma's A. */
+static void run_f16(bool xa, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs, int64_t n, int64_t k, int64_t m,
+                    int want_splits) {
+    const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN, k_pad = tsc_cdiv(k, 64) * 64;
+    const bool direct = (uintptr_t)w % 16 == 0 && ws % 16 == 0 && k % 8 == 0;
+    int kps;
+    const int splits = split_plan(k_pad / 64, want_splits, &kps);
+    std::vector<char> bxh, bxl, binv, bwp, bpart;
+    __half *xh = align16<__half>(bxh, m_pad * k_pad * 2), *xl = align16<__half>(bxl, m_pad * k_pad * 2);
+    float *inv = align16<float>(binv, m_pad * 4);
+    float *part = splits > 1 ? align16<float>(bpart, splits * m * n * 4) : NULL;
+    launch(dim3((unsigned)m_pad), dim3(256), 0, [&] { k_mma_split_x(xh, xl, inv, x, xs / 4, m, k, k_pad); });
+    mmf_args a = {xh, xl, inv, (const __half *)w, ws / 2, y, ys / 4, m, n, k, k_pad, part, kps};
+    g_ranges = {{(const char *)xh, (const char *)(xh + m_pad * k_pad)}, {(const char *)xl, (const char *)(xl + m_pad * k_pad)},
+                {(const char *)w, (const char *)w + n * ws}};
+    if (!direct) {
+        __half *wp = align16<__half>(bwp, n_pad * k_pad * 2);
+        launch(dim3((unsigned)tsc_cdiv(n_pad * k_pad, 256)), dim3(256), 0, [&] { k_mma_pad_w(wp, w, ws, n, k, n_pad, k_pad); });
+        a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
+        g_ranges.push_back({(const char *)wp, (const char *)(wp + n_pad * k_pad)});
+    }
+    const dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
+    const size_t smem = (size_t)MMA_FSTAGES * MMA_FSTAGE;
+    if (xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_f16(a); });
+    else launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_f16w(a); });
+    if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
+}
+
+static void check_f16(int64_t n, int64_t k, int64_t m, int64_t wpad, bool quick) {
+    const int64_t ws = 2 * k + wpad, xs = 4 * k + 16, ys = 4 * n + 32;
+    std::vector<char> wbuf, xbuf;
+    uint8_t *w = align16<uint8_t>(wbuf, n * ws + 64);
+    std::vector<float> wdq(n * k);
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t i = 0; i < k; i++) {
+            const uint16_t hb = tsc_emu_f2h(0.5f * randn());
+            memcpy(w + r * ws + 2 * i, &hb, 2);
+            wdq[r * k + i] = tsc_emu_h2f(hb);
+        }
+    float *x = align16<float>(xbuf, m * xs);
+    static const float sc[4] = {1e-12f, 3e5f, 1.0f, 7e-3f}; /* rows far apart: the per-row scaling must follow */
+    for (int64_t j = 0; j < m; j++)
+        for (int64_t i = 0; i < xs / 4; i++) x[j * xs / 4 + i] = randn() * sc[j % 4];
+    for (int splits : {1, 2}) {
+        for (bool xa : {false, true}) {
+            if (quick && splits > 1 && xa) continue;
+            std::vector<float> y(m * ys / 4, 1234.5f);
+            run_f16(xa, y.data(), ys, w, ws, x, xs, n, k, m, splits);
+            int64_t bad = 0, untouched = 0;
+            double worst = 0;
+            for (int64_t j = 0; j < m; j++) {
+                for (int64_t r = 0; r < n; r++) {
+                    double ref = 0, mag = 0;
+                    for (int64_t i = 0; i < k; i++) {
+                        const double p = (double)wdq[r * k + i] * x[j * xs / 4 + i];
+                        ref += p, mag += fabs(p);
+                    }
+                    const double tol = 1e-5 * mag + 1e-30, err = fabs(y[j * ys / 4 + r] - ref);
+                    worst = std::max(worst, err / tol);
+                    bad += !(err <= tol);
+                }
+                for (int64_t r = n; r < ys / 4; r++) untouched += y[j * ys / 4 + r] != 1234.5f;
+            }
+            const bool ok = bad == 0 && untouched == 0;
+            failures += !ok;
+            printf("%s f16   %-6s n=%lld k=%lld m=%lld ws=%lld splits %d: %lld wrong, %lld padding written (worst %.3f of the bound; y bits "
+                   "%08x)\n",
+                   ok ? "ok  " : "FAIL", xa ? "xa" : "wa", (long long)n, (long long)k, (long long)m, (long long)ws, splits, (long long)bad,
+                   (long long)untouched, worst, fnv1a(y.data(), y.size() * 4));
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (ts_init(1, "scalar") != TS_OK) {
+        fprintf(stderr, "ts_init failed: %s\n", ts_last_error());
+        return 1;
+    }
+    /* n, m past one 128 tile; k = 320: 10 blocks, a partial last k tile (3 int8 tiles of 4
+     * blocks, 5 f16 tiles of 2); row paddings put the GGUF blocks at other 2-byte offsets. */
+    check_quant<TS_TYPE_Q8_0>(136, 320, 130, 2, quick);
+    check_quant<TS_TYPE_Q4_0>(136, 320, 130, 6, quick);
+    if (!quick) {
+        check_quant<TS_TYPE_Q8_0>(40, 512, 17, 0, quick);
+        check_quant<TS_TYPE_Q4_0>(40, 512, 17, 4, quick);
+    }
+    check_f16(136, 200, 130, 0, quick); /* k % 8 == 0, rows 400 bytes: padded copy (not 16-byte rows) */
+    check_f16(130, 256, 20, 0, quick);  /* 16-byte rows: W in place */
+    if (!quick) check_f16(40, 84, 17, 2, quick);
+    printf("%lld failures\n", (long long)failures);
+    return failures ? 1 : 0;
+}
