@@ -268,57 +268,163 @@ __global__ void k_mma_pad_w(__half *dst, const uint8_t *w, int64_t w_stride, int
     dst[i] = r < n && c < k ? ((const __half *)(w + r * w_stride))[c] : __float2half_rn(0.0f);
 }
 
-/* ---- the int8 GEMM -------------------------------------------------------------------- */
+/* ---- pieces the GEMMs share --------------------------------------------------------------- */
+
+/* This lane's ldmatrix row in a CTA tile whose warp piece starts at row base: A tiles (16
+ * rows) take rows base + r7, +8 for lanes 8-15 and 24-31; B tiles (two of 8 rows per
+ * ldmatrix) take rows base + r7, +8 for lanes 16-31; 16 more per tile. */
+static __device__ __forceinline__ uint32_t ldsm_row_a(int base, int lane) {
+    return (uint32_t)((base + (lane & 7) + ((lane >> 3) & 1) * 8) * MMA_ROWB);
+}
+static __device__ __forceinline__ uint32_t ldsm_row_b(int base, int lane) {
+    return (uint32_t)((base + (lane & 7) + (lane >> 4) * 8) * MMA_ROWB);
+}
+
+/* The fragments of one k step (16-byte chunks ch and ch + 1 of every tile row, swizzled):
+ * af[mt] for the warp's four 16-row A tiles at sa, bf[nt] for its four 8-row B tiles at sb. */
+static __device__ __forceinline__ void load_frags(uint32_t sa, uint32_t arow, uint32_t sb, uint32_t brow, int ch, int lane,
+                                                  uint32_t (&af)[4][4], uint32_t (&bf)[4][2]) {
+    const int r7 = lane & 7;
+    const uint32_t ca = (uint32_t)(((ch + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((ch + ((lane >> 3) & 1)) ^ r7) << 4);
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++) ldsm_x4(sa + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+#pragma unroll
+    for (int np = 0; np < 2; np++)
+        ldsm_x4(sb + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
+}
+
+/* The scales of 32-block j for this lane's outputs, from stage scales stored [row][BPS]: X
+ * rows wm·64 + mt·16 + gid (+8), W rows wn·32 + nt·8 + 2·tid4 (+1). */
+template <int BPS>
+static __device__ __forceinline__ void block_scales(const float *xd, const float *wd, int wm, int wn, int gid, int tid4, int j,
+                                                    float (&dx)[4][2], float (&dw)[4][2]) {
+    const float *xdl = xd + (wm * 64 + gid) * BPS + j, *wdl = wd + (wn * 32 + 2 * tid4) * BPS + j;
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 16 * BPS], dx[mt][1] = xdl[(mt * 16 + 8) * BPS];
+#pragma unroll
+    for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 8 * BPS], dw[nt][1] = wdl[(nt * 8 + 1) * BPS];
+}
+
+/* acc += d_w·d_x·s over the warp's 64 x 32 piece for 32-block j of the stage (X quants at
+ * sa, W quants at sb), s the block's integer sums: QT int8, one int8 mma per 16 x 8 tile
+ * whose C is MMA_MAGIC, so D read as a float minus 1.5·2^23 is s exactly; QT __half, two f16
+ * mma k steps on the same integers (exact: products and 32-term sums below 2^24). */
+template <typename QT>
+static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t sa, uint32_t arow, uint32_t sb, uint32_t brow, int j,
+                                                 int lane, const float (&dx)[4][2], const float (&dw)[4][2]) {
+    uint32_t af[4][4], bf[4][2];
+    if constexpr (sizeof(QT) == 1) {
+        load_frags(sa, arow, sb, brow, 2 * j, lane, af, bf);
+#pragma unroll
+        for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) {
+                int32_t d[4];
+                mma_s8(d, af[mt], bf[nt]);
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const float s = __int_as_float(d[e]) - 12582912.0f; /* exact: |s| < 2^22 */
+                    acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], s, acc[mt][nt][e]);
+                }
+            }
+    } else {
+        float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
+#pragma unroll
+        for (int h = 0; h < 2; h++) { /* chunks 4j + 2h, 4j + 2h + 1 */
+            load_frags(sa, arow, sb, brow, 4 * j + 2 * h, lane, af, bf);
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++) {
+                    if (h == 0) mma_f16_z(part[mt][nt], af[mt], bf[nt]);
+                    else mma_f16(part[mt][nt], af[mt], bf[nt]);
+                }
+        }
+#pragma unroll
+        for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], part[mt][nt][e], acc[mt][nt][e]);
+    }
+}
+
+/* The quantized GEMMs' outputs (X rows m0 + wm·64 + ..., W rows n0 + wn·32 + ...): into y, or
+ * with split k into this split's partial sums [m][n]. */
+static __device__ __forceinline__ void store_acc(const float (&acc)[4][4][4], float *y, int64_t ys, float *part, int64_t m, int64_t n,
+                                                 int64_t m0, int64_t n0, int wm, int wn, int lane) {
+    const int gid = lane >> 2, tid4 = lane & 3;
+    float *out = part ? part + (int64_t)blockIdx.z * m * n : y;
+    const int64_t os = part ? n : ys;
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
+                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
+                if (row < m && col < n) out[row * os + col] = acc[mt][nt][e];
+            }
+}
+
+/* ---- the quantized GEMM over unpacked operands ------------------------------------------- */
+/* QT int8_t: the int8 mma, 4 blocks (128 bytes of each row) per stage. QT __half: quants as
+ * halves (exact small integers) on the f16 mma: each block's sum is the CPU's integer exactly
+ * with no conversion, 2 FP instructions per output per block instead of 3, for twice the
+ * tensor time of the int8 mma (f16 runs at half the int8 rate); 2 blocks per stage. */
+#define MMA_HSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 8 + MMA_BN * 8)
+
+#ifndef TSC_EMU
+static __device__ __forceinline__ void cp8(uint32_t dst, const void *src) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(src));
+}
+#endif
 
 struct mmq_args {
-    const int8_t *xq, *wq;  /* [m_pad][k_pad], [n_pad][k_pad] */
-    const float *xd, *wd;   /* [m_pad][nb_pad], [n_pad][nb_pad] */
+    const void *xq, *wq;  /* [m_pad][k_pad] quants (int8 or half), [n_pad][k_pad] */
+    const float *xd, *wd; /* [m_pad][nb_pad], [n_pad][nb_pad] */
     float *y;
-    int64_t ys;             /* y row stride in floats */
+    int64_t ys;           /* y row stride in floats */
     int64_t m, n, k_pad;
     float *part; /* split-k: partial sums [gridDim.z][m][n], else NULL (y written directly) */
     int kps;     /* k tiles per split */
 };
 
+template <typename QT>
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
+    constexpr int BPS = sizeof(QT) == 1 ? 4 : 2; /* 32-blocks per stage: 128 bytes of a row */
+    constexpr int STAGE = sizeof(QT) == 1 ? MMA_QSTAGE : MMA_HSTAGE;
     TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
     const int64_t nb_pad = a.k_pad / 32;
-    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / MMA_ROWB);
+    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / (32 * BPS));
     const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps; /* this split's k tiles */
-    const int8_t *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
+    const QT *xg = (const QT *)a.xq + m0 * a.k_pad, *wg = (const QT *)a.wq + n0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
-    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
-     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
-    const int r7 = lane & 7;
-    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
-    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+    const uint32_t arow = ldsm_row_a(wm * 64, lane), brow = ldsm_row_b(wn * 32, lane);
 
-    /* Stage layout: X tile, W tile (rows of 128 swizzled bytes), X scales [BM][4], W scales [BN][4]. */
+    /* Stage layout: X tile, W tile (rows of 128 swizzled bytes), X scales [BM][BPS], W scales [BN][BPS]. */
     auto load = [&](int t, int slot) {
         t += kt0;
-        const uint32_t sx = s0 + slot * MMA_QSTAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
-                       swd = sxd + MMA_BM * 16;
+        const uint32_t sx = s0 + slot * STAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
+                       swd = sxd + MMA_BM * BPS * 4;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
-            cp16(sx + swz(row, ch), xg + row * a.k_pad + t * MMA_ROWB + ch * 16);
-            cp16(sw + swz(row, ch), wg + row * a.k_pad + t * MMA_ROWB + ch * 16);
+            cp16(sx + swz(row, ch), xg + row * a.k_pad + t * 32 * BPS + ch * (16 / (int)sizeof(QT)));
+            cp16(sw + swz(row, ch), wg + row * a.k_pad + t * 32 * BPS + ch * (16 / (int)sizeof(QT)));
         }
-        if (tid < MMA_BM) cp16(sxd + tid * 16, a.xd + (m0 + tid) * nb_pad + t * 4);
-        else cp16(swd + (tid - MMA_BM) * 16, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 4);
+        const bool xrow = tid < MMA_BM;
+        const uint32_t dst = xrow ? sxd + tid * BPS * 4 : swd + (tid - MMA_BM) * BPS * 4;
+        const float *src = xrow ? a.xd + (m0 + tid) * nb_pad + t * BPS : a.wd + (n0 + tid - MMA_BM) * nb_pad + t * BPS;
+        if constexpr (BPS == 4) cp16(dst, src);
+        else cp8(dst, src);
     };
 
-    float acc[4][4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
-
+    float acc[4][4][4] = {};
 #pragma unroll
     for (int s = 0; s < MMA_QSTAGES - 1; s++) {
         if (s < ktiles) load(s, s);
@@ -330,184 +436,18 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
         if (t + MMA_QSTAGES - 1 < ktiles) load(t + MMA_QSTAGES - 1, (t + MMA_QSTAGES - 1) % MMA_QSTAGES);
         cp_commit();
         const int slot = t % MMA_QSTAGES;
-        const uint32_t sx = s0 + slot * MMA_QSTAGE, sw = sx + MMA_BM * MMA_ROWB;
-        const float *xd = (const float *)(smem + slot * MMA_QSTAGE + (MMA_BM + MMA_BN) * MMA_ROWB);
-        const float *wd = xd + MMA_BM * 4;
+        const uint32_t sx = s0 + slot * STAGE, sw = sx + MMA_BM * MMA_ROWB;
+        const float *xd = (const float *)(smem + slot * STAGE + (MMA_BM + MMA_BN) * MMA_ROWB);
+        const float *wd = xd + MMA_BM * BPS;
 #pragma unroll 1
-        for (int j = 0; j < 4; j++) { /* 32-block j of the stage */
-            /* rows r7 (mod 8) of every tile: chunk 2j + lo/hi half lands at (chunk ^ r7) */
-            const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
-            uint32_t af[4][4], bf[4][2];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-                ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
-#pragma unroll
-            for (int np = 0; np < 2; np++)
-                ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
-            const float *xdl = xd + (wm * 64 + gid) * 4 + j, *wdl = wd + (wn * 32 + 2 * tid4) * 4 + j;
+        for (int j = 0; j < BPS; j++) { /* 32-block j of the stage */
             float dx[4][2], dw[4][2];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 64], dx[mt][1] = xdl[mt * 64 + 32];
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 32], dw[nt][1] = wdl[nt * 32 + 4];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                for (int nt = 0; nt < 4; nt++) {
-                    int32_t d[4];
-                    mma_s8(d, af[mt], bf[nt]);
-#pragma unroll
-                    for (int e = 0; e < 4; e++) {
-                        const float s = __int_as_float(d[e]) - 12582912.0f; /* exact: |s| < 2^22 */
-                        acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], s, acc[mt][nt][e]);
-                    }
-                }
+            block_scales<BPS>(xd, wd, wm, wn, gid, tid4, j, dx, dw);
+            block_dot<QT>(acc, sx, arow, sw, brow, j, lane, dx, dw);
         }
     }
     cp_wait<0>();
-    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
-    const int64_t os = a.part ? a.n : a.ys;
-
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-        for (int nt = 0; nt < 4; nt++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
-                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
-                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
-            }
-}
-
-/* ---- the same product on f16 tensor cores ------------------------------------------------ */
-/* Quants as halves (exact small integers): the f16 mma's products are exact and its F32
- * sums of a 32-block stay integers below 2^24, so each block's sum is the CPU's integer
- * exactly, with no conversion: 2 FP instructions per output per block instead of 3, for
- * twice the tensor time of the int8 mma (f16 runs at half the int8 rate). Stage: 2 blocks
- * (64 halves) of each row, scales [rows][2]. */
-#define MMA_HSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 8 + MMA_BN * 8)
-
-#ifndef TSC_EMU
-static __device__ __forceinline__ void cp8(uint32_t dst, const void *src) {
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(src));
-}
-#endif
-
-struct mmqh_args {
-    const __half *xq, *wq; /* [m_pad][k_pad], [n_pad][k_pad] halves */
-    const float *xd, *wd;  /* [m_pad][nb_pad], [n_pad][nb_pad] */
-    float *y;
-    int64_t ys;
-    int64_t m, n, k_pad;
-    float *part; /* split-k: partial sums [gridDim.z][m][n], else NULL (y written directly) */
-    int kps;     /* k tiles per split */
-};
-
-__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qh(mmqh_args a) {
-    TSC_DYN_SMEM(unsigned char, smem, 128);
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
-    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
-    const int64_t nb_pad = a.k_pad / 32;
-    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
-    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
-    const __half *xg = a.xq + m0 * a.k_pad, *wg = a.wq + n0 * a.k_pad;
-    const uint32_t s0 = smem_u32(smem);
-    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
-     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
-    const int r7 = lane & 7;
-    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
-    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
-
-    auto load = [&](int t, int slot) {
-        t += kt0;
-        const uint32_t sx = s0 + slot * MMA_HSTAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
-                       swd = sxd + MMA_BM * 8;
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
-            cp16(sx + swz(row, ch), xg + row * a.k_pad + t * 64 + ch * 8);
-            cp16(sw + swz(row, ch), wg + row * a.k_pad + t * 64 + ch * 8);
-        }
-        if (tid < MMA_BM) cp8(sxd + tid * 8, a.xd + (m0 + tid) * nb_pad + t * 2);
-        else cp8(swd + (tid - MMA_BM) * 8, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 2);
-    };
-
-    float acc[4][4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
-
-#pragma unroll
-    for (int s = 0; s < MMA_QSTAGES - 1; s++) {
-        if (s < ktiles) load(s, s);
-        cp_commit();
-    }
-    for (int t = 0; t < ktiles; t++) {
-        cp_wait<MMA_QSTAGES - 2>();
-        __syncthreads();
-        if (t + MMA_QSTAGES - 1 < ktiles) load(t + MMA_QSTAGES - 1, (t + MMA_QSTAGES - 1) % MMA_QSTAGES);
-        cp_commit();
-        const int slot = t % MMA_QSTAGES;
-        const uint32_t sx = s0 + slot * MMA_HSTAGE, sw = sx + MMA_BM * MMA_ROWB;
-        const float *xd = (const float *)(smem + slot * MMA_HSTAGE + (MMA_BM + MMA_BN) * MMA_ROWB);
-        const float *wd = xd + MMA_BM * 2;
-#pragma unroll 1
-        for (int j = 0; j < 2; j++) { /* 32-block j of the stage: chunks 4j .. 4j+3 */
-            float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
-#pragma unroll
-            for (int h = 0; h < 2; h++) {
-                const int ch0 = 4 * j + 2 * h;
-                const uint32_t ca = (uint32_t)(((ch0 + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((ch0 + ((lane >> 3) & 1)) ^ r7) << 4);
-                uint32_t af[4][4], bf[4][2];
-#pragma unroll
-                for (int mt = 0; mt < 4; mt++)
-                    ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
-#pragma unroll
-                for (int np = 0; np < 2; np++)
-                    ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
-                            bf[2 * np + 1][1]);
-#pragma unroll
-                for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                    for (int nt = 0; nt < 4; nt++) {
-                        if (h == 0) mma_f16_z(part[mt][nt], af[mt], bf[nt]);
-                        else mma_f16(part[mt][nt], af[mt], bf[nt]);
-                    }
-            }
-            const float *xdl = xd + (wm * 64 + gid) * 2 + j, *wdl = wd + (wn * 32 + 2 * tid4) * 2 + j;
-            float dx[4][2], dw[4][2];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 32], dx[mt][1] = xdl[mt * 32 + 16];
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 16], dw[nt][1] = wdl[nt * 16 + 2];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                for (int nt = 0; nt < 4; nt++)
-#pragma unroll
-                    for (int e = 0; e < 4; e++)
-                        acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], part[mt][nt][e], acc[mt][nt][e]);
-        }
-    }
-    cp_wait<0>();
-    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
-    const int64_t os = a.part ? a.n : a.ys;
-
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-        for (int nt = 0; nt < 4; nt++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
-                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
-                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
-            }
+    store_acc(acc, a.y, a.ys, a.part, a.m, a.n, m0, n0, wm, wn, lane);
 }
 
 /* ---- quantized weights unpacked in shared memory (no unpack pass) --------------------- */
@@ -557,9 +497,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
     unsigned char *wt = smem + MMA_QSTAGES * C::STAGE; /* unpacked W tile (swizzled rows of 128 bytes) */
     float *wds = (float *)(wt + MMA_BN * MMA_ROWB);    /* [BN][BPS] */
     const uint32_t swt = smem_u32(wt);
-    const int r7 = lane & 7;
-    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
-    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+    const uint32_t arow = ldsm_row_a(wm * 64, lane), brow = ldsm_row_b(wn * 32, lane);
 
     /* Stage: X tile, X scales [BM][BPS], raw W rows of RAWB bytes. */
     auto load = [&](int t, int slot) {
@@ -629,13 +567,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
         }
     };
 
-    float acc[4][4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+    float acc[4][4][4] = {};
 
 #pragma unroll
     for (int s = 0; s < MMA_QSTAGES - 1; s++) {
@@ -654,78 +586,13 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
         const float *xd = (const float *)(smem + slot * C::STAGE + MMA_BM * MMA_ROWB);
 #pragma unroll 1
         for (int j = 0; j < C::BPS; j++) { /* 32-block j of the stage */
-            const float *xdl = xd + (wm * 64 + gid) * C::BPS + j, *wdl = wds + (wn * 32 + 2 * tid4) * C::BPS + j;
             float dx[4][2], dw[4][2];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 16 * C::BPS], dx[mt][1] = xdl[(mt * 16 + 8) * C::BPS];
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 8 * C::BPS], dw[nt][1] = wdl[(nt * 8 + 1) * C::BPS];
-            if constexpr (C::H) {
-                float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
-#pragma unroll
-                for (int hh = 0; hh < 2; hh++) {
-                    const int ch0 = 4 * j + 2 * hh;
-                    const uint32_t ca = (uint32_t)(((ch0 + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((ch0 + ((lane >> 3) & 1)) ^ r7) << 4);
-                    uint32_t af[4][4], bf[4][2];
-#pragma unroll
-                    for (int mt = 0; mt < 4; mt++)
-                        ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
-#pragma unroll
-                    for (int np = 0; np < 2; np++)
-                        ldsm_x4(swt + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0],
-                                bf[2 * np + 1][1]);
-#pragma unroll
-                    for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                        for (int nt = 0; nt < 4; nt++) {
-                            if (hh == 0) mma_f16_z(part[mt][nt], af[mt], bf[nt]);
-                            else mma_f16(part[mt][nt], af[mt], bf[nt]);
-                        }
-                }
-#pragma unroll
-                for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                    for (int nt = 0; nt < 4; nt++)
-#pragma unroll
-                        for (int e = 0; e < 4; e++)
-                            acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], part[mt][nt][e], acc[mt][nt][e]);
-            } else {
-                const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
-                uint32_t af[4][4], bf[4][2];
-#pragma unroll
-                for (int mt = 0; mt < 4; mt++)
-                    ldsm_x4(sx + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
-#pragma unroll
-                for (int np = 0; np < 2; np++)
-                    ldsm_x4(swt + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
-#pragma unroll
-                for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                    for (int nt = 0; nt < 4; nt++) {
-                        int32_t d[4];
-                        mma_s8(d, af[mt], bf[nt]);
-#pragma unroll
-                        for (int e = 0; e < 4; e++) {
-                            const float s = __int_as_float(d[e]) - 12582912.0f;
-                            acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], s, acc[mt][nt][e]);
-                        }
-                    }
-            }
+            block_scales<C::BPS>(xd, wds, wm, wn, gid, tid4, j, dx, dw);
+            block_dot<QT>(acc, sx, arow, swt, brow, j, lane, dx, dw);
         }
     }
     cp_wait<0>();
-    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
-    const int64_t os = a.part ? a.n : a.ys;
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-        for (int nt = 0; nt < 4; nt++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
-                const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
-                if (row < a.m && col < a.n) out[row * os + col] = acc[mt][nt][e];
-            }
+    store_acc(acc, a.y, a.ys, a.part, a.m, a.n, m0, n0, wm, wn, lane);
 }
 
 /* ---- the f16 GEMM (X as hi + lo halves) ------------------------------------------------ */
@@ -751,11 +618,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
     const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
     const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
-    /* ldmatrix rows of this lane: A (X) rows wm·64 + r7 (+8 for lanes 8-15, 24-31), B (W)
-     * rows wn·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
     const int r7 = lane & 7;
-    const uint32_t arow = (uint32_t)((wm * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
-    const uint32_t brow = (uint32_t)((wn * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+    const uint32_t arow = ldsm_row_a(wm * 64, lane), brow = ldsm_row_b(wn * 32, lane); /* A: X, B: W */
 
     auto load = [&](int t, int slot) {
         t += kt0;
@@ -772,13 +636,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
         }
     };
 
-    float acc[4][4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+    float acc[4][4][4] = {};
 
 #pragma unroll
     for (int s = 0; s < MMA_FSTAGES - 1; s++) {
@@ -858,11 +716,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16w(mmf_args a) {
     const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
     const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
-    /* ldmatrix rows of this lane: A (W) rows wn·64 + r7 (+8 for lanes 8-15, 24-31), B (X)
-     * rows wm·32 + r7 (+8 for lanes 16-31); 16 more per tile. */
     const int r7 = lane & 7;
-    const uint32_t arow = (uint32_t)((wn * 64 + r7 + ((lane >> 3) & 1) * 8) * MMA_ROWB);
-    const uint32_t brow = (uint32_t)((wm * 32 + r7 + (lane >> 4) * 8) * MMA_ROWB);
+    const uint32_t arow = ldsm_row_a(wn * 64, lane), brow = ldsm_row_b(wm * 32, lane); /* A: W, B: X */
 
     auto load = [&](int t, int slot) { /* the stage layout of k_mma_f16: X hi, X lo, W */
         t += kt0;
@@ -879,13 +734,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16w(mmf_args a) {
         }
     };
 
-    float acc[4][4][4]; /* [n16 tile][m8 tile][e] */
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.0f;
+    float acc[4][4][4] = {}; /* [n16 tile][m8 tile][e] */
 
 #pragma unroll
     for (int s = 0; s < MMA_FSTAGES - 1; s++) {
@@ -1006,6 +855,21 @@ static int quant_variant(void) {
     return QV_INT8;
 }
 
+/* The GGUF rows w (Q8_0 when q8, else Q4_0) unpacked by a pass into a.wq / a.wd, then the
+ * GEMM (k_mma_q) with smem bytes of shared memory. */
+template <typename QT>
+static void launch_q(struct tsc_context *c, dim3 grid, size_t smem, int q8, const uint8_t *w, int64_t w_stride, int64_t nb,
+                     const mmq_args &a) {
+    const int64_t nb_pad = a.k_pad / 32, n_pad = (int64_t)grid.x * MMA_BN;
+    const unsigned gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
+    QT *wq = (QT *)a.wq;
+    float *wd = (float *)a.wd;
+    if (q8) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wq, wd, w, w_stride, a.n, nb, n_pad, nb_pad);
+    else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wq, wd, w, w_stride, a.n, nb, n_pad, nb_pad);
+    cudaFuncSetAttribute(k_mma_q<QT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    k_mma_q<QT><<<grid, MMA_THREADS, smem, c->stream>>>(a);
+}
+
 template <typename QT, int WT>
 static void launch_qr(struct tsc_context *c, dim3 grid, const mmqr_args &a) {
     const int smem = mmqr_cfg<QT, WT>::SMEM;
@@ -1040,7 +904,7 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
     void *wq = raw ? NULL : carve(&p, n_pad * k_pad * qb);
     float *wd = raw ? NULL : (float *)carve(&p, n_pad * nb_pad * 4);
     float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
-    const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256), gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
+    const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256);
     const uint8_t *wb = (const uint8_t *)w;
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
     if (h) k_mma_quantize_x<<<gx, 256, 0, c->stream>>>((__half *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
@@ -1054,20 +918,10 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
             if (q8) launch_qr<int8_t, TS_TYPE_Q8_0>(c, grid, a);
             else launch_qr<int8_t, TS_TYPE_Q4_0>(c, grid, a);
         }
-    } else if (h) {
-        __half *xh = (__half *)xq, *wh = (__half *)wq;
-        if (q8) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
-        else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wh, wd, wb, w_stride, n, nb, n_pad, nb_pad);
-        mmqh_args a = {xh, wh, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
-        cudaFuncSetAttribute(k_mma_qh, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_mma_qh<<<grid, MMA_THREADS, smem, c->stream>>>(a);
     } else {
-        int8_t *xi = (int8_t *)xq, *wi = (int8_t *)wq;
-        if (q8) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
-        else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wi, wd, wb, w_stride, n, nb, n_pad, nb_pad);
-        mmq_args a = {xi, wi, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
-        cudaFuncSetAttribute(k_mma_q, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_mma_q<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+        const mmq_args a = {xq, wq, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
+        if (h) launch_q<__half>(c, grid, smem, q8, wb, w_stride, nb, a);
+        else launch_q<int8_t>(c, grid, smem, q8, wb, w_stride, nb, a);
     }
     if (splits > 1)
         k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);

@@ -164,14 +164,15 @@ static void run_quant(int v, float *y, int64_t ys, const uint8_t *w, int64_t ws,
         const mmqr_args a = {xq, xd, w, ws, y, ys / 4, m, n, nb, k_pad, part, kps};
         if (h) launch(grid, dim3(MMA_THREADS), mmqr_cfg<__half, WT>::SMEM, [&] { k_mma_qr<__half, WT>(a); });
         else launch(grid, dim3(MMA_THREADS), mmqr_cfg<int8_t, WT>::SMEM, [&] { k_mma_qr<int8_t, WT>(a); });
-    } else if (h) {
-        launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((__half *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
-        const mmqh_args a = {(const __half *)xq, (const __half *)wq, xd, wd, y, ys / 4, m, n, k_pad, part, kps};
-        launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * MMA_HSTAGE, [&] { k_mma_qh(a); });
     } else {
-        launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((int8_t *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
-        const mmq_args a = {(const int8_t *)xq, (const int8_t *)wq, xd, wd, y, ys / 4, m, n, k_pad, part, kps};
-        launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * MMA_QSTAGE, [&] { k_mma_q(a); });
+        const mmq_args a = {xq, wq, xd, wd, y, ys / 4, m, n, k_pad, part, kps};
+        if (h) {
+            launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((__half *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
+            launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * MMA_HSTAGE, [&] { k_mma_q<__half>(a); });
+        } else {
+            launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((int8_t *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
+            launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * MMA_QSTAGE, [&] { k_mma_q<int8_t>(a); });
+        }
     }
     if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
 }
