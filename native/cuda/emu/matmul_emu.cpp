@@ -29,30 +29,11 @@ static inline void cp_async_wait(int n) { emu_cp_wait(n); }
 #include "../tsc_device.cuh"
 #include "../tsc_matmul.cu"
 
-#define _Static_assert static_assert /* ts_quants.h is C11 */
-extern "C" {
-#include "ts_quants.h"
-}
+#include "emu_check.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static float randn() { /* Irwin-Hall(4), scaled to variance 1 */
-    float s = 0;
-    for (int i = 0; i < 4; i++) {
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        s += (float)(rng >> 40) / (float)(1 << 24);
-    }
-    return (s - 2.0f) * 1.7320508f;
-}
 
 static int64_t failures;
 
-/* Fingerprint of a result's bits, printed with each case: a kernel change meant to keep the
- * arithmetic must keep it (compare the output of two builds). */
-static uint32_t fnv1a(const void *p, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 16777619u;
-    return h;
-}
 #define EXPECT(cond, ...)                                                                                                      \
     do {                                                                                                                       \
         if (!(cond)) {                                                                                                         \
@@ -63,10 +44,6 @@ static uint32_t fnv1a(const void *p, size_t n) {
         }                                                                                                                      \
     } while (0)
 
-template <class T> static T *align16(std::vector<char> &buf, size_t bytes) {
-    buf.assign(bytes + 64, 0);
-    return (T *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
-}
 
 /* The activation quantizer, as tsc_matmul launches it: m rows of k into xq / xs. */
 static void quantize_split(int8_t *xq, tsc_xs *xs, const float *x, int64_t xs_f, int64_t m, int64_t k) {
@@ -265,6 +242,7 @@ template <int T> static void block_cases(bool quick) {
 
 int main(int argc, char **argv) {
     const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    emu_seed(0x9E3779B97F4A7C15ull);
     if (ts_init(1, "scalar") != TS_OK) { /* the CPU's reference kernels */
         fprintf(stderr, "ts_init failed: %s\n", ts_last_error());
         return 1;

@@ -103,29 +103,8 @@ static void mma_f16_z(float *d, const uint32_t *a, const uint32_t *b) { mma_f16_
 #include "../tsc_device.cuh"
 #include "../tsc_matmul_mma.cu"
 
-#define _Static_assert static_assert /* ts_quants.h is C11 */
-extern "C" {
-#include "ts_quants.h"
-}
+#include "emu_check.h"
 
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static float randn() { /* Irwin-Hall(4), scaled to variance 1 */
-    float s = 0;
-    for (int i = 0; i < 4; i++) {
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        s += (float)(rng >> 40) / (float)(1 << 24);
-    }
-    return (s - 2.0f) * 1.7320508f;
-}
-static uint32_t fnv1a(const void *p, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 16777619u;
-    return h;
-}
-template <class T> static T *align16(std::vector<char> &buf, size_t bytes) {
-    buf.assign(bytes + 64, 0);
-    return (T *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
-}
 static int64_t failures;
 
 enum { V_INT8, V_F16, V_RAW8, V_RAW16 };
@@ -307,6 +286,7 @@ static void check_f16(int64_t n, int64_t k, int64_t m, int64_t wpad, bool quick)
 
 int main(int argc, char **argv) {
     const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    emu_seed(0x2545F4914F6CDD1Dull);
     if (ts_init(1, "scalar") != TS_OK) {
         fprintf(stderr, "ts_init failed: %s\n", ts_last_error());
         return 1;
