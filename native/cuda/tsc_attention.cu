@@ -24,7 +24,11 @@
  * columns lane, lane + 32, ...). Keys outside the row's causal window, beyond lk, or
  * masked to -inf score -inf and weigh 0; a row with no visible key is written as zeros.
  */
+/* TSC_EMU: native/cuda/emu/attention_emu.cpp compiles the kernels as C++ on the host (the PTX
+ * helpers and the host entry points are left out), to check them without a GPU. */
+#ifndef TSC_EMU
 #include "tsc_internal.cuh"
+#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +59,7 @@ static __device__ __forceinline__ float ldkv(const char *row, int64_t c) {
 
 template <typename T>
 __global__ void __launch_bounds__(32 * TSC_ATT_ROWS) k_attention(struct att_args a) {
-    extern __shared__ float smem[];
+    TSC_DYN_SMEM(float, smem, 4);
     const int64_t d = a.d, ld = d + 1;
     float *ks = smem, *vs = ks + TSC_ATT_TILE * ld, *qs = vs + TSC_ATT_TILE * ld;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -129,6 +133,7 @@ __global__ void __launch_bounds__(32 * TSC_ATT_ROWS) k_attention(struct att_args
 }
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
+#ifndef TSC_EMU
 
 static __device__ __forceinline__ uint32_t tsc_smem_addr(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 /* 16 bytes global -> shared without a register round trip (sm_80+); both 16-byte aligned. */
@@ -140,6 +145,7 @@ template <int N>
 static __device__ __forceinline__ void tsc_cp_wait(void) {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
+#endif
 
 /* ---- decode: split-KV ---------------------------------------------------------------------- */
 
@@ -177,7 +183,7 @@ static size_t dec_smem_bytes(int64_t chunk, int64_t srb, int64_t rows, int64_t d
  * x·group + rr / lq (grouped) or of head x; its global row index (head·lq + row) is x·rows + rr. */
 template <typename T>
 __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct dec_args a) {
-    extern __shared__ __align__(16) char dsm[];
+    TSC_DYN_SMEM(char, dsm, 16);
     constexpr int esz = (int)sizeof(T), vpc = 16 / esz; /* elements per 16-byte chunk */
     const int64_t d = a.d, lq = a.lq;
     const int chunk = a.chunk, srb = a.srb, R = a.rows;
@@ -362,6 +368,7 @@ struct fa_args {
     int32_t causal;
 };
 
+#ifndef TSC_EMU
 static __device__ __forceinline__ void tsc_ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
@@ -383,6 +390,7 @@ static __device__ __forceinline__ float tsc_exp2(float x) { /* 2^x, 2 ulp; 2^-in
     asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
     return y;
 }
+#endif
 static __device__ __forceinline__ uint32_t tsc_pack_h2(float lo, float hi) {
     const __half2 h = __floats2half2_rn(lo, hi);
     return *(const uint32_t *)&h;
@@ -399,7 +407,7 @@ static size_t fa_smem_bytes(int dp, int mt) { return (size_t)(64 * mt + 4 * TSC_
 template <int DP, int MT, typename T>
 __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
     constexpr int LDS = DP + 8, NT = TSC_FA_BN / 8, DT = DP / 8, BM = 64 * MT;
-    extern __shared__ __align__(16) char fsm[];
+    TSC_DYN_SMEM(char, fsm, 16);
     __half *qs = (__half *)fsm, *ks = qs + BM * LDS, *vs = ks + 2 * TSC_FA_BN * LDS;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t4 = lane & 3;
     const int64_t h = blockIdx.y, kvh = h / a.group, row0 = (int64_t)blockIdx.x * BM, d = a.d;
@@ -601,6 +609,8 @@ __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
 #define TSC_ATT_FORCE_ROWS64 2
 #define TSC_ATT_FORCE_ROWS128 3
 
+#ifndef TSC_EMU
+
 template <typename T>
 static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_heads, int64_t lk_vis) {
     const int64_t esz = sizeof(T), rb = a.d * esz, rbw = rb / 4;
@@ -789,3 +799,5 @@ extern "C" TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stri
     }
     return tsc_launch_status("tsc_attention");
 }
+
+#endif /* TSC_EMU */

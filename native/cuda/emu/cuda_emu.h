@@ -131,6 +131,16 @@ static inline float __int_as_float(int i) {
     return f;
 }
 static inline uint2 make_uint2(unsigned x, unsigned y) { return uint2{x, y}; }
+struct uint4 {
+    unsigned x, y, z, w;
+};
+static inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
+static inline __half __float2half(float f) { return __float2half_rn(f); }
+struct __half2 {
+    __half x, y;
+};
+static inline __half2 __floats2half2_rn(float lo, float hi) { return __half2{__float2half_rn(lo), __float2half_rn(hi)}; }
+static inline float2 __half22float2(__half2 h) { return float2{__half2float(h.x), __half2float(h.y)}; }
 
 /* ---- shared memory and checked global reads --------------------------------------------- */
 static char *g_smem;
@@ -315,6 +325,81 @@ static inline void emu_ldmatrix_x4(uint32_t addr, uint32_t *r) {
         memcpy(&r[j], g_smem + a, 4);
     }
     emu_warp_sync();
+}
+
+/* ldmatrix...x4.trans: as emu_ldmatrix_x4 with each 8x8 matrix transposed: lane l receives
+ * the 16-bit elements (row 2(l % 4), column l / 4) and (row 2(l % 4) + 1, column l / 4) of
+ * matrix j, rows being the addresses lanes 8j .. 8j + 7 supply. */
+static inline void emu_ldmatrix_x4_trans(uint32_t addr, uint32_t *r) {
+    const int lane = emu_lane(), w0 = g_cur & ~31;
+    if (addr % 16) emu_fail("misaligned ldmatrix row address");
+    g_ldsm_addr[g_cur] = addr;
+    emu_warp_sync();
+    for (int j = 0; j < 4; j++) {
+        uint16_t h[2];
+        for (int e = 0; e < 2; e++) {
+            const uint32_t a = g_ldsm_addr[w0 + 8 * j + 2 * (lane % 4) + e] + 2 * (lane / 4);
+            check_smem(a, 2);
+            memcpy(&h[e], g_smem + a, 2);
+        }
+        r[j] = (uint32_t)h[0] | ((uint32_t)h[1] << 16);
+    }
+    emu_warp_sync();
+}
+
+/* mma.sync m16n8k32 s8 and m16n8k16 f16 (row.col), from their PTX fragment layouts; g =
+ * lane / 4, t = lane % 4. s8: A regs 0/1/2/3 hold rows g / g+8 / g / g+8, the bytes of
+ * columns 4t.. (regs 2, 3: 16 + 4t..); B regs 0/1 hold k = 4t.. / 16 + 4t.. of column g.
+ * f16: A regs hold (row, columns 2t, 2t+1) for rows g, g+8, g, g+8 at column offsets 0, 0,
+ * 8, 8; B regs k = 2t, 2t+1 (+8) of column g. C/D: c0, c1 (g, 2t + 0/1), c2, c3 (g+8, ...).
+ * Each lane posts its fragments, and after a warp barrier computes its own four outputs. */
+struct emu_mma_x {
+    uint32_t a[32][4], b[32][2];
+};
+static emu_mma_x g_mx[32];
+static inline emu_mma_x &emu_mma_post(const uint32_t *a, const uint32_t *b) {
+    emu_mma_x &w = g_mx[g_cur >> 5];
+    memcpy(w.a[emu_lane()], a, 16);
+    memcpy(w.b[emu_lane()], b, 8);
+    emu_warp_sync();
+    return w;
+}
+/* d = a·b + c (c the same in all four: the C operand as the kernels pass it), exact with
+ * 32-bit wrap-around. */
+static inline void emu_mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b, uint32_t c) {
+    emu_mma_x &w = emu_mma_post(a, b);
+    const int g = emu_lane() / 4, t = emu_lane() % 4;
+    int32_t out[4];
+    for (int e = 0; e < 4; e++) {
+        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
+        uint32_t s = c;
+        for (int k = 0; k < 32; k++) {
+            const uint32_t ra = w.a[(row % 8) * 4 + (k % 16) / 4][(row >= 8) + 2 * (k >= 16)];
+            const uint32_t rb = w.b[col * 4 + (k % 16) / 4][k >= 16];
+            s += (uint32_t)((int)(int8_t)(ra >> (8 * (k % 4))) * (int)(int8_t)(rb >> (8 * (k % 4))));
+        }
+        out[e] = (int32_t)s;
+    }
+    emu_warp_sync();
+    memcpy(d, out, 16);
+}
+/* d = a·b + c (c NULL: zeros); the exact products summed in double, rounded once. */
+static inline void emu_mma_f16(float *d, const uint32_t *a, const uint32_t *b, const float *c) {
+    emu_mma_x &w = emu_mma_post(a, b);
+    const int g = emu_lane() / 4, t = emu_lane() % 4;
+    float out[4];
+    for (int e = 0; e < 4; e++) {
+        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
+        double s = c ? c[e] : 0.0;
+        for (int k = 0; k < 16; k++) {
+            const uint32_t ra = w.a[(row % 8) * 4 + (k % 8) / 2][(row >= 8) + 2 * (k >= 8)];
+            const uint32_t rb = w.b[col * 4 + (k % 8) / 2][k >= 8];
+            s += (double)tsc_emu_h2f((uint16_t)(ra >> (16 * (k % 2)))) * tsc_emu_h2f((uint16_t)(rb >> (16 * (k % 2))));
+        }
+        out[e] = (float)s;
+    }
+    emu_warp_sync();
+    memcpy(d, out, 16);
 }
 
 /* ---- cp.async: queued per thread, done at the wait ------------------------------------------ */

@@ -7,13 +7,9 @@
  *
  *   cmake --build BUILD --target mma_emu && BUILD/native/cuda/mma_emu
  *
- * The mma instructions are emulated from their PTX fragment layouts (g = lane / 4,
- * t = lane % 4): m16n8k32 s8 — A regs 0/1/2/3 hold row g / g+8 / g / g+8, bytes of columns
- * 4t.. (regs 2, 3: 16 + 4t..); B regs 0/1 hold k = 4t.. / 16 + 4t.. of column g; m16n8k16 f16
- * — A regs hold (row, columns 2t, 2t+1) for rows g, g+8, g, g+8 and column offsets 0, 0, 8,
- * 8; B regs k = 2t, 2t+1 (+8) of column g; C/D c0, c1 (g, 2t + 0/1), c2, c3 (g+8, ...). The
- * integer mma is exact; the f16 one adds its exact products in double and rounds once
- * (hardware may round differently in the last bit: the F16 checks allow for it).
+ * The mma instructions are emulated in cuda_emu.h from their PTX fragment layouts (the
+ * integer mma exactly; the f16 one adds its exact products in double and rounds once, where
+ * hardware may round differently in the last bit: the F16 checks allow for it).
  *
  * Checks:
  *  - quantized weights: against Σ w·x̂ in double over the CPU-dequantized W and the CPU's Q8_0
@@ -38,67 +34,13 @@ static inline void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &
     r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
 }
 
-struct mma_x {
-    uint32_t a[32][4], b[32][2];
-};
-static mma_x g_mx[32];
-/* Posts the lane's fragments; after the warp barrier every lane reads the others'. */
-static inline mma_x &mma_post(const uint32_t *a, const uint32_t *b) {
-    mma_x &w = g_mx[g_cur >> 5];
-    memcpy(w.a[emu_lane()], a, 16);
-    memcpy(w.b[emu_lane()], b, 8);
-    emu_warp_sync();
-    return w;
-}
-static inline int a_s8(const mma_x &w, int row, int k) { /* A[row][k], m16n8k32 s8 */
-    const uint32_t r = w.a[(row % 8) * 4 + (k % 16) / 4][(row >= 8) + 2 * (k >= 16)];
-    return (int)(int8_t)(r >> (8 * (k % 4)));
-}
-static inline int b_s8(const mma_x &w, int k, int col) {
-    const uint32_t r = w.b[col * 4 + (k % 16) / 4][k >= 16];
-    return (int)(int8_t)(r >> (8 * (k % 4)));
-}
-static inline double a_f16(const mma_x &w, int row, int k) { /* A[row][k], m16n8k16 f16 */
-    const uint32_t r = w.a[(row % 8) * 4 + (k % 8) / 2][(row >= 8) + 2 * (k >= 8)];
-    return tsc_emu_h2f((uint16_t)(r >> (16 * (k % 2))));
-}
-static inline double b_f16(const mma_x &w, int k, int col) {
-    const uint32_t r = w.b[col * 4 + (k % 8) / 2][k >= 8];
-    return tsc_emu_h2f((uint16_t)(r >> (16 * (k % 2))));
-}
-
-static void mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b) {
-    mma_x &w = mma_post(a, b);
-    const int g = emu_lane() / 4, t = emu_lane() % 4;
-    int32_t out[4];
-    for (int e = 0; e < 4; e++) {
-        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
-        uint32_t s = 0x4B400000u; /* MMA_MAGIC in C, added with 32-bit wrap-around */
-        for (int k = 0; k < 32; k++) s += (uint32_t)(a_s8(w, row, k) * b_s8(w, k, col));
-        out[e] = (int32_t)s;
-    }
-    emu_warp_sync();
-    memcpy(d, out, 16);
-}
-static void mma_f16_c(float *d, const uint32_t *a, const uint32_t *b, const float *c) {
-    mma_x &w = mma_post(a, b);
-    const int g = emu_lane() / 4, t = emu_lane() % 4;
-    float out[4];
-    for (int e = 0; e < 4; e++) {
-        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
-        double s = c ? c[e] : 0.0;
-        for (int k = 0; k < 16; k++) s += a_f16(w, row, k) * b_f16(w, k, col);
-        out[e] = (float)s;
-    }
-    emu_warp_sync();
-    memcpy(d, out, 16);
-}
+static void mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b) { emu_mma_s8(d, a, b, 0x4B400000); /* MMA_MAGIC */ }
 static void mma_f16(float *acc, const uint32_t *a, const uint32_t *b) {
     float c[4];
     memcpy(c, acc, 16);
-    mma_f16_c(acc, a, b, c);
+    emu_mma_f16(acc, a, b, c);
 }
-static void mma_f16_z(float *d, const uint32_t *a, const uint32_t *b) { mma_f16_c(d, a, b, NULL); }
+static void mma_f16_z(float *d, const uint32_t *a, const uint32_t *b) { emu_mma_f16(d, a, b, NULL); }
 
 #include "../tsc_device.cuh"
 #include "../tsc_matmul_mma.cu"
