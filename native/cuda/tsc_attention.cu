@@ -33,10 +33,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <type_traits>
+
 #define TSC_ATT_ROWS 8
 #define TSC_ATT_TILE 32
 #define TSC_ATT_MAX_D 256
 
+/* The arguments of all three kernels (the split-KV fields are set by launch_split). */
 struct att_args {
     float *o;
     int64_t o_hs, o_rs; /* floats */
@@ -46,10 +49,37 @@ struct att_args {
     int64_t k_hs, k_rs, v_hs, v_rs; /* bytes */
     const float *mask;
     int64_t mask_rs; /* floats */
-    int64_t n_heads, group, lq, lk, d, kv_offset;
-    float scale;
-    int causal;
+    int64_t group, lq, lk, d, kv_offset;
+    float scale;  /* the scores' factor */
+    float qscale; /* flash: scale·log2(e), so scores come out in base 2 */
+    int32_t causal;
+    /* split-KV decode */
+    float *part;                 /* [n_heads·lq][n_split][d] unnormalised p·V per chunk */
+    float *part_ml;              /* [n_heads·lq][n_split][2] the chunk's max and sum of exp(s - max) */
+    int32_t chunk, n_split, srb; /* keys per block, blocks per head, shared bytes per staged row */
+    int32_t grouped;             /* a block takes all `group` query heads of its kv head */
+    int32_t rows;                /* query rows per block: group·lq when grouped, else lq (<= 8) */
 };
+
+/* tsc_attention's arguments as the kernels take them (strides in bytes become floats for
+ * F32 tensors); a causal window's kv_offset is kept only when causal. */
+static struct att_args att_make(float *o, int64_t o_head_stride, int64_t o_row_stride, const float *q, int64_t q_head_stride,
+                                int64_t q_row_stride, const void *k, int64_t k_head_stride, int64_t k_row_stride, const void *v,
+                                int64_t v_head_stride, int64_t v_row_stride, const float *mask, int64_t mask_row_stride,
+                                int64_t n_heads, int64_t n_kv_heads, int64_t lq, int64_t lk, int64_t d, float scale, int32_t causal,
+                                int64_t kv_offset) {
+    struct att_args a;
+    memset(&a, 0, sizeof a);
+    a.o = o, a.o_hs = o_head_stride / 4, a.o_rs = o_row_stride / 4;
+    a.q = q, a.q_hs = q_head_stride / 4, a.q_rs = q_row_stride / 4;
+    a.k = (const char *)k, a.v = (const char *)v;
+    a.k_hs = k_head_stride, a.k_rs = k_row_stride, a.v_hs = v_head_stride, a.v_rs = v_row_stride;
+    a.mask = lk > 0 ? mask : NULL, a.mask_rs = mask_row_stride / 4;
+    a.group = n_heads / n_kv_heads, a.lq = lq, a.lk = lk, a.d = d;
+    a.kv_offset = causal ? kv_offset : 0;
+    a.scale = scale, a.qscale = scale * 1.4426950408889634f, a.causal = causal != 0;
+    return a;
+}
 
 template <typename T>
 static __device__ __forceinline__ float ldkv(const char *row, int64_t c) {
@@ -152,24 +182,6 @@ static __device__ __forceinline__ void tsc_cp_wait(void) {
 #define TSC_DEC_THREADS 128
 #define TSC_DEC_MAXQ 8 /* query rows per call the split kernel takes (decode, speculative steps) */
 
-struct dec_args {
-    const float *q;
-    int64_t q_hs, q_rs; /* floats */
-    const char *k, *v;
-    int64_t k_hs, k_rs, v_hs, v_rs; /* bytes, multiples of 16 */
-    const float *mask;
-    int64_t mask_rs; /* floats */
-    float *o;
-    int64_t o_hs, o_rs; /* floats; written directly when n_split == 1 */
-    float *part;        /* [n_heads·lq][n_split][d] unnormalised p·V per chunk */
-    float *part_ml;     /* [n_heads·lq][n_split][2] the chunk's max and sum of exp(s - max) */
-    int64_t group, lq, lk, d, kv_offset;
-    int32_t chunk, n_split, srb; /* keys per block, blocks per head, shared bytes per staged row */
-    int32_t grouped;             /* a block takes all `group` query heads of its kv head */
-    int32_t rows;                /* query rows per block: group·lq when grouped, else lq (<= 8) */
-    float scale;
-    int32_t causal;
-};
 
 /* Shared layout of k_att_split: K rows, V rows (srb bytes each), Q rows (floats, scaled),
  * scores then weights [rows][chunk], the slices' partial sums for the reduction of p·V,
@@ -182,7 +194,7 @@ static size_t dec_smem_bytes(int64_t chunk, int64_t srb, int64_t rows, int64_t d
  * kv head x, so GQA reads each K/V row once). Its row rr is query row rr % lq of head
  * x·group + rr / lq (grouped) or of head x; its global row index (head·lq + row) is x·rows + rr. */
 template <typename T>
-__global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct dec_args a) {
+__global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct att_args a) {
     TSC_DYN_SMEM(char, dsm, 16);
     constexpr int esz = (int)sizeof(T), vpc = 16 / esz; /* elements per 16-byte chunk */
     const int64_t d = a.d, lq = a.lq;
@@ -327,7 +339,7 @@ __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct dec_args a
 }
 
 /* Merges the chunks of one (head, row): O = sum_s e^(m_s - M)·acc_s / sum_s e^(m_s - M)·l_s. */
-__global__ void __launch_bounds__(128) k_att_combine(struct dec_args a) {
+__global__ void __launch_bounds__(128) k_att_combine(struct att_args a) {
     const int64_t hr = blockIdx.x, h = hr / a.lq, r = hr - h * a.lq, d = a.d;
     const float *pm = a.part_ml + hr * a.n_split * 2, *po = a.part + hr * a.n_split * d;
     float m = -INFINITY;
@@ -354,19 +366,6 @@ __global__ void __launch_bounds__(128) k_att_combine(struct dec_args a) {
 #define TSC_FA_THREADS 128
 #define TSC_FA_MAX_D 160
 
-struct fa_args {
-    float *o;
-    int64_t o_hs, o_rs; /* floats */
-    const float *q;
-    int64_t q_hs, q_rs; /* floats */
-    const char *k, *v;
-    int64_t k_hs, k_rs, v_hs, v_rs; /* bytes, multiples of 16 */
-    const float *mask;
-    int64_t mask_rs; /* floats */
-    int64_t group, lq, lk, d, kv_offset;
-    float qscale; /* scale·log2(e): scores come out in base 2 */
-    int32_t causal;
-};
 
 #ifndef TSC_EMU
 static __device__ __forceinline__ void tsc_ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
@@ -405,7 +404,7 @@ static size_t fa_smem_bytes(int dp, int mt) { return (size_t)(64 * mt + 4 * TSC_
  * T: the K/V storage. F16 rows go to shared memory by cp.async; F32 rows are loaded,
  * rounded to f16 and stored (synchronously: other resident blocks cover the latency). */
 template <int DP, int MT, typename T>
-__global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
+__global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct att_args a) {
     constexpr int LDS = DP + 8, NT = TSC_FA_BN / 8, DT = DP / 8, BM = 64 * MT;
     TSC_DYN_SMEM(char, fsm, 16);
     __half *qs = (__half *)fsm, *ks = qs + BM * LDS, *vs = ks + 2 * TSC_FA_BN * LDS;
@@ -609,42 +608,100 @@ __global__ void __launch_bounds__(TSC_FA_THREADS) k_flash(struct fa_args a) {
 #define TSC_ATT_FORCE_ROWS64 2
 #define TSC_ATT_FORCE_ROWS128 3
 
+/* The kernel a call takes (tsc_attention; attention_emu.cpp plans with the same functions):
+ * K/V rows that can be staged in 16-byte pieces go to split-KV for lq <= TSC_DEC_MAXQ and to
+ * the tensor cores for d a multiple of 8 up to TSC_FA_MAX_D; everything else, and whatever
+ * those decline, to the general kernel. */
+enum { ATT_SPLIT, ATT_FLASH, ATT_GENERAL };
+static int att_path(const struct att_args &a, int64_t esz, int32_t force) {
+    const uint64_t align = (uint64_t)(uintptr_t)a.k | (uint64_t)(uintptr_t)a.v | (uint64_t)a.k_hs | (uint64_t)a.k_rs |
+                           (uint64_t)a.v_hs | (uint64_t)a.v_rs | (uint64_t)(a.d * esz);
+    const bool rows16 = a.lk > 0 && (align & 15) == 0 && force != TSC_ATT_FORCE_GENERAL;
+    if (rows16 && a.lq <= TSC_DEC_MAXQ) return ATT_SPLIT;
+    if (rows16 && a.d % 8 == 0 && a.d <= TSC_FA_MAX_D) return ATT_FLASH;
+    return ATT_GENERAL;
+}
+
+/* Split-KV launch shape into a: staged row bytes, keys per block (keys > 0 overrides the
+ * default), blocks per head, GQA grouping, rows per block. Returns the blocks along x (kv
+ * heads when grouped, else query heads), or 0 when the keys need more than 65535 blocks.
+ * Keys past the last row's causal window are never read. */
+static int64_t dec_plan(struct att_args *a, int64_t esz, int64_t n_heads, int64_t keys) {
+    int64_t lk_vis = a->lk;
+    if (a->causal) {
+        const int64_t e = a->kv_offset + a->lq;
+        lk_vis = e < 0 ? 0 : (e < a->lk ? e : a->lk);
+    }
+    const int64_t rb = a->d * esz, rbw = rb / 4;
+    /* Rows padded to 4 mod 32 words: the 8 threads of a quarter-warp reading 16 bytes of
+     * consecutive rows at the same offset then cover the 32 banks once. */
+    a->srb = (int32_t)(rb + 4 * ((4 - rbw % 32 + 32) % 32));
+    int64_t chunk = 128;
+    while (chunk > 16 && 2 * chunk * a->srb > 40 * 1024) chunk /= 2; /* ~4 blocks, ~160 KB in flight per SM */
+    if (keys > 0) chunk = keys;
+    a->chunk = (int32_t)chunk;
+    const int64_t n_split = lk_vis > 0 ? tsc_cdiv(lk_vis, chunk) : 1;
+    if (n_split > 65535) return 0;
+    a->n_split = (int32_t)n_split;
+    /* GQA: the query heads of a kv head share its blocks when their rows fit one block. */
+    a->grouped = a->group > 1 && a->group * a->lq <= TSC_DEC_MAXQ;
+    a->rows = (int32_t)(a->grouped ? a->group * a->lq : a->lq);
+    return a->grouped ? n_heads / a->group : n_heads;
+}
+
+/* The flash kernel's template arguments, passed to f as integral constants: DP = d rounded up
+ * to a size the kernel is built for, MT = 2 row tiles per warp (128-row blocks) for d <= 64
+ * when that still gives every SM a couple of blocks and the keys are many, 1 otherwise
+ * (registers: O and S grow with the row tiles). On an H200, SD 1.5 self attention (lk 4096)
+ * ran at 162 vs 145 TFLOP/s with two, its cross attention (lk 77) at 29 vs 33: with few keys
+ * the longer blocks do not pay. */
+template <int V> using att_int = std::integral_constant<int, V>;
+template <class F>
+static void flash_dispatch(const struct att_args &a, int64_t n_heads, int32_t force, int64_t sm_count, F f) {
+    const int64_t d = a.d;
+    const bool two = d <= 64 && (force == TSC_ATT_FORCE_ROWS128 ||
+                                 (force != TSC_ATT_FORCE_ROWS64 && a.lk >= 256 && tsc_cdiv(a.lq, 128) * n_heads >= 2 * sm_count));
+    if (two) {
+        if (d <= 32) f(att_int<32>(), att_int<2>());
+        else if (d <= 48) f(att_int<48>(), att_int<2>());
+        else f(att_int<64>(), att_int<2>());
+    } else if (d <= 32) f(att_int<32>(), att_int<1>());
+    else if (d <= 48) f(att_int<48>(), att_int<1>());
+    else if (d <= 64) f(att_int<64>(), att_int<1>());
+    else if (d <= 80) f(att_int<80>(), att_int<1>());
+    else if (d <= 96) f(att_int<96>(), att_int<1>());
+    else if (d <= 128) f(att_int<128>(), att_int<1>());
+    else f(att_int<160>(), att_int<1>());
+}
+
+/* The general kernel's shared memory: K and V tiles of d + 1 floats a row, the rows' Q. */
+static size_t att_smem_bytes(int64_t d) { return (size_t)(2 * TSC_ATT_TILE * (d + 1) + TSC_ATT_ROWS * d) * sizeof(float); }
+
 #ifndef TSC_EMU
 
 template <typename T>
-static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_heads, int64_t lk_vis) {
-    const int64_t esz = sizeof(T), rb = a.d * esz, rbw = rb / 4;
-    /* Rows padded to 4 mod 32 words: the 8 threads of a quarter-warp reading 16 bytes of
-     * consecutive rows at the same offset then cover the 32 banks once. */
-    a.srb = (int32_t)(rb + 4 * ((4 - rbw % 32 + 32) % 32));
-    int64_t chunk = 128;
-    while (chunk > 16 && 2 * chunk * a.srb > 40 * 1024) chunk /= 2; /* ~4 blocks, ~160 KB in flight per SM */
+static int32_t launch_split(struct tsc_context *c, struct att_args a, int64_t n_heads) {
+    int64_t keys = 0;
     const char *env = getenv("TSC_ATTENTION_SPLIT_KEYS"); /* tuning: keys per block, a power of 2 in [16, 256] */
     if (env) {
-        const long keys = strtol(env, NULL, 10);
-        if (keys >= 16 && keys <= 256 && (keys & (keys - 1)) == 0) chunk = keys;
+        const long k = strtol(env, NULL, 10);
+        if (k >= 16 && k <= 256 && (k & (k - 1)) == 0) keys = k;
     }
-    a.chunk = (int32_t)chunk;
-    const int64_t n_split = lk_vis > 0 ? tsc_cdiv(lk_vis, chunk) : 1;
-    if (n_split > 65535) return TSC_NOT_HANDLED;
-    a.n_split = (int32_t)n_split;
-    /* GQA: the query heads of a kv head share its blocks when their rows fit one block. */
-    a.grouped = a.group > 1 && a.group * a.lq <= TSC_DEC_MAXQ;
-    a.rows = (int32_t)(a.grouped ? a.group * a.lq : a.lq);
-    const int64_t n_blocks_x = a.grouped ? n_heads / a.group : n_heads;
-    const size_t smem = dec_smem_bytes(chunk, a.srb, a.rows, a.d);
+    const int64_t n_blocks_x = dec_plan(&a, sizeof(T), n_heads, keys);
+    if (n_blocks_x == 0) return TSC_NOT_HANDLED;
+    const size_t smem = dec_smem_bytes(a.chunk, a.srb, a.rows, a.d);
     if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
     void *scratch = NULL;
-    if (n_split > 1) {
-        const int64_t rows = n_heads * a.lq * n_split;
+    if (a.n_split > 1) {
+        const int64_t rows = n_heads * a.lq * a.n_split;
         int32_t st = tsc_scratch(c, rows * (a.d + 2) * 4, &scratch);
         if (st) return st;
         a.part = (float *)scratch, a.part_ml = a.part + rows * a.d;
     }
     if (smem > 48 * 1024) cudaFuncSetAttribute(k_att_split<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    k_att_split<T><<<dim3((unsigned)n_blocks_x, (unsigned)n_split), TSC_DEC_THREADS, smem, c->stream>>>(a);
+    k_att_split<T><<<dim3((unsigned)n_blocks_x, (unsigned)a.n_split), TSC_DEC_THREADS, smem, c->stream>>>(a);
     int32_t st = tsc_launch_status("tsc_attention");
-    if (st == TS_OK && n_split > 1) {
+    if (st == TS_OK && a.n_split > 1) {
         k_att_combine<<<(unsigned)(n_heads * a.lq), 128, 0, c->stream>>>(a);
         st = tsc_launch_status("tsc_attention (combine)");
     }
@@ -655,35 +712,18 @@ static int32_t launch_split(struct tsc_context *c, struct dec_args a, int64_t n_
     return st;
 }
 
-template <int DP, int MT, typename T>
-static int32_t launch_flash(struct tsc_context *c, const struct fa_args &a, int64_t n_heads) {
-    const size_t smem = fa_smem_bytes(DP, MT);
-    if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
-    if (smem > 48 * 1024) cudaFuncSetAttribute(k_flash<DP, MT, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    k_flash<DP, MT, T><<<dim3((unsigned)tsc_cdiv(a.lq, 64 * MT), (unsigned)n_heads), TSC_FA_THREADS, smem, c->stream>>>(a);
-    return tsc_launch_status("tsc_attention");
-}
-
-/* Two row tiles per warp (128-row blocks) for d <= 64 when that still gives every SM a
- * couple of blocks and the keys are many; one otherwise (registers: O and S grow with the row
- * tiles). On an H200, SD 1.5 self attention (lk 4096) ran at 162 vs 145 TFLOP/s with two, its
- * cross attention (lk 77) at 29 vs 33: with few keys the longer blocks do not pay. */
 template <typename T>
-static int32_t launch_flash_d(struct tsc_context *c, const struct fa_args &a, int64_t n_heads, int32_t force) {
-    const int64_t d = a.d;
-    const bool two = d <= 64 && (force == TSC_ATT_FORCE_ROWS128 ||
-                                 (force != TSC_ATT_FORCE_ROWS64 && a.lk >= 256 && tsc_cdiv(a.lq, 128) * n_heads >= 2 * (int64_t)c->sm_count));
-    if (two)
-        return d <= 32 ? launch_flash<32, 2, T>(c, a, n_heads)
-               : d <= 48 ? launch_flash<48, 2, T>(c, a, n_heads)
-                         : launch_flash<64, 2, T>(c, a, n_heads);
-    return d <= 32 ? launch_flash<32, 1, T>(c, a, n_heads)
-           : d <= 48 ? launch_flash<48, 1, T>(c, a, n_heads)
-           : d <= 64 ? launch_flash<64, 1, T>(c, a, n_heads)
-           : d <= 80 ? launch_flash<80, 1, T>(c, a, n_heads)
-           : d <= 96 ? launch_flash<96, 1, T>(c, a, n_heads)
-           : d <= 128 ? launch_flash<128, 1, T>(c, a, n_heads)
-                      : launch_flash<160, 1, T>(c, a, n_heads);
+static int32_t launch_flash(struct tsc_context *c, const struct att_args &a, int64_t n_heads, int32_t force) {
+    int32_t r = TSC_NOT_HANDLED;
+    flash_dispatch(a, n_heads, force, c->sm_count, [&](auto dp, auto mt) {
+        constexpr int DP = decltype(dp)::value, MT = decltype(mt)::value;
+        const size_t smem = fa_smem_bytes(DP, MT);
+        if ((int64_t)smem > c->max_smem_optin) return;
+        if (smem > 48 * 1024) cudaFuncSetAttribute(k_flash<DP, MT, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_flash<DP, MT, T><<<dim3((unsigned)tsc_cdiv(a.lq, 64 * MT), (unsigned)n_heads), TSC_FA_THREADS, smem, c->stream>>>(a);
+        r = tsc_launch_status("tsc_attention");
+    });
+    return r;
 }
 
 /* TSC_ATTENTION_KERNEL (read per call, for tuning and same-run comparisons in tsc_bench):
@@ -737,53 +777,20 @@ extern "C" TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stri
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_attention: pointers and strides must be multiples of the element size");
     if (n_heads > 65535 || tsc_cdiv(lq, TSC_ATT_ROWS) > 0x7fffffffLL)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_attention: too many heads (%lld > 65535) or query rows", (long long)n_heads);
-    const uint64_t align = (uint64_t)(uintptr_t)k | (uint64_t)(uintptr_t)v | (uint64_t)k_head_stride | (uint64_t)k_row_stride |
-                           (uint64_t)v_head_stride | (uint64_t)v_row_stride | (uint64_t)(d * esz);
     const int32_t force = att_force();
-    const bool rows16 = lk > 0 && (align & 15) == 0 && force != TSC_ATT_FORCE_GENERAL; /* K/V rows can be staged in 16-byte pieces */
-    if (rows16 && lq <= TSC_DEC_MAXQ) {
-        struct dec_args a;
-        memset(&a, 0, sizeof a);
-        a.q = q, a.q_hs = q_head_stride / 4, a.q_rs = q_row_stride / 4;
-        a.k = (const char *)k, a.v = (const char *)v;
-        a.k_hs = k_head_stride, a.k_rs = k_row_stride, a.v_hs = v_head_stride, a.v_rs = v_row_stride;
-        a.mask = mask, a.mask_rs = mask_row_stride / 4;
-        a.o = o, a.o_hs = o_head_stride / 4, a.o_rs = o_row_stride / 4;
-        a.group = n_heads / n_kv_heads, a.lq = lq, a.lk = lk, a.d = d;
-        a.kv_offset = causal ? kv_offset : 0;
-        a.scale = scale, a.causal = causal != 0;
-        /* Keys past the last row's causal window are never read. */
-        int64_t lk_vis = lk;
-        if (causal) {
-            const int64_t e = kv_offset + lq;
-            lk_vis = e < 0 ? 0 : (e < lk ? e : lk);
-        }
-        int32_t r = kv_type == TS_TYPE_F16 ? launch_split<__half>(c, a, n_heads, lk_vis) : launch_split<float>(c, a, n_heads, lk_vis);
+    const struct att_args a = att_make(o, o_head_stride, o_row_stride, q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride,
+                                       v, v_head_stride, v_row_stride, mask, mask_row_stride, n_heads, n_kv_heads, lq, lk, d, scale,
+                                       causal, kv_offset);
+    const int path = att_path(a, esz, force);
+    if (path == ATT_SPLIT) {
+        int32_t r = kv_type == TS_TYPE_F16 ? launch_split<__half>(c, a, n_heads) : launch_split<float>(c, a, n_heads);
         if (r != TSC_NOT_HANDLED) return r;
     }
-    if (rows16 && lq > TSC_DEC_MAXQ && d % 8 == 0 && d <= TSC_FA_MAX_D) {
-        struct fa_args a;
-        a.o = o, a.o_hs = o_head_stride / 4, a.o_rs = o_row_stride / 4;
-        a.q = q, a.q_hs = q_head_stride / 4, a.q_rs = q_row_stride / 4;
-        a.k = (const char *)k, a.v = (const char *)v;
-        a.k_hs = k_head_stride, a.k_rs = k_row_stride, a.v_hs = v_head_stride, a.v_rs = v_row_stride;
-        a.mask = mask, a.mask_rs = mask_row_stride / 4;
-        a.group = n_heads / n_kv_heads, a.lq = lq, a.lk = lk, a.d = d;
-        a.kv_offset = causal ? kv_offset : 0;
-        a.qscale = scale * 1.4426950408889634f, a.causal = causal != 0;
-        int32_t r = kv_type == TS_TYPE_F16 ? launch_flash_d<__half>(c, a, n_heads, force) : launch_flash_d<float>(c, a, n_heads, force);
+    if (path == ATT_FLASH) {
+        int32_t r = kv_type == TS_TYPE_F16 ? launch_flash<__half>(c, a, n_heads, force) : launch_flash<float>(c, a, n_heads, force);
         if (r != TSC_NOT_HANDLED) return r;
     }
-    struct att_args a;
-    a.o = o, a.o_hs = o_head_stride / 4, a.o_rs = o_row_stride / 4;
-    a.q = q, a.q_hs = q_head_stride / 4, a.q_rs = q_row_stride / 4;
-    a.k = (const char *)k, a.v = (const char *)v;
-    a.k_hs = k_head_stride, a.k_rs = k_row_stride, a.v_hs = v_head_stride, a.v_rs = v_row_stride;
-    a.mask = lk > 0 ? mask : NULL, a.mask_rs = mask_row_stride / 4;
-    a.n_heads = n_heads, a.group = n_heads / n_kv_heads, a.lq = lq, a.lk = lk, a.d = d;
-    a.kv_offset = causal ? kv_offset : 0;
-    a.scale = scale, a.causal = causal != 0;
-    const size_t smem = (size_t)(2 * TSC_ATT_TILE * (d + 1) + TSC_ATT_ROWS * d) * sizeof(float);
+    const size_t smem = att_smem_bytes(d);
     if ((int64_t)smem > c->max_smem_optin)
         return tsc_set_error(TS_ERR_UNSUPPORTED, "tsc_attention: d=%lld needs %zu bytes of shared memory, the device has %d",
                              (long long)d, smem, c->max_smem_optin);

@@ -58,92 +58,42 @@ struct acase {
     int64_t split_keys;   /* TSC_ATTENTION_SPLIT_KEYS, or 0 */
 };
 
-enum { PATH_SPLIT, PATH_FLASH, PATH_GENERAL };
 static const char *path_name[] = {"split-kv", "flash", "general"};
 
-/* tsc_attention after validation, on host memory (the same kernel choice with 132 SMs).
+/* tsc_attention after validation, on host memory, with its planning functions (132 SMs).
  * Returns the path taken. */
 template <typename T>
-static int run_kernels(const acase &c, float *o, int64_t o_hs, int64_t o_rs, const float *q, int64_t q_hs, int64_t q_rs, const char *k,
-                       const char *v, int64_t k_hs, int64_t k_rs, const float *mask, int64_t mask_rs, float scale) {
-    const int64_t esz = sizeof(T), n_heads = c.heads, lq = c.lq, lk = c.lk, d = c.d;
-    const int64_t kv_offset = c.causal ? c.kv_offset : 0;
+static int run_kernels(const acase &c, struct att_args a) {
+    const int64_t n_heads = c.heads;
     const int32_t force = c.force == NULL ? 0
                           : strcmp(c.force, "general") == 0 ? TSC_ATT_FORCE_GENERAL
                           : strcmp(c.force, "rows64") == 0  ? TSC_ATT_FORCE_ROWS64
                           : strcmp(c.force, "rows128") == 0 ? TSC_ATT_FORCE_ROWS128
                                                             : 0;
-    const uint64_t align = (uint64_t)(uintptr_t)k | (uint64_t)(uintptr_t)v | (uint64_t)k_hs | (uint64_t)k_rs | (uint64_t)(d * esz);
-    const bool rows16 = lk > 0 && (align & 15) == 0 && force != TSC_ATT_FORCE_GENERAL;
-    if (rows16 && lq <= TSC_DEC_MAXQ) {
-        struct dec_args a;
-        memset(&a, 0, sizeof a);
-        a.q = q, a.q_hs = q_hs, a.q_rs = q_rs, a.k = k, a.v = v, a.k_hs = k_hs, a.k_rs = k_rs, a.v_hs = k_hs, a.v_rs = k_rs;
-        a.mask = mask, a.mask_rs = mask_rs, a.o = o, a.o_hs = o_hs, a.o_rs = o_rs;
-        a.group = n_heads / c.kv_heads, a.lq = lq, a.lk = lk, a.d = d, a.kv_offset = kv_offset, a.scale = scale, a.causal = c.causal != 0;
-        int64_t lk_vis = lk;
-        if (c.causal) {
-            const int64_t e = kv_offset + lq;
-            lk_vis = e < 0 ? 0 : (e < lk ? e : lk);
-        }
-        const int64_t rb = d * esz, rbw = rb / 4;
-        a.srb = (int32_t)(rb + 4 * ((4 - rbw % 32 + 32) % 32));
-        int64_t chunk = 128;
-        while (chunk > 16 && 2 * chunk * a.srb > 40 * 1024) chunk /= 2;
-        if (c.split_keys) chunk = c.split_keys;
-        a.chunk = (int32_t)chunk;
-        const int64_t n_split = lk_vis > 0 ? tsc_cdiv(lk_vis, chunk) : 1;
-        a.n_split = (int32_t)n_split;
-        a.grouped = a.group > 1 && a.group * a.lq <= TSC_DEC_MAXQ;
-        a.rows = (int32_t)(a.grouped ? a.group * a.lq : a.lq);
-        const int64_t nbx = a.grouped ? n_heads / a.group : n_heads;
+    const int path = att_path(a, sizeof(T), force);
+    if (path == ATT_SPLIT) {
+        const int64_t nbx = dec_plan(&a, sizeof(T), n_heads, c.split_keys);
         std::vector<float> part;
-        if (n_split > 1) {
-            part.assign(n_heads * lq * n_split * (d + 2), NAN);
-            a.part = part.data(), a.part_ml = a.part + n_heads * lq * n_split * d;
+        if (a.n_split > 1) {
+            part.assign(n_heads * a.lq * a.n_split * (a.d + 2), NAN);
+            a.part = part.data(), a.part_ml = a.part + n_heads * a.lq * a.n_split * a.d;
         }
-        launch(dim3((unsigned)nbx, (unsigned)n_split), dim3(TSC_DEC_THREADS), dec_smem_bytes(chunk, a.srb, a.rows, d),
+        launch(dim3((unsigned)nbx, (unsigned)a.n_split), dim3(TSC_DEC_THREADS), dec_smem_bytes(a.chunk, a.srb, a.rows, a.d),
                [&] { k_att_split<T>(a); });
-        if (n_split > 1) launch(dim3((unsigned)(n_heads * lq)), dim3(128), 0, [&] { k_att_combine(a); });
-        return PATH_SPLIT;
+        if (a.n_split > 1) launch(dim3((unsigned)(n_heads * a.lq)), dim3(128), 0, [&] { k_att_combine(a); });
+        return ATT_SPLIT;
     }
-    if (rows16 && lq > TSC_DEC_MAXQ && d % 8 == 0 && d <= TSC_FA_MAX_D) {
-        struct fa_args a;
-        a.o = o, a.o_hs = o_hs, a.o_rs = o_rs, a.q = q, a.q_hs = q_hs, a.q_rs = q_rs;
-        a.k = k, a.v = v, a.k_hs = k_hs, a.k_rs = k_rs, a.v_hs = k_hs, a.v_rs = k_rs, a.mask = mask, a.mask_rs = mask_rs;
-        a.group = n_heads / c.kv_heads, a.lq = lq, a.lk = lk, a.d = d, a.kv_offset = kv_offset;
-        a.qscale = scale * 1.4426950408889634f, a.causal = c.causal != 0;
-        const bool two = d <= 64 && (force == TSC_ATT_FORCE_ROWS128 ||
-                                     (force != TSC_ATT_FORCE_ROWS64 && a.lk >= 256 && tsc_cdiv(a.lq, 128) * n_heads >= 2 * 132));
-        auto go = [&](auto dp, auto mt) {
+    if (path == ATT_FLASH) {
+        flash_dispatch(a, n_heads, force, 132, [&](auto dp, auto mt) {
             constexpr int DP = decltype(dp)::value, MT = decltype(mt)::value;
-            launch(dim3((unsigned)tsc_cdiv(lq, 64 * MT), (unsigned)n_heads), dim3(TSC_FA_THREADS), fa_smem_bytes(DP, MT),
+            launch(dim3((unsigned)tsc_cdiv(a.lq, 64 * MT), (unsigned)n_heads), dim3(TSC_FA_THREADS), fa_smem_bytes(DP, MT),
                    [&] { k_flash<DP, MT, T>(a); });
-        };
-        using one = std::integral_constant<int, 1>;
-        using two_t = std::integral_constant<int, 2>;
-        if (two) {
-            if (d <= 32) go(std::integral_constant<int, 32>(), two_t());
-            else if (d <= 48) go(std::integral_constant<int, 48>(), two_t());
-            else go(std::integral_constant<int, 64>(), two_t());
-        } else if (d <= 32) go(std::integral_constant<int, 32>(), one());
-        else if (d <= 48) go(std::integral_constant<int, 48>(), one());
-        else if (d <= 64) go(std::integral_constant<int, 64>(), one());
-        else if (d <= 80) go(std::integral_constant<int, 80>(), one());
-        else if (d <= 96) go(std::integral_constant<int, 96>(), one());
-        else if (d <= 128) go(std::integral_constant<int, 128>(), one());
-        else go(std::integral_constant<int, 160>(), one());
-        return PATH_FLASH;
+        });
+        return ATT_FLASH;
     }
-    struct att_args a;
-    a.o = o, a.o_hs = o_hs, a.o_rs = o_rs, a.q = q, a.q_hs = q_hs, a.q_rs = q_rs;
-    a.k = k, a.v = v, a.k_hs = k_hs, a.k_rs = k_rs, a.v_hs = k_hs, a.v_rs = k_rs;
-    a.mask = lk > 0 ? mask : NULL, a.mask_rs = mask_rs;
-    a.n_heads = n_heads, a.group = n_heads / c.kv_heads, a.lq = lq, a.lk = lk, a.d = d, a.kv_offset = kv_offset;
-    a.scale = scale, a.causal = c.causal != 0;
-    const size_t smem = (size_t)(2 * TSC_ATT_TILE * (d + 1) + TSC_ATT_ROWS * d) * sizeof(float);
-    launch(dim3((unsigned)tsc_cdiv(lq, TSC_ATT_ROWS), (unsigned)n_heads), dim3(32 * TSC_ATT_ROWS), smem, [&] { k_attention<T>(a); });
-    return PATH_GENERAL;
+    launch(dim3((unsigned)tsc_cdiv(a.lq, TSC_ATT_ROWS), (unsigned)n_heads), dim3(32 * TSC_ATT_ROWS), att_smem_bytes(a.d),
+           [&] { k_attention<T>(a); });
+    return ATT_GENERAL;
 }
 
 static void run_case(const acase &c) {
@@ -181,9 +131,10 @@ static void run_case(const acase &c) {
         return;
     }
     g_ranges = {{k, k + nkv * esz}, {v, v + nkv * esz}};
-    const int p = esz == 2 ? run_kernels<__half>(c, o, q_hs, q_rs, q, q_hs, q_rs, k, v, k_hs * esz, k_rs * esz, mask, mrs, scale)
-                           : run_kernels<float>(c, o, q_hs, q_rs, q, q_hs, q_rs, k, v, k_hs * esz, k_rs * esz, mask, mrs, scale);
-    const double abs_tol = p == PATH_FLASH ? 3e-3 : 3e-5, rel_tol = abs_tol;
+    const struct att_args a = att_make(o, q_hs * 4, q_rs * 4, q, q_hs * 4, q_rs * 4, k, k_hs * esz, k_rs * esz, v, k_hs * esz,
+                                       k_rs * esz, mask, mrs * 4, c.heads, c.kv_heads, c.lq, c.lk, c.d, scale, c.causal, c.kv_offset);
+    const int p = esz == 2 ? run_kernels<__half>(c, a) : run_kernels<float>(c, a);
+    const double abs_tol = p == ATT_FLASH ? 3e-3 : 3e-5, rel_tol = abs_tol;
     int64_t bad = 0, written = 0;
     double worst = 0;
     for (int64_t i = 0; i < nq; i++) {
