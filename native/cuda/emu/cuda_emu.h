@@ -347,6 +347,14 @@ static inline void emu_ldmatrix_x4_trans(uint32_t addr, uint32_t *r) {
     emu_warp_sync();
 }
 
+/* The same into four registers, as the kernels' PTX wrappers take them. */
+static inline void emu_ldmatrix_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3, bool trans = false) {
+    uint32_t r[4];
+    if (trans) emu_ldmatrix_x4_trans(addr, r);
+    else emu_ldmatrix_x4(addr, r);
+    r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
+}
+
 /* mma.sync m16n8k32 s8 and m16n8k16 f16 (row.col), from their PTX fragment layouts; g =
  * lane / 4, t = lane % 4. s8: A regs 0/1/2/3 hold rows g / g+8 / g / g+8, the bytes of
  * columns 4t.. (regs 2, 3: 16 + 4t..); B regs 0/1 hold k = 4t.. / 16 + 4t.. of column g.

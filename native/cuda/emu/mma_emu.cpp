@@ -28,11 +28,7 @@ static inline void cp16_zfill(uint32_t dst, const void *src, int src_bytes) { em
 static inline void cp8(uint32_t dst, const void *src) { emu_cp_async(dst, src, 8, 8); }
 static inline void cp_commit() { emu_cp_commit(); }
 template <int N> static inline void cp_wait() { emu_cp_wait(N); }
-static inline void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
-    uint32_t r[4];
-    emu_ldmatrix_x4(addr, r);
-    r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
-}
+static inline void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) { emu_ldmatrix_x4(addr, r0, r1, r2, r3); }
 
 static void mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b) { emu_mma_s8(d, a, b, 0x4B400000); /* MMA_MAGIC */ }
 static void mma_f16(float *acc, const uint32_t *a, const uint32_t *b) {
