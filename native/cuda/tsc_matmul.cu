@@ -173,10 +173,10 @@ static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t s
     for (int i = 0; i < N; i++) out[i] = __funnelshift_r(w[i], w[i + 1], sh);
 }
 
-/* Bit b (0..3) of the 4-bit value v moved to bit `to` of byte b. */
-static __device__ __forceinline__ uint32_t spread4(uint32_t v, int to) {
-    return ((v & 1u) | ((v & 2u) << 7) | ((v & 4u) << 14) | ((v & 8u) << 21)) << to;
-}
+/* Bit b (0..3) of the 4-bit value v moved to bit 4 of byte b (the 5th bit of a Q5 level): the
+ * product's four shifted copies of v (by 4, 11, 18, 25) do not overlap, so it is their OR,
+ * and the mask keeps bit b of copy b. */
+static __device__ __forceinline__ uint32_t spread4(uint32_t v) { return (v * 0x02040810u) & 0x10101010u; }
 
 /* What one group of 32 weights needs from memory, loaded before any of it is used (so the
  * loads of several groups are in flight together): up to two spans of words (a, b), with
@@ -273,8 +273,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_0>(const qraw &r, qgroup &o) 
     align_words<1>(r.b, r.shb, h);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u, 4);
-        o.q[i + 4] = ((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u, 4);
+        o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u);
+        o.q[i + 4] = ((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u);
     }
     o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
     o.D = h2f(r.e[0]), o.M = 0.0f;
@@ -295,8 +295,8 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_1>(const qraw &r, qgroup &o) 
     align_words<1>(r.b, r.shb, h);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u, 4);
-        o.q[i + 4] = ((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u, 4);
+        o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u);
+        o.q[i + 4] = ((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u);
     }
     o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 1;
     o.D = h2f(r.e[0]), o.M = h2f(r.e[1]);
