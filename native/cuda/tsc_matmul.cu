@@ -598,55 +598,77 @@ static __device__ __forceinline__ void mv_tile(float &acc, wptr tile, const int8
     }
 }
 
-/* Decode (m = 1): one warp per weight row; the row is cut into tiles of TSC_MV_TILE_GROUPS
- * groups that the warp copies with cp.async (16 bytes a lane) into a ring of TSC_MV_SLOTS
- * tiles of its own, one tile ahead of the one it multiplies, so a warp keeps a tile of weight
- * bytes in flight without holding them in registers. A partial last tile copies whole 16-byte
- * pieces (bytes past the row inside the last piece are never decoded). */
-template <int T>
-__global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
-                                                                      const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs,
-                                                                      int64_t n, int64_t k) {
+/* Decode (m = 1): one warp per weight row at a time; the row is cut into tiles of
+ * TSC_MV_TILE_GROUPS groups that the warp copies with cp.async (16 bytes a lane) into a ring
+ * of TSC_MV_SLOTS tiles of its own, one tile ahead of the one it multiplies, so a warp keeps a
+ * tile of weight bytes in flight without holding them in registers. A partial last tile
+ * copies whole 16-byte pieces (bytes past the row inside the last piece are never decoded).
+ * Warp w of block b takes row b·4 + w. MULTI (TSC_MATVEC_BLOCKS, for tuning): a smaller grid
+ * whose warps then take rows b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the next
+ * row's first tile in flight while the current row's last one is decoded (4 blocks per SM
+ * for the registers that takes). */
+template <int T, bool MULTI>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
+    k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride, const int8_t *__restrict__ xq,
+                   const tsc_xs *__restrict__ xs, int64_t n, int64_t k) {
     TSC_DYN_SMEM(int4, tsc_mv_smem, 16);
-    const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
-    if (row >= n) return; /* whole warps leave; no block-wide barrier below */
+    const int64_t row0 = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y, rstep = (int64_t)gridDim.x * TSC_MM_WARPS;
+    if (row0 >= n) return; /* whole warps leave; no block-wide barrier below */
     constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = TSC_MV_SLOTS; /* tile bytes, slot bytes */
     uint8_t *ring = (uint8_t *)tsc_mv_smem + threadIdx.y * S * SB;
     const int lane = threadIdx.x;
     const int64_t ng = k / 32;
     const int64_t rb = qtype<T>::qk == 32 ? ng * qtype<T>::bs : ng / 8 * qtype<T>::bs;
     const int64_t tiles = (ng + TSC_MV_TILE_GROUPS - 1) / TSC_MV_TILE_GROUPS;
-    const uint8_t *wr = w + row * w_stride;
+    const int64_t total = MULTI ? (n - row0 + rstep - 1) / rstep * tiles : tiles; /* tiles of the warp's rows */
     /* Rows need only be 2-byte aligned: the copies start at the 16-byte boundary below the
-     * row (o bytes before it; TB is a multiple of 16, so every tile has the same o) and a
-     * slot holds the tile at offset o. Bytes copied beyond the row share a 16-byte piece
-     * with row bytes, so no copy touches memory outside the row's pieces. */
-    const int o = (int)((uintptr_t)wr & 15);
-    /* Tile t into ring slot t % S; one commit group per call (empty past the row's end). */
-    auto issue = [&](int64_t t) {
-        if (t < tiles) {
-            const int bytes = rb - t * TB < TB ? (int)(rb - t * TB) : TB;
+     * row (o bytes before it; TB is a multiple of 16, so every tile of a row has the same o)
+     * and a slot holds the tile at offset o. Bytes copied beyond the row share a 16-byte
+     * piece with row bytes, so no copy touches memory outside the row's pieces. */
+    auto row_offset = [](const uint8_t *r) { return (int)((uintptr_t)r & 15); };
+    /* The warp's tiles in order, tile ft into ring slot ft % S; one commit group per call
+     * (empty past the last). */
+    const uint8_t *iwr = w + row0 * w_stride; /* the row and tile the next call copies */
+    int64_t ift = 0, it = 0;
+    auto issue_next = [&]() {
+        if (ift < total) {
+            const int o = row_offset(iwr);
+            const int bytes = rb - it * TB < TB ? (int)(rb - it * TB) : TB;
             const int chunks = (o + bytes + 15) / 16;
-            uint8_t *dst = ring + (int)(t % S) * SB;
-            const uint8_t *src = wr - o + t * TB;
+            uint8_t *dst = ring + (int)(ift % S) * SB;
+            const uint8_t *src = iwr - o + it * TB;
             for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
+            it++;
+            if (MULTI && it == tiles) it = 0, iwr += rstep * w_stride;
         }
+        ift++;
         cp_async_commit();
     };
     pdl_trigger();
-    for (int t = 0; t < S - 1; t++) issue(t); /* weights only: nothing earlier kernels write */
-    pdl_wait();                                 /* xq, xs (and y) from here on */
+    for (int t = 0; t < S - 1; t++) issue_next(); /* weights only: nothing earlier kernels write */
+    pdl_wait();                                   /* xq, xs (and y) from here on */
     float acc = 0.0f;
-    for (int64_t t = 0; t < tiles; t++) {
-        issue(t + S - 1);
+    int64_t row = row0, t = 0;
+    int o = row_offset(w + row0 * w_stride);
+    for (int64_t ft = 0; ft < total; ft++) {
+        issue_next();
         const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
-        const wptr tile = {ring + (int)(t % S) * SB, (uint32_t)o, true}; /* a slot is a tile plus 16 bytes */
+        const wptr tile = {ring + (int)(ft % S) * SB, (uint32_t)o, true}; /* a slot is a tile plus 16 bytes */
         if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, true>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
         else mv_tile<T, false>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
-        __syncwarp(); /* every lane is done with slot t % S before it is refilled */
+        __syncwarp(); /* every lane is done with slot ft % S before it is refilled */
+        t++;
+        if (MULTI && t == tiles) { /* the row is done: on to the warp's next one */
+            const float v = tsc_warp_sum(acc);
+            if (lane == 0) y[row] = v;
+            acc = 0.0f, t = 0, row += rstep;
+            o = row_offset(w + row * w_stride);
+        }
     }
-    const float v = tsc_warp_sum(acc);
-    if (lane == 0) y[row] = v;
+    if (!MULTI) {
+        const float v = tsc_warp_sum(acc);
+        if (lane == 0) y[row0] = v;
+    }
 }
 
 /* ---- F32 / F16 / BF16 weights ------------------------------------------------------------- */
@@ -861,6 +883,19 @@ static int matvec_option(const char *what) {
     return e != NULL && strstr(e, what) != NULL;
 }
 
+/* Blocks of k_matvec_async for n rows: one warp per row, or with TSC_MATVEC_BLOCKS=B in the
+ * environment (read at every call, for tuning on a GPU) at most B blocks per SM, each warp
+ * then taking several rows in turn. */
+static unsigned matvec_blocks(const struct tsc_context *c, int64_t n) {
+    int64_t blocks = tsc_cdiv(n, TSC_MM_WARPS);
+    const char *e = getenv("TSC_MATVEC_BLOCKS");
+    if (e != NULL) {
+        const long per_sm = strtol(e, NULL, 10);
+        if (per_sm > 0 && per_sm <= 64 && c->sm_count > 0 && per_sm * c->sm_count < blocks) blocks = per_sm * c->sm_count;
+    }
+    return (unsigned)blocks;
+}
+
 /* Whether the device runs programmatic dependent launches (sm_90 and later); cached. */
 static int pdl_known[64]; /* 0 unknown, 1 no, 2 yes */
 static int pdl_supported(int32_t device) {
@@ -906,8 +941,10 @@ static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t 
          * with 8 blocks of 4 warps per SM (registers) that is 64 tiles (>= 70 KB) per SM,
          * well above what HBM3 needs; 2 slots (<= 35 KB per block) keep 8 blocks resident,
          * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
-        launch_pdl(c, k_matvec_async<T>, dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), block, mv_smem_bytes<T>(), y, w, w_stride, xq, xs,
-                   n, k);
+        const unsigned blocks = matvec_blocks(c, n);
+        if ((int64_t)blocks * TSC_MM_WARPS < n)
+            launch_pdl(c, k_matvec_async<T, true>, dim3(blocks), block, mv_smem_bytes<T>(), y, w, w_stride, xq, xs, n, k);
+        else launch_pdl(c, k_matvec_async<T, false>, dim3(blocks), block, mv_smem_bytes<T>(), y, w, w_stride, xq, xs, n, k);
     } else if (m == 1) {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
         k_matmul_q<T, 1, TSC_MV_UNROLL><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xs, n, k, m);

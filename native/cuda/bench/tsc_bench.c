@@ -5,7 +5,9 @@
  *
  * Writes OUT_DIR/bench.json and OUT_DIR/bench.md: device facts, device-to-device copy
  * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16/Q4_K/Q6_K matvec at 4096x14336 and 14336x4096
- * (GB/s of weights streamed, % of the copy bandwidth), a LLaMA-2-7B-shaped weight set of
+ * (GB/s of weights streamed, % of the copy bandwidth; the quantized ones again with the
+ * register-load kernels, TSC_MATVEC_KERNEL=regs,nopdl, and with resident warps taking several
+ * rows, TSC_MATVEC_BLOCKS=4), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2),
  * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16 at M=512/2048 in TFLOP/s
  * and % of the H100 SXM dense int8/f16 peaks; M around its threshold), attention at the
@@ -183,6 +185,15 @@ static const char *tname(int32_t t) {
     return t == TS_TYPE_Q8_0 ? "q8_0" : t == TS_TYPE_Q4_0 ? "q4_0" : t == TS_TYPE_Q4_K ? "q4_K" : t == TS_TYPE_Q6_K ? "q6_K" : "f16";
 }
 
+/* " [blocks/SM B]" while TSC_MATVEC_BLOCKS is set (resident warps taking several rows). */
+static const char *variant_tag(void) {
+    static char tag[48];
+    const char *b = getenv("TSC_MATVEC_BLOCKS");
+    if (b == NULL) return "";
+    snprintf(tag, sizeof tag, " [blocks/SM %s]", b);
+    return tag;
+}
+
 /* pad > 0: rows pad bytes longer than they need (2: rows only 2-byte aligned, as Q6_K rows
  * of 11008 are; random bytes). */
 static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int64_t pad) {
@@ -208,9 +219,9 @@ static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int6
             a.wl[i] = d;
         }
     }
-    char name[96];
-    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld%s%s", tname(type), (long long)n, (long long)k, (long long)m,
-             pad == 2 ? " (2-byte aligned rows)" : "", getenv("TSC_MATVEC_KERNEL") ? " [regs,nopdl]" : "");
+    char name[160];
+    snprintf(name, sizeof name, "%s n=%lld k=%lld m=%lld%s%s%s", tname(type), (long long)n, (long long)k, (long long)m,
+             pad == 2 ? " (2-byte aligned rows)" : "", getenv("TSC_MATVEC_KERNEL") ? " [regs,nopdl]" : "", variant_tag());
     double s = time_it(do_mm, &a);
     result(m == 1 ? "matvec" : "matmul", name, s, m == 1 ? (double)n * row_bytes(type, k) : 0, m > 1 ? 2.0 * n * k * m : 0);
     for (int i = 1; i < a.nw; i++) tsc_free(ctx, (void *)a.wl[i]);
@@ -257,32 +268,34 @@ static void bench_weight_set(int32_t type) {
         }
     s->x = rand_floats(11008, 5);
     s->y = dalloc(11008 * 4);
-    char name[96];
-    snprintf(name, sizeof name, "%s llama-7b shapes, %d layers, %.2f GiB", tname(type), layers, total / (1 << 30));
+    char name[128];
+    snprintf(name, sizeof name, "%s llama-7b shapes, %d layers, %.2f GiB%s", tname(type), layers, total / (1 << 30), variant_tag());
     double sec = time_it(do_set, s);
     result("weightset", name, sec, total, 0);
-    /* Without programmatic dependent launch, and the register kernels without it (the old path). */
-    static const char *variants[2] = {"nopdl", "regs,nopdl"};
-    for (int v = 0; v < 2; v++) {
-        setenv("TSC_MATVEC_KERNEL", variants[v], 1);
-        char vname[128];
-        snprintf(vname, sizeof vname, "%s [%s]", name, variants[v]);
-        result("weightset", vname, time_it(do_set, s), total, 0);
-    }
-    unsetenv("TSC_MATVEC_KERNEL");
-    /* The host's share: time to enqueue one step (224 calls) with the GPU idle at the start.
-     * Close to the step time above means the step is bound by launch overhead, not memory. */
-    double enq = 1e30;
-    for (int rep = 0; rep < 5; rep++) {
+    if (!*variant_tag()) { /* once per type: not again in a TSC_MATVEC_BLOCKS run */
+        /* Without programmatic dependent launch, and the register kernels without it (the old path). */
+        static const char *variants[2] = {"nopdl", "regs,nopdl"};
+        for (int v = 0; v < 2; v++) {
+            setenv("TSC_MATVEC_KERNEL", variants[v], 1);
+            char vname[192];
+            snprintf(vname, sizeof vname, "%s [%s]", name, variants[v]);
+            result("weightset", vname, time_it(do_set, s), total, 0);
+        }
+        unsetenv("TSC_MATVEC_KERNEL");
+        /* The host's share: time to enqueue one step (224 calls) with the GPU idle at the start.
+         * Close to the step time above means the step is bound by launch overhead, not memory. */
+        double enq = 1e30;
+        for (int rep = 0; rep < 5; rep++) {
+            if (tsc_synchronize(ctx) != TS_OK) die("sync");
+            double t0 = now();
+            do_set(s);
+            double e = now() - t0;
+            if (e < enq) enq = e;
+        }
         if (tsc_synchronize(ctx) != TS_OK) die("sync");
-        double t0 = now();
-        do_set(s);
-        double e = now() - t0;
-        if (e < enq) enq = e;
+        snprintf(name, sizeof name, "%s llama-7b shapes: host enqueue only, %d calls", tname(type), s->n_mats);
+        result("weightset", name, enq, total, 0);
     }
-    if (tsc_synchronize(ctx) != TS_OK) die("sync");
-    snprintf(name, sizeof name, "%s llama-7b shapes: host enqueue only, %d calls", tname(type), s->n_mats);
-    result("weightset", name, enq, total, 0);
     for (int i = 0; i < s->n_mats; i++) tsc_free(ctx, s->w[i]);
     tsc_free(ctx, s->x), tsc_free(ctx, s->y);
     free(s);
@@ -510,6 +523,17 @@ int main(int argc, char **argv) {
     unsetenv("TSC_MATVEC_KERNEL");
     bench_weight_set(TS_TYPE_Q4_0);
     bench_weight_set(TS_TYPE_Q8_0);
+    /* Quantized shapes again with warps that stay resident and take several rows in turn
+     * (TSC_MATVEC_BLOCKS: 4 blocks per SM, what their registers allow): the tuning question
+     * for the decode kernels, answered on the GPU. */
+    setenv("TSC_MATVEC_BLOCKS", "4", 1);
+    for (int t = 0; t < 5; t++) {
+        if (types[t] == TS_TYPE_F16) continue; /* F16 takes its own kernel */
+        bench_matvec(types[t], 14336, 4096, 1);
+        bench_matvec(types[t], 4096, 14336, 1);
+    }
+    bench_weight_set(TS_TYPE_Q4_0);
+    unsetenv("TSC_MATVEC_BLOCKS");
     bench_matvec(TS_TYPE_Q4_0, 4096, 4096, 512);
     bench_matvec(TS_TYPE_Q8_0, 4096, 4096, 512);
     bench_mma_all();

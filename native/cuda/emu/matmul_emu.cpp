@@ -15,8 +15,9 @@
  *    x̃ = the CPU's Q8_0 round trip of x, within test_cuda_matmul's bound
  *    2e-5 · Σ (|w| + B)·|x̃| + 1e-6 (B: largest |w| of the element's group of 32); F16, BF16
  *    and F32 weights against the exact x within 1e-5 · Σ|w·x| + 1e-6;
- *  - the m = 1 kernels and the m > 1 kernel take each lane's groups in the same order, so
- *    their results must be equal bit for bit (host float arithmetic has no contraction);
+ *  - the m = 1 kernels (the cp.async one also with one block, each warp then taking several
+ *    rows in turn) and the m > 1 kernel take each lane's groups in the same order, so their
+ *    results must be equal bit for bit (host float arithmetic has no contraction);
  *  - y's padding stays untouched.
  */
 #include "cuda_emu.h"
@@ -117,9 +118,9 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
     /* Every kernel reads weights only through these bytes (cp.async range checks). */
     const std::pair<const char *, const char *> wr{w - ((uintptr_t)w & 15), w + n * ws + 16};
     std::vector<float> m1; /* the first m = 1 result: the others must equal it bit for bit */
-    for (int path = 0; path < 3; path++) {
+    for (int path = 0; path < 4; path++) {
         for (int64_t m : ms) {
-            if ((path < 2) != (m == 1)) continue;
+            if ((path < 3) != (m == 1)) continue;
             if (quick && m == 3) continue;
             const int64_t ys = n + 3;
             std::vector<float> y(m * ys, 1234.5f);
@@ -128,8 +129,12 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
             if (path == 0) {
                 name = "matvec_async";
                 launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(),
-                       [&] { k_matvec_async<T>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k); });
-            } else if (path == 1) {
+                       [&] { k_matvec_async<T, false>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k); });
+            } else if (path == 1) { /* one block: each warp takes rows w, w + 4, ... (TSC_MATVEC_BLOCKS) */
+                name = "matvec_async 1";
+                launch(dim3(1), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(),
+                       [&] { k_matvec_async<T, true>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k); });
+            } else if (path == 2) {
                 name = "matmul_q regs";
                 launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), 0, [&] {
                     k_matmul_q<T, 1, TSC_MV_UNROLL>(y.data(), ys, (const uint8_t *)w, ws, xq.data(), xs.data(), n, k, m);
