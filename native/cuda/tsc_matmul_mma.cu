@@ -609,18 +609,73 @@ struct mmf_args {
     int kps;     /* k tiles per split */
 };
 
+/* One k16 step (chunks 2j, 2j + 1 of the stage's tiles at sh, sl: X hi, lo; sw: W) of the
+ * warp's 64 x 32 piece into part. XA: X rows are the mma's A (16 rows) and W its B (8 columns),
+ * part[m tile][n tile]; else W rows are A and X hi/lo B, part[n tile][m tile]: per k16 step a
+ * warp then loads 2 KB of W and 2 KB of X (hi + lo) for 32 mma instead of 4 KB of X and 1 KB
+ * of W, 128 instead of 160 bytes of shared memory per clock and SM at the full f16 rate (the
+ * limit is 128). The small part (lo) goes first; j == 0 starts the sums. */
+template <bool XA>
+static __device__ __forceinline__ void f16_step(float (&part)[4][4][4], uint32_t sh, uint32_t sl, uint32_t sw, uint32_t arow,
+                                                uint32_t brow, int j, int lane) {
+    const int r7 = lane & 7;
+    const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
+    if constexpr (XA) {
+        uint32_t bf[4][2];
+#pragma unroll
+        for (int np = 0; np < 2; np++)
+            ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
+#pragma unroll
+        for (int mt = 0; mt < 4; mt++) {
+            const uint32_t off = arow + mt * 16 * MMA_ROWB + ca;
+            uint32_t ah[4], al[4];
+            ldsm_x4(sh + off, ah[0], ah[1], ah[2], ah[3]);
+            ldsm_x4(sl + off, al[0], al[1], al[2], al[3]);
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) {
+                if (j == 0) mma_f16_z(part[mt][nt], al, bf[nt]);
+                else mma_f16(part[mt][nt], al, bf[nt]);
+                mma_f16(part[mt][nt], ah, bf[nt]);
+            }
+        }
+    } else {
+        uint32_t bh[4][2], bl[4][2];
+#pragma unroll
+        for (int np = 0; np < 2; np++) {
+            const uint32_t off = brow + np * 16 * MMA_ROWB + cb;
+            ldsm_x4(sh + off, bh[2 * np][0], bh[2 * np][1], bh[2 * np + 1][0], bh[2 * np + 1][1]);
+            ldsm_x4(sl + off, bl[2 * np][0], bl[2 * np][1], bl[2 * np + 1][0], bl[2 * np + 1][1]);
+        }
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+            uint32_t aw[4];
+            ldsm_x4(sw + arow + nt * 16 * MMA_ROWB + ca, aw[0], aw[1], aw[2], aw[3]);
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) {
+                if (j == 0) mma_f16_z(part[nt][mt], aw, bl[mt]);
+                else mma_f16(part[nt][mt], aw, bl[mt]);
+                mma_f16(part[nt][mt], aw, bh[mt]);
+            }
+        }
+    }
+}
+
+/* The F16 GEMM: X hi + lo against W, F32 sums, each X row's 2^-s applied at the end. Warps
+ * 2 x 4 with 64 x 32 pieces: 2 (m) x 4 (n) when XA, else 2 (n) x 4 (m) (see f16_step). */
+template <bool XA>
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
     TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int wm = XA ? warp & 1 : warp >> 1, wn = XA ? warp >> 1 : warp & 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
     const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
     const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
     const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
-    const int r7 = lane & 7;
-    const uint32_t arow = ldsm_row_a(wm * 64, lane), brow = ldsm_row_b(wn * 32, lane); /* A: X, B: W */
+    const uint32_t arow = XA ? ldsm_row_a(wm * 64, lane) : ldsm_row_a(wn * 64, lane);
+    const uint32_t brow = XA ? ldsm_row_b(wn * 32, lane) : ldsm_row_b(wm * 32, lane);
 
+    /* Stage: X hi, X lo, W tiles (rows of 128 swizzled bytes). */
     auto load = [&](int t, int slot) {
         t += kt0;
         const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
@@ -636,8 +691,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
         }
     };
 
-    float acc[4][4][4] = {};
-
+    float acc[4][4][4] = {}; /* [m tile][n tile][e] when XA, else [n tile][m tile][e] */
 #pragma unroll
     for (int s = 0; s < MMA_FSTAGES - 1; s++) {
         if (s < ktiles) load(s, s);
@@ -654,26 +708,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
          * tensor cores' F32 accumulation truncates, so its chains stay 8 additions long. */
         float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
-        for (int j = 0; j < 4; j++) { /* k16 step j: chunks 2j, 2j+1 */
-            const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
-            uint32_t bf[4][2];
-#pragma unroll
-            for (int np = 0; np < 2; np++)
-                ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++) {
-                const uint32_t off = arow + mt * 16 * MMA_ROWB + ca;
-                uint32_t ah[4], al[4];
-                ldsm_x4(sh + off, ah[0], ah[1], ah[2], ah[3]);
-                ldsm_x4(sl + off, al[0], al[1], al[2], al[3]);
-#pragma unroll
-                for (int nt = 0; nt < 4; nt++) {
-                    if (j == 0) mma_f16_z(part[mt][nt], al, bf[nt]); /* the small part first */
-                    else mma_f16(part[mt][nt], al, bf[nt]);
-                    mma_f16(part[mt][nt], ah, bf[nt]);
-                }
-            }
-        }
+        for (int j = 0; j < 4; j++) f16_step<XA>(part, sh, sl, sw, arow, brow, j, lane);
 #pragma unroll
         for (int i = 0; i < 4; i++)
 #pragma unroll
@@ -684,119 +719,39 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
     cp_wait<0>();
     float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
     const int64_t os = a.part ? a.n : a.ys;
-
+    if constexpr (XA) {
 #pragma unroll
-    for (int mt = 0; mt < 4; mt++)
+        for (int mt = 0; mt < 4; mt++)
 #pragma unroll
-        for (int e2 = 0; e2 < 2; e2++) {
-            const int64_t row = m0 + wm * 64 + mt * 16 + gid + e2 * 8;
-            if (row >= a.m) continue;
-            const float inv = a.inv[row];
+            for (int e2 = 0; e2 < 2; e2++) {
+                const int64_t row = m0 + wm * 64 + mt * 16 + gid + e2 * 8;
+                if (row >= a.m) continue;
+                const float inv = a.inv[row];
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++)
+                for (int nt = 0; nt < 4; nt++)
 #pragma unroll
-                for (int e1 = 0; e1 < 2; e1++) {
-                    const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + e1;
-                    if (col < a.n) out[row * os + col] = acc[mt][nt][e2 * 2 + e1] * inv;
-                }
-        }
-}
-
-/* The same F16 product with the operands' roles swapped (TSC_MMA_F16=wa): W rows are the
- * mma's A (16 rows) and X hi/lo its B (8 columns), warps 2 (n) x 4 (m) with 64 x 32 tiles.
- * Per k16 step a warp then loads 2 KB of W and 2 KB of X (hi + lo) for 32 mma instead of
- * 4 KB of X (hi + lo) and 1 KB of W: 128 instead of 160 bytes of shared memory per clock
- * and SM at the full f16 rate (the limit is 128). */
-__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16w(mmf_args a) {
-    TSC_DYN_SMEM(unsigned char, smem, 128);
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int wn = warp & 1, wm = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
-    const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
-    const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
-    const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
-    const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
-    const uint32_t s0 = smem_u32(smem);
-    const int r7 = lane & 7;
-    const uint32_t arow = ldsm_row_a(wn * 64, lane), brow = ldsm_row_b(wm * 32, lane); /* A: W, B: X */
-
-    auto load = [&](int t, int slot) { /* the stage layout of k_mma_f16: X hi, X lo, W */
-        t += kt0;
-        const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
-            const int64_t kc = (int64_t)t * 64 + ch * 8;
-            cp16(sh + swz(row, ch), xhg + row * a.k_pad + kc);
-            cp16(sl + swz(row, ch), xlg + row * a.k_pad + kc);
-            const int ok = n0 + row < a.n && kc < a.k;
-            cp16_zfill(sw + swz(row, ch), ok ? (const void *)(a.w + (n0 + row) * a.w_stride_e + kc) : (const void *)a.w,
-                       ok ? 16 : 0);
-        }
-    };
-
-    float acc[4][4][4] = {}; /* [n16 tile][m8 tile][e] */
-
-#pragma unroll
-    for (int s = 0; s < MMA_FSTAGES - 1; s++) {
-        if (s < ktiles) load(s, s);
-        cp_commit();
-    }
-    for (int t = 0; t < ktiles; t++) {
-        cp_wait<MMA_FSTAGES - 2>();
-        __syncthreads();
-        if (t + MMA_FSTAGES - 1 < ktiles) load(t + MMA_FSTAGES - 1, (t + MMA_FSTAGES - 1) % MMA_FSTAGES);
-        cp_commit();
-        const int slot = t % MMA_FSTAGES;
-        const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
-        float part[4][4][4]; /* this stage's sums, added to acc with a rounded FADD (see k_mma_f16) */
-#pragma unroll
-        for (int j = 0; j < 4; j++) { /* k16 step j: chunks 2j, 2j+1 */
-            const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
-            uint32_t bh[4][2], bl[4][2];
-#pragma unroll
-            for (int np = 0; np < 2; np++) {
-                const uint32_t off = brow + np * 16 * MMA_ROWB + cb;
-                ldsm_x4(sh + off, bh[2 * np][0], bh[2 * np][1], bh[2 * np + 1][0], bh[2 * np + 1][1]);
-                ldsm_x4(sl + off, bl[2 * np][0], bl[2 * np][1], bl[2 * np + 1][0], bl[2 * np + 1][1]);
+                    for (int e1 = 0; e1 < 2; e1++) {
+                        const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + e1;
+                        if (col < a.n) out[row * os + col] = acc[mt][nt][e2 * 2 + e1] * inv;
+                    }
             }
+    } else {
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
-                uint32_t aw[4];
-                ldsm_x4(sw + arow + nt * 16 * MMA_ROWB + ca, aw[0], aw[1], aw[2], aw[3]);
+        for (int mt = 0; mt < 4; mt++)
 #pragma unroll
-                for (int mt = 0; mt < 4; mt++) {
-                    if (j == 0) mma_f16_z(part[nt][mt], aw, bl[mt]); /* the small part first */
-                    else mma_f16(part[nt][mt], aw, bl[mt]);
-                    mma_f16(part[nt][mt], aw, bh[mt]);
-                }
+            for (int e1 = 0; e1 < 2; e1++) {
+                const int64_t row = m0 + wm * 32 + mt * 8 + 2 * tid4 + e1; /* X row (m) */
+                if (row >= a.m) continue;
+                const float inv = a.inv[row];
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                    for (int e2 = 0; e2 < 2; e2++) {
+                        const int64_t col = n0 + wn * 64 + nt * 16 + gid + e2 * 8; /* W row (n) */
+                        if (col < a.n) out[row * os + col] = acc[nt][mt][e2 * 2 + e1] * inv;
+                    }
             }
-        }
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-#pragma unroll
-            for (int jn = 0; jn < 4; jn++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) acc[i][jn][e] += part[i][jn][e];
     }
-    cp_wait<0>();
-    float *out = a.part ? a.part + (int64_t)blockIdx.z * a.m * a.n : a.y;
-    const int64_t os = a.part ? a.n : a.ys;
-
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-        for (int e1 = 0; e1 < 2; e1++) {
-            const int64_t row = m0 + wm * 32 + mt * 8 + 2 * tid4 + e1; /* X row (m) */
-            if (row >= a.m) continue;
-            const float inv = a.inv[row];
-#pragma unroll
-            for (int nt = 0; nt < 4; nt++)
-#pragma unroll
-                for (int e2 = 0; e2 < 2; e2++) {
-                    const int64_t col = n0 + wn * 64 + nt * 16 + gid + e2 * 8; /* W row (n) */
-                    if (col < a.n) out[row * os + col] = acc[nt][mt][e2 * 2 + e1] * inv;
-                }
-        }
 }
 
 /* ---- entry ------------------------------------------------------------------------------ */
@@ -957,15 +912,15 @@ static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const 
         a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
     }
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    /* W as the mma's A operand (k_mma_f16w) by default: 4-7% faster than X as A on an H200
+    /* W as the mma's A operand (k_mma_f16<false>) by default: 4-7% faster than X as A on an H200
      * (163 vs 152 TFLOP/s at 4096x4096x512); TSC_MMA_F16=xa picks the other for comparison. */
     const char *fv = getenv("TSC_MMA_F16");
     if (fv == NULL || strcmp(fv, "xa") != 0) {
-        cudaFuncSetAttribute(k_mma_f16w, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_mma_f16w<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+        cudaFuncSetAttribute(k_mma_f16<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_mma_f16<false><<<grid, MMA_THREADS, smem, c->stream>>>(a);
     } else {
-        cudaFuncSetAttribute(k_mma_f16, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_mma_f16<<<grid, MMA_THREADS, smem, c->stream>>>(a);
+        cudaFuncSetAttribute(k_mma_f16<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        k_mma_f16<true><<<grid, MMA_THREADS, smem, c->stream>>>(a);
     }
     if (splits > 1)
         k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);

@@ -3,17 +3,18 @@
  * exchanges are checked where there is no GPU (the *_emu.cpp programs, ctest label cuda).
  *
  * A kernel file is compiled as C++ after this header, with TSC_EMU defined (it leaves out its
- * host entry points and PTX helpers, which the emulator supplies). launch() runs the grid's
- * blocks one after another; the threads of a block are coroutines (ucontext), each running
- * until it reaches a barrier: __syncthreads() waits for the whole block, warp-level
- * operations (__syncwarp, shuffles, ballots, and the ldmatrix/mma emulations of the
- * programs) for the 32 threads of the warp. A thread that leaves while others of its group
- * wait is reported, as a deadlock would be. cp.async copies are kept per thread and done at
- * cp_async_wait (the oldest groups first), so reading a tile before waiting for it sees
- * stale shared memory; shared memory starts filled with 0x7f bytes (huge values).
- * Global reads by cp.async are checked against the ranges the program registers.
- * What this does not find: races between threads (each coroutine runs alone), memory
- * ordering, performance.
+ * host entry points and PTX helpers, which the program maps onto the emu_* functions here).
+ * launch() runs the grid's blocks one after another; the threads of a block are coroutines
+ * (ucontext), each running until it reaches a barrier: __syncthreads() waits for the whole
+ * block, warp-level operations (__syncwarp, shuffles, ballots, ldmatrix, mma.sync) for the 32
+ * threads of the warp. A thread that leaves while others of its group wait is reported, as a
+ * deadlock would be. A cp.async fills its destination with 0x7f bytes (huge values) when
+ * issued and copies when its thread waits for the group (the oldest groups first): the two
+ * ends of the window in which the GPU may write, so reading a tile before waiting for it, or
+ * refilling a slot that other lanes still read, gives wrong results. Shared memory starts
+ * filled with 0x7f bytes too. Global reads by cp.async are checked against the ranges the
+ * program registers. What this does not find: races the schedule does not expose (each
+ * coroutine runs alone up to its next barrier), memory ordering, performance.
  */
 #ifndef TSC_CUDA_EMU_H
 #define TSC_CUDA_EMU_H
@@ -44,9 +45,6 @@ struct int4 {
 };
 struct float4 {
     float x, y, z, w;
-};
-struct int2 {
-    int x, y;
 };
 struct uint2 {
     unsigned x, y;
@@ -83,15 +81,6 @@ static inline int __clz(int v) { return v == 0 ? 32 : __builtin_clz((unsigned)v)
 static inline int __dp4a(int a, int b, int c) {
     for (int i = 0; i < 4; i++) c += (int)(int8_t)(a >> (8 * i)) * (int)(int8_t)(b >> (8 * i));
     return c;
-}
-static inline unsigned __dp4a(unsigned a, unsigned b, unsigned c) {
-    for (int i = 0; i < 4; i++) c += ((a >> (8 * i)) & 255u) * ((b >> (8 * i)) & 255u);
-    return c;
-}
-static inline unsigned __vsub4(unsigned a, unsigned b) {
-    unsigned r = 0;
-    for (int i = 0; i < 4; i++) r |= (((a >> (8 * i)) - (b >> (8 * i))) & 255u) << (8 * i);
-    return r;
 }
 static inline unsigned __funnelshift_r(unsigned lo, unsigned hi, unsigned sh) {
     return (unsigned)((((uint64_t)hi << 32) | lo) >> (sh & 31));

@@ -172,8 +172,8 @@ static void run_f16(bool xa, float *y, int64_t ys, const uint8_t *w, int64_t ws,
     }
     const dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
     const size_t smem = (size_t)MMA_FSTAGES * MMA_FSTAGE;
-    if (xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_f16(a); });
-    else launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_f16w(a); });
+    if (xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_f16<true>(a); });
+    else launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_f16<false>(a); });
     if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
 }
 
