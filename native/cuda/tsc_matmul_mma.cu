@@ -112,6 +112,38 @@ static __device__ __forceinline__ uint32_t swz(int row, int ch) { return (uint32
 
 /* ---- pre-passes ----------------------------------------------------------------------- */
 
+/* Quants as halves (exact small integers) for the f16 mma: int8 bytes 2p, 2p + 1 of word w as
+ * two halves in one word. */
+static __device__ __forceinline__ uint32_t halves2(uint32_t w, int p) {
+    return (uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(w >> (16 * p)))) |
+           ((uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(w >> (16 * p + 8)))) << 16);
+}
+/* Chunk c (quants 8c .. 8c + 7, 16 bytes as halves) of a block's 8 words of int8 quants. */
+static __device__ __forceinline__ int4 halves_chunk(const uint32_t *q, int c) {
+    return make_int4((int)halves2(q[2 * c], 0), (int)halves2(q[2 * c], 1), (int)halves2(q[2 * c + 1], 0),
+                     (int)halves2(q[2 * c + 1], 1));
+}
+
+/* One GGUF block at h (2-byte aligned): Q8_0, or Q4_0 as the int8 q - 8 -> 8 words of quants
+ * (element 4i + b in byte b of word i); returns its scale. */
+template <int WT>
+static __device__ __forceinline__ float unpack_block(const uint16_t *h, uint32_t *q) {
+    if (WT == TS_TYPE_Q8_0) {
+#pragma unroll
+        for (int j = 0; j < 8; j++) q[j] = (uint32_t)h[1 + 2 * j] | ((uint32_t)h[2 + 2 * j] << 16);
+    } else {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const uint32_t v = (uint32_t)h[1 + 2 * j] | ((uint32_t)h[2 + 2 * j] << 16);
+            /* byte t holds element t (low nibble) and t + 16 (high); (q + 120) ^ 128 is the
+             * int8 q - 8 for q in 0..15, four bytes at once without carries between them */
+            q[j] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+            q[j + 4] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+        }
+    }
+    return tsc_h2f(h[0]);
+}
+
 /* X row r, block b -> xq[r][32b..], xd[r][b]: the CPU's ts_q8_block (d rounded through
  * half), rows >= m and blocks >= nb zeros. 8 lanes per block, 4 floats each, so a warp
  * reads 512 contiguous bytes; the max is combined in element order with the CPU's NaN
@@ -159,12 +191,7 @@ __global__ void k_mma_quantize_x(QT *xq, float *xd, const float *x, int64_t xs_f
     if constexpr (sizeof(QT) == 1) {
         *(uint32_t *)o = w;
     } else {
-        uint32_t h[2];
-#pragma unroll
-        for (int e = 0; e < 2; e++)
-            h[e] = (uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(w >> (16 * e)))) |
-                   ((uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(w >> (16 * e + 8)))) << 16);
-        *(uint2 *)o = make_uint2(h[0], h[1]);
+        *(uint2 *)o = make_uint2(halves2(w, 0), halves2(w, 1));
     }
     if (sub == 0) xd[g] = live ? tsc_h2f(tsc_f2h(d)) : 0.0f;
 }
@@ -178,17 +205,7 @@ static __device__ __forceinline__ void store_quants(QT *o, const uint32_t *q) {
         v[1] = make_int4((int)q[4], (int)q[5], (int)q[6], (int)q[7]);
     } else {
 #pragma unroll
-        for (int c = 0; c < 4; c++) {
-            uint32_t h[4];
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const uint32_t wd = q[2 * c + (e >> 1)];
-                const __half lo = __int2half_rn((int)(int8_t)(wd >> (16 * (e & 1)))),
-                             hi = __int2half_rn((int)(int8_t)(wd >> (16 * (e & 1) + 8)));
-                h[e] = (uint32_t)__half_as_ushort(lo) | ((uint32_t)__half_as_ushort(hi) << 16);
-            }
-            v[c] = make_int4((int)h[0], (int)h[1], (int)h[2], (int)h[3]);
-        }
+        for (int c = 0; c < 4; c++) v[c] = halves_chunk(q, c);
     }
 }
 
@@ -201,23 +218,7 @@ __global__ void k_mma_unpack_w(QT *wq, float *wd, const uint8_t *w, int64_t w_st
     const int64_t r = i / nb_pad, b = i % nb_pad;
     uint32_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     float d = 0.0f;
-    if (r < n && b < nb) {
-        const uint16_t *h = (const uint16_t *)(w + r * w_stride + b * (WT == TS_TYPE_Q8_0 ? 34 : 18));
-        d = tsc_h2f(h[0]);
-        if (WT == TS_TYPE_Q8_0) {
-#pragma unroll
-            for (int j = 0; j < 8; j++) q[j] = (uint32_t)h[1 + 2 * j] | ((uint32_t)h[2 + 2 * j] << 16);
-        } else {
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                const uint32_t v = (uint32_t)h[1 + 2 * j] | ((uint32_t)h[2 + 2 * j] << 16);
-                /* byte t holds element t (low nibble) and t + 16 (high); (q + 120) ^ 128 is the
-                 * int8 q - 8 for q in 0..15, four bytes at once without carries between them */
-                q[j] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-                q[j + 4] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-            }
-        }
-    }
+    if (r < n && b < nb) d = unpack_block<WT>((const uint16_t *)(w + r * w_stride + b * (WT == TS_TYPE_Q8_0 ? 34 : 18)), q);
     store_quants(wq + r * nb_pad * 32 + b * 32, q);
     wd[i] = d;
 }
@@ -533,32 +534,11 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
             float d = 0.0f;
             if (n0 + row < a.n && b < a.nb) {
                 const uintptr_t start = (uintptr_t)(a.w + (n0 + row) * a.w_stride + (int64_t)t * C::BPS * C::BS);
-                const uint16_t *h = (const uint16_t *)(raw + row * C::RAWB + (start & 15) + j * C::BS);
-                d = tsc_h2f(h[0]);
-                if (WT == TS_TYPE_Q8_0) {
-#pragma unroll
-                    for (int e = 0; e < 8; e++) q[e] = (uint32_t)h[1 + 2 * e] | ((uint32_t)h[2 + 2 * e] << 16);
-                } else {
-#pragma unroll
-                    for (int e = 0; e < 4; e++) {
-                        const uint32_t v = (uint32_t)h[1 + 2 * e] | ((uint32_t)h[2 + 2 * e] << 16);
-                        q[e] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-                        q[e + 4] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-                    }
-                }
+                d = unpack_block<WT>((const uint16_t *)(raw + row * C::RAWB + (start & 15) + j * C::BS), q);
             }
             if (C::H) { /* 32 halves: chunks 4j .. 4j+3 */
 #pragma unroll
-                for (int c = 0; c < 4; c++) {
-                    uint32_t hv[4];
-#pragma unroll
-                    for (int e = 0; e < 4; e++) {
-                        const uint32_t wd = q[2 * c + (e >> 1)];
-                        hv[e] = (uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(wd >> (16 * (e & 1))))) |
-                                ((uint32_t)__half_as_ushort(__int2half_rn((int)(int8_t)(wd >> (16 * (e & 1) + 8)))) << 16);
-                    }
-                    *(int4 *)(wt + swz(row, 4 * j + c)) = make_int4((int)hv[0], (int)hv[1], (int)hv[2], (int)hv[3]);
-                }
+                for (int c = 0; c < 4; c++) *(int4 *)(wt + swz(row, 4 * j + c)) = halves_chunk(q, c);
             } else { /* 32 bytes: chunks 2j, 2j+1 */
                 *(int4 *)(wt + swz(row, 2 * j)) = make_int4((int)q[0], (int)q[1], (int)q[2], (int)q[3]);
                 *(int4 *)(wt + swz(row, 2 * j + 1)) = make_int4((int)q[4], (int)q[5], (int)q[6], (int)q[7]);
