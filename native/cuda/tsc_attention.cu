@@ -39,7 +39,7 @@
 #define TSC_ATT_TILE 32
 #define TSC_ATT_MAX_D 256
 
-/* The arguments of all three kernels (the split-KV fields are set by launch_split). */
+/* The arguments of all three kernels (the split-KV fields are set by dec_plan and launch_split). */
 struct att_args {
     float *o;
     int64_t o_hs, o_rs; /* floats */
@@ -181,7 +181,6 @@ static __device__ __forceinline__ void tsc_cp_wait(void) {
 
 #define TSC_DEC_THREADS 128
 #define TSC_DEC_MAXQ 8 /* query rows per call the split kernel takes (decode, speculative steps) */
-
 
 /* Shared layout of k_att_split: K rows, V rows (srb bytes each), Q rows (floats, scaled),
  * scores then weights [rows][chunk], the slices' partial sums for the reduction of p·V,

@@ -20,7 +20,9 @@ static inline uint32_t tsc_smem_addr(const void *p) { return __cvta_generic_to_s
 static inline void tsc_cp16(void *dst, const void *src) { emu_cp_async(tsc_smem_addr(dst), src, 16, 16); }
 static inline void tsc_cp_commit() { emu_cp_commit(); }
 template <int N> static inline void tsc_cp_wait() { emu_cp_wait(N); }
-static inline void tsc_ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) { emu_ldmatrix_x4(addr, r0, r1, r2, r3); }
+static inline void tsc_ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
+    emu_ldmatrix_x4(addr, r0, r1, r2, r3);
+}
 static inline void tsc_ldsm_x4_t(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
     emu_ldmatrix_x4(addr, r0, r1, r2, r3, true);
 }
