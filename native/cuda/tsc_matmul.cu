@@ -139,17 +139,19 @@ __global__ void k_quantize_q8_0_split(int8_t *xq, tsc_xs *xs, const float *x, in
  * arithmetic. Plain loads: the same decoders read weights from global memory (k_matmul_q)
  * and from the shared-memory tiles of k_matvec_async; the compiler picks the space after
  * inlining. over: up to 4 bytes past a span may be read (the shared-memory tiles' slack),
- * which spares choosing the last word of a span. */
+ * which spares choosing the last word of a span. a4: every span the decoders load starts
+ * 4-byte aligned (block sizes that are multiples of 4 in a 4-byte aligned row), so the words
+ * need no shifting; a compile-time constant where it is used. */
 struct wptr {
     const uint8_t *b4;
     uint32_t off;
-    bool over;
-    __device__ __forceinline__ wptr operator+(uint32_t d) const { return wptr{b4, off + d, over}; }
+    bool over, a4;
+    __device__ __forceinline__ wptr operator+(uint32_t d) const { return wptr{b4, off + d, over, a4}; }
 };
 /* p: a 2-byte aligned row in global memory. */
 static __device__ __forceinline__ wptr wptr_of(const uint8_t *p) {
     const uint32_t a = (uint32_t)(uintptr_t)p & 3u;
-    return wptr{p - a, a, false};
+    return wptr{p - a, a, false, false};
 }
 static __device__ __forceinline__ uint32_t ld8(wptr p) { return p.b4[p.off]; }
 static __device__ __forceinline__ uint32_t ld16(wptr p) { return *(const unsigned short *)(p.b4 + p.off); }
@@ -162,15 +164,15 @@ static __device__ __forceinline__ float h2f(uint32_t h) { return tsc_h2f((uint16
 template <int N>
 static __device__ __forceinline__ void raw_words(wptr p, uint32_t *w, uint32_t &sh) {
     const unsigned *b = (const unsigned *)(p.b4 + (p.off & ~3u));
-    sh = (p.off & 2u) * 8;
+    sh = p.a4 ? 0u : (p.off & 2u) * 8;
 #pragma unroll
     for (int i = 0; i < N; i++) w[i] = b[i];
-    w[N] = p.over ? b[N] : b[N - (sh ? 0 : 1)];
+    w[N] = p.a4 ? w[N - 1] : p.over ? b[N] : b[N - (sh ? 0 : 1)]; /* a4: not read (shift 0) */
 }
 template <int N>
-static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t sh, uint32_t *out) {
+static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t sh, bool a4, uint32_t *out) {
 #pragma unroll
-    for (int i = 0; i < N; i++) out[i] = __funnelshift_r(w[i], w[i + 1], sh);
+    for (int i = 0; i < N; i++) out[i] = a4 ? w[i] : __funnelshift_r(w[i], w[i + 1], sh); /* a4: a compile-time constant */
 }
 
 /* Bit b (0..3) of the 4-bit value v moved to bit 4 of byte b (the 5th bit of a Q5 level): the
@@ -185,6 +187,7 @@ static __device__ __forceinline__ uint32_t spread4(uint32_t v) { return (v * 0x0
 struct qraw {
     uint32_t a[9], b[9], sha, shb, e[5];
     int j;
+    bool a4; /* the spans were 4-byte aligned (wptr::a4): a, b need no shifting */
 };
 
 /* One group decoded: quants q (element 4i+j in byte j of word i; int8 for Q8_0, otherwise the
@@ -221,6 +224,7 @@ static __device__ __forceinline__ void qfinish(const qraw &r, qgroup &o);
 /* Q4_0: d, 16 bytes; byte j holds element j (low nibble) and j + 16 (high), offset 8. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q4_0>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + g * 18;
     raw_words<4>(p + 2, r.a, r.sha);
     r.e[0] = ld16(p);
@@ -228,7 +232,7 @@ __device__ __forceinline__ void qload<TS_TYPE_Q4_0>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q4_0>(const qraw &r, qgroup &o) {
     uint32_t v[4];
-    align_words<4>(r.a, r.sha, v);
+    align_words<4>(r.a, r.sha, r.a4, v);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         o.q[i] = v[i] & 0x0F0F0F0Fu;
@@ -241,6 +245,7 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q4_0>(const qraw &r, qgroup &o) 
 /* Q4_1: d, m, 16 bytes as Q4_0; w = q·d + m. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q4_1>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + g * 20;
     raw_words<4>(p + 4, r.a, r.sha);
     r.e[0] = ld16(p), r.e[1] = ld16(p + 2);
@@ -248,7 +253,7 @@ __device__ __forceinline__ void qload<TS_TYPE_Q4_1>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q4_1>(const qraw &r, qgroup &o) {
     uint32_t v[4];
-    align_words<4>(r.a, r.sha, v);
+    align_words<4>(r.a, r.sha, r.a4, v);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         o.q[i] = v[i] & 0x0F0F0F0Fu;
@@ -261,6 +266,7 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q4_1>(const qraw &r, qgroup &o) 
 /* Q5_0: d, qh (bit i = 5th bit of element i), 16 bytes as Q4_0; offset 16. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q5_0>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + g * 22;
     raw_words<4>(p + 6, r.a, r.sha);
     raw_words<1>(p + 2, r.b, r.shb);
@@ -269,8 +275,8 @@ __device__ __forceinline__ void qload<TS_TYPE_Q5_0>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q5_0>(const qraw &r, qgroup &o) {
     uint32_t v[4], h[1];
-    align_words<4>(r.a, r.sha, v);
-    align_words<1>(r.b, r.shb, h);
+    align_words<4>(r.a, r.sha, r.a4, v);
+    align_words<1>(r.b, r.shb, r.a4, h);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u);
@@ -283,6 +289,7 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_0>(const qraw &r, qgroup &o) 
 /* Q5_1: d, m, qh, 16 bytes; w = q·d + m. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q5_1>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + g * 24;
     raw_words<4>(p + 8, r.a, r.sha);
     raw_words<1>(p + 4, r.b, r.shb);
@@ -291,8 +298,8 @@ __device__ __forceinline__ void qload<TS_TYPE_Q5_1>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q5_1>(const qraw &r, qgroup &o) {
     uint32_t v[4], h[1];
-    align_words<4>(r.a, r.sha, v);
-    align_words<1>(r.b, r.shb, h);
+    align_words<4>(r.a, r.sha, r.a4, v);
+    align_words<1>(r.b, r.shb, r.a4, h);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u);
@@ -305,13 +312,14 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_1>(const qraw &r, qgroup &o) 
 /* Q8_0: d, 32 int8. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q8_0>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + g * 34;
     raw_words<8>(p + 2, r.a, r.sha);
     r.e[0] = ld16(p);
 }
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q8_0>(const qraw &r, qgroup &o) {
-    align_words<8>(r.a, r.sha, o.q);
+    align_words<8>(r.a, r.sha, r.a4, o.q);
     o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
     o.D = h2f(r.e[0]), o.M = 0.0f;
 }
@@ -320,6 +328,7 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q8_0>(const qraw &r, qgroup &o) 
  * each 16 holds the scale (low nibble) and the min (high nibble): w = d·sc·q − dmin·m. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q2_K>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + (g >> 3) * 84;
     const int j = (int)(g & 7);
     raw_words<8>(p + 16 + 32 * (j >> 2), r.a, r.sha);
@@ -329,7 +338,7 @@ __device__ __forceinline__ void qload<TS_TYPE_Q2_K>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q2_K>(const qraw &r, qgroup &o) {
     uint32_t v[8];
-    align_words<8>(r.a, r.sha, v);
+    align_words<8>(r.a, r.sha, r.a4, v);
     const int sh = 2 * (r.j & 3);
 #pragma unroll
     for (int i = 0; i < 8; i++) o.q[i] = (v[i] >> sh) & 0x03030303u;
@@ -342,6 +351,7 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q2_K>(const qraw &r, qgroup &o) 
  * signed 6-bit scale of each 16 (the CPU's ts_q3k_scale) from the 12 bytes at 96. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q3_K>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + (g >> 3) * 110;
     const int j = (int)(g & 7), s0 = 2 * j, s1 = 2 * j + 1;
     raw_words<8>(p + 32 + 32 * (j >> 2), r.a, r.sha);
@@ -359,8 +369,8 @@ static __device__ __forceinline__ int q3k_scale(uint32_t lo_byte, uint32_t hi_by
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q3_K>(const qraw &r, qgroup &o) {
     uint32_t v[8], h[8];
-    align_words<8>(r.a, r.sha, v);
-    align_words<8>(r.b, r.shb, h);
+    align_words<8>(r.a, r.sha, r.a4, v);
+    align_words<8>(r.b, r.shb, r.a4, h);
     const int j = r.j, sh = 2 * (j & 3);
 #pragma unroll
     for (int i = 0; i < 8; i++) o.q[i] = ((v[i] >> sh) & 0x03030303u) | (((h[i] >> j) & 0x01010101u) << 2);
@@ -382,6 +392,7 @@ static __device__ __forceinline__ void k4_get(const qraw &r, int j, int *sc, int
 /* Q4_K: group j is nibble (j&1) of qs[32(j>>1) ..] (qs at 16); w = d·sc_j·q − dmin·m_j. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q4_K>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + (g >> 3) * 144;
     const int j = (int)(g & 7);
     raw_words<8>(p + 16 + 32 * (j >> 1), r.a, r.sha);
@@ -392,7 +403,7 @@ __device__ __forceinline__ void qload<TS_TYPE_Q4_K>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q4_K>(const qraw &r, qgroup &o) {
     uint32_t v[8];
-    align_words<8>(r.a, r.sha, v);
+    align_words<8>(r.a, r.sha, r.a4, v);
     const int sh = 4 * (r.j & 1);
 #pragma unroll
     for (int i = 0; i < 8; i++) o.q[i] = (v[i] >> sh) & 0x0F0F0F0Fu;
@@ -405,6 +416,7 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q4_K>(const qraw &r, qgroup &o) 
 /* Q5_K: as Q4_K (qs at 48) plus the 5th bit, bit j of qh[l] (qh at 16). */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q5_K>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + (g >> 3) * 176;
     const int j = (int)(g & 7);
     raw_words<8>(p + 48 + 32 * (j >> 1), r.a, r.sha);
@@ -416,8 +428,8 @@ __device__ __forceinline__ void qload<TS_TYPE_Q5_K>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q5_K>(const qraw &r, qgroup &o) {
     uint32_t v[8], h[8];
-    align_words<8>(r.a, r.sha, v);
-    align_words<8>(r.b, r.shb, h);
+    align_words<8>(r.a, r.sha, r.a4, v);
+    align_words<8>(r.b, r.shb, r.a4, h);
     const int j = r.j, sh = 4 * (j & 1);
 #pragma unroll
     for (int i = 0; i < 8; i++) o.q[i] = ((v[i] >> sh) & 0x0F0F0F0Fu) | (((h[i] >> j) & 0x01010101u) << 4);
@@ -432,6 +444,7 @@ __device__ __forceinline__ void qfinish<TS_TYPE_Q5_K>(const qraw &r, qgroup &o) 
  * of each 16 at 192 + 8n + 2·part + (l >> 4); d at 208. */
 template <>
 __device__ __forceinline__ void qload<TS_TYPE_Q6_K>(wptr wr, uint32_t g, qraw &r) {
+    r.a4 = wr.a4;
     const wptr p = wr + (g >> 3) * 210;
     const int j = (int)(g & 7), n = j >> 2, part = j & 3;
     raw_words<8>(p + 64 * n + 32 * (part & 1), r.a, r.sha);
@@ -443,8 +456,8 @@ __device__ __forceinline__ void qload<TS_TYPE_Q6_K>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q6_K>(const qraw &r, qgroup &o) {
     uint32_t v[8], h[8];
-    align_words<8>(r.a, r.sha, v);
-    align_words<8>(r.b, r.shb, h);
+    align_words<8>(r.a, r.sha, r.a4, v);
+    align_words<8>(r.b, r.shb, r.a4, h);
     const int part = r.j & 3, nsh = (part & 2) ? 4 : 0, hsh = 2 * part;
 #pragma unroll
     for (int i = 0; i < 8; i++)
@@ -567,12 +580,13 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
  * activations are at xq / xs (this tile's first group) and whose weights are in shared memory
  * at tile once this thread's copies but the newest group have landed. The activations (L1/L2
  * hits) are loaded first, while the weights arrive. FULL: all TSC_MV_TILE_GROUPS groups
- * exist, so no index is clamped; otherwise left (< a tile) do. Indices stay 32-bit: a tile is
- * at most 128 groups of 34 bytes. */
-template <int T, bool FULL>
+ * exist, so no index is clamped; otherwise left (< a tile) do. A4: the tile's spans are 4-byte
+ * aligned (see wptr). Indices stay 32-bit: a tile is at most 128 groups of 34 bytes. */
+template <int T, bool FULL, bool A4>
 static __device__ __forceinline__ void mv_tile(float &acc, wptr tile, const int8_t *__restrict__ xq,
                                                const tsc_xs *__restrict__ xs, int lane, int left) {
     constexpr int U = TSC_MV_UNROLL;
+    tile.a4 = A4;
     int4 A0[U], A1[U];
     tsc_xs XS[U];
     qraw R[U];
@@ -606,11 +620,13 @@ static __device__ __forceinline__ void mv_tile(float &acc, wptr tile, const int8
  * Warp w of block b takes row b·4 + w. MULTI (TSC_MATVEC_BLOCKS, for tuning): a smaller grid
  * whose warps then take rows b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the next
  * row's first tile in flight while the current row's last one is decoded (4 blocks per SM
- * for the registers that takes). */
-template <int T, bool MULTI>
+ * for the registers that takes). A4: every row 4-byte aligned and the block size a multiple
+ * of 4 (the usual case: GGUF data is 32-byte aligned), so no span needs shifting. */
+template <int T, bool MULTI, bool A4>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
     k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride, const int8_t *__restrict__ xq,
                    const tsc_xs *__restrict__ xs, int64_t n, int64_t k) {
+    static_assert(!A4 || qtype<T>::bs % 4 == 0, "4-byte aligned spans need a block size that is a multiple of 4");
     TSC_DYN_SMEM(int4, tsc_mv_smem, 16);
     const int64_t row0 = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y, rstep = (int64_t)gridDim.x * TSC_MM_WARPS;
     if (row0 >= n) return; /* whole warps leave; no block-wide barrier below */
@@ -653,9 +669,9 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
     for (int64_t ft = 0; ft < total; ft++) {
         issue_next();
         const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
-        const wptr tile = {ring + (int)(ft % S) * SB, (uint32_t)o, true}; /* a slot is a tile plus 16 bytes */
-        if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, true>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
-        else mv_tile<T, false>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
+        const wptr tile = {ring + (int)(ft % S) * SB, (uint32_t)o, true, false}; /* a slot is a tile plus 16 bytes */
+        if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, true, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
+        else mv_tile<T, false, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
         __syncwarp(); /* every lane is done with slot ft % S before it is refilled */
         t++;
         if (MULTI && t == tiles) { /* the row is done: on to the warp's next one */
@@ -942,9 +958,18 @@ static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t 
          * well above what HBM3 needs; 2 slots (<= 35 KB per block) keep 8 blocks resident,
          * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
         const unsigned blocks = matvec_blocks(c, n);
-        if ((int64_t)blocks * TSC_MM_WARPS < n)
-            launch_pdl(c, k_matvec_async<T, true>, dim3(blocks), block, mv_smem_bytes<T>(), y, w, w_stride, xq, xs, n, k);
-        else launch_pdl(c, k_matvec_async<T, false>, dim3(blocks), block, mv_smem_bytes<T>(), y, w, w_stride, xq, xs, n, k);
+        const bool multi = (int64_t)blocks * TSC_MM_WARPS < n;
+        const dim3 grid(blocks);
+        const size_t smem = mv_smem_bytes<T>();
+        if constexpr (qtype<T>::bs % 4 == 0) {
+            if ((((uintptr_t)w | (uintptr_t)w_stride) & 3) == 0) { /* every row 4-byte aligned */
+                if (multi) launch_pdl(c, k_matvec_async<T, true, true>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
+                else launch_pdl(c, k_matvec_async<T, false, true>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
+                return;
+            }
+        }
+        if (multi) launch_pdl(c, k_matvec_async<T, true, false>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
+        else launch_pdl(c, k_matvec_async<T, false, false>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
     } else if (m == 1) {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
         k_matmul_q<T, 1, TSC_MV_UNROLL><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xs, n, k, m);

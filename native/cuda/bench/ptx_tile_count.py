@@ -7,7 +7,8 @@ the figure ignores scheduling and memory, which only a GPU run measures).
         native/cuda/tsc_matmul.cu -o /tmp/mm.ptx
     python3 native/cuda/bench/ptx_tile_count.py /tmp/mm.ptx
 
-For each k_matvec_async<T, MULTI> (MULTI: the several-rows-per-warp variant) it prints the
+For each k_matvec_async<T, MULTI, A4> (MULTI: several rows per warp; A4: rows 4-byte aligned,
+block size a multiple of 4, so no word shifting) it prints the
 instruction count of the basic block that holds one whole tile's work (4 groups of 32 weights
 per lane: activation loads, the wait for the tile, decoding, dp4a): the smallest block with
 dp4a in it (the partial last tile has its own, larger block with index clamps).
@@ -42,13 +43,13 @@ def blocks_by_kernel(path):
 def main():
     kernels = blocks_by_kernel(sys.argv[1])
     for name, blocks in kernels.items():
-        m = re.match(r"_Z\d+k_matvec_asyncILi(\d+)E(?:Lb([01])E)?E", name)
+        m = re.match(r"_Z\d+k_matvec_asyncILi(\d+)E(?:Lb([01])E)?(?:Lb([01])E)?E", name)
         if not m:
             continue
         steps = [b for b in blocks if b[1] > 0]
         if steps:
             n = min(s[0] for s in steps)
-            kind = " (several rows per warp)" if m.group(2) == "1" else ""
+            kind = (" (several rows per warp)" if m.group(2) == "1" else "") + (" (4-byte aligned rows)" if m.group(3) == "1" else "")
             print(f"{TYPES.get(int(m.group(1)), m.group(1)):5s} {n:5d} instructions per whole-tile step ({n / 4:.0f} per group){kind}")
 
 

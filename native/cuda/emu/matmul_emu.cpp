@@ -118,6 +118,8 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
     /* Every kernel reads weights only through these bytes (cp.async range checks). */
     const std::pair<const char *, const char *> wr{w - ((uintptr_t)w & 15), w + n * ws + 16};
     std::vector<float> m1; /* the first m = 1 result: the others must equal it bit for bit */
+    /* As launch_q picks: spans never need shifting when every row is 4-byte aligned. */
+    const bool a4 = qtype<T>::bs % 4 == 0 && (((uintptr_t)w | (uintptr_t)ws) & 3) == 0;
     for (int path = 0; path < 4; path++) {
         for (int64_t m : ms) {
             if ((path < 3) != (m == 1)) continue;
@@ -128,12 +130,18 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
             const char *name;
             if (path == 0) {
                 name = "matvec_async";
-                launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(),
-                       [&] { k_matvec_async<T, false>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k); });
+                launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(), [&] {
+                    if constexpr (qtype<T>::bs % 4 == 0)
+                        if (a4) return k_matvec_async<T, false, true>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k);
+                    k_matvec_async<T, false, false>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k);
+                });
             } else if (path == 1) { /* one block: each warp takes rows w, w + 4, ... (TSC_MATVEC_BLOCKS) */
                 name = "matvec_async 1";
-                launch(dim3(1), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(),
-                       [&] { k_matvec_async<T, true>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k); });
+                launch(dim3(1), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(), [&] {
+                    if constexpr (qtype<T>::bs % 4 == 0)
+                        if (a4) return k_matvec_async<T, true, true>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k);
+                    k_matvec_async<T, true, false>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k);
+                });
             } else if (path == 2) {
                 name = "matmul_q regs";
                 launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), 0, [&] {
