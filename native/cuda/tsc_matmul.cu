@@ -169,10 +169,13 @@ static __device__ __forceinline__ void raw_words(wptr p, uint32_t *w, uint32_t &
     for (int i = 0; i < N; i++) w[i] = b[i];
     w[N] = p.a4 ? w[N - 1] : p.over ? b[N] : b[N - (sh ? 0 : 1)]; /* a4: not read (shift 0) */
 }
+/* extra (0..7): a further right shift of every word, folded into the funnel shift. The top
+ * extra bits then come from the next word (a4: zeros) instead of being zeros, which callers
+ * never see: they keep bits b of each byte with b + extra <= 7, all within the source word. */
 template <int N>
-static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t sh, bool a4, uint32_t *out) {
+static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t sh, bool a4, uint32_t *out, uint32_t extra = 0) {
 #pragma unroll
-    for (int i = 0; i < N; i++) out[i] = a4 ? w[i] : __funnelshift_r(w[i], w[i + 1], sh); /* a4: a compile-time constant */
+    for (int i = 0; i < N; i++) out[i] = a4 ? w[i] >> extra : __funnelshift_r(w[i], w[i + 1], sh + extra); /* a4: compile-time */
 }
 
 /* Bit b (0..3) of the 4-bit value v moved to bit 4 of byte b (the 5th bit of a Q5 level): the
@@ -338,10 +341,9 @@ __device__ __forceinline__ void qload<TS_TYPE_Q2_K>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q2_K>(const qraw &r, qgroup &o) {
     uint32_t v[8];
-    align_words<8>(r.a, r.sha, r.a4, v);
-    const int sh = 2 * (r.j & 3);
+    align_words<8>(r.a, r.sha, r.a4, v, 2 * (r.j & 3));
 #pragma unroll
-    for (int i = 0; i < 8; i++) o.q[i] = (v[i] >> sh) & 0x03030303u;
+    for (int i = 0; i < 8; i++) o.q[i] = v[i] & 0x03030303u;
     o.scl0 = (int)(r.e[0] & 15), o.scl1 = (int)(r.e[1] & 15);
     o.mi0 = (int)(r.e[0] >> 4), o.mi1 = (int)(r.e[1] >> 4);
     o.D = h2f(r.e[2]), o.M = -h2f(r.e[3]);
@@ -369,11 +371,11 @@ static __device__ __forceinline__ int q3k_scale(uint32_t lo_byte, uint32_t hi_by
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q3_K>(const qraw &r, qgroup &o) {
     uint32_t v[8], h[8];
-    align_words<8>(r.a, r.sha, r.a4, v);
-    align_words<8>(r.b, r.shb, r.a4, h);
-    const int j = r.j, sh = 2 * (j & 3);
+    const int j = r.j;
+    align_words<8>(r.a, r.sha, r.a4, v, 2 * (j & 3));
+    align_words<8>(r.b, r.shb, r.a4, h, j);
 #pragma unroll
-    for (int i = 0; i < 8; i++) o.q[i] = ((v[i] >> sh) & 0x03030303u) | (((h[i] >> j) & 0x01010101u) << 2);
+    for (int i = 0; i < 8; i++) o.q[i] = (v[i] & 0x03030303u) | ((h[i] & 0x01010101u) << 2);
     o.scl0 = q3k_scale(r.e[0], r.e[1], 2 * j), o.scl1 = q3k_scale(r.e[2], r.e[3], 2 * j + 1);
     o.mi0 = o.mi1 = 0;
     o.D = h2f(r.e[4]), o.M = 0.0f;
@@ -403,10 +405,9 @@ __device__ __forceinline__ void qload<TS_TYPE_Q4_K>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q4_K>(const qraw &r, qgroup &o) {
     uint32_t v[8];
-    align_words<8>(r.a, r.sha, r.a4, v);
-    const int sh = 4 * (r.j & 1);
+    align_words<8>(r.a, r.sha, r.a4, v, 4 * (r.j & 1));
 #pragma unroll
-    for (int i = 0; i < 8; i++) o.q[i] = (v[i] >> sh) & 0x0F0F0F0Fu;
+    for (int i = 0; i < 8; i++) o.q[i] = v[i] & 0x0F0F0F0Fu;
     int sc, m;
     k4_get(r, r.j, &sc, &m);
     o.scl0 = o.scl1 = sc, o.mi0 = o.mi1 = m;
@@ -428,11 +429,11 @@ __device__ __forceinline__ void qload<TS_TYPE_Q5_K>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q5_K>(const qraw &r, qgroup &o) {
     uint32_t v[8], h[8];
-    align_words<8>(r.a, r.sha, r.a4, v);
-    align_words<8>(r.b, r.shb, r.a4, h);
-    const int j = r.j, sh = 4 * (j & 1);
+    const int j = r.j;
+    align_words<8>(r.a, r.sha, r.a4, v, 4 * (j & 1));
+    align_words<8>(r.b, r.shb, r.a4, h, j);
 #pragma unroll
-    for (int i = 0; i < 8; i++) o.q[i] = ((v[i] >> sh) & 0x0F0F0F0Fu) | (((h[i] >> j) & 0x01010101u) << 4);
+    for (int i = 0; i < 8; i++) o.q[i] = (v[i] & 0x0F0F0F0Fu) | ((h[i] & 0x01010101u) << 4);
     int sc, m;
     k4_get(r, j, &sc, &m);
     o.scl0 = o.scl1 = sc, o.mi0 = o.mi1 = m;
@@ -456,12 +457,11 @@ __device__ __forceinline__ void qload<TS_TYPE_Q6_K>(wptr wr, uint32_t g, qraw &r
 template <>
 __device__ __forceinline__ void qfinish<TS_TYPE_Q6_K>(const qraw &r, qgroup &o) {
     uint32_t v[8], h[8];
-    align_words<8>(r.a, r.sha, r.a4, v);
-    align_words<8>(r.b, r.shb, r.a4, h);
-    const int part = r.j & 3, nsh = (part & 2) ? 4 : 0, hsh = 2 * part;
+    const int part = r.j & 3;
+    align_words<8>(r.a, r.sha, r.a4, v, (part & 2) ? 4 : 0);
+    align_words<8>(r.b, r.shb, r.a4, h, 2 * part);
 #pragma unroll
-    for (int i = 0; i < 8; i++)
-        o.q[i] = ((v[i] >> nsh) & 0x0F0F0F0Fu) | (((h[i] >> hsh) & 0x03030303u) << 4);
+    for (int i = 0; i < 8; i++) o.q[i] = (v[i] & 0x0F0F0F0Fu) | ((h[i] & 0x03030303u) << 4);
     o.scl0 = (int)(int8_t)r.e[0], o.scl1 = (int)(int8_t)r.e[1];
     o.mi0 = o.mi1 = 0;
     o.D = h2f(r.e[2]), o.M = 0.0f;
