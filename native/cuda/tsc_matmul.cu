@@ -169,9 +169,9 @@ static __device__ __forceinline__ void raw_words(wptr p, uint32_t *w, uint32_t &
     for (int i = 0; i < N; i++) w[i] = b[i];
     w[N] = p.a4 ? w[N - 1] : p.over ? b[N] : b[N - (sh ? 0 : 1)]; /* a4: not read (shift 0) */
 }
-/* extra (0..7): a further right shift of every word, folded into the funnel shift. The top
- * extra bits then come from the next word (a4: zeros) instead of being zeros, which callers
- * never see: they keep bits b of each byte with b + extra <= 7, all within the source word. */
+/* extra (0..7): a further right shift of every word, folded into the funnel shift, so the top
+ * extra bits come from the next word (a4: they are zeros). Callers never see them: they keep
+ * bits b of each byte with b + extra <= 7, which all lie within the source word. */
 template <int N>
 static __device__ __forceinline__ void align_words(const uint32_t *w, uint32_t sh, bool a4, uint32_t *out, uint32_t extra = 0) {
 #pragma unroll
