@@ -10,8 +10,8 @@
  * half as the CPU stores it, and the sums of its two halves of 16 quants), so the dot
  * kernels load activation quants with aligned 16-byte loads. The quantizer is the CPU
  * reference's arithmetic, one thread per block in the same order, so for Q4_0, Q5_0 and
- * Q8_0 (whose CPU dot also pairs them with Q8_0) the
- * integer block sums equal the CPU's exactly. The other types pair with Q8_1 (Q4_1, Q5_1)
+ * Q8_0 (whose CPU dot also pairs them with Q8_0) the integer block sums equal the CPU's
+ * exactly. The other types pair with Q8_1 (Q4_1, Q5_1)
  * or Q8_K (K-quants, one scale per 256) on the CPU; here they use the same per-32 Q8_0
  * activations (finer scales than Q8_K), so results differ from the CPU by the two
  * activation quantizations' rounding, which the tests bound element by element.
@@ -33,8 +33,8 @@
  *    memory (whole tiles without index clamps, the last partial one with them). On sm_90
  *    it is a programmatic dependent launch: it requests its first tiles before waiting for
  *    the previous kernels (the quantizer), so back-to-back matvecs overlap launch gaps and
- *    tails. F16/BF16/F32 rows likewise when
- *    16-byte aligned (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16 bytes).
+ *    tails. F16/BF16/F32 rows likewise when 16-byte aligned (k_matvec_async_f, tiles of 32
+ *    lanes x 4 vectors of 16 bytes).
  *  - Otherwise (m > 1, unaligned float rows): k_matmul_q / k_matmul_f load into registers,
  *    all loads of a step issued before the arithmetic (4 groups or 16-byte vectors per lane
  *    for m = 1); each pass reads the weight row once for MT activation rows (1 or 8).
