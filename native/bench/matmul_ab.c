@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "tessera.h"
 
 typedef int32_t (*init_fn)(int32_t, const char *);
@@ -35,12 +35,6 @@ struct build {
     shutdown_fn shutdown;
     matmul_fn matmul;
 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -131,17 +125,17 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 2; i++) {
             b[i].init(threads, NULL);
             b[i].matmul(y, n * 4, w, type, rb, x, k * 4, n, k, m);
-            double t0 = now(), t1;
+            double t0 = bench_now(), t1;
             int calls = 0;
             do {
                 b[i].matmul(y, n * 4, w, type, rb, x, k * 4, n, k, m);
                 calls++;
-            } while ((t1 = now()) - t0 < 0.05);
+            } while ((t1 = bench_now()) - t0 < 0.05);
             t[i][r] = 2.0 * (double)n * (double)k * (double)m * calls / (t1 - t0) / 1e9;
             if (i == 1) {
-                t0 = now();
+                t0 = bench_now();
                 read_probe(w, read_bytes);
-                t[2][r] = (double)read_bytes / (now() - t0) / 1e9;
+                t[2][r] = (double)read_bytes / (bench_now() - t0) / 1e9;
             }
             b[i].shutdown();
         }

@@ -8,17 +8,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "tessera.h"
 #include "ts_dispatch.h"
 #include "ts_quants.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -63,9 +57,9 @@ int main(int argc, char **argv) {
         for (int r = 0; r < reps; r++)
             for (int path = 0; path < 2; path++) {
                 active->sgemm_min_m[type] = path; /* 0: tiles / dots, 1: widened SGEMM */
-                const double t0 = now();
+                const double t0 = bench_now();
                 ts_matmul(y, n * 4, w, type, (int64_t)rb, x, k * 4, n, k, ms[i]);
-                const double dt = now() - t0;
+                const double dt = bench_now() - t0;
                 if (dt < best[path]) best[path] = dt;
             }
         const double flop = 2.0 * (double)n * (double)k * (double)ms[i];

@@ -9,18 +9,12 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <x86intrin.h>
 
+#include "bench_clock.h"
 #include "tessera.h"
 #include "ts_dispatch.h"
 #include "ts_quants.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -52,14 +46,14 @@ int main(int argc, char **argv) {
     volatile float sink = 0;
     double best = 1e30, best_gflops = 0;
     for (int round = 0; round < 50; round++) {
-        const double t0 = now();
+        const double t0 = bench_now();
         const uint64_t c0 = __rdtsc();
         for (int pass = 0; pass < 100; pass++)
             for (int r = 0; r < rows; r++) sink += kern->vec_dot[type](k, w + (size_t)r * rb, a);
         const double cycles = (double)(__rdtsc() - c0) / (100.0 * rows * (k / 256));
         if (cycles < best) {
             best = cycles;
-            best_gflops = 2.0 * (double)k * rows * 100 / (now() - t0) / 1e9;
+            best_gflops = 2.0 * (double)k * rows * 100 / (bench_now() - t0) / 1e9;
         }
     }
     printf("%s on %s, %d rows: best %.1f TSC cycles per 256 weights (%.1f GFLOP/s)\n", t->name, ts_isa_name(ts_isa()), rows,
