@@ -76,14 +76,17 @@ typedef struct {
     _Atomic int64_t next_row; /* ts_claim_chunk's counter */
 } matmul_job;
 
-/* W rows per claimed chunk of the row-parallel paths: about 16 chunks per thread, so a
- * delayed thread's share can move to the others while each chunk stays one long stream of
- * weights for the prefetchers; a multiple of 48, which is a multiple of 16 floats (a line of
- * y) and of the tiles' 3, 4 and 8 rows. */
-static int64_t chunk_rows(int64_t n, int32_t nth) {
-    int64_t rows = (n + 16 * (int64_t)nth - 1) / (16 * (int64_t)nth);
-    return (rows + 47) / 48 * 48;
+/* W rows per claimed chunk: about per_thread chunks per thread, so a delayed thread's share
+ * can move to the others, rounded up to a multiple of `multiple` rows. */
+static int64_t chunk_rows(int64_t n, int32_t nth, int64_t per_thread, int64_t multiple) {
+    const int64_t chunks = per_thread * nth, rows = (n + chunks - 1) / chunks;
+    return (rows + multiple - 1) / multiple * multiple;
 }
+/* The row-parallel dot and tile paths: 16 chunks per thread, each still one long stream of
+ * weights for the prefetchers, of a multiple of 48 rows (16 floats, a line of y, and the
+ * tiles' 3, 4 and 8 rows). */
+#define TS_ROWS_PER_CHUNK_THREAD 16
+#define TS_ROWS_CHUNK_MULTIPLE 48
 
 static void matmul_task(void *ctx, int32_t ith, int32_t nth) {
     (void)ith, (void)nth;
@@ -228,14 +231,14 @@ static int32_t matmul_sgemm(float *y, int64_t y_stride, const void *w, int32_t w
     int32_t nth = ts_threads_for(n * m * k, 1 << 18);
     const int64_t max_nth = (n + TS_SGEMM_NR - 1) / TS_SGEMM_NR;
     if (nth > max_nth) nth = (int32_t)max_nth;
-    /* About four chunks per thread, so a delayed thread's share can move to the others. */
-    int64_t chunk_rows = round_up((n + 4 * nth - 1) / (4 * nth), TS_SGEMM_NR);
-    if (chunk_rows > TS_WIDE_NC) chunk_rows = TS_WIDE_NC;
+    /* About four chunks per thread of whole NR panels, at most a TS_WIDE_NC block. */
+    int64_t rows = chunk_rows(n, nth, 4, TS_SGEMM_NR);
+    if (rows > TS_WIDE_NC) rows = TS_WIDE_NC;
     const size_t bytes = (size_t)(round_up(pa_floats, 16) + per_thread * nth) * sizeof(float);
     float *buf = aligned_alloc(64, bytes);
     if (buf == NULL) return ts_set_error(TS_ERR_OUT_OF_MEMORY, "ts_matmul: cannot allocate %zu bytes of packing scratch", bytes);
     wide_job job = {y, y_stride / 4, w, w_stride, n, k, m, w_type, x, x_stride / 4, buf, buf + round_up(pa_floats, 16), per_thread,
-                    chunk_rows, 0};
+                    rows, 0};
     ts_parallel(wide_pack_x_task, &job, nth);
     ts_parallel(wide_task, &job, nth);
     free(buf);
@@ -269,10 +272,12 @@ int32_t ts_matmul(float *y, int64_t y_stride, const void *w, int32_t w_type, int
 
     const int32_t nth = ts_threads_for(n * m * k, 1 << 16);
     if (m >= TS_GEMM_MIN_M && kern->gemm[w_type] != NULL) {
-        gemm_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->gemm[w_type], chunk_rows(n, nth), 0};
+        gemm_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->gemm[w_type],
+                       chunk_rows(n, nth, TS_ROWS_PER_CHUNK_THREAD, TS_ROWS_CHUNK_MULTIPLE), 0};
         ts_parallel(gemm_task, &job, nth);
     } else {
-        matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->vec_dot[w_type], chunk_rows(n, nth), 0};
+        matmul_job job = {y, y_stride, w, w_stride, xq, xq_row, n, k, m, kern->vec_dot[w_type],
+                         chunk_rows(n, nth, TS_ROWS_PER_CHUNK_THREAD, TS_ROWS_CHUNK_MULTIPLE), 0};
         ts_parallel(matmul_task, &job, nth);
     }
     free(xq);
