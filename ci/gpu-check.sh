@@ -143,14 +143,16 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
   timeout 60 "${TESSERA[@]}" "${args[@]}" --device cuda >"$OUT/gen-cuda.txt" 2>"$OUT/gen-cuda.err"
   if [ -s "$OUT/gen-cuda.txt" ] && cmp -s "$OUT/gen-cpu.txt" "$OUT/gen-cuda.txt"; then java_generate=ok; else java_generate=failed; status=1; fi
   cat "$OUT/gen-cuda.txt" "$OUT/gen-cuda.err"
-  # 4e. decode speed: stories260K and a LLaMA-7B-shaped random Q4_0 model written here (3.6 GiB)
+  # 4e. decode speed: stories260K and a LLaMA-7B-shaped random Q4_0 model written here (3.6 GiB);
+  # --profile adds one untimed run whose per-op host times (enqueueing) and wait for the device
+  # per token go to bench-model.err: whether decode is bound by the host's launches or the GPU
   log "java: bench-model on cuda"
   {
-    timeout 120 "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda --json
-    timeout 150 "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 --device cuda --json
+    timeout 120 "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda --json --profile
+    timeout 150 "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 --device cuda --json --profile
   } >"$OUT/bench-model.jsonl" 2>"$OUT/bench-model.err"
   if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 2 ]; then java_bench=ok; else java_bench=failed; status=1; fi
-  cat "$OUT/bench-model.jsonl"; tail -5 "$OUT/bench-model.err"
+  cat "$OUT/bench-model.jsonl"; tail -30 "$OUT/bench-model.err"
   # 4f. CLIP images/s and texts/s (random weights of the real shapes)
   log "java: ClipBenchmarks on cuda"
   timeout 120 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.bench.ClipBenchmarks --shapes B/32,L/14 \
@@ -187,6 +189,10 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   echo '```'
   echo; echo "Java \`tessera info --devices\`: $java_devices; CudaBackendTest: $java_tests; generate cpu = cuda: $java_generate; bench-model: $java_bench; CLIP: $java_clip"
   if [ -s "$OUT/bench-model.jsonl" ]; then echo; echo '```'; cat "$OUT/bench-model.jsonl"; echo '```'; fi
+  if grep -q '^generation profile' "$OUT/bench-model.err" 2>/dev/null; then
+    echo; echo "Decode profiles (stories260K, then the 7B shape; host time per op type, then the wait for the GPU):"
+    echo; echo '```'; grep -E '^(benchmarking|generation profile|op  |[A-Z(][A-Za-z0-9(), ]+ +[0-9]+ +[0-9.]+ +[0-9.]+%)' "$OUT/bench-model.err"; echo '```'
+  fi
   if [ -s "$OUT/clip-bench.txt" ]; then echo; echo '```'; cat "$OUT/clip-bench.txt"; echo '```'; fi
   if [ -s "$OUT/java-devices.txt" ]; then echo; echo '```'; cat "$OUT/java-devices.txt"; echo '```'; fi
   if [ -s "$OUT/archs.txt" ]; then

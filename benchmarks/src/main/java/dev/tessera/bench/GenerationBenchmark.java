@@ -9,6 +9,7 @@ import dev.tessera.model.llama.LlamaSession;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.CpuBackend;
 import dev.tessera.runtime.CudaBackend;
+import dev.tessera.runtime.Profile;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,22 +27,26 @@ public final class GenerationBenchmark {
      * @param weightBytesPerToken bytes of every matrix a generated token reads (the token embedding
      *     contributes one row)
      * @param boundTokensPerSecond readBandwidth / weightBytesPerToken
+     * @param generationProfile per-op times of generating generatedTokens tokens in one more run
+     *     after the timed ones, or null when not asked for
      */
     public record Result(String model, String device, int threads, int promptTokens, double promptTokensPerSecond, int generatedTokens,
                          double generatedTokensPerSecond, long weightBytesPerToken, double readBandwidth,
-                         double boundTokensPerSecond, long peakRss, long rssAnon, long rssFile) {}
+                         double boundTokensPerSecond, long peakRss, long rssAnon, long rssFile, Profile generationProfile) {}
 
     private GenerationBenchmark() {}
 
     public static Result run(Path modelPath, int promptTokens, int generatedTokens, int repetitions) throws IOException {
-        return run(modelPath, promptTokens, generatedTokens, repetitions, CpuBackend.INSTANCE);
+        return run(modelPath, promptTokens, generatedTokens, repetitions, CpuBackend.INSTANCE, false);
     }
 
     /**
      * As above on backend. On a GPU the bound uses the device's copy bandwidth (bytes read and
-     * written per second), measured in the same run, instead of the host's read bandwidth.
+     * written per second), measured in the same run, instead of the host's read bandwidth. With
+     * profile, one more run after the timed ones profiles the generation (the timed runs stay
+     * without the profiler's clock reads).
      */
-    public static Result run(Path modelPath, int promptTokens, int generatedTokens, int repetitions, Backend backend)
+    public static Result run(Path modelPath, int promptTokens, int generatedTokens, int repetitions, Backend backend, boolean profile)
             throws IOException {
         Tessera.ensureInitialized();
         double bandwidth = backend instanceof CudaBackend c ? c.copyBandwidth(1L << 30) : readBandwidth();
@@ -56,16 +61,22 @@ public final class GenerationBenchmark {
             long bestPrompt = Long.MAX_VALUE;
             long bestGen = Long.MAX_VALUE;
             int ctx = promptTokens + generatedTokens + 1;
-            for (int rep = 0; rep < repetitions + 1; rep++) { // the first run warms up (JIT, page cache)
+            Profile generationProfile = null;
+            // the first run warms up (JIT, page cache); the last, when asked for, is the profiled one
+            for (int rep = 0; rep < repetitions + 1 + (profile ? 1 : 0); rep++) {
+                boolean profiled = rep == repetitions + 1;
                 try (LlamaSession s = model.newSession(ctx, Math.min(LlamaModel.DEFAULT_BATCH_SIZE, Math.max(1, promptTokens)))) {
                     long t0 = System.nanoTime();
                     float[] logits = s.decode(prompt);
+                    s.setProfiling(profiled);
                     long t1 = System.nanoTime();
                     for (int i = 0; i < generatedTokens; i++) {
                         logits = s.decode(Sampler.argmax(logits));
                     }
                     long t2 = System.nanoTime();
-                    if (rep > 0) {
+                    if (profiled) {
+                        generationProfile = s.profile();
+                    } else if (rep > 0) {
                         bestPrompt = Math.min(bestPrompt, t1 - t0);
                         bestGen = Math.min(bestGen, t2 - t1);
                     }
@@ -81,7 +92,8 @@ public final class GenerationBenchmark {
             long[] mem = memory();
             String device = backend instanceof CudaBackend c ? c.name() + " " + c.deviceName() : "cpu";
             return new Result(modelPath.getFileName().toString(), device, Tessera.threads(), promptTokens, promptTokens * 1e9 / bestPrompt,
-                    generatedTokens, generatedTokens * 1e9 / bestGen, perToken, bandwidth, bandwidth / perToken, mem[0], mem[1], mem[2]);
+                    generatedTokens, generatedTokens * 1e9 / bestGen, perToken, bandwidth, bandwidth / perToken, mem[0], mem[1], mem[2],
+                    generationProfile);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.tessera.cli;
 import dev.tessera.bench.GenerationBenchmark;
 import dev.tessera.bench.SyntheticLlama;
 import dev.tessera.core.Tessera;
+import dev.tessera.runtime.Profile;
 import dev.tessera.tensor.DType;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -49,6 +50,10 @@ final class BenchModelCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
+
+    @Option(names = "--profile", description = "Time per op type of the generation in one more run after the timed ones, to stderr "
+            + "(and in --json). On a GPU an op's time is its enqueueing; waiting for the device shows as (outputs, wait).")
+    boolean profile;
 
     @Mixin
     DeviceOption device = new DeviceOption();
@@ -111,7 +116,13 @@ final class BenchModelCommand implements Callable<Integer> {
             err.printf("benchmarking %s on %s: %d prompt tokens, %d generated, best of %d, %d threads%n", model, opened.description(),
                     promptTokens, genTokens, repetitions, Tessera.threads());
             err.flush();
-            r = GenerationBenchmark.run(model, promptTokens, genTokens, repetitions, opened.backend());
+            r = GenerationBenchmark.run(model, promptTokens, genTokens, repetitions, opened.backend(), profile);
+        }
+        Profile p = r.generationProfile();
+        if (p != null) {
+            err.printf("generation profile, %d tokens (%.3f ms per token in all):%n%s", r.generatedTokens(),
+                    p.totalNanos() / 1e6 / r.generatedTokens(), p.format());
+            err.flush();
         }
         if (json) {
             JsonWriter j = new JsonWriter().beginObject()
@@ -120,9 +131,16 @@ final class BenchModelCommand implements Callable<Integer> {
                     .name("generated_tokens").value(r.generatedTokens()).name("generated_tokens_per_second").value(r.generatedTokensPerSecond())
                     .name("weight_bytes_per_token").value(r.weightBytesPerToken()).name("read_bandwidth_bytes_per_second").value(r.readBandwidth())
                     .name("bound_tokens_per_second").value(r.boundTokensPerSecond())
-                    .name("peak_rss_bytes").value(r.peakRss()).name("rss_anon_bytes").value(r.rssAnon()).name("rss_file_bytes").value(r.rssFile())
-                    .endObject();
-            out.println(j);
+                    .name("peak_rss_bytes").value(r.peakRss()).name("rss_anon_bytes").value(r.rssAnon()).name("rss_file_bytes").value(r.rssFile());
+            if (p != null) {
+                j.name("generation_profile").beginArray();
+                for (Profile.Entry e : p.entries()) {
+                    j.beginObject().name("op").value(e.op()).name("calls").value(e.calls()).name("ms_per_token")
+                            .value(e.nanos() / 1e6 / r.generatedTokens()).endObject();
+                }
+                j.endArray();
+            }
+            out.println(j.endObject());
         } else {
             out.printf("%-28s %-8s %3s %10s %10s %10s %12s %8s %9s %9s%n", "model", "device", "thr", "pp t/s", "tg t/s", "bound t/s", "bytes/token",
                     "% bound", "peak RSS", "anon RSS");

@@ -190,6 +190,21 @@ class TesseraCliTest {
         assertTrue(overflow.err().contains("context is full"), overflow.err());
     }
 
+    @Test
+    void benchModelProfileCountsEveryOpOfEachGeneratedTokenInJsonAndOnStderr() {
+        Run r = run("bench-model", "-m", STORIES, "-p", "4", "-n", "3", "-r", "1", "--profile", "--json");
+        assertEquals(0, r.code(), r.err());
+        String json = r.out().strip();
+        assertTrue(json.startsWith("{") && json.endsWith("}") && json.lines().count() == 1, json);
+        assertTrue(json.contains("\"generated_tokens\":3"), json);
+        // stories260K has 5 layers of 7 matmuls each, plus the output projection: 36 per token
+        assertTrue(json.contains("{\"op\":\"MatMul\",\"calls\":108,\"ms_per_token\":"), json);
+        assertTrue(r.err().contains("generation profile, 3 tokens"), r.err());
+        assertTrue(r.err().contains("MatMul"), r.err());
+        Run plain = run("bench-model", "-m", STORIES, "-p", "4", "-n", "3", "-r", "1", "--json");
+        assertTrue(!plain.out().contains("generation_profile"), plain.out());
+    }
+
     private static final String TINY_MMPROJ = Path.of("..", "java-api", "src", "test", "resources", "goldens", "llava", "tiny-mmproj.gguf").toString();
     private static final String IMAGE = Path.of("..", "java-api", "src", "test", "resources", "images", "clip", "gradient_640x480.png").toString();
 

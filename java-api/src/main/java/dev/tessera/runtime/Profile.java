@@ -28,6 +28,15 @@ public final class Profile {
         });
     }
 
+    /** Nanoseconds over every entry. */
+    public long totalNanos() {
+        long all = 0;
+        for (long[] t : totals.values()) {
+            all += t[1];
+        }
+        return all;
+    }
+
     public void clear() {
         totals.clear();
     }
@@ -42,10 +51,7 @@ public final class Profile {
 
     /** A table: op, calls, total ms, share of the total. */
     public String format() {
-        long all = 0;
-        for (long[] t : totals.values()) {
-            all += t[1];
-        }
+        long all = totalNanos();
         StringBuilder sb = new StringBuilder(String.format("%-18s %8s %10s %6s%n", "op", "calls", "ms", "%"));
         for (Entry e : entries()) {
             sb.append(String.format("%-18s %8d %10.2f %5.1f%%%n", e.op(), e.calls(), e.nanos() / 1e6, all == 0 ? 0 : 100.0 * e.nanos() / all));

@@ -170,8 +170,13 @@ class CudaBackendTest {
             g.output("y", g.apply("y", new Op.MatMul(), g.constant("w", w), x));
             try (CompiledGraph cg = new CompiledGraph(g.build(), cuda)) {
                 cg.input("x").setFloat(1f, 0, 0); // host memory: writable
+                cg.setProfiling(true);
                 cg.run();
                 assertEquals(0f, cg.output("y").getFloat(1, 7));
+                // the copies around a run, timed apart from the ops' enqueueing
+                Map<String, Long> calls = new java.util.HashMap<>();
+                cg.profile().entries().forEach(e -> calls.put(e.op(), e.calls()));
+                assertEquals(Map.of("MatMul", 1L, CompiledGraph.INPUTS_ENTRY, 1L, CompiledGraph.OUTPUTS_ENTRY, 1L), calls);
             }
             assertFalse(cuda.hostAccessible());
             assertThrows(IllegalStateException.class, () -> {
