@@ -24,9 +24,10 @@
  * columns lane, lane + 32, ...). Keys outside the row's causal window, beyond lk, or
  * masked to -inf score -inf and weigh 0; a row with no visible key is written as zeros.
  */
-/* TSC_EMU: native/cuda/emu/attention_emu.cpp compiles the kernels as C++ on the host (the PTX
- * helpers and the host entry points are left out), to check them without a GPU. */
-#ifndef TSC_EMU
+/* TSC_EMU: native/cuda/emu/attention_emu.cpp runs the kernels as C++ on the host (the PTX helpers
+ * left out, emulated there), to check them without a GPU; the host entry points compile
+ * there only in the emulated library (TSC_EMU_LIBRARY, emu/lib/). */
+#if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY)
 #include "tsc_internal.cuh"
 #endif
 
@@ -676,7 +677,7 @@ static void flash_dispatch(const struct att_args &a, int64_t n_heads, int32_t fo
 /* The general kernel's shared memory: K and V tiles of d + 1 floats a row, the rows' Q. */
 static size_t att_smem_bytes(int64_t d) { return (size_t)(2 * TSC_ATT_TILE * (d + 1) + TSC_ATT_ROWS * d) * sizeof(float); }
 
-#ifndef TSC_EMU
+#if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY) /* host code */
 
 template <typename T>
 static int32_t launch_split(struct tsc_context *c, struct att_args a, int64_t n_heads) {
@@ -698,10 +699,10 @@ static int32_t launch_split(struct tsc_context *c, struct att_args a, int64_t n_
         a.part = (float *)scratch, a.part_ml = a.part + rows * a.d;
     }
     if (smem > 48 * 1024) cudaFuncSetAttribute(k_att_split<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    k_att_split<T><<<dim3((unsigned)n_blocks_x, (unsigned)a.n_split), TSC_DEC_THREADS, smem, c->stream>>>(a);
+    TSC_LAUNCH(dim3((unsigned)n_blocks_x, (unsigned)a.n_split), TSC_DEC_THREADS, smem, c->stream, k_att_split<T>)(a);
     int32_t st = tsc_launch_status("tsc_attention");
     if (st == TS_OK && a.n_split > 1) {
-        k_att_combine<<<(unsigned)(n_heads * a.lq), 128, 0, c->stream>>>(a);
+        TSC_LAUNCH((unsigned)(n_heads * a.lq), 128, 0, c->stream, k_att_combine)(a);
         st = tsc_launch_status("tsc_attention (combine)");
     }
     if (scratch) {
@@ -719,7 +720,7 @@ static int32_t launch_flash(struct tsc_context *c, const struct att_args &a, int
         const size_t smem = fa_smem_bytes(DP, MT);
         if ((int64_t)smem > c->max_smem_optin) return;
         if (smem > 48 * 1024) cudaFuncSetAttribute(k_flash<DP, MT, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_flash<DP, MT, T><<<dim3((unsigned)tsc_cdiv(a.lq, 64 * MT), (unsigned)n_heads), TSC_FA_THREADS, smem, c->stream>>>(a);
+        TSC_LAUNCH(dim3((unsigned)tsc_cdiv(a.lq, 64 * MT), (unsigned)n_heads), TSC_FA_THREADS, smem, c->stream, k_flash<DP, MT, T>)(a);
         r = tsc_launch_status("tsc_attention");
     });
     return r;
@@ -797,13 +798,13 @@ extern "C" TS_API int32_t tsc_attention(void *ctx, float *o, int64_t o_head_stri
     if (kv_type == TS_TYPE_F16) {
         if (smem > 48 * 1024)
             cudaFuncSetAttribute(k_attention<__half>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_attention<__half><<<grid, 32 * TSC_ATT_ROWS, smem, c->stream>>>(a);
+        TSC_LAUNCH(grid, 32 * TSC_ATT_ROWS, smem, c->stream, k_attention<__half>)(a);
     } else {
         if (smem > 48 * 1024)
             cudaFuncSetAttribute(k_attention<float>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_attention<float><<<grid, 32 * TSC_ATT_ROWS, smem, c->stream>>>(a);
+        TSC_LAUNCH(grid, 32 * TSC_ATT_ROWS, smem, c->stream, k_attention<float>)(a);
     }
     return tsc_launch_status("tsc_attention");
 }
 
-#endif /* TSC_EMU */
+#endif /* host code */

@@ -29,10 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TSC_EMU: native/cuda/emu/conv_emu.cpp compiles these kernels as C++ on the host, with
- * the PTX helpers below emulated (warp-level ldmatrix/mma included), to check the index
- * arithmetic, tails, gather modes and split K without a GPU. */
-#ifndef TSC_EMU
+/* TSC_EMU: native/cuda/emu/conv_emu.cpp runs the kernels as C++ on the host (the PTX helpers
+ * left out, emulated there), to check them without a GPU; the host entry points compile
+ * there only in the emulated library (TSC_EMU_LIBRARY, emu/lib/). */
+#if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY)
 #include "tsc_internal.cuh"
 #endif
 
@@ -417,7 +417,7 @@ template <int BM, int BN> static size_t conv_smem() {
     return (size_t)CONV_STAGES * (BM * (CONV_BK + CONV_APAD) + CONV_BK * (BN + CONV_BPAD)) * sizeof(float);
 }
 
-#ifndef TSC_EMU
+#if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY) /* host code */
 
 template <int BM, int BN, int MODE, bool AH>
 static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int64_t groups) {
@@ -425,7 +425,7 @@ static int32_t launch_mma(struct tsc_context *c, const struct conv_args &a, int6
     cudaError_t e = cudaFuncSetAttribute(k_conv_mma<BM, BN, MODE, AH>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return tsc_cuda_status(e, "tsc_conv2d: shared memory");
     const dim3 grid((unsigned)tsc_cdiv(a.npix, BN), (unsigned)tsc_cdiv(a.cout_g, BM), (unsigned)groups);
-    k_conv_mma<BM, BN, MODE, AH><<<grid, CONV_THREADS, smem, c->stream>>>(a);
+    TSC_LAUNCH(grid, CONV_THREADS, smem, c->stream, k_conv_mma<BM, BN, MODE, AH>)(a);
     return tsc_launch_status("tsc_conv2d");
 }
 
@@ -509,10 +509,10 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     /* with w_half, a.w is not read (the AH kernels read a.wh) */
     const float *wf = ch.w_raw || ch.w_half ? (const float *)w : (const float *)((char *)scratch + tab_bytes);
     float *part = splits > 1 ? (float *)((char *)scratch + tab_bytes + w_bytes) : NULL;
-    k_conv_table<<<(unsigned)tsc_cdiv(k, 256), 256, 0, c->stream>>>(tab, (int32_t)k, (int32_t)kh, (int32_t)kw, (int32_t)h,
+    TSC_LAUNCH((unsigned)tsc_cdiv(k, 256), 256, 0, c->stream, k_conv_table)(tab, (int32_t)k, (int32_t)kh, (int32_t)kw, (int32_t)h,
                                                                     (int32_t)width, (int32_t)dh, (int32_t)dw);
     if (!ch.w_raw && !ch.w_half)
-        k_conv_weights<<<(unsigned)tsc_cdiv(cout * kp, 256), 256, 0, c->stream>>>((float *)wf, w, w_type == TS_TYPE_F16, cout, k, kp,
+        TSC_LAUNCH((unsigned)tsc_cdiv(cout * kp, 256), 256, 0, c->stream, k_conv_weights)((float *)wf, w, w_type == TS_TYPE_F16, cout, k, kp,
                                                                                 !direct);
     st = tsc_launch_status(fn);
     if (!st) {
@@ -527,7 +527,7 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
         a.wh = ch.w_half ? (const uint16_t *)w : NULL;
         if (direct) {
             const int64_t total = n * y_img;
-            k_conv_direct<<<(unsigned)tsc_cdiv(total, 256), 256, 0, c->stream>>>(a, total);
+            TSC_LAUNCH((unsigned)tsc_cdiv(total, 256), 256, 0, c->stream, k_conv_direct)(a, total);
             st = tsc_launch_status(fn);
         } else {
             const int mode = ch.mode;
@@ -537,7 +537,7 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
             else if (ch.bn == 128) st = launch_tiles<64, 128>(c, a, groups, mode);
             else st = launch_tiles<64, 64>(c, a, groups, mode);
             if (!st && splits > 1) {
-                k_conv_reduce<<<(unsigned)tsc_cdiv(cout * npix, 256), 256, 0, c->stream>>>(y, part, bias, (int32_t)splits, cout, npix, ohw);
+                TSC_LAUNCH((unsigned)tsc_cdiv(cout * npix, 256), 256, 0, c->stream, k_conv_reduce)(y, part, bias, (int32_t)splits, cout, npix, ohw);
                 st = tsc_launch_status(fn);
             }
         }
@@ -545,4 +545,4 @@ extern "C" TS_API int32_t tsc_conv2d(void *ctx, float *y, const float *x, const 
     int32_t st2 = tsc_pool_free(c, scratch);
     return st ? st : st2;
 }
-#endif /* TSC_EMU */
+#endif /* host code */

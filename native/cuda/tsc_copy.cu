@@ -2,7 +2,9 @@
  * tsc_copy.cu — strided copies between F32, F16 and BF16 views (the KV-cache append, concat,
  * permuted copies): the CUDA twin of ts_copy_strided.
  */
+#ifndef TSC_EMU /* emu/cuda_emu.h supplies the bfloat16 conversions */
 #include <cuda_bf16.h>
+#endif
 
 #include "tsc_internal.cuh"
 
@@ -102,6 +104,6 @@ extern "C" TS_API int32_t tsc_copy_strided(void *ctx, void *dst, int32_t dst_typ
                                    "tsc_copy_strided");
     }
     const int64_t blocks = tsc_cdiv(total, 256) < 65536 ? tsc_cdiv(total, 256) : 65536;
-    k_copy_strided<<<(unsigned)blocks, 256, 0, c->stream>>>((char *)dst, dst_type, (const char *)src, src_type, a, total);
+    TSC_LAUNCH((unsigned)blocks, 256, 0, c->stream, k_copy_strided)((char *)dst, dst_type, (const char *)src, src_type, a, total);
     return tsc_launch_status("tsc_copy_strided");
 }

@@ -5,12 +5,23 @@
 #ifndef TSC_INTERNAL_CUH
 #define TSC_INTERNAL_CUH
 
+#include <stdint.h>
+
+#ifndef TSC_EMU
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
-#include <stdint.h>
+#endif
 
 #include "tessera_cuda.h"
 #include "tsc_device.cuh"
+
+/* kernel<<<grid, block, smem, stream>>>, the kernel last so that its template arguments may
+ * hold commas: TSC_LAUNCH(grid, block, smem, stream, kernel)(args...), with every template
+ * argument spelled out (the emulated library, emu/cuda_runtime_emu.h, takes the kernel's
+ * address before it sees the arguments, so nothing is deduced from them). */
+#ifndef TSC_EMU
+#define TSC_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<grid, block, smem, stream>>>
+#endif
 
 /* One cudaMalloc'd chunk of the pool, cut into blocks kept in address order. */
 struct tsc_block {

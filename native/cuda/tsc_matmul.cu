@@ -43,9 +43,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TSC_EMU: native/cuda/emu/matmul_emu.cpp compiles the kernels as C++ on the host (the PTX
- * helpers and the host entry points are left out), to check them without a GPU. */
-#ifndef TSC_EMU
+/* TSC_EMU: native/cuda/emu/matmul_emu.cpp runs the kernels as C++ on the host (the PTX helpers
+ * left out, emulated there), to check them without a GPU; the host entry points compile
+ * there only in the emulated library (TSC_EMU_LIBRARY, emu/lib/). */
+#if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY)
 #include "tsc_internal.cuh"
 #endif
 
@@ -870,7 +871,7 @@ __global__ void k_dequantize_f(float *y, int64_t y_stride_f, const uint8_t *__re
     y[r * y_stride_f + e] = wf<WT>(x + r * x_stride, e);
 }
 
-#ifndef TSC_EMU
+#if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY) /* host code */
 
 static int aligned(const void *p, int64_t a) { return ((uintptr_t)p % (uintptr_t)a) == 0; }
 
@@ -886,7 +887,7 @@ extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_quantize_q8_0: null or misaligned pointer, or bad x_stride %lld",
                              (long long)x_stride);
     const int64_t total = rows * (k / 32);
-    k_quantize_q8_0_blocks<<<(unsigned)tsc_cdiv(total, TSC_Q8_WARPS), 32 * TSC_Q8_WARPS, 0, c->stream>>>((tsc_block_q8_0 *)dst, x,
+    TSC_LAUNCH((unsigned)tsc_cdiv(total, TSC_Q8_WARPS), 32 * TSC_Q8_WARPS, 0, c->stream, k_quantize_q8_0_blocks)((tsc_block_q8_0 *)dst, x,
                                                                                                         x_stride / 4, rows, k / 32);
     return tsc_launch_status("tsc_quantize_q8_0");
 }
@@ -930,7 +931,7 @@ static int pdl_supported(int32_t device) {
 template <typename... KArgs, typename... Args>
 static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
     if (!pdl_supported(c->device) || matvec_option("nopdl")) {
-        kernel<<<grid, block, smem, c->stream>>>(args...);
+        TSC_LAUNCH(grid, block, smem, c->stream, kernel)(args...);
         return;
     }
     cudaLaunchConfig_t cfg = {};
@@ -944,7 +945,7 @@ static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 gri
          * (a genuine configuration error fails again and surfaces in tsc_launch_status). */
         (void)cudaGetLastError();
         pdl_known[c->device] = 1;
-        kernel<<<grid, block, smem, c->stream>>>(args...);
+        TSC_LAUNCH(grid, block, smem, c->stream, kernel)(args...);
     }
 }
 
@@ -972,10 +973,10 @@ static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t 
         else launch_pdl(c, k_matvec_async<T, false, false>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
     } else if (m == 1) {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
-        k_matmul_q<T, 1, TSC_MV_UNROLL><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xs, n, k, m);
+        TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_q<T, 1, TSC_MV_UNROLL>)(y, ys, w, w_stride, xq, xs, n, k, m);
     } else {
         dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, 8));
-        k_matmul_q<T, 8, 1><<<grid, block, 0, c->stream>>>(y, ys, w, w_stride, xq, xs, n, k, m);
+        TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_q<T, 8, 1>)(y, ys, w, w_stride, xq, xs, n, k, m);
     }
 }
 
@@ -991,11 +992,11 @@ static void launch_f(struct tsc_context *c, float *y, int64_t ys, const void *w,
         const int64_t S = 2; /* 2 slots of 2 KiB per warp, as launch_q */
         launch_pdl(c, k_matvec_async_f<WT>, grid, block, (size_t)(S * tb * TSC_MM_WARPS), y, (const uint8_t *)w, ws, x, n, k, (int)S);
     } else if (m == 1) {
-        if (vec) k_matmul_f<WT, 1, 4, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
-        else k_matmul_f<WT, 1, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
+        if (vec) TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 1, 4, 1>)(y, ys, w, ws, x, xs / 4, n, k, m);
+        else TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 1, 1, 0>)(y, ys, w, ws, x, xs / 4, n, k, m);
     } else {
-        if (vec) k_matmul_f<WT, 8, 1, 1><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
-        else k_matmul_f<WT, 8, 1, 0><<<grid, block, 0, c->stream>>>(y, ys, w, ws, x, xs / 4, n, k, m);
+        if (vec) TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 8, 1, 1>)(y, ys, w, ws, x, xs / 4, n, k, m);
+        else TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 8, 1, 0>)(y, ys, w, ws, x, xs / 4, n, k, m);
     }
 }
 
@@ -1120,21 +1121,21 @@ extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, 
     if (gq == 0 || (int64_t)gq != tsc_cdiv(rows * ng, 128) || (int64_t)gf != tsc_cdiv(rows * n, 256))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: too many elements for one launch");
     switch (type) {
-    case TS_TYPE_Q4_0: k_dequantize_q<TS_TYPE_Q4_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q4_1: k_dequantize_q<TS_TYPE_Q4_1><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q5_0: k_dequantize_q<TS_TYPE_Q5_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q5_1: k_dequantize_q<TS_TYPE_Q5_1><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q8_0: k_dequantize_q<TS_TYPE_Q8_0><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q2_K: k_dequantize_q<TS_TYPE_Q2_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q3_K: k_dequantize_q<TS_TYPE_Q3_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q4_K: k_dequantize_q<TS_TYPE_Q4_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q5_K: k_dequantize_q<TS_TYPE_Q5_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q6_K: k_dequantize_q<TS_TYPE_Q6_K><<<gq, 128, 0, c->stream>>>(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_F16: k_dequantize_f<TS_TYPE_F16><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
-    case TS_TYPE_BF16: k_dequantize_f<TS_TYPE_BF16><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
-    default: k_dequantize_f<TS_TYPE_F32><<<gf, 256, 0, c->stream>>>(y, ys, xb, x_stride, rows, n); break;
+    case TS_TYPE_Q4_0: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q4_0>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q4_1: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q4_1>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_0: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q5_0>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_1: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q5_1>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q8_0: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q8_0>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q2_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q2_K>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q3_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q3_K>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q4_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q4_K>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q5_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q5_K>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_Q6_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q6_K>)(y, ys, xb, x_stride, rows, ng); break;
+    case TS_TYPE_F16: TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_F16>)(y, ys, xb, x_stride, rows, n); break;
+    case TS_TYPE_BF16: TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_BF16>)(y, ys, xb, x_stride, rows, n); break;
+    default: TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_F32>)(y, ys, xb, x_stride, rows, n); break;
     }
     return tsc_launch_status("tsc_dequantize");
 }
 
-#endif /* TSC_EMU */
+#endif /* host code */

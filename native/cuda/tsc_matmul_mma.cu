@@ -39,9 +39,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TSC_EMU: native/cuda/emu/mma_emu.cpp compiles the kernels as C++ on the host (the PTX
- * wrappers and the host entry points are left out), to check them without a GPU. */
-#ifndef TSC_EMU
+/* TSC_EMU: native/cuda/emu/mma_emu.cpp runs the kernels as C++ on the host (the PTX helpers
+ * left out, emulated there), to check them without a GPU; the host entry points compile
+ * there only in the emulated library (TSC_EMU_LIBRARY, emu/lib/). */
+#if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY)
 #include "tsc_internal.cuh"
 #endif
 
@@ -744,7 +745,7 @@ __global__ void k_mma_reduce(float *y, int64_t ys, const float *part, int splits
     y[(i / n) * ys + i % n] = v;
 }
 
-#ifndef TSC_EMU
+#if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY) /* host code */
 
 /* Scratch carved in 256-byte aligned pieces. */
 static char *carve(char **p, int64_t bytes) {
@@ -799,17 +800,17 @@ static void launch_q(struct tsc_context *c, dim3 grid, size_t smem, int q8, cons
     const unsigned gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
     QT *wq = (QT *)a.wq;
     float *wd = (float *)a.wd;
-    if (q8) k_mma_unpack_w<TS_TYPE_Q8_0><<<gw, 256, 0, c->stream>>>(wq, wd, w, w_stride, a.n, nb, n_pad, nb_pad);
-    else k_mma_unpack_w<TS_TYPE_Q4_0><<<gw, 256, 0, c->stream>>>(wq, wd, w, w_stride, a.n, nb, n_pad, nb_pad);
+    if (q8) TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_unpack_w<TS_TYPE_Q8_0, QT>)(wq, wd, w, w_stride, a.n, nb, n_pad, nb_pad);
+    else TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_unpack_w<TS_TYPE_Q4_0, QT>)(wq, wd, w, w_stride, a.n, nb, n_pad, nb_pad);
     cudaFuncSetAttribute(k_mma_q<QT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    k_mma_q<QT><<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_q<QT>)(a);
 }
 
 template <typename QT, int WT>
 static void launch_qr(struct tsc_context *c, dim3 grid, const mmqr_args &a) {
     const int smem = mmqr_cfg<QT, WT>::SMEM;
     cudaFuncSetAttribute(k_mma_qr<QT, WT>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    k_mma_qr<QT, WT><<<grid, MMA_THREADS, smem, c->stream>>>(a);
+    TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_qr<QT, WT>)(a);
 }
 
 static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
@@ -842,8 +843,8 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
     const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256);
     const uint8_t *wb = (const uint8_t *)w;
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    if (h) k_mma_quantize_x<<<gx, 256, 0, c->stream>>>((__half *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
-    else k_mma_quantize_x<<<gx, 256, 0, c->stream>>>((int8_t *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+    if (h) TSC_LAUNCH(gx, 256, 0, c->stream, k_mma_quantize_x<__half>)((__half *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+    else TSC_LAUNCH(gx, 256, 0, c->stream, k_mma_quantize_x<int8_t>)((int8_t *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
     if (raw) {
         const mmqr_args a = {xq, xd, wb, w_stride, y, y_stride / 4, m, n, nb, k_pad, part, kps};
         if (h) {
@@ -859,7 +860,7 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
         else launch_q<int8_t>(c, grid, smem, q8, wb, w_stride, nb, a);
     }
     if (splits > 1)
-        k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);
+        TSC_LAUNCH((unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream, k_mma_reduce)(y, y_stride / 4, part, splits, m, n);
     st = tsc_launch_status("tsc_matmul");
     int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */
     return st ? st : st2;
@@ -882,12 +883,12 @@ static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const 
     char *p = (char *)scratch;
     __half *xh = (__half *)carve(&p, m_pad * k_pad * 2), *xl = (__half *)carve(&p, m_pad * k_pad * 2);
     float *inv = (float *)carve(&p, m_pad * 4);
-    k_mma_split_x<<<(unsigned)m_pad, 256, 0, c->stream>>>(xh, xl, inv, x, x_stride / 4, m, k, k_pad);
+    TSC_LAUNCH((unsigned)m_pad, 256, 0, c->stream, k_mma_split_x)(xh, xl, inv, x, x_stride / 4, m, k, k_pad);
     float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
     mmf_args a = {xh, xl, inv, (const __half *)w, w_stride / 2, y, y_stride / 4, m, n, k, k_pad, part, kps};
     if (!direct) {
         __half *wp = (__half *)carve(&p, n_pad * k_pad * 2);
-        k_mma_pad_w<<<(unsigned)tsc_cdiv(n_pad * k_pad, 256), 256, 0, c->stream>>>(wp, (const uint8_t *)w, w_stride, n, k, n_pad,
+        TSC_LAUNCH((unsigned)tsc_cdiv(n_pad * k_pad, 256), 256, 0, c->stream, k_mma_pad_w)(wp, (const uint8_t *)w, w_stride, n, k, n_pad,
                                                                                     k_pad);
         a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
     }
@@ -897,13 +898,13 @@ static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const 
     const char *fv = getenv("TSC_MMA_F16");
     if (fv == NULL || strcmp(fv, "xa") != 0) {
         cudaFuncSetAttribute(k_mma_f16<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_mma_f16<false><<<grid, MMA_THREADS, smem, c->stream>>>(a);
+        TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_f16<false>)(a);
     } else {
         cudaFuncSetAttribute(k_mma_f16<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        k_mma_f16<true><<<grid, MMA_THREADS, smem, c->stream>>>(a);
+        TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_f16<true>)(a);
     }
     if (splits > 1)
-        k_mma_reduce<<<(unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream>>>(y, y_stride / 4, part, splits, m, n);
+        TSC_LAUNCH((unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream, k_mma_reduce)(y, y_stride / 4, part, splits, m, n);
     st = tsc_launch_status("tsc_matmul");
     int32_t st2 = tsc_pool_free(c, scratch);
     return st ? st : st2;
@@ -918,4 +919,4 @@ int32_t tsc_matmul_mma(struct tsc_context *c, float *y, int64_t y_stride, const 
     return TSC_NOT_HANDLED;
 }
 
-#endif /* TSC_EMU */
+#endif /* host code */

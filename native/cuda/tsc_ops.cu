@@ -239,7 +239,7 @@ extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, co
     if (!st) st = check_rows("tsc_rms_norm", y, y_stride, x, x_stride, rows, n);
     if (!st) st = check_eps("tsc_rms_norm", eps);
     if (st || rows == 0 || n == 0) return st;
-    k_rms_norm<<<(unsigned)rows, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, weight, n, eps);
+    TSC_LAUNCH((unsigned)rows, TSC_ROW_THREADS, 0, c->stream, k_rms_norm)(y, y_stride / 4, x, x_stride / 4, weight, n, eps);
     return tsc_launch_status("tsc_rms_norm");
 }
 
@@ -251,7 +251,7 @@ extern "C" TS_API int32_t tsc_softmax(void *ctx, float *y, int64_t y_stride, con
     if (st || rows == 0 || n == 0) return st;
     if (mask && (mask_rows <= 0 || !al4(mask) || mask_stride % 4 || mask_stride < 0))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_softmax: mask needs mask_rows > 0 and an aligned stride >= 0");
-    k_softmax<<<(unsigned)rows, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, mask, mask_stride / 4,
+    TSC_LAUNCH((unsigned)rows, TSC_ROW_THREADS, 0, c->stream, k_softmax)(y, y_stride / 4, x, x_stride / 4, mask, mask_stride / 4,
                                                                  mask ? mask_rows : 1, n, scale);
     return tsc_launch_status("tsc_softmax");
 }
@@ -285,7 +285,7 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
         memcpy(a.pos, pos, (size_t)tokens * 4);
         const int64_t total = tokens * heads * (half + head_dim - n_dims);
         if (total > 0)
-            k_rope_small<<<blocks_for(total), 256, 0, c->stream>>>(y, y_token_stride / 4, y_head_stride / 4, x, x_token_stride / 4,
+            TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_rope_small)(y, y_token_stride / 4, y_head_stride / 4, x, x_token_stride / 4,
                                                                   x_head_stride / 4, a, tokens, heads, head_dim, n_dims,
                                                                   mode == TS_ROPE_NEOX);
         return tsc_launch_status("tsc_rope");
@@ -307,7 +307,7 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
     if (!st) {
         const int64_t total = tokens * heads * (half + head_dim - n_dims);
         if (total > 0)
-            k_rope<<<blocks_for(total), 256, 0, c->stream>>>(y, y_token_stride / 4, y_head_stride / 4, x, x_token_stride / 4,
+            TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_rope)(y, y_token_stride / 4, y_head_stride / 4, x, x_token_stride / 4,
                                                             x_head_stride / 4, (const int32_t *)((char *)dev + half * 8),
                                                             (const double *)dev, tokens, heads, head_dim, n_dims,
                                                             mode == TS_ROPE_NEOX);
@@ -329,7 +329,7 @@ extern "C" TS_API int32_t tsc_activation(void *ctx, float *y, int64_t y_stride, 
     if (!st) st = check_act("tsc_activation", act);
     if (!st) st = check_rows("tsc_activation", y, y_stride, x, x_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
-    k_act<<<blocks_for(rows * n), 256, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, act, rows, n);
+    TSC_LAUNCH(blocks_for(rows * n), 256, 0, c->stream, k_act)(y, y_stride / 4, x, x_stride / 4, act, rows, n);
     return tsc_launch_status("tsc_activation");
 }
 
@@ -341,7 +341,7 @@ extern "C" TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const f
     if (!st) st = check_rows("tsc_glu", y, y_stride, gate, gate_stride, rows, n);
     if (!st) st = check_rows("tsc_glu", y, y_stride, up, up_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
-    k_glu<<<blocks_for(rows * n), 256, 0, c->stream>>>(y, y_stride / 4, gate, gate_stride / 4, up, up_stride / 4, act, rows, n);
+    TSC_LAUNCH(blocks_for(rows * n), 256, 0, c->stream, k_glu)(y, y_stride / 4, gate, gate_stride / 4, up, up_stride / 4, act, rows, n);
     return tsc_launch_status("tsc_glu");
 }
 
@@ -374,7 +374,7 @@ extern "C" TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strid
     if (total == 0) return TS_OK;
     if (y == NULL || a == NULL || b == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_binary: null pointer");
     if (!al4(y) || !al4(a) || !al4(b)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_binary: pointers must be 4-byte aligned");
-    k_binary<<<blocks_for(total), 256, 0, c->stream>>>(y, a, b, g, total, op);
+    TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_binary)(y, a, b, g, total, op);
     return tsc_launch_status("tsc_binary");
 }
 
@@ -418,7 +418,7 @@ extern "C" TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, co
     if (st) return st;
     st = tsc_cuda_status(cudaMemcpyAsync(dev, ids, (size_t)n_ids * 4, cudaMemcpyHostToDevice, c->stream), "tsc_get_rows: upload");
     if (!st) {
-        k_get_rows<<<blocks_for(n_ids * n), 256, 0, c->stream>>>(y, y_stride / 4, (const char *)table, type, table_stride, n,
+        TSC_LAUNCH(blocks_for(n_ids * n), 256, 0, c->stream, k_get_rows)(y, y_stride / 4, (const char *)table, type, table_stride, n,
                                                                 (const int32_t *)dev, n_ids);
         st = tsc_launch_status("tsc_get_rows");
     }
@@ -491,10 +491,10 @@ extern "C" TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, 
     if (st || rows == 0 || n == 0) return st;
     if (!al4(weight) || !al4(bias)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_layer_norm: weight/bias must be 4-byte aligned");
     if (n <= 2048)
-        k_layer_norm_warp<<<(unsigned)tsc_cdiv(rows, TSC_ROW_THREADS / 32), TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4,
+        TSC_LAUNCH((unsigned)tsc_cdiv(rows, TSC_ROW_THREADS / 32), TSC_ROW_THREADS, 0, c->stream, k_layer_norm_warp)(y, y_stride / 4, x, x_stride / 4,
                                                                                                        weight, bias, rows, n, eps);
     else
-        k_layer_norm<<<(unsigned)rows, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, weight, bias, n, eps);
+        TSC_LAUNCH((unsigned)rows, TSC_ROW_THREADS, 0, c->stream, k_layer_norm)(y, y_stride / 4, x, x_stride / 4, weight, bias, n, eps);
     return tsc_launch_status("tsc_layer_norm");
 }
 
@@ -589,8 +589,8 @@ extern "C" TS_API int32_t tsc_group_norm(void *ctx, float *y, int64_t y_stride, 
     st = tsc_scratch(c, units * splits * 3 * 8, &stats);
     if (st) return st;
     const dim3 grid((unsigned)splits, (unsigned)units);
-    k_group_stats<<<grid, TSC_ROW_THREADS, 0, c->stream>>>((double *)stats, x, x_stride / 4, groups, len, chunk);
-    k_group_apply<<<grid, TSC_ROW_THREADS, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, weight, bias, (const double *)stats, groups,
+    TSC_LAUNCH(grid, TSC_ROW_THREADS, 0, c->stream, k_group_stats)((double *)stats, x, x_stride / 4, groups, len, chunk);
+    TSC_LAUNCH(grid, TSC_ROW_THREADS, 0, c->stream, k_group_apply)(y, y_stride / 4, x, x_stride / 4, weight, bias, (const double *)stats, groups,
                                                            hw, channels / groups, chunk, eps);
     st = tsc_launch_status("tsc_group_norm");
     int32_t st2 = tsc_pool_free(c, stats);
@@ -611,7 +611,7 @@ extern "C" TS_API int32_t tsc_scale(void *ctx, float *y, int64_t y_stride, const
     int32_t st = tsc_enter(ctx, "tsc_scale", &c);
     if (!st) st = check_rows("tsc_scale", y, y_stride, x, x_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
-    k_scale<<<blocks_for(rows * n), 256, 0, c->stream>>>(y, y_stride / 4, x, x_stride / 4, rows, n, s, b);
+    TSC_LAUNCH(blocks_for(rows * n), 256, 0, c->stream, k_scale)(y, y_stride / 4, x, x_stride / 4, rows, n, s, b);
     return tsc_launch_status("tsc_scale");
 }
 
@@ -637,7 +637,7 @@ extern "C" TS_API int32_t tsc_upsample_nearest2x(void *ctx, float *y, const floa
     if (((uintptr_t)y & 7) || !al4(x))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_upsample_nearest2x: y must be 8-byte and x 4-byte aligned");
     const int64_t total = planes * h * w;
-    k_upsample2x<<<blocks_for(total), 256, 0, c->stream>>>(y, x, total, w);
+    TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_upsample2x)(y, x, total, w);
     return tsc_launch_status("tsc_upsample_nearest2x");
 }
 
@@ -676,6 +676,6 @@ extern "C" TS_API int32_t tsc_timestep_embedding(void *ctx, float *y, const floa
     if (!al4(y) || !al4(timesteps)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_timestep_embedding: pointers must be 4-byte aligned");
     /* -logf on the host: the same libm value the CPU op uses. */
     const float neg_log = -logf(max_period), denom = (float)half - downscale_freq_shift;
-    k_timestep<<<blocks_for(n * half), 256, 0, c->stream>>>(y, timesteps, n, dim, flip_sin_to_cos, neg_log, denom, scale);
+    TSC_LAUNCH(blocks_for(n * half), 256, 0, c->stream, k_timestep)(y, timesteps, n, dim, flip_sin_to_cos, neg_log, denom, scale);
     return tsc_launch_status("tsc_timestep_embedding");
 }

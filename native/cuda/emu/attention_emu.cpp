@@ -5,7 +5,7 @@
  * the tensor-core flash kernel (every padded head size 32..160, 64- and 128-row blocks,
  * causal, masks, F32 K/V rounded to f16, interleaved layouts) and the general kernel (head
  * sizes the others do not take, unaligned rows, a fully masked row). ctest runs it (label
- * cuda; about a second); by hand:
+ * cuda; under a second); by hand:
  *
  *   cmake --build BUILD --target attention_emu && BUILD/native/cuda/attention_emu
  *
@@ -15,27 +15,7 @@
  */
 #include "cuda_emu.h"
 
-/* ---- the PTX helpers tsc_attention.cu leaves to the emulator -------------------------------- */
-static inline uint32_t tsc_smem_addr(const void *p) { return __cvta_generic_to_shared(p); }
-static inline void tsc_cp16(void *dst, const void *src) { emu_cp_async(tsc_smem_addr(dst), src, 16, 16); }
-static inline void tsc_cp_commit() { emu_cp_commit(); }
-template <int N> static inline void tsc_cp_wait() { emu_cp_wait(N); }
-static inline void tsc_ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
-    emu_ldmatrix_x4(addr, r0, r1, r2, r3);
-}
-static inline void tsc_ldsm_x4_t(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) {
-    emu_ldmatrix_x4(addr, r0, r1, r2, r3, true);
-}
-static inline void tsc_mma16816(float *c, const uint32_t *a, uint32_t b0, uint32_t b1) {
-    const uint32_t b[2] = {b0, b1};
-    float acc[4];
-    memcpy(acc, c, 16);
-    emu_mma_f16(c, a, b, acc);
-}
-static inline float tsc_exp2(float x) { /* ex2.approx.ftz: subnormal results flush to zero */
-    const float y = exp2f(x);
-    return y < 1.17549435e-38f ? 0.0f : y;
-}
+#include "ptx_attention.h"
 
 #include "../tsc_device.cuh"
 #include "../tsc_attention.cu"
@@ -152,7 +132,7 @@ static void run_case(const acase &c) {
            fnv1a(o, nq * 4));
 }
 
-int main() { /* every case, about a second (ctest's --quick is ignored) */
+int main() { /* every case, under a second */
     emu_seed(0x5DEECE66Dull);
     if (ts_init(1, "scalar") != TS_OK) {
         fprintf(stderr, "ts_init failed: %s\n", ts_last_error());

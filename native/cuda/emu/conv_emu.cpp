@@ -1,13 +1,13 @@
 /*
  * conv_emu.cpp — runs tsc_conv.cu's kernels on the CPU, to check tsc_conv2d's index
  * arithmetic (gather modes, tiles, tails, groups, batch, split K, the direct kernel) on a
- * machine without a GPU. ctest runs it with --quick (label cuda); the full run by hand:
+ * machine without a GPU. ctest runs it (label cuda; about 5 s); by hand:
  *
- *   cmake --build BUILD --target conv_emu && BUILD/native/cuda/conv_emu [--quick]
+ *   cmake --build BUILD --target conv_emu && BUILD/native/cuda/conv_emu
  *
- * (about a minute; --quick about 10 s). 19 fixed geometries x every forced kernel x (F32 or copied weights,
- * F16 weights in place), the automatic choice at 8 SMs, and 120 random geometries through
- * random kernels and weight paths.
+ * 19 fixed geometries x every forced kernel x (F32 or copied weights, F16 weights in place),
+ * the automatic choice at 8 SMs, and 120 random geometries through random kernels and
+ * weight paths.
  *
  * The kernels are compiled from tsc_conv.cu itself under cuda_emu.h (threads as coroutines,
  * deferred cp.async copies, ldmatrix). mma.m16n8k8 TF32 is emulated here from its PTX
@@ -20,48 +20,7 @@
  */
 #include "cuda_emu.h"
 
-/* ---- the PTX helpers tsc_conv.cu leaves to the emulator ------------------------------------ */
-static inline uint32_t smem_u32(const void *p) { return __cvta_generic_to_shared(p); }
-static inline void cp_async4(uint32_t dst, const void *src, int n) { emu_cp_async(dst, src, 4, n); }
-static inline void cp_async16(uint32_t dst, const void *src, int n) { emu_cp_async(dst, src, 16, n); }
-static inline void cp_async_commit() { emu_cp_commit(); }
-template <int N> static inline void cp_async_wait() { emu_cp_wait(N); }
-static inline uint32_t h_to_tf32(uint16_t h) { return __float_as_uint(tsc_emu_h2f(h)); }
-static inline uint32_t to_tf32(float f) { /* cvt.rna: nearest, ties away from zero */
-    uint32_t u = __float_as_uint(f);
-    if ((u & 0x7f800000u) != 0x7f800000u) u += 0x1000u;
-    return u & 0xffffe000u;
-}
-
-struct warp_x {
-    uint32_t a[32][4], b[32][2];
-    float c[32][4];
-};
-static warp_x g_wx[32];
-
-static void ldsm_x4(uint32_t *r, uint32_t addr) { emu_ldmatrix_x4(addr, r); }
-
-static void mma_tf32(float *d, const uint32_t *a, const uint32_t *b) {
-    const int lane = emu_lane(), g = lane / 4, t = lane % 4;
-    warp_x &w = g_wx[g_cur >> 5];
-    memcpy(w.a[lane], a, 16);
-    memcpy(w.b[lane], b, 8);
-    memcpy(w.c[lane], d, 16);
-    emu_warp_sync();
-    float out[4];
-    for (int e = 0; e < 4; e++) {
-        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
-        double s = w.c[lane][e];
-        for (int k = 0; k < 8; k++) {
-            const uint32_t av = w.a[(row % 8) * 4 + k % 4][(row >= 8) + 2 * (k >= 4)] & 0xffffe000u;
-            const uint32_t bv = w.b[col * 4 + k % 4][k >= 4] & 0xffffe000u;
-            s += (double)__uint_as_float(av) * (double)__uint_as_float(bv);
-        }
-        out[e] = (float)s;
-    }
-    emu_warp_sync();
-    memcpy(d, out, 16);
-}
+#include "ptx_conv.h"
 
 #include "../tsc_device.cuh"
 #include "../tsc_conv.cu"
@@ -181,8 +140,7 @@ static int64_t run_case(const ccase &c, const char *force, int64_t sm_count, int
     return bad;
 }
 
-int main(int argc, char **argv) {
-    const int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+int main() {
     static const ccase cases[] = {
         /* n  cin  h   w  cout kh kw sh sw ph pw dh dw g  bias */
         {1, 16, 10, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  /* 3x3 pad 1: mask */
@@ -210,16 +168,15 @@ int main(int argc, char **argv) {
     const int nc = (int)(sizeof cases / sizeof cases[0]);
     for (int i = 0; i < nc; i++)
         for (int f = 0; f < 7; f++) {
-            if (quick && f > 0 && f != 5) continue;
             fails += run_case(cases[i], forces[f], 132, 1, f % 3) != 0;
             runs++;
             /* F16 weights in place wherever K allows (K % 8 == 0) */
-            if (!quick) fails += run_case(cases[i], forces[f], 132, 1, 2) != 0, runs++;
+            fails += run_case(cases[i], forces[f], 132, 1, 2) != 0, runs++;
         }
     /* The automatic choice on a small device (8 SMs): other tiles and splits. */
     for (int i = 0; i < nc; i++) fails += run_case(cases[i], NULL, 8, 1) != 0, runs++;
     /* Random geometries, each through a random kernel. */
-    const int n_random = quick ? 20 : 120;
+    const int n_random = 120;
     for (int r = 0; r < n_random;) {
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         uint64_t q = rng;

@@ -3,23 +3,27 @@
  * exchanges are checked where there is no GPU (the *_emu.cpp programs, ctest label cuda).
  *
  * A kernel file is compiled as C++ after this header, with TSC_EMU defined (it leaves out its
- * host entry points and PTX helpers, which the program maps onto the emu_* functions here).
+ * PTX helpers, which ptx_*.h map onto the emu_* functions here, and its host entry points
+ * unless cuda_runtime_emu.h supplies the CUDA runtime for them: the emulated library).
  * launch() runs the grid's blocks one after another; the threads of a block are coroutines
- * (ucontext), each running until it reaches a barrier: __syncthreads() waits for the whole
- * block, warp-level operations (__syncwarp, shuffles, ballots, ldmatrix, mma.sync) for the 32
- * threads of the warp. A thread that leaves while others of its group wait is reported, as a
- * deadlock would be. A cp.async fills its destination with 0x7f bytes (huge values) when
- * issued and copies when its thread waits for the group (the oldest groups first): the two
- * ends of the window in which the GPU may write, so reading a tile before waiting for it, or
- * refilling a slot that other lanes still read, gives wrong results. Shared memory starts
- * filled with 0x7f bytes too. Global reads by cp.async are checked against the ranges the
- * program registers. What this does not find: races the schedule does not expose (each
- * coroutine runs alone up to its next barrier), memory ordering, performance.
+ * (own stacks, switched by a few instructions on x86-64, by ucontext elsewhere), each running
+ * until it reaches a barrier: __syncthreads() waits for the whole block, warp-level operations
+ * (__syncwarp, shuffles, ballots, ldmatrix, mma.sync) for the 32 threads of the warp. A thread
+ * that leaves while others of its group wait is reported, as a deadlock would be. A cp.async
+ * fills its destination with 0x7f bytes (huge values) when issued and copies when its thread
+ * waits for the group (the oldest groups first): the two ends of the window in which the GPU
+ * may write, so reading a tile before waiting for it, or refilling a slot that other lanes
+ * still read, gives wrong results. Shared memory starts filled with 0x7f bytes too. Global
+ * reads by cp.async are checked against the ranges the program registers (cudaMalloc's
+ * allocations in the emulated library). What this does not find: races the schedule does not
+ * expose (each coroutine runs alone up to its next barrier), memory ordering, performance.
  */
 #ifndef TSC_CUDA_EMU_H
 #define TSC_CUDA_EMU_H
 
+#if !defined(__x86_64__)
 #include <ucontext.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -58,6 +62,7 @@ struct dim3 {
     dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 static dim3 threadIdx, blockIdx, blockDim, gridDim;
+using std::isfinite;
 using std::isinf;
 using std::isnan;
 using std::max;
@@ -77,6 +82,9 @@ static inline uint32_t __float_as_uint(float f) {
 }
 static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline float2 make_float2(float x, float y) { return float2{x, y}; }
 static inline int __clz(int v) { return v == 0 ? 32 : __builtin_clz((unsigned)v); }
 static inline int __dp4a(int a, int b, int c) {
     for (int i = 0; i < 4; i++) c += (int)(int8_t)(a >> (8 * i)) * (int)(int8_t)(b >> (8 * i));
@@ -114,6 +122,17 @@ static inline float __half2float(__half h) {
     return (float)v;
 }
 static inline unsigned short __half_as_ushort(__half h) { return h.x; }
+static inline __half __ushort_as_half(unsigned short u) { return __half{u}; }
+/* bfloat16 as bits; finite values round to nearest even (NaN is the callers' business). */
+struct __nv_bfloat16 {
+    uint16_t x;
+};
+static inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return __nv_bfloat16{(uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
+}
+static inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 h) { return h.x; }
 static inline float __int_as_float(int i) {
     float f;
     memcpy(&f, &i, 4);
@@ -135,7 +154,9 @@ static inline float2 __half22float2(__half2 h) { return float2{__half2float(h.x)
 static char *g_smem;
 static size_t g_smem_bytes;
 static inline void *tsc_emu_smem() { return g_smem; }
-static std::vector<std::pair<const char *, const char *>> g_ranges;
+/* Global memory cp.async may read: set by a program, or by cuda_runtime_emu.h's cudaMalloc
+ * (inline: one list for every file of the emulated library). */
+inline std::vector<std::pair<const char *, const char *>> g_ranges;
 static inline void emu_fail(const char *what) {
     fprintf(stderr, "emu: %s (block %u,%u,%u thread %u,%u,%u)\n", what, blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x,
             threadIdx.y, threadIdx.z);
@@ -162,14 +183,51 @@ struct emu_copy {
     const char *src; /* NULL: zero-fill */
     int n;
 };
+/* Switching between the block's threads and the scheduler. On x86-64 a switch saves the
+ * callee-saved registers on the stack and swaps stack pointers (System V ABI); ucontext's
+ * swapcontext would also make a signal-mask system call at every switch, several times the
+ * cost of the kernels' own work in barrier-heavy code. Elsewhere ucontext does it. */
+#if defined(__x86_64__)
+extern "C" void tsc_emu_switch(void **save_sp, void *to_sp);
+/* weak: every file of the emulated library includes this header */
+__asm__(".pushsection .text\n.weak tsc_emu_switch\n.hidden tsc_emu_switch\n.type tsc_emu_switch,@function\ntsc_emu_switch:\n"
+        "pushq %rbp\npushq %rbx\npushq %r12\npushq %r13\npushq %r14\npushq %r15\n"
+        "movq %rsp, (%rdi)\nmovq %rsi, %rsp\n"
+        "popq %r15\npopq %r14\npopq %r13\npopq %r12\npopq %rbx\npopq %rbp\nret\n.popsection\n");
+struct emu_ctx {
+    void *sp;
+};
+static inline void emu_switch(emu_ctx *from, emu_ctx *to) { tsc_emu_switch(&from->sp, to->sp); }
+/* A context that starts entry() on stack [stack, stack + size) at its first switch. */
+static inline void emu_make_ctx(emu_ctx *c, char *stack, size_t size, void (*entry)()) {
+    void **sp = (void **)(((uintptr_t)stack + size) & ~(uintptr_t)15);
+    *--sp = NULL;            /* entry's return address: it never returns */
+    *--sp = (void *)entry;   /* where the first switch's ret goes */
+    for (int i = 0; i < 6; i++) *--sp = NULL; /* rbp, rbx, r12-r15 */
+    c->sp = sp;
+}
+#else
+struct emu_ctx {
+    ucontext_t uc;
+};
+static inline void emu_switch(emu_ctx *from, emu_ctx *to) { swapcontext(&from->uc, &to->uc); }
+static inline void emu_make_ctx(emu_ctx *c, char *stack, size_t size, void (*entry)()) {
+    getcontext(&c->uc);
+    c->uc.uc_stack.ss_sp = stack;
+    c->uc.uc_stack.ss_size = size;
+    c->uc.uc_link = NULL;
+    makecontext(&c->uc, entry, 0);
+}
+#endif
+
 struct emu_thread {
-    ucontext_t ctx;
+    emu_ctx ctx;
     char *stack;
     int state;
     std::vector<emu_copy> pending;                /* copies not yet committed */
     std::vector<std::vector<emu_copy>> groups;    /* committed groups, oldest first */
 };
-static ucontext_t g_main;
+static emu_ctx g_main;
 static std::vector<emu_thread> g_thr;
 static int g_cur, g_nthreads;
 static std::function<void()> g_body;
@@ -181,11 +239,11 @@ static inline void emu_set_index(int t) {
 static void emu_trampoline() {
     g_body();
     g_thr[g_cur].state = EMU_DONE;
-    swapcontext(&g_thr[g_cur].ctx, &g_main);
+    emu_switch(&g_thr[g_cur].ctx, &g_main);
 }
 static inline void emu_wait(int state) {
     g_thr[g_cur].state = state;
-    swapcontext(&g_thr[g_cur].ctx, &g_main);
+    emu_switch(&g_thr[g_cur].ctx, &g_main);
 }
 static inline void __syncthreads() { emu_wait(EMU_BLOCK_BAR); }
 static inline void emu_warp_sync() { emu_wait(EMU_WARP_BAR); }
@@ -217,7 +275,7 @@ static bool emu_release() {
     return any;
 }
 
-static void run_block(const std::function<void()> &body) {
+static inline void run_block(const std::function<void()> &body) {
     g_body = body;
     g_nthreads = (int)(blockDim.x * blockDim.y * blockDim.z);
     if ((int)g_thr.size() < g_nthreads) {
@@ -229,11 +287,7 @@ static void run_block(const std::function<void()> &body) {
         emu_thread &th = g_thr[t];
         th.state = EMU_READY;
         th.pending.clear(), th.groups.clear();
-        getcontext(&th.ctx);
-        th.ctx.uc_stack.ss_sp = th.stack;
-        th.ctx.uc_stack.ss_size = EMU_STACK;
-        th.ctx.uc_link = NULL;
-        makecontext(&th.ctx, emu_trampoline, 0);
+        emu_make_ctx(&th.ctx, th.stack, EMU_STACK, emu_trampoline);
     }
     for (;;) {
         bool ran = false;
@@ -241,7 +295,7 @@ static void run_block(const std::function<void()> &body) {
             if (g_thr[t].state != EMU_READY) continue;
             g_cur = t;
             emu_set_index(t);
-            swapcontext(&g_main, &g_thr[t].ctx);
+            emu_switch(&g_main, &g_thr[t].ctx);
             ran = true;
         }
         int done = 0;
@@ -278,14 +332,14 @@ static inline uint32_t emu_exchange(uint32_t v, int src) {
     emu_warp_sync();
     return r;
 }
-/* A 32-bit value from lane src of the warp. */
+/* A 32- or 64-bit value from lane src of the warp (64 bits as two exchanges, as the GPU does). */
 template <class T> static inline T emu_shfl(unsigned mask, T v, int src) {
-    static_assert(sizeof(T) == 4, "32-bit shuffles");
+    static_assert(sizeof(T) == 4 || sizeof(T) == 8, "32- and 64-bit shuffles");
     if (mask != 0xffffffffu) emu_fail("shuffle with a partial mask");
-    uint32_t u;
-    memcpy(&u, &v, 4);
-    u = emu_exchange(u, src);
-    memcpy(&v, &u, 4);
+    uint32_t u[2] = {0, 0};
+    memcpy(u, &v, sizeof(T));
+    for (size_t i = 0; i < sizeof(T) / 4; i++) u[i] = emu_exchange(u[i], src);
+    memcpy(&v, u, sizeof(T));
     return v;
 }
 template <class T> static inline T __shfl_xor_sync(unsigned mask, T v, int o) { return emu_shfl(mask, v, emu_lane() ^ o); }

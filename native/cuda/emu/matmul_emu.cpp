@@ -3,7 +3,7 @@
  * type tsc_matmul takes: the Q8_0 activation quantizer, the m = 1 decode kernels (cp.async
  * ring and register loads) and the m > 1 kernel, at row alignments of 2, 4 and 16 bytes,
  * with row counts that leave blocks partly empty and k that ends in a partial tile.
- * ctest runs it with --quick (label cuda); the full run by hand (about 30 s):
+ * ctest runs it (label cuda; about 2 s); by hand:
  *
  *   cmake --build BUILD --target matmul_emu && BUILD/native/cuda/matmul_emu
  *
@@ -22,10 +22,7 @@
  */
 #include "cuda_emu.h"
 
-/* ---- the PTX helpers tsc_matmul.cu leaves to the emulator --------------------------------- */
-static inline void cp_async16(void *smem, const void *gmem) { emu_cp_async(__cvta_generic_to_shared(smem), gmem, 16, 16); }
-static inline void cp_async_commit() { emu_cp_commit(); }
-static inline void cp_async_wait(int n) { emu_cp_wait(n); }
+#include "ptx_matmul.h"
 
 #include "../tsc_device.cuh"
 #include "../tsc_matmul.cu"
@@ -82,7 +79,7 @@ static void check_quantizer() {
 /* One type and shape through every kernel that takes it; wpad: 16 = rows 16-byte aligned,
  * otherwise rows are row bytes + wpad apart. */
 template <int T>
-static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
+static void check_block_type(int64_t n, int64_t k, int64_t wpad) {
     const ts_type_traits *tt = ts_get_type_traits(T);
     const int64_t row = (int64_t)ts_qtype_row_size(T, k), ws = wpad == 16 ? (row + 15) / 16 * 16 + 16 : row + wpad;
     const int64_t ms[] = {1, 3, 9};
@@ -123,7 +120,6 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad, bool quick) {
     for (int path = 0; path < 4; path++) {
         for (int64_t m : ms) {
             if ((path < 3) != (m == 1)) continue;
-            if (quick && m == 3) continue;
             const int64_t ys = n + 3;
             std::vector<float> y(m * ys, 1234.5f);
             g_ranges = {wr};
@@ -239,7 +235,7 @@ static void check_float_type(int64_t n, int64_t k, bool aligned_rows) {
     }
 }
 
-template <int T> static void block_cases(bool quick) {
+template <int T> static void block_cases() {
     /* k: under one tile, or two tiles and a partial one (groups of 32: 128 per tile;
      * K-quants: 16 super-blocks), so the ring of two slots is refilled; n = 9 leaves the
      * third block of 4 rows with one row. */
@@ -247,30 +243,26 @@ template <int T> static void block_cases(bool quick) {
     const int64_t ks[] = {qtype<T>::qk == 32 ? 96 : 256, big};
     const int64_t pads[] = {16, 0, 2};
     for (int64_t k : ks)
-        for (int64_t pad : pads) {
-            if (quick && pad != 2 && (k != big || pad == 0)) continue; /* pad 0: the rows are whole 16-byte pieces at k = big */
-            check_block_type<T>(9, k, pad, quick);
-        }
+        for (int64_t pad : pads) check_block_type<T>(9, k, pad);
 }
 
-int main(int argc, char **argv) {
-    const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+int main() {
     emu_seed(0x9E3779B97F4A7C15ull);
     if (ts_init(1, "scalar") != TS_OK) { /* the CPU's reference kernels */
         fprintf(stderr, "ts_init failed: %s\n", ts_last_error());
         return 1;
     }
     check_quantizer();
-    block_cases<TS_TYPE_Q4_0>(quick);
-    block_cases<TS_TYPE_Q4_1>(quick);
-    block_cases<TS_TYPE_Q5_0>(quick);
-    block_cases<TS_TYPE_Q5_1>(quick);
-    block_cases<TS_TYPE_Q8_0>(quick);
-    block_cases<TS_TYPE_Q2_K>(quick);
-    block_cases<TS_TYPE_Q3_K>(quick);
-    block_cases<TS_TYPE_Q4_K>(quick);
-    block_cases<TS_TYPE_Q5_K>(quick);
-    block_cases<TS_TYPE_Q6_K>(quick);
+    block_cases<TS_TYPE_Q4_0>();
+    block_cases<TS_TYPE_Q4_1>();
+    block_cases<TS_TYPE_Q5_0>();
+    block_cases<TS_TYPE_Q5_1>();
+    block_cases<TS_TYPE_Q8_0>();
+    block_cases<TS_TYPE_Q2_K>();
+    block_cases<TS_TYPE_Q3_K>();
+    block_cases<TS_TYPE_Q4_K>();
+    block_cases<TS_TYPE_Q5_K>();
+    block_cases<TS_TYPE_Q6_K>();
     for (bool al : {true, false}) {
         check_float_type<TS_TYPE_F16>(9, 1040, al);
         check_float_type<TS_TYPE_BF16>(9, 1040, al);

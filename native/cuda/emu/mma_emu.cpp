@@ -3,7 +3,7 @@
  * (cuda_emu.h): Q8_0 and Q4_0 weights through each of the four quantized kernels (int8 and
  * f16 mma, W unpacked by a pass or in shared memory) and F16 weights through both f16
  * kernels (W or X as the mma's A; in place or padded), whole and split over k, with m, n and
- * k that leave every tile partial. ctest runs it with --quick (label cuda); the full run:
+ * k that leave every tile partial. ctest runs it (label cuda; about 9 s); by hand:
  *
  *   cmake --build BUILD --target mma_emu && BUILD/native/cuda/mma_emu
  *
@@ -21,22 +21,7 @@
  */
 #include "cuda_emu.h"
 
-/* ---- the PTX wrappers tsc_matmul_mma.cu leaves to the emulator ------------------------------ */
-static inline uint32_t smem_u32(const void *p) { return __cvta_generic_to_shared(p); }
-static inline void cp16(uint32_t dst, const void *src) { emu_cp_async(dst, src, 16, 16); }
-static inline void cp16_zfill(uint32_t dst, const void *src, int src_bytes) { emu_cp_async(dst, src, 16, src_bytes); }
-static inline void cp8(uint32_t dst, const void *src) { emu_cp_async(dst, src, 8, 8); }
-static inline void cp_commit() { emu_cp_commit(); }
-template <int N> static inline void cp_wait() { emu_cp_wait(N); }
-static inline void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) { emu_ldmatrix_x4(addr, r0, r1, r2, r3); }
-
-static void mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b) { emu_mma_s8(d, a, b, 0x4B400000); /* MMA_MAGIC */ }
-static void mma_f16(float *acc, const uint32_t *a, const uint32_t *b) {
-    float c[4];
-    memcpy(c, acc, 16);
-    emu_mma_f16(acc, a, b, c);
-}
-static void mma_f16_z(float *d, const uint32_t *a, const uint32_t *b) { emu_mma_f16(d, a, b, NULL); }
+#include "ptx_matmul_mma.h"
 
 #include "../tsc_device.cuh"
 #include "../tsc_matmul_mma.cu"
@@ -95,7 +80,7 @@ static void run_quant(int v, float *y, int64_t ys, const uint8_t *w, int64_t ws,
 }
 
 template <int WT>
-static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad, bool quick) {
+static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad) {
     const ts_type_traits *tt = ts_get_type_traits(WT);
     const int64_t row = (int64_t)ts_qtype_row_size(WT, k), ws = row + wpad, xs = 4 * k + 16, ys = 4 * n + 32, nb = k / 32;
     std::vector<char> wbuf, xbuf;
@@ -117,7 +102,6 @@ static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad, bool quic
     std::vector<float> first;
     for (int splits : {1, 3}) {
         for (int v = 0; v < 4; v++) {
-            if (quick && splits > 1 && v != V_INT8) continue;
             std::vector<float> y(m * ys / 4, 1234.5f);
             run_quant<WT>(v, y.data(), ys, w, ws, x, xs, n, k, m, splits);
             int64_t bad = 0, untouched = 0, differ = 0;
@@ -177,7 +161,7 @@ static void run_f16(bool xa, float *y, int64_t ys, const uint8_t *w, int64_t ws,
     if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
 }
 
-static void check_f16(int64_t n, int64_t k, int64_t m, int64_t wpad, bool quick) {
+static void check_f16(int64_t n, int64_t k, int64_t m, int64_t wpad) {
     const int64_t ws = 2 * k + wpad, xs = 4 * k + 16, ys = 4 * n + 32;
     std::vector<char> wbuf, xbuf;
     uint8_t *w = align16<uint8_t>(wbuf, n * ws + 64);
@@ -194,7 +178,6 @@ static void check_f16(int64_t n, int64_t k, int64_t m, int64_t wpad, bool quick)
         for (int64_t i = 0; i < xs / 4; i++) x[j * xs / 4 + i] = randn() * sc[j % 4];
     for (int splits : {1, 2}) {
         for (bool xa : {false, true}) {
-            if (quick && splits > 1 && xa) continue;
             std::vector<float> y(m * ys / 4, 1234.5f);
             run_f16(xa, y.data(), ys, w, ws, x, xs, n, k, m, splits);
             int64_t bad = 0, untouched = 0;
@@ -222,8 +205,7 @@ static void check_f16(int64_t n, int64_t k, int64_t m, int64_t wpad, bool quick)
     }
 }
 
-int main(int argc, char **argv) {
-    const bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+int main() {
     emu_seed(0x2545F4914F6CDD1Dull);
     if (ts_init(1, "scalar") != TS_OK) {
         fprintf(stderr, "ts_init failed: %s\n", ts_last_error());
@@ -231,15 +213,13 @@ int main(int argc, char **argv) {
     }
     /* n, m past one 128 tile; k = 320: 10 blocks, a partial last k tile (3 int8 tiles of 4
      * blocks, 5 f16 tiles of 2); row paddings put the GGUF blocks at other 2-byte offsets. */
-    check_quant<TS_TYPE_Q8_0>(136, 320, 130, 2, quick);
-    check_quant<TS_TYPE_Q4_0>(136, 320, 130, 6, quick);
-    if (!quick) {
-        check_quant<TS_TYPE_Q8_0>(40, 512, 17, 0, quick);
-        check_quant<TS_TYPE_Q4_0>(40, 512, 17, 4, quick);
-    }
-    check_f16(136, 200, 130, 0, quick); /* k % 8 == 0, rows 400 bytes: padded copy (not 16-byte rows) */
-    check_f16(130, 256, 20, 0, quick);  /* 16-byte rows: W in place */
-    if (!quick) check_f16(40, 84, 17, 2, quick);
+    check_quant<TS_TYPE_Q8_0>(136, 320, 130, 2);
+    check_quant<TS_TYPE_Q4_0>(136, 320, 130, 6);
+    check_quant<TS_TYPE_Q8_0>(40, 512, 17, 0);
+    check_quant<TS_TYPE_Q4_0>(40, 512, 17, 4);
+    check_f16(136, 200, 130, 0); /* k % 8 == 0, rows 400 bytes: padded copy (not 16-byte rows) */
+    check_f16(130, 256, 20, 0);  /* 16-byte rows: W in place */
+    check_f16(40, 84, 17, 2);
     printf("%lld failures\n", (long long)failures);
     return failures ? 1 : 0;
 }

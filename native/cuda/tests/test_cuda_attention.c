@@ -59,6 +59,7 @@ static double worst_err(const float *got, const float *want, int64_t n) {
 }
 
 static void run(void *ctx, uint64_t *seed, const att_case *c) {
+    if (tsc_test_too_big(2.0 * c->heads * c->lq * c->lk * c->d, c->name)) return;
     const int64_t esz = c->kv_type == TS_TYPE_F16 ? 2 : 4, row = c->d + c->pad;
     /* Layouts: head-major [heads x L x row], or interleaved [L x heads x row]. */
     const int64_t q_hs = c->interleaved ? row * 4 : c->lq * row * 4, q_rs = c->interleaved ? c->heads * row * 4 : row * 4;

@@ -34,6 +34,7 @@ static void run_case(void *ctx, uint64_t *seed, const conv_case *c) {
     const int64_t oh = (c->h + 2 * c->ph - c->dh * (c->kh - 1) - 1) / c->sh + 1;
     const int64_t ow = (c->w + 2 * c->pw - c->dw * (c->kw - 1) - 1) / c->sw + 1;
     const int64_t nx = c->n * c->cin * c->h * c->w, nw = c->cout * (c->cin / c->groups) * c->kh * c->kw, ny = c->n * c->cout * oh * ow;
+    if (tsc_test_too_big((double)ny * (double)(nw / c->cout), c->name)) return;
     float *x = malloc((size_t)nx * 4), *w = malloc((size_t)nw * 4), *b = malloc((size_t)c->cout * 4);
     for (int64_t i = 0; i < nx; i++) x[i] = c->exact ? rand_eighth(seed) : (float)ts_test_gauss(seed);
     /* Gaussian weights scaled as a trained layer's (about 1/sqrt(K)). */

@@ -71,6 +71,9 @@ static double amax_of(const float *x, int64_t n) {
  * bytes), Y [m x n] padded. */
 static void check_matmul(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k, int64_t m, int64_t wpad, int64_t xpad) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
+    char what[96];
+    snprintf(what, sizeof what, "%s n=%lld k=%lld m=%lld", t->name, (long long)n, (long long)k, (long long)m);
+    if (tsc_test_too_big((double)n * k * m, what)) return;
     /* wpad 16: rows start 16 bytes apart (the row rounded up, plus 16); else row + wpad. */
     const int64_t row = (int64_t)ts_qtype_row_size(w_type, k), ws = wpad == 16 ? (row + 15) / 16 * 16 + 16 : row + wpad;
     const int64_t xs = 4 * k + xpad, ys = 4 * n + 32;

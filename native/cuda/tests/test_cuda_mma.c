@@ -43,6 +43,9 @@ static int64_t pick_rows(int64_t m, int64_t *rows) {
  * by xscale[j % 4], Y with 8 floats of padding per row. Returns 1 when it passed. */
 static int check(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k, int64_t m, int64_t w_pad, int wide_range) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
+    char what[96];
+    snprintf(what, sizeof what, "%s n=%lld k=%lld m=%lld", t->name, (long long)n, (long long)k, (long long)m);
+    if (tsc_test_too_big((double)((n + 127) / 128 * 128) * k * ((m + 127) / 128 * 128), what)) return 1; /* whole 128x128 tiles */
     const int quant = w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0;
     const int64_t row = (int64_t)ts_qtype_row_size(w_type, k), ws = row + w_pad, xs = 4 * k + 16, ys = 4 * n + 32;
     float *wf = tsc_test_randn(seed, n * k, 0.5f), *x = tsc_test_randn(seed, m * xs / 4, 1.0f);

@@ -14,6 +14,21 @@
 
 #define TSC_SKIP 77
 
+/* Set by tsc_test_open when device 0 is the CPU emulator (tessera_cuda_emu, the tests' _emu
+ * builds), where a kernel runs some thousand times slower than on a GPU. */
+static int tsc_test_emulated;
+
+/* Under the emulator, whether a case of `work` multiply-adds is more than CI spends on one
+ * (TSC_TEST_EMU_WORK, default 2e8; 0 lifts the limit): it says so and the GPU run keeps it. */
+static inline int tsc_test_too_big(double work, const char *what) {
+    if (!tsc_test_emulated) return 0;
+    const char *e = getenv("TSC_TEST_EMU_WORK");
+    const double limit = e ? atof(e) : 2e8;
+    if (limit <= 0 || work <= limit) return 0;
+    printf("skip %s: %.3g multiply-adds, beyond the emulator's %.3g per case (TSC_TEST_EMU_WORK)\n", what, work, limit);
+    return 1;
+}
+
 /* Opens a context on device 0 and the CPU library at its scalar level, or exits with the
  * skip code saying why there is no device. */
 static inline void *tsc_test_open(void) {
@@ -23,8 +38,9 @@ static inline void *tsc_test_open(void) {
         fflush(stdout);
         exit(TSC_SKIP);
     }
-    char name[256];
+    char name[256] = "";
     if (tsc_device_name(0, name, sizeof name) == TS_OK) printf("device 0: %s\n", name);
+    tsc_test_emulated = strncmp(name, "CPU emulator", 12) == 0;
     void *ctx = NULL;
     int32_t st = tsc_init(0, 0, &ctx);
     if (st != TS_OK) {

@@ -1,0 +1,221 @@
+/*
+ * cuda_runtime_emu.h — the part of the CUDA runtime API libtessera_cuda calls, on the CPU, so
+ * the whole library (host entry points, validation, planning, pool, kernels) compiles as C++
+ * and the GPU test programs (tests/test_cuda_*.c) run unchanged against it: the emulated
+ * library tessera_cuda_emu (emu/lib/, ctest label cuda).
+ *
+ * One emulated device, shaped like an H100/H200 where the library asks (compute capability
+ * 9.0, 132 SMs, 227 KiB of opt-in shared memory per block), so it takes the paths it takes
+ * there. Kernels run at their launch (cuda_emu.h), so every call is synchronous. What a GPU
+ * refuses is refused here too, with the runtime's error codes: launch configurations out of
+ * range, more than 48 KiB of dynamic shared memory without cudaFuncSetAttribute, copies whose
+ * device side is not inside a cudaMalloc'd allocation. Device memory is host memory filled
+ * with 0xff bytes (NaN as floats) when allocated, so results a kernel never wrote show.
+ */
+#ifndef TSC_CUDA_RUNTIME_EMU_H
+#define TSC_CUDA_RUNTIME_EMU_H
+
+#include "cuda_emu.h"
+
+#include <map>
+
+#define TSC_EMU_LIBRARY 1
+
+enum cudaError_t {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorInvalidDevice = 101,
+};
+typedef struct emu_stream *cudaStream_t;
+enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
+enum cudaDeviceAttr {
+    cudaDevAttrMultiProcessorCount = 16,
+    cudaDevAttrComputeCapabilityMajor = 75,
+    cudaDevAttrComputeCapabilityMinor = 76,
+    cudaDevAttrMemoryClockRate = 36,
+    cudaDevAttrGlobalMemoryBusWidth = 37,
+    cudaDevAttrL2CacheSize = 38,
+    cudaDevAttrMaxSharedMemoryPerBlockOptin = 97,
+};
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+enum cudaLaunchAttributeID { cudaLaunchAttributeProgrammaticStreamSerialization = 5 };
+struct cudaDeviceProp {
+    char name[256];
+    size_t totalGlobalMem;
+    int major, minor, multiProcessorCount;
+};
+union cudaLaunchAttributeValue {
+    int programmaticStreamSerializationAllowed;
+};
+struct cudaLaunchAttribute {
+    cudaLaunchAttributeID id;
+    cudaLaunchAttributeValue val;
+};
+struct cudaLaunchConfig_t {
+    dim3 gridDim, blockDim;
+    size_t dynamicSmemBytes;
+    cudaStream_t stream;
+    cudaLaunchAttribute *attrs;
+    unsigned numAttrs;
+};
+#define cudaStreamNonBlocking 0x01
+
+/* ---- the emulated device -------------------------------------------------------------------- */
+#define TSC_EMU_SMS 132
+#define TSC_EMU_SMEM_OPTIN (227 * 1024)
+#define TSC_EMU_SMEM_DEFAULT (48 * 1024)
+
+inline cudaError_t g_emu_error = cudaSuccess; /* the runtime's last error, shared by every file */
+/* cudaMalloc'd ranges, start -> end, and each kernel's dynamic shared memory limit. */
+inline std::map<const char *, const char *> g_emu_allocs;
+inline std::map<const void *, int> g_emu_smem_limit;
+
+static inline cudaError_t emu_error(cudaError_t e) {
+    if (e != cudaSuccess) g_emu_error = e;
+    return e;
+}
+static inline cudaError_t cudaGetLastError() {
+    const cudaError_t e = g_emu_error;
+    g_emu_error = cudaSuccess;
+    return e;
+}
+static inline const char *cudaGetErrorName(cudaError_t e) {
+    switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    default: return "cudaErrorInvalidDevice";
+    }
+}
+static inline const char *cudaGetErrorString(cudaError_t e) {
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    default: return "invalid device ordinal";
+    }
+}
+
+static inline cudaError_t cudaDriverGetVersion(int *v) { return *v = 13000, cudaSuccess; }
+static inline cudaError_t cudaGetDeviceCount(int *n) { return *n = 1, cudaSuccess; }
+static inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : emu_error(cudaErrorInvalidDevice); }
+static inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
+    if (d != 0) return emu_error(cudaErrorInvalidDevice);
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "CPU emulator (native/cuda/emu)");
+    p->totalGlobalMem = (size_t)16 << 30, p->major = 9, p->minor = 0, p->multiProcessorCount = TSC_EMU_SMS;
+    return cudaSuccess;
+}
+static inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
+    if (d != 0) return emu_error(cudaErrorInvalidDevice);
+    switch (a) {
+    case cudaDevAttrMultiProcessorCount: *v = TSC_EMU_SMS; break;
+    case cudaDevAttrComputeCapabilityMajor: *v = 9; break;
+    case cudaDevAttrComputeCapabilityMinor: *v = 0; break;
+    case cudaDevAttrMemoryClockRate: *v = 2619000; break;
+    case cudaDevAttrGlobalMemoryBusWidth: *v = 5120; break;
+    case cudaDevAttrL2CacheSize: *v = 50 << 20; break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = TSC_EMU_SMEM_OPTIN; break;
+    default: return emu_error(cudaErrorInvalidValue);
+    }
+    return cudaSuccess;
+}
+
+static inline cudaError_t cudaStreamCreate(cudaStream_t *s) { return *s = (cudaStream_t)&g_emu_error, cudaSuccess; }
+static inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { return cudaStreamCreate(s); }
+static inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+static inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+
+/* ---- memory -------------------------------------------------------------------------------- */
+static inline cudaError_t cudaMalloc(void **p, size_t bytes) {
+    char *m = (char *)aligned_alloc(256, (bytes + 255) / 256 * 256);
+    if (m == NULL) return emu_error(cudaErrorMemoryAllocation);
+    memset(m, 0xff, bytes);
+    g_emu_allocs[m] = m + bytes;
+    g_ranges.emplace_back(m, m + bytes); /* where cp.async may read */
+    *p = m;
+    return cudaSuccess;
+}
+static inline cudaError_t cudaFree(void *p) {
+    if (p == NULL) return cudaSuccess;
+    auto it = g_emu_allocs.find((const char *)p);
+    if (it == g_emu_allocs.end()) return emu_error(cudaErrorInvalidValue);
+    g_ranges.erase(std::find(g_ranges.begin(), g_ranges.end(), std::make_pair(it->first, it->second)));
+    g_emu_allocs.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+/* Whether [p, p + n) lies inside one allocation. */
+static inline bool emu_on_device(const void *p, size_t n) {
+    auto it = g_emu_allocs.upper_bound((const char *)p);
+    if (it == g_emu_allocs.begin()) return false;
+    --it;
+    return (const char *)p >= it->first && (const char *)p + n <= it->second;
+}
+static inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind kind, cudaStream_t = NULL) {
+    const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+    const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+    if (n == 0) return cudaSuccess;
+    if ((dst_dev && !emu_on_device(dst, n)) || (src_dev && !emu_on_device(src, n))) return emu_error(cudaErrorInvalidValue);
+    memmove(dst, src, n);
+    return cudaSuccess;
+}
+static inline cudaError_t cudaMemsetAsync(void *dst, int v, size_t n, cudaStream_t = NULL) {
+    if (n == 0) return cudaSuccess;
+    if (!emu_on_device(dst, n)) return emu_error(cudaErrorInvalidValue);
+    memset(dst, v, n);
+    return cudaSuccess;
+}
+
+/* ---- launches --------------------------------------------------------------------------------- */
+template <class K> static inline cudaError_t cudaFuncSetAttribute(K *kernel, cudaFuncAttribute, int bytes) {
+    if (bytes < 0 || bytes > TSC_EMU_SMEM_OPTIN) return emu_error(cudaErrorInvalidValue);
+    g_emu_smem_limit[(const void *)kernel] = bytes;
+    return cudaSuccess;
+}
+
+/* A launch as the GPU checks it, then run on the CPU (cuda_emu.h's launch) with the arguments
+ * converted to the kernel's parameter types. In an unnamed namespace: each file's launches
+ * must run on that file's own emulator state (launch, threadIdx, ... are static), so the
+ * linker must not merge two files' instantiations of one parameter list. */
+namespace {
+template <class... KArgs> struct emu_launcher {
+    dim3 grid, block;
+    size_t smem;
+    void (*kernel)(KArgs...);
+    template <class... Args> void operator()(Args... args) const {
+        const uint64_t threads = (uint64_t)block.x * block.y * block.z;
+        auto lim = g_emu_smem_limit.find((const void *)kernel);
+        const size_t smem_max = lim == g_emu_smem_limit.end() ? TSC_EMU_SMEM_DEFAULT : (size_t)lim->second;
+        if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > 0x7fffffffu ||
+            grid.y > 65535 || grid.z > 65535) {
+            emu_error(cudaErrorInvalidConfiguration);
+            return;
+        }
+        if (smem > smem_max) {
+            emu_error(cudaErrorInvalidValue);
+            return;
+        }
+        launch(grid, block, smem, [&] { kernel((KArgs)args...); });
+    }
+};
+} // namespace
+template <class... KArgs> static inline emu_launcher<KArgs...> emu_make_launcher(dim3 g, dim3 b, size_t s, void (*k)(KArgs...)) {
+    return emu_launcher<KArgs...>{g, b, s, k};
+}
+#define TSC_LAUNCH(grid, block, smem, stream, ...) emu_make_launcher(dim3(grid), dim3(block), (size_t)(smem), __VA_ARGS__)
+
+template <class... KArgs, class... Args>
+static inline cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t *cfg, void (*kernel)(KArgs...), Args... args) {
+    const cudaError_t before = cudaGetLastError();
+    emu_make_launcher(cfg->gridDim, cfg->blockDim, cfg->dynamicSmemBytes, kernel)(args...);
+    const cudaError_t e = g_emu_error;
+    if (before != cudaSuccess && e == cudaSuccess) g_emu_error = before;
+    return e;
+}
+
+#endif /* TSC_CUDA_RUNTIME_EMU_H */
