@@ -36,7 +36,9 @@ strip --strip-unneeded /tmp/tessera-jrt/jrt/lib/server/libjvm.so
 tar cJf "$B/jrt.txz" -C /tmp/tessera-jrt jrt
 [ -f build-gpu/native/cuda/libtessera_cuda.so ] || bash ci/cuda-build.sh build-gpu
 mkdir -p "$B/native/cuda" "$B/lib"
-cp build-gpu/native/cuda/libtessera_cuda.so build-gpu/native/cuda/test_cuda_* build-gpu/native/cuda/tsc_bench "$B/native/cuda/"
+# the GPU test programs, not their emulated twins (test_cuda_*_emu run here, on the CPU)
+cp build-gpu/native/cuda/libtessera_cuda.so build-gpu/native/cuda/tsc_bench "$B/native/cuda/"
+for t in build-gpu/native/cuda/test_cuda_*; do case $t in *_emu) ;; *) cp "$t" "$B/native/cuda/" ;; esac; done
 tar cJf "$B/native.txz" -C "$B" native && rm -rf "$B/native"
 # The CLI's jars without the JMH harness and its math library (not used by the GPU check).
 for j in cli/target/lib/*.jar; do

@@ -6,24 +6,21 @@
  * PTX helpers, which ptx_*.h map onto the emu_* functions here, and its host entry points
  * unless cuda_runtime_emu.h supplies the CUDA runtime for them: the emulated library).
  * launch() runs the grid's blocks one after another; the threads of a block are coroutines
- * (own stacks, switched by a few instructions on x86-64, by ucontext elsewhere), each running
- * until it reaches a barrier: __syncthreads() waits for the whole block, warp-level operations
- * (__syncwarp, shuffles, ballots, ldmatrix, mma.sync) for the 32 threads of the warp. A thread
- * that leaves while others of its group wait is reported, as a deadlock would be. A cp.async
- * fills its destination with 0x7f bytes (huge values) when issued and copies when its thread
- * waits for the group (the oldest groups first): the two ends of the window in which the GPU
- * may write, so reading a tile before waiting for it, or refilling a slot that other lanes
- * still read, gives wrong results. Shared memory starts filled with 0x7f bytes too. Global
- * reads by cp.async are checked against the ranges the program registers (cudaMalloc's
- * allocations in the emulated library). What this does not find: races the schedule does not
- * expose (each coroutine runs alone up to its next barrier), memory ordering, performance.
+ * (own stacks, switched by a few instructions), each running until it reaches a barrier:
+ * __syncthreads() waits for the whole block, warp-level operations (__syncwarp, shuffles,
+ * ballots, ldmatrix, mma.sync) for the 32 threads of the warp. A thread that leaves while
+ * others of its group wait is reported, as a deadlock would be. A cp.async fills its
+ * destination with 0x7f bytes (huge values) when issued and copies when its thread waits for
+ * the group (the oldest groups first): the two ends of the window in which the GPU may write,
+ * so reading a tile before waiting for it, or refilling a slot that other lanes still read,
+ * gives wrong results. Shared memory starts filled with 0x7f bytes too. Global reads by
+ * cp.async are checked against the ranges the program registers (cudaMalloc's allocations in
+ * the emulated library). What this does not find: races the schedule does not expose (each
+ * coroutine runs alone up to its next barrier), memory ordering, performance.
  */
 #ifndef TSC_CUDA_EMU_H
 #define TSC_CUDA_EMU_H
 
-#if !defined(__x86_64__)
-#include <ucontext.h>
-#endif
 
 #include <algorithm>
 #include <cmath>
@@ -183,13 +180,15 @@ struct emu_copy {
     const char *src; /* NULL: zero-fill */
     int n;
 };
-/* Switching between the block's threads and the scheduler. On x86-64 a switch saves the
- * callee-saved registers on the stack and swaps stack pointers (System V ABI); ucontext's
- * swapcontext would also make a signal-mask system call at every switch, several times the
- * cost of the kernels' own work in barrier-heavy code. Elsewhere ucontext does it. */
-#if defined(__x86_64__)
+/* Switching between the block's threads and the scheduler: the callee-saved registers go on
+ * the stack and the stack pointers are swapped (System V x86-64 ABI; the CUDA build, hence
+ * this emulator, is x86-64 only). ucontext's swapcontext would also make a signal-mask system
+ * call at every switch, several times the cost of the kernels' own work in barrier-heavy code. */
+#if !defined(__x86_64__)
+#error "cuda_emu.h switches coroutines with x86-64 code"
+#endif
 extern "C" void tsc_emu_switch(void **save_sp, void *to_sp);
-/* weak: every file of the emulated library includes this header */
+/* weak and hidden: every file of the emulated library includes this header */
 __asm__(".pushsection .text\n.weak tsc_emu_switch\n.hidden tsc_emu_switch\n.type tsc_emu_switch,@function\ntsc_emu_switch:\n"
         "pushq %rbp\npushq %rbx\npushq %r12\npushq %r13\npushq %r14\npushq %r15\n"
         "movq %rsp, (%rdi)\nmovq %rsi, %rsp\n"
@@ -201,24 +200,11 @@ static inline void emu_switch(emu_ctx *from, emu_ctx *to) { tsc_emu_switch(&from
 /* A context that starts entry() on stack [stack, stack + size) at its first switch. */
 static inline void emu_make_ctx(emu_ctx *c, char *stack, size_t size, void (*entry)()) {
     void **sp = (void **)(((uintptr_t)stack + size) & ~(uintptr_t)15);
-    *--sp = NULL;            /* entry's return address: it never returns */
-    *--sp = (void *)entry;   /* where the first switch's ret goes */
+    *--sp = NULL;                             /* entry's return address: it never returns */
+    *--sp = (void *)entry;                    /* where the first switch's ret goes */
     for (int i = 0; i < 6; i++) *--sp = NULL; /* rbp, rbx, r12-r15 */
     c->sp = sp;
 }
-#else
-struct emu_ctx {
-    ucontext_t uc;
-};
-static inline void emu_switch(emu_ctx *from, emu_ctx *to) { swapcontext(&from->uc, &to->uc); }
-static inline void emu_make_ctx(emu_ctx *c, char *stack, size_t size, void (*entry)()) {
-    getcontext(&c->uc);
-    c->uc.uc_stack.ss_sp = stack;
-    c->uc.uc_stack.ss_size = size;
-    c->uc.uc_link = NULL;
-    makecontext(&c->uc, entry, 0);
-}
-#endif
 
 struct emu_thread {
     emu_ctx ctx;
