@@ -39,10 +39,11 @@ class LlamaLifecycleTest {
 
     /**
      * 1,000 load/generate/close cycles: after a warm-up (JIT, allocator pools) the resident set must
-     * stay flat. RSS is sampled after a GC every 50 cycles; single samples swing by ~20 MiB (heap
-     * and malloc arenas), so the lowest of the first four samples is compared with the lowest of
-     * the last four. A leaked mapping of the 1.2 MB file, KV cache or workspace per cycle would add
-     * over 1 GB; 16 MiB of slack allows for a small late heap expansion.
+     * stay flat. RSS is sampled after a GC every 50 cycles; the lowest of the first four samples is
+     * compared with the lowest of the last four. The resident set has two levels about 30 MiB apart
+     * (heap regions and malloc arenas kept or returned: e.g. 126 and 155 MiB, alternating, then
+     * staying at the upper one), so the slack is 64 MiB: a leak of the 1.2 MB file mapping, KV cache
+     * or workspace per cycle would add over 1 GB, and any leak of 64 KiB or more per cycle fails.
      */
     @Test
     void loadGenerateCloseCyclesKeepMemoryFlat() throws IOException {
@@ -59,7 +60,7 @@ class LlamaLifecycleTest {
         }
         long first = Math.min(Math.min(samples[0], samples[1]), Math.min(samples[2], samples[3]));
         long last = Math.min(Math.min(samples[16], samples[17]), Math.min(samples[18], samples[19]));
-        assertTrue(last - first < 16L << 20, "RSS grew from " + (first >> 20) + " MiB to " + (last >> 20) + " MiB over 1000 cycles: "
+        assertTrue(last - first < 64L << 20, "RSS grew from " + (first >> 20) + " MiB to " + (last >> 20) + " MiB over 1000 cycles: "
                 + java.util.Arrays.toString(java.util.Arrays.stream(samples).map(b -> b >> 20).toArray()));
     }
 
