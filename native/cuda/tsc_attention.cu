@@ -24,9 +24,9 @@
  * columns lane, lane + 32, ...). Keys outside the row's causal window, beyond lk, or
  * masked to -inf score -inf and weigh 0; a row with no visible key is written as zeros.
  */
-/* TSC_EMU: native/cuda/emu/attention_emu.cpp runs the kernels as C++ on the host (the PTX helpers
- * left out, emulated there), to check them without a GPU; the host entry points compile
- * there only in the emulated library (TSC_EMU_LIBRARY, emu/lib/). */
+/* TSC_EMU: the CPU emulator (native/cuda/emu) compiles this file as C++ to check it without
+ * a GPU: the PTX helpers are left out (emu/ptx_attention.h stands in), and so are the host entry
+ * points except in the emulated library (TSC_EMU_LIBRARY). */
 #if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY)
 #include "tsc_internal.cuh"
 #endif

@@ -39,9 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TSC_EMU: native/cuda/emu/mma_emu.cpp runs the kernels as C++ on the host (the PTX helpers
- * left out, emulated there), to check them without a GPU; the host entry points compile
- * there only in the emulated library (TSC_EMU_LIBRARY, emu/lib/). */
+/* TSC_EMU: the CPU emulator (native/cuda/emu) compiles this file as C++ to check it without
+ * a GPU: the PTX helpers are left out (emu/ptx_matmul_mma.h stands in), and so are the host entry
+ * points except in the emulated library (TSC_EMU_LIBRARY). */
 #if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY)
 #include "tsc_internal.cuh"
 #endif

@@ -20,6 +20,12 @@ import java.util.Map;
  * constants (weights, caches) belong to whoever bound them.
  */
 public final class CompiledGraph implements AutoCloseable {
+    /**
+     * Profile entries of a device backend's runs: copying the inputs in, and copying the outputs
+     * out, which waits until the device has run every op the host enqueued before.
+     */
+    public static final String INPUTS_ENTRY = "(inputs in)", OUTPUTS_ENTRY = "(outputs, wait)";
+
     private final Graph graph;
     private final Backend backend;
     private final BufferPlan plan;
@@ -32,12 +38,6 @@ public final class CompiledGraph implements AutoCloseable {
     /** Host copies of inputs and outputs when the backend's memory is not the host's, else null. */
     private final Map<String, Tensor> hostInputs;
     private final Map<String, Tensor> hostOutputs;
-    /**
-     * Profile entries of a device backend's runs: copying the inputs in, and copying the outputs
-     * out, which waits until the device has run every op the host enqueued before.
-     */
-    public static final String INPUTS_ENTRY = "(inputs in)", OUTPUTS_ENTRY = "(outputs, wait)";
-
     private final Profile profile = new Profile();
     private boolean profiling;
     private boolean closed;
