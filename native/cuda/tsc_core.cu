@@ -106,13 +106,24 @@ extern "C" TS_API int32_t tsc_device_info(int32_t device, int64_t *info, int32_t
 
 /* ---- context ----------------------------------------------------------------------------- */
 
-int32_t tsc_enter(void *ctx, const char *fn, struct tsc_context **out) {
+int32_t tsc_enter_keep_xq(void *ctx, const char *fn, struct tsc_context **out) {
     if (ctx == NULL) return tsc_set_error(TS_ERR_NOT_INITIALIZED, "%s: no context (call tsc_init)", fn);
     struct tsc_context *c = (struct tsc_context *)ctx;
     int32_t st = tsc_cuda_status(cudaSetDevice(c->device), fn);
     if (st) return st;
     *out = c;
     return TS_OK;
+}
+
+int32_t tsc_enter(void *ctx, const char *fn, struct tsc_context **out) {
+    int32_t st = tsc_enter_keep_xq(ctx, fn, out);
+    if (st == TS_OK) tsc_xq_release(*out);
+    return st;
+}
+
+void tsc_xq_release(struct tsc_context *c) {
+    if (c->xq.buf) (void)tsc_pool_free(c, c->xq.buf); /* a block of this pool: freeing cannot fail */
+    memset(&c->xq, 0, sizeof c->xq);
 }
 
 extern "C" TS_API int32_t tsc_init(int32_t device, int64_t pool_limit, void **ctx_out) {

@@ -36,6 +36,16 @@ struct tsc_chunk {
     int32_t n_blocks, cap_blocks;
 };
 
+/* The activations the last quantized tsc_matmul quantized (int8 quants and per-block scales in
+ * the pool block buf), kept while only tsc_matmul calls follow: a matmul of the same x right
+ * after it (Q, K and V of one input; gate and up) uses them instead of quantizing again. Every
+ * other entry point (tsc_enter) releases them: nothing else can have changed x before. */
+struct tsc_xq_cache {
+    const float *x;
+    int64_t x_stride, k, m;
+    void *buf;
+};
+
 struct tsc_context {
     int32_t device;
     cudaStream_t stream;
@@ -44,14 +54,19 @@ struct tsc_context {
     int32_t n_chunks, cap_chunks;
     int32_t max_smem_optin; /* bytes of shared memory a block may opt into */
     int32_t sm_count;
+    struct tsc_xq_cache xq;
 };
 
 /* Records the calling thread's message; returns code. */
 int32_t tsc_set_error(int32_t code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* TS_OK, or TSC_ERR_CUDA with "<what>: <CUDA error name>: <string>". */
 int32_t tsc_cuda_status(cudaError_t e, const char *what);
-/* Checks ctx and makes its device current. */
+/* Checks ctx and makes its device current; releases the quantized-activation cache. */
 int32_t tsc_enter(void *ctx, const char *fn, struct tsc_context **out);
+/* As tsc_enter, keeping that cache (tsc_matmul, which decides about it). */
+int32_t tsc_enter_keep_xq(void *ctx, const char *fn, struct tsc_context **out);
+/* Returns the cache's block to the pool (stream-ordered, as every free). */
+void tsc_xq_release(struct tsc_context *c);
 /* Status of the last launch (configuration errors surface here, execution errors later). */
 int32_t tsc_launch_status(const char *fn);
 /* Pool scratch for one op (freed with tsc_free after enqueueing: later work is stream-ordered). */

@@ -1023,7 +1023,7 @@ static int64_t mm_row_bytes(int32_t t, int64_t k, int64_t *qk) {
 extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
                                      const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
     struct tsc_context *c = NULL;
-    int32_t st = tsc_enter(ctx, "tsc_matmul", &c);
+    int32_t st = tsc_enter_keep_xq(ctx, "tsc_matmul", &c); /* the quantized path below decides about the cache */
     if (st) return st;
     int64_t qk = 0;
     (void)mm_row_bytes(w_type, 0, &qk);
@@ -1057,17 +1057,27 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: a row stride is shorter than its row");
     if (m > 1) {
         st = tsc_matmul_mma(c, y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
-        if (st != TSC_NOT_HANDLED) return st;
+        if (st != TSC_NOT_HANDLED) {
+            tsc_xq_release(c);
+            return st;
+        }
     }
     if (quant) {
         const int64_t nb = k / 32;
-        void *scratch;
-        st = tsc_scratch(c, m * k + m * nb * (int64_t)sizeof(tsc_xs) + 256, &scratch);
-        if (st) return st;
-        int8_t *xq = (int8_t *)scratch;
-        tsc_xs *xs = (tsc_xs *)((char *)scratch + (m * k + 255) / 256 * 256);
-        launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, xq, xs, x,
-                   x_stride / 4, m, nb);
+        const struct tsc_xq_cache want = {x, m > 1 ? x_stride : 0, k, m, NULL};
+        const struct tsc_xq_cache &have = c->xq;
+        if (!(have.buf && have.x == want.x && have.x_stride == want.x_stride && have.k == k && have.m == m)) {
+            tsc_xq_release(c);
+            void *buf;
+            st = tsc_scratch(c, m * k + m * nb * (int64_t)sizeof(tsc_xs) + 256, &buf);
+            if (st) return st;
+            c->xq = want;
+            c->xq.buf = buf;
+            launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0,
+                       (int8_t *)buf, (tsc_xs *)((char *)buf + (m * k + 255) / 256 * 256), x, x_stride / 4, m, nb);
+        }
+        int8_t *xq = (int8_t *)c->xq.buf;
+        tsc_xs *xs = (tsc_xs *)((char *)c->xq.buf + (m * k + 255) / 256 * 256);
         const uint8_t *wb = (const uint8_t *)w;
         const int64_t ys = y_stride / 4;
         switch (w_type) {
@@ -1083,9 +1093,13 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         default: launch_q<TS_TYPE_Q6_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
         }
         st = tsc_launch_status("tsc_matmul");
-        int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */
-        return st ? st : st2;
+        /* y written over x: the next call must quantize the new values */
+        const char *x0 = (const char *)x, *x1 = x0 + (m - 1) * x_stride + 4 * k;
+        const char *y0 = (const char *)y, *y1 = y0 + (m - 1) * y_stride + 4 * n;
+        if (st || (y0 < x1 && x0 < y1)) tsc_xq_release(c);
+        return st;
     }
+    tsc_xq_release(c);
     if (w_type == TS_TYPE_F16) launch_f<TS_TYPE_F16>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
     else if (w_type == TS_TYPE_BF16) launch_f<TS_TYPE_BF16>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
     else launch_f<TS_TYPE_F32>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);

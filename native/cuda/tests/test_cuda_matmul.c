@@ -218,6 +218,52 @@ static void check_chain(void *ctx, uint64_t *seed, int32_t w_type) {
     free(x0), free(h), free(xt), free(xq);
 }
 
+/* Matmuls of one x back to back (Q, K and V of one input) reuse its quantized copy; anything
+ * else on the context, or a matmul writing over x, makes the next one quantize again. The
+ * sequence runs with nothing else in between; then each product is compared, bit for bit,
+ * with the same product of a snapshot of its x at another address (which no cached
+ * quantization can serve): a stale copy would give the product of the old x. */
+static void check_shared_input(void *ctx, uint64_t *seed, int32_t w_type) {
+    const ts_type_traits *t = ts_get_type_traits(w_type);
+    const int64_t k = 1024, row = (int64_t)ts_qtype_row_size(w_type, k);
+    float *wf = tsc_test_randn(seed, 3 * k * k, 0.05f), *x0 = tsc_test_randn(seed, k, 1.0f);
+    char *w = malloc((size_t)(3 * k * row));
+    CHECK(ts_quantize(w, w_type, wf, 3 * k, k) == TS_OK, "quantize");
+    const char *dw = tsc_test_up(ctx, w, 3 * k * row);
+    float *dx = tsc_test_up(ctx, x0, k * 4), *dy, *dsnap, *dref;
+    CHECK(tsc_alloc(ctx, 5 * k * 4, (void **)&dy) == TS_OK && tsc_alloc(ctx, 3 * k * 4, (void **)&dsnap) == TS_OK &&
+              tsc_alloc(ctx, k * 4, (void **)&dref) == TS_OK,
+          "alloc");
+#define TSC_MV(y_dev, i, x_dev) \
+    CHECK(tsc_matmul(ctx, y_dev, 0, dw + (i) * k * row, w_type, row, x_dev, 0, k, k, 1) == TS_OK, "%s", tsc_last_error())
+    CHECK(tsc_copy(ctx, dsnap, dx, k * 4) == TS_OK, "snapshot");
+    TSC_MV(dy, 0, dx);         /* quantizes x */
+    TSC_MV(dy + k, 1, dx);     /* reuses it */
+    TSC_MV(dy + 2 * k, 2, dx); /* reuses it */
+    CHECK(tsc_scale(ctx, dx, 0, dx, 0, 1, k, 2.0f, -0.5f) == TS_OK, "%s", tsc_last_error());
+    CHECK(tsc_copy(ctx, dsnap + k, dx, k * 4) == TS_OK, "snapshot");
+    TSC_MV(dy + 3 * k, 0, dx); /* x changed by another op: quantizes again */
+    TSC_MV(dx, 2, dx);         /* reuses it, and writes over x */
+    TSC_MV(dy + 4 * k, 1, dx); /* quantizes the new x */
+    CHECK(tsc_copy(ctx, dsnap + 2 * k, dx, k * 4) == TS_OK, "snapshot");
+    const char *what[] = {"q (quantizes)", "k (reuses)", "v (reuses)", "after tsc_scale on x", "after a matmul over x"};
+    const int wi[] = {0, 1, 2, 0, 1}, xi[] = {0, 0, 0, 1, 2};
+    float *got = malloc((size_t)k * 4), *want = malloc((size_t)k * 4);
+    int same = 1;
+    for (int s = 0; s < 5; s++) {
+        TSC_MV(dref, wi[s], dsnap + xi[s] * k);
+        tsc_test_down(ctx, got, dy + s * k, k * 4);
+        tsc_test_down(ctx, want, dref, k * 4);
+        const int ok = memcmp(got, want, (size_t)k * 4) == 0;
+        CHECK(ok, "%s shared input, %s: differs from the product of a snapshot of x", t->name, what[s]);
+        same &= ok;
+    }
+#undef TSC_MV
+    printf("%-5s one x for several matmuls: %s\n", t->name, same ? "every product equals the snapshot's" : "FAILED");
+    tsc_free(ctx, (void *)dw), tsc_free(ctx, dx), tsc_free(ctx, dy), tsc_free(ctx, dsnap), tsc_free(ctx, dref);
+    free(wf), free(x0), free(w), free(got), free(want);
+}
+
 /* tsc_dequantize: the CPU's ts_dequantize values bit for bit (rows 2-byte aligned, padded). */
 static void check_dequantize(void *ctx, uint64_t *seed, int32_t type, int64_t rows, int64_t n) {
     const ts_type_traits *t = ts_get_type_traits(type);
@@ -299,6 +345,8 @@ int main(void) {
     check_matmul(ctx, &seed, TS_TYPE_F32, 3, 13, 9, 4, 4);
     check_chain(ctx, &seed, TS_TYPE_Q4_0);
     check_chain(ctx, &seed, TS_TYPE_Q6_K);
+    check_shared_input(ctx, &seed, TS_TYPE_Q4_0);
+    check_shared_input(ctx, &seed, TS_TYPE_Q4_K);
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) check_dequantize(ctx, &seed, types[ti], 5, 512);
     check_dequantize(ctx, &seed, TS_TYPE_Q4_1, 3, 32);
     check_dequantize(ctx, &seed, TS_TYPE_F16, 3, 100);
