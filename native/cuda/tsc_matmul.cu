@@ -875,6 +875,26 @@ __global__ void k_dequantize_f(float *y, int64_t y_stride_f, const uint8_t *__re
 
 static int aligned(const void *p, int64_t a) { return ((uintptr_t)p % (uintptr_t)a) == 0; }
 
+template <int T> struct type_tag {
+    static constexpr int value = T;
+};
+/* Calls f(type_tag<T>()) when t is one of the block types of qtype above; false otherwise. */
+template <class F> static bool for_block_type(int32_t t, F &&f) {
+    switch (t) {
+    case TS_TYPE_Q4_0: f(type_tag<TS_TYPE_Q4_0>()); return true;
+    case TS_TYPE_Q4_1: f(type_tag<TS_TYPE_Q4_1>()); return true;
+    case TS_TYPE_Q5_0: f(type_tag<TS_TYPE_Q5_0>()); return true;
+    case TS_TYPE_Q5_1: f(type_tag<TS_TYPE_Q5_1>()); return true;
+    case TS_TYPE_Q8_0: f(type_tag<TS_TYPE_Q8_0>()); return true;
+    case TS_TYPE_Q2_K: f(type_tag<TS_TYPE_Q2_K>()); return true;
+    case TS_TYPE_Q3_K: f(type_tag<TS_TYPE_Q3_K>()); return true;
+    case TS_TYPE_Q4_K: f(type_tag<TS_TYPE_Q4_K>()); return true;
+    case TS_TYPE_Q5_K: f(type_tag<TS_TYPE_Q5_K>()); return true;
+    case TS_TYPE_Q6_K: f(type_tag<TS_TYPE_Q6_K>()); return true;
+    default: return false;
+    }
+}
+
 extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x, int64_t x_stride, int64_t rows, int64_t k) {
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_quantize_q8_0", &c);
@@ -1002,22 +1022,16 @@ static void launch_f(struct tsc_context *c, float *y, int64_t ys, const void *w,
 
 /* Bytes of one row of k elements of w_type and its elements per block (0: not a matmul type). */
 static int64_t mm_row_bytes(int32_t t, int64_t k, int64_t *qk) {
-    switch (t) {
-    case TS_TYPE_F32: *qk = 1; return 4 * k;
-    case TS_TYPE_F16:
-    case TS_TYPE_BF16: *qk = 1; return 2 * k;
-    case TS_TYPE_Q4_0: *qk = 32; return k / 32 * 18;
-    case TS_TYPE_Q4_1: *qk = 32; return k / 32 * 20;
-    case TS_TYPE_Q5_0: *qk = 32; return k / 32 * 22;
-    case TS_TYPE_Q5_1: *qk = 32; return k / 32 * 24;
-    case TS_TYPE_Q8_0: *qk = 32; return k / 32 * 34;
-    case TS_TYPE_Q2_K: *qk = 256; return k / 256 * 84;
-    case TS_TYPE_Q3_K: *qk = 256; return k / 256 * 110;
-    case TS_TYPE_Q4_K: *qk = 256; return k / 256 * 144;
-    case TS_TYPE_Q5_K: *qk = 256; return k / 256 * 176;
-    case TS_TYPE_Q6_K: *qk = 256; return k / 256 * 210;
-    default: *qk = 0; return 0;
-    }
+    int64_t bytes = 0;
+    *qk = 0;
+    if (for_block_type(t, [&](auto tag) {
+            using Q = qtype<decltype(tag)::value>;
+            *qk = Q::qk, bytes = k / Q::qk * Q::bs;
+        }))
+        return bytes;
+    if (t == TS_TYPE_F32) return *qk = 1, 4 * k;
+    if (t == TS_TYPE_F16 || t == TS_TYPE_BF16) return *qk = 1, 2 * k;
+    return 0;
 }
 
 extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
@@ -1080,18 +1094,7 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         tsc_xs *xs = (tsc_xs *)((char *)c->xq.buf + (m * k + 255) / 256 * 256);
         const uint8_t *wb = (const uint8_t *)w;
         const int64_t ys = y_stride / 4;
-        switch (w_type) {
-        case TS_TYPE_Q4_0: launch_q<TS_TYPE_Q4_0>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        case TS_TYPE_Q4_1: launch_q<TS_TYPE_Q4_1>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        case TS_TYPE_Q5_0: launch_q<TS_TYPE_Q5_0>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        case TS_TYPE_Q5_1: launch_q<TS_TYPE_Q5_1>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        case TS_TYPE_Q8_0: launch_q<TS_TYPE_Q8_0>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        case TS_TYPE_Q2_K: launch_q<TS_TYPE_Q2_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        case TS_TYPE_Q3_K: launch_q<TS_TYPE_Q3_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        case TS_TYPE_Q4_K: launch_q<TS_TYPE_Q4_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        case TS_TYPE_Q5_K: launch_q<TS_TYPE_Q5_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        default: launch_q<TS_TYPE_Q6_K>(c, y, ys, wb, w_stride, xq, xs, n, k, m); break;
-        }
+        for_block_type(w_type, [&](auto tag) { launch_q<decltype(tag)::value>(c, y, ys, wb, w_stride, xq, xs, n, k, m); });
         st = tsc_launch_status("tsc_matmul");
         /* y written over x: the next call must quantize the new values */
         const char *x0 = (const char *)x, *x1 = x0 + (m - 1) * x_stride + 4 * k;
@@ -1134,20 +1137,12 @@ extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, 
     const unsigned gq = (unsigned)tsc_cdiv(rows * ng, 128), gf = (unsigned)tsc_cdiv(rows * n, 256);
     if (gq == 0 || (int64_t)gq != tsc_cdiv(rows * ng, 128) || (int64_t)gf != tsc_cdiv(rows * n, 256))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_dequantize: too many elements for one launch");
-    switch (type) {
-    case TS_TYPE_Q4_0: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q4_0>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q4_1: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q4_1>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q5_0: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q5_0>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q5_1: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q5_1>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q8_0: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q8_0>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q2_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q2_K>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q3_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q3_K>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q4_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q4_K>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q5_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q5_K>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_Q6_K: TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<TS_TYPE_Q6_K>)(y, ys, xb, x_stride, rows, ng); break;
-    case TS_TYPE_F16: TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_F16>)(y, ys, xb, x_stride, rows, n); break;
-    case TS_TYPE_BF16: TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_BF16>)(y, ys, xb, x_stride, rows, n); break;
-    default: TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_F32>)(y, ys, xb, x_stride, rows, n); break;
+    if (!for_block_type(type, [&](auto tag) {
+            TSC_LAUNCH(gq, 128, 0, c->stream, k_dequantize_q<decltype(tag)::value>)(y, ys, xb, x_stride, rows, ng);
+        })) {
+        if (type == TS_TYPE_F16) TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_F16>)(y, ys, xb, x_stride, rows, n);
+        else if (type == TS_TYPE_BF16) TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_BF16>)(y, ys, xb, x_stride, rows, n);
+        else TSC_LAUNCH(gf, 256, 0, c->stream, k_dequantize_f<TS_TYPE_F32>)(y, ys, xb, x_stride, rows, n);
     }
     return tsc_launch_status("tsc_dequantize");
 }
