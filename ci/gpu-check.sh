@@ -23,7 +23,9 @@
 #      matvec 4096x14336 both ways, a LLaMA-7B-shaped multi-GiB weight set, batched matmul
 #      M=512, attention at CLIP ViT-L/14 and SD 1.5 shapes
 #   4b. optional: `tessera info --devices` from Java when cli/target/lib (mvn package) and a
-#      JDK 25 are there (java-devices.txt): the library must load and list the GPU
+#      JDK 25 are there (java-devices.txt): the library must load and list the GPU; with the
+#      bundle also 4c-4f: CudaBackendTest, generate on cpu = cuda = cuda with CUDA graphs,
+#      bench-model (stories260K and a 7B shape, each without and with CUDA graphs), CLIP
 #   5. report.json + report.md summarising all of it (+ nvidia-smi.txt when nvidia-smi exists)
 # Designed to finish in under 8 minutes on an H100. Exit status: 0 when the build passed
 # and every CUDA test passed (none skipped: on a GPU machine a skip means the device was
@@ -142,17 +144,26 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
   args=(generate -m models/stories260K.gguf -p "Once upon a time" -n 64 --temp 0)
   timeout 60 "${TESSERA[@]}" "${args[@]}" --device cpu >"$OUT/gen-cpu.txt" 2>"$OUT/gen-cpu.err"
   timeout 60 "${TESSERA[@]}" "${args[@]}" --device cuda >"$OUT/gen-cuda.txt" 2>"$OUT/gen-cuda.err"
-  if [ -s "$OUT/gen-cuda.txt" ] && cmp -s "$OUT/gen-cpu.txt" "$OUT/gen-cuda.txt"; then java_generate=ok; else java_generate=failed; status=1; fi
-  cat "$OUT/gen-cuda.txt" "$OUT/gen-cuda.err"
+  timeout 60 "${TESSERA[@]}" "${args[@]}" --device cuda --cuda-graphs >"$OUT/gen-cuda-graphs.txt" 2>"$OUT/gen-cuda-graphs.err"
+  if [ -s "$OUT/gen-cuda.txt" ] && cmp -s "$OUT/gen-cpu.txt" "$OUT/gen-cuda.txt" && cmp -s "$OUT/gen-cpu.txt" "$OUT/gen-cuda-graphs.txt"; then
+    java_generate=ok
+  else java_generate=failed; status=1; fi
+  cat "$OUT/gen-cuda.txt" "$OUT/gen-cuda.err" "$OUT/gen-cuda-graphs.err"
   # 4e. decode speed: stories260K and a LLaMA-7B-shaped random Q4_0 model written here (3.6 GiB);
   # --profile adds one untimed run whose per-op host times (enqueueing) and wait for the device
-  # per token go to bench-model.err: whether decode is bound by the host's launches or the GPU
+  # per token go to bench-model.err: whether decode is bound by the host's launches or the GPU;
+  # each model once with kernels launched one by one, once with each step as a CUDA graph
   log "java: bench-model on cuda"
   {
-    timeout 120 "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda --json --profile
-    timeout 150 "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 --device cuda --json --profile
+    for graphs in "" --cuda-graphs; do
+      timeout 120 "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda $graphs --json --profile
+    done
+    for graphs in "" --cuda-graphs; do
+      timeout 150 "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 --device cuda $graphs \
+        --json --profile
+    done
   } >"$OUT/bench-model.jsonl" 2>"$OUT/bench-model.err"
-  if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 2 ]; then java_bench=ok; else java_bench=failed; status=1; fi
+  if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 4 ]; then java_bench=ok; else java_bench=failed; status=1; fi
   cat "$OUT/bench-model.jsonl"; tail -30 "$OUT/bench-model.err"
   # 4f. CLIP images/s and texts/s (random weights of the real shapes)
   log "java: ClipBenchmarks on cuda"
@@ -191,7 +202,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   echo; echo "Java \`tessera info --devices\`: $java_devices; CudaBackendTest: $java_tests; generate cpu = cuda: $java_generate; bench-model: $java_bench; CLIP: $java_clip"
   if [ -s "$OUT/bench-model.jsonl" ]; then echo; echo '```'; cat "$OUT/bench-model.jsonl"; echo '```'; fi
   if grep -q '^generation profile' "$OUT/bench-model.err" 2>/dev/null; then
-    echo; echo "Decode profiles (stories260K, then the 7B shape; host time per op type, then the wait for the GPU):"
+    echo; echo "Decode profiles (stories260K, then the 7B shape, each without and with CUDA graphs; host time per op type, then the wait for the GPU):"
     echo; echo '```'; grep -E '^(benchmarking|generation profile|op  |[A-Z(][A-Za-z0-9(), ]+ +[0-9]+ +[0-9.]+ +[0-9.]+%)' "$OUT/bench-model.err"; echo '```'
   fi
   if [ -s "$OUT/clip-bench.txt" ]; then echo; echo '```'; cat "$OUT/clip-bench.txt"; echo '```'; fi

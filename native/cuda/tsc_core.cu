@@ -156,7 +156,14 @@ extern "C" TS_API int32_t tsc_shutdown(void *ctx) {
     if (ctx == NULL) return TS_OK;
     struct tsc_context *c = (struct tsc_context *)ctx;
     cudaSetDevice(c->device);
+    if (c->recording) { /* a recording left open: drop it */
+        cudaGraph_t g = NULL;
+        if (cudaStreamEndCapture(c->stream, &g) == cudaSuccess && g) cudaGraphDestroy(g);
+        (void)cudaGetLastError();
+    }
     int32_t st = tsc_cuda_status(cudaStreamSynchronize(c->stream), "tsc_shutdown: pending work failed");
+    for (int32_t i = 0; i < TSC_GRAPH_SLOTS; i++)
+        if (c->graphs[i].exec) cudaGraphExecDestroy(c->graphs[i].exec);
     for (int32_t i = 0; i < c->n_chunks; i++) {
         cudaFree(c->chunks[i].base);
         free(c->chunks[i].blocks);
@@ -325,6 +332,7 @@ static int32_t copy(void *ctx, const char *fn, void *dst, const void *src, int64
     if (st) return st;
     st = check_copy(fn, dst, src, bytes);
     if (st || bytes == 0) return st;
+    if (wait && c->recording) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: not while recording a graph (it would wait)", fn);
     st = tsc_cuda_status(cudaMemcpyAsync(dst, src, (size_t)bytes, kind, c->stream), fn);
     if (st) return st;
     return wait ? tsc_cuda_status(cudaStreamSynchronize(c->stream), fn) : TS_OK;
@@ -355,5 +363,81 @@ extern "C" TS_API int32_t tsc_synchronize(void *ctx) {
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_synchronize", &c);
     if (st) return st;
+    if (c->recording) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_synchronize: not while recording a graph");
     return tsc_cuda_status(cudaStreamSynchronize(c->stream), "tsc_synchronize");
+}
+
+/* ---- graphs --------------------------------------------------------------------------------- */
+
+extern "C" TS_API int32_t tsc_graph_begin(void *ctx) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_graph_begin", &c);
+    if (st) return st;
+    if (c->recording) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_graph_begin: a recording is already open");
+    /* Relaxed: the pool may still call cudaMalloc while recording (a first run's chunks). */
+    st = tsc_cuda_status(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeRelaxed), "tsc_graph_begin");
+    if (!st) c->recording = 1;
+    return st;
+}
+
+/* The slot kept under key, else a free one, else the least recently run (emptied). */
+static struct tsc_graph_slot *graph_slot(struct tsc_context *c, int64_t key) {
+    struct tsc_graph_slot *free_slot = NULL, *oldest = &c->graphs[0];
+    for (int32_t i = 0; i < TSC_GRAPH_SLOTS; i++) {
+        struct tsc_graph_slot *s = &c->graphs[i];
+        if (s->exec && s->key == key) return s;
+        if (!s->exec && !free_slot) free_slot = s;
+        if (s->last_run < oldest->last_run) oldest = s;
+    }
+    if (free_slot) return free_slot;
+    cudaGraphExecDestroy(oldest->exec);
+    oldest->exec = NULL;
+    return oldest;
+}
+
+extern "C" TS_API int32_t tsc_graph_end(void *ctx, int64_t key, int32_t launch) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_graph_end", &c);
+    if (st) return st;
+    if (!c->recording) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_graph_end: no recording is open (tsc_graph_begin)");
+    c->recording = 0;
+    cudaGraph_t g = NULL;
+    st = tsc_cuda_status(cudaStreamEndCapture(c->stream, &g), "tsc_graph_end: an op could not be recorded");
+    if (st || !launch) {
+        (void)cudaGetLastError();
+        if (g) cudaGraphDestroy(g);
+        return st;
+    }
+    size_t nodes = 0;
+    cudaGraphGetNodes(g, NULL, &nodes);
+    struct tsc_graph_slot *s = graph_slot(c, key);
+    int updated = 0;
+    if (s->exec) {
+        cudaGraphExecUpdateResultInfo info;
+        updated = cudaGraphExecUpdate(s->exec, g, &info) == cudaSuccess;
+        if (!updated) { /* other nodes than last time: build it anew */
+            (void)cudaGetLastError();
+            cudaGraphExecDestroy(s->exec);
+            s->exec = NULL;
+        }
+    }
+    if (!s->exec) st = tsc_cuda_status(cudaGraphInstantiate(&s->exec, g, 0), "tsc_graph_end: cudaGraphInstantiate");
+    cudaGraphDestroy(g);
+    if (st) {
+        s->exec = NULL;
+        return st;
+    }
+    s->key = key;
+    s->last_run = ++c->graph_stats[TSC_GRAPH_LAUNCHES];
+    c->graph_stats[updated ? TSC_GRAPH_UPDATES : TSC_GRAPH_BUILDS]++;
+    c->graph_stats[TSC_GRAPH_NODES] = (int64_t)nodes;
+    return tsc_cuda_status(cudaGraphLaunch(s->exec, c->stream), "tsc_graph_end: cudaGraphLaunch");
+}
+
+extern "C" TS_API int32_t tsc_graph_stats(void *ctx, int64_t *stats, int32_t n) {
+    if (ctx == NULL) return tsc_set_error(TS_ERR_NOT_INITIALIZED, "tsc_graph_stats: no context (call tsc_init)");
+    if (stats == NULL || n < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_graph_stats: no output array");
+    const struct tsc_context *c = (const struct tsc_context *)ctx;
+    for (int32_t i = 0; i < n && i < TSC_GRAPH_STATS_COUNT; i++) stats[i] = c->graph_stats[i];
+    return TS_OK;
 }

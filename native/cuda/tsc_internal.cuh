@@ -46,6 +46,12 @@ struct tsc_xq_cache {
     void *buf;
 };
 
+/* A recorded graph kept for the next recording under the same key (tsc_graph_end). */
+struct tsc_graph_slot {
+    int64_t key, last_run;
+    cudaGraphExec_t exec; /* NULL: free slot */
+};
+
 struct tsc_context {
     int32_t device;
     cudaStream_t stream;
@@ -55,6 +61,9 @@ struct tsc_context {
     int32_t max_smem_optin; /* bytes of shared memory a block may opt into */
     int32_t sm_count;
     struct tsc_xq_cache xq;
+    int32_t recording; /* between tsc_graph_begin and tsc_graph_end */
+    struct tsc_graph_slot graphs[TSC_GRAPH_SLOTS];
+    int64_t graph_stats[TSC_GRAPH_STATS_COUNT];
 };
 
 /* Records the calling thread's message; returns code. */

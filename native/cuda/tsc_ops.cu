@@ -72,48 +72,38 @@ __global__ void k_softmax(float *y, int64_t ys, const float *x, int64_t xs, cons
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] *= inv;
 }
 
-/* One thread per (token, head, pair); threads of pair index >= half copy the tail. */
-static __device__ __forceinline__ void rope_one(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs,
-                                                const int32_t *pos, const double *inv_freq, int64_t tokens, int64_t heads,
-                                                int64_t head_dim, int32_t n_dims, int32_t neox) {
-    const int64_t half = n_dims / 2, per_head = half + (head_dim - n_dims);
+/* Frequencies and positions travel as kernel parameters (< 4 KiB), at most
+ * TSC_ROPE_ARG_FREQS pairs and TSC_ROPE_ARG_TOKENS tokens per launch: no host-to-device copy,
+ * which from pageable memory may wait for the stream and which a graph recording refuses. */
+#define TSC_ROPE_ARG_FREQS 128
+#define TSC_ROPE_ARG_TOKENS 320
+struct rope_args {
+    double inv_freq[TSC_ROPE_ARG_FREQS]; /* of pairs p0 .. p0 + pairs - 1 */
+    int32_t pos[TSC_ROPE_ARG_TOKENS];    /* of this launch's tokens */
+};
+
+/* One thread per (token, head, pair of this launch); threads past the pairs copy the tail
+ * (elements n_dims .. head_dim - 1; tail is 0 except in a token chunk's first launch). */
+__global__ void k_rope(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs, const struct rope_args a,
+                       int64_t tokens, int64_t heads, int32_t p0, int32_t pairs, int32_t tail, int32_t n_dims, int32_t neox) {
+    const int64_t per_head = pairs + tail;
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= tokens * heads * per_head) return;
     const int64_t p = i % per_head, h = i / per_head % heads, t = i / per_head / heads;
     const float *xr = x + t * xts + h * xhs;
     float *yr = y + t * yts + h * yhs;
-    if (p >= half) { /* elements n_dims .. head_dim - 1 are copied */
-        const int64_t e = n_dims + (p - half);
+    if (p >= pairs) {
+        const int64_t e = n_dims + (p - pairs);
         yr[e] = xr[e];
         return;
     }
-    const double theta = (double)pos[t] * inv_freq[p];
+    const double theta = (double)a.pos[t] * a.inv_freq[p];
     const float c = (float)cos(theta), s = (float)sin(theta);
-    const int64_t a = neox ? p : 2 * p, b = neox ? p + half : 2 * p + 1;
-    const float x0 = xr[a], x1 = xr[b];
-    yr[a] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
-    yr[b] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
-}
-
-__global__ void k_rope(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs, const int32_t *pos,
-                       const double *inv_freq, int64_t tokens, int64_t heads, int64_t head_dim, int32_t n_dims, int32_t neox) {
-    rope_one(y, yts, yhs, x, xts, xhs, pos, inv_freq, tokens, heads, head_dim, n_dims, neox);
-}
-
-/* Frequencies and positions passed by value (kernel parameters, < 4 KiB): a decode step's
- * RoPE then needs no host-to-device copy, which from pageable memory would wait for the
- * stream and stall the launches queued behind it. */
-#define TSC_ROPE_ARG_FREQS 128
-#define TSC_ROPE_ARG_TOKENS 320
-struct rope_small_args {
-    double inv_freq[TSC_ROPE_ARG_FREQS];
-    int32_t pos[TSC_ROPE_ARG_TOKENS];
-};
-
-__global__ void k_rope_small(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs,
-                             const struct rope_small_args a, int64_t tokens, int64_t heads, int64_t head_dim, int32_t n_dims,
-                             int32_t neox) {
-    rope_one(y, yts, yhs, x, xts, xhs, a.pos, a.inv_freq, tokens, heads, head_dim, n_dims, neox);
+    const int64_t pair = p0 + p, half = n_dims / 2;
+    const int64_t i0 = neox ? pair : 2 * pair, i1 = neox ? pair + half : 2 * pair + 1;
+    const float x0 = xr[i0], x1 = xr[i1];
+    yr[i0] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
+    yr[i1] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
 }
 
 static __device__ __forceinline__ float act_f(int act, float x) {
@@ -158,13 +148,19 @@ __global__ void k_binary(float *y, const float *a, const float *b, struct bin_ar
     y[yo] = op == TS_BINARY_ADD ? a[ao] + b[bo] : a[ao] * b[bo];
 }
 
+/* Ids travel as kernel parameters, at most TSC_GET_ROWS_ARG_IDS per launch (see rope_args). */
+#define TSC_GET_ROWS_ARG_IDS 512
+struct get_rows_args {
+    int32_t ids[TSC_GET_ROWS_ARG_IDS];
+};
+
 /* One thread per output element; the table row is dequantized element by element. */
-__global__ void k_get_rows(float *y, int64_t ys, const char *table, int type, int64_t ts, int64_t n, const int32_t *ids,
+__global__ void k_get_rows(float *y, int64_t ys, const char *table, int type, int64_t ts, int64_t n, const struct get_rows_args a,
                            int64_t n_ids) {
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_ids * n) return;
     const int64_t r = i / n, e = i % n;
-    const char *row = table + (int64_t)ids[r] * ts;
+    const char *row = table + (int64_t)a.ids[r] * ts;
     float v;
     if (type == TS_TYPE_F32) v = ((const float *)row)[e];
     else if (type == TS_TYPE_F16) v = tsc_h2f(((const uint16_t *)row)[e]);
@@ -276,45 +272,27 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
     if (!al4(y) || !al4(x) || y_token_stride % 4 || y_head_stride % 4 || x_token_stride % 4 || x_head_stride % 4 ||
         y_token_stride < 0 || y_head_stride < 0 || x_token_stride < 0 || x_head_stride < 0)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: strides must be >= 0 and multiples of 4 bytes");
-    /* Positions and frequencies (computed as the CPU does, in double on the host) travel in one
-     * upload. A copy from pageable memory returns once the data is staged, so host may be freed. */
-    const int64_t half = n_dims / 2;
-    if (half <= TSC_ROPE_ARG_FREQS && tokens <= TSC_ROPE_ARG_TOKENS) {
-        struct rope_small_args a;
-        for (int64_t i = 0; i < half; i++) a.inv_freq[i] = pow((double)freq_base, -2.0 * (double)i / (double)n_dims);
-        memcpy(a.pos, pos, (size_t)tokens * 4);
-        const int64_t total = tokens * heads * (half + head_dim - n_dims);
-        if (total > 0)
-            TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_rope_small)(y, y_token_stride / 4, y_head_stride / 4, x, x_token_stride / 4,
-                                                                  x_head_stride / 4, a, tokens, heads, head_dim, n_dims,
-                                                                  mode == TS_ROPE_NEOX);
-        return tsc_launch_status("tsc_rope");
+    /* Frequencies computed as the CPU does (double, on the host); chunks as struct rope_args. */
+    const int32_t half = n_dims / 2;
+    for (int64_t t0 = 0; t0 < tokens; t0 += TSC_ROPE_ARG_TOKENS) {
+        const int64_t nt = tokens - t0 < TSC_ROPE_ARG_TOKENS ? tokens - t0 : TSC_ROPE_ARG_TOKENS;
+        for (int32_t p0 = 0; p0 == 0 || p0 < half; p0 += TSC_ROPE_ARG_FREQS) {
+            const int32_t pairs = half - p0 < TSC_ROPE_ARG_FREQS ? half - p0 : TSC_ROPE_ARG_FREQS;
+            const int32_t tail = p0 == 0 ? (int32_t)(head_dim - n_dims) : 0;
+            struct rope_args a;
+            for (int32_t i = 0; i < pairs; i++) a.inv_freq[i] = pow((double)freq_base, -2.0 * (double)(p0 + i) / (double)n_dims);
+            memcpy(a.pos, pos + t0, (size_t)nt * 4);
+            const int64_t total = nt * heads * (pairs + tail);
+            if (total > 0)
+                TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_rope)(y + t0 * (y_token_stride / 4), y_token_stride / 4,
+                                                                        y_head_stride / 4, x + t0 * (x_token_stride / 4),
+                                                                        x_token_stride / 4, x_head_stride / 4, a, nt, heads, p0,
+                                                                        pairs, tail, n_dims, mode == TS_ROPE_NEOX);
+            st = tsc_launch_status("tsc_rope");
+            if (st) return st;
+        }
     }
-    const int64_t bytes = half * 8 + tokens * 4;
-    char *host = (char *)malloc((size_t)bytes + 8);
-    if (host == NULL) return tsc_set_error(TS_ERR_OUT_OF_MEMORY, "tsc_rope: no host memory");
-    double *inv = (double *)host;
-    for (int64_t i = 0; i < half; i++) inv[i] = pow((double)freq_base, -2.0 * (double)i / (double)n_dims);
-    memcpy(host + half * 8, pos, (size_t)tokens * 4);
-    void *dev;
-    st = tsc_scratch(c, bytes + 8, &dev);
-    if (st) {
-        free(host);
-        return st;
-    }
-    st = tsc_cuda_status(cudaMemcpyAsync(dev, host, (size_t)bytes, cudaMemcpyHostToDevice, c->stream), "tsc_rope: upload");
-    free(host);
-    if (!st) {
-        const int64_t total = tokens * heads * (half + head_dim - n_dims);
-        if (total > 0)
-            TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_rope)(y, y_token_stride / 4, y_head_stride / 4, x, x_token_stride / 4,
-                                                            x_head_stride / 4, (const int32_t *)((char *)dev + half * 8),
-                                                            (const double *)dev, tokens, heads, head_dim, n_dims,
-                                                            mode == TS_ROPE_NEOX);
-        st = tsc_launch_status("tsc_rope");
-    }
-    int32_t st2 = tsc_pool_free(c, dev);
-    return st ? st : st2;
+    return TS_OK;
 }
 
 static int32_t check_act(const char *fn, int32_t act) {
@@ -413,17 +391,16 @@ extern "C" TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, co
         if (ids[i] < 0 || ids[i] >= n_table)
             return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_get_rows: ids[%lld]=%d outside [0, %lld)", (long long)i, (int)ids[i],
                                  (long long)n_table);
-    void *dev;
-    st = tsc_scratch(c, n_ids * 4, &dev);
-    if (st) return st;
-    st = tsc_cuda_status(cudaMemcpyAsync(dev, ids, (size_t)n_ids * 4, cudaMemcpyHostToDevice, c->stream), "tsc_get_rows: upload");
-    if (!st) {
-        TSC_LAUNCH(blocks_for(n_ids * n), 256, 0, c->stream, k_get_rows)(y, y_stride / 4, (const char *)table, type, table_stride, n,
-                                                                (const int32_t *)dev, n_ids);
+    for (int64_t r0 = 0; r0 < n_ids; r0 += TSC_GET_ROWS_ARG_IDS) {
+        const int64_t nr = n_ids - r0 < TSC_GET_ROWS_ARG_IDS ? n_ids - r0 : TSC_GET_ROWS_ARG_IDS;
+        struct get_rows_args a;
+        memcpy(a.ids, ids + r0, (size_t)nr * 4);
+        TSC_LAUNCH(blocks_for(nr * n), 256, 0, c->stream, k_get_rows)(y + r0 * (y_stride / 4), y_stride / 4, (const char *)table, type,
+                                                                     table_stride, n, a, nr);
         st = tsc_launch_status("tsc_get_rows");
+        if (st) return st;
     }
-    int32_t st2 = tsc_pool_free(c, dev);
-    return st ? st : st2;
+    return TS_OK;
 }
 
 /* ---- LayerNorm, GroupNorm, scale, upsampling, timestep embedding ------------------------ */

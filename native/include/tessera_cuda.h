@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or a constant below changes meaning. */
-#define TSC_ABI_VERSION 1
+#define TSC_ABI_VERSION 2
 
 /* Status codes beyond tessera.h's: no usable driver/device, and a CUDA runtime failure
  * (the message carries CUDA's error name). */
@@ -45,6 +45,15 @@ extern "C" {
 #define TSC_INFO_MEM_BUS_BITS 5
 #define TSC_INFO_L2_BYTES 6
 #define TSC_INFO_COUNT 7
+
+/* Fields of tsc_graph_stats. */
+#define TSC_GRAPH_LAUNCHES 0 /* graphs run */
+#define TSC_GRAPH_UPDATES 1 /* of those, kept ones updated in place */
+#define TSC_GRAPH_BUILDS 2 /* of those, instantiated anew */
+#define TSC_GRAPH_NODES 3 /* nodes (kernels, copies, memsets) of the last one run */
+#define TSC_GRAPH_STATS_COUNT 4
+/* Keys of recorded graphs a context keeps (the least recently run goes first). */
+#define TSC_GRAPH_SLOTS 8
 
 /* ---- Version, errors, devices ---------------------------------------------------------- */
 TS_API TS_CRITICAL uint32_t tsc_abi_version(void);
@@ -84,6 +93,21 @@ TS_API int32_t tsc_copy(void *ctx, void *dev_dst, const void *dev_src, int64_t b
 TS_API int32_t tsc_memset(void *ctx, void *dev_dst, int32_t value, int64_t bytes);
 /* Waits for the stream; reports an error any op raised on the GPU. */
 TS_API int32_t tsc_synchronize(void *ctx);
+
+/* ---- Graphs: a run's ops submitted at once --------------------------------------------- */
+/* From now on the ops called on ctx are recorded (CUDA stream capture), not run, until
+ * tsc_graph_end: a run of many small ops then costs one submission instead of a launch per
+ * kernel. Arguments are checked and host arrays read at each call as without recording.
+ * While recording, tsc_upload, tsc_download and tsc_synchronize fail (they would wait). */
+TS_API int32_t tsc_graph_begin(void *ctx);
+/* Ends the recording. launch != 0 runs it as a CUDA graph kept under key (the caller's name
+ * for its sequence of ops): when the previous graph under key has the same nodes it is
+ * updated in place, cheaper than instantiating anew. launch == 0 drops the recording (after
+ * an op failed) and runs nothing. Fails, running nothing, when no recording is open or an
+ * op could not be recorded. */
+TS_API int32_t tsc_graph_end(void *ctx, int64_t key, int32_t launch);
+/* Writes min(n, TSC_GRAPH_STATS_COUNT) TSC_GRAPH_* counters of ctx into stats (host). */
+TS_API int32_t tsc_graph_stats(void *ctx, int64_t *stats, int32_t n);
 
 /* As ts_copy_strided (dev pointers; shape and strides HOST arrays of ndim <= TS_MAX_DIMS
  * entries, strides in bytes): copies one view into another, converting between F32, F16

@@ -11,6 +11,12 @@
  * range, more than 48 KiB of dynamic shared memory without cudaFuncSetAttribute, copies whose
  * device side is not inside a cudaMalloc'd allocation. Device memory is host memory filled
  * with 0xff bytes (NaN as floats) when allocated, so results a kernel never wrote show.
+ *
+ * Stream capture records launches, device copies and memsets as nodes run when the graph is
+ * launched; what a GPU refuses while capturing is refused here and spoils the capture as
+ * there: copies to or from host memory (they would read or write it at launch, not at the
+ * call) and stream synchronisation. An instantiated graph updates in place when the new one
+ * has as many nodes of the same kinds (copies and memsets also of the same size).
  */
 #ifndef TSC_CUDA_RUNTIME_EMU_H
 #define TSC_CUDA_RUNTIME_EMU_H
@@ -27,7 +33,11 @@ enum cudaError_t {
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
     cudaErrorInvalidDevice = 101,
+    cudaErrorStreamCaptureUnsupported = 900,
+    cudaErrorStreamCaptureInvalidated = 901,
+    cudaErrorGraphExecUpdateFailure = 910,
 };
+enum cudaStreamCaptureMode { cudaStreamCaptureModeGlobal = 0, cudaStreamCaptureModeThreadLocal = 1, cudaStreamCaptureModeRelaxed = 2 };
 typedef struct emu_stream *cudaStream_t;
 enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
 enum cudaDeviceAttr {
@@ -87,6 +97,9 @@ static inline const char *cudaGetErrorName(cudaError_t e) {
     case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorGraphExecUpdateFailure: return "cudaErrorGraphExecUpdateFailure";
     default: return "cudaErrorInvalidDevice";
     }
 }
@@ -96,6 +109,9 @@ static inline const char *cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorGraphExecUpdateFailure: return "the graph update was not performed because it included changes which violated constraints specific to instantiated graph update";
     default: return "invalid device ordinal";
     }
 }
@@ -125,10 +141,85 @@ static inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d
     return cudaSuccess;
 }
 
+/* ---- stream capture and graphs --------------------------------------------------------------- */
+enum emu_node_kind { EMU_NODE_KERNEL, EMU_NODE_MEMCPY, EMU_NODE_MEMSET };
+struct emu_node {
+    emu_node_kind kind;
+    size_t bytes; /* of a copy or memset */
+    std::function<void()> run;
+};
+struct emu_graph {
+    std::vector<emu_node> nodes;
+};
+typedef emu_graph *cudaGraph_t;
+typedef emu_graph *cudaGraphExec_t;
+typedef struct emu_graph_node *cudaGraphNode_t;
+struct cudaGraphExecUpdateResultInfo {
+    int result;
+    cudaGraphNode_t errorNode, errorFromNode;
+};
+
+/* The graph being captured (every stream is the one emulated stream), and whether the capture
+ * was spoilt by an operation a capturing stream refuses. */
+inline emu_graph *g_emu_capture = nullptr;
+inline bool g_emu_capture_spoilt = false;
+
+/* A call a capturing stream refuses: fails and spoils the capture. */
+static inline cudaError_t emu_capture_refuse() {
+    g_emu_capture_spoilt = true;
+    return emu_error(cudaErrorStreamCaptureUnsupported);
+}
+/* Records a node when capturing (true), or says to run it now (false). */
+static inline bool emu_capture(emu_node_kind kind, size_t bytes, std::function<void()> run) {
+    if (!g_emu_capture) return false;
+    if (!g_emu_capture_spoilt) g_emu_capture->nodes.push_back({kind, bytes, std::move(run)});
+    else emu_error(cudaErrorStreamCaptureInvalidated);
+    return true;
+}
+
 static inline cudaError_t cudaStreamCreate(cudaStream_t *s) { return *s = (cudaStream_t)&g_emu_error, cudaSuccess; }
 static inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { return cudaStreamCreate(s); }
 static inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
-static inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+static inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return g_emu_capture ? emu_capture_refuse() : cudaSuccess; }
+static inline cudaError_t cudaStreamBeginCapture(cudaStream_t, cudaStreamCaptureMode) {
+    if (g_emu_capture) return emu_error(cudaErrorInvalidValue); /* already capturing */
+    g_emu_capture = new emu_graph();
+    g_emu_capture_spoilt = false;
+    return cudaSuccess;
+}
+static inline cudaError_t cudaStreamEndCapture(cudaStream_t, cudaGraph_t *g) {
+    emu_graph *c = g_emu_capture;
+    if (!c) return emu_error(cudaErrorInvalidValue);
+    g_emu_capture = nullptr;
+    if (g_emu_capture_spoilt) {
+        delete c;
+        *g = nullptr;
+        return emu_error(cudaErrorStreamCaptureInvalidated);
+    }
+    *g = c;
+    return cudaSuccess;
+}
+static inline cudaError_t cudaGraphGetNodes(cudaGraph_t g, cudaGraphNode_t *, size_t *n) { return *n = g->nodes.size(), cudaSuccess; }
+static inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t *e, cudaGraph_t g, unsigned long long = 0) {
+    *e = new emu_graph(*g);
+    return cudaSuccess;
+}
+static inline cudaError_t cudaGraphExecUpdate(cudaGraphExec_t e, cudaGraph_t g, cudaGraphExecUpdateResultInfo *info) {
+    bool same = e->nodes.size() == g->nodes.size();
+    for (size_t i = 0; same && i < g->nodes.size(); i++)
+        same = e->nodes[i].kind == g->nodes[i].kind && (g->nodes[i].kind == EMU_NODE_KERNEL || e->nodes[i].bytes == g->nodes[i].bytes);
+    memset(info, 0, sizeof *info);
+    if (!same) return info->result = 1, emu_error(cudaErrorGraphExecUpdateFailure);
+    e->nodes = g->nodes;
+    return cudaSuccess;
+}
+static inline cudaError_t cudaGraphLaunch(cudaGraphExec_t e, cudaStream_t) {
+    if (g_emu_capture) return emu_capture_refuse(); /* not nested into a capture here */
+    for (auto &n : e->nodes) n.run();
+    return cudaSuccess;
+}
+static inline cudaError_t cudaGraphDestroy(cudaGraph_t g) { return delete g, cudaSuccess; }
+static inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t e) { return delete e, cudaSuccess; }
 
 /* ---- memory -------------------------------------------------------------------------------- */
 static inline cudaError_t cudaMalloc(void **p, size_t bytes) {
@@ -161,13 +252,14 @@ static inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, 
     const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
     if (n == 0) return cudaSuccess;
     if ((dst_dev && !emu_on_device(dst, n)) || (src_dev && !emu_on_device(src, n))) return emu_error(cudaErrorInvalidValue);
-    memmove(dst, src, n);
+    if (g_emu_capture && kind != cudaMemcpyDeviceToDevice) return emu_capture_refuse();
+    if (!emu_capture(EMU_NODE_MEMCPY, n, [=] { memmove(dst, src, n); })) memmove(dst, src, n);
     return cudaSuccess;
 }
 static inline cudaError_t cudaMemsetAsync(void *dst, int v, size_t n, cudaStream_t = NULL) {
     if (n == 0) return cudaSuccess;
     if (!emu_on_device(dst, n)) return emu_error(cudaErrorInvalidValue);
-    memset(dst, v, n);
+    if (!emu_capture(EMU_NODE_MEMSET, n, [=] { memset(dst, v, n); })) memset(dst, v, n);
     return cudaSuccess;
 }
 
@@ -200,7 +292,12 @@ template <class... KArgs> struct emu_launcher {
             emu_error(cudaErrorInvalidValue);
             return;
         }
-        launch(grid, block, smem, [&] { kernel((KArgs)args...); });
+        /* Captured: the arguments as converted now (kernel parameters are copied at the call). */
+        const dim3 g = grid, b = block;
+        const size_t sm = smem;
+        void (*const k)(KArgs...) = kernel;
+        auto run = [=] { launch(g, b, sm, [&] { k((KArgs)args...); }); };
+        if (!emu_capture(EMU_NODE_KERNEL, 0, run)) run();
     }
 };
 } // namespace

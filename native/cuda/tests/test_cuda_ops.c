@@ -82,30 +82,37 @@ static void test_softmax(void *ctx, uint64_t *seed) {
 }
 
 static void test_rope(void *ctx, uint64_t *seed) {
-    const int64_t tokens = 19, heads = 6, hd = 128;
-    int32_t pos[19];
-    for (int i = 0; i < 19; i++) pos[i] = i * 37 + (i == 3 ? 4000 : 0);
-    /* [tokens x heads x hd] with a padded token stride; output in a [heads x tokens x hd] layout. */
-    const int64_t xts = (heads * hd + 8) * 4, xhs = hd * 4, yts = hd * 4, yhs = tokens * hd * 4;
+    /* The second shape spans several launches (at most 320 tokens and 128 pairs each). */
+    static const struct {
+        int64_t tokens, heads, hd;
+        int32_t dims[2];
+    } shapes[] = {{19, 6, 128, {128, 64}}, {700, 2, 640, {640, 576}}};
+    int32_t pos[700];
+    for (int i = 0; i < 700; i++) pos[i] = i * 37 + (i == 3 ? 4000 : 0);
     static const int32_t modes[] = {TS_ROPE_NORM, TS_ROPE_NEOX};
-    static const int32_t dims[] = {128, 64};
-    for (int mi = 0; mi < 2; mi++)
-        for (int di = 0; di < 2; di++) {
-            buf x = mk(ctx, seed, tokens, xts, 1.0f), y = mk(ctx, seed, heads, yhs, 0.0f);
-            CHECK(ts_rope(y.h, yts, yhs, x.h, xts, xhs, pos, tokens, heads, hd, dims[di], modes[mi], 10000.0f) == TS_OK, "cpu");
-            CHECK(tsc_rope(ctx, y.d, yts, yhs, x.d, xts, xhs, pos, tokens, heads, hd, dims[di], modes[mi], 10000.0f) == TS_OK,
-                  "%s", tsc_last_error());
-            char what[64];
-            snprintf(what, sizeof what, "rope mode %d n_dims %d", (int)modes[mi], (int)dims[di]);
-            cmp_rows(ctx, what, y.d, y.h, heads, tokens * hd, yhs, 1e-6, 2e-6);
-            /* In place, same layout. */
-            CHECK(ts_rope(x.h, xts, xhs, x.h, xts, xhs, pos, tokens, heads, hd, dims[di], modes[mi], 500000.0f) == TS_OK, "cpu");
-            CHECK(tsc_rope(ctx, x.d, xts, xhs, x.d, xts, xhs, pos, tokens, heads, hd, dims[di], modes[mi], 500000.0f) == TS_OK,
-                  "%s", tsc_last_error());
-            snprintf(what, sizeof what, "rope in place mode %d n_dims %d", (int)modes[mi], (int)dims[di]);
-            cmp_rows(ctx, what, x.d, x.h, tokens, heads * hd, xts, 1e-6, 2e-6);
-            drop(ctx, &x), drop(ctx, &y);
-        }
+    for (int si = 0; si < 2; si++) {
+        const int64_t tokens = shapes[si].tokens, heads = shapes[si].heads, hd = shapes[si].hd;
+        /* [tokens x heads x hd] with a padded token stride; output in a [heads x tokens x hd] layout. */
+        const int64_t xts = (heads * hd + 8) * 4, xhs = hd * 4, yts = hd * 4, yhs = tokens * hd * 4;
+        for (int mi = 0; mi < 2; mi++)
+            for (int di = 0; di < 2; di++) {
+                const int32_t dims = shapes[si].dims[di];
+                buf x = mk(ctx, seed, tokens, xts, 1.0f), y = mk(ctx, seed, heads, yhs, 0.0f);
+                CHECK(ts_rope(y.h, yts, yhs, x.h, xts, xhs, pos, tokens, heads, hd, dims, modes[mi], 10000.0f) == TS_OK, "cpu");
+                CHECK(tsc_rope(ctx, y.d, yts, yhs, x.d, xts, xhs, pos, tokens, heads, hd, dims, modes[mi], 10000.0f) == TS_OK, "%s",
+                      tsc_last_error());
+                char what[96];
+                snprintf(what, sizeof what, "rope %lld tokens mode %d n_dims %d", (long long)tokens, (int)modes[mi], (int)dims);
+                cmp_rows(ctx, what, y.d, y.h, heads, tokens * hd, yhs, 1e-6, 2e-6);
+                /* In place, same layout. */
+                CHECK(ts_rope(x.h, xts, xhs, x.h, xts, xhs, pos, tokens, heads, hd, dims, modes[mi], 500000.0f) == TS_OK, "cpu");
+                CHECK(tsc_rope(ctx, x.d, xts, xhs, x.d, xts, xhs, pos, tokens, heads, hd, dims, modes[mi], 500000.0f) == TS_OK, "%s",
+                      tsc_last_error());
+                snprintf(what, sizeof what, "rope in place %lld tokens mode %d n_dims %d", (long long)tokens, (int)modes[mi], (int)dims);
+                cmp_rows(ctx, what, x.d, x.h, tokens, heads * hd, xts, 1e-6, 2e-6);
+                drop(ctx, &x), drop(ctx, &y);
+            }
+    }
     CHECK(tsc_rope(ctx, NULL, 0, 0, NULL, 0, 0, pos, 1, 1, 8, 3, TS_ROPE_NORM, 1e4f) == TS_ERR_INVALID_ARGUMENT, "odd n_dims");
 }
 
@@ -153,10 +160,13 @@ static void test_get_rows(void *ctx, uint64_t *seed) {
     const int64_t n_table = 100, n = 256;
     static const int32_t types[] = {TS_TYPE_F32, TS_TYPE_F16, TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_BF16, TS_TYPE_Q4_K, TS_TYPE_Q6_K};
     static const int64_t row_bytes[] = {4 * 256, 2 * 256, 34 * 8, 18 * 8, 2 * 256, 144, 210};
-    int32_t ids[13] = {0, 99, 5, 5, 42, 17, 98, 1, 2, 3, 77, 0, 50};
+    /* 1100 ids: more than one launch takes (512). */
+    enum { N_IDS = 1100 };
+    int32_t ids[N_IDS] = {0, 99, 5, 5, 42, 17, 98, 1, 2, 3, 77, 0, 50};
+    for (int i = 13; i < N_IDS; i++) ids[i] = (int32_t)(ts_test_rand(seed) % n_table);
     float *src = tsc_test_randn(seed, n_table * n, 1.0f);
     const int64_t ys = 4 * n + 8;
-    float *want = calloc(13 * ys / 4, 4);
+    float *want = calloc(N_IDS * ys / 4, 4);
     for (int ti = 0; ti < 7; ti++) {
         /* Padded table rows: F32 keeps 4-byte alignment, the others only 2. */
         const int64_t ts_al = row_bytes[ti] + (types[ti] == TS_TYPE_F32 ? 8 : 6);
@@ -165,15 +175,15 @@ static void test_get_rows(void *ctx, uint64_t *seed) {
             CHECK(ts_quantize(table + r * ts_al, types[ti], src + r * n, 1, n) == TS_OK, "quantize: %s", ts_last_error());
         void *dt = tsc_test_up(ctx, table, n_table * ts_al);
         float *dy;
-        CHECK(tsc_alloc(ctx, 13 * ys, (void **)&dy) == TS_OK, "alloc");
-        CHECK(ts_get_rows(want, ys, table, types[ti], ts_al, n_table, n, ids, 13) == TS_OK, "cpu: %s", ts_last_error());
-        CHECK(tsc_get_rows(ctx, dy, ys, dt, types[ti], ts_al, n_table, n, ids, 13) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_alloc(ctx, N_IDS * ys, (void **)&dy) == TS_OK, "alloc");
+        CHECK(ts_get_rows(want, ys, table, types[ti], ts_al, n_table, n, ids, N_IDS) == TS_OK, "cpu: %s", ts_last_error());
+        CHECK(tsc_get_rows(ctx, dy, ys, dt, types[ti], ts_al, n_table, n, ids, N_IDS) == TS_OK, "%s", tsc_last_error());
         char what[32];
         snprintf(what, sizeof what, "get_rows type %d", (int)types[ti]);
-        cmp_rows(ctx, what, dy, want, 13, n, ys, 0, 0);
-        ids[4] = 100;
-        CHECK(tsc_get_rows(ctx, dy, ys, dt, types[ti], ts_al, n_table, n, ids, 13) == TS_ERR_INVALID_ARGUMENT, "id out of range");
-        ids[4] = 42;
+        cmp_rows(ctx, what, dy, want, N_IDS, n, ys, 0, 0);
+        ids[1000] = 100; /* in the third launch's share: all ids are checked before the first launch */
+        CHECK(tsc_get_rows(ctx, dy, ys, dt, types[ti], ts_al, n_table, n, ids, N_IDS) == TS_ERR_INVALID_ARGUMENT, "id out of range");
+        ids[1000] = 42;
         tsc_free(ctx, dt), tsc_free(ctx, dy);
         free(table);
     }

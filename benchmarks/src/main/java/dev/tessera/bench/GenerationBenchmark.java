@@ -29,10 +29,14 @@ public final class GenerationBenchmark {
      * @param boundTokensPerSecond readBandwidth / weightBytesPerToken
      * @param generationProfile per-op times of generating generatedTokens tokens in one more run
      *     after the timed ones, or null when not asked for
+     * @param graphs on CUDA with graphs on, the backend's graph counters after the last run, whose
+     *     last graph was a generated token's (its nodes: the kernels and copies of a decode step);
+     *     else null
      */
     public record Result(String model, String device, int threads, int promptTokens, double promptTokensPerSecond, int generatedTokens,
                          double generatedTokensPerSecond, long weightBytesPerToken, double readBandwidth,
-                         double boundTokensPerSecond, long peakRss, long rssAnon, long rssFile, Profile generationProfile) {}
+                         double boundTokensPerSecond, long peakRss, long rssAnon, long rssFile, Profile generationProfile,
+                         CudaBackend.GraphStats graphs) {}
 
     private GenerationBenchmark() {}
 
@@ -90,10 +94,11 @@ public final class GenerationBenchmark {
                 perToken += model.file().tensorInfo("token_embd.weight").byteSize();
             }
             long[] mem = memory();
-            String device = backend instanceof CudaBackend c ? c.name() + " " + c.deviceName() : "cpu";
+            String device = backend instanceof CudaBackend c ? c.name() + " " + c.deviceName() + (c.graphs() ? " (CUDA graphs)" : "") : "cpu";
+            CudaBackend.GraphStats graphs = backend instanceof CudaBackend c && c.graphs() ? c.graphStats() : null;
             return new Result(modelPath.getFileName().toString(), device, Tessera.threads(), promptTokens, promptTokens * 1e9 / bestPrompt,
                     generatedTokens, generatedTokens * 1e9 / bestGen, perToken, bandwidth, bandwidth / perToken, mem[0], mem[1], mem[2],
-                    generationProfile);
+                    generationProfile, graphs);
         }
     }
 

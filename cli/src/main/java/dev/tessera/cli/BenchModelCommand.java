@@ -132,6 +132,11 @@ final class BenchModelCommand implements Callable<Integer> {
                     .name("weight_bytes_per_token").value(r.weightBytesPerToken()).name("read_bandwidth_bytes_per_second").value(r.readBandwidth())
                     .name("bound_tokens_per_second").value(r.boundTokensPerSecond())
                     .name("peak_rss_bytes").value(r.peakRss()).name("rss_anon_bytes").value(r.rssAnon()).name("rss_file_bytes").value(r.rssFile());
+            if (r.graphs() != null) {
+                j.name("cuda_graphs").beginObject().name("launches").value(r.graphs().launches()).name("updated_in_place")
+                        .value(r.graphs().updates()).name("instantiated").value(r.graphs().builds())
+                        .name("nodes_per_generated_token").value(r.graphs().lastNodes()).endObject();
+            }
             if (p != null) {
                 j.name("generation_profile").beginArray();
                 for (Profile.Entry e : p.entries()) {

@@ -13,6 +13,10 @@ final class DeviceOption {
             description = "Where the model runs: cpu, cuda (the first GPU) or cuda:N (default ${DEFAULT-VALUE}).")
     String device = "cpu";
 
+    @Option(names = "--cuda-graphs", description = "On CUDA, record each model step's kernels and submit them as one CUDA graph "
+            + "instead of launching them one by one.")
+    boolean cudaGraphs;
+
     /** The backend the option names, to close after use (closing the CPU backend does nothing). */
     record Opened(Backend backend, String description) implements AutoCloseable {
         @Override
@@ -26,6 +30,9 @@ final class DeviceOption {
     Opened open(CommandLine cl) {
         String d = device.strip().toLowerCase(java.util.Locale.ROOT);
         if (d.equals("cpu")) {
+            if (cudaGraphs) {
+                throw new ParameterException(cl, "--cuda-graphs needs --device cuda");
+            }
             return new Opened(CpuBackend.INSTANCE, "cpu");
         }
         if (d.equals("cuda") || d.startsWith("cuda:")) {
@@ -37,7 +44,8 @@ final class DeviceOption {
             }
             try {
                 CudaBackend b = CudaBackend.open(index);
-                return new Opened(b, b.name() + " (" + b.deviceName() + ")");
+                b.setGraphs(cudaGraphs);
+                return new Opened(b, b.name() + " (" + b.deviceName() + (cudaGraphs ? ", CUDA graphs" : "") + ")");
             } catch (IllegalStateException | IllegalArgumentException e) {
                 throw new ParameterException(cl, "--device " + device + ": " + e.getMessage());
             }

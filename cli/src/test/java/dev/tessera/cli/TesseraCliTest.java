@@ -68,6 +68,9 @@ class TesseraCliTest {
         Run badIndex = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--device", "cuda:x");
         assertEquals(2, badIndex.code());
         assertTrue(badIndex.err().contains("expected cuda:N"), badIndex.err());
+        Run graphsOnCpu = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--cuda-graphs");
+        assertEquals(2, graphsOnCpu.code());
+        assertTrue(graphsOnCpu.err().contains("--cuda-graphs needs --device cuda"), graphsOnCpu.err());
         if (!dev.tessera.runtime.CudaProbe.probe().available()) {
             Run none = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--device", "cuda");
             assertEquals(2, none.code());

@@ -50,6 +50,21 @@ public interface Backend {
      */
     default void hostCopy(Tensor device, Tensor host) {}
 
+    /**
+     * Starts one run of a compiled graph's ops (called after its inputs are in): a backend may
+     * record the ops that follow and submit them together at {@link #endRun}. key names the compiled
+     * graph, the same on every run of it.
+     */
+    default void beginRun(long key) {}
+
+    /**
+     * Ends the run {@link #beginRun} started, before its outputs are read. completed is false when
+     * an op failed: what was recorded is dropped. Returns whether this submitted recorded ops.
+     */
+    default boolean endRun(long key, boolean completed) {
+        return false;
+    }
+
     /** A context on the first GPU, which the caller closes; IllegalStateException saying why when there is none. */
     static CudaBackend cuda() {
         return CudaBackend.open(0);

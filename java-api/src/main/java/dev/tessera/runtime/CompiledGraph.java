@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A graph bound to a backend and to one workspace planned by {@link BufferPlan}: every input,
@@ -25,6 +26,9 @@ public final class CompiledGraph implements AutoCloseable {
      * out, which waits until the device has run every op the host enqueued before.
      */
     public static final String INPUTS_ENTRY = "(inputs in)", OUTPUTS_ENTRY = "(outputs, wait)";
+    /** Profile entry of a backend that records a run's ops and submits them at its end (CUDA graphs). */
+    public static final String SUBMIT_ENTRY = "(recorded ops submitted)";
+    private static final AtomicLong KEYS = new AtomicLong();
 
     private final Graph graph;
     private final Backend backend;
@@ -38,6 +42,8 @@ public final class CompiledGraph implements AutoCloseable {
     /** Host copies of inputs and outputs when the backend's memory is not the host's, else null. */
     private final Map<String, Tensor> hostInputs;
     private final Map<String, Tensor> hostOutputs;
+    /** Names this graph to a backend across runs ({@link Backend#beginRun}). */
+    private final long key = KEYS.incrementAndGet();
     private final Profile profile = new Profile();
     private boolean profiling;
     private boolean closed;
@@ -149,8 +155,22 @@ public final class CompiledGraph implements AutoCloseable {
             if (profiling) {
                 profile.add(INPUTS_ENTRY, System.nanoTime() - t0);
             }
-            runNodes();
+            backend.beginRun(key);
+            try {
+                runNodes();
+            } catch (RuntimeException | Error e) {
+                try {
+                    backend.endRun(key, false);
+                } catch (RuntimeException dropFailed) {
+                    e.addSuppressed(dropFailed);
+                }
+                throw e;
+            }
             long t1 = profiling ? System.nanoTime() : 0;
+            if (backend.endRun(key, true) && profiling) {
+                profile.add(SUBMIT_ENTRY, System.nanoTime() - t1);
+                t1 = System.nanoTime();
+            }
             hostOutputs.forEach((name, host) -> backend.download(tensors[graph.outputs().get(name).id()], host));
             if (profiling) {
                 profile.add(OUTPUTS_ENTRY, System.nanoTime() - t1);
@@ -172,8 +192,8 @@ public final class CompiledGraph implements AutoCloseable {
 
     /**
      * Turns per-op timing on or off (off by default: it adds two clock reads per node). On a device
-     * backend an op's time is the host's time to check and enqueue it; the device's time shows in
-     * {@link #OUTPUTS_ENTRY}, as far as it outlasts the enqueueing.
+     * backend an op's time is the host's time to check and enqueue (or record) it; the device's time
+     * shows in {@link #OUTPUTS_ENTRY}, as far as it outlasts the enqueueing.
      */
     public void setProfiling(boolean on) {
         profiling = on;

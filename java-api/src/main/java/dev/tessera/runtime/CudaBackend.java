@@ -28,8 +28,11 @@ import java.util.TreeMap;
  *
  * <p>One thread at a time runs on a context (graph runs take this backend's lock). Ops are
  * enqueued on the context's stream and run while the host enqueues the next ones, so a graph's
- * per-op profile here measures enqueueing, not the GPU's time. Close it to free the device
- * memory; graphs compiled on it must not run afterwards.
+ * per-op profile here measures enqueueing, not the GPU's time. With {@link #setGraphs} on, each
+ * run's ops are recorded instead and submitted as one CUDA graph at the end of the run (recorded
+ * anew every run, since positions and lengths change, and updated in place when its kernels are
+ * those of the compiled graph's previous run). Close it to free the device memory; graphs compiled
+ * on it must not run afterwards.
  */
 public final class CudaBackend implements Backend, AutoCloseable {
     private final int device;
@@ -44,7 +47,15 @@ public final class CudaBackend implements Backend, AutoCloseable {
     /** Host copies of graph inputs and I32 constants that ops read on the host (token ids, positions), by device address. */
     private final Map<Long, Tensor> hostCopies = new HashMap<>();
     private long residentBytes;
+    private boolean graphs;
+    private boolean recording;
     private boolean closed;
+
+    /**
+     * Counters of the runs submitted as CUDA graphs: graphs run, of which updated in place and
+     * instantiated anew, and the nodes (kernels, copies, memsets) of the last one.
+     */
+    public record GraphStats(long launches, long updates, long builds, long lastNodes) {}
 
     private record ResidentKey(long address, long bytes, MemorySegment.Scope scope) {}
 
@@ -126,6 +137,45 @@ public final class CudaBackend implements Backend, AutoCloseable {
             release(a.address());
             release(b.address());
         }
+    }
+
+    /** Whether compiled graph runs are submitted as CUDA graphs (off unless turned on). */
+    public synchronized void setGraphs(boolean on) {
+        checkOpen();
+        graphs = on;
+    }
+
+    public synchronized boolean graphs() {
+        return graphs;
+    }
+
+    public synchronized GraphStats graphStats() {
+        checkOpen();
+        MemorySegment out = scratch.asSlice(0, 8L * TesseraCudaNative.TSC_GRAPH_STATS_COUNT);
+        check(TesseraCudaNative.tsc_graph_stats(ctx, out, TesseraCudaNative.TSC_GRAPH_STATS_COUNT));
+        return new GraphStats(out.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_LAUNCHES),
+                out.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_UPDATES),
+                out.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_BUILDS),
+                out.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_NODES));
+    }
+
+    @Override
+    public synchronized void beginRun(long key) {
+        checkOpen();
+        if (graphs) {
+            check(TesseraCudaNative.tsc_graph_begin(ctx));
+            recording = true;
+        }
+    }
+
+    @Override
+    public synchronized boolean endRun(long key, boolean completed) {
+        if (!recording) {
+            return false;
+        }
+        recording = false;
+        check(TesseraCudaNative.tsc_graph_end(ctx, key, completed ? 1 : 0));
+        return completed;
     }
 
     // ---------------------------------------------------------------- memory

@@ -74,6 +74,64 @@ class CudaBackendTest {
     }
 
     /**
+     * The same model with every run recorded and submitted as a CUDA graph: the same logits as the
+     * plain launches bit for bit (the same kernels run) and so the CPU's tokens; a decode step's graph
+     * is updated in place from the previous step's, not built anew each time.
+     */
+    @Test
+    void recordedRunsGiveTheLaunchedRunsLogits() throws Exception {
+        int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
+        int steps = 16;
+        try (CudaBackend recorded = Backend.cuda()) {
+            recorded.setGraphs(true);
+            try (LlamaModel launchedModel = LlamaModel.open(TestFiles.stories260K(), cuda);
+                    LlamaModel recordedModel = LlamaModel.open(TestFiles.stories260K(), recorded);
+                    LlamaSession a = launchedModel.newSession(128, 4); LlamaSession b = recordedModel.newSession(128, 4)) {
+                float[] la = a.decode(prompt).clone();
+                float[] lb = b.decode(prompt).clone();
+                CudaBackend.GraphStats afterPrompt = recorded.graphStats();
+                assertEquals(3, afterPrompt.launches(), "a run per prompt batch of 4: " + afterPrompt);
+                for (int step = 0; step < steps; step++) {
+                    assertTrue(java.util.Arrays.equals(la, lb), "logits at step " + step);
+                    int next = argmax(la);
+                    la = a.decode(next).clone();
+                    lb = b.decode(next).clone();
+                }
+                assertTrue(java.util.Arrays.equals(la, lb), "logits at the last step");
+                CudaBackend.GraphStats stats = recorded.graphStats();
+                assertEquals(afterPrompt.launches() + steps, stats.launches(), stats.toString());
+                assertTrue(stats.builds() - afterPrompt.builds() <= 2, "decode steps update one graph in place: " + stats);
+                assertTrue(stats.lastNodes() >= 5 * 10, "a decode step records every layer's kernels: " + stats);
+            }
+        }
+    }
+
+    /** An op that fails while a run is recorded drops the recording; the next run works. */
+    @Test
+    void aFailedRecordedRunLeavesTheBackendUsable() {
+        try (CudaBackend recorded = Backend.cuda(); Tensor table = Tensor.allocate(DType.F32, 4, 8)) {
+            recorded.setGraphs(true);
+            for (int i = 0; i < 32; i++) {
+                table.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, i);
+            }
+            GraphBuilder g = new GraphBuilder();
+            Value ids = g.input("ids", TensorSpec.of(DType.I32, 2));
+            g.output("rows", g.apply("rows", new Op.GetRows(), g.constant("table", table), ids));
+            try (CompiledGraph cg = new CompiledGraph(g.build(), recorded)) {
+                cg.input("ids").segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, 0, 1);
+                cg.input("ids").segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, 1, 9); // no such row
+                RuntimeException e = assertThrows(RuntimeException.class, cg::run);
+                assertTrue(e.getMessage().contains("outside"), e.getMessage());
+                cg.input("ids").segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, 1, 3);
+                cg.run();
+                assertEquals(8f, cg.output("rows").getFloat(0, 0));
+                assertEquals(31f, cg.output("rows").getFloat(1, 7));
+                assertEquals(1, recorded.graphStats().launches(), "the failed run submitted nothing");
+            }
+        }
+    }
+
+    /**
      * The tiny LLaVA (goldens/llava: a random mmproj projecting into stories260K) answering about an
      * image on both backends: the same greedy answer, 12 tokens after the image's 4 embeddings and
      * the chat template. Image encoder, projector and decoder all run on the GPU.
