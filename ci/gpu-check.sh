@@ -25,7 +25,8 @@
 #   4b. optional: `tessera info --devices` from Java when cli/target/lib (mvn package) and a
 #      JDK 25 are there (java-devices.txt): the library must load and list the GPU; with the
 #      bundle also 4c-4f: CudaBackendTest, generate on cpu = cuda = cuda with CUDA graphs,
-#      bench-model (stories260K and a 7B shape, each without and with CUDA graphs), CLIP
+#      bench-model (stories260K and a 7B shape, each without and with CUDA graphs), the host's
+#      time per op launched and recorded (CudaHostCost, host-cost.txt), CLIP
 #   5. report.json + report.md summarising all of it (+ nvidia-smi.txt when nvidia-smi exists)
 # Designed to finish in under 8 minutes on an H100. Exit status: 0 when the build passed
 # and every CUDA test passed (none skipped: on a GPU machine a skip means the device was
@@ -165,6 +166,10 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
   } >"$OUT/bench-model.jsonl" 2>"$OUT/bench-model.err"
   if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 4 ]; then java_bench=ok; else java_bench=failed; status=1; fi
   cat "$OUT/bench-model.jsonl"; tail -30 "$OUT/bench-model.err"
+  # the host's time per op of a 7B decode step, launched and recorded for a CUDA graph
+  log "java: CudaHostCost"
+  timeout 60 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.bench.CudaHostCost >"$OUT/host-cost.txt" 2>&1
+  cat "$OUT/host-cost.txt"
   # 4f. CLIP images/s and texts/s (random weights of the real shapes)
   log "java: ClipBenchmarks on cuda"
   timeout 120 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.bench.ClipBenchmarks --shapes B/32,L/14 \
@@ -205,6 +210,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
     echo; echo "Decode profiles (stories260K, then the 7B shape, each without and with CUDA graphs; host time per op type, then the wait for the GPU):"
     echo; echo '```'; grep -E '^(benchmarking|generation profile|op  |[A-Z(][A-Za-z0-9(), ]+ +[0-9]+ +[0-9.]+ +[0-9.]+%)' "$OUT/bench-model.err"; echo '```'
   fi
+  if [ -s "$OUT/host-cost.txt" ]; then echo; echo '```'; cat "$OUT/host-cost.txt"; echo '```'; fi
   if [ -s "$OUT/clip-bench.txt" ]; then echo; echo '```'; cat "$OUT/clip-bench.txt"; echo '```'; fi
   if [ -s "$OUT/java-devices.txt" ]; then echo; echo '```'; cat "$OUT/java-devices.txt"; echo '```'; fi
   if [ -s "$OUT/archs.txt" ]; then

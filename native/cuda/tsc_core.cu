@@ -170,6 +170,7 @@ extern "C" TS_API int32_t tsc_shutdown(void *ctx) {
     }
     free(c->chunks);
     cudaStreamDestroy(c->stream);
+    free(c->rope_inv_freq);
     free(c);
     return st;
 }

@@ -61,6 +61,10 @@ struct tsc_context {
     int32_t max_smem_optin; /* bytes of shared memory a block may opt into */
     int32_t sm_count;
     struct tsc_xq_cache xq;
+    /* RoPE's inverse frequencies for the last (freq_base, n_dims), computed on the host. */
+    double *rope_inv_freq;
+    float rope_freq_base;
+    int32_t rope_n_dims;
     int32_t recording; /* between tsc_graph_begin and tsc_graph_end */
     struct tsc_graph_slot graphs[TSC_GRAPH_SLOTS];
     int64_t graph_stats[TSC_GRAPH_STATS_COUNT];

@@ -272,15 +272,22 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
     if (!al4(y) || !al4(x) || y_token_stride % 4 || y_head_stride % 4 || x_token_stride % 4 || x_head_stride % 4 ||
         y_token_stride < 0 || y_head_stride < 0 || x_token_stride < 0 || x_head_stride < 0)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: strides must be >= 0 and multiples of 4 bytes");
-    /* Frequencies computed as the CPU does (double, on the host); chunks as struct rope_args. */
+    /* Frequencies computed as the CPU does (double, on the host), once per (freq_base, n_dims)
+     * while they stay the same (a model's every RoPE call); chunks as struct rope_args. */
     const int32_t half = n_dims / 2;
+    if (c->rope_inv_freq == NULL || c->rope_n_dims != n_dims || c->rope_freq_base != freq_base) {
+        double *inv = (double *)realloc(c->rope_inv_freq, (size_t)(half > 0 ? half : 1) * sizeof *inv);
+        if (inv == NULL) return tsc_set_error(TS_ERR_OUT_OF_MEMORY, "tsc_rope: no host memory");
+        for (int32_t i = 0; i < half; i++) inv[i] = pow((double)freq_base, -2.0 * (double)i / (double)n_dims);
+        c->rope_inv_freq = inv, c->rope_n_dims = n_dims, c->rope_freq_base = freq_base;
+    }
     for (int64_t t0 = 0; t0 < tokens; t0 += TSC_ROPE_ARG_TOKENS) {
         const int64_t nt = tokens - t0 < TSC_ROPE_ARG_TOKENS ? tokens - t0 : TSC_ROPE_ARG_TOKENS;
         for (int32_t p0 = 0; p0 == 0 || p0 < half; p0 += TSC_ROPE_ARG_FREQS) {
             const int32_t pairs = half - p0 < TSC_ROPE_ARG_FREQS ? half - p0 : TSC_ROPE_ARG_FREQS;
             const int32_t tail = p0 == 0 ? (int32_t)(head_dim - n_dims) : 0;
             struct rope_args a;
-            for (int32_t i = 0; i < pairs; i++) a.inv_freq[i] = pow((double)freq_base, -2.0 * (double)(p0 + i) / (double)n_dims);
+            memcpy(a.inv_freq, c->rope_inv_freq + p0, (size_t)pairs * sizeof(double));
             memcpy(a.pos, pos + t0, (size_t)nt * 4);
             const int64_t total = nt * heads * (pairs + tail);
             if (total > 0)

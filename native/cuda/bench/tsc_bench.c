@@ -8,7 +8,8 @@
  * (GB/s of weights streamed, % of the copy bandwidth; the quantized ones again with the
  * register-load kernels, TSC_MATVEC_KERNEL=regs,nopdl, and with resident warps taking several
  * rows, TSC_MATVEC_BLOCKS=4), a LLaMA-2-7B-shaped weight set of
- * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2),
+ * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2; also
+ * recorded and run as one CUDA graph per step, and the host's share of each way),
  * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16 at M=512/2048 in TFLOP/s
  * and % of the H100 SXM dense int8/f16 peaks; M around its threshold), attention at the
  * CLIP ViT-L/14 and SD 1.5 (512x512, CFG batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops),
@@ -245,6 +246,28 @@ static void do_set(void *a) {
             die("matmul");
 }
 
+/* The same step recorded and run as one CUDA graph (recorded anew each call, as the Java
+ * backend does per decode step; the kept graph is updated in place). */
+static void do_set_graph(void *a) {
+    if (tsc_graph_begin(ctx) != TS_OK) die("graph begin");
+    do_set(a);
+    if (tsc_graph_end(ctx, 1, 1) != TS_OK) die("graph end");
+}
+
+/* Best of 5 host times of fn with the GPU idle at the start: the host's share of a step. */
+static double host_time(bench_fn fn, void *arg) {
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        if (tsc_synchronize(ctx) != TS_OK) die("sync");
+        double t0 = now();
+        fn(arg);
+        double e = now() - t0;
+        if (e < best) best = e;
+    }
+    if (tsc_synchronize(ctx) != TS_OK) die("sync");
+    return best;
+}
+
 static void bench_weight_set(int32_t type) {
     static const int64_t shp[7][2] = {{4096, 4096}, {4096, 4096}, {4096, 4096}, {4096, 4096},
                                       {11008, 4096}, {11008, 4096}, {4096, 11008}};
@@ -284,17 +307,13 @@ static void bench_weight_set(int32_t type) {
         unsetenv("TSC_MATVEC_KERNEL");
         /* The host's share: time to enqueue one step (224 calls) with the GPU idle at the start.
          * Close to the step time above means the step is bound by launch overhead, not memory. */
-        double enq = 1e30;
-        for (int rep = 0; rep < 5; rep++) {
-            if (tsc_synchronize(ctx) != TS_OK) die("sync");
-            double t0 = now();
-            do_set(s);
-            double e = now() - t0;
-            if (e < enq) enq = e;
-        }
-        if (tsc_synchronize(ctx) != TS_OK) die("sync");
         snprintf(name, sizeof name, "%s llama-7b shapes: host enqueue only, %d calls", tname(type), s->n_mats);
-        result("weightset", name, enq, total, 0);
+        result("weightset", name, host_time(do_set, s), total, 0);
+        /* As one CUDA graph per step: the launch overhead and the gaps between kernels go. */
+        snprintf(name, sizeof name, "%s llama-7b shapes, %d layers [CUDA graph]", tname(type), layers);
+        result("weightset", name, time_it(do_set_graph, s), total, 0);
+        snprintf(name, sizeof name, "%s llama-7b shapes: host record + submit only [CUDA graph]", tname(type));
+        result("weightset", name, host_time(do_set_graph, s), total, 0);
     }
     for (int i = 0; i < s->n_mats; i++) tsc_free(ctx, s->w[i]);
     tsc_free(ctx, s->x), tsc_free(ctx, s->y);
