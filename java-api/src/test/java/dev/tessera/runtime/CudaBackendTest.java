@@ -134,7 +134,8 @@ class CudaBackendTest {
     /**
      * The tiny LLaVA (goldens/llava: a random mmproj projecting into stories260K) answering about an
      * image on both backends: the same greedy answer, 12 tokens after the image's 4 embeddings and
-     * the chat template. Image encoder, projector and decoder all run on the GPU.
+     * the chat template. Image encoder, projector and decoder all run on the GPU, launched and
+     * recorded as CUDA graphs.
      */
     @Test
     void llavaGivesTheCpuAnswer() throws Exception {
@@ -145,13 +146,18 @@ class CudaBackendTest {
         }
         Rgba8Image image = Rgba8Image.ofRgb(40, 20, rgb);
         List<String> answers = new ArrayList<>();
-        for (Backend backend : new Backend[] {CpuBackend.INSTANCE, cuda}) {
-            try (LlavaModel m = LlavaModel.load(TestFiles.stories260K(), mmproj, backend); LlavaChat chat = m.newChat(256)) {
-                answers.add(chat.ask(image, "What is it?", GenerationParams.of(12, SamplingParams.GREEDY), (id, t) -> {}).text());
+        try (CudaBackend recorded = Backend.cuda()) {
+            recorded.setGraphs(true); // every run of the image encoder, projector and decoder as a CUDA graph
+            for (Backend backend : new Backend[] {CpuBackend.INSTANCE, cuda, recorded}) {
+                try (LlavaModel m = LlavaModel.load(TestFiles.stories260K(), mmproj, backend); LlavaChat chat = m.newChat(256)) {
+                    answers.add(chat.ask(image, "What is it?", GenerationParams.of(12, SamplingParams.GREEDY), (id, t) -> {}).text());
+                }
             }
+            assertTrue(recorded.graphStats().launches() > 12, recorded.graphStats().toString());
         }
         assertFalse(answers.get(0).isEmpty());
         assertEquals(answers.get(0), answers.get(1), "greedy answer on cpu vs cuda");
+        assertEquals(answers.get(0), answers.get(2), "greedy answer on cpu vs cuda with CUDA graphs");
     }
 
     /**
