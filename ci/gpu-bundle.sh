@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares, on a build machine (JDK 25, Maven, nvcc), what ci/gpu-check.sh needs on a GPU
 # machine that has no JDK or Maven and cannot download anything:
-#   .gpu/native.txz        libtessera_cuda + its C tests and tsc_bench (built by ci/cuda-build.sh in build-gpu/)
+#   .gpu/native.txz        libtessera_cuda + its C tests and tsc_bench (built here in build-gpu/)
 #   .gpu/lib/              the CLI's jars (mvn package) but JMH's
 #   .gpu/jrt.txz           a jlink'd, stripped Java 25 runtime of the modules the CLI needs apart
 #                          from java.desktop (images: not used by the GPU check), ~18 MiB
@@ -34,7 +34,11 @@ modules=$(jdeps --multi-release 25 --ignore-missing-deps --print-module-deps --c
 rm -rf /tmp/tessera-jrt && jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output /tmp/tessera-jrt/jrt
 strip --strip-unneeded /tmp/tessera-jrt/jrt/lib/server/libjvm.so
 tar cJf "$B/jrt.txz" -C /tmp/tessera-jrt jrt
-[ -f build-gpu/native/cuda/libtessera_cuda.so ] || bash ci/cuda-build.sh build-gpu
+# Built every time (incremental): a build-gpu/ left by an older checkout would carry a library
+# of another ABI and tests of other code. The emulation stays out (it runs in CI, not there).
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DTESSERA_CUDA=ON -DTESSERA_CUDA_EMU=OFF --log-level=NOTICE
+cmake --build build-gpu --parallel -- --quiet
+python3 ci/cuda-archs.py build-gpu/native/cuda/libtessera_cuda.so --require 80,90
 mkdir -p "$B/native/cuda" "$B/lib"
 # the GPU test programs, not their emulated twins (test_cuda_*_emu run here, on the CPU)
 cp build-gpu/native/cuda/libtessera_cuda.so build-gpu/native/cuda/tsc_bench "$B/native/cuda/"
@@ -44,5 +48,8 @@ tar cJf "$B/native.txz" -C "$B" native && rm -rf "$B/native"
 for j in cli/target/lib/*.jar; do
   case $(basename "$j") in jmh-core-*|commons-math3-*|jopt-simple-*) ;; *) cp "$j" "$B/lib/" ;; esac
 done
+# gpu-check loads libtessera_cuda from native/cuda (TESSERA_CUDA_LIBRARY): the jar's copy (~4 MiB
+# zipped) need not travel.
+zip -q -d "$B"/lib/tessera-bindings-*.jar 'native/*/libtessera_cuda.so'
 du -sh "$B"
 echo "with the checkout: $(( ($(git ls-files -z | xargs -0 stat -c %s | paste -sd+ | bc) + $(du -sb "$B" | cut -f1)) >> 20 )) MiB travel (limit 64)"
