@@ -51,9 +51,9 @@ public interface Backend {
     default void hostCopy(Tensor device, Tensor host) {}
 
     /**
-     * Starts one run of a compiled graph's ops (called after its inputs are in): a backend may
-     * record the ops that follow and submit them together at {@link #endRun}. key names the compiled
-     * graph, the same on every run of it.
+     * Starts one run of a compiled graph's ops on a backend without host access (called after the
+     * run's inputs are in): it may record the ops that follow and submit them together at
+     * {@link #endRun}. key names the compiled graph, the same on every run of it.
      */
     default void beginRun(long key) {}
 
