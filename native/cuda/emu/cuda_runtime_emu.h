@@ -16,7 +16,8 @@
  * launched; what a GPU refuses while capturing is refused here and spoils the capture as
  * there: copies to or from host memory (they would read or write it at launch, not at the
  * call) and stream synchronisation. An instantiated graph updates in place when the new one
- * has as many nodes of the same kinds (copies and memsets also of the same size).
+ * has as many nodes of the same kinds, in the same order (its topology: a captured stream is
+ * a chain), as cudaGraphExecUpdate requires.
  */
 #ifndef TSC_CUDA_RUNTIME_EMU_H
 #define TSC_CUDA_RUNTIME_EMU_H
@@ -145,7 +146,6 @@ static inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d
 enum emu_node_kind { EMU_NODE_KERNEL, EMU_NODE_MEMCPY, EMU_NODE_MEMSET };
 struct emu_node {
     emu_node_kind kind;
-    size_t bytes; /* of a copy or memset */
     std::function<void()> run;
 };
 struct emu_graph {
@@ -170,9 +170,9 @@ static inline cudaError_t emu_capture_refuse() {
     return emu_error(cudaErrorStreamCaptureUnsupported);
 }
 /* Records a node when capturing (true), or says to run it now (false). */
-static inline bool emu_capture(emu_node_kind kind, size_t bytes, std::function<void()> run) {
+static inline bool emu_capture(emu_node_kind kind, std::function<void()> run) {
     if (!g_emu_capture) return false;
-    if (!g_emu_capture_spoilt) g_emu_capture->nodes.push_back({kind, bytes, std::move(run)});
+    if (!g_emu_capture_spoilt) g_emu_capture->nodes.push_back({kind, std::move(run)});
     else emu_error(cudaErrorStreamCaptureInvalidated);
     return true;
 }
@@ -206,8 +206,7 @@ static inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t *e, cudaGraph_t g
 }
 static inline cudaError_t cudaGraphExecUpdate(cudaGraphExec_t e, cudaGraph_t g, cudaGraphExecUpdateResultInfo *info) {
     bool same = e->nodes.size() == g->nodes.size();
-    for (size_t i = 0; same && i < g->nodes.size(); i++)
-        same = e->nodes[i].kind == g->nodes[i].kind && (g->nodes[i].kind == EMU_NODE_KERNEL || e->nodes[i].bytes == g->nodes[i].bytes);
+    for (size_t i = 0; same && i < g->nodes.size(); i++) same = e->nodes[i].kind == g->nodes[i].kind;
     memset(info, 0, sizeof *info);
     if (!same) return info->result = 1, emu_error(cudaErrorGraphExecUpdateFailure);
     e->nodes = g->nodes;
@@ -253,13 +252,13 @@ static inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, 
     if (n == 0) return cudaSuccess;
     if ((dst_dev && !emu_on_device(dst, n)) || (src_dev && !emu_on_device(src, n))) return emu_error(cudaErrorInvalidValue);
     if (g_emu_capture && kind != cudaMemcpyDeviceToDevice) return emu_capture_refuse();
-    if (!emu_capture(EMU_NODE_MEMCPY, n, [=] { memmove(dst, src, n); })) memmove(dst, src, n);
+    if (!emu_capture(EMU_NODE_MEMCPY, [=] { memmove(dst, src, n); })) memmove(dst, src, n);
     return cudaSuccess;
 }
 static inline cudaError_t cudaMemsetAsync(void *dst, int v, size_t n, cudaStream_t = NULL) {
     if (n == 0) return cudaSuccess;
     if (!emu_on_device(dst, n)) return emu_error(cudaErrorInvalidValue);
-    if (!emu_capture(EMU_NODE_MEMSET, n, [=] { memset(dst, v, n); })) memset(dst, v, n);
+    if (!emu_capture(EMU_NODE_MEMSET, [=] { memset(dst, v, n); })) memset(dst, v, n);
     return cudaSuccess;
 }
 
@@ -292,12 +291,12 @@ template <class... KArgs> struct emu_launcher {
             emu_error(cudaErrorInvalidValue);
             return;
         }
-        /* Captured: the arguments as converted now (kernel parameters are copied at the call). */
+        /* Captured: the arguments copied now, as a launch copies its parameters at the call. */
         const dim3 g = grid, b = block;
         const size_t sm = smem;
         void (*const k)(KArgs...) = kernel;
         auto run = [=] { launch(g, b, sm, [&] { k((KArgs)args...); }); };
-        if (!emu_capture(EMU_NODE_KERNEL, 0, run)) run();
+        if (!emu_capture(EMU_NODE_KERNEL, run)) run();
     }
 };
 } // namespace
