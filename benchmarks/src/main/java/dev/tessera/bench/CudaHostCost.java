@@ -19,8 +19,8 @@ import java.util.Map;
  * launches), and recorded for a CUDA graph (the same, with the launches captured instead; the
  * recording is dropped, so nothing runs). Each figure is the best of 5 batches of 200 calls, after
  * 12,000 recorded calls of each op for the JIT, the GPU drained before each batch so its queue
- * never makes the host wait. Multiplied by the ops of
- * a step it says how much of a token's time the host needs before the GPU's share.
+ * never makes the host wait. Multiplied by the ops of a step it says how much of a token's time
+ * the host needs before the GPU's share.
  *
  * <p>Run: {@code java -cp ... dev.tessera.bench.CudaHostCost [--recorded-only]} (the first GPU; on
  * the CPU emulator, {@code TESSERA_CUDA_LIBRARY} naming libtessera_cuda_emu.so, launched ops run
