@@ -92,29 +92,34 @@ static inline cudaError_t cudaGetLastError() {
     g_emu_error = cudaSuccess;
     return e;
 }
+/* Each error code the emulator raises with the runtime's name and message for it. */
+struct emu_error_text {
+    cudaError_t code;
+    const char *name, *text;
+};
+static const emu_error_text g_emu_error_texts[] = {
+    {cudaSuccess, "cudaSuccess", "no error"},
+    {cudaErrorInvalidValue, "cudaErrorInvalidValue", "invalid argument"},
+    {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory"},
+    {cudaErrorInvalidConfiguration, "cudaErrorInvalidConfiguration", "invalid configuration argument"},
+    {cudaErrorInvalidDevice, "cudaErrorInvalidDevice", "invalid device ordinal"},
+    {cudaErrorStreamCaptureUnsupported, "cudaErrorStreamCaptureUnsupported", "operation not permitted when stream is capturing"},
+    {cudaErrorStreamCaptureInvalidated, "cudaErrorStreamCaptureInvalidated", "operation failed due to a previous error during capture"},
+    {cudaErrorGraphExecUpdateFailure, "cudaErrorGraphExecUpdateFailure",
+     "the graph update was not performed because it included changes which violated constraints specific to instantiated graph update"},
+};
+static inline const emu_error_text *emu_error_entry(cudaError_t e) {
+    for (const emu_error_text &t : g_emu_error_texts)
+        if (t.code == e) return &t;
+    return NULL;
+}
 static inline const char *cudaGetErrorName(cudaError_t e) {
-    switch (e) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
-    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
-    case cudaErrorGraphExecUpdateFailure: return "cudaErrorGraphExecUpdateFailure";
-    default: return "cudaErrorInvalidDevice";
-    }
+    const emu_error_text *t = emu_error_entry(e);
+    return t ? t->name : "cudaErrorUnknown";
 }
 static inline const char *cudaGetErrorString(cudaError_t e) {
-    switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
-    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
-    case cudaErrorGraphExecUpdateFailure: return "the graph update was not performed because it included changes which violated constraints specific to instantiated graph update";
-    default: return "invalid device ordinal";
-    }
+    const emu_error_text *t = emu_error_entry(e);
+    return t ? t->text : "unrecognized error code";
 }
 
 static inline cudaError_t cudaDriverGetVersion(int *v) { return *v = 13000, cudaSuccess; }

@@ -53,7 +53,8 @@ public final class GenerationBenchmark {
     public static Result run(Path modelPath, int promptTokens, int generatedTokens, int repetitions, Backend backend, boolean profile)
             throws IOException {
         Tessera.ensureInitialized();
-        double bandwidth = backend instanceof CudaBackend c ? c.copyBandwidth(1L << 30) : readBandwidth();
+        CudaBackend cuda = backend instanceof CudaBackend c ? c : null;
+        double bandwidth = cuda != null ? cuda.copyBandwidth(1L << 30) : readBandwidth();
         resetPeakRss(); // the bandwidth probe's 512 MiB buffer is not the model's memory
         try (LlamaModel model = LlamaModel.open(modelPath, backend)) {
             int vocab = model.config().vocabSize();
@@ -94,8 +95,8 @@ public final class GenerationBenchmark {
                 perToken += model.file().tensorInfo("token_embd.weight").byteSize();
             }
             long[] mem = memory();
-            String device = backend instanceof CudaBackend c ? c.name() + " " + c.deviceName() + (c.graphs() ? " (CUDA graphs)" : "") : "cpu";
-            CudaBackend.GraphStats graphs = backend instanceof CudaBackend c && c.graphs() ? c.graphStats() : null;
+            String device = cuda != null ? cuda.name() + " " + cuda.deviceName() + (cuda.graphs() ? " (CUDA graphs)" : "") : "cpu";
+            CudaBackend.GraphStats graphs = cuda != null && cuda.graphs() ? cuda.graphStats() : null;
             return new Result(modelPath.getFileName().toString(), device, Tessera.threads(), promptTokens, promptTokens * 1e9 / bestPrompt,
                     generatedTokens, generatedTokens * 1e9 / bestGen, perToken, bandwidth, bandwidth / perToken, mem[0], mem[1], mem[2],
                     generationProfile, graphs);
