@@ -2,6 +2,7 @@
  * tsc_bench.c — CUDA kernel benchmarks for ci/gpu-check.sh.
  *
  *   tsc_bench OUT_DIR [--quick]
+ *   tsc_bench OUT_DIR --matvec      (for a profiler: each quantized decode matvec run once)
  *
  * Writes OUT_DIR/bench.json and OUT_DIR/bench.md: device facts, device-to-device copy
  * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16/Q4_K/Q6_K matvec at 4096x14336 and 14336x4096
@@ -472,12 +473,32 @@ static void bench_layer_norm(int64_t rows, int64_t n) {
     tsc_free(ctx, a.y), tsc_free(ctx, a.x), tsc_free(ctx, a.w), tsc_free(ctx, a.b);
 }
 
+/* --matvec: Q4_0, Q8_0, Q4_K and Q6_K 14336x4096 decode matvecs, each launched once with
+ * the default grid and once with TSC_MATVEC_BLOCKS=4, for `ncu -k regex:k_matvec` (ci/gpu-profile.sh):
+ * eight kernels to profile, nothing timed. */
+static void profile_matvecs(void) {
+    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K};
+    for (int b = 0; b < 2; b++) {
+        if (b) setenv("TSC_MATVEC_BLOCKS", "4", 1);
+        for (int t = 0; t < 4; t++) {
+            const int64_t n = 14336, k = 4096;
+            mm_arg a = {dalloc(n * 4), rand_weights(types[t], n, k, 7), types[t], row_bytes(types[t], k), rand_floats(k, 9), n, k, 1, {0}, 0, 0};
+            do_mm(&a);
+            if (tsc_synchronize(ctx) != TS_OK) die("matvec");
+            printf("ran %s n=%lld k=%lld m=1%s\n", tname(types[t]), (long long)n, (long long)k, variant_tag());
+            tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
+        }
+    }
+    unsetenv("TSC_MATVEC_BLOCKS");
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: tsc_bench OUT_DIR [--quick]\n");
+        fprintf(stderr, "usage: tsc_bench OUT_DIR [--quick | --matvec]\n");
         return 2;
     }
     quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
+    const int matvec_only = argc > 2 && strcmp(argv[2], "--matvec") == 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/bench.json", argv[1]);
     js = fopen(path, "w");
@@ -498,6 +519,14 @@ int main(int argc, char **argv) {
     int64_t info[TSC_INFO_COUNT];
     if (tsc_device_name(0, name, sizeof name) || tsc_device_info(0, info, TSC_INFO_COUNT)) die("device");
     if (tsc_init(0, 0, &ctx) != TS_OK) die("tsc_init");
+    if (matvec_only) {
+        profile_matvecs();
+        fprintf(js, "{\"device\": \"%s\", \"results\": []}\n", name);
+        fprintf(md, "Profiling run (--matvec): nothing timed.\n");
+        fclose(js), fclose(md);
+        tsc_shutdown(ctx);
+        return 0;
+    }
     /* HBM/GDDR transfer twice per clock. */
     const double peak = 2.0 * (double)info[TSC_INFO_MEM_CLOCK_KHZ] * 1e3 * (double)info[TSC_INFO_MEM_BUS_BITS] / 8 / 1e9;
     printf("device: %s, %lld MiB, %lld SMs, sm_%lld%lld, nominal %.0f GB/s\n", name, (long long)(info[0] >> 20),
