@@ -195,6 +195,7 @@ static size_t dec_smem_bytes(int64_t chunk, int64_t srb, int64_t rows, int64_t d
  * x·group + rr / lq (grouped) or of head x; its global row index (head·lq + row) is x·rows + rr. */
 template <typename T>
 __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct att_args a) {
+    tsc_pdl_enter();
     TSC_DYN_SMEM(char, dsm, 16);
     constexpr int esz = (int)sizeof(T), vpc = 16 / esz; /* elements per 16-byte chunk */
     const int64_t d = a.d, lq = a.lq;
@@ -340,6 +341,7 @@ __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct att_args a
 
 /* Merges the chunks of one (head, row): O = sum_s e^(m_s - M)·acc_s / sum_s e^(m_s - M)·l_s. */
 __global__ void __launch_bounds__(128) k_att_combine(struct att_args a) {
+    tsc_pdl_enter();
     const int64_t hr = blockIdx.x, h = hr / a.lq, r = hr - h * a.lq, d = a.d;
     const float *pm = a.part_ml + hr * a.n_split * 2, *po = a.part + hr * a.n_split * d;
     float m = -INFINITY;
@@ -699,10 +701,10 @@ static int32_t launch_split(struct tsc_context *c, struct att_args a, int64_t n_
         a.part = (float *)scratch, a.part_ml = a.part + rows * a.d;
     }
     if (smem > 48 * 1024) cudaFuncSetAttribute(k_att_split<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    TSC_LAUNCH(dim3((unsigned)n_blocks_x, (unsigned)a.n_split), TSC_DEC_THREADS, smem, c->stream, k_att_split<T>)(a);
+    tsc_launch_pdl(c, k_att_split<T>, dim3((unsigned)n_blocks_x, (unsigned)a.n_split), dim3(TSC_DEC_THREADS), smem, a);
     int32_t st = tsc_launch_status("tsc_attention");
     if (st == TS_OK && a.n_split > 1) {
-        TSC_LAUNCH((unsigned)(n_heads * a.lq), 128, 0, c->stream, k_att_combine)(a);
+        tsc_launch_pdl(c, k_att_combine, dim3((unsigned)(n_heads * a.lq)), dim3(128), 0, a);
         st = tsc_launch_status("tsc_attention (combine)");
     }
     if (scratch) {

@@ -43,6 +43,7 @@ static __device__ __forceinline__ void store_float(char *p, int32_t type, float 
 /* One element per thread (grid-stride); the innermost dimension varies fastest, so neighbouring
  * threads touch neighbouring elements of both views when their last stride is small. */
 __global__ void k_copy_strided(char *dst, int32_t dt, const char *src, int32_t st, struct copy_args a, int64_t total) {
+    tsc_pdl_enter();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t rest = i, doff = 0, soff = 0;
         for (int d = a.ndim - 1; d >= 0; d--) {
@@ -104,6 +105,6 @@ extern "C" TS_API int32_t tsc_copy_strided(void *ctx, void *dst, int32_t dst_typ
                                    "tsc_copy_strided");
     }
     const int64_t blocks = tsc_cdiv(total, 256) < 65536 ? tsc_cdiv(total, 256) : 65536;
-    TSC_LAUNCH((unsigned)blocks, 256, 0, c->stream, k_copy_strided)((char *)dst, dst_type, (const char *)src, src_type, a, total);
+    tsc_launch_pdl(c, k_copy_strided, (unsigned)blocks, 256, 0, (char *)dst, dst_type, (const char *)src, src_type, a, total);
     return tsc_launch_status("tsc_copy_strided");
 }

@@ -138,11 +138,15 @@ extern "C" TS_API int32_t tsc_init(int32_t device, int64_t pool_limit, void **ct
     if (c == NULL) return tsc_set_error(TS_ERR_OUT_OF_MEMORY, "tsc_init: no host memory");
     c->device = device;
     c->pool_limit = pool_limit;
-    int smem = 0, sms = 0;
+    int smem = 0, sms = 0, major = 0;
     cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
     cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
     c->max_smem_optin = smem;
     c->sm_count = sms;
+    /* TSC_PDL=0: every launch plain (to measure what programmatic dependent launch buys) */
+    const char *pdl = getenv("TSC_PDL");
+    c->pdl = major >= 9 && !(pdl && strcmp(pdl, "0") == 0);
     st = tsc_cuda_status(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "tsc_init: cudaStreamCreate");
     if (st) {
         free(c);

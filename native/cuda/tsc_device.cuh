@@ -52,4 +52,33 @@ static __device__ __forceinline__ float tsc_warp_max(float v) {
 
 static inline int64_t tsc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* Programmatic dependent launch (sm_90; tsc_launch_pdl in tsc_internal.cuh): a kernel launched
+ * with it may start while the kernel before it on the stream is still running, so it must
+ * execute pdl_wait() before it reads anything an earlier kernel wrote or writes anything an
+ * earlier kernel may still read. pdl_trigger() lets the next kernel start early. Both are
+ * no-ops when the kernel was launched normally, and compiled out below sm_90; the emulator
+ * counts the waits (a kernel launched this way that never waits aborts there). */
+#ifdef TSC_EMU
+static inline void pdl_wait() { tsc_emu_pdl_wait(); }
+static inline void pdl_trigger() {}
+#else
+static __device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+static __device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+#endif
+/* The first statement of a small kernel launched with tsc_launch_pdl: the next kernel may be
+ * scheduled now (its blocks wait in their own pdl_wait), and nothing is touched before the
+ * kernels before this one are done. What is gained is their launch latency, not overlap of work. */
+static __device__ __forceinline__ void tsc_pdl_enter() {
+    pdl_trigger();
+    pdl_wait();
+}
+
 #endif /* TSC_DEVICE_CUH */

@@ -60,6 +60,7 @@ struct tsc_context {
     int32_t n_chunks, cap_chunks;
     int32_t max_smem_optin; /* bytes of shared memory a block may opt into */
     int32_t sm_count;
+    int32_t pdl; /* launches through tsc_launch_pdl are programmatic dependent launches */
     struct tsc_xq_cache xq;
     /* RoPE's inverse frequencies for the last (freq_base, n_dims), computed on the host. */
     double *rope_inv_freq;
@@ -86,6 +87,31 @@ int32_t tsc_launch_status(const char *fn);
 int32_t tsc_scratch(struct tsc_context *c, int64_t bytes, void **out);
 int32_t tsc_pool_alloc(struct tsc_context *c, int64_t bytes, void **out);
 int32_t tsc_pool_free(struct tsc_context *c, void *p);
+
+/* Launches kernel on the context's stream as a programmatic dependent launch where the device
+ * has them (c->pdl), else plainly. The kernel must call pdl_wait() before it touches memory an
+ * earlier kernel wrote or reads (tsc_pdl_enter() first thing does). Decode steps are chains of
+ * hundreds of small kernels, each otherwise waiting out the launch of the next. */
+template <typename... KArgs, typename... Args>
+static void tsc_launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
+    if (!c->pdl) {
+        TSC_LAUNCH(grid, block, smem, c->stream, kernel)(args...);
+        return;
+    }
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid, cfg.blockDim = block, cfg.dynamicSmemBytes = smem, cfg.stream = c->stream;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at, cfg.numAttrs = 1;
+    if (cudaLaunchKernelEx(&cfg, kernel, (KArgs)args...) != cudaSuccess) {
+        /* A driver that refuses the attribute: clear the error, launch plainly from now on
+         * (a genuine configuration error fails again and surfaces in tsc_launch_status). */
+        (void)cudaGetLastError();
+        c->pdl = 0;
+        TSC_LAUNCH(grid, block, smem, c->stream, kernel)(args...);
+    }
+}
 
 /* The batched (tensor-core) matmul, tsc_matmul_mma.cu. tsc_matmul calls it after validating
  * its arguments, for every m > 1: it returns TS_OK or an error once it enqueued (or failed to

@@ -53,22 +53,6 @@
 #define TSC_MM_WARPS 4 /* weight rows (warps) per thread block */
 #define TSC_MV_UNROLL 4 /* weight groups in flight per lane for m = 1 */
 
-/* Programmatic dependent launch (sm_90): a kernel launched with the attribute may start
- * while the kernel before it on the stream is still running; it must execute pdl_wait()
- * before it reads anything an earlier kernel wrote or writes anything an earlier kernel
- * may still read. pdl_trigger() lets the next kernel start early. Both are no-ops when the
- * kernel was launched normally, and compiled out below sm_90. */
-static __device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
-static __device__ __forceinline__ void pdl_trigger() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-
 /* The CPU's ts_q8_block for one block of 32 held one element per lane (all 32 lanes call it
  * with their x): returns the lane's quant and, in *d_out, the block's float scale d. amax
  * follows the CPU's sequential `amax > a ? amax : a` exactly, NaN included: a NaN replaces
@@ -933,40 +917,11 @@ static unsigned matvec_blocks(const struct tsc_context *c, int64_t n) {
     return (unsigned)blocks;
 }
 
-/* Whether the device runs programmatic dependent launches (sm_90 and later); cached. */
-static int pdl_known[64]; /* 0 unknown, 1 no, 2 yes */
-static int pdl_supported(int32_t device) {
-    int *known = pdl_known;
-    if (device < 0 || device >= 64) return 0;
-    if (known[device] == 0) {
-        int major = 0;
-        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) major = 0;
-        known[device] = major >= 9 ? 2 : 1;
-    }
-    return known[device] == 2;
-}
-
-/* Launches kernel on the context's stream, as a programmatic dependent launch where the
- * device has them (the kernel then calls pdl_wait() before touching earlier kernels' data). */
+/* tsc_launch_pdl, unless TSC_MATVEC_KERNEL has "nopdl". */
 template <typename... KArgs, typename... Args>
 static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
-    if (!pdl_supported(c->device) || matvec_option("nopdl")) {
-        TSC_LAUNCH(grid, block, smem, c->stream, kernel)(args...);
-        return;
-    }
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = grid, cfg.blockDim = block, cfg.dynamicSmemBytes = smem, cfg.stream = c->stream;
-    cudaLaunchAttribute at[1];
-    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    at[0].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = at, cfg.numAttrs = 1;
-    if (cudaLaunchKernelEx(&cfg, kernel, (KArgs)args...) != cudaSuccess) {
-        /* A driver that refuses the attribute: clear the error, launch plainly from now on
-         * (a genuine configuration error fails again and surfaces in tsc_launch_status). */
-        (void)cudaGetLastError();
-        pdl_known[c->device] = 1;
-        TSC_LAUNCH(grid, block, smem, c->stream, kernel)(args...);
-    }
+    if (matvec_option("nopdl")) TSC_LAUNCH(grid, block, smem, c->stream, kernel)(args...);
+    else tsc_launch_pdl(c, kernel, grid, block, smem, args...);
 }
 
 template <int T>

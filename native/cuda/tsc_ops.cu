@@ -37,13 +37,35 @@ static __device__ float block_max(float v) {
 }
 
 __global__ void k_rms_norm(float *y, int64_t ys, const float *x, int64_t xs, const float *w, int64_t n, float eps) {
+    tsc_pdl_enter();
     const float *xr = x + blockIdx.x * xs;
     float *yr = y + blockIdx.x * ys;
+    /* A decode step's norm is one row of 4096: one block, 16 elements a thread. Eight loads go
+     * out together before they are used (one after another they took 15 us of a ~3 us op);
+     * each thread still sums its elements in the same order. */
+    constexpr int U = 8;
+    const int64_t step = blockDim.x;
     double ss = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ss += (double)xr[i] * xr[i];
+    int64_t i = threadIdx.x;
+    for (; i + (U - 1) * step < n; i += U * step) {
+        float v[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) v[u] = xr[i + u * step];
+#pragma unroll
+        for (int u = 0; u < U; u++) ss += (double)v[u] * v[u];
+    }
+    for (; i < n; i += step) ss += (double)xr[i] * xr[i];
     ss = block_sum(ss);
     const float r = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    i = threadIdx.x;
+    for (; i + (U - 1) * step < n; i += U * step) {
+        float v[U], g[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) v[u] = xr[i + u * step], g[u] = w ? w[i + u * step] : 1.0f;
+#pragma unroll
+        for (int u = 0; u < U; u++) yr[i + u * step] = w ? v[u] * r * g[u] : v[u] * r;
+    }
+    for (; i < n; i += step) {
         const float v = xr[i] * r;
         yr[i] = w ? v * w[i] : v;
     }
@@ -51,6 +73,7 @@ __global__ void k_rms_norm(float *y, int64_t ys, const float *x, int64_t xs, con
 
 __global__ void k_softmax(float *y, int64_t ys, const float *x, int64_t xs, const float *mask, int64_t ms, int64_t mask_rows,
                           int64_t n, float scale) {
+    tsc_pdl_enter();
     const float *xr = x + blockIdx.x * xs;
     float *yr = y + blockIdx.x * ys;
     const float *mr = mask ? mask + (blockIdx.x % mask_rows) * ms : NULL;
@@ -86,6 +109,7 @@ struct rope_args {
  * (elements n_dims .. head_dim - 1; tail is 0 except in a token chunk's first launch). */
 __global__ void k_rope(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs, const struct rope_args a,
                        int64_t tokens, int64_t heads, int32_t p0, int32_t pairs, int32_t tail, int32_t n_dims, int32_t neox) {
+    tsc_pdl_enter();
     const int64_t per_head = pairs + tail;
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= tokens * heads * per_head) return;
@@ -116,6 +140,7 @@ static __device__ __forceinline__ float act_f(int act, float x) {
 }
 
 __global__ void k_act(float *y, int64_t ys, const float *x, int64_t xs, int act, int64_t rows, int64_t n) {
+    tsc_pdl_enter();
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= rows * n) return;
     const int64_t r = i / n, e = i % n;
@@ -124,6 +149,7 @@ __global__ void k_act(float *y, int64_t ys, const float *x, int64_t xs, int act,
 
 __global__ void k_glu(float *y, int64_t ys, const float *g, int64_t gs, const float *u, int64_t us, int act, int64_t rows,
                       int64_t n) {
+    tsc_pdl_enter();
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= rows * n) return;
     const int64_t r = i / n, e = i % n;
@@ -135,6 +161,7 @@ struct bin_args {
 };
 
 __global__ void k_binary(float *y, const float *a, const float *b, struct bin_args g, int64_t total, int op) {
+    tsc_pdl_enter();
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= total) return;
     int64_t r = i, yo = 0, ao = 0, bo = 0;
@@ -157,6 +184,7 @@ struct get_rows_args {
 /* One thread per output element; the table row is dequantized element by element. */
 __global__ void k_get_rows(float *y, int64_t ys, const char *table, int type, int64_t ts, int64_t n, const struct get_rows_args a,
                            int64_t n_ids) {
+    tsc_pdl_enter();
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_ids * n) return;
     const int64_t r = i / n, e = i % n;
@@ -235,7 +263,7 @@ extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, co
     if (!st) st = check_rows("tsc_rms_norm", y, y_stride, x, x_stride, rows, n);
     if (!st) st = check_eps("tsc_rms_norm", eps);
     if (st || rows == 0 || n == 0) return st;
-    TSC_LAUNCH((unsigned)rows, TSC_ROW_THREADS, 0, c->stream, k_rms_norm)(y, y_stride / 4, x, x_stride / 4, weight, n, eps);
+    tsc_launch_pdl(c, k_rms_norm, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4, weight, n, eps);
     return tsc_launch_status("tsc_rms_norm");
 }
 
@@ -247,7 +275,7 @@ extern "C" TS_API int32_t tsc_softmax(void *ctx, float *y, int64_t y_stride, con
     if (st || rows == 0 || n == 0) return st;
     if (mask && (mask_rows <= 0 || !al4(mask) || mask_stride % 4 || mask_stride < 0))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_softmax: mask needs mask_rows > 0 and an aligned stride >= 0");
-    TSC_LAUNCH((unsigned)rows, TSC_ROW_THREADS, 0, c->stream, k_softmax)(y, y_stride / 4, x, x_stride / 4, mask, mask_stride / 4,
+    tsc_launch_pdl(c, k_softmax, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4, mask, mask_stride / 4,
                                                                  mask ? mask_rows : 1, n, scale);
     return tsc_launch_status("tsc_softmax");
 }
@@ -291,7 +319,7 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
             memcpy(a.pos, pos + t0, (size_t)nt * 4);
             const int64_t total = nt * heads * (pairs + tail);
             if (total > 0)
-                TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_rope)(y + t0 * (y_token_stride / 4), y_token_stride / 4,
+                tsc_launch_pdl(c, k_rope, blocks_for(total), 256, 0, y + t0 * (y_token_stride / 4), y_token_stride / 4,
                                                                         y_head_stride / 4, x + t0 * (x_token_stride / 4),
                                                                         x_token_stride / 4, x_head_stride / 4, a, nt, heads, p0,
                                                                         pairs, tail, n_dims, mode == TS_ROPE_NEOX);
@@ -314,7 +342,7 @@ extern "C" TS_API int32_t tsc_activation(void *ctx, float *y, int64_t y_stride, 
     if (!st) st = check_act("tsc_activation", act);
     if (!st) st = check_rows("tsc_activation", y, y_stride, x, x_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
-    TSC_LAUNCH(blocks_for(rows * n), 256, 0, c->stream, k_act)(y, y_stride / 4, x, x_stride / 4, act, rows, n);
+    tsc_launch_pdl(c, k_act, blocks_for(rows * n), 256, 0, y, y_stride / 4, x, x_stride / 4, act, rows, n);
     return tsc_launch_status("tsc_activation");
 }
 
@@ -326,7 +354,7 @@ extern "C" TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const f
     if (!st) st = check_rows("tsc_glu", y, y_stride, gate, gate_stride, rows, n);
     if (!st) st = check_rows("tsc_glu", y, y_stride, up, up_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
-    TSC_LAUNCH(blocks_for(rows * n), 256, 0, c->stream, k_glu)(y, y_stride / 4, gate, gate_stride / 4, up, up_stride / 4, act, rows, n);
+    tsc_launch_pdl(c, k_glu, blocks_for(rows * n), 256, 0, y, y_stride / 4, gate, gate_stride / 4, up, up_stride / 4, act, rows, n);
     return tsc_launch_status("tsc_glu");
 }
 
@@ -359,7 +387,7 @@ extern "C" TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strid
     if (total == 0) return TS_OK;
     if (y == NULL || a == NULL || b == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_binary: null pointer");
     if (!al4(y) || !al4(a) || !al4(b)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_binary: pointers must be 4-byte aligned");
-    TSC_LAUNCH(blocks_for(total), 256, 0, c->stream, k_binary)(y, a, b, g, total, op);
+    tsc_launch_pdl(c, k_binary, blocks_for(total), 256, 0, y, a, b, g, total, op);
     return tsc_launch_status("tsc_binary");
 }
 
@@ -402,7 +430,7 @@ extern "C" TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, co
         const int64_t nr = n_ids - r0 < TSC_GET_ROWS_ARG_IDS ? n_ids - r0 : TSC_GET_ROWS_ARG_IDS;
         struct get_rows_args a;
         memcpy(a.ids, ids + r0, (size_t)nr * 4);
-        TSC_LAUNCH(blocks_for(nr * n), 256, 0, c->stream, k_get_rows)(y + r0 * (y_stride / 4), y_stride / 4, (const char *)table, type,
+        tsc_launch_pdl(c, k_get_rows, blocks_for(nr * n), 256, 0, y + r0 * (y_stride / 4), y_stride / 4, (const char *)table, type,
                                                                      table_stride, n, a, nr);
         st = tsc_launch_status("tsc_get_rows");
         if (st) return st;
@@ -415,6 +443,7 @@ extern "C" TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, co
 /* Two passes in double as the CPU reference (mean, then the centred sum of squares): rows
  * with a large mean lose nothing to cancellation. The row is re-read from L1/L2. */
 __global__ void k_layer_norm(float *y, int64_t ys, const float *x, int64_t xs, const float *w, const float *b, int64_t n, float eps) {
+    tsc_pdl_enter();
     const float *xr = x + blockIdx.x * xs;
     float *yr = y + blockIdx.x * ys;
     double s = 0;
@@ -444,6 +473,7 @@ static __device__ double warp_sum_d(double v) {
 
 __global__ void k_layer_norm_warp(float *y, int64_t ys, const float *x, int64_t xs, const float *w, const float *b, int64_t rows,
                                   int64_t n, float eps) {
+    tsc_pdl_enter();
     const int64_t row = (int64_t)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     if (row >= rows) return; /* whole warps leave together: the shuffles below stay full-warp */
     const int lane = threadIdx.x & 31;
@@ -475,10 +505,10 @@ extern "C" TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, 
     if (st || rows == 0 || n == 0) return st;
     if (!al4(weight) || !al4(bias)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_layer_norm: weight/bias must be 4-byte aligned");
     if (n <= 2048)
-        TSC_LAUNCH((unsigned)tsc_cdiv(rows, TSC_ROW_THREADS / 32), TSC_ROW_THREADS, 0, c->stream, k_layer_norm_warp)(y, y_stride / 4, x, x_stride / 4,
+        tsc_launch_pdl(c, k_layer_norm_warp, (unsigned)tsc_cdiv(rows, TSC_ROW_THREADS / 32), TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4,
                                                                                                        weight, bias, rows, n, eps);
     else
-        TSC_LAUNCH((unsigned)rows, TSC_ROW_THREADS, 0, c->stream, k_layer_norm)(y, y_stride / 4, x, x_stride / 4, weight, bias, n, eps);
+        tsc_launch_pdl(c, k_layer_norm, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4, weight, bias, n, eps);
     return tsc_launch_status("tsc_layer_norm");
 }
 
@@ -583,6 +613,7 @@ extern "C" TS_API int32_t tsc_group_norm(void *ctx, float *y, int64_t y_stride, 
 
 /* Unfused multiply then add, as the CPU's scalar x * s + b. */
 __global__ void k_scale(float *y, int64_t ys, const float *x, int64_t xs, int64_t rows, int64_t n, float s, float b) {
+    tsc_pdl_enter();
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= rows * n) return;
     const int64_t r = i / n, e = i % n;
@@ -595,7 +626,7 @@ extern "C" TS_API int32_t tsc_scale(void *ctx, float *y, int64_t y_stride, const
     int32_t st = tsc_enter(ctx, "tsc_scale", &c);
     if (!st) st = check_rows("tsc_scale", y, y_stride, x, x_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
-    TSC_LAUNCH(blocks_for(rows * n), 256, 0, c->stream, k_scale)(y, y_stride / 4, x, x_stride / 4, rows, n, s, b);
+    tsc_launch_pdl(c, k_scale, blocks_for(rows * n), 256, 0, y, y_stride / 4, x, x_stride / 4, rows, n, s, b);
     return tsc_launch_status("tsc_scale");
 }
 

@@ -148,6 +148,11 @@ static inline __half2 __floats2half2_rn(float lo, float hi) { return __half2{__f
 static inline float2 __half22float2(__half2 h) { return float2{__half2float(h.x), __half2float(h.y)}; }
 
 /* ---- shared memory and checked global reads --------------------------------------------- */
+/* pdl_wait() calls of the kernel running (tsc_device.cuh): a kernel launched as a
+ * programmatic dependent launch must make at least one (cuda_runtime_emu.h checks). */
+static int64_t g_emu_pdl_waits;
+static inline void tsc_emu_pdl_wait() { g_emu_pdl_waits++; }
+
 static char *g_smem;
 static size_t g_smem_bytes;
 static inline void *tsc_emu_smem() { return g_smem; }

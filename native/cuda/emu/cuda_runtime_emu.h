@@ -283,6 +283,7 @@ template <class... KArgs> struct emu_launcher {
     dim3 grid, block;
     size_t smem;
     void (*kernel)(KArgs...);
+    bool pdl; /* a programmatic dependent launch: the kernel must call pdl_wait() */
     template <class... Args> void operator()(Args... args) const {
         const uint64_t threads = (uint64_t)block.x * block.y * block.z;
         auto lim = g_emu_smem_limit.find((const void *)kernel);
@@ -300,20 +301,33 @@ template <class... KArgs> struct emu_launcher {
         const dim3 g = grid, b = block;
         const size_t sm = smem;
         void (*const k)(KArgs...) = kernel;
-        auto run = [=] { launch(g, b, sm, [&] { k((KArgs)args...); }); };
+        const bool dependent = pdl;
+        auto run = [=] {
+            g_emu_pdl_waits = 0;
+            launch(g, b, sm, [&] { k((KArgs)args...); });
+            if (dependent && g_emu_pdl_waits == 0) {
+                /* on a GPU it would run beside the kernel before it: a race no test sees */
+                fprintf(stderr, "cuda emulator: a kernel launched as a programmatic dependent launch never called pdl_wait()\n");
+                abort();
+            }
+        };
         if (!emu_capture(EMU_NODE_KERNEL, run)) run();
     }
 };
 } // namespace
-template <class... KArgs> static inline emu_launcher<KArgs...> emu_make_launcher(dim3 g, dim3 b, size_t s, void (*k)(KArgs...)) {
-    return emu_launcher<KArgs...>{g, b, s, k};
+template <class... KArgs>
+static inline emu_launcher<KArgs...> emu_make_launcher(dim3 g, dim3 b, size_t s, void (*k)(KArgs...), bool pdl = false) {
+    return emu_launcher<KArgs...>{g, b, s, k, pdl};
 }
 #define TSC_LAUNCH(grid, block, smem, stream, ...) emu_make_launcher(dim3(grid), dim3(block), (size_t)(smem), __VA_ARGS__)
 
 template <class... KArgs, class... Args>
 static inline cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t *cfg, void (*kernel)(KArgs...), Args... args) {
     const cudaError_t before = cudaGetLastError();
-    emu_make_launcher(cfg->gridDim, cfg->blockDim, cfg->dynamicSmemBytes, kernel)(args...);
+    bool pdl = false;
+    for (unsigned i = 0; i < cfg->numAttrs; i++)
+        pdl |= cfg->attrs[i].id == cudaLaunchAttributeProgrammaticStreamSerialization && cfg->attrs[i].val.programmaticStreamSerializationAllowed;
+    emu_make_launcher(cfg->gridDim, cfg->blockDim, cfg->dynamicSmemBytes, kernel, pdl)(args...);
     const cudaError_t e = g_emu_error;
     if (before != cudaSuccess && e == cudaSuccess) g_emu_error = before;
     return e;

@@ -50,18 +50,22 @@ static void cmp_rows(void *ctx, const char *what, const float *dev, const float 
 }
 
 static void test_rms_norm(void *ctx, uint64_t *seed) {
-    const int64_t rows = 37, n = 4096, s = 4 * n + 64;
-    buf x = mk(ctx, seed, rows, s, 3.0f), w = mk(ctx, seed, 1, 4 * n, 1.0f), y = mk(ctx, seed, rows, s, 0.0f);
-    for (int with_w = 0; with_w < 2; with_w++) {
-        CHECK(ts_rms_norm(y.h, s, x.h, s, with_w ? w.h : NULL, rows, n, 1e-5f) == TS_OK, "cpu");
-        CHECK(tsc_rms_norm(ctx, y.d, s, x.d, s, with_w ? w.d : NULL, rows, n, 1e-5f) == TS_OK, "%s", tsc_last_error());
-        cmp_rows(ctx, with_w ? "rms_norm weighted" : "rms_norm", y.d, y.h, rows, n, s, 1e-7, 2e-6);
+    /* 4096: whole chunks of 8 elements per thread (256 threads); 4173 and 64: a tail after them, only a tail. */
+    static const int64_t ns[3] = {4096, 4173, 64};
+    for (int c = 0; c < 3; c++) {
+        const int64_t rows = 37, n = ns[c], s = 4 * n + 64;
+        buf x = mk(ctx, seed, rows, s, 3.0f), w = mk(ctx, seed, 1, 4 * n, 1.0f), y = mk(ctx, seed, rows, s, 0.0f);
+        for (int with_w = 0; with_w < 2; with_w++) {
+            CHECK(ts_rms_norm(y.h, s, x.h, s, with_w ? w.h : NULL, rows, n, 1e-5f) == TS_OK, "cpu");
+            CHECK(tsc_rms_norm(ctx, y.d, s, x.d, s, with_w ? w.d : NULL, rows, n, 1e-5f) == TS_OK, "%s", tsc_last_error());
+            cmp_rows(ctx, with_w ? "rms_norm weighted" : "rms_norm", y.d, y.h, rows, n, s, 1e-7, 2e-6);
+        }
+        /* In place. */
+        CHECK(ts_rms_norm(x.h, s, x.h, s, w.h, rows, n, 1e-6f) == TS_OK, "cpu");
+        CHECK(tsc_rms_norm(ctx, x.d, s, x.d, s, w.d, rows, n, 1e-6f) == TS_OK, "%s", tsc_last_error());
+        cmp_rows(ctx, "rms_norm in place", x.d, x.h, rows, n, s, 1e-7, 2e-6);
+        drop(ctx, &x), drop(ctx, &w), drop(ctx, &y);
     }
-    /* In place. */
-    CHECK(ts_rms_norm(x.h, s, x.h, s, w.h, rows, n, 1e-6f) == TS_OK, "cpu");
-    CHECK(tsc_rms_norm(ctx, x.d, s, x.d, s, w.d, rows, n, 1e-6f) == TS_OK, "%s", tsc_last_error());
-    cmp_rows(ctx, "rms_norm in place", x.d, x.h, rows, n, s, 1e-7, 2e-6);
-    drop(ctx, &x), drop(ctx, &w), drop(ctx, &y);
 }
 
 static void test_softmax(void *ctx, uint64_t *seed) {
