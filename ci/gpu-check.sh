@@ -25,9 +25,11 @@
 #   4b. optional: `tessera info --devices` from Java when cli/target/lib (mvn package) and a
 #      JDK 25 are there (java-devices.txt): the library must load and list the GPU; with the
 #      bundle also 4c-4f: CudaBackendTest, generate on cpu = cuda = cuda with CUDA graphs,
-#      bench-model (stories260K and a 7B shape, each without and with CUDA graphs), the host's
+#      bench-model (stories260K and a 7B shape: launched with and without programmatic dependent
+#      launch, as CUDA graphs of 16 ops and whole), the host's
 #      time per op launched and recorded (CudaHostCost, host-cost.txt), CLIP
 #   5. report.json + report.md summarising all of it (+ nvidia-smi.txt when nvidia-smi exists)
+# Then, optionally, ci/gpu-profile.sh: compute-sanitizer and Nsight Compute where installed.
 # Designed to finish in under 8 minutes on an H100. Exit status: 0 when the build passed
 # and every CUDA test passed (none skipped: on a GPU machine a skip means the device was
 # not usable), 1 otherwise; the report is written either way.
@@ -152,20 +154,31 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
   cat "$OUT/gen-cuda.txt" "$OUT/gen-cuda.err" "$OUT/gen-cuda-graphs.err"
   # 4e. decode speed: stories260K and a LLaMA-7B-shaped random Q4_0 model written here (3.6 GiB);
   # --profile adds one untimed run whose per-op host times (enqueueing) and wait for the device
-  # per token go to bench-model.err: whether decode is bound by the host's launches or the GPU;
-  # each model once with kernels launched one by one, once with each step as a CUDA graph
+  # per token go to bench-model.err: whether decode is bound by the host's launches or the GPU.
+  # Variants (one JSON line each, named in bench-model.variants in the same order): kernels
+  # launched one by one, the same without programmatic dependent launch (TSC_PDL=0), CUDA graphs
+  # of 16 ops (the default), each step as one CUDA graph
   log "java: bench-model on cuda"
+  variants=("launched" "launched, TSC_PDL=0" "--cuda-graphs" "--cuda-graphs --cuda-graph-ops 0")
+  : >"$OUT/bench-model.variants"
   {
-    for graphs in "" --cuda-graphs; do
-      timeout 120 "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda $graphs --json --profile
-    done
-    for graphs in "" --cuda-graphs; do
-      timeout 150 "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 --device cuda $graphs \
-        --json --profile
+    for model in stories 7b; do
+      for v in "${variants[@]}"; do
+        env=(); flags=()
+        case $v in launched) ;; *TSC_PDL=0) env=(TSC_PDL=0) ;; *) read -ra flags <<<"$v" ;; esac
+        echo "$model: $v" >>"$OUT/bench-model.variants"
+        echo "== $model: $v" >&2
+        if [ $model = stories ]; then
+          timeout 120 env "${env[@]}" "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda "${flags[@]}" --json --profile
+        else
+          timeout 150 env "${env[@]}" "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 \
+            --device cuda "${flags[@]}" --json --profile
+        fi
+      done
     done
   } >"$OUT/bench-model.jsonl" 2>"$OUT/bench-model.err"
-  if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 4 ]; then java_bench=ok; else java_bench=failed; status=1; fi
-  cat "$OUT/bench-model.jsonl"; tail -30 "$OUT/bench-model.err"
+  if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq 8 ]; then java_bench=ok; else java_bench=failed; status=1; fi
+  paste -d' ' "$OUT/bench-model.variants" <(grep -o '"generated_tokens_per_second":[0-9.]*' "$OUT/bench-model.jsonl"); tail -30 "$OUT/bench-model.err"
   # the host's time per op of a 7B decode step, launched and recorded for a CUDA graph
   log "java: CudaHostCost"
   timeout 60 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.bench.CudaHostCost >"$OUT/host-cost.txt" 2>&1
@@ -205,10 +218,10 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   grep -hE '^===|worst error|^ok |CHECK\(|checks, [0-9]+ failures|skipped|^device|^memory' "$OUT/tests.log" 2>/dev/null | head -150
   echo '```'
   echo; echo "Java \`tessera info --devices\`: $java_devices; CudaBackendTest: $java_tests; generate cpu = cuda: $java_generate; bench-model: $java_bench; CLIP: $java_clip"
-  if [ -s "$OUT/bench-model.jsonl" ]; then echo; echo '```'; cat "$OUT/bench-model.jsonl"; echo '```'; fi
+  if [ -s "$OUT/bench-model.jsonl" ]; then echo; echo '```'; paste -d'\n' "$OUT/bench-model.variants" "$OUT/bench-model.jsonl"; echo '```'; fi
   if grep -q '^generation profile' "$OUT/bench-model.err" 2>/dev/null; then
-    echo; echo "Decode profiles (stories260K, then the 7B shape, each without and with CUDA graphs; host time per op type, then the wait for the GPU):"
-    echo; echo '```'; grep -E '^(benchmarking|generation profile|op  |[A-Z(][A-Za-z0-9(), ]+ +[0-9]+ +[0-9.]+ +[0-9.]+%)' "$OUT/bench-model.err"; echo '```'
+    echo; echo "Decode profiles (stories260K, then the 7B shape, variants as above; host time per op type, then the wait for the GPU):"
+    echo; echo '```'; grep -E '^(== |benchmarking|generation profile|op  |[A-Z(][A-Za-z0-9(), ]+ +[0-9]+ +[0-9.]+ +[0-9.]+%)' "$OUT/bench-model.err"; echo '```'
   fi
   if [ -s "$OUT/host-cost.txt" ]; then echo; echo '```'; cat "$OUT/host-cost.txt"; echo '```'; fi
   if [ -s "$OUT/clip-bench.txt" ]; then echo; echo '```'; cat "$OUT/clip-bench.txt"; echo '```'; fi

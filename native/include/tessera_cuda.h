@@ -53,7 +53,7 @@ extern "C" {
 #define TSC_GRAPH_NODES 3 /* nodes (kernels, copies, memsets) of the last one run */
 #define TSC_GRAPH_STATS_COUNT 4
 /* Keys of recorded graphs a context keeps (the least recently run goes first). */
-#define TSC_GRAPH_SLOTS 8
+#define TSC_GRAPH_SLOTS 64
 
 /* ---- Version, errors, devices ---------------------------------------------------------- */
 TS_API TS_CRITICAL uint32_t tsc_abi_version(void);

@@ -85,6 +85,7 @@ public final class CudaHostCost {
     /** Best per-call host time over the batches (after one warm-up batch). */
     private static double perCall(CudaBackend cuda, Op op, Tensor out, Tensor[] in, boolean record, Tensor any, Tensor sync) {
         cuda.setGraphs(record);
+        cuda.setGraphOps(0); // the batch recorded whole and dropped: no piece is submitted on the way
         long best = Long.MAX_VALUE;
         for (int b = 0; b <= BATCHES; b++) {
             cuda.download(any, sync); // drains the GPU

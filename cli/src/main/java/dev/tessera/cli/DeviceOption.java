@@ -13,9 +13,14 @@ final class DeviceOption {
             description = "Where the model runs: cpu, cuda (the first GPU) or cuda:N (default ${DEFAULT-VALUE}).")
     String device = "cpu";
 
-    @Option(names = "--cuda-graphs", description = "On CUDA, record each model step's kernels and submit them as one CUDA graph "
+    @Option(names = "--cuda-graphs", description = "On CUDA, record each model step's kernels and submit them as CUDA graphs "
             + "instead of launching them one by one.")
     boolean cudaGraphs;
+
+    @Option(names = "--cuda-graph-ops", paramLabel = "N", defaultValue = "" + CudaBackend.DEFAULT_GRAPH_OPS,
+            description = "With --cuda-graphs, ops per CUDA graph: the GPU starts on each while the next is recorded; "
+                    + "0 records each step whole (default ${DEFAULT-VALUE}).")
+    int cudaGraphOps = CudaBackend.DEFAULT_GRAPH_OPS;
 
     /** The backend the option names, to close after use (closing the CPU backend does nothing). */
     record Opened(Backend backend, String description) implements AutoCloseable {
@@ -29,6 +34,9 @@ final class DeviceOption {
 
     Opened open(CommandLine cl) {
         String d = device.strip().toLowerCase(java.util.Locale.ROOT);
+        if (cudaGraphOps < 0) {
+            throw new ParameterException(cl, "--cuda-graph-ops " + cudaGraphOps + ": expected 0 or more");
+        }
         if (d.equals("cpu")) {
             if (cudaGraphs) {
                 throw new ParameterException(cl, "--cuda-graphs needs --device cuda");
@@ -45,7 +53,9 @@ final class DeviceOption {
             try {
                 CudaBackend b = CudaBackend.open(index);
                 b.setGraphs(cudaGraphs);
-                return new Opened(b, b.name() + " (" + b.deviceName() + (cudaGraphs ? ", CUDA graphs" : "") + ")");
+                b.setGraphOps(cudaGraphOps);
+                String graphs = !cudaGraphs ? "" : cudaGraphOps == 0 ? ", CUDA graphs" : ", CUDA graphs of " + cudaGraphOps + " ops";
+                return new Opened(b, b.name() + " (" + b.deviceName() + graphs + ")");
             } catch (IllegalStateException | IllegalArgumentException e) {
                 throw new ParameterException(cl, "--device " + device + ": " + e.getMessage());
             }

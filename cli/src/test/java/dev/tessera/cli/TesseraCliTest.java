@@ -71,6 +71,9 @@ class TesseraCliTest {
         Run graphsOnCpu = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--cuda-graphs");
         assertEquals(2, graphsOnCpu.code());
         assertTrue(graphsOnCpu.err().contains("--cuda-graphs needs --device cuda"), graphsOnCpu.err());
+        Run negativePieces = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--cuda-graph-ops", "-1");
+        assertEquals(2, negativePieces.code());
+        assertTrue(negativePieces.err().contains("--cuda-graph-ops -1: expected 0 or more"), negativePieces.err());
         if (!dev.tessera.runtime.CudaProbe.probe().available()) {
             Run none = run("generate", "-m", STORIES, "-p", "x", "-n", "1", "--device", "cuda");
             assertEquals(2, none.code());

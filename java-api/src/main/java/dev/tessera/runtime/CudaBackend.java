@@ -29,12 +29,19 @@ import java.util.TreeMap;
  * <p>One thread at a time runs on a context (graph runs take this backend's lock). Ops are
  * enqueued on the context's stream and run while the host enqueues the next ones, so a graph's
  * per-op profile here measures enqueueing, not the GPU's time. With {@link #setGraphs} on, each
- * run's ops are recorded instead and submitted as one CUDA graph at the end of the run (recorded
- * anew every run, since positions and lengths change, and updated in place when its kernels are
- * those of the compiled graph's previous run). Close it to free the device memory; graphs compiled
- * on it must not run afterwards.
+ * run's ops are recorded instead and submitted as CUDA graphs of {@link #graphOps} ops each, the
+ * last at the end of the run (recorded anew every run, since positions and lengths change, and
+ * updated in place when its kernels are those of the same piece of the compiled graph's previous
+ * run): the GPU starts on the first piece while the host records the next. Close it to free the
+ * device memory; graphs compiled on it must not run afterwards.
  */
 public final class CudaBackend implements Backend, AutoCloseable {
+    /**
+     * Ops per recorded graph by default: the GPU waits for at most this many ops' recording
+     * (measured on an H200 for a 7B-shaped decode: 16 beat 32, 64, 128, 256 and whole runs).
+     */
+    public static final int DEFAULT_GRAPH_OPS = 16;
+
     private final int device;
     private final String deviceName;
     private final MemorySegment ctx;
@@ -48,12 +55,19 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final Map<Long, Tensor> hostCopies = new HashMap<>();
     private long residentBytes;
     private boolean graphs;
+    private int graphOps = DEFAULT_GRAPH_OPS;
     private boolean recording;
+    /** While recording: the run's key, the piece being recorded, its ops so far, the run's nodes so far. */
+    private long runKey;
+    private int piece;
+    private int pieceOps;
+    private long runNodes;
+    private long lastRunNodes;
     private boolean closed;
 
     /**
      * Counters of the runs submitted as CUDA graphs: graphs run, of which updated in place and
-     * instantiated anew, and the nodes (kernels, copies, memsets) of the last one.
+     * instantiated anew, and the nodes (kernels, copies, memsets) of the last run, all its graphs.
      */
     public record GraphStats(long launches, long updates, long builds, long lastNodes) {}
 
@@ -149,14 +163,36 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return graphs;
     }
 
+    /**
+     * Ops recorded into one CUDA graph before it is submitted and the next begun ({@link
+     * #DEFAULT_GRAPH_OPS}); 0 records each run whole, the GPU then idle until the host is done.
+     */
+    public synchronized void setGraphOps(int ops) {
+        checkOpen();
+        if (ops < 0) {
+            throw new IllegalArgumentException("ops per CUDA graph " + ops + " < 0");
+        }
+        if (recording) {
+            throw new IllegalStateException("a run is being recorded");
+        }
+        graphOps = ops;
+    }
+
+    public synchronized int graphOps() {
+        return graphOps;
+    }
+
     public synchronized GraphStats graphStats() {
         checkOpen();
+        return new GraphStats(graphCounter(TesseraCudaNative.TSC_GRAPH_LAUNCHES), graphCounter(TesseraCudaNative.TSC_GRAPH_UPDATES),
+                graphCounter(TesseraCudaNative.TSC_GRAPH_BUILDS), lastRunNodes);
+    }
+
+    /** One of the context's TSC_GRAPH_* counters. */
+    private long graphCounter(int field) {
         MemorySegment out = scratch.asSlice(0, 8L * TesseraCudaNative.TSC_GRAPH_STATS_COUNT);
         check(TesseraCudaNative.tsc_graph_stats(ctx, out, TesseraCudaNative.TSC_GRAPH_STATS_COUNT));
-        return new GraphStats(out.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_LAUNCHES),
-                out.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_UPDATES),
-                out.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_BUILDS),
-                out.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_NODES));
+        return out.getAtIndex(ValueLayout.JAVA_LONG, field);
     }
 
     @Override
@@ -165,6 +201,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (graphs) {
             check(TesseraCudaNative.tsc_graph_begin(ctx));
             recording = true;
+            runKey = key;
+            piece = 0;
+            pieceOps = 0;
+            runNodes = 0;
         }
     }
 
@@ -174,8 +214,31 @@ public final class CudaBackend implements Backend, AutoCloseable {
             return false;
         }
         recording = false;
-        check(TesseraCudaNative.tsc_graph_end(ctx, key, completed ? 1 : 0));
+        endPiece(completed);
+        if (completed) {
+            lastRunNodes = runNodes;
+        }
         return completed;
+    }
+
+    /** Submits (or drops) the piece being recorded, kept under the run's key and its index. */
+    private void endPiece(boolean launch) {
+        check(TesseraCudaNative.tsc_graph_end(ctx, (runKey << 20) + piece, launch ? 1 : 0));
+        if (launch) {
+            runNodes += graphCounter(TesseraCudaNative.TSC_GRAPH_NODES);
+        }
+    }
+
+    /** After an op recorded: a full piece goes to the GPU and the next begins. */
+    private void opRecorded() {
+        if (recording && graphOps > 0 && ++pieceOps == graphOps && piece < (1 << 20) - 1) {
+            recording = false; // until the next piece has begun: a failure leaves nothing open
+            endPiece(true);
+            check(TesseraCudaNative.tsc_graph_begin(ctx));
+            recording = true;
+            piece++;
+            pieceOps = 0;
+        }
     }
 
     // ---------------------------------------------------------------- memory
@@ -303,6 +366,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
     @Override
     public synchronized void execute(Op op, Tensor out, Tensor[] in) {
         checkOpen();
+        submit(op, out, in);
+        opRecorded();
+    }
+
+    private void submit(Op op, Tensor out, Tensor[] in) {
         switch (op) {
             case Op.MatMul m -> matmul(in[0], in[1], out);
             case Op.GetRows g -> getRows(in[0], in[1], out);

@@ -84,6 +84,7 @@ class CudaBackendTest {
         int steps = 16;
         try (CudaBackend recorded = Backend.cuda()) {
             recorded.setGraphs(true);
+            recorded.setGraphOps(0); // each run one graph
             try (LlamaModel launchedModel = LlamaModel.open(TestFiles.stories260K(), cuda);
                     LlamaModel recordedModel = LlamaModel.open(TestFiles.stories260K(), recorded);
                     LlamaSession a = launchedModel.newSession(128, 4); LlamaSession b = recordedModel.newSession(128, 4)) {
@@ -102,6 +103,45 @@ class CudaBackendTest {
                 assertEquals(afterPrompt.launches() + steps, stats.launches(), stats.toString());
                 assertTrue(stats.builds() - afterPrompt.builds() <= 2, "decode steps update one graph in place: " + stats);
                 assertTrue(stats.lastNodes() >= 5 * 10, "a decode step records every layer's kernels: " + stats);
+            }
+        }
+    }
+
+    /**
+     * Runs recorded in pieces of 7 ops, each submitted while the next is recorded: the launched runs'
+     * logits bit for bit; every decode step makes the same number of graphs, each updating the same
+     * piece of the step before in place.
+     */
+    @Test
+    void runsRecordedInPiecesGiveTheLaunchedRunsLogits() throws Exception {
+        int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
+        int steps = 8;
+        try (CudaBackend recorded = Backend.cuda()) {
+            recorded.setGraphs(true);
+            recorded.setGraphOps(7);
+            try (LlamaModel launchedModel = LlamaModel.open(TestFiles.stories260K(), cuda);
+                    LlamaModel recordedModel = LlamaModel.open(TestFiles.stories260K(), recorded);
+                    LlamaSession a = launchedModel.newSession(128, 4); LlamaSession b = recordedModel.newSession(128, 4)) {
+                float[] la = a.decode(prompt).clone();
+                float[] lb = b.decode(prompt).clone();
+                assertTrue(java.util.Arrays.equals(la, lb), "logits after the prompt");
+                int next = argmax(la);
+                la = a.decode(next).clone();
+                lb = b.decode(next).clone();
+                CudaBackend.GraphStats first = recorded.graphStats();
+                for (int step = 0; step < steps; step++) {
+                    assertTrue(java.util.Arrays.equals(la, lb), "logits at step " + step);
+                    next = argmax(la);
+                    la = a.decode(next).clone();
+                    lb = b.decode(next).clone();
+                }
+                assertTrue(java.util.Arrays.equals(la, lb), "logits at the last step");
+                CudaBackend.GraphStats stats = recorded.graphStats();
+                long launches = stats.launches() - first.launches();
+                assertEquals(0, launches % steps, "each step the same pieces: " + stats);
+                assertTrue(launches / steps > 5, "a decode step of some 90 ops in pieces of 7: " + stats);
+                assertEquals(launches, stats.updates() - first.updates(), "every piece updated in place: " + stats);
+                assertTrue(stats.lastNodes() >= 5 * 10, "nodes of all of a step's pieces: " + stats);
             }
         }
     }
