@@ -1,6 +1,7 @@
 /*
  * tsc_device.cuh — device-side helpers the kernels share (internal): GGUF block structs,
- * half conversions, warp reductions, dynamic shared memory.
+ * half conversions, warp reductions, dynamic shared memory, programmatic dependent launch,
+ * the activation quantizer of the quantized matmul.
  *
  * With TSC_EMU defined, native/cuda/emu/cuda_emu.h has already supplied the CUDA built-ins
  * on the host, and the kernel files compile as C++ for the CPU emulator (their host entry
@@ -9,6 +10,8 @@
 #ifndef TSC_DEVICE_CUH
 #define TSC_DEVICE_CUH
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "tessera.h"
@@ -51,6 +54,58 @@ static __device__ __forceinline__ float tsc_warp_max(float v) {
 }
 
 static inline int64_t tsc_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* The CPU's ts_q8_block for one block of 32 held one element per lane (all 32 lanes call it
+ * with their x): returns the lane's quant and, in *d_out, the block's float scale d. amax
+ * follows the CPU's sequential `amax > a ? amax : a` exactly, NaN included: a NaN replaces
+ * amax and the next element replaces the NaN, so amax is the largest |x| after the last NaN
+ * (that NaN itself when it is the last element). */
+static __device__ __forceinline__ int8_t q8_lane(float xv, float *d_out) {
+    const float a = fabsf(xv);
+    const unsigned nan = __ballot_sync(0xffffffffu, a != a);
+    const int lane = (int)(threadIdx.x & 31);
+    const int last = nan ? 31 - __clz((int)nan) : -1;
+    float m = lane > last ? a : 0.0f;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    const float a31 = __shfl_sync(0xffffffffu, a, 31);
+    const float amax = last == 31 ? a31 : m;
+    const float d = amax / 127;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    *d_out = d;
+    return id <= FLT_MAX ? (int8_t)(int)roundf(__fmul_rn(xv, id)) : (int8_t)0;
+}
+
+/* Q8_0 activations beside the int8 quants, one per block of 32: the float scale d (rounded
+ * through half) and the sums of the block's two halves of 16 quants (int16 each, the first
+ * half in the low bits), which give the dots their level offsets and min terms without a
+ * per-byte step. 8 bytes, one load. */
+struct __align__(8) tsc_xs {
+    float d;
+    int32_t sums;
+};
+
+/* Quantizes one block of 32 values held one per lane (all 32 lanes call it) into the split
+ * layout the dot kernels read: quants at xq[b * 32 + lane], scale and half sums at xs[b]. */
+static __device__ __forceinline__ void tsc_q8_split_store(float v, int8_t *xq, tsc_xs *xs, int64_t b) {
+    const int lane = (int)(threadIdx.x & 31);
+    float d;
+    const int8_t q = q8_lane(v, &d);
+    xq[b * 32 + lane] = q;
+    int sum = q; /* over each half of 16 lanes: |sum| <= 2032 fits 16 bits */
+#pragma unroll
+    for (int o = 8; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    const int hi = __shfl_sync(0xffffffffu, sum, 16);
+    if (lane == 0) xs[b] = tsc_xs{tsc_h2f(tsc_f2h(d)), (int32_t)(((uint32_t)sum & 0xffffu) | ((uint32_t)hi << 16))};
+}
+
+/* Bytes of the split Q8_0 activations of m rows of k (k a multiple of 32): the quants, then
+ * from *xs_off (256-byte aligned) one tsc_xs per block. */
+static inline int64_t tsc_xq_bytes(int64_t k, int64_t m, int64_t *xs_off) {
+    *xs_off = (m * k + 255) / 256 * 256;
+    return *xs_off + m * (k / 32) * (int64_t)sizeof(struct tsc_xs);
+}
+
 
 /* Programmatic dependent launch (sm_90; tsc_launch_pdl in tsc_internal.cuh): a kernel launched
  * with it may start while the kernel before it on the stream is still running, so it must

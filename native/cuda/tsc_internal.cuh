@@ -61,6 +61,7 @@ struct tsc_context {
     int32_t max_smem_optin; /* bytes of shared memory a block may opt into */
     int32_t sm_count;
     int32_t pdl; /* launches through tsc_launch_pdl are programmatic dependent launches */
+    int32_t fuse_q8; /* one-row norms and GLUs also write their Q8_0 copy (tsc_ops.cu offer_q8) */
     struct tsc_xq_cache xq;
     /* RoPE's inverse frequencies for the last (freq_base, n_dims), computed on the host. */
     double *rope_inv_freq;

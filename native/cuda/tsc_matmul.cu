@@ -53,36 +53,6 @@
 #define TSC_MM_WARPS 4 /* weight rows (warps) per thread block */
 #define TSC_MV_UNROLL 4 /* weight groups in flight per lane for m = 1 */
 
-/* The CPU's ts_q8_block for one block of 32 held one element per lane (all 32 lanes call it
- * with their x): returns the lane's quant and, in *d_out, the block's float scale d. amax
- * follows the CPU's sequential `amax > a ? amax : a` exactly, NaN included: a NaN replaces
- * amax and the next element replaces the NaN, so amax is the largest |x| after the last NaN
- * (that NaN itself when it is the last element). */
-static __device__ __forceinline__ int8_t q8_lane(float xv, float *d_out) {
-    const float a = fabsf(xv);
-    const unsigned nan = __ballot_sync(0xffffffffu, a != a);
-    const int lane = (int)(threadIdx.x & 31);
-    const int last = nan ? 31 - __clz((int)nan) : -1;
-    float m = lane > last ? a : 0.0f;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    const float a31 = __shfl_sync(0xffffffffu, a, 31);
-    const float amax = last == 31 ? a31 : m;
-    const float d = amax / 127;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    *d_out = d;
-    return id <= FLT_MAX ? (int8_t)(int)roundf(__fmul_rn(xv, id)) : (int8_t)0;
-}
-
-/* Q8_0 activations beside the int8 quants, one per block of 32: the float scale d (rounded
- * through half) and the sums of the block's two halves of 16 quants (int16 each, the first
- * half in the low bits), which give the dots their level offsets and min terms without a
- * per-byte step. 8 bytes, one load. */
-struct __align__(8) tsc_xs {
-    float d;
-    int32_t sums;
-};
-
 /* Q8_0 block i = (row r, block b) of x per warp: 8 blocks per 256-thread block. */
 #define TSC_Q8_WARPS 8
 
@@ -107,14 +77,7 @@ __global__ void k_quantize_q8_0_split(int8_t *xq, tsc_xs *xs, const float *x, in
     if (i >= rows * nb) return; /* whole warps */
     const int lane = (int)(threadIdx.x & 31);
     const int64_t r = i / nb, b = i % nb;
-    float d;
-    const int8_t q = q8_lane(x[r * x_stride_f + b * 32 + lane], &d);
-    xq[i * 32 + lane] = q; /* i * 32 = (r * nb + b) * 32 */
-    int sum = q; /* over each half of 16 lanes: |sum| <= 2032 fits 16 bits */
-#pragma unroll
-    for (int o = 8; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    const int hi = __shfl_sync(0xffffffffu, sum, 16);
-    if (lane == 0) xs[i] = tsc_xs{tsc_h2f(tsc_f2h(d)), (int32_t)(((uint32_t)sum & 0xffffu) | ((uint32_t)hi << 16))};
+    tsc_q8_split_store(x[r * x_stride_f + b * 32 + lane], xq, xs, i); /* block i = r * nb + b */
 }
 
 /* ---- weight decoding ------------------------------------------------------------------- */
@@ -1032,13 +995,14 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         }
     }
     if (quant) {
-        const int64_t nb = k / 32, xs_off = (m * k + 255) / 256 * 256; /* the scales after the quants */
+        int64_t xs_off;
+        const int64_t nb = k / 32, bytes = tsc_xq_bytes(k, m, &xs_off);
         const struct tsc_xq_cache want = {x, m > 1 ? x_stride : 0, k, m, NULL};
         const struct tsc_xq_cache &have = c->xq;
         if (!(have.buf && have.x == want.x && have.x_stride == want.x_stride && have.k == k && have.m == m)) {
             tsc_xq_release(c);
             void *buf;
-            st = tsc_scratch(c, xs_off + m * nb * (int64_t)sizeof(tsc_xs), &buf);
+            st = tsc_scratch(c, bytes, &buf);
             if (st) return st;
             c->xq = want;
             c->xq.buf = buf;

@@ -36,7 +36,12 @@ static __device__ float block_max(float v) {
     return m;
 }
 
-__global__ void k_rms_norm(float *y, int64_t ys, const float *x, int64_t xs, const float *w, int64_t n, float eps) {
+/* Q8: one row (n a multiple of 32) whose output the next matmul reads: its quantized copy is
+ * written too (tsc_q8_split_store), the work of the quantizer kernel that then need not run.
+ * Each warp holds 32 consecutive elements at a time (the block steps by 256), one Q8_0 block. */
+template <bool Q8>
+__global__ void k_rms_norm(float *y, int64_t ys, const float *x, int64_t xs, const float *w, int64_t n, float eps, int8_t *xq,
+                           tsc_xs *xqs) {
     tsc_pdl_enter();
     const float *xr = x + blockIdx.x * xs;
     float *yr = y + blockIdx.x * ys;
@@ -63,11 +68,17 @@ __global__ void k_rms_norm(float *y, int64_t ys, const float *x, int64_t xs, con
 #pragma unroll
         for (int u = 0; u < U; u++) v[u] = xr[i + u * step], g[u] = w ? w[i + u * step] : 1.0f;
 #pragma unroll
-        for (int u = 0; u < U; u++) yr[i + u * step] = w ? v[u] * r * g[u] : v[u] * r;
+        for (int u = 0; u < U; u++) {
+            const float o = w ? v[u] * r * g[u] : v[u] * r;
+            yr[i + u * step] = o;
+            if (Q8) tsc_q8_split_store(o, xq, xqs, (i + u * step) / 32);
+        }
     }
     for (; i < n; i += step) {
         const float v = xr[i] * r;
-        yr[i] = w ? v * w[i] : v;
+        const float o = w ? v * w[i] : v;
+        yr[i] = o;
+        if (Q8) tsc_q8_split_store(o, xq, xqs, i / 32);
     }
 }
 
@@ -147,13 +158,17 @@ __global__ void k_act(float *y, int64_t ys, const float *x, int64_t xs, int act,
     y[r * ys + e] = act_f(act, x[r * xs + e]);
 }
 
+/* Q8: as k_rms_norm's (one row, n a multiple of 32: a warp's 32 threads hold one block). */
+template <bool Q8>
 __global__ void k_glu(float *y, int64_t ys, const float *g, int64_t gs, const float *u, int64_t us, int act, int64_t rows,
-                      int64_t n) {
+                      int64_t n, int8_t *xq, tsc_xs *xqs) {
     tsc_pdl_enter();
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows * n) return;
+    if (i >= rows * n) return; /* with Q8, whole warps */
     const int64_t r = i / n, e = i % n;
-    y[r * ys + e] = act_f(act, g[r * gs + e]) * u[r * us + e];
+    const float o = act_f(act, g[r * gs + e]) * u[r * us + e];
+    y[r * ys + e] = o;
+    if (Q8) tsc_q8_split_store(o, xq, xqs, i / 32);
 }
 
 struct bin_args {
@@ -256,6 +271,34 @@ static int32_t check_eps(const char *fn, float eps) {
 
 static unsigned blocks_for(int64_t total) { return (unsigned)tsc_cdiv(total, 256); }
 
+/* A decode step's norm and GLU outputs are the next quantized matmul's input: for one row of a
+ * multiple of 32 they also write its Q8_0 copy (unless TSC_FUSED_QUANTIZE=0), which the context
+ * then holds as tsc_matmul's cache of quantized activations (tsc_xq_cache), so the matmul skips
+ * its quantizer kernel. buf NULL: this call makes none. */
+struct q8_copy {
+    void *buf;
+    int8_t *xq;
+    tsc_xs *xs;
+};
+static int32_t offer_q8(struct tsc_context *c, int64_t rows, int64_t n, struct q8_copy *q) {
+    *q = q8_copy{NULL, NULL, NULL};
+    if (!c->fuse_q8 || rows != 1 || n % 32 != 0) return TS_OK;
+    int64_t xs_off;
+    const int32_t st = tsc_scratch(c, tsc_xq_bytes(n, 1, &xs_off), &q->buf);
+    if (!st) q->xq = (int8_t *)q->buf, q->xs = (tsc_xs *)((char *)q->buf + xs_off);
+    return st;
+}
+/* After the launch: the copy becomes the cache for y (the call entered with none), or goes. */
+static int32_t offered_q8(struct tsc_context *c, const struct q8_copy *q, const float *y, int64_t n, int32_t st) {
+    if (q->buf == NULL) return st;
+    if (st) {
+        (void)tsc_pool_free(c, q->buf);
+        return st;
+    }
+    c->xq = tsc_xq_cache{y, 0, n, 1, q->buf};
+    return TS_OK;
+}
+
 extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight,
                                        int64_t rows, int64_t n, float eps) {
     struct tsc_context *c = NULL;
@@ -263,8 +306,12 @@ extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, co
     if (!st) st = check_rows("tsc_rms_norm", y, y_stride, x, x_stride, rows, n);
     if (!st) st = check_eps("tsc_rms_norm", eps);
     if (st || rows == 0 || n == 0) return st;
-    tsc_launch_pdl(c, k_rms_norm, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4, weight, n, eps);
-    return tsc_launch_status("tsc_rms_norm");
+    struct q8_copy q;
+    st = offer_q8(c, rows, n, &q);
+    if (st) return st;
+    tsc_launch_pdl(c, q.buf ? k_rms_norm<true> : k_rms_norm<false>, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x,
+                   x_stride / 4, weight, n, eps, q.xq, q.xs);
+    return offered_q8(c, &q, y, n, tsc_launch_status("tsc_rms_norm"));
 }
 
 extern "C" TS_API int32_t tsc_softmax(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *mask,
@@ -354,8 +401,12 @@ extern "C" TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const f
     if (!st) st = check_rows("tsc_glu", y, y_stride, gate, gate_stride, rows, n);
     if (!st) st = check_rows("tsc_glu", y, y_stride, up, up_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
-    tsc_launch_pdl(c, k_glu, blocks_for(rows * n), 256, 0, y, y_stride / 4, gate, gate_stride / 4, up, up_stride / 4, act, rows, n);
-    return tsc_launch_status("tsc_glu");
+    struct q8_copy q;
+    st = offer_q8(c, rows, n, &q);
+    if (st) return st;
+    tsc_launch_pdl(c, q.buf ? k_glu<true> : k_glu<false>, blocks_for(rows * n), 256, 0, y, y_stride / 4, gate, gate_stride / 4, up,
+                   up_stride / 4, act, rows, n, q.xq, q.xs);
+    return offered_q8(c, &q, y, n, tsc_launch_status("tsc_glu"));
 }
 
 extern "C" TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strides, const float *a, const int64_t *a_strides,

@@ -264,6 +264,73 @@ static void check_shared_input(void *ctx, uint64_t *seed, int32_t w_type) {
     free(wf), free(x0), free(w), free(got), free(want);
 }
 
+/* A one-row RMSNorm or GLU also writes its output's Q8_0 copy, which the next matmul of that
+ * output takes instead of quantizing (TSC_FUSED_QUANTIZE=0 turns it off). The same sequence on
+ * a context with and one without: the same bits, and one kernel fewer per norm or GLU in the
+ * recorded graph (the quantizer that did not run). Then an op between the norm and the matmul,
+ * and an F32 matmul, which must not take the copy. */
+static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
+    const ts_type_traits *t = ts_get_type_traits(w_type);
+    const int64_t k = 4096, n = 96, row = (int64_t)ts_qtype_row_size(w_type, k);
+    float *wf = tsc_test_randn(seed, n * k, 0.05f), *x0 = tsc_test_randn(seed, 3 * k, 1.0f), *nw = tsc_test_randn(seed, k, 1.0f);
+    char *w = malloc((size_t)(n * row));
+    CHECK(ts_quantize(w, w_type, wf, n, k) == TS_OK, "quantize");
+    setenv("TSC_FUSED_QUANTIZE", "0", 1);
+    void *plain = NULL;
+    CHECK(tsc_init(0, 0, &plain) == TS_OK, "%s", tsc_last_error());
+    unsetenv("TSC_FUSED_QUANTIZE");
+    void *ctxs[2] = {ctx, plain};
+    float *out[2];
+    int64_t nodes[2][2] = {{0}};
+    for (int c = 0; c < 2; c++) {
+        void *cx = ctxs[c];
+        const char *dw = tsc_test_up(cx, w, n * row);
+        float *dx = tsc_test_up(cx, x0, 3 * k * 4), *dnw = tsc_test_up(cx, nw, k * 4), *dh, *dy;
+        CHECK(tsc_alloc(cx, 2 * k * 4, (void **)&dh) == TS_OK && tsc_alloc(cx, 5 * n * 4, (void **)&dy) == TS_OK, "alloc");
+        CHECK(tsc_memset(cx, dy, 0, 5 * n * 4) == TS_OK, "%s", tsc_last_error()); /* the F32 product fills 2 of its n */
+        int64_t stats[TSC_GRAPH_STATS_COUNT];
+        /* recorded, to count the kernels: norm + matmul, GLU + matmul */
+        CHECK(tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_rms_norm(cx, dh, 0, dx, 0, dnw, 1, k, 1e-5f) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_matmul(cx, dy, 0, dw, w_type, row, dh, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_graph_end(cx, 1, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s", tsc_last_error());
+        nodes[c][0] = stats[TSC_GRAPH_NODES];
+        CHECK(tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_glu(cx, dh + k, 0, dx + k, 0, dx + 2 * k, 0, TS_ACT_SILU, 1, k) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_matmul(cx, dy + n, 0, dw, w_type, row, dh + k, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_graph_end(cx, 2, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s", tsc_last_error());
+        nodes[c][1] = stats[TSC_GRAPH_NODES];
+        /* launched: the norm, another op on its output, then the matmul of the changed output */
+        CHECK(tsc_rms_norm(cx, dh, 0, dx, 0, dnw, 1, k, 1e-5f) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_scale(cx, dh, 0, dh, 0, 1, k, 0.5f, 0.25f) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_matmul(cx, dy + 2 * n, 0, dw, w_type, row, dh, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
+        /* a GLU whose output feeds an F32 matmul (the copy unused), then a quantized one */
+        CHECK(tsc_glu(cx, dh, 0, dx + k, 0, dx + 2 * k, 0, TS_ACT_SILU, 1, 1024) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_matmul(cx, dy + 3 * n, 0, dx, TS_TYPE_F32, 1024 * 4, dh, 0, 2, 1024, 1) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_matmul(cx, dy + 4 * n, 0, dw, w_type, row, dx + k, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
+        out[c] = malloc((size_t)(5 * n) * 4);
+        tsc_test_down(cx, out[c], dy, 5 * n * 4);
+        tsc_free(cx, (void *)dw), tsc_free(cx, dx), tsc_free(cx, dnw), tsc_free(cx, dh), tsc_free(cx, dy);
+    }
+    static const char *what[] = {"norm -> matmul", "glu -> matmul", "norm -> scale -> matmul", "glu -> f32 matmul",
+                                 "matmul after an f32 one"};
+    int same = 1;
+    for (int s = 0; s < 5; s++) {
+        const int ok = memcmp(out[0] + s * n, out[1] + s * n, (size_t)n * 4) == 0;
+        CHECK(ok, "%s fused quantize, %s: differs from the unfused context", t->name, what[s]);
+        same &= ok;
+    }
+    CHECK(nodes[0][0] == 2 && nodes[1][0] == 3, "%s norm -> matmul: %lld kernels fused, %lld unfused (want 2 and 3)", t->name,
+          (long long)nodes[0][0], (long long)nodes[1][0]);
+    CHECK(nodes[0][1] == 2 && nodes[1][1] == 3, "%s glu -> matmul: %lld kernels fused, %lld unfused (want 2 and 3)", t->name,
+          (long long)nodes[0][1], (long long)nodes[1][1]);
+    printf("%-5s norm/glu writing the matmul's Q8_0 input: %s; kernels %lld+%lld fused, %lld+%lld not\n", t->name,
+           same ? "same bits as quantizing apart" : "FAILED", (long long)nodes[0][0], (long long)nodes[0][1], (long long)nodes[1][0],
+           (long long)nodes[1][1]);
+    CHECK(tsc_shutdown(plain) == TS_OK, "%s", tsc_last_error());
+    free(wf), free(x0), free(nw), free(w), free(out[0]), free(out[1]);
+}
+
 /* tsc_dequantize: the CPU's ts_dequantize values bit for bit (rows 2-byte aligned, padded). */
 static void check_dequantize(void *ctx, uint64_t *seed, int32_t type, int64_t rows, int64_t n) {
     const ts_type_traits *t = ts_get_type_traits(type);
@@ -347,6 +414,8 @@ int main(void) {
     check_chain(ctx, &seed, TS_TYPE_Q6_K);
     check_shared_input(ctx, &seed, TS_TYPE_Q4_0);
     check_shared_input(ctx, &seed, TS_TYPE_Q4_K);
+    check_fused_quantize(ctx, &seed, TS_TYPE_Q4_0);
+    check_fused_quantize(ctx, &seed, TS_TYPE_Q6_K);
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) check_dequantize(ctx, &seed, types[ti], 5, 512);
     check_dequantize(ctx, &seed, TS_TYPE_Q4_1, 3, 32);
     check_dequantize(ctx, &seed, TS_TYPE_F16, 3, 100);
