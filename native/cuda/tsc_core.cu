@@ -126,6 +126,36 @@ void tsc_xq_release(struct tsc_context *c) {
     memset(&c->xq, 0, sizeof c->xq);
 }
 
+/* One row: the stride does not matter. */
+static struct tsc_xq_cache xq_key(const float *x, int64_t x_stride, int64_t k, int64_t m) {
+    return tsc_xq_cache{x, m > 1 ? x_stride : 0, k, m, NULL};
+}
+
+static void xq_parts(const struct tsc_context *c, int8_t **xq, struct tsc_xs **xs) {
+    int64_t xs_off;
+    (void)tsc_xq_bytes(c->xq.k, c->xq.m, &xs_off);
+    *xq = (int8_t *)c->xq.buf, *xs = (struct tsc_xs *)((char *)c->xq.buf + xs_off);
+}
+
+int tsc_xq_find(const struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs) {
+    const struct tsc_xq_cache want = xq_key(x, x_stride, k, m), &have = c->xq;
+    if (!(have.buf && have.x == want.x && have.x_stride == want.x_stride && have.k == k && have.m == m)) return 0;
+    xq_parts(c, xq, xs);
+    return 1;
+}
+
+int32_t tsc_xq_make(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs) {
+    tsc_xq_release(c);
+    int64_t xs_off;
+    void *buf;
+    const int32_t st = tsc_scratch(c, tsc_xq_bytes(k, m, &xs_off), &buf);
+    if (st) return st;
+    c->xq = xq_key(x, x_stride, k, m);
+    c->xq.buf = buf;
+    xq_parts(c, xq, xs);
+    return TS_OK;
+}
+
 extern "C" TS_API int32_t tsc_init(int32_t device, int64_t pool_limit, void **ctx_out) {
     if (ctx_out == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_init: ctx_out is NULL");
     *ctx_out = NULL;

@@ -106,7 +106,6 @@ static inline int64_t tsc_xq_bytes(int64_t k, int64_t m, int64_t *xs_off) {
     return *xs_off + m * (k / 32) * (int64_t)sizeof(struct tsc_xs);
 }
 
-
 /* Programmatic dependent launch (sm_90; tsc_launch_pdl in tsc_internal.cuh): a kernel launched
  * with it may start while the kernel before it on the stream is still running, so it must
  * execute pdl_wait() before it reads anything an earlier kernel wrote or writes anything an

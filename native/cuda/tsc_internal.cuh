@@ -36,10 +36,11 @@ struct tsc_chunk {
     int32_t n_blocks, cap_blocks;
 };
 
-/* The activations the last quantized tsc_matmul quantized (int8 quants and per-block scales in
- * the pool block buf), kept while only tsc_matmul calls follow: a matmul of the same x right
- * after it (Q, K and V of one input; gate and up) uses them instead of quantizing again. Every
- * other entry point (tsc_enter) releases them: nothing else can have changed x before. */
+/* The split Q8_0 copy of the activations x (int8 quants and per-block scales in the pool block
+ * buf) that the last quantized tsc_matmul made, or that a one-row RMSNorm or GLU wrote beside
+ * its output x: kept while only tsc_matmul calls follow, so a matmul of the same x right after
+ * (Q, K and V of one input; gate and up) uses it instead of quantizing again. Every other entry
+ * point (tsc_enter) releases it: nothing else can have changed x before. */
 struct tsc_xq_cache {
     const float *x;
     int64_t x_stride, k, m;
@@ -82,6 +83,11 @@ int32_t tsc_enter(void *ctx, const char *fn, struct tsc_context **out);
 int32_t tsc_enter_keep_xq(void *ctx, const char *fn, struct tsc_context **out);
 /* Returns the cache's block to the pool (stream-ordered, as every free). */
 void tsc_xq_release(struct tsc_context *c);
+/* Whether the cache holds x's copy (m rows of k, rows x_stride bytes apart); its quants and
+ * scales then in *xq, *xs. */
+int tsc_xq_find(const struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs);
+/* Releases the cache and makes it x's: scratch for the copy, which the caller then writes. */
+int32_t tsc_xq_make(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs);
 /* Status of the last launch (configuration errors surface here, execution errors later). */
 int32_t tsc_launch_status(const char *fn);
 /* Pool scratch for one op (freed with tsc_free after enqueueing: later work is stream-ordered). */

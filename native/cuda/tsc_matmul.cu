@@ -995,22 +995,15 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
         }
     }
     if (quant) {
-        int64_t xs_off;
-        const int64_t nb = k / 32, bytes = tsc_xq_bytes(k, m, &xs_off);
-        const struct tsc_xq_cache want = {x, m > 1 ? x_stride : 0, k, m, NULL};
-        const struct tsc_xq_cache &have = c->xq;
-        if (!(have.buf && have.x == want.x && have.x_stride == want.x_stride && have.k == k && have.m == m)) {
-            tsc_xq_release(c);
-            void *buf;
-            st = tsc_scratch(c, bytes, &buf);
+        int8_t *xq;
+        tsc_xs *xs;
+        if (!tsc_xq_find(c, x, x_stride, k, m, &xq, &xs)) {
+            st = tsc_xq_make(c, x, x_stride, k, m, &xq, &xs);
             if (st) return st;
-            c->xq = want;
-            c->xq.buf = buf;
-            launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0,
-                       (int8_t *)buf, (tsc_xs *)((char *)buf + xs_off), x, x_stride / 4, m, nb);
+            const int64_t nb = k / 32;
+            launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, xq, xs,
+                       x, x_stride / 4, m, nb);
         }
-        int8_t *xq = (int8_t *)c->xq.buf;
-        tsc_xs *xs = (tsc_xs *)((char *)c->xq.buf + xs_off);
         const uint8_t *wb = (const uint8_t *)w;
         const int64_t ys = y_stride / 4;
         for_block_type(w_type, [&](auto tag) { launch_q<decltype(tag)::value>(c, y, ys, wb, w_stride, xq, xs, n, k, m); });

@@ -272,31 +272,13 @@ static int32_t check_eps(const char *fn, float eps) {
 static unsigned blocks_for(int64_t total) { return (unsigned)tsc_cdiv(total, 256); }
 
 /* A decode step's norm and GLU outputs are the next quantized matmul's input: for one row of a
- * multiple of 32 they also write its Q8_0 copy (unless TSC_FUSED_QUANTIZE=0), which the context
- * then holds as tsc_matmul's cache of quantized activations (tsc_xq_cache), so the matmul skips
- * its quantizer kernel. buf NULL: this call makes none. */
-struct q8_copy {
-    void *buf;
-    int8_t *xq;
-    tsc_xs *xs;
-};
-static int32_t offer_q8(struct tsc_context *c, int64_t rows, int64_t n, struct q8_copy *q) {
-    *q = q8_copy{NULL, NULL, NULL};
+ * multiple of 32 they also write its Q8_0 copy (unless TSC_FUSED_QUANTIZE=0) into the context's
+ * cache of quantized activations (tsc_xq_make), so the matmul skips its quantizer kernel.
+ * *xq stays NULL when this call writes none. */
+static int32_t offer_q8(struct tsc_context *c, const float *y, int64_t rows, int64_t n, int8_t **xq, tsc_xs **xs) {
+    *xq = NULL, *xs = NULL;
     if (!c->fuse_q8 || rows != 1 || n % 32 != 0) return TS_OK;
-    int64_t xs_off;
-    const int32_t st = tsc_scratch(c, tsc_xq_bytes(n, 1, &xs_off), &q->buf);
-    if (!st) q->xq = (int8_t *)q->buf, q->xs = (tsc_xs *)((char *)q->buf + xs_off);
-    return st;
-}
-/* After the launch: the copy becomes the cache for y (the call entered with none), or goes. */
-static int32_t offered_q8(struct tsc_context *c, const struct q8_copy *q, const float *y, int64_t n, int32_t st) {
-    if (q->buf == NULL) return st;
-    if (st) {
-        (void)tsc_pool_free(c, q->buf);
-        return st;
-    }
-    c->xq = tsc_xq_cache{y, 0, n, 1, q->buf};
-    return TS_OK;
+    return tsc_xq_make(c, y, 0, n, 1, xq, xs);
 }
 
 extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *weight,
@@ -306,12 +288,15 @@ extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, co
     if (!st) st = check_rows("tsc_rms_norm", y, y_stride, x, x_stride, rows, n);
     if (!st) st = check_eps("tsc_rms_norm", eps);
     if (st || rows == 0 || n == 0) return st;
-    struct q8_copy q;
-    st = offer_q8(c, rows, n, &q);
+    int8_t *xq;
+    tsc_xs *xs;
+    st = offer_q8(c, y, rows, n, &xq, &xs);
     if (st) return st;
-    tsc_launch_pdl(c, q.buf ? k_rms_norm<true> : k_rms_norm<false>, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x,
-                   x_stride / 4, weight, n, eps, q.xq, q.xs);
-    return offered_q8(c, &q, y, n, tsc_launch_status("tsc_rms_norm"));
+    tsc_launch_pdl(c, xq ? k_rms_norm<true> : k_rms_norm<false>, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4,
+                   weight, n, eps, xq, xs);
+    st = tsc_launch_status("tsc_rms_norm");
+    if (st) tsc_xq_release(c); /* no copy was written */
+    return st;
 }
 
 extern "C" TS_API int32_t tsc_softmax(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, const float *mask,
@@ -323,7 +308,7 @@ extern "C" TS_API int32_t tsc_softmax(void *ctx, float *y, int64_t y_stride, con
     if (mask && (mask_rows <= 0 || !al4(mask) || mask_stride % 4 || mask_stride < 0))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_softmax: mask needs mask_rows > 0 and an aligned stride >= 0");
     tsc_launch_pdl(c, k_softmax, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4, mask, mask_stride / 4,
-                                                                 mask ? mask_rows : 1, n, scale);
+                   mask ? mask_rows : 1, n, scale);
     return tsc_launch_status("tsc_softmax");
 }
 
@@ -367,9 +352,8 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
             const int64_t total = nt * heads * (pairs + tail);
             if (total > 0)
                 tsc_launch_pdl(c, k_rope, blocks_for(total), 256, 0, y + t0 * (y_token_stride / 4), y_token_stride / 4,
-                                                                        y_head_stride / 4, x + t0 * (x_token_stride / 4),
-                                                                        x_token_stride / 4, x_head_stride / 4, a, nt, heads, p0,
-                                                                        pairs, tail, n_dims, mode == TS_ROPE_NEOX);
+                               y_head_stride / 4, x + t0 * (x_token_stride / 4), x_token_stride / 4, x_head_stride / 4, a, nt,
+                               heads, p0, pairs, tail, n_dims, mode == TS_ROPE_NEOX);
             st = tsc_launch_status("tsc_rope");
             if (st) return st;
         }
@@ -401,12 +385,15 @@ extern "C" TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const f
     if (!st) st = check_rows("tsc_glu", y, y_stride, gate, gate_stride, rows, n);
     if (!st) st = check_rows("tsc_glu", y, y_stride, up, up_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
-    struct q8_copy q;
-    st = offer_q8(c, rows, n, &q);
+    int8_t *xq;
+    tsc_xs *xs;
+    st = offer_q8(c, y, rows, n, &xq, &xs);
     if (st) return st;
-    tsc_launch_pdl(c, q.buf ? k_glu<true> : k_glu<false>, blocks_for(rows * n), 256, 0, y, y_stride / 4, gate, gate_stride / 4, up,
-                   up_stride / 4, act, rows, n, q.xq, q.xs);
-    return offered_q8(c, &q, y, n, tsc_launch_status("tsc_glu"));
+    tsc_launch_pdl(c, xq ? k_glu<true> : k_glu<false>, blocks_for(rows * n), 256, 0, y, y_stride / 4, gate, gate_stride / 4, up,
+                   up_stride / 4, act, rows, n, xq, xs);
+    st = tsc_launch_status("tsc_glu");
+    if (st) tsc_xq_release(c); /* no copy was written */
+    return st;
 }
 
 extern "C" TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strides, const float *a, const int64_t *a_strides,
@@ -482,7 +469,7 @@ extern "C" TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, co
         struct get_rows_args a;
         memcpy(a.ids, ids + r0, (size_t)nr * 4);
         tsc_launch_pdl(c, k_get_rows, blocks_for(nr * n), 256, 0, y + r0 * (y_stride / 4), y_stride / 4, (const char *)table, type,
-                                                                     table_stride, n, a, nr);
+                       table_stride, n, a, nr);
         st = tsc_launch_status("tsc_get_rows");
         if (st) return st;
     }
@@ -556,8 +543,8 @@ extern "C" TS_API int32_t tsc_layer_norm(void *ctx, float *y, int64_t y_stride, 
     if (st || rows == 0 || n == 0) return st;
     if (!al4(weight) || !al4(bias)) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_layer_norm: weight/bias must be 4-byte aligned");
     if (n <= 2048)
-        tsc_launch_pdl(c, k_layer_norm_warp, (unsigned)tsc_cdiv(rows, TSC_ROW_THREADS / 32), TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4,
-                                                                                                       weight, bias, rows, n, eps);
+        tsc_launch_pdl(c, k_layer_norm_warp, (unsigned)tsc_cdiv(rows, TSC_ROW_THREADS / 32), TSC_ROW_THREADS, 0, y, y_stride / 4, x,
+                       x_stride / 4, weight, bias, rows, n, eps);
     else
         tsc_launch_pdl(c, k_layer_norm, (unsigned)rows, TSC_ROW_THREADS, 0, y, y_stride / 4, x, x_stride / 4, weight, bias, n, eps);
     return tsc_launch_status("tsc_layer_norm");

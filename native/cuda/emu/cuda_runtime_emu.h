@@ -297,15 +297,12 @@ template <class... KArgs> struct emu_launcher {
             emu_error(cudaErrorInvalidValue);
             return;
         }
-        /* Captured: the arguments copied now, as a launch copies its parameters at the call. */
-        const dim3 g = grid, b = block;
-        const size_t sm = smem;
-        void (*const k)(KArgs...) = kernel;
-        const bool dependent = pdl;
-        auto run = [=] {
+        /* Captured: the launch and its arguments copied now, as a launch copies its parameters
+         * at the call. */
+        auto run = [*this, args...] {
             g_emu_pdl_waits = 0;
-            launch(g, b, sm, [&] { k((KArgs)args...); });
-            if (dependent && g_emu_pdl_waits == 0) {
+            launch(grid, block, smem, [&] { kernel((KArgs)args...); });
+            if (pdl && g_emu_pdl_waits == 0) {
                 /* on a GPU it would run beside the kernel before it: a race no test sees */
                 fprintf(stderr, "cuda emulator: a kernel launched as a programmatic dependent launch never called pdl_wait()\n");
                 abort();

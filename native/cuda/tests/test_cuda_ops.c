@@ -185,9 +185,10 @@ static void test_get_rows(void *ctx, uint64_t *seed) {
         char what[32];
         snprintf(what, sizeof what, "get_rows type %d", (int)types[ti]);
         cmp_rows(ctx, what, dy, want, N_IDS, n, ys, 0, 0);
-        ids[1000] = 100; /* in the third launch's share: all ids are checked before the first launch */
+        const int32_t kept = ids[1000];
+        ids[1000] = 100; /* in the second launch's share: all ids are checked before the first launch */
         CHECK(tsc_get_rows(ctx, dy, ys, dt, types[ti], ts_al, n_table, n, ids, N_IDS) == TS_ERR_INVALID_ARGUMENT, "id out of range");
-        ids[1000] = 42;
+        ids[1000] = kept;
         tsc_free(ctx, dt), tsc_free(ctx, dy);
         free(table);
     }

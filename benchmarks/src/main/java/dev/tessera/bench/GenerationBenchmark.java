@@ -95,7 +95,8 @@ public final class GenerationBenchmark {
                 perToken += model.file().tensorInfo("token_embd.weight").byteSize();
             }
             long[] mem = memory();
-            String device = cuda == null ? "cpu" : cuda.name() + " " + cuda.deviceName() + graphsNote(cuda);
+            String device = cuda == null ? "cpu"
+                    : cuda.name() + " " + cuda.deviceName() + (cuda.graphs() ? " (" + cuda.graphsDescription() + ")" : "");
             CudaBackend.GraphStats graphs = cuda != null && cuda.graphs() ? cuda.graphStats() : null;
             return new Result(modelPath.getFileName().toString(), device, Tessera.threads(), promptTokens, promptTokens * 1e9 / bestPrompt,
                     generatedTokens, generatedTokens * 1e9 / bestGen, perToken, bandwidth, bandwidth / perToken, mem[0], mem[1], mem[2],
@@ -117,14 +118,6 @@ public final class GenerationBenchmark {
             }
             return bytes * 1e9 / best;
         }
-    }
-
-    /** How a CUDA backend submits runs, for the device name: "" launched, " (CUDA graphs of N ops)". */
-    private static String graphsNote(CudaBackend cuda) {
-        if (!cuda.graphs()) {
-            return "";
-        }
-        return cuda.graphOps() == 0 ? " (CUDA graphs)" : " (CUDA graphs of " + cuda.graphOps() + " ops)";
     }
 
     /** Resets the kernel's peak-RSS mark (Linux: "5" to /proc/self/clear_refs); best effort. */

@@ -54,8 +54,7 @@ final class DeviceOption {
                 CudaBackend b = CudaBackend.open(index);
                 b.setGraphs(cudaGraphs);
                 b.setGraphOps(cudaGraphOps);
-                String graphs = !cudaGraphs ? "" : cudaGraphOps == 0 ? ", CUDA graphs" : ", CUDA graphs of " + cudaGraphOps + " ops";
-                return new Opened(b, b.name() + " (" + b.deviceName() + graphs + ")");
+                return new Opened(b, b.name() + " (" + b.deviceName() + (cudaGraphs ? ", " + b.graphsDescription() : "") + ")");
             } catch (IllegalStateException | IllegalArgumentException e) {
                 throw new ParameterException(cl, "--device " + device + ": " + e.getMessage());
             }

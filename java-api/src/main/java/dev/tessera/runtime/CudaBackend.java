@@ -37,8 +37,9 @@ import java.util.TreeMap;
  */
 public final class CudaBackend implements Backend, AutoCloseable {
     /**
-     * Ops per recorded graph by default: the GPU waits for at most this many ops' recording
-     * (measured on an H200 for a 7B-shaped decode: 16 beat 32, 64, 128, 256 and whole runs).
+     * Ops per recorded graph by default: the GPU waits for at most this many ops' recording. A
+     * 7B-shaped decode on an H200: 307 tokens/s with 16, 293 with 32, 190 with whole runs (one
+     * run); an earlier run had 32 ahead of 64, 128 and 256.
      */
     public static final int DEFAULT_GRAPH_OPS = 16;
 
@@ -182,17 +183,24 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return graphOps;
     }
 
-    public synchronized GraphStats graphStats() {
-        checkOpen();
-        return new GraphStats(graphCounter(TesseraCudaNative.TSC_GRAPH_LAUNCHES), graphCounter(TesseraCudaNative.TSC_GRAPH_UPDATES),
-                graphCounter(TesseraCudaNative.TSC_GRAPH_BUILDS), lastRunNodes);
+    /** How runs are submitted, for a device's description: null launched, else "CUDA graphs [of N ops]". */
+    public synchronized String graphsDescription() {
+        return !graphs ? null : graphOps == 0 ? "CUDA graphs" : "CUDA graphs of " + graphOps + " ops";
     }
 
-    /** One of the context's TSC_GRAPH_* counters. */
-    private long graphCounter(int field) {
+    public synchronized GraphStats graphStats() {
+        checkOpen();
+        MemorySegment c = graphCounters();
+        return new GraphStats(c.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_LAUNCHES),
+                c.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_UPDATES),
+                c.getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_BUILDS), lastRunNodes);
+    }
+
+    /** The context's TSC_GRAPH_* counters, in the scratch segment. */
+    private MemorySegment graphCounters() {
         MemorySegment out = scratch.asSlice(0, 8L * TesseraCudaNative.TSC_GRAPH_STATS_COUNT);
         check(TesseraCudaNative.tsc_graph_stats(ctx, out, TesseraCudaNative.TSC_GRAPH_STATS_COUNT));
-        return out.getAtIndex(ValueLayout.JAVA_LONG, field);
+        return out;
     }
 
     @Override
@@ -225,7 +233,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private void endPiece(boolean launch) {
         check(TesseraCudaNative.tsc_graph_end(ctx, (runKey << 20) + piece, launch ? 1 : 0));
         if (launch) {
-            runNodes += graphCounter(TesseraCudaNative.TSC_GRAPH_NODES);
+            runNodes += graphCounters().getAtIndex(ValueLayout.JAVA_LONG, TesseraCudaNative.TSC_GRAPH_NODES);
         }
     }
 

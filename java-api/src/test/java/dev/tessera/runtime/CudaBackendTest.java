@@ -80,69 +80,60 @@ class CudaBackendTest {
      */
     @Test
     void recordedRunsGiveTheLaunchedRunsLogits() throws Exception {
-        int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
         int steps = 16;
         try (CudaBackend recorded = Backend.cuda()) {
             recorded.setGraphs(true);
             recorded.setGraphOps(0); // each run one graph
-            try (LlamaModel launchedModel = LlamaModel.open(TestFiles.stories260K(), cuda);
-                    LlamaModel recordedModel = LlamaModel.open(TestFiles.stories260K(), recorded);
-                    LlamaSession a = launchedModel.newSession(128, 4); LlamaSession b = recordedModel.newSession(128, 4)) {
-                float[] la = a.decode(prompt).clone();
-                float[] lb = b.decode(prompt).clone();
-                CudaBackend.GraphStats afterPrompt = recorded.graphStats();
-                assertEquals(3, afterPrompt.launches(), "a run per prompt batch of 4: " + afterPrompt);
-                for (int step = 0; step < steps; step++) {
-                    assertTrue(java.util.Arrays.equals(la, lb), "logits at step " + step);
-                    int next = argmax(la);
-                    la = a.decode(next).clone();
-                    lb = b.decode(next).clone();
-                }
-                assertTrue(java.util.Arrays.equals(la, lb), "logits at the last step");
-                CudaBackend.GraphStats stats = recorded.graphStats();
-                assertEquals(afterPrompt.launches() + steps, stats.launches(), stats.toString());
-                assertTrue(stats.builds() - afterPrompt.builds() <= 2, "decode steps update one graph in place: " + stats);
-                assertTrue(stats.lastNodes() >= 5 * 10, "a decode step records every layer's kernels: " + stats);
-            }
+            CudaBackend.GraphStats[] s = decodeLaunchedAndRecorded(recorded, steps);
+            assertEquals(3, s[0].launches(), "a run per prompt batch of 4: " + s[0]);
+            assertEquals(s[0].launches() + steps, s[1].launches(), s[1].toString());
+            assertTrue(s[1].builds() - s[0].builds() <= 2, "decode steps update one graph in place: " + s[1]);
+            assertTrue(s[1].lastNodes() >= 5 * 10, "a decode step records every layer's kernels: " + s[1]);
         }
     }
 
     /**
      * Runs recorded in pieces of 7 ops, each submitted while the next is recorded: the launched runs'
      * logits bit for bit; every decode step makes the same number of graphs, each updating the same
-     * piece of the step before in place.
+     * piece of the run before in place.
      */
     @Test
     void runsRecordedInPiecesGiveTheLaunchedRunsLogits() throws Exception {
-        int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
         int steps = 8;
         try (CudaBackend recorded = Backend.cuda()) {
             recorded.setGraphs(true);
             recorded.setGraphOps(7);
-            try (LlamaModel launchedModel = LlamaModel.open(TestFiles.stories260K(), cuda);
-                    LlamaModel recordedModel = LlamaModel.open(TestFiles.stories260K(), recorded);
-                    LlamaSession a = launchedModel.newSession(128, 4); LlamaSession b = recordedModel.newSession(128, 4)) {
-                float[] la = a.decode(prompt).clone();
-                float[] lb = b.decode(prompt).clone();
-                assertTrue(java.util.Arrays.equals(la, lb), "logits after the prompt");
+            CudaBackend.GraphStats[] s = decodeLaunchedAndRecorded(recorded, steps);
+            long launches = s[1].launches() - s[0].launches();
+            assertEquals(0, launches % steps, "each step the same pieces: " + s[1]);
+            long pieces = launches / steps;
+            assertTrue(pieces > 5, "a decode step of some 90 ops in pieces of 7: " + s[1]);
+            assertEquals(launches, s[1].updates() - s[0].updates(), "every piece updated in place (the prompt's last run built them): " + s[1]);
+            assertTrue(s[1].lastNodes() >= 5 * 10, "nodes of all of a step's pieces: " + s[1]);
+        }
+    }
+
+    /**
+     * stories260K over a 9-token prompt (batches of 4) and then steps greedy tokens, launched on the
+     * shared backend and recorded on the given one, the logits equal bit for bit after every run;
+     * returns the recorded backend's graph counters after the prompt and at the end.
+     */
+    private static CudaBackend.GraphStats[] decodeLaunchedAndRecorded(CudaBackend recorded, int steps) throws Exception {
+        int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
+        try (LlamaModel launchedModel = LlamaModel.open(TestFiles.stories260K(), cuda);
+                LlamaModel recordedModel = LlamaModel.open(TestFiles.stories260K(), recorded);
+                LlamaSession a = launchedModel.newSession(128, 4); LlamaSession b = recordedModel.newSession(128, 4)) {
+            float[] la = a.decode(prompt).clone();
+            float[] lb = b.decode(prompt).clone();
+            CudaBackend.GraphStats afterPrompt = recorded.graphStats();
+            for (int step = 0; step < steps; step++) {
+                assertTrue(java.util.Arrays.equals(la, lb), "logits at step " + step);
                 int next = argmax(la);
                 la = a.decode(next).clone();
                 lb = b.decode(next).clone();
-                CudaBackend.GraphStats first = recorded.graphStats();
-                for (int step = 0; step < steps; step++) {
-                    assertTrue(java.util.Arrays.equals(la, lb), "logits at step " + step);
-                    next = argmax(la);
-                    la = a.decode(next).clone();
-                    lb = b.decode(next).clone();
-                }
-                assertTrue(java.util.Arrays.equals(la, lb), "logits at the last step");
-                CudaBackend.GraphStats stats = recorded.graphStats();
-                long launches = stats.launches() - first.launches();
-                assertEquals(0, launches % steps, "each step the same pieces: " + stats);
-                assertTrue(launches / steps > 5, "a decode step of some 90 ops in pieces of 7: " + stats);
-                assertEquals(launches, stats.updates() - first.updates(), "every piece updated in place: " + stats);
-                assertTrue(stats.lastNodes() >= 5 * 10, "nodes of all of a step's pieces: " + stats);
             }
+            assertTrue(java.util.Arrays.equals(la, lb), "logits at the last step");
+            return new CudaBackend.GraphStats[] {afterPrompt, recorded.graphStats()};
         }
     }
 
