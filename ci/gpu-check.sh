@@ -26,7 +26,8 @@
 #      JDK 25 are there (java-devices.txt): the library must load and list the GPU; with the
 #      bundle also 4c-4f: CudaBackendTest, generate on cpu = cuda = cuda with CUDA graphs,
 #      bench-model (stories260K and a 7B shape: launched, also without programmatic dependent
-#      launch and without the fused activation quantizing, as CUDA graphs of 16 ops and whole), the host's
+#      launch, without the fused activation quantizing and with a kernel per matmul and add (no
+#      tsc_matmul_parts fusion), as CUDA graphs of 16 ops and whole), the host's
 #      time per op launched and recorded (CudaHostCost, host-cost.txt), CLIP
 #   5. report.json + report.md summarising all of it (+ nvidia-smi.txt when nvidia-smi exists)
 # Then, optionally, ci/gpu-profile.sh: compute-sanitizer and Nsight Compute where installed.
@@ -158,9 +159,12 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
   # Variants (one JSON line each, named in bench-model.variants in the same order): kernels
   # launched one by one, the same without programmatic dependent launch (TSC_PDL=0), the same
   # with norms and GLUs leaving the activation quantizing to the matmul (TSC_FUSED_QUANTIZE=0),
-  # CUDA graphs of 16 ops (the default), each step as one CUDA graph
+  # the same with q/k/v, gate/up and each projection with its residual add as a kernel apiece
+  # instead of one (TSC_MATVEC_KERNEL=apart), CUDA graphs of 16 ops (the default), each step as
+  # one CUDA graph
   log "java: bench-model on cuda"
-  variants=("launched" "launched, TSC_PDL=0" "launched, TSC_FUSED_QUANTIZE=0" "--cuda-graphs" "--cuda-graphs --cuda-graph-ops 0")
+  variants=("launched" "launched, TSC_PDL=0" "launched, TSC_FUSED_QUANTIZE=0" "launched, TSC_MATVEC_KERNEL=apart" "--cuda-graphs"
+    "--cuda-graphs --cuda-graph-ops 0")
   : >"$OUT/bench-model.variants"
   {
     for model in stories 7b; do
@@ -222,7 +226,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   if [ -s "$OUT/bench-model.jsonl" ]; then echo; echo '```'; paste -d'\n' "$OUT/bench-model.variants" "$OUT/bench-model.jsonl"; echo '```'; fi
   if grep -q '^generation profile' "$OUT/bench-model.err" 2>/dev/null; then
     echo; echo "Decode profiles (stories260K, then the 7B shape, variants as above; host time per op type, then the wait for the GPU):"
-    echo; echo '```'; grep -E '^(== |benchmarking|generation profile|op  |[A-Z(][A-Za-z0-9(), ]+ +[0-9]+ +[0-9.]+ +[0-9.]+%)' "$OUT/bench-model.err"; echo '```'
+    echo; echo '```'; grep -E '^(== |benchmarking|generation profile|op  |[A-Z(][A-Za-z0-9(), +]+ +[0-9]+ +[0-9.]+ +[0-9.]+%)' "$OUT/bench-model.err"; echo '```'
   fi
   if [ -s "$OUT/host-cost.txt" ]; then echo; echo '```'; cat "$OUT/host-cost.txt"; echo '```'; fi
   if [ -s "$OUT/clip-bench.txt" ]; then echo; echo '```'; cat "$OUT/clip-bench.txt"; echo '```'; fi

@@ -40,8 +40,11 @@
  *    for m = 1); each pass reads the weight row once for MT activation rows (1 or 8).
  */
 #include <float.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tessera_cuda.h" /* TSC_MATMUL_PARTS */
 
 /* TSC_EMU: the CPU emulator (native/cuda/emu) compiles this file as C++ to check it without
  * a GPU: the PTX helpers are left out (emu/ptx_matmul.h stands in), and so are the host entry
@@ -493,6 +496,47 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
 
 /* ---- m = 1: weights streamed through shared memory ------------------------------------------ */
 
+/* The weight rows of one m = 1 launch: up to TSC_MATMUL_PARTS matrices of one type and k
+ * (Q, K and V of one input) taken as one column of rows, each with its output and an
+ * optional addend written into it (a residual). Parts past the last have no rows. */
+struct tsc_mv_parts {
+    const uint8_t *w[TSC_MATMUL_PARTS];
+    int64_t w_stride[TSC_MATMUL_PARTS];
+    float *y[TSC_MATMUL_PARTS];
+    const float *add[TSC_MATMUL_PARTS]; /* NULL: none */
+    int64_t end[TSC_MATMUL_PARTS];      /* rows of parts 0..i together */
+};
+
+/* Row `row` of the column: its weights, output and addend. Selects on constant indices, so
+ * the parameter arrays are never indexed at run time (that would copy them to local memory). */
+struct mv_row {
+    const uint8_t *w;
+    float *y;
+    const float *add;
+};
+static __host__ __device__ __forceinline__ mv_row mv_row_of(const tsc_mv_parts &p, int64_t row) {
+    mv_row r = {p.w[0] + row * p.w_stride[0], p.y[0] + row, p.add[0] ? p.add[0] + row : nullptr};
+    for (int j = 1; j < TSC_MATMUL_PARTS; j++)
+        if (row >= p.end[j - 1]) {
+            const int64_t i = row - p.end[j - 1];
+            r = {p.w[j] + i * p.w_stride[j], p.y[j] + i, p.add[j] ? p.add[j] + i : nullptr};
+        }
+    return r;
+}
+
+/* A row's dot product as it is stored: plus its addend (the float add the CPU's Add op makes). */
+static __device__ __forceinline__ void mv_store(const mv_row &r, float v) { *r.y = r.add ? v + *r.add : v; }
+
+#ifdef TSC_EMU
+/* One matrix, no addend (the emulator's kernel checks call the kernels with it). */
+static inline tsc_mv_parts mv_parts_one(float *y, const void *w, int64_t w_stride, int64_t n) {
+    tsc_mv_parts p = {};
+    p.w[0] = (const uint8_t *)w, p.w_stride[0] = w_stride, p.y[0] = y;
+    for (int j = 0; j < TSC_MATMUL_PARTS; j++) p.end[j] = n;
+    return p;
+}
+#endif
+
 /* Groups per tile: 32 lanes x TSC_MV_UNROLL, a whole number of blocks for every type
  * (16 super-blocks), and a multiple of 16 bytes for every block size. */
 #define TSC_MV_TILE_GROUPS (32 * TSC_MV_UNROLL)
@@ -565,15 +609,15 @@ static __device__ __forceinline__ void mv_tile(float &acc, wptr tile, const int8
  * of TSC_MV_SLOTS tiles of its own, one tile ahead of the one it multiplies, so a warp keeps a
  * tile of weight bytes in flight without holding them in registers. A partial last tile
  * copies whole 16-byte pieces (bytes past the row inside the last piece are never decoded).
- * Warp w of block b takes row b·4 + w. MULTI (TSC_MATVEC_BLOCKS, for tuning): a smaller grid
+ * The rows are those of P's parts one after the other (n in all); warp w of block b takes row
+ * b·4 + w and stores it with its addend. MULTI (TSC_MATVEC_BLOCKS, for tuning): a smaller grid
  * whose warps then take rows b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the next
  * row's first tile in flight while the current row's last one is decoded (4 blocks per SM
  * for the registers that takes). A4: every row 4-byte aligned and the block size a multiple
  * of 4 (the usual case: GGUF data is 32-byte aligned), so no span needs shifting. */
 template <int T, bool MULTI, bool A4>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
-    k_matvec_async(float *y, const uint8_t *__restrict__ w, int64_t w_stride, const int8_t *__restrict__ xq,
-                   const tsc_xs *__restrict__ xs, int64_t n, int64_t k) {
+    k_matvec_async(const tsc_mv_parts P, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs, int64_t n, int64_t k) {
     static_assert(!A4 || qtype<T>::bs % 4 == 0, "4-byte aligned spans need a block size that is a multiple of 4");
     TSC_DYN_SMEM(int4, tsc_mv_smem, 16);
     const int64_t row0 = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y, rstep = (int64_t)gridDim.x * TSC_MM_WARPS;
@@ -592,8 +636,8 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
     auto row_offset = [](const uint8_t *r) { return (int)((uintptr_t)r & 15); };
     /* The warp's tiles in order, tile ft into ring slot ft % S; one commit group per call
      * (empty past the last). */
-    const uint8_t *iwr = w + row0 * w_stride; /* the row and tile the next call copies */
-    int64_t ift = 0, it = 0;
+    const uint8_t *iwr = mv_row_of(P, row0).w; /* the row and tile the next call copies */
+    int64_t ift = 0, it = 0, irow = row0;
     auto issue_next = [&]() {
         if (ift < total) {
             const int o = row_offset(iwr);
@@ -603,7 +647,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
             const uint8_t *src = iwr - o + it * TB;
             for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
             it++;
-            if (MULTI && it == tiles) it = 0, iwr += rstep * w_stride;
+            if (MULTI && it == tiles) it = 0, irow += rstep, iwr = irow < n ? mv_row_of(P, irow).w : iwr;
         }
         ift++;
         cp_async_commit();
@@ -613,7 +657,8 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
     pdl_wait();                                   /* xq, xs (and y) from here on */
     float acc = 0.0f;
     int64_t row = row0, t = 0;
-    int o = row_offset(w + row0 * w_stride);
+    mv_row r = mv_row_of(P, row0);
+    int o = row_offset(r.w);
     for (int64_t ft = 0; ft < total; ft++) {
         issue_next();
         const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
@@ -624,14 +669,14 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
         t++;
         if (MULTI && t == tiles) { /* the row is done: on to the warp's next one */
             const float v = tsc_warp_sum(acc);
-            if (lane == 0) y[row] = v;
+            if (lane == 0) mv_store(r, v);
             acc = 0.0f, t = 0, row += rstep;
-            o = row_offset(w + row * w_stride);
+            if (row < n) r = mv_row_of(P, row), o = row_offset(r.w);
         }
     }
     if (!MULTI) {
         const float v = tsc_warp_sum(acc);
-        if (lane == 0) y[row0] = v;
+        if (lane == 0) mv_store(r, v);
     }
 }
 
@@ -729,8 +774,8 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_f(float *y, int64_
  * 16-byte vector: as k_matvec_async, tiles of 32 lanes x TSC_MV_UNROLL vectors of 16 bytes
  * (lane i takes vectors i, i+32, ...) copied by cp.async into a per-warp ring of S slots. */
 template <int WT>
-__global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(float *y, const uint8_t *__restrict__ w, int64_t w_stride,
-                                                                        const float *__restrict__ x, int64_t n, int64_t k, int S) {
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(const tsc_mv_parts P, const float *__restrict__ x,
+                                                                        int64_t n, int64_t k, int S) {
     TSC_DYN_SMEM(int4, tsc_mv_smem, 16);
     const int64_t row = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y;
     if (row >= n) return;
@@ -739,7 +784,8 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(float *
     uint8_t *ring = (uint8_t *)tsc_mv_smem + (int64_t)threadIdx.y * S * TB;
     const int lane = threadIdx.x;
     const int64_t nv = k / V, rb = nv * 16, tiles = (rb + TB - 1) / TB;
-    const uint8_t *wr = w + row * w_stride;
+    const mv_row r = mv_row_of(P, row);
+    const uint8_t *wr = r.w;
     auto issue = [&](int64_t t) {
         if (t < tiles) {
             const int64_t bytes = rb - t * TB < TB ? rb - t * TB : TB;
@@ -781,7 +827,16 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(float *
         __syncwarp();
     }
     const float v = tsc_warp_sum(acc);
-    if (lane == 0) y[row] = v;
+    if (lane == 0) mv_store(r, v);
+}
+
+/* y[r][i] += add[r][i] over rows x n: a part's addend where its kernel did not add it. */
+__global__ void k_add_rows(float *y, int64_t y_stride_f, const float *add, int64_t add_stride_f, int64_t rows, int64_t n) {
+    tsc_pdl_enter();
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * n) return;
+    const int64_t r = i / n, e = i % n;
+    y[r * y_stride_f + e] = y[r * y_stride_f + e] + add[r * add_stride_f + e];
 }
 
 /* ---- dequantization ----------------------------------------------------------------------- */
@@ -861,7 +916,8 @@ extern "C" TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x
 
 /* TSC_MATVEC_KERNEL (read at every call, for benchmarks comparing the paths on one GPU):
  * "regs" makes m = 1 use the register-load kernels instead of the cp.async ones, "nopdl"
- * launches without programmatic dependent launch; both may be given ("regs,nopdl"). */
+ * launches without programmatic dependent launch, "apart" gives each part of
+ * tsc_matmul_parts and each addend a kernel of its own; several may be given ("regs,nopdl"). */
 static int matvec_option(const char *what) {
     const char *e = getenv("TSC_MATVEC_KERNEL");
     return e != NULL && strstr(e, what) != NULL;
@@ -887,55 +943,113 @@ static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 gri
     else tsc_launch_pdl(c, kernel, grid, block, smem, args...);
 }
 
+/* A matmul's own operands, beside those its call shares (x, weight type, k, m): one part of
+ * tsc_matmul_parts; tsc_matmul is one part without addend. */
+struct mm_part {
+    float *y;
+    int64_t y_stride;
+    const uint8_t *w;
+    int64_t w_stride;
+    int64_t n;
+    const float *add; /* NULL: none */
+    int64_t add_stride;
+};
+
+/* The parts' rows as one column for the m = 1 kernels. */
+static tsc_mv_parts mv_parts(const mm_part *p, int count) {
+    tsc_mv_parts P = {};
+    int64_t end = 0;
+    for (int j = 0; j < TSC_MATMUL_PARTS; j++) {
+        if (j < count) P.w[j] = p[j].w, P.w_stride[j] = p[j].w_stride, P.y[j] = p[j].y, P.add[j] = p[j].add, end += p[j].n;
+        P.end[j] = end;
+    }
+    return P;
+}
+
+/* The addends of parts whose product kernel did not add them: one kernel each. */
+static void add_parts(struct tsc_context *c, const mm_part *p, int count, int64_t m) {
+    for (int j = 0; j < count; j++)
+        if (p[j].add != NULL && p[j].n > 0)
+            launch_pdl(c, k_add_rows, dim3((unsigned)tsc_cdiv(m * p[j].n, 256)), dim3(256), 0, p[j].y, p[j].y_stride / 4, p[j].add,
+                       p[j].add_stride / 4, m, p[j].n);
+}
+
+/* Launches the products of block-type weights; true when the kernel also added the addends
+ * (m = 1: every part's rows in one launch), false when add_parts must. */
 template <int T>
-static void launch_q(struct tsc_context *c, float *y, int64_t ys, const uint8_t *w, int64_t w_stride, const int8_t *xq,
-                     const tsc_xs *xs, int64_t n, int64_t k, int64_t m) {
+static bool launch_q(struct tsc_context *c, const mm_part *p, int count, int64_t n_all, const int8_t *xq, const tsc_xs *xs,
+                     int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
     if (m == 1 && !matvec_option("regs")) {
         /* Ring of 2 slots: while a warp waits for tile t, tile t + 1 is in flight too, and
          * with 8 blocks of 4 warps per SM (registers) that is 64 tiles (>= 70 KB) per SM,
          * well above what HBM3 needs; 2 slots (<= 35 KB per block) keep 8 blocks resident,
          * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
-        const unsigned blocks = matvec_blocks(c, n);
-        const bool multi = (int64_t)blocks * TSC_MM_WARPS < n;
+        const unsigned blocks = matvec_blocks(c, n_all);
+        const bool multi = (int64_t)blocks * TSC_MM_WARPS < n_all;
         const dim3 grid(blocks);
         const size_t smem = mv_smem_bytes<T>();
+        const tsc_mv_parts P = mv_parts(p, count);
         if constexpr (qtype<T>::bs % 4 == 0) {
-            if ((((uintptr_t)w | (uintptr_t)w_stride) & 3) == 0) { /* every row 4-byte aligned */
-                if (multi) launch_pdl(c, k_matvec_async<T, true, true>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
-                else launch_pdl(c, k_matvec_async<T, false, true>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
-                return;
+            uintptr_t bits = 0;
+            for (int j = 0; j < count; j++) bits |= (uintptr_t)p[j].w | (uintptr_t)p[j].w_stride;
+            if ((bits & 3) == 0) { /* every row 4-byte aligned */
+                if (multi) launch_pdl(c, k_matvec_async<T, true, true>, grid, block, smem, P, xq, xs, n_all, k);
+                else launch_pdl(c, k_matvec_async<T, false, true>, grid, block, smem, P, xq, xs, n_all, k);
+                return true;
             }
         }
-        if (multi) launch_pdl(c, k_matvec_async<T, true, false>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
-        else launch_pdl(c, k_matvec_async<T, false, false>, grid, block, smem, y, w, w_stride, xq, xs, n, k);
-    } else if (m == 1) {
-        dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
-        TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_q<T, 1, TSC_MV_UNROLL>)(y, ys, w, w_stride, xq, xs, n, k, m);
-    } else {
-        dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, 8));
-        TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_q<T, 8, 1>)(y, ys, w, w_stride, xq, xs, n, k, m);
+        if (multi) launch_pdl(c, k_matvec_async<T, true, false>, grid, block, smem, P, xq, xs, n_all, k);
+        else launch_pdl(c, k_matvec_async<T, false, false>, grid, block, smem, P, xq, xs, n_all, k);
+        return true;
     }
+    for (int j = 0; j < count; j++) {
+        const int64_t n = p[j].n, ys = p[j].y_stride / 4;
+        if (n == 0) continue;
+        if (m == 1) {
+            dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), 1);
+            TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_q<T, 1, TSC_MV_UNROLL>)(p[j].y, ys, p[j].w, p[j].w_stride, xq, xs, n, k, m);
+        } else {
+            dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, 8));
+            TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_q<T, 8, 1>)(p[j].y, ys, p[j].w, p[j].w_stride, xq, xs, n, k, m);
+        }
+    }
+    return false;
 }
 
+/* As launch_q for F16/BF16/F32 weights (x as given). */
 template <int WT>
-static void launch_f(struct tsc_context *c, float *y, int64_t ys, const void *w, int64_t ws, const float *x, int64_t xs,
-                     int64_t n, int64_t k, int64_t m) {
+static bool launch_f(struct tsc_context *c, const mm_part *p, int count, int64_t n_all, const float *x, int64_t xs, int64_t k,
+                     int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
     const int64_t V = WT == TS_TYPE_F32 ? 4 : 8;
-    const int vec = aligned(w, 16) && (n == 1 || ws % 16 == 0) && aligned(x, 16) && (m == 1 || xs % 16 == 0) && k % V == 0;
-    dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, m == 1 ? 1 : 8));
-    if (m == 1 && vec && !matvec_option("regs")) {
+    const bool xvec = aligned(x, 16) && (m == 1 || xs % 16 == 0) && k % V == 0;
+    auto wvec = [](const mm_part &q) { return aligned(q.w, 16) && (q.n <= 1 || q.w_stride % 16 == 0); };
+    bool all_vec = xvec;
+    for (int j = 0; j < count; j++) all_vec = all_vec && wvec(p[j]);
+    if (m == 1 && all_vec && !matvec_option("regs")) {
         const int64_t tb = 32 * TSC_MV_UNROLL * 16;
         const int64_t S = 2; /* 2 slots of 2 KiB per warp, as launch_q */
-        launch_pdl(c, k_matvec_async_f<WT>, grid, block, (size_t)(S * tb * TSC_MM_WARPS), y, (const uint8_t *)w, ws, x, n, k, (int)S);
-    } else if (m == 1) {
-        if (vec) TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 1, 4, 1>)(y, ys, w, ws, x, xs / 4, n, k, m);
-        else TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 1, 1, 0>)(y, ys, w, ws, x, xs / 4, n, k, m);
-    } else {
-        if (vec) TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 8, 1, 1>)(y, ys, w, ws, x, xs / 4, n, k, m);
-        else TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 8, 1, 0>)(y, ys, w, ws, x, xs / 4, n, k, m);
+        launch_pdl(c, k_matvec_async_f<WT>, dim3((unsigned)tsc_cdiv(n_all, TSC_MM_WARPS)), block, (size_t)(S * tb * TSC_MM_WARPS),
+                   mv_parts(p, count), x, n_all, k, (int)S);
+        return true;
     }
+    for (int j = 0; j < count; j++) {
+        const int64_t n = p[j].n, ys = p[j].y_stride / 4, ws = p[j].w_stride;
+        float *y = p[j].y;
+        const void *w = p[j].w;
+        if (n == 0) continue;
+        const bool vec = xvec && wvec(p[j]);
+        dim3 grid((unsigned)tsc_cdiv(n, TSC_MM_WARPS), (unsigned)tsc_cdiv(m, m == 1 ? 1 : 8));
+        if (m == 1) {
+            if (vec) TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 1, 4, 1>)(y, ys, w, ws, x, xs / 4, n, k, m);
+            else TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 1, 1, 0>)(y, ys, w, ws, x, xs / 4, n, k, m);
+        } else {
+            if (vec) TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 8, 1, 1>)(y, ys, w, ws, x, xs / 4, n, k, m);
+            else TSC_LAUNCH(grid, block, 0, c->stream, k_matmul_f<WT, 8, 1, 0>)(y, ys, w, ws, x, xs / 4, n, k, m);
+        }
+    }
+    return false;
 }
 
 /* Bytes of one row of k elements of w_type and its elements per block (0: not a matmul type). */
@@ -952,73 +1066,182 @@ static int64_t mm_row_bytes(int32_t t, int64_t k, int64_t *qk) {
     return 0;
 }
 
-extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
-                                     const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
-    struct tsc_context *c = NULL;
-    int32_t st = tsc_enter_keep_xq(ctx, "tsc_matmul", &c); /* the quantized path below decides about the cache */
-    if (st) return st;
+/* The operands the parts of a call share, checked as tsc_matmul documents them; fn names the
+ * function in the messages. *qk_out: elements per weight block (1: a float type). */
+static int32_t mm_check_shared(const char *fn, int32_t w_type, const float *x, int64_t x_stride, int64_t k, int64_t m,
+                               int64_t *qk_out) {
     int64_t qk = 0;
     (void)mm_row_bytes(w_type, 0, &qk);
+    *qk_out = qk;
     if (qk == 0)
         return tsc_set_error(TS_ERR_UNSUPPORTED,
-                             "tsc_matmul: weight type %d is not supported on CUDA (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
+                             "%s: weight type %d is not supported on CUDA (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
                              "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)",
-                             (int)w_type);
-    const int quant = qk > 1;
-    if (n < 0 || k < 0 || m < 0)
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: n=%lld, k=%lld, m=%lld must be >= 0", (long long)n,
-                             (long long)k, (long long)m);
+                             fn, (int)w_type);
+    if (k < 0 || m < 0)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: k=%lld, m=%lld must be >= 0", fn, (long long)k, (long long)m);
     if (k % qk != 0)
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: k=%lld is not a multiple of the block size %lld", (long long)k,
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: k=%lld is not a multiple of the block size %lld", fn, (long long)k,
                              (long long)qk);
-    if (n == 0 || m == 0) return TS_OK;
-    if (m > 65535LL * 8 || n > 0x7fffffffLL * TSC_MM_WARPS)
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: n=%lld or m=%lld too large for one launch", (long long)n,
-                             (long long)m);
-    if (k == 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: k must be > 0");
+    if (m > 65535LL * 8) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: m=%lld too large for one launch", fn, (long long)m);
+    if (m == 0) return TS_OK;
+    if (k == 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: k must be > 0", fn);
     const int64_t wsz = mm_row_bytes(w_type, k, &qk);
     if (wsz > 0x7fffffffLL) /* the decoders address a row with 32-bit offsets */
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: a weight row of %lld bytes is over 2 GiB", (long long)wsz);
-    const int64_t wal = w_type == TS_TYPE_F32 ? 4 : 2;
-    if (y == NULL || w == NULL || x == NULL)
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: %s is NULL", y == NULL ? "y" : w == NULL ? "w" : "x");
-    if (!aligned(y, 4) || !aligned(x, 4) || !aligned(w, wal) || y_stride % 4 || x_stride % 4 || w_stride % wal)
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT,
-                             "tsc_matmul: pointers/strides misaligned (y, x: 4 bytes; w: %lld bytes)", (long long)wal);
-    if ((n > 1 && w_stride < wsz) || (m > 1 && (y_stride < 4 * n || x_stride < 4 * k)))
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul: a row stride is shorter than its row");
-    if (m > 1) {
-        st = tsc_matmul_mma(c, y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
-        if (st != TSC_NOT_HANDLED) {
-            tsc_xq_release(c);
-            return st;
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: a weight row of %lld bytes is over 2 GiB", fn, (long long)wsz);
+    if (x == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: x is NULL", fn);
+    if (!aligned(x, 4) || x_stride % 4) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: x or x_stride misaligned (4 bytes)", fn);
+    if (m > 1 && x_stride < 4 * k) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: a row stride is shorter than its row", fn);
+    return TS_OK;
+}
+
+/* One part's own operands (after mm_check_shared); what names the part in the messages. */
+static int32_t mm_check_part(const char *what, const mm_part &p, int32_t w_type, int64_t k, int64_t m) {
+    int64_t qk;
+    const int64_t wsz = mm_row_bytes(w_type, k, &qk), wal = w_type == TS_TYPE_F32 ? 4 : 2;
+    if (p.n < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: n=%lld must be >= 0", what, (long long)p.n);
+    if (p.n > 0x7fffffffLL * TSC_MM_WARPS)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: n=%lld too large for one launch", what, (long long)p.n);
+    if (p.n == 0 || m == 0) return TS_OK;
+    if (p.y == NULL || p.w == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: %s is NULL", what, p.y == NULL ? "y" : "w");
+    if (!aligned(p.y, 4) || !aligned(p.w, wal) || p.y_stride % 4 || p.w_stride % wal)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: pointers/strides misaligned (y, x: 4 bytes; w: %lld bytes)", what,
+                             (long long)wal);
+    if (p.add != NULL && (!aligned(p.add, 4) || p.add_stride % 4))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: addend or its stride misaligned (4 bytes)", what);
+    if ((p.n > 1 && p.w_stride < wsz) || (m > 1 && (p.y_stride < 4 * p.n || (p.add != NULL && p.add_stride < 4 * p.n))))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: a row stride is shorter than its row", what);
+    return TS_OK;
+}
+
+/* Bytes [lo, hi) that rows x row_bytes at stride cover. */
+struct mm_span {
+    uintptr_t lo, hi;
+};
+static mm_span span_of(const void *p, int64_t rows, int64_t stride, int64_t row_bytes) {
+    const uintptr_t lo = (uintptr_t)p;
+    return {lo, lo + (uintptr_t)((rows - 1) * stride + row_bytes)};
+}
+static bool spans_meet(mm_span a, mm_span b) { return a.lo < b.hi && b.lo < a.hi; }
+
+/* The parts' products of x, each plus its addend, after the checks: for the block types x is
+ * quantized once (or its cached copy taken); at m = 1 one kernel computes every part. */
+static int32_t mm_run(struct tsc_context *c, const char *fn, const mm_part *p, int count, int32_t w_type, const float *x,
+                      int64_t x_stride, int64_t k, int64_t m) {
+    int64_t n_all = 0, qk;
+    for (int j = 0; j < count; j++) n_all += p[j].n;
+    if (n_all == 0 || m == 0) return TS_OK;
+    if (n_all > 0x7fffffffLL * TSC_MM_WARPS)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: %lld rows in all, too many for one launch", fn, (long long)n_all);
+    bool any_add = false;
+    for (int j = 0; j < count; j++) any_add |= p[j].add != NULL;
+    if ((count > 1 || any_add) && matvec_option("apart")) { /* each part and each addend its own kernel, to compare */
+        for (int j = 0; j < count; j++) {
+            mm_part q = p[j];
+            q.add = NULL;
+            const int32_t st = mm_run(c, fn, &q, 1, w_type, x, x_stride, k, m);
+            if (st) return st;
         }
+        add_parts(c, p, count, m);
+        return tsc_launch_status(fn);
     }
-    if (quant) {
+    mm_part rest[TSC_MATMUL_PARTS];
+    if (m > 1) { /* tensor cores where they take the type and shape, the plain kernels for the rest */
+        int left = 0;
+        for (int j = 0; j < count; j++) {
+            if (p[j].n == 0) continue;
+            const int32_t st = tsc_matmul_mma(c, p[j].y, p[j].y_stride, p[j].w, w_type, p[j].w_stride, x, x_stride, p[j].n, k, m);
+            if (st == TSC_NOT_HANDLED) {
+                rest[left++] = p[j];
+                continue;
+            }
+            tsc_xq_release(c);
+            if (st) return st;
+            add_parts(c, &p[j], 1, m);
+        }
+        if (left == 0) return tsc_launch_status(fn);
+        p = rest, count = left, n_all = 0;
+        for (int j = 0; j < count; j++) n_all += p[j].n;
+    }
+    (void)mm_row_bytes(w_type, 0, &qk);
+    bool added = false;
+    if (qk > 1) {
         int8_t *xq;
         tsc_xs *xs;
         if (!tsc_xq_find(c, x, x_stride, k, m, &xq, &xs)) {
-            st = tsc_xq_make(c, x, x_stride, k, m, &xq, &xs);
+            const int32_t st = tsc_xq_make(c, x, x_stride, k, m, &xq, &xs);
             if (st) return st;
             const int64_t nb = k / 32;
             launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, xq, xs,
                        x, x_stride / 4, m, nb);
         }
-        const uint8_t *wb = (const uint8_t *)w;
-        const int64_t ys = y_stride / 4;
-        for_block_type(w_type, [&](auto tag) { launch_q<decltype(tag)::value>(c, y, ys, wb, w_stride, xq, xs, n, k, m); });
-        st = tsc_launch_status("tsc_matmul");
+        for_block_type(w_type, [&](auto tag) { added = launch_q<decltype(tag)::value>(c, p, count, n_all, xq, xs, k, m); });
         /* y written over x: the next call must quantize the new values */
-        const char *x0 = (const char *)x, *x1 = x0 + (m - 1) * x_stride + 4 * k;
-        const char *y0 = (const char *)y, *y1 = y0 + (m - 1) * y_stride + 4 * n;
-        if (st || (y0 < x1 && x0 < y1)) tsc_xq_release(c);
-        return st;
+        const mm_span xspan = span_of(x, m, x_stride, 4 * k);
+        for (int j = 0; j < count; j++)
+            if (p[j].n > 0 && spans_meet(span_of(p[j].y, m, p[j].y_stride, 4 * p[j].n), xspan)) tsc_xq_release(c);
+    } else {
+        tsc_xq_release(c);
+        if (w_type == TS_TYPE_F16) added = launch_f<TS_TYPE_F16>(c, p, count, n_all, x, x_stride, k, m);
+        else if (w_type == TS_TYPE_BF16) added = launch_f<TS_TYPE_BF16>(c, p, count, n_all, x, x_stride, k, m);
+        else added = launch_f<TS_TYPE_F32>(c, p, count, n_all, x, x_stride, k, m);
     }
-    tsc_xq_release(c);
-    if (w_type == TS_TYPE_F16) launch_f<TS_TYPE_F16>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
-    else if (w_type == TS_TYPE_BF16) launch_f<TS_TYPE_BF16>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
-    else launch_f<TS_TYPE_F32>(c, y, y_stride / 4, w, w_stride, x, x_stride, n, k, m);
-    return tsc_launch_status("tsc_matmul");
+    if (!added) add_parts(c, p, count, m);
+    const int32_t st = tsc_launch_status(fn);
+    if (st) tsc_xq_release(c);
+    return st;
+}
+
+extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
+                                     const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter_keep_xq(ctx, "tsc_matmul", &c); /* mm_run decides about the cache */
+    if (st) return st;
+    const mm_part part = {y, y_stride, (const uint8_t *)w, w_stride, n, NULL, 0};
+    int64_t qk;
+    st = mm_check_shared("tsc_matmul", w_type, x, x_stride, k, m, &qk);
+    if (!st) st = mm_check_part("tsc_matmul", part, w_type, k, m);
+    return st ? st : mm_run(c, "tsc_matmul", &part, 1, w_type, x, x_stride, k, m);
+}
+
+extern "C" TS_API int32_t tsc_matmul_parts(void *ctx, int32_t parts, float *const *y, const int64_t *y_stride, const void *const *w,
+                                           const int64_t *w_stride, const int64_t *n, const float *const *add,
+                                           const int64_t *add_stride, int32_t w_type, const float *x, int64_t x_stride, int64_t k,
+                                           int64_t m) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter_keep_xq(ctx, "tsc_matmul_parts", &c);
+    if (st) return st;
+    if (parts < 1 || parts > TSC_MATMUL_PARTS)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul_parts: parts=%d must be in [1, %d]", (int)parts, TSC_MATMUL_PARTS);
+    if (y == NULL || y_stride == NULL || w == NULL || w_stride == NULL || n == NULL || (add != NULL && add_stride == NULL))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul_parts: a host array is NULL");
+    int64_t qk;
+    st = mm_check_shared("tsc_matmul_parts", w_type, x, x_stride, k, m, &qk);
+    if (st) return st;
+    mm_part p[TSC_MATMUL_PARTS];
+    for (int j = 0; j < parts; j++) {
+        p[j] = {y[j], y_stride[j], (const uint8_t *)w[j], w_stride[j], n[j], add ? add[j] : NULL, add ? add_stride[j] : 0};
+        char what[48];
+        snprintf(what, sizeof what, "tsc_matmul_parts, part %d", j);
+        st = mm_check_part(what, p[j], w_type, k, m);
+        if (st) return st;
+    }
+    if (m == 0) return TS_OK;
+    /* Outputs overlap nothing: no part may read what another writes, whichever kernel runs first. */
+    const mm_span xspan = span_of(x, m, x_stride, 4 * k);
+    for (int j = 0; j < parts; j++) {
+        if (p[j].n == 0) continue;
+        const mm_span yj = span_of(p[j].y, m, p[j].y_stride, 4 * p[j].n);
+        bool meets = spans_meet(yj, xspan);
+        for (int i = 0; i < parts && !meets; i++) {
+            if (p[i].n == 0) continue;
+            meets = (i != j && spans_meet(yj, span_of(p[i].y, m, p[i].y_stride, 4 * p[i].n))) ||
+                    (p[i].add != NULL && spans_meet(yj, span_of(p[i].add, m, p[i].add_stride, 4 * p[i].n)));
+        }
+        if (meets)
+            return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul_parts: the output of part %d overlaps x, an addend or another output", j);
+    }
+    return mm_run(c, "tsc_matmul_parts", p, parts, w_type, x, x_stride, k, m);
 }
 
 extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, const void *x, int32_t type, int64_t x_stride,

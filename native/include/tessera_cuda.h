@@ -127,6 +127,19 @@ TS_API int32_t tsc_quantize_q8_0(void *ctx, void *dst, const float *x, int64_t x
  * TS_TYPE_F32: float products of the weights with x as given (no rounding of x). w and
  * w_stride 2-byte aligned (F32: 4); 16-byte aligned rows are read fastest. Scratch from the pool. */
 TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
+/* Most parts of one tsc_matmul_parts call. */
+#define TSC_MATMUL_PARTS 4
+/* Several products of one x at once, for i < parts (1..TSC_MATMUL_PARTS):
+ *   y[i] [m x n[i]] = x · w[i]ᵀ, plus add[i] [m x n[i]] element-wise where add[i] is not NULL
+ * (row strides y_stride[i], w_stride[i], add_stride[i] bytes), every w[i] of type w_type with
+ * rows of k: Q, K and V of one input, or a projection and the residual it is added to. Each
+ * part's values are those of tsc_matmul followed by a float add (y = product + add), bit for
+ * bit; for m = 1 one kernel computes every part's rows and adds the addends as it stores
+ * them (TSC_MATVEC_KERNEL=apart: a kernel per part and per addend, to compare). y, w, n,
+ * y_stride, w_stride, add and add_stride are HOST arrays of `parts` entries holding dev
+ * pointers; add may be NULL (no addends; add_stride is then not read). The checks are
+ * tsc_matmul's per part; besides, no output may overlap x, an addend or another output. */
+TS_API int32_t tsc_matmul_parts(void *ctx, int32_t parts, float *const *y, const int64_t *y_stride, const void *const *w, const int64_t *w_stride, const int64_t *n, const float *const *add, const int64_t *add_stride, int32_t w_type, const float *x, int64_t x_stride, int64_t k, int64_t m);
 /* y[rows][n] (dev F32, row stride y_stride bytes) = rows of x (dev, any tsc_matmul weight
  * type, row stride x_stride bytes; n a multiple of the block size), the values of the CPU's
  * ts_dequantize bit for bit. */

@@ -247,6 +247,22 @@ static void do_set(void *a) {
             die("matmul");
 }
 
+/* The same step as the CUDA backend hands it over: q/k/v and gate/up one tsc_matmul_parts call
+ * each (one kernel), o and down alone. */
+static void do_set_parts(void *a) {
+    set_arg *s = a;
+    for (int i = 0; i < s->n_mats;) {
+        const int j = i % 7, parts = j == 0 ? 3 : j == 4 ? 2 : 1;
+        float *y[3];
+        const void *w[3];
+        int64_t ys[3] = {0, 0, 0}, ws[3];
+        for (int p = 0; p < parts; p++) y[p] = s->y + p * s->n[i], w[p] = s->w[i + p], ws[p] = row_bytes(s->type, s->k[i + p]);
+        if (tsc_matmul_parts(ctx, parts, y, ys, w, ws, &s->n[i], NULL, NULL, s->type, s->x, 0, s->k[i], 1) != TS_OK)
+            die("matmul_parts");
+        i += parts;
+    }
+}
+
 /* The same step recorded and run as one CUDA graph (recorded anew each call, as the Java
  * backend does per decode step; the kept graph is updated in place). */
 static void do_set_graph(void *a) {
@@ -291,7 +307,7 @@ static void bench_weight_set(int32_t type) {
             s->n_mats++;
         }
     s->x = rand_floats(11008, 5);
-    s->y = dalloc(11008 * 4);
+    s->y = dalloc(3 * 11008 * 4); /* room for the outputs of one tsc_matmul_parts call */
     char name[128];
     snprintf(name, sizeof name, "%s llama-7b shapes, %d layers, %.2f GiB%s", tname(type), layers, total / (1 << 30), variant_tag());
     double sec = time_it(do_set, s);
@@ -306,6 +322,8 @@ static void bench_weight_set(int32_t type) {
             result("weightset", vname, time_it(do_set, s), total, 0);
         }
         unsetenv("TSC_MATVEC_KERNEL");
+        snprintf(name, sizeof name, "%s llama-7b shapes, %d layers [q/k/v, gate/up as parts]", tname(type), layers);
+        result("weightset", name, time_it(do_set_parts, s), total, 0);
         /* The host's share: time to enqueue one step (224 calls) with the GPU idle at the start.
          * Close to the step time above means the step is bound by launch overhead, not memory. */
         snprintf(name, sizeof name, "%s llama-7b shapes: host enqueue only, %d calls", tname(type), s->n_mats);

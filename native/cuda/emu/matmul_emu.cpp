@@ -128,15 +128,15 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad) {
                 name = "matvec_async";
                 launch(dim3((unsigned)tsc_cdiv(n, TSC_MM_WARPS)), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(), [&] {
                     if constexpr (qtype<T>::bs % 4 == 0)
-                        if (a4) return k_matvec_async<T, false, true>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k);
-                    k_matvec_async<T, false, false>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k);
+                        if (a4) return k_matvec_async<T, false, true>(mv_parts_one(y.data(), w, ws, n), xq.data(), xs.data(), n, k);
+                    k_matvec_async<T, false, false>(mv_parts_one(y.data(), w, ws, n), xq.data(), xs.data(), n, k);
                 });
             } else if (path == 1) { /* one block: each warp takes rows w, w + 4, ... (TSC_MATVEC_BLOCKS) */
                 name = "matvec_async 1";
                 launch(dim3(1), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(), [&] {
                     if constexpr (qtype<T>::bs % 4 == 0)
-                        if (a4) return k_matvec_async<T, true, true>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k);
-                    k_matvec_async<T, true, false>(y.data(), (const uint8_t *)w, ws, xq.data(), xs.data(), n, k);
+                        if (a4) return k_matvec_async<T, true, true>(mv_parts_one(y.data(), w, ws, n), xq.data(), xs.data(), n, k);
+                    k_matvec_async<T, true, false>(mv_parts_one(y.data(), w, ws, n), xq.data(), xs.data(), n, k);
                 });
             } else if (path == 2) {
                 name = "matmul_q regs";
@@ -211,7 +211,7 @@ static void check_float_type(int64_t n, int64_t k, bool aligned_rows) {
         if (path == 0) {
             const int64_t S = 2, tb = 32 * TSC_MV_UNROLL * 16;
             launch(grid, block, (size_t)(S * tb * TSC_MM_WARPS),
-                   [&] { k_matvec_async_f<WT>(y.data(), (const uint8_t *)w, ws, x, n, k, (int)S); });
+                   [&] { k_matvec_async_f<WT>(mv_parts_one(y.data(), w, ws, n), x, n, k, (int)S); });
         } else if (path == 1) {
             launch(grid, block, 0, [&] { k_matmul_f<WT, 1, 4, 1>(y.data(), n, w, ws, x, k, n, k, m); });
         } else {

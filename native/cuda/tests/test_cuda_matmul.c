@@ -331,6 +331,133 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
     free(wf), free(x0), free(nw), free(w), free(out[0]), free(out[1]);
 }
 
+/* tsc_matmul_parts: products of one x by up to 4 matrices, two with addends, equal bit for
+ * bit to tsc_matmul per part followed by the float add (done here on the host), with the
+ * parts' rows in one kernel (m = 1), with each part and addend its own kernel
+ * (TSC_MATVEC_KERNEL=apart), at m = 3 (plain kernels) and m = 20 (tensor cores). Odd row counts, padded strides (weights 2-byte
+ * aligned apart from the first part), outputs' padding untouched; for m = 1 the recorded
+ * kernels are counted: the quantizer (block types) and one matvec, against the quantizer and
+ * a kernel per part and per addend apart. */
+static void check_parts(void *ctx, uint64_t *seed, int32_t w_type, int64_t m) {
+    const ts_type_traits *t = ts_get_type_traits(w_type);
+    enum { P = 4 };
+    const int64_t k = 512, row = (int64_t)ts_qtype_row_size(w_type, k);
+    const int64_t n[P] = {37, m == 1 ? 600 : 64, 5, m == 1 ? 1400 : 130}; /* m = 1: more rows than 4 per SM, for TSC_MATVEC_BLOCKS */
+    /* Block types: rows at several alignments. Float types: 16-byte aligned rows, which their
+     * one-kernel path needs (others take a kernel per part, as tsc_matmul does). */
+    const int quant = ts_get_type_traits(w_type)->blck_size > 1, q = quant ? 1 : 0;
+    const int64_t ws[P] = {row + 16 - row % 16, quant ? row + 2 : row + 16, row, quant ? row + 6 : row + 48};
+    const int has_add[P] = {1, 0, 0, 1};
+    void *dw[P];
+    float *dy[P], *dadd[P], *dref[P], *host_add[P];
+    const float *add[P];
+    int64_t ys[P], as[P];
+    float *x = tsc_test_randn(seed, m * k, 1.0f);
+    float *dx = tsc_test_up(ctx, x, m * k * 4);
+    for (int j = 0; j < P; j++) {
+        float *wf = tsc_test_randn(seed, n[j] * k, 0.05f);
+        char *w = calloc((size_t)(n[j] * ws[j]), 1);
+        for (int64_t r = 0; r < n[j]; r++) CHECK(ts_quantize(w + r * ws[j], w_type, wf + r * k, 1, k) == TS_OK, "quantize");
+        dw[j] = tsc_test_up(ctx, w, n[j] * ws[j]);
+        ys[j] = 4 * n[j] + 8, as[j] = 4 * n[j] + 12;
+        host_add[j] = tsc_test_randn(seed, m * as[j] / 4, 2.0f);
+        dadd[j] = tsc_test_up(ctx, host_add[j], m * as[j]);
+        add[j] = has_add[j] ? dadd[j] : NULL;
+        CHECK(tsc_alloc(ctx, m * ys[j], (void **)&dy[j]) == TS_OK && tsc_alloc(ctx, m * ys[j], (void **)&dref[j]) == TS_OK, "alloc");
+        CHECK(tsc_matmul(ctx, dref[j], ys[j], dw[j], w_type, ws[j], dx, 4 * k, n[j], k, m) == TS_OK, "%s", tsc_last_error());
+        free(wf), free(w);
+    }
+    static const char *modes[] = {"one kernel", "apart"};
+    int64_t nodes[2] = {0, 0};
+    int same = 1;
+    for (int mode = 0; mode < 2; mode++) {
+        if (mode == 1) setenv("TSC_MATVEC_KERNEL", "apart", 1);
+        for (int j = 0; j < P; j++) CHECK(tsc_memset(ctx, dy[j], 0x7f, m * ys[j]) == TS_OK, "%s", tsc_last_error());
+        /* a fresh copy of x: no quantization cached from before, so every run counts the quantizer */
+        float *dx2 = tsc_test_up(ctx, x, m * k * 4);
+        const int recorded = m == 1;
+        if (recorded) CHECK(tsc_graph_begin(ctx) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_matmul_parts(ctx, P, dy, ys, (const void *const *)dw, ws, n, add, as, w_type, dx2, 4 * k, k, m) == TS_OK, "%s",
+              tsc_last_error());
+        if (recorded) {
+            int64_t stats[TSC_GRAPH_STATS_COUNT];
+            CHECK(tsc_graph_end(ctx, 7, 1) == TS_OK && tsc_graph_stats(ctx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s",
+                  tsc_last_error());
+            nodes[mode] = stats[TSC_GRAPH_NODES];
+        }
+        unsetenv("TSC_MATVEC_KERNEL");
+        for (int j = 0; j < P; j++) {
+            float *got = malloc((size_t)(m * ys[j])), *want = malloc((size_t)(m * ys[j]));
+            tsc_test_down(ctx, got, dy[j], m * ys[j]);
+            tsc_test_down(ctx, want, dref[j], m * ys[j]);
+            int64_t bad = -1, padding = 0;
+            for (int64_t r = 0; r < m; r++) {
+                for (int64_t e = 0; e < n[j]; e++) {
+                    const float v = want[r * ys[j] / 4 + e] + (has_add[j] ? host_add[j][r * as[j] / 4 + e] : 0.0f);
+                    if (bad < 0 && ts_test_f32_bits(got[r * ys[j] / 4 + e]) != ts_test_f32_bits(v)) bad = r * n[j] + e;
+                }
+                uint32_t u;
+                memcpy(&u, (char *)got + r * ys[j] + 4 * n[j], 4);
+                padding += u != 0x7f7f7f7fu;
+            }
+            CHECK(bad < 0 && padding == 0, "%s parts m=%lld %s, part %d: element %lld differs from tsc_matmul%s; %lld paddings written",
+                  t->name, (long long)m, modes[mode], j, (long long)bad, has_add[j] ? " + addend" : "", (long long)padding);
+            same &= bad < 0 && padding == 0;
+            free(got), free(want);
+        }
+        tsc_free(ctx, dx2);
+    }
+    if (m == 1) {
+        int adds = 0;
+        for (int j = 0; j < P; j++) adds += has_add[j];
+        CHECK(nodes[0] == q + 1 && nodes[1] == q + P + adds, "%s parts: %lld kernels in one, %lld apart (want %d and %d)", t->name,
+              (long long)nodes[0], (long long)nodes[1], q + 1, q + P + adds);
+    }
+    printf("%-5s %d parts of k=%lld, m=%lld, 2 with addends: %s", t->name, P, (long long)k, (long long)m,
+           same ? "tsc_matmul's bits plus the float add" : "FAILED");
+    if (m == 1) printf("; kernels %lld in one, %lld apart", (long long)nodes[0], (long long)nodes[1]);
+    printf("\n");
+    for (int j = 0; j < P; j++) tsc_free(ctx, dw[j]), tsc_free(ctx, dy[j]), tsc_free(ctx, dadd[j]), tsc_free(ctx, dref[j]), free(host_add[j]);
+    tsc_free(ctx, dx);
+    free(x);
+}
+
+/* tsc_matmul_parts refuses part counts out of range and outputs overlapping x, another
+ * output or an addend, and names the part. */
+static void check_parts_refusals(void *ctx) {
+    float *d;
+    CHECK(tsc_alloc(ctx, 1 << 16, (void **)&d) == TS_OK, "alloc");
+    const int64_t k = 64, row = 72; /* Q8_0: 2 blocks of 34 bytes, padded */
+    float *y[2] = {d, d + 256};
+    const void *w[2] = {d + 1024, d + 2048};
+    const float *add[2] = {d + 512, d + 768};
+    int64_t ys[2] = {64, 64}, ws[2] = {row, row}, n[2] = {16, 16}, as[2] = {64, 64};
+    const float *x = d + 4096;
+    CHECK(tsc_matmul_parts(ctx, 2, y, ys, w, ws, n, add, as, TS_TYPE_Q8_0, x, 4 * k, k, 1) == TS_OK, "%s", tsc_last_error());
+    CHECK(tsc_matmul_parts(ctx, 0, y, ys, w, ws, n, add, as, TS_TYPE_Q8_0, x, 4 * k, k, 1) == TS_ERR_INVALID_ARGUMENT, "0 parts");
+    CHECK(tsc_matmul_parts(ctx, TSC_MATMUL_PARTS + 1, y, ys, w, ws, n, add, as, TS_TYPE_Q8_0, x, 4 * k, k, 1) ==
+              TS_ERR_INVALID_ARGUMENT,
+          "too many parts");
+    CHECK(tsc_matmul_parts(ctx, 2, y, ys, w, ws, n, add, NULL, TS_TYPE_Q8_0, x, 4 * k, k, 1) == TS_ERR_INVALID_ARGUMENT,
+          "addends without strides");
+    float *y_on_x[2] = {d, d + 4096 + 60};
+    CHECK(tsc_matmul_parts(ctx, 2, y_on_x, ys, w, ws, n, add, as, TS_TYPE_Q8_0, x, 4 * k, k, 1) == TS_ERR_INVALID_ARGUMENT &&
+              strstr(tsc_last_error(), "part 1") != NULL,
+          "an output over x (%s)", tsc_last_error());
+    float *y_on_y[2] = {d, d + 8};
+    CHECK(tsc_matmul_parts(ctx, 2, y_on_y, ys, w, ws, n, add, as, TS_TYPE_Q8_0, x, 4 * k, k, 1) == TS_ERR_INVALID_ARGUMENT,
+          "outputs overlapping");
+    const float *add_on_y[2] = {d + 512, d + 250};
+    CHECK(tsc_matmul_parts(ctx, 2, y, ys, w, ws, n, add_on_y, as, TS_TYPE_Q8_0, x, 4 * k, k, 1) == TS_ERR_INVALID_ARGUMENT,
+          "an addend over an output");
+    int64_t ws_short[2] = {row, 40};
+    CHECK(tsc_matmul_parts(ctx, 2, y, ys, w, ws_short, n, add, as, TS_TYPE_Q8_0, x, 4 * k, k, 1) == TS_ERR_INVALID_ARGUMENT &&
+              strstr(tsc_last_error(), "part 1") != NULL,
+          "a short weight stride in part 1 (%s)", tsc_last_error());
+    CHECK(tsc_synchronize(ctx) == TS_OK, "%s", tsc_last_error());
+    tsc_free(ctx, d);
+}
+
 /* tsc_dequantize: the CPU's ts_dequantize values bit for bit (rows 2-byte aligned, padded). */
 static void check_dequantize(void *ctx, uint64_t *seed, int32_t type, int64_t rows, int64_t n) {
     const ts_type_traits *t = ts_get_type_traits(type);
@@ -416,6 +543,17 @@ int main(void) {
     check_shared_input(ctx, &seed, TS_TYPE_Q4_K);
     check_fused_quantize(ctx, &seed, TS_TYPE_Q4_0);
     check_fused_quantize(ctx, &seed, TS_TYPE_Q6_K);
+    static const int32_t part_types[] = {TS_TYPE_Q4_0, TS_TYPE_Q6_K, TS_TYPE_Q8_0, TS_TYPE_F16, TS_TYPE_F32};
+    for (size_t ti = 0; ti < sizeof part_types / sizeof *part_types; ti++) {
+        check_parts(ctx, &seed, part_types[ti], 1);
+        check_parts(ctx, &seed, part_types[ti], 3);
+    }
+    check_parts(ctx, &seed, TS_TYPE_Q4_0, 20); /* tensor cores (m >= 16) */
+    check_parts(ctx, &seed, TS_TYPE_F16, 20);
+    setenv("TSC_MATVEC_BLOCKS", "1", 1); /* warps taking several rows, across parts */
+    check_parts(ctx, &seed, TS_TYPE_Q4_K, 1);
+    unsetenv("TSC_MATVEC_BLOCKS");
+    check_parts_refusals(ctx);
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) check_dequantize(ctx, &seed, types[ti], 5, 512);
     check_dequantize(ctx, &seed, TS_TYPE_Q4_1, 3, 32);
     check_dequantize(ctx, &seed, TS_TYPE_F16, 3, 100);

@@ -21,6 +21,24 @@ public interface Backend {
     void execute(Op op, Tensor out, Tensor[] inputs);
 
     /**
+     * How many matmuls of one input {@link #executeMatMuls} takes at once; 0 (the default) when
+     * every node runs by itself. A graph compiled for this backend then hands it such matmuls (and
+     * an add of a lone matmul's product) as one step; see MatMulFusion.
+     */
+    default int matMulGroupLimit() {
+        return 0;
+    }
+
+    /**
+     * outputs[i] = x · weights[i]ᵀ, plus addends[i] where that is not null (a tensor of the
+     * output's shape, the graph's add of the product), for i < weights.length <= {@link
+     * #matMulGroupLimit}; every weight of one type. The values those nodes would have one by one.
+     */
+    default void executeMatMuls(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs) {
+        throw new UnsupportedOperationException(name() + " runs every matmul by itself");
+    }
+
+    /**
      * Whether the host may read and write this backend's memory. When false (a GPU), a compiled
      * graph keeps host copies of its inputs and outputs and moves them with {@link #upload} and
      * {@link #download} around each run, under this backend's lock.

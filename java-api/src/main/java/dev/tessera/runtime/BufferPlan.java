@@ -7,9 +7,9 @@ import java.util.List;
 
 /**
  * Where each planned value (inputs and node outputs) lives in one workspace: values whose
- * lifetimes overlap never share bytes, the others reuse them. A value lives from the node that
- * writes it to the last node that reads it or any view of it; inputs and outputs live for the
- * whole run. Offsets come from greedy placement by decreasing size (each value at the lowest
+ * lifetimes overlap never share bytes, the others reuse them. A value lives from the node (or
+ * step of nodes run together) that writes it to the last that reads it or any view of it;
+ * inputs and outputs live for the whole run. Offsets come from greedy placement by decreasing size (each value at the lowest
  * offset free of every placed value it overlaps in time), which keeps the workspace close to the
  * peak of simultaneously live bytes for the chain-shaped graphs models build.
  */
@@ -34,9 +34,18 @@ public final class BufferPlan {
     }
 
     public static BufferPlan of(Graph graph) {
+        return of(graph, MatMulFusion.none(graph).stepOf());
+    }
+
+    /**
+     * A plan for running the nodes in steps: stepOf[i] is node i's step (non-decreasing, from 0),
+     * and a value lives from the step that writes it to the last step that reads it, so the values
+     * one step reads and writes never share memory, whichever of its nodes runs first.
+     */
+    static BufferPlan of(Graph graph, int[] stepOf) {
         List<Value> values = graph.values();
         int nv = values.size();
-        int end = graph.nodes().size();
+        int end = stepOf.length == 0 ? 0 : stepOf[stepOf.length - 1] + 1;
         long[] sizes = new long[nv];
         int[] first = new int[nv];
         int[] last = new int[nv];
@@ -54,14 +63,15 @@ public final class BufferPlan {
             }
         }
         for (Node n : graph.nodes()) {
+            int step = stepOf[n.index()];
             if (n.output() != null) {
                 int id = n.output().id();
-                first[id] = Math.min(first[id], n.index());
-                last[id] = Math.max(last[id], n.index());
+                first[id] = Math.min(first[id], step);
+                last[id] = Math.max(last[id], step);
             }
             for (Value in : n.inputs()) {
                 int id = in.root().id();
-                last[id] = Math.max(last[id], n.index());
+                last[id] = Math.max(last[id], step);
             }
         }
         for (Value out : graph.outputs().values()) {

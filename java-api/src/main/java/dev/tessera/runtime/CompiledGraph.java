@@ -39,6 +39,8 @@ public final class CompiledGraph implements AutoCloseable {
     private final Tensor[] nodeOutputs;
     private final Op[] ops;
     private final String[] opNames;
+    /** Steps of several nodes, by first node (null: the node runs by itself); see MatMulFusion. */
+    private final MatMulStep[] steps;
     /** Host copies of inputs and outputs when the backend's memory is not the host's, else null. */
     private final Map<String, Tensor> hostInputs;
     private final Map<String, Tensor> hostOutputs;
@@ -51,7 +53,8 @@ public final class CompiledGraph implements AutoCloseable {
     public CompiledGraph(Graph graph, Backend backend) {
         this.graph = graph;
         this.backend = backend;
-        this.plan = BufferPlan.of(graph);
+        MatMulFusion.Plan fusion = MatMulFusion.plan(graph, backend.matMulGroupLimit());
+        this.plan = BufferPlan.of(graph, fusion.stepOf());
         this.arena = Arena.ofShared();
         try {
             MemorySegment workspace = backend.allocate(arena, Math.max(plan.workspaceBytes(), BufferPlan.ALIGNMENT));
@@ -75,6 +78,12 @@ public final class CompiledGraph implements AutoCloseable {
                 ops[n.index()] = n.op();
                 opNames[n.index()] = n.op().name();
             }
+            steps = new MatMulStep[nodes.size()];
+            for (int i = 0; i < steps.length; i++) {
+                if (fusion.groupAt()[i] != null) {
+                    steps[i] = step(nodes, fusion.groupAt()[i]);
+                }
+            }
             if (backend.hostAccessible()) {
                 hostInputs = null;
                 hostOutputs = null;
@@ -87,6 +96,26 @@ public final class CompiledGraph implements AutoCloseable {
             arena.close();
             throw e;
         }
+    }
+
+    /** A group's tensors: the matmuls' input and weights, the add's other operand and output or the product. */
+    private record MatMulStep(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs, int next, String name, int nodes) {}
+
+    private MatMulStep step(List<Node> nodes, MatMulFusion.Group g) {
+        int p = g.matmuls().length;
+        Tensor[] weights = new Tensor[p], addends = new Tensor[p], outputs = new Tensor[p];
+        for (int j = 0; j < p; j++) {
+            Node mm = nodes.get(g.matmuls()[j]);
+            weights[j] = tensors[mm.inputs().get(0).id()];
+            outputs[j] = tensors[mm.output().id()];
+        }
+        if (g.add() >= 0) {
+            Node add = nodes.get(g.add());
+            addends[0] = tensors[MatMulFusion.addend(add, nodes.get(g.matmuls()[0]).output()).id()];
+            outputs[0] = tensors[add.output().id()];
+        }
+        Tensor x = tensors[nodes.get(g.matmuls()[0]).inputs().get(1).id()];
+        return new MatMulStep(x, weights, addends, outputs, g.last() + 1, g.add() >= 0 ? "MatMul+Add" : "MatMul", p);
     }
 
     private Map<String, Tensor> hostCopies(Map<String, Value> values) {
@@ -179,14 +208,18 @@ public final class CompiledGraph implements AutoCloseable {
     }
 
     private void runNodes() {
-        for (int i = 0; i < ops.length; i++) {
-            if (profiling) {
-                long t0 = System.nanoTime();
+        for (int i = 0; i < ops.length; ) {
+            MatMulStep s = steps[i];
+            long t0 = profiling ? System.nanoTime() : 0;
+            if (s == null) {
                 backend.execute(ops[i], nodeOutputs[i], nodeInputs[i]);
-                profile.add(opNames[i], System.nanoTime() - t0);
             } else {
-                backend.execute(ops[i], nodeOutputs[i], nodeInputs[i]);
+                backend.executeMatMuls(s.x(), s.weights(), s.addends(), s.outputs());
             }
+            if (profiling) {
+                profile.add(s == null ? opNames[i] : s.name(), s == null ? 1 : s.nodes(), System.nanoTime() - t0);
+            }
+            i = s == null ? i + 1 : s.next();
         }
     }
 

@@ -57,6 +57,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private long residentBytes;
     private boolean graphs;
     private int graphOps = DEFAULT_GRAPH_OPS;
+    private boolean matMulGroups = true;
     private boolean recording;
     /** While recording: the run's key, the piece being recorded, its ops so far, the run's nodes so far. */
     private long runKey;
@@ -183,6 +184,22 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return graphOps;
     }
 
+    /**
+     * Whether graphs compiled from now on hand this backend matmuls of one input, and a lone
+     * matmul with the add of its product, as one step (on by default): at m = 1 one kernel then
+     * computes Q, K and V, or a projection added to the residual (tsc_matmul_parts). The same
+     * values either way; off runs every node by itself, for comparison.
+     */
+    public synchronized void setMatMulGroups(boolean on) {
+        checkOpen();
+        matMulGroups = on;
+    }
+
+    @Override
+    public synchronized int matMulGroupLimit() {
+        return matMulGroups ? TesseraCudaNative.TSC_MATMUL_PARTS : 0;
+    }
+
     /** How runs are submitted, for a device's description: null launched, else "CUDA graphs [of N ops]". */
     public synchronized String graphsDescription() {
         return !graphs ? null : graphOps == 0 ? "CUDA graphs" : "CUDA graphs of " + graphOps + " ops";
@@ -237,9 +254,13 @@ public final class CudaBackend implements Backend, AutoCloseable {
         }
     }
 
-    /** After an op recorded: a full piece goes to the GPU and the next begins. */
-    private void opRecorded() {
-        if (recording && graphOps > 0 && ++pieceOps == graphOps && piece < (1 << 20) - 1) {
+    /** After ops (graph nodes) recorded: a full piece goes to the GPU and the next begins. */
+    private void opsRecorded(int ops) {
+        if (!recording) {
+            return;
+        }
+        pieceOps += ops;
+        if (graphOps > 0 && pieceOps >= graphOps && piece < (1 << 20) - 1) {
             recording = false; // until the next piece has begun: a failure leaves nothing open
             endPiece(true);
             check(TesseraCudaNative.tsc_graph_begin(ctx));
@@ -375,7 +396,18 @@ public final class CudaBackend implements Backend, AutoCloseable {
     public synchronized void execute(Op op, Tensor out, Tensor[] in) {
         checkOpen();
         submit(op, out, in);
-        opRecorded();
+        opsRecorded(1);
+    }
+
+    @Override
+    public synchronized void executeMatMuls(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs) {
+        checkOpen();
+        matmuls(x, weights, addends, outputs);
+        int nodes = weights.length;
+        for (Tensor a : addends) {
+            nodes += a == null ? 0 : 1;
+        }
+        opsRecorded(nodes);
     }
 
     private void submit(Op op, Tensor out, Tensor[] in) {
@@ -450,12 +482,57 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private void matmul(Tensor w, Tensor x, Tensor y) {
         requireLastContiguous(x, "matmul input");
         requireLastContiguous(y, "matmul output");
-        if (w.stride(1) != (w.dtype().isQuantized() ? w.dtype().blockBytes() : w.dtype().elementBytes()) && w.shape(1) > 1) {
-            throw new IllegalArgumentException("matmul weights must have contiguous rows, got " + w);
-        }
+        requireMatMulWeights(w);
         long n = w.shape(0), k = w.shape(1), m = x.shape(0);
         check(TesseraCudaNative.tsc_matmul(ctx, y.segment(), y.stride(0), w.segment(), w.dtype().ggmlId(), w.stride(0), x.segment(),
                 x.stride(0), n, k, m));
+    }
+
+    /** outputs[i] [M, N_i] = x [M, K] · weights[i]ᵀ (+ addends[i] [M, N_i]), one tsc_matmul_parts call. */
+    private void matmuls(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs) {
+        int p = weights.length;
+        if (p < 1 || p > TesseraCudaNative.TSC_MATMUL_PARTS || addends.length != p || outputs.length != p) {
+            throw new IllegalArgumentException(p + " matmuls with " + addends.length + " addends and " + outputs.length + " outputs (1 to "
+                    + TesseraCudaNative.TSC_MATMUL_PARTS + " of each)");
+        }
+        requireLastContiguous(x, "matmul input");
+        long m = x.shape(0), k = x.shape(1);
+        DType type = weights[0].dtype();
+        long[] y = new long[p], ys = new long[p], w = new long[p], ws = new long[p], n = new long[p], a = new long[p], as = new long[p];
+        boolean anyAdd = false;
+        for (int i = 0; i < p; i++) {
+            Tensor wi = weights[i], yi = outputs[i], ai = addends[i];
+            requireMatMulWeights(wi);
+            if (wi.dtype() != type || wi.rank() != 2 || wi.shape(1) != k) {
+                throw new IllegalArgumentException("matmul group weights must be " + type + " [N, " + k + "], got " + wi);
+            }
+            long[] shape = {m, wi.shape(0)};
+            if (!java.util.Arrays.equals(yi.shape(), shape) || (ai != null && !java.util.Arrays.equals(ai.shape(), shape))) {
+                throw new IllegalArgumentException("matmul group output " + yi + (ai == null ? "" : " and addend " + ai) + " must be "
+                        + java.util.Arrays.toString(shape));
+            }
+            requireLastContiguous(yi, "matmul output");
+            y[i] = yi.segment().address();
+            ys[i] = yi.stride(0);
+            w[i] = wi.segment().address();
+            ws[i] = wi.stride(0);
+            n[i] = wi.shape(0);
+            if (ai != null) {
+                requireLastContiguous(ai, "matmul addend");
+                a[i] = ai.segment().address();
+                as[i] = ai.stride(0);
+                anyAdd = true;
+            }
+        }
+        check(TesseraCudaNative.tsc_matmul_parts(ctx, p, longs(0, y), longs(1, ys), longs(2, w), longs(3, ws), longs(4, n),
+                anyAdd ? longs(5, a) : MemorySegment.NULL, anyAdd ? longs(6, as) : MemorySegment.NULL, type.ggmlId(), x.segment(),
+                x.stride(0), k, m));
+    }
+
+    private static void requireMatMulWeights(Tensor w) {
+        if (w.stride(1) != (w.dtype().isQuantized() ? w.dtype().blockBytes() : w.dtype().elementBytes()) && w.shape(1) > 1) {
+            throw new IllegalArgumentException("matmul weights must have contiguous rows, got " + w);
+        }
     }
 
     private void getRows(Tensor table, Tensor ids, Tensor y) {

@@ -14,8 +14,13 @@ public final class Profile {
     private final Map<String, long[]> totals = new LinkedHashMap<>();
 
     void add(String op, long nanos) {
+        add(op, 1, nanos);
+    }
+
+    /** One entry for calls ops run together (a step of several matmuls). */
+    void add(String op, long calls, long nanos) {
         long[] t = totals.computeIfAbsent(op, k -> new long[2]);
-        t[0]++;
+        t[0] += calls;
         t[1] += nanos;
     }
 

@@ -114,18 +114,47 @@ class CudaBackendTest {
     }
 
     /**
-     * stories260K over a 9-token prompt (batches of 4) and then steps greedy tokens, launched on the
-     * shared backend and recorded on the given one, the logits equal bit for bit after every run;
-     * returns the recorded backend's graph counters after the prompt and at the end.
+     * Matmuls of one input (q/k/v, gate/up) and each projection with its residual add as one step
+     * (tsc_matmul_parts; the default) against every node by itself: the same logits bit for bit
+     * (each row's dot is the same sum, the add the same float add), and a decode step records 5
+     * kernels fewer per layer (q/k/v 3 -> 1, gate/up 2 -> 1, each projection and its add 2 -> 1).
      */
+    @Test
+    void matMulGroupsGiveTheNodeByNodeLogits() throws Exception {
+        try (CudaBackend grouped = Backend.cuda(); CudaBackend apart = Backend.cuda()) {
+            apart.setMatMulGroups(false);
+            assertEquals(0, apart.matMulGroupLimit());
+            assertTrue(grouped.matMulGroupLimit() > 1);
+            for (CudaBackend b : new CudaBackend[] {grouped, apart}) {
+                b.setGraphs(true); // to count a step's kernels
+                b.setGraphOps(0);
+            }
+            decodeAlike(grouped, apart, 4, () -> {});
+            int layers = 5; // stories260K
+            assertEquals(apart.graphStats().lastNodes() - 5 * layers, grouped.graphStats().lastNodes(),
+                    "grouped " + grouped.graphStats() + ", apart " + apart.graphStats());
+        }
+    }
+
+    /** As {@link #decodeAlike}, launched on the shared backend and recorded on the given one; its graph counters after the prompt and at the end. */
     private static CudaBackend.GraphStats[] decodeLaunchedAndRecorded(CudaBackend recorded, int steps) throws Exception {
+        CudaBackend.GraphStats[] afterPrompt = new CudaBackend.GraphStats[1];
+        decodeAlike(cuda, recorded, steps, () -> afterPrompt[0] = recorded.graphStats());
+        return new CudaBackend.GraphStats[] {afterPrompt[0], recorded.graphStats()};
+    }
+
+    /**
+     * stories260K over a 9-token prompt (batches of 4) and then steps greedy tokens on two backends,
+     * the logits equal bit for bit after every run; afterPrompt runs between the prompt and the steps.
+     */
+    private static void decodeAlike(Backend first, Backend second, int steps, Runnable afterPrompt) throws Exception {
         int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
-        try (LlamaModel launchedModel = LlamaModel.open(TestFiles.stories260K(), cuda);
-                LlamaModel recordedModel = LlamaModel.open(TestFiles.stories260K(), recorded);
-                LlamaSession a = launchedModel.newSession(128, 4); LlamaSession b = recordedModel.newSession(128, 4)) {
+        try (LlamaModel firstModel = LlamaModel.open(TestFiles.stories260K(), first);
+                LlamaModel secondModel = LlamaModel.open(TestFiles.stories260K(), second);
+                LlamaSession a = firstModel.newSession(128, 4); LlamaSession b = secondModel.newSession(128, 4)) {
             float[] la = a.decode(prompt).clone();
             float[] lb = b.decode(prompt).clone();
-            CudaBackend.GraphStats afterPrompt = recorded.graphStats();
+            afterPrompt.run();
             for (int step = 0; step < steps; step++) {
                 assertTrue(java.util.Arrays.equals(la, lb), "logits at step " + step);
                 int next = argmax(la);
@@ -133,7 +162,6 @@ class CudaBackendTest {
                 lb = b.decode(next).clone();
             }
             assertTrue(java.util.Arrays.equals(la, lb), "logits at the last step");
-            return new CudaBackend.GraphStats[] {afterPrompt, recorded.graphStats()};
         }
     }
 

@@ -1,0 +1,192 @@
+package dev.tessera.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.io.TestFiles;
+import dev.tessera.model.llama.LlamaModel;
+import dev.tessera.model.llama.LlamaSession;
+import dev.tessera.ops.Nn;
+import dev.tessera.ops.Ops;
+import dev.tessera.tensor.DType;
+import dev.tessera.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MatMulFusionTest {
+    /**
+     * The CPU backend taking grouped steps, as a GPU backend does, but poisoning every output with
+     * NaN before computing any: an output planned over an input of its step (x or an addend) then
+     * corrupts the result.
+     */
+    private static final class GroupingCpu implements Backend {
+        final List<Integer> groupSizes = new ArrayList<>();
+        int withAdd;
+
+        @Override
+        public String name() {
+            return "grouping-cpu";
+        }
+
+        @Override
+        public MemorySegment allocate(Arena arena, long bytes) {
+            return CpuBackend.INSTANCE.allocate(arena, bytes);
+        }
+
+        @Override
+        public void execute(Op op, Tensor out, Tensor[] inputs) {
+            CpuBackend.INSTANCE.execute(op, out, inputs);
+        }
+
+        @Override
+        public int matMulGroupLimit() {
+            return 4;
+        }
+
+        @Override
+        public void executeMatMuls(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs) {
+            groupSizes.add(weights.length);
+            for (Tensor y : outputs) {
+                for (long r = 0; r < y.shape(0); r++) {
+                    for (long c = 0; c < y.shape(1); c++) {
+                        y.setFloat(Float.NaN, r, c);
+                    }
+                }
+            }
+            for (int i = 0; i < weights.length; i++) {
+                Ops.matmulInto(weights[i], x, outputs[i]);
+                if (addends[i] != null) {
+                    Nn.addInto(addends[i], outputs[i], outputs[i]); // the graph's add: residual + product
+                    withAdd++;
+                }
+            }
+        }
+    }
+
+    /** One pre-norm block's shape: q, k, v of h; o = q·k·v stand-in; x + W_o·o; gate/up; x + W_down·act. */
+    private record Block(Graph graph, List<Value> values) {}
+
+    private static Block block(Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor wg, Tensor wu, Tensor wd) {
+        GraphBuilder g = new GraphBuilder();
+        Value x = g.input("x", TensorSpec.of(DType.F32, 1, 64));
+        Value h = g.apply("h", new Op.Activation(Nn.Activation.SILU), x);
+        Value q = g.apply("q", new Op.MatMul(), g.constant("wq", wq), h);
+        Value k = g.apply("k", new Op.MatMul(), g.constant("wk", wk), h);
+        Value v = g.apply("v", new Op.MatMul(), g.constant("wv", wv), h);
+        Value o = g.apply("o", new Op.Mul(), g.apply("qk", new Op.Mul(), q, k), v);
+        Value attnOut = g.apply("attn_out", new Op.MatMul(), g.constant("wo", wo), o);
+        Value x1 = g.apply("attn_residual", new Op.Add(), x, attnOut);
+        Value gate = g.apply("gate", new Op.MatMul(), g.constant("wg", wg), x1);
+        Value up = g.apply("up", new Op.MatMul(), g.constant("wu", wu), x1);
+        Value act = g.apply("act", new Op.SwiGlu(), gate, up);
+        Value down = g.apply("down", new Op.MatMul(), g.constant("wd", wd), act);
+        Value x2 = g.apply("ffn_residual", new Op.Add(), down, x1); // product first: either order
+        g.output("y", x2);
+        return new Block(g.build(), List.of(x, h, q, k, v, o, attnOut, x1, gate, up, act, down, x2));
+    }
+
+    @Test
+    void groupsTheMatMulsOfOneInputAndEachProjectionWithItsResidualAdd() {
+        try (Tensor w = Tensor.allocate(DType.F32, 64, 64); Tensor wq4 = Ops.quantize(w, DType.Q4_0)) {
+            Graph graph = block(w, w, w, w, w, w, w).graph();
+            MatMulFusion.Plan plan = MatMulFusion.plan(graph, 4);
+            // nodes: 0 h, 1 q, 2 k, 3 v, 4 qk, 5 o, 6 attn_out, 7 attn_residual, 8 gate, 9 up, 10 act, 11 down, 12 ffn_residual
+            assertArrayEquals(new int[] {1, 2, 3}, plan.groupAt()[1].matmuls());
+            assertEquals(-1, plan.groupAt()[1].add());
+            assertArrayEquals(new int[] {6}, plan.groupAt()[6].matmuls());
+            assertEquals(7, plan.groupAt()[6].add());
+            assertArrayEquals(new int[] {8, 9}, plan.groupAt()[8].matmuls());
+            assertEquals(12, plan.groupAt()[11].add());
+            assertArrayEquals(new int[] {0, 1, 1, 1, 2, 3, 4, 4, 5, 5, 6, 7, 7}, plan.stepOf());
+            // at most two per group: v on its own
+            MatMulFusion.Plan two = MatMulFusion.plan(graph, 2);
+            assertArrayEquals(new int[] {1, 2}, two.groupAt()[1].matmuls());
+            assertNull(two.groupAt()[3]);
+            // weights of another type start another group
+            MatMulFusion.Plan mixed = MatMulFusion.plan(block(w, w, wq4, w, wq4, w, w).graph(), 4);
+            assertArrayEquals(new int[] {1, 2}, mixed.groupAt()[1].matmuls());
+            assertNull(mixed.groupAt()[3], "v of another type runs alone");
+            assertNull(mixed.groupAt()[8], "gate and up of different types");
+            // no limit: nothing grouped
+            MatMulFusion.Plan none = MatMulFusion.plan(graph, 0);
+            for (int i = 0; i < graph.nodes().size(); i++) {
+                assertNull(none.groupAt()[i]);
+                assertEquals(i, none.stepOf()[i]);
+            }
+        }
+    }
+
+    @Test
+    void aProductWithAnotherUseOrThatIsAnOutputKeepsItsAdd() {
+        try (Tensor w = Tensor.allocate(DType.F32, 8, 8)) {
+            GraphBuilder g = new GraphBuilder();
+            Value x = g.input("x", TensorSpec.of(DType.F32, 2, 8));
+            Value p = g.apply("p", new Op.MatMul(), g.constant("w", w), x);
+            Value s = g.apply("s", new Op.Add(), x, p);
+            g.output("s", s);
+            g.output("p", p); // the product is read after the run
+            Value p2 = g.apply("p2", new Op.MatMul(), g.constant("w", w), s);
+            Value s2 = g.apply("s2", new Op.Add(), p2, s);
+            g.output("t", g.apply("t", new Op.Mul(), s2, g.reshape(p2, 2, 8))); // p2 read again, through a view
+            MatMulFusion.Plan plan = MatMulFusion.plan(g.build(), 4);
+            for (MatMulFusion.Group group : plan.groupAt()) {
+                assertNull(group);
+            }
+        }
+    }
+
+    @Test
+    void aStepsOutputsNeverShareMemoryWithWhatItReads() {
+        try (Tensor w = Tensor.allocate(DType.F32, 64, 64)) {
+            Block b = block(w, w, w, w, w, w, w);
+            MatMulFusion.Plan fusion = MatMulFusion.plan(b.graph(), 4);
+            BufferPlan plan = BufferPlan.of(b.graph(), fusion.stepOf());
+            List<Value> vs = b.values();
+            // attn_out's step reads o and x and writes x1; down's reads act and x1 and writes x2
+            int[][] readWrite = {{5, 7}, {0, 7}, {10, 12}, {7, 12}, {1, 2}, {1, 3}, {1, 4}, {7, 8}, {7, 9}};
+            for (int[] rw : readWrite) {
+                Value r = vs.get(rw[0]), wr = vs.get(rw[1]);
+                assertTrue(plan.overlapInTime(r, wr), r + " and " + wr + " are alive in one step");
+                assertTrue(plan.offset(r) + plan.size(r) <= plan.offset(wr) || plan.offset(wr) + plan.size(wr) <= plan.offset(r),
+                        r + " and " + wr + " share bytes");
+            }
+        }
+    }
+
+    /**
+     * stories260K with grouped steps on the CPU: the node-by-node logits bit for bit over a prompt
+     * in batches of 4 and 8 decode steps (the same kernels run; only the steps and the buffer plan
+     * differ), and per layer a group of q/k/v, one of gate/up and two projections with their adds.
+     */
+    @Test
+    void groupedStepsGiveTheNodeByNodeLogits() throws Exception {
+        GroupingCpu grouping = new GroupingCpu();
+        int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
+        try (LlamaModel plainModel = LlamaModel.open(TestFiles.stories260K()); LlamaModel groupedModel = LlamaModel.open(TestFiles.stories260K(), grouping);
+                LlamaSession a = plainModel.newSession(64, 4); LlamaSession b = groupedModel.newSession(64, 4)) {
+            float[] la = a.decode(prompt).clone();
+            float[] lb = b.decode(prompt).clone();
+            int layers = plainModel.config().blockCount();
+            for (int step = 0; step < 8; step++) {
+                assertArrayEquals(la, lb, "logits at step " + step);
+                int next = 0;
+                for (int i = 1; i < la.length; i++) {
+                    next = la[i] > la[next] ? i : next;
+                }
+                la = a.decode(next).clone();
+                lb = b.decode(next).clone();
+            }
+            assertArrayEquals(la, lb, "logits at the last step");
+            int runs = 3 + 8; // prompt batches of 4, 4, 1, then the steps
+            assertEquals(runs * layers * 4, grouping.groupSizes.size());
+            assertEquals(runs * layers * 2, grouping.withAdd);
+            assertEquals(runs * layers * (3 + 2 + 1 + 1), grouping.groupSizes.stream().mapToInt(Integer::intValue).sum());
+        }
+    }
+}
