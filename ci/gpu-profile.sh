@@ -12,7 +12,7 @@
 #                  misaligned accesses, leaks of device memory), then racecheck of the attention
 #                  test (shared-memory hazards), each stopped after 60 s
 #   ncu.txt        Nsight Compute on the quantized decode matvecs (tsc_bench --matvec: Q4_0, Q8_0,
-#                  Q4_K, Q6_K 14336x4096, default grid and TSC_MATVEC_BLOCKS=4): memory and issue
+#                  Q4_K, Q6_K 14336x4096; default, TSC_MATVEC_BLOCKS=4, TSC_MATVEC_ROWS=2): memory and issue
 #                  throughput, stall reasons, occupancy; why they stream below the copy bandwidth
 #   ncu-decode.txt with TESSERA_GPU_BUNDLE: GPU time per kernel of 7B decode steps (below)
 # Exit status 1 when a sanitizer reports an error, else 0.

@@ -547,11 +547,11 @@ template <int T>
 static constexpr __host__ __device__ int tile_bytes() {
     return qtype<T>::qk == 32 ? TSC_MV_TILE_GROUPS * qtype<T>::bs : TSC_MV_TILE_GROUPS / 8 * qtype<T>::bs;
 }
-/* Dynamic shared memory of a k_matvec_async block: each warp's ring of slots of a tile plus
- * the 16 bytes a row's offset from the 16-byte boundary can add. */
-template <int T>
+/* Dynamic shared memory of a k_matvec_async block of R rows per warp: each warp's ring of
+ * slots of a tile per row plus the 16 bytes a row's offset from the 16-byte boundary can add. */
+template <int T, int R = 1>
 static constexpr __host__ __device__ size_t mv_smem_bytes() {
-    return (size_t)TSC_MV_SLOTS * (tile_bytes<T>() + 16) * TSC_MM_WARPS;
+    return (size_t)TSC_MV_SLOTS * (tile_bytes<T>() + 16) * TSC_MM_WARPS * R;
 }
 
 #ifndef TSC_EMU
@@ -568,20 +568,19 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
 }
 #endif
 
-/* The lane's part of one tile of a decode row: groups lane, lane + 32, ... of the tile, whose
- * activations are at xq / xs (this tile's first group) and whose weights are in shared memory
- * at tile once this thread's copies but the newest group have landed. The activations (L1/L2
- * hits) are loaded first, while the weights arrive. FULL: all TSC_MV_TILE_GROUPS groups
- * exist, so no index is clamped; otherwise left (< a tile) do. A4: the tile's spans are 4-byte
- * aligned (see wptr). Indices stay 32-bit: a tile is at most 128 groups of 34 bytes. */
-template <int T, bool FULL, bool A4>
-static __device__ __forceinline__ void mv_tile(float &acc, wptr tile, const int8_t *__restrict__ xq,
+/* The lane's part of one tile of R decode rows (rows < R of them exist): groups lane,
+ * lane + 32, ... of the tile, whose activations are at xq / xs (this tile's first group) and
+ * whose weights are in shared memory at tile[r] once this thread's copies but the newest group
+ * have landed. The activations (L1/L2 hits) are loaded first, while the weights arrive, and
+ * serve every row. FULL: all TSC_MV_TILE_GROUPS groups exist, so no index is clamped;
+ * otherwise left (< a tile) do. A4: the tile's spans are 4-byte aligned (see wptr). Indices
+ * stay 32-bit: a tile is at most 128 groups of 34 bytes. */
+template <int T, int R, bool FULL, bool A4>
+static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&tile)[R], int rows, const int8_t *__restrict__ xq,
                                                const tsc_xs *__restrict__ xs, int lane, int left) {
     constexpr int U = TSC_MV_UNROLL;
-    tile.a4 = A4;
     int4 A0[U], A1[U];
     tsc_xs XS[U];
-    qraw R[U];
 #pragma unroll
     for (int u = 0; u < U; u++) {
         const int gl = FULL || lane + 32 * u < left ? lane + 32 * u : left - 1;
@@ -591,39 +590,53 @@ static __device__ __forceinline__ void mv_tile(float &acc, wptr tile, const int8
     cp_async_wait(TSC_MV_SLOTS - 1);
     __syncwarp();
 #pragma unroll
-    for (int u = 0; u < U; u++) {
-        const int gl = FULL || lane + 32 * u < left ? lane + 32 * u : left - 1;
-        qload<T>(tile, (uint32_t)gl, R[u]);
-    }
+    for (int r = 0; r < R; r++) {
+        if (r >= rows) break; /* warp-uniform */
+        wptr t = tile[r];
+        t.a4 = A4;
+        qraw Q[U];
 #pragma unroll
-    for (int u = 0; u < U; u++) { /* added one by one, as k_matmul_q does: the same sums */
-        qgroup G;
-        qfinish<T>(R[u], G);
-        const float v = group_dot<T>(G, A0[u], A1[u], XS[u]);
-        acc += FULL || lane + 32 * u < left ? v : 0.0f;
+        for (int u = 0; u < U; u++) {
+            const int gl = FULL || lane + 32 * u < left ? lane + 32 * u : left - 1;
+            qload<T>(t, (uint32_t)gl, Q[u]);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) { /* added one by one, as k_matmul_q does: the same sums */
+            qgroup G;
+            qfinish<T>(Q[u], G);
+            const float v = group_dot<T>(G, A0[u], A1[u], XS[u]);
+            acc[r] += FULL || lane + 32 * u < left ? v : 0.0f;
+        }
     }
 }
 
-/* Decode (m = 1): one warp per weight row at a time; the row is cut into tiles of
+/* Decode (m = 1): one warp per R weight rows at a time; the rows are cut into tiles of
  * TSC_MV_TILE_GROUPS groups that the warp copies with cp.async (16 bytes a lane) into a ring
- * of TSC_MV_SLOTS tiles of its own, one tile ahead of the one it multiplies, so a warp keeps a
- * tile of weight bytes in flight without holding them in registers. A partial last tile
- * copies whole 16-byte pieces (bytes past the row inside the last piece are never decoded).
- * The rows are those of P's parts one after the other (n in all); warp w of block b takes row
- * b·4 + w and stores it with its addend. MULTI (TSC_MATVEC_BLOCKS, for tuning): a smaller grid
- * whose warps then take rows b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the next
- * row's first tile in flight while the current row's last one is decoded (4 blocks per SM
- * for the registers that takes). A4: every row 4-byte aligned and the block size a multiple
- * of 4 (the usual case: GGUF data is 32-byte aligned), so no span needs shifting. */
-template <int T, bool MULTI, bool A4>
-__global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
+ * of TSC_MV_SLOTS slots of its own, a slot holding one tile of each of its rows, one slot
+ * ahead of the one it multiplies, so a warp keeps a tile of weight bytes per row in flight
+ * without holding them in registers. A partial last tile copies whole 16-byte pieces (bytes
+ * past the row inside the last piece are never decoded). The rows are those of P's parts one
+ * after the other (n in all); warp w of block b takes rows (b·4 + w)·R + r and stores each
+ * with its addend. R = 2 (TSC_MATVEC_ROWS, for tuning) loads each tile's activations once
+ * for two rows: half the activation traffic through L1 per weight byte (two 16-byte loads of
+ * 32-byte strided groups per lane and group, twice the weight bytes for Q4_0), for twice the
+ * shared memory per warp and more registers (ptxas, sm_90: 80 for blocks of 32 with 6 blocks
+ * per SM, spill-free; the K-quants 128 with 4, Q3_K/Q5_K/Q6_K spilling 96-180 bytes). MULTI (TSC_MATVEC_BLOCKS, for tuning; R = 1): a smaller
+ * grid whose warps then take rows b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the
+ * next row's first tile in flight while the current row's last one is decoded (4 blocks per
+ * SM for the registers that takes). A4: every row 4-byte aligned and the block size a
+ * multiple of 4 (the usual case: GGUF data is 32-byte aligned), so no span needs shifting. */
+template <int T, bool MULTI, bool A4, int R>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qtype<T>::qk == 32 ? 6 : 4)
     k_matvec_async(const tsc_mv_parts P, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs, int64_t n, int64_t k) {
     static_assert(!A4 || qtype<T>::bs % 4 == 0, "4-byte aligned spans need a block size that is a multiple of 4");
+    static_assert(R == 1 || !MULTI, "warps taking rows in turn take one at a time");
     TSC_DYN_SMEM(int4, tsc_mv_smem, 16);
-    const int64_t row0 = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y, rstep = (int64_t)gridDim.x * TSC_MM_WARPS;
+    const int64_t row0 = ((int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y) * R, rstep = (int64_t)gridDim.x * TSC_MM_WARPS;
     if (row0 >= n) return; /* whole warps leave; no block-wide barrier below */
-    constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = TSC_MV_SLOTS; /* tile bytes, slot bytes */
-    uint8_t *ring = (uint8_t *)tsc_mv_smem + threadIdx.y * S * SB;
+    const int rows = n - row0 < R ? (int)(n - row0) : R;
+    constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = TSC_MV_SLOTS; /* tile bytes, slot bytes per row */
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + threadIdx.y * S * R * SB;
     const int lane = threadIdx.x;
     const int64_t ng = k / 32;
     const int64_t rb = qtype<T>::qk == 32 ? ng * qtype<T>::bs : ng / 8 * qtype<T>::bs;
@@ -634,18 +647,26 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
      * and a slot holds the tile at offset o. Bytes copied beyond the row share a 16-byte
      * piece with row bytes, so no copy touches memory outside the row's pieces. */
     auto row_offset = [](const uint8_t *r) { return (int)((uintptr_t)r & 15); };
+    mv_row rr[R];
+#pragma unroll
+    for (int r = 0; r < R; r++) rr[r] = mv_row_of(P, r < rows ? row0 + r : row0);
     /* The warp's tiles in order, tile ft into ring slot ft % S; one commit group per call
      * (empty past the last). */
-    const uint8_t *iwr = mv_row_of(P, row0).w; /* the row and tile the next call copies */
+    const uint8_t *iwr = rr[0].w; /* MULTI: the row the next call copies from */
     int64_t ift = 0, it = 0, irow = row0;
     auto issue_next = [&]() {
         if (ift < total) {
-            const int o = row_offset(iwr);
             const int bytes = rb - it * TB < TB ? (int)(rb - it * TB) : TB;
-            const int chunks = (o + bytes + 15) / 16;
-            uint8_t *dst = ring + (int)(ift % S) * SB;
-            const uint8_t *src = iwr - o + it * TB;
-            for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                if (r >= rows) break;
+                const uint8_t *wr = MULTI ? iwr : rr[r].w;
+                const int o = row_offset(wr);
+                const int chunks = (o + bytes + 15) / 16;
+                uint8_t *dst = ring + ((int)(ift % S) * R + r) * SB;
+                const uint8_t *src = wr - o + it * TB;
+                for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
+            }
             it++;
             if (MULTI && it == tiles) it = 0, irow += rstep, iwr = irow < n ? mv_row_of(P, irow).w : iwr;
         }
@@ -655,28 +676,35 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
     pdl_trigger();
     for (int t = 0; t < S - 1; t++) issue_next(); /* weights only: nothing earlier kernels write */
     pdl_wait();                                   /* xq, xs (and y) from here on */
-    float acc = 0.0f;
+    float acc[R];
+    int o[R];
+#pragma unroll
+    for (int r = 0; r < R; r++) acc[r] = 0.0f, o[r] = row_offset(rr[r].w);
     int64_t row = row0, t = 0;
-    mv_row r = mv_row_of(P, row0);
-    int o = row_offset(r.w);
     for (int64_t ft = 0; ft < total; ft++) {
         issue_next();
         const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
-        const wptr tile = {ring + (int)(ft % S) * SB, (uint32_t)o, true, false}; /* a slot is a tile plus 16 bytes */
-        if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, true, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
-        else mv_tile<T, false, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
+        wptr tile[R];
+#pragma unroll
+        for (int r = 0; r < R; r++) tile[r] = {ring + ((int)(ft % S) * R + r) * SB, (uint32_t)o[r], true, false};
+        if (left >= TSC_MV_TILE_GROUPS)
+            mv_tile<T, R, true, A4>(acc, tile, rows, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
+        else mv_tile<T, R, false, A4>(acc, tile, rows, xq + 32 * gt, xs + gt, lane, (int)left);
         __syncwarp(); /* every lane is done with slot ft % S before it is refilled */
         t++;
         if (MULTI && t == tiles) { /* the row is done: on to the warp's next one */
-            const float v = tsc_warp_sum(acc);
-            if (lane == 0) mv_store(r, v);
-            acc = 0.0f, t = 0, row += rstep;
-            if (row < n) r = mv_row_of(P, row), o = row_offset(r.w);
+            const float v = tsc_warp_sum(acc[0]);
+            if (lane == 0) mv_store(rr[0], v);
+            acc[0] = 0.0f, t = 0, row += rstep;
+            if (row < n) rr[0] = mv_row_of(P, row), o[0] = row_offset(rr[0].w);
         }
     }
     if (!MULTI) {
-        const float v = tsc_warp_sum(acc);
-        if (lane == 0) mv_store(r, v);
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            const float v = tsc_warp_sum(acc[r]);
+            if (lane == 0 && r < rows) mv_store(rr[r], v);
+        }
     }
 }
 
@@ -936,6 +964,13 @@ static unsigned matvec_blocks(const struct tsc_context *c, int64_t n) {
     return (unsigned)blocks;
 }
 
+/* Rows per warp of k_matvec_async: 1, or 2 with TSC_MATVEC_ROWS=2 in the environment (read at
+ * every call, for tuning on a GPU; TSC_MATVEC_BLOCKS does not apply then). */
+static int matvec_rows(void) {
+    const char *e = getenv("TSC_MATVEC_ROWS");
+    return e != NULL && strtol(e, NULL, 10) == 2 ? 2 : 1;
+}
+
 /* tsc_launch_pdl, unless TSC_MATVEC_KERNEL has "nopdl". */
 template <typename... KArgs, typename... Args>
 static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
@@ -974,6 +1009,32 @@ static void add_parts(struct tsc_context *c, const mm_part *p, int count, int64_
                        p[j].add_stride / 4, m, p[j].n);
 }
 
+/* k_matvec_async with R rows per warp, on blocks thread blocks (warps taking rows in turn when
+ * they are fewer than the rows need). Ring of 2 slots: while a warp waits for tile t, tile
+ * t + 1 is in flight too, and with 8 blocks of 4 warps per SM (registers) that is 64 tiles
+ * (>= 70 KB) per SM, well above what HBM3 needs; 2 slots (<= 35 KB per block at R = 1) keep
+ * 8 blocks resident, so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
+template <int T, int R>
+static void launch_mv(struct tsc_context *c, const tsc_mv_parts &P, int64_t n, const int8_t *xq, const tsc_xs *xs, int64_t k,
+                      bool a4, unsigned blocks) {
+    const dim3 grid(blocks), block(32, TSC_MM_WARPS);
+    const size_t smem = mv_smem_bytes<T, R>();
+    const bool multi = (int64_t)blocks * TSC_MM_WARPS * R < n;
+    auto go = [&](void (*kernel)(const tsc_mv_parts, const int8_t *, const tsc_xs *, int64_t, int64_t)) {
+        if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        launch_pdl(c, kernel, grid, block, smem, P, xq, xs, n, k);
+    };
+    if constexpr (qtype<T>::bs % 4 == 0) {
+        if (a4) {
+            if (R == 1 && multi) go(k_matvec_async<T, true, true, 1>);
+            else go(k_matvec_async<T, false, true, R>);
+            return;
+        }
+    }
+    if (R == 1 && multi) go(k_matvec_async<T, true, false, 1>);
+    else go(k_matvec_async<T, false, false, R>);
+}
+
 /* Launches the products of block-type weights; true when the kernel also added the addends
  * (m = 1: every part's rows in one launch), false when add_parts must. */
 template <int T>
@@ -981,26 +1042,13 @@ static bool launch_q(struct tsc_context *c, const mm_part *p, int count, int64_t
                      int64_t k, int64_t m) {
     dim3 block(32, TSC_MM_WARPS);
     if (m == 1 && !matvec_option("regs")) {
-        /* Ring of 2 slots: while a warp waits for tile t, tile t + 1 is in flight too, and
-         * with 8 blocks of 4 warps per SM (registers) that is 64 tiles (>= 70 KB) per SM,
-         * well above what HBM3 needs; 2 slots (<= 35 KB per block) keep 8 blocks resident,
-         * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
-        const unsigned blocks = matvec_blocks(c, n_all);
-        const bool multi = (int64_t)blocks * TSC_MM_WARPS < n_all;
-        const dim3 grid(blocks);
-        const size_t smem = mv_smem_bytes<T>();
+        uintptr_t bits = 0;
+        for (int j = 0; j < count; j++) bits |= (uintptr_t)p[j].w | (uintptr_t)p[j].w_stride;
+        const bool a4 = (bits & 3) == 0; /* every row 4-byte aligned */
         const tsc_mv_parts P = mv_parts(p, count);
-        if constexpr (qtype<T>::bs % 4 == 0) {
-            uintptr_t bits = 0;
-            for (int j = 0; j < count; j++) bits |= (uintptr_t)p[j].w | (uintptr_t)p[j].w_stride;
-            if ((bits & 3) == 0) { /* every row 4-byte aligned */
-                if (multi) launch_pdl(c, k_matvec_async<T, true, true>, grid, block, smem, P, xq, xs, n_all, k);
-                else launch_pdl(c, k_matvec_async<T, false, true>, grid, block, smem, P, xq, xs, n_all, k);
-                return true;
-            }
-        }
-        if (multi) launch_pdl(c, k_matvec_async<T, true, false>, grid, block, smem, P, xq, xs, n_all, k);
-        else launch_pdl(c, k_matvec_async<T, false, false>, grid, block, smem, P, xq, xs, n_all, k);
+        if (matvec_rows() == 2 && (int64_t)mv_smem_bytes<T, 2>() <= c->max_smem_optin)
+            launch_mv<T, 2>(c, P, n_all, xq, xs, k, a4, (unsigned)tsc_cdiv(n_all, 2 * TSC_MM_WARPS));
+        else launch_mv<T, 1>(c, P, n_all, xq, xs, k, a4, matvec_blocks(c, n_all));
         return true;
     }
     for (int j = 0; j < count; j++) {

@@ -22,8 +22,9 @@
  *  - F16/BF16/F32 weights: x is used as given (the CPU rounds x to the weight type), so the
  *    reference is a double sum over the dequantized weights and the exact x:
  *    |err| <= 1e-5 · Σ|w·x| + 1e-6.
- * m = 1 also runs through the register-load kernels (TSC_MATVEC_KERNEL) and with warps
- * taking several rows (TSC_MATVEC_BLOCKS), the benchmarks' switches.
+ * m = 1 also runs through the register-load kernels (TSC_MATVEC_KERNEL), with warps taking
+ * several rows in turn (TSC_MATVEC_BLOCKS) and two at once (TSC_MATVEC_ROWS), the benchmarks'
+ * switches.
  * Strides: rows 16-byte aligned (F16/BF16/F32 vector paths) or padded by 2/4 bytes (rows at
  * every 2-byte/4-byte alignment: the m = 1 block-type kernel copies from the 16-byte boundary
  * below each row), outputs padded and checked untouched.
@@ -526,6 +527,15 @@ int main(void) {
         check_matmul(ctx, &seed, types[ti], 1100, 4352, 1, 16, 16);
     }
     unsetenv("TSC_MATVEC_BLOCKS");
+    /* m = 1 with two rows per warp (TSC_MATVEC_ROWS=2): odd row counts leave a warp one row. */
+    setenv("TSC_MATVEC_ROWS", "2", 1);
+    printf("m = 1 again with TSC_MATVEC_ROWS=2 (two rows per warp):\n");
+    for (size_t ti = 0; ti < 10; ti++) { /* the block types */
+        check_matmul(ctx, &seed, types[ti], 65, 4096, 1, 16, 16);
+        check_matmul(ctx, &seed, types[ti], 9, 14336, 1, 2, 4);
+    }
+    check_parts(ctx, &seed, TS_TYPE_Q4_0, 1);
+    unsetenv("TSC_MATVEC_ROWS");
     /* Block-of-32 types at k below one super-block, and float types at a k that is not a
      * multiple of the 8-element vector. */
     static const int32_t small_types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1};
