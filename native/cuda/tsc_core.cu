@@ -409,7 +409,9 @@ extern "C" TS_API int32_t tsc_synchronize(void *ctx) {
 
 extern "C" TS_API int32_t tsc_graph_begin(void *ctx) {
     struct tsc_context *c = NULL;
-    int32_t st = tsc_enter(ctx, "tsc_graph_begin", &c);
+    /* The quantized-activation cache stays: what made it is enqueued or in a launched graph,
+     * so the first matmul of the next piece of a run may take it. */
+    int32_t st = tsc_enter_keep_xq(ctx, "tsc_graph_begin", &c);
     if (st) return st;
     if (c->recording) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_graph_begin: a recording is already open");
     /* Relaxed: the pool may still call cudaMalloc while recording (a first run's chunks). */
@@ -435,7 +437,7 @@ static struct tsc_graph_slot *graph_slot(struct tsc_context *c, int64_t key) {
 
 extern "C" TS_API int32_t tsc_graph_end(void *ctx, int64_t key, int32_t launch) {
     struct tsc_context *c = NULL;
-    int32_t st = tsc_enter(ctx, "tsc_graph_end", &c);
+    int32_t st = tsc_enter_keep_xq(ctx, "tsc_graph_end", &c); /* kept if the recording runs (below) */
     if (st) return st;
     if (!c->recording) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_graph_end: no recording is open (tsc_graph_begin)");
     c->recording = 0;
@@ -444,6 +446,7 @@ extern "C" TS_API int32_t tsc_graph_end(void *ctx, int64_t key, int32_t launch) 
     if (st || !launch) {
         (void)cudaGetLastError();
         if (g) cudaGraphDestroy(g);
+        tsc_xq_release(c); /* its kernel may have been in what is dropped */
         return st;
     }
     size_t nodes = 0;
@@ -463,13 +466,16 @@ extern "C" TS_API int32_t tsc_graph_end(void *ctx, int64_t key, int32_t launch) 
     cudaGraphDestroy(g);
     if (st) {
         s->exec = NULL;
+        tsc_xq_release(c);
         return st;
     }
     s->key = key;
     s->last_run = ++c->graph_stats[TSC_GRAPH_LAUNCHES];
     c->graph_stats[updated ? TSC_GRAPH_UPDATES : TSC_GRAPH_BUILDS]++;
     c->graph_stats[TSC_GRAPH_NODES] = (int64_t)nodes;
-    return tsc_cuda_status(cudaGraphLaunch(s->exec, c->stream), "tsc_graph_end: cudaGraphLaunch");
+    st = tsc_cuda_status(cudaGraphLaunch(s->exec, c->stream), "tsc_graph_end: cudaGraphLaunch");
+    if (st) tsc_xq_release(c);
+    return st;
 }
 
 extern "C" TS_API int32_t tsc_graph_stats(void *ctx, int64_t *stats, int32_t n) {

@@ -38,9 +38,11 @@ struct tsc_chunk {
 
 /* The split Q8_0 copy of the activations x (int8 quants and per-block scales in the pool block
  * buf) that the last quantized tsc_matmul made, or that a one-row RMSNorm or GLU wrote beside
- * its output x: kept while only tsc_matmul calls follow, so a matmul of the same x right after
- * (Q, K and V of one input; gate and up) uses it instead of quantizing again. Every other entry
- * point (tsc_enter) releases it: nothing else can have changed x before. */
+ * its output x: kept while only tsc_matmul / tsc_matmul_parts calls follow (and the start or
+ * launch of a graph recording, between the pieces of a run), so a matmul of the same x right
+ * after (Q, K and V of one input; gate and up) uses it instead of quantizing again. Every other
+ * entry point (tsc_enter), and a dropped recording, releases it: nothing else can have changed x
+ * before. */
 struct tsc_xq_cache {
     const float *x;
     int64_t x_stride, k, m;

@@ -268,8 +268,9 @@ static void check_shared_input(void *ctx, uint64_t *seed, int32_t w_type) {
 /* A one-row RMSNorm or GLU also writes its output's Q8_0 copy, which the next matmul of that
  * output takes instead of quantizing (TSC_FUSED_QUANTIZE=0 turns it off). The same sequence on
  * a context with and one without: the same bits, and one kernel fewer per norm or GLU in the
- * recorded graph (the quantizer that did not run). Then an op between the norm and the matmul,
- * and an F32 matmul, which must not take the copy. */
+ * recorded graph (the quantizer that did not run), also when the matmul is in the next graph
+ * (a run recorded in pieces) but not after a dropped recording. Then an op between the norm and
+ * the matmul, and an F32 matmul, which must not take the copy. */
 static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
     const int64_t k = 4096, n = 96, row = (int64_t)ts_qtype_row_size(w_type, k);
@@ -282,13 +283,13 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
     unsetenv("TSC_FUSED_QUANTIZE");
     void *ctxs[2] = {ctx, plain};
     float *out[2];
-    int64_t nodes[2][2] = {{0}};
+    int64_t nodes[2][4] = {{0}};
     for (int c = 0; c < 2; c++) {
         void *cx = ctxs[c];
         const char *dw = tsc_test_up(cx, w, n * row);
         float *dx = tsc_test_up(cx, x0, 3 * k * 4), *dnw = tsc_test_up(cx, nw, k * 4), *dh, *dy;
-        CHECK(tsc_alloc(cx, 2 * k * 4, (void **)&dh) == TS_OK && tsc_alloc(cx, 5 * n * 4, (void **)&dy) == TS_OK, "alloc");
-        CHECK(tsc_memset(cx, dy, 0, 5 * n * 4) == TS_OK, "%s", tsc_last_error()); /* the F32 product fills 2 of its n */
+        CHECK(tsc_alloc(cx, 2 * k * 4, (void **)&dh) == TS_OK && tsc_alloc(cx, 7 * n * 4, (void **)&dy) == TS_OK, "alloc");
+        CHECK(tsc_memset(cx, dy, 0, 7 * n * 4) == TS_OK, "%s", tsc_last_error()); /* the F32 product fills 2 of its n */
         int64_t stats[TSC_GRAPH_STATS_COUNT];
         /* recorded, to count the kernels: norm + matmul, GLU + matmul */
         CHECK(tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
@@ -301,6 +302,20 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
         CHECK(tsc_matmul(cx, dy + n, 0, dw, w_type, row, dh + k, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_graph_end(cx, 2, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s", tsc_last_error());
         nodes[c][1] = stats[TSC_GRAPH_NODES];
+        /* a piece boundary between the norm and its matmul (the Java backend's graphs of N ops):
+         * the second piece quantizes nothing; then a dropped norm, whose copy must not be taken */
+        CHECK(tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_rms_norm(cx, dh, 0, dx + k, 0, dnw, 1, k, 1e-5f) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_graph_end(cx, 3, 1) == TS_OK && tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_matmul(cx, dy + 5 * n, 0, dw, w_type, row, dh, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_graph_end(cx, 4, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s", tsc_last_error());
+        nodes[c][2] = stats[TSC_GRAPH_NODES];
+        CHECK(tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_rms_norm(cx, dh, 0, dx + 2 * k, 0, dnw, 1, k, 1e-5f) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_graph_end(cx, 5, 0) == TS_OK && tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_matmul(cx, dy + 6 * n, 0, dw, w_type, row, dh, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_graph_end(cx, 6, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s", tsc_last_error());
+        nodes[c][3] = stats[TSC_GRAPH_NODES];
         /* launched: the norm, another op on its output, then the matmul of the changed output */
         CHECK(tsc_rms_norm(cx, dh, 0, dx, 0, dnw, 1, k, 1e-5f) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_scale(cx, dh, 0, dh, 0, 1, k, 0.5f, 0.25f) == TS_OK, "%s", tsc_last_error());
@@ -309,14 +324,15 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
         CHECK(tsc_glu(cx, dh, 0, dx + k, 0, dx + 2 * k, 0, TS_ACT_SILU, 1, 1024) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_matmul(cx, dy + 3 * n, 0, dx, TS_TYPE_F32, 1024 * 4, dh, 0, 2, 1024, 1) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_matmul(cx, dy + 4 * n, 0, dw, w_type, row, dx + k, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
-        out[c] = malloc((size_t)(5 * n) * 4);
-        tsc_test_down(cx, out[c], dy, 5 * n * 4);
+        out[c] = malloc((size_t)(7 * n) * 4);
+        tsc_test_down(cx, out[c], dy, 7 * n * 4);
         tsc_free(cx, (void *)dw), tsc_free(cx, dx), tsc_free(cx, dnw), tsc_free(cx, dh), tsc_free(cx, dy);
     }
-    static const char *what[] = {"norm -> matmul", "glu -> matmul", "norm -> scale -> matmul", "glu -> f32 matmul",
-                                 "matmul after an f32 one"};
+    static const char *what[] = {"norm -> matmul",         "glu -> matmul",           "norm -> scale -> matmul",
+                                 "glu -> f32 matmul",      "matmul after an f32 one", "norm | next graph: matmul",
+                                 "dropped norm | matmul"};
     int same = 1;
-    for (int s = 0; s < 5; s++) {
+    for (int s = 0; s < 7; s++) {
         const int ok = memcmp(out[0] + s * n, out[1] + s * n, (size_t)n * 4) == 0;
         CHECK(ok, "%s fused quantize, %s: differs from the unfused context", t->name, what[s]);
         same &= ok;
@@ -325,6 +341,10 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
           (long long)nodes[0][0], (long long)nodes[1][0]);
     CHECK(nodes[0][1] == 2 && nodes[1][1] == 3, "%s glu -> matmul: %lld kernels fused, %lld unfused (want 2 and 3)", t->name,
           (long long)nodes[0][1], (long long)nodes[1][1]);
+    CHECK(nodes[0][2] == 1 && nodes[1][2] == 2, "%s norm | next graph: matmul: %lld kernels fused, %lld unfused (want 1 and 2)",
+          t->name, (long long)nodes[0][2], (long long)nodes[1][2]);
+    CHECK(nodes[0][3] == 2 && nodes[1][3] == 2, "%s dropped norm | matmul: %lld kernels fused, %lld unfused (want 2 and 2)", t->name,
+          (long long)nodes[0][3], (long long)nodes[1][3]);
     printf("%-5s norm/glu writing the matmul's Q8_0 input: %s; kernels %lld+%lld fused, %lld+%lld not\n", t->name,
            same ? "same bits as quantizing apart" : "FAILED", (long long)nodes[0][0], (long long)nodes[0][1], (long long)nodes[1][0],
            (long long)nodes[1][1]);
