@@ -621,11 +621,12 @@ static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&til
  * for two rows: half the activation traffic through L1 per weight byte (two 16-byte loads of
  * 32-byte strided groups per lane and group, twice the weight bytes for Q4_0), for twice the
  * shared memory per warp and more registers (ptxas, sm_90: 80 for blocks of 32 with 6 blocks
- * per SM, spill-free; the K-quants 128 with 4, Q3_K/Q5_K/Q6_K spilling 96-180 bytes). MULTI (TSC_MATVEC_BLOCKS, for tuning; R = 1): a smaller
- * grid whose warps then take rows b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the
- * next row's first tile in flight while the current row's last one is decoded (4 blocks per
- * SM for the registers that takes). A4: every row 4-byte aligned and the block size a
- * multiple of 4 (the usual case: GGUF data is 32-byte aligned), so no span needs shifting. */
+ * per SM, spill-free; the K-quants 128 with 4, Q3_K/Q5_K/Q6_K spilling 96-180 bytes).
+ * MULTI (TSC_MATVEC_BLOCKS, for tuning; R = 1): a smaller grid whose warps then take rows
+ * b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the next row's first tile in flight
+ * while the current row's last one is decoded (4 blocks per SM for the registers that takes).
+ * A4: every row 4-byte aligned and the block size a multiple of 4 (the usual case: GGUF data
+ * is 32-byte aligned), so no span needs shifting. */
 template <int T, bool MULTI, bool A4, int R>
 __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qtype<T>::qk == 32 ? 6 : 4)
     k_matvec_async(const tsc_mv_parts P, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs, int64_t n, int64_t k) {
@@ -1287,7 +1288,8 @@ extern "C" TS_API int32_t tsc_matmul_parts(void *ctx, int32_t parts, float *cons
                     (p[i].add != NULL && spans_meet(yj, span_of(p[i].add, m, p[i].add_stride, 4 * p[i].n)));
         }
         if (meets)
-            return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul_parts: the output of part %d overlaps x, an addend or another output", j);
+            return tsc_set_error(TS_ERR_INVALID_ARGUMENT,
+                                 "tsc_matmul_parts: the output of part %d overlaps x, an addend or another output", j);
     }
     return mm_run(c, "tsc_matmul_parts", p, parts, w_type, x, x_stride, k, m);
 }

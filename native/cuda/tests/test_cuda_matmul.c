@@ -308,13 +308,15 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
         CHECK(tsc_rms_norm(cx, dh, 0, dx + k, 0, dnw, 1, k, 1e-5f) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_graph_end(cx, 3, 1) == TS_OK && tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_matmul(cx, dy + 5 * n, 0, dw, w_type, row, dh, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
-        CHECK(tsc_graph_end(cx, 4, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_graph_end(cx, 4, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s",
+              tsc_last_error());
         nodes[c][2] = stats[TSC_GRAPH_NODES];
         CHECK(tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_rms_norm(cx, dh, 0, dx + 2 * k, 0, dnw, 1, k, 1e-5f) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_graph_end(cx, 5, 0) == TS_OK && tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_matmul(cx, dy + 6 * n, 0, dw, w_type, row, dh, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
-        CHECK(tsc_graph_end(cx, 6, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s", tsc_last_error());
+        CHECK(tsc_graph_end(cx, 6, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s",
+              tsc_last_error());
         nodes[c][3] = stats[TSC_GRAPH_NODES];
         /* launched: the norm, another op on its output, then the matmul of the changed output */
         CHECK(tsc_rms_norm(cx, dh, 0, dx, 0, dnw, 1, k, 1e-5f) == TS_OK, "%s", tsc_last_error());
@@ -343,8 +345,8 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
           (long long)nodes[0][1], (long long)nodes[1][1]);
     CHECK(nodes[0][2] == 1 && nodes[1][2] == 2, "%s norm | next graph: matmul: %lld kernels fused, %lld unfused (want 1 and 2)",
           t->name, (long long)nodes[0][2], (long long)nodes[1][2]);
-    CHECK(nodes[0][3] == 2 && nodes[1][3] == 2, "%s dropped norm | matmul: %lld kernels fused, %lld unfused (want 2 and 2)", t->name,
-          (long long)nodes[0][3], (long long)nodes[1][3]);
+    CHECK(nodes[0][3] == 2 && nodes[1][3] == 2, "%s dropped norm | matmul: %lld kernels fused, %lld unfused (want 2 and 2)",
+          t->name, (long long)nodes[0][3], (long long)nodes[1][3]);
     printf("%-5s norm/glu writing the matmul's Q8_0 input: %s; kernels %lld+%lld fused, %lld+%lld not\n", t->name,
            same ? "same bits as quantizing apart" : "FAILED", (long long)nodes[0][0], (long long)nodes[0][1], (long long)nodes[1][0],
            (long long)nodes[1][1]);
@@ -363,7 +365,8 @@ static void check_parts(void *ctx, uint64_t *seed, int32_t w_type, int64_t m) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
     enum { P = 4 };
     const int64_t k = 512, row = (int64_t)ts_qtype_row_size(w_type, k);
-    const int64_t n[P] = {37, m == 1 ? 600 : 64, 5, m == 1 ? 1400 : 130}; /* m = 1: more rows than 4 per SM, for TSC_MATVEC_BLOCKS */
+    /* m = 1: more rows than 4 per SM, for TSC_MATVEC_BLOCKS */
+    const int64_t n[P] = {37, m == 1 ? 600 : 64, 5, m == 1 ? 1400 : 130};
     /* Block types: rows at several alignments. Float types: 16-byte aligned rows, which their
      * one-kernel path needs (others take a kernel per part, as tsc_matmul does). */
     const int quant = ts_get_type_traits(w_type)->blck_size > 1, q = quant ? 1 : 0;
@@ -384,7 +387,8 @@ static void check_parts(void *ctx, uint64_t *seed, int32_t w_type, int64_t m) {
         host_add[j] = tsc_test_randn(seed, m * as[j] / 4, 2.0f);
         dadd[j] = tsc_test_up(ctx, host_add[j], m * as[j]);
         add[j] = has_add[j] ? dadd[j] : NULL;
-        CHECK(tsc_alloc(ctx, m * ys[j], (void **)&dy[j]) == TS_OK && tsc_alloc(ctx, m * ys[j], (void **)&dref[j]) == TS_OK, "alloc");
+        CHECK(tsc_alloc(ctx, m * ys[j], (void **)&dy[j]) == TS_OK && tsc_alloc(ctx, m * ys[j], (void **)&dref[j]) == TS_OK,
+              "alloc");
         CHECK(tsc_matmul(ctx, dref[j], ys[j], dw[j], w_type, ws[j], dx, 4 * k, n[j], k, m) == TS_OK, "%s", tsc_last_error());
         free(wf), free(w);
     }
@@ -421,8 +425,9 @@ static void check_parts(void *ctx, uint64_t *seed, int32_t w_type, int64_t m) {
                 memcpy(&u, (char *)got + r * ys[j] + 4 * n[j], 4);
                 padding += u != 0x7f7f7f7fu;
             }
-            CHECK(bad < 0 && padding == 0, "%s parts m=%lld %s, part %d: element %lld differs from tsc_matmul%s; %lld paddings written",
-                  t->name, (long long)m, modes[mode], j, (long long)bad, has_add[j] ? " + addend" : "", (long long)padding);
+            CHECK(bad < 0 && padding == 0,
+                  "%s parts m=%lld %s, part %d: element %lld differs from tsc_matmul%s; %lld paddings written", t->name,
+                  (long long)m, modes[mode], j, (long long)bad, has_add[j] ? " + addend" : "", (long long)padding);
             same &= bad < 0 && padding == 0;
             free(got), free(want);
         }
@@ -431,14 +436,15 @@ static void check_parts(void *ctx, uint64_t *seed, int32_t w_type, int64_t m) {
     if (m == 1) {
         int adds = 0;
         for (int j = 0; j < P; j++) adds += has_add[j];
-        CHECK(nodes[0] == q + 1 && nodes[1] == q + P + adds, "%s parts: %lld kernels in one, %lld apart (want %d and %d)", t->name,
-              (long long)nodes[0], (long long)nodes[1], q + 1, q + P + adds);
+        CHECK(nodes[0] == q + 1 && nodes[1] == q + P + adds, "%s parts: %lld kernels in one, %lld apart (want %d and %d)",
+              t->name, (long long)nodes[0], (long long)nodes[1], q + 1, q + P + adds);
     }
     printf("%-5s %d parts of k=%lld, m=%lld, 2 with addends: %s", t->name, P, (long long)k, (long long)m,
            same ? "tsc_matmul's bits plus the float add" : "FAILED");
     if (m == 1) printf("; kernels %lld in one, %lld apart", (long long)nodes[0], (long long)nodes[1]);
     printf("\n");
-    for (int j = 0; j < P; j++) tsc_free(ctx, dw[j]), tsc_free(ctx, dy[j]), tsc_free(ctx, dadd[j]), tsc_free(ctx, dref[j]), free(host_add[j]);
+    for (int j = 0; j < P; j++)
+        tsc_free(ctx, dw[j]), tsc_free(ctx, dy[j]), tsc_free(ctx, dadd[j]), tsc_free(ctx, dref[j]), free(host_add[j]);
     tsc_free(ctx, dx);
     free(x);
 }

@@ -9,9 +9,10 @@ import java.util.List;
  * Where each planned value (inputs and node outputs) lives in one workspace: values whose
  * lifetimes overlap never share bytes, the others reuse them. A value lives from the node (or
  * step of nodes run together) that writes it to the last that reads it or any view of it;
- * inputs and outputs live for the whole run. Offsets come from greedy placement by decreasing size (each value at the lowest
- * offset free of every placed value it overlaps in time), which keeps the workspace close to the
- * peak of simultaneously live bytes for the chain-shaped graphs models build.
+ * inputs and outputs live for the whole run. Offsets come from greedy placement by decreasing
+ * size (each value at the lowest offset free of every placed value it overlaps in time), which
+ * keeps the workspace close to the peak of simultaneously live bytes for the chain-shaped graphs
+ * models build.
  */
 public final class BufferPlan {
     /** Offsets are multiples of this: a cache line, enough for any SIMD load. */
