@@ -116,17 +116,29 @@ struct rope_args {
     int32_t pos[TSC_ROPE_ARG_TOKENS];    /* of this launch's tokens */
 };
 
+/* The tensors one launch rotates at the same positions (Q and K of a layer): their heads one
+ * after the other, a launch's tokens from its first; strides in floats. */
+struct rope_parts {
+    float *y[TSC_ROPE_PARTS];
+    const float *x[TSC_ROPE_PARTS];
+    int64_t yts[TSC_ROPE_PARTS], yhs[TSC_ROPE_PARTS], xts[TSC_ROPE_PARTS], xhs[TSC_ROPE_PARTS];
+    int64_t head_end[TSC_ROPE_PARTS]; /* heads of parts 0..i together */
+};
+
 /* One thread per (token, head, pair of this launch); threads past the pairs copy the tail
  * (elements n_dims .. head_dim - 1; tail is 0 except in a token chunk's first launch). */
-__global__ void k_rope(float *y, int64_t yts, int64_t yhs, const float *x, int64_t xts, int64_t xhs, const struct rope_args a,
-                       int64_t tokens, int64_t heads, int32_t p0, int32_t pairs, int32_t tail, int32_t n_dims, int32_t neox) {
+__global__ void k_rope(const struct rope_parts r, const struct rope_args a, int64_t tokens, int64_t heads, int32_t p0, int32_t pairs,
+                       int32_t tail, int32_t n_dims, int32_t neox) {
     tsc_pdl_enter();
     const int64_t per_head = pairs + tail;
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= tokens * heads * per_head) return;
-    const int64_t p = i % per_head, h = i / per_head % heads, t = i / per_head / heads;
-    const float *xr = x + t * xts + h * xhs;
-    float *yr = y + t * yts + h * yhs;
+    const int64_t p = i % per_head, hh = i / per_head % heads, t = i / per_head / heads;
+    int j = 0; /* the part of head hh: selects on constant indices, as mv_row_of */
+    for (int q = 1; q < TSC_ROPE_PARTS; q++) j = hh >= r.head_end[q - 1] ? q : j;
+    const int64_t h = hh - (j ? r.head_end[j - 1] : 0);
+    const float *xr = r.x[j] + t * r.xts[j] + h * r.xhs[j];
+    float *yr = r.y[j] + t * r.yts[j] + h * r.yhs[j];
     if (p >= pairs) {
         const int64_t e = n_dims + (p - pairs);
         yr[e] = xr[e];
@@ -312,14 +324,19 @@ extern "C" TS_API int32_t tsc_softmax(void *ctx, float *y, int64_t y_stride, con
     return tsc_launch_status("tsc_softmax");
 }
 
-extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, int64_t y_head_stride, const float *x,
-                                   int64_t x_token_stride, int64_t x_head_stride, const int32_t *pos, int64_t tokens,
-                                   int64_t heads, int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base) {
+extern "C" TS_API int32_t tsc_rope_parts(void *ctx, int32_t parts, float *const *y, const int64_t *y_token_stride,
+                                         const int64_t *y_head_stride, const float *const *x, const int64_t *x_token_stride,
+                                         const int64_t *x_head_stride, const int64_t *heads, const int32_t *pos, int64_t tokens,
+                                         int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base) {
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_rope", &c);
     if (st) return st;
-    if (tokens < 0 || heads < 0 || head_dim < 0)
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: tokens, heads, head_dim must be >= 0");
+    if (parts < 1 || parts > TSC_ROPE_PARTS)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: parts=%d must be in [1, %d]", (int)parts, TSC_ROPE_PARTS);
+    if (y == NULL || x == NULL || heads == NULL || y_token_stride == NULL || y_head_stride == NULL || x_token_stride == NULL ||
+        x_head_stride == NULL)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: a host array is NULL");
+    if (tokens < 0 || head_dim < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: tokens, heads, head_dim must be >= 0");
     if (mode != TS_ROPE_NORM && mode != TS_ROPE_NEOX)
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: mode %d is neither TS_ROPE_NORM (0) nor TS_ROPE_NEOX (2)", (int)mode);
     if (n_dims < 0 || n_dims % 2 || n_dims > head_dim)
@@ -327,11 +344,24 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
                              (long long)head_dim);
     if (!(freq_base > 0.0f) || isinf(freq_base))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: freq_base=%g must be finite and > 0", (double)freq_base);
-    if (tokens == 0 || heads == 0 || head_dim == 0) return TS_OK;
-    if (y == NULL || x == NULL || pos == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: null pointer");
-    if (!al4(y) || !al4(x) || y_token_stride % 4 || y_head_stride % 4 || x_token_stride % 4 || x_head_stride % 4 ||
-        y_token_stride < 0 || y_head_stride < 0 || x_token_stride < 0 || x_head_stride < 0)
-        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: strides must be >= 0 and multiples of 4 bytes");
+    struct rope_parts r = {};
+    int64_t all = 0;
+    for (int32_t j = 0; j < parts; j++) {
+        if (heads[j] < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: tokens, heads, head_dim must be >= 0");
+        if (heads[j] == 0) continue;
+        if (y[j] == NULL || x[j] == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: null pointer");
+        if (!al4(y[j]) || !al4(x[j]) || y_token_stride[j] % 4 || y_head_stride[j] % 4 || x_token_stride[j] % 4 ||
+            x_head_stride[j] % 4 || y_token_stride[j] < 0 || y_head_stride[j] < 0 || x_token_stride[j] < 0 || x_head_stride[j] < 0)
+            return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: strides must be >= 0 and multiples of 4 bytes");
+        r.y[j] = y[j], r.x[j] = x[j];
+        r.yts[j] = y_token_stride[j] / 4, r.yhs[j] = y_head_stride[j] / 4, r.xts[j] = x_token_stride[j] / 4;
+        r.xhs[j] = x_head_stride[j] / 4;
+        all += heads[j];
+    }
+    int64_t end = 0;
+    for (int32_t j = 0; j < TSC_ROPE_PARTS; j++) r.head_end[j] = end += j < parts ? heads[j] : 0;
+    if (tokens == 0 || all == 0 || head_dim == 0) return TS_OK;
+    if (pos == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: null pointer");
     /* Frequencies computed as the CPU does (double, on the host), once per (freq_base, n_dims)
      * while they stay the same (a model's every RoPE call); chunks as struct rope_args. */
     const int32_t half = n_dims / 2;
@@ -343,22 +373,30 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
     }
     for (int64_t t0 = 0; t0 < tokens; t0 += TSC_ROPE_ARG_TOKENS) {
         const int64_t nt = tokens - t0 < TSC_ROPE_ARG_TOKENS ? tokens - t0 : TSC_ROPE_ARG_TOKENS;
+        struct rope_parts rt = r; /* this chunk's first token */
+        for (int32_t j = 0; j < parts; j++)
+            if (heads[j] > 0) rt.y[j] += t0 * rt.yts[j], rt.x[j] += t0 * rt.xts[j];
         for (int32_t p0 = 0; p0 == 0 || p0 < half; p0 += TSC_ROPE_ARG_FREQS) {
             const int32_t pairs = half - p0 < TSC_ROPE_ARG_FREQS ? half - p0 : TSC_ROPE_ARG_FREQS;
             const int32_t tail = p0 == 0 ? (int32_t)(head_dim - n_dims) : 0;
             struct rope_args a;
             memcpy(a.inv_freq, c->rope_inv_freq + p0, (size_t)pairs * sizeof(double));
             memcpy(a.pos, pos + t0, (size_t)nt * 4);
-            const int64_t total = nt * heads * (pairs + tail);
+            const int64_t total = nt * all * (pairs + tail);
             if (total > 0)
-                tsc_launch_pdl(c, k_rope, blocks_for(total), 256, 0, y + t0 * (y_token_stride / 4), y_token_stride / 4,
-                               y_head_stride / 4, x + t0 * (x_token_stride / 4), x_token_stride / 4, x_head_stride / 4, a, nt,
-                               heads, p0, pairs, tail, n_dims, mode == TS_ROPE_NEOX);
+                tsc_launch_pdl(c, k_rope, blocks_for(total), 256, 0, rt, a, nt, all, p0, pairs, tail, n_dims, mode == TS_ROPE_NEOX);
             st = tsc_launch_status("tsc_rope");
             if (st) return st;
         }
     }
     return TS_OK;
+}
+
+extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, int64_t y_head_stride, const float *x,
+                                   int64_t x_token_stride, int64_t x_head_stride, const int32_t *pos, int64_t tokens,
+                                   int64_t heads, int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base) {
+    return tsc_rope_parts(ctx, 1, &y, &y_token_stride, &y_head_stride, &x, &x_token_stride, &x_head_stride, &heads, pos, tokens,
+                          head_dim, n_dims, mode, freq_base);
 }
 
 static int32_t check_act(const char *fn, int32_t act) {

@@ -120,6 +120,44 @@ static void test_rope(void *ctx, uint64_t *seed) {
     CHECK(tsc_rope(ctx, NULL, 0, 0, NULL, 0, 0, pos, 1, 1, 8, 3, TS_ROPE_NORM, 1e4f) == TS_ERR_INVALID_ARGUMENT, "odd n_dims");
 }
 
+/* tsc_rope_parts: Q-, K- and V-like tensors (32, 8 and 0 heads; one in place, one into another
+ * layout) at the same positions, over two chunks of tokens, each part bit for bit what tsc_rope
+ * gives it alone. */
+static void test_rope_parts(void *ctx, uint64_t *seed) {
+    const int64_t tokens = 333, hd = 64;
+    const int64_t heads[3] = {32, 8, 0};
+    int32_t pos[333];
+    for (int i = 0; i < 333; i++) pos[i] = 5 + 3 * i;
+    buf q = mk(ctx, seed, tokens, 32 * hd * 4, 1.0f), k = mk(ctx, seed, tokens, 8 * hd * 4 + 16, 1.0f);
+    buf ky = mk(ctx, seed, 8, tokens * hd * 4, 0.0f), qa = mk(ctx, seed, tokens, 32 * hd * 4, 0.0f);
+    buf kb = mk(ctx, seed, 8, tokens * hd * 4, 0.0f);
+    CHECK(tsc_copy(ctx, qa.d, q.d, tokens * 32 * hd * 4) == TS_OK, "%s", tsc_last_error());
+    /* alone: q into qa in place, k into kb ([heads x tokens x hd]) */
+    CHECK(tsc_rope(ctx, qa.d, 32 * hd * 4, hd * 4, qa.d, 32 * hd * 4, hd * 4, pos, tokens, 32, hd, 48, TS_ROPE_NORM, 1e4f) == TS_OK,
+          "%s", tsc_last_error());
+    CHECK(tsc_rope(ctx, kb.d, hd * 4, tokens * hd * 4, k.d, k.stride, hd * 4, pos, tokens, 8, hd, 48, TS_ROPE_NORM, 1e4f) == TS_OK,
+          "%s", tsc_last_error());
+    /* together: q in place, k into ky, and a part without heads */
+    float *y[3] = {q.d, ky.d, NULL};
+    const float *x[3] = {q.d, k.d, NULL};
+    const int64_t yts[3] = {32 * hd * 4, hd * 4, 0}, yhs[3] = {hd * 4, tokens * hd * 4, 0};
+    const int64_t xts[3] = {32 * hd * 4, k.stride, 0}, xhs[3] = {hd * 4, hd * 4, 0};
+    CHECK(tsc_rope_parts(ctx, 3, y, yts, yhs, x, xts, xhs, heads, pos, tokens, hd, 48, TS_ROPE_NORM, 1e4f) == TS_OK, "%s",
+          tsc_last_error());
+    const int64_t qbytes = tokens * 32 * hd * 4, kbytes = 8 * tokens * hd * 4;
+    float *a = malloc((size_t)qbytes), *b = malloc((size_t)qbytes);
+    tsc_test_down(ctx, a, q.d, qbytes), tsc_test_down(ctx, b, qa.d, qbytes);
+    CHECK(memcmp(a, b, (size_t)qbytes) == 0, "rope parts: Q differs from tsc_rope alone");
+    tsc_test_down(ctx, a, ky.d, kbytes), tsc_test_down(ctx, b, kb.d, kbytes);
+    CHECK(memcmp(a, b, (size_t)kbytes) == 0, "rope parts: K differs from tsc_rope alone");
+    CHECK(tsc_rope_parts(ctx, TSC_ROPE_PARTS + 1, y, yts, yhs, x, xts, xhs, heads, pos, tokens, hd, 48, TS_ROPE_NORM, 1e4f) ==
+              TS_ERR_INVALID_ARGUMENT,
+          "too many parts");
+    printf("rope parts (32 + 8 + 0 heads, %lld tokens): each part bit for bit tsc_rope's\n", (long long)tokens);
+    free(a), free(b);
+    drop(ctx, &q), drop(ctx, &k), drop(ctx, &ky), drop(ctx, &qa), drop(ctx, &kb);
+}
+
 static void test_act(void *ctx, uint64_t *seed) {
     const int64_t rows = 9, n = 3000, s = 4 * n + 4;
     static const char *names[] = {"gelu", "gelu_tanh", "quick_gelu", "silu"};
@@ -297,6 +335,7 @@ int main(void) {
     test_rms_norm(ctx, &seed);
     test_softmax(ctx, &seed);
     test_rope(ctx, &seed);
+    test_rope_parts(ctx, &seed);
     test_act(ctx, &seed);
     test_binary(ctx, &seed);
     test_get_rows(ctx, &seed);

@@ -23,7 +23,7 @@ public interface Backend {
     /**
      * How many matmuls of one input {@link #executeMatMuls} takes at once; 0 (the default) when
      * every node runs by itself. A graph compiled for this backend then hands it such matmuls (and
-     * an add of a lone matmul's product) as one step; see MatMulFusion.
+     * an add of a lone matmul's product) as one step; see StepPlan.
      */
     default int matMulGroupLimit() {
         return 0;
@@ -36,6 +36,21 @@ public interface Backend {
      */
     default void executeMatMuls(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs) {
         throw new UnsupportedOperationException(name() + " runs every matmul by itself");
+    }
+
+    /**
+     * How many consecutive nodes of op (equal ops, none reading what another writes) {@link
+     * #executeRun} takes at once; 1 (the default): each runs by itself.
+     */
+    default int runLimit(Op op) {
+        return 1;
+    }
+
+    /** Runs consecutive nodes of op as one step: outputs[i] and inputs[i] as {@link #execute} takes them, the same values. */
+    default void executeRun(Op op, Tensor[] outputs, Tensor[][] inputs) {
+        for (int i = 0; i < outputs.length; i++) {
+            execute(op, outputs[i], inputs[i]);
+        }
     }
 
     /**

@@ -35,7 +35,7 @@ public final class BufferPlan {
     }
 
     public static BufferPlan of(Graph graph) {
-        return of(graph, MatMulFusion.none(graph).stepOf());
+        return of(graph, StepPlan.none(graph).stepOf());
     }
 
     /**

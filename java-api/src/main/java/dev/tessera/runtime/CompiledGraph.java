@@ -3,6 +3,7 @@ package dev.tessera.runtime;
 import dev.tessera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,8 +40,8 @@ public final class CompiledGraph implements AutoCloseable {
     private final Tensor[] nodeOutputs;
     private final Op[] ops;
     private final String[] opNames;
-    /** Steps of several nodes, by first node (null: the node runs by itself); see MatMulFusion. */
-    private final MatMulStep[] steps;
+    /** Steps of several nodes, by first node (null: the node runs by itself); see StepPlan. */
+    private final Step[] steps;
     /** Host copies of inputs and outputs when the backend's memory is not the host's, else null. */
     private final Map<String, Tensor> hostInputs;
     private final Map<String, Tensor> hostOutputs;
@@ -53,8 +54,8 @@ public final class CompiledGraph implements AutoCloseable {
     public CompiledGraph(Graph graph, Backend backend) {
         this.graph = graph;
         this.backend = backend;
-        MatMulFusion.Plan fusion = MatMulFusion.plan(graph, backend.matMulGroupLimit());
-        this.plan = BufferPlan.of(graph, fusion.stepOf());
+        StepPlan.Plan stepPlan = StepPlan.of(graph, backend);
+        this.plan = BufferPlan.of(graph, stepPlan.stepOf());
         this.arena = Arena.ofShared();
         try {
             MemorySegment workspace = backend.allocate(arena, Math.max(plan.workspaceBytes(), BufferPlan.ALIGNMENT));
@@ -78,11 +79,14 @@ public final class CompiledGraph implements AutoCloseable {
                 ops[n.index()] = n.op();
                 opNames[n.index()] = n.op().name();
             }
-            steps = new MatMulStep[nodes.size()];
+            steps = new Step[nodes.size()];
             for (int i = 0; i < steps.length; i++) {
-                if (fusion.groupAt()[i] != null) {
-                    steps[i] = step(nodes, fusion.groupAt()[i]);
-                }
+                steps[i] = switch (stepPlan.groupAt()[i]) {
+                    case null -> null;
+                    case StepPlan.MatMuls g -> matMulStep(nodes, g);
+                    case StepPlan.Run r -> new RunStep(ops[i], Arrays.copyOfRange(nodeOutputs, i, r.last() + 1),
+                            Arrays.copyOfRange(nodeInputs, i, r.last() + 1), r.last() + 1);
+                };
             }
             if (backend.hostAccessible()) {
                 hostInputs = null;
@@ -98,10 +102,19 @@ public final class CompiledGraph implements AutoCloseable {
         }
     }
 
-    /** A group's tensors: the matmuls' input and weights, the add's other operand and output or the product. */
-    private record MatMulStep(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs, int next, String name, int nodes) {}
+    /** Nodes run as one step, up to node next - 1. */
+    private sealed interface Step permits MatMulStep, RunStep {
+        int next();
+    }
 
-    private MatMulStep step(List<Node> nodes, MatMulFusion.Group g) {
+    /** A group's tensors: the matmuls' input and weights, the add's other operand and output or the product. */
+    private record MatMulStep(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs, int next, String name, int nodes)
+            implements Step {}
+
+    /** Nodes of one op with their outputs and inputs. */
+    private record RunStep(Op op, Tensor[] outputs, Tensor[][] inputs, int next) implements Step {}
+
+    private MatMulStep matMulStep(List<Node> nodes, StepPlan.MatMuls g) {
         int p = g.matmuls().length;
         Tensor[] weights = new Tensor[p], addends = new Tensor[p], outputs = new Tensor[p];
         for (int j = 0; j < p; j++) {
@@ -111,7 +124,7 @@ public final class CompiledGraph implements AutoCloseable {
         }
         if (g.add() >= 0) {
             Node add = nodes.get(g.add());
-            addends[0] = tensors[MatMulFusion.addend(add, nodes.get(g.matmuls()[0]).output()).id()];
+            addends[0] = tensors[StepPlan.addend(add, nodes.get(g.matmuls()[0]).output()).id()];
             outputs[0] = tensors[add.output().id()];
         }
         Tensor x = tensors[nodes.get(g.matmuls()[0]).inputs().get(1).id()];
@@ -209,15 +222,19 @@ public final class CompiledGraph implements AutoCloseable {
 
     private void runNodes() {
         for (int i = 0; i < ops.length; ) {
-            MatMulStep s = steps[i];
+            Step s = steps[i];
             long t0 = profiling ? System.nanoTime() : 0;
-            if (s == null) {
-                backend.execute(ops[i], nodeOutputs[i], nodeInputs[i]);
-            } else {
-                backend.executeMatMuls(s.x(), s.weights(), s.addends(), s.outputs());
+            switch (s) {
+                case null -> backend.execute(ops[i], nodeOutputs[i], nodeInputs[i]);
+                case MatMulStep m -> backend.executeMatMuls(m.x(), m.weights(), m.addends(), m.outputs());
+                case RunStep r -> backend.executeRun(r.op(), r.outputs(), r.inputs());
             }
             if (profiling) {
-                profile.add(s == null ? opNames[i] : s.name(), s == null ? 1 : s.nodes(), System.nanoTime() - t0);
+                switch (s) {
+                    case null -> profile.add(opNames[i], System.nanoTime() - t0);
+                    case MatMulStep m -> profile.add(m.name(), m.nodes(), System.nanoTime() - t0);
+                    case RunStep r -> profile.add(opNames[i], r.outputs().length, System.nanoTime() - t0);
+                }
             }
             i = s == null ? i + 1 : s.next();
         }

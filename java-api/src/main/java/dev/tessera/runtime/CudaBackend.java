@@ -57,7 +57,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private long residentBytes;
     private boolean graphs;
     private int graphOps = DEFAULT_GRAPH_OPS;
-    private boolean matMulGroups = true;
+    /** Steps of several nodes (StepPlan) for graphs compiled from now on; TESSERA_CUDA_GROUPS=0 turns them off. */
+    private boolean groupedSteps = !"0".equals(System.getenv("TESSERA_CUDA_GROUPS"));
     private boolean recording;
     /** While recording: the run's key, the piece being recorded, its ops so far, the run's nodes so far. */
     private long runKey;
@@ -185,19 +186,33 @@ public final class CudaBackend implements Backend, AutoCloseable {
     }
 
     /**
-     * Whether graphs compiled from now on hand this backend matmuls of one input, and a lone
-     * matmul with the add of its product, as one step (on by default): at m = 1 one kernel then
-     * computes Q, K and V, or a projection added to the residual (tsc_matmul_parts). The same
-     * values either way; off runs every node by itself, for comparison.
+     * Whether graphs compiled from now on hand this backend nodes that run together as one step
+     * (on by default, unless the environment has TESSERA_CUDA_GROUPS=0): matmuls of one input, a
+     * lone matmul with the add of its product (at m = 1 one kernel then computes Q, K and V, or a
+     * projection added to the residual: tsc_matmul_parts), the RoPE of Q and K (tsc_rope_parts)
+     * and the K and V cache stores (one copy). The same values either way; off runs every node by
+     * itself, for comparison.
      */
-    public synchronized void setMatMulGroups(boolean on) {
+    public synchronized void setGroupedSteps(boolean on) {
         checkOpen();
-        matMulGroups = on;
+        groupedSteps = on;
     }
 
     @Override
     public synchronized int matMulGroupLimit() {
-        return matMulGroups ? TesseraCudaNative.TSC_MATMUL_PARTS : 0;
+        return groupedSteps ? TesseraCudaNative.TSC_MATMUL_PARTS : 0;
+    }
+
+    @Override
+    public synchronized int runLimit(Op op) {
+        if (!groupedSteps) {
+            return 1;
+        }
+        return switch (op) {
+            case Op.Rope r -> TesseraCudaNative.TSC_ROPE_PARTS;
+            case Op.StoreKv s -> 2;
+            default -> 1;
+        };
     }
 
     /** How runs are submitted, for a device's description: null launched, else "CUDA graphs [of N ops]". */
@@ -410,6 +425,22 @@ public final class CudaBackend implements Backend, AutoCloseable {
         opsRecorded(nodes);
     }
 
+    @Override
+    public synchronized void executeRun(Op op, Tensor[] outputs, Tensor[][] inputs) {
+        checkOpen();
+        boolean together = switch (op) {
+            case Op.Rope r -> ropes(r, outputs, inputs);
+            case Op.StoreKv s -> storesKv(inputs);
+            default -> false;
+        };
+        if (!together) {
+            for (int i = 0; i < outputs.length; i++) {
+                submit(op, outputs[i], inputs[i]);
+            }
+        }
+        opsRecorded(outputs.length);
+    }
+
     private void submit(Op op, Tensor out, Tensor[] in) {
         switch (op) {
             case Op.MatMul m -> matmul(in[0], in[1], out);
@@ -548,6 +579,76 @@ public final class CudaBackend implements Backend, AutoCloseable {
         MemorySegment pos = hostValues(positions, "positions");
         check(TesseraCudaNative.tsc_rope(ctx, y.segment(), y.stride(0), y.stride(1), x.segment(), x.stride(0), x.stride(1), pos,
                 x.shape(0), x.shape(1), x.shape(2), r.nDims(), (r.neox() ? Nn.RopeMode.NEOX : Nn.RopeMode.NORMAL).code(), r.freqBase()));
+    }
+
+    /**
+     * RoPE of several x [n, heads_i, d] at the same positions in one tsc_rope_parts call; false
+     * (nothing done) unless they share the positions, n and d.
+     */
+    private boolean ropes(Op.Rope r, Tensor[] outputs, Tensor[][] inputs) {
+        int p = outputs.length;
+        Tensor x0 = inputs[0][0];
+        if (p > TesseraCudaNative.TSC_ROPE_PARTS) {
+            return false;
+        }
+        long[] y = new long[p], yts = new long[p], yhs = new long[p], x = new long[p], xts = new long[p], xhs = new long[p],
+                heads = new long[p];
+        for (int i = 0; i < p; i++) {
+            Tensor xi = inputs[i][0], yi = outputs[i];
+            if (inputs[i][1].segment().address() != inputs[0][1].segment().address() || xi.shape(0) != x0.shape(0)
+                    || xi.shape(2) != x0.shape(2)) {
+                return false;
+            }
+            requireLastContiguous(xi, "rope input");
+            requireLastContiguous(yi, "rope output");
+            y[i] = yi.segment().address();
+            yts[i] = yi.stride(0);
+            yhs[i] = yi.stride(1);
+            x[i] = xi.segment().address();
+            xts[i] = xi.stride(0);
+            xhs[i] = xi.stride(1);
+            heads[i] = xi.shape(1);
+        }
+        MemorySegment pos = hostValues(inputs[0][1], "positions");
+        check(TesseraCudaNative.tsc_rope_parts(ctx, p, longs(0, y), longs(1, yts), longs(2, yhs), longs(3, x), longs(4, xts),
+                longs(5, xhs), longs(6, heads), pos, x0.shape(0), x0.shape(2), r.nDims(),
+                (r.neox() ? Nn.RopeMode.NEOX : Nn.RopeMode.NORMAL).code(), r.freqBase()));
+        return true;
+    }
+
+    /**
+     * Two cache stores (K and V) at the same positions as one strided copy: the two sources and
+     * the two cache slices are read as one view each with a leading dimension of 2 whose stride
+     * is the distance between them (device memory is one address space, and the copy kernel only
+     * adds index × stride). False (nothing done) unless they share the positions and their views
+     * are alike in type, shape and strides.
+     */
+    private boolean storesKv(Tensor[][] inputs) {
+        if (inputs.length != 2 || inputs[0][2].segment().address() != inputs[1][2].segment().address()) {
+            return false;
+        }
+        Tensor c0 = inputs[0][0], c1 = inputs[1][0], s0 = inputs[0][1], s1 = inputs[1][1];
+        if (c0.dtype() != c1.dtype() || s0.dtype() != s1.dtype() || !java.util.Arrays.equals(c0.shape(), c1.shape())
+                || !java.util.Arrays.equals(c0.strides(), c1.strides()) || !java.util.Arrays.equals(s0.shape(), s1.shape())
+                || !java.util.Arrays.equals(s0.strides(), s1.strides())) {
+            return false;
+        }
+        int n = (int) s0.shape(0);
+        int first = CpuBackend.firstPosition(hostValues(inputs[0][2], "positions"), n, c0.shape(1));
+        Tensor src0 = s0.permute(1, 0, 2), src1 = s1.permute(1, 0, 2);
+        Tensor dst0 = c0.slice(1, first, first + n), dst1 = c1.slice(1, first, first + n);
+        long[] shape = new long[4], ds = new long[4], ss = new long[4];
+        shape[0] = 2;
+        ds[0] = dst1.segment().address() - dst0.segment().address();
+        ss[0] = src1.segment().address() - src0.segment().address();
+        for (int d = 0; d < 3; d++) {
+            shape[d + 1] = src0.shape(d);
+            ds[d + 1] = dst0.stride(d);
+            ss[d + 1] = src0.stride(d);
+        }
+        check(TesseraCudaNative.tsc_copy_strided(ctx, dst0.segment(), dst0.dtype().ggmlId(), longs(0, ds), src0.segment(),
+                src0.dtype().ggmlId(), longs(8, ss), longs(16, shape), 4));
+        return true;
     }
 
     private void binary(Tensor a, Tensor b, Tensor y, int op) {

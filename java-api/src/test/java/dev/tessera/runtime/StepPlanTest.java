@@ -2,6 +2,7 @@ package dev.tessera.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,15 +20,22 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class MatMulFusionTest {
+class StepPlanTest {
     /**
      * The CPU backend taking grouped steps, as a GPU backend does, but poisoning every output with
-     * NaN before computing any: an output planned over an input of its step (x or an addend) then
-     * corrupts the result.
+     * NaN before computing any: an output planned over an input of its step (x, an addend, another
+     * node's input) then corrupts the result.
      */
     private static final class GroupingCpu implements Backend {
-        final List<Integer> groupSizes = new ArrayList<>();
+        final List<Integer> groupSizes = new ArrayList<>(), runSizes = new ArrayList<>();
         int withAdd;
+
+        private static void poison(Tensor y) {
+            Tensor flat = y.reshape(y.numel());
+            for (long i = 0; i < flat.numel(); i++) {
+                flat.setFloat(Float.NaN, i);
+            }
+        }
 
         @Override
         public String name() {
@@ -50,14 +58,26 @@ class MatMulFusionTest {
         }
 
         @Override
+        public int runLimit(Op op) {
+            return op instanceof Op.Rope || op instanceof Op.StoreKv ? 4 : 1;
+        }
+
+        @Override
+        public void executeRun(Op op, Tensor[] outputs, Tensor[][] inputs) {
+            runSizes.add(outputs.length);
+            for (Tensor y : outputs) {
+                if (y != null) {
+                    poison(y);
+                }
+            }
+            Backend.super.executeRun(op, outputs, inputs);
+        }
+
+        @Override
         public void executeMatMuls(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs) {
             groupSizes.add(weights.length);
             for (Tensor y : outputs) {
-                for (long r = 0; r < y.shape(0); r++) {
-                    for (long c = 0; c < y.shape(1); c++) {
-                        y.setFloat(Float.NaN, r, c);
-                    }
-                }
+                poison(y);
             }
             for (int i = 0; i < weights.length; i++) {
                 Ops.matmulInto(weights[i], x, outputs[i]);
@@ -67,6 +87,10 @@ class MatMulFusionTest {
                 }
             }
         }
+    }
+
+    private static StepPlan.MatMuls matMuls(StepPlan.Plan plan, int node) {
+        return assertInstanceOf(StepPlan.MatMuls.class, plan.groupAt()[node]);
     }
 
     /** One pre-norm block's shape: q, k, v of h; o = q·k·v stand-in; x + W_o·o; gate/up; x + W_down·act. */
@@ -95,26 +119,26 @@ class MatMulFusionTest {
     void groupsTheMatMulsOfOneInputAndEachProjectionWithItsResidualAdd() {
         try (Tensor w = Tensor.allocate(DType.F32, 64, 64); Tensor wq4 = Ops.quantize(w, DType.Q4_0)) {
             Graph graph = block(w, w, w, w, w, w, w).graph();
-            MatMulFusion.Plan plan = MatMulFusion.plan(graph, 4);
+            StepPlan.Plan plan = StepPlan.plan(graph, 4, op -> 1);
             // nodes: 0 h, 1 q, 2 k, 3 v, 4 qk, 5 o, 6 attn_out, 7 attn_residual, 8 gate, 9 up, 10 act, 11 down, 12 ffn_residual
-            assertArrayEquals(new int[] {1, 2, 3}, plan.groupAt()[1].matmuls());
-            assertEquals(-1, plan.groupAt()[1].add());
-            assertArrayEquals(new int[] {6}, plan.groupAt()[6].matmuls());
-            assertEquals(7, plan.groupAt()[6].add());
-            assertArrayEquals(new int[] {8, 9}, plan.groupAt()[8].matmuls());
-            assertEquals(12, plan.groupAt()[11].add());
+            assertArrayEquals(new int[] {1, 2, 3}, matMuls(plan, 1).matmuls());
+            assertEquals(-1, matMuls(plan, 1).add());
+            assertArrayEquals(new int[] {6}, matMuls(plan, 6).matmuls());
+            assertEquals(7, matMuls(plan, 6).add());
+            assertArrayEquals(new int[] {8, 9}, matMuls(plan, 8).matmuls());
+            assertEquals(12, matMuls(plan, 11).add());
             assertArrayEquals(new int[] {0, 1, 1, 1, 2, 3, 4, 4, 5, 5, 6, 7, 7}, plan.stepOf());
             // at most two per group: v on its own
-            MatMulFusion.Plan two = MatMulFusion.plan(graph, 2);
-            assertArrayEquals(new int[] {1, 2}, two.groupAt()[1].matmuls());
+            StepPlan.Plan two = StepPlan.plan(graph, 2, op -> 1);
+            assertArrayEquals(new int[] {1, 2}, matMuls(two, 1).matmuls());
             assertNull(two.groupAt()[3]);
             // weights of another type start another group
-            MatMulFusion.Plan mixed = MatMulFusion.plan(block(w, w, wq4, w, wq4, w, w).graph(), 4);
-            assertArrayEquals(new int[] {1, 2}, mixed.groupAt()[1].matmuls());
+            StepPlan.Plan mixed = StepPlan.plan(block(w, w, wq4, w, wq4, w, w).graph(), 4, op -> 1);
+            assertArrayEquals(new int[] {1, 2}, matMuls(mixed, 1).matmuls());
             assertNull(mixed.groupAt()[3], "v of another type runs alone");
             assertNull(mixed.groupAt()[8], "gate and up of different types");
             // no limit: nothing grouped
-            MatMulFusion.Plan none = MatMulFusion.plan(graph, 0);
+            StepPlan.Plan none = StepPlan.plan(graph, 0, op -> 1);
             for (int i = 0; i < graph.nodes().size(); i++) {
                 assertNull(none.groupAt()[i]);
                 assertEquals(i, none.stepOf()[i]);
@@ -134,9 +158,39 @@ class MatMulFusionTest {
             Value p2 = g.apply("p2", new Op.MatMul(), g.constant("w", w), s);
             Value s2 = g.apply("s2", new Op.Add(), p2, s);
             g.output("t", g.apply("t", new Op.Mul(), s2, g.reshape(p2, 2, 8))); // p2 read again, through a view
-            MatMulFusion.Plan plan = MatMulFusion.plan(g.build(), 4);
-            for (MatMulFusion.Group group : plan.groupAt()) {
+            StepPlan.Plan plan = StepPlan.plan(g.build(), 4, op -> 1);
+            for (StepPlan.Group group : plan.groupAt()) {
                 assertNull(group);
+            }
+        }
+    }
+
+    @Test
+    void runsTakeConsecutiveNodesOfOneOpThatDoNotReadWhatAnotherWrites() {
+        try (Tensor kc = Tensor.allocate(DType.F16, 2, 16, 8); Tensor vc = Tensor.allocate(DType.F16, 2, 16, 8)) {
+            GraphBuilder g = new GraphBuilder();
+            Value pos = g.input("pos", TensorSpec.of(DType.I32, 1));
+            Value q = g.input("q", TensorSpec.of(DType.F32, 1, 4, 8));
+            Value k = g.input("k", TensorSpec.of(DType.F32, 1, 2, 8));
+            Op.Rope rope = new Op.Rope(8, 10000f, false);
+            Value qr = g.apply("qr", rope, q, pos); // 0
+            Value qrr = g.apply("qrr", rope, qr, pos); // 1: reads 0's output
+            Value kr = g.apply("kr", rope, k, pos); // 2
+            Value kCache = g.constant("kc", kc), vCache = g.constant("vc", vc);
+            g.effect(new Op.StoreKv(), kCache, kr, pos); // 3
+            g.effect(new Op.StoreKv(), vCache, k, pos); // 4
+            g.effect(new Op.StoreKv(), kCache, k, pos); // 5: writes what 3 writes
+            g.output("q", qrr);
+            Graph graph = g.build();
+            StepPlan.Plan plan = StepPlan.plan(graph, 4, op -> 4);
+            assertNull(plan.groupAt()[0], "1 reads what 0 writes");
+            assertEquals(new StepPlan.Run(1, 2), plan.groupAt()[1]);
+            assertEquals(new StepPlan.Run(3, 4), plan.groupAt()[3]);
+            assertNull(plan.groupAt()[5], "5 writes the cache 3 writes");
+            assertArrayEquals(new int[] {0, 1, 1, 2, 2, 3}, plan.stepOf());
+            assertEquals(new StepPlan.Run(1, 2), StepPlan.plan(graph, 0, op -> op instanceof Op.Rope ? 2 : 1).groupAt()[1]);
+            for (StepPlan.Group group : StepPlan.plan(graph, 4, op -> 1).groupAt()) {
+                assertNull(group, "no runs where the backend takes one node at a time");
             }
         }
     }
@@ -145,7 +199,7 @@ class MatMulFusionTest {
     void aStepsOutputsNeverShareMemoryWithWhatItReads() {
         try (Tensor w = Tensor.allocate(DType.F32, 64, 64)) {
             Block b = block(w, w, w, w, w, w, w);
-            MatMulFusion.Plan fusion = MatMulFusion.plan(b.graph(), 4);
+            StepPlan.Plan fusion = StepPlan.plan(b.graph(), 4, op -> 1);
             BufferPlan plan = BufferPlan.of(b.graph(), fusion.stepOf());
             List<Value> vs = b.values();
             // attn_out's step reads o and x and writes x1; down's reads act and x1 and writes x2
@@ -162,7 +216,8 @@ class MatMulFusionTest {
     /**
      * stories260K with grouped steps on the CPU: the node-by-node logits bit for bit over a prompt
      * in batches of 4 and 8 decode steps (the same kernels run; only the steps and the buffer plan
-     * differ), and per layer a group of q/k/v, one of gate/up and two projections with their adds.
+     * differ), and per layer a group of q/k/v, one of gate/up, two projections with their adds,
+     * the RoPE of q and k, and the k and v stores.
      */
     @Test
     void groupedStepsGiveTheNodeByNodeLogits() throws Exception {
@@ -187,6 +242,8 @@ class MatMulFusionTest {
             assertEquals(runs * layers * 4, grouping.groupSizes.size());
             assertEquals(runs * layers * 2, grouping.withAdd);
             assertEquals(runs * layers * (3 + 2 + 1 + 1), grouping.groupSizes.stream().mapToInt(Integer::intValue).sum());
+            assertEquals(List.of(2, 2), grouping.runSizes.subList(0, 2), "RoPE of q and k, then the k and v stores");
+            assertEquals(runs * layers * 2, grouping.runSizes.size());
         }
     }
 }

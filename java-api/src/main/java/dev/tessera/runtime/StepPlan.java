@@ -1,0 +1,150 @@
+package dev.tessera.runtime;
+
+import dev.tessera.tensor.DType;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.ToIntFunction;
+
+/**
+ * Which nodes of a graph its backend runs together as one step, where the backend asks for it:
+ * consecutive matmuls of one input by constant weights of one type (Q, K and V of a norm's
+ * output; gate and up) and a lone matmul with the add right after it when that add is its
+ * product's only use (a projection added into the residual stream), up to {@link
+ * Backend#matMulGroupLimit}; and runs of consecutive nodes of one op of which none reads what
+ * another writes (RoPE of Q and K, the K and V cache stores), up to {@link Backend#runLimit}.
+ * Every other node is a step of its own. Buffers are planned by step ({@link BufferPlan#of(Graph,
+ * int[])}), so nothing a step reads shares memory with what it writes.
+ */
+final class StepPlan {
+    /** Nodes run as one step, from the node it is kept at to last(). */
+    sealed interface Group permits MatMuls, Run {
+        int last();
+    }
+
+    /** Matmul nodes of one input, and the add of the only one's product (-1: none). */
+    record MatMuls(int[] matmuls, int add) implements Group {
+        @Override
+        public int last() {
+            return add >= 0 ? add : matmuls[matmuls.length - 1];
+        }
+    }
+
+    /** Nodes first..last, all of one op. */
+    record Run(int first, int last) implements Group {}
+
+    /** The groups by first node (null where a node is a step of its own), and each node's step. */
+    record Plan(Group[] groupAt, int[] stepOf) {}
+
+    private StepPlan() {}
+
+    /** No groups: every node its own step. */
+    static Plan none(Graph graph) {
+        int n = graph.nodes().size();
+        int[] stepOf = new int[n];
+        Arrays.setAll(stepOf, i -> i);
+        return new Plan(new Group[n], stepOf);
+    }
+
+    /** The steps backend asks for. */
+    static Plan of(Graph graph, Backend backend) {
+        return plan(graph, backend.matMulGroupLimit(), backend::runLimit);
+    }
+
+    /** Groups of at most matMulLimit matmuls (<= 0: none) and runs of at most runLimit(op) nodes. */
+    static Plan plan(Graph graph, int matMulLimit, ToIntFunction<Op> runLimit) {
+        List<Node> nodes = graph.nodes();
+        int n = nodes.size();
+        int[] uses = new int[graph.values().size()];
+        for (Node node : nodes) {
+            for (Value in : node.inputs()) {
+                uses[in.root().id()]++;
+            }
+        }
+        for (Value out : graph.outputs().values()) {
+            uses[out.root().id()]++;
+        }
+        Group[] groupAt = new Group[n];
+        int[] stepOf = new int[n];
+        int step = 0;
+        for (int i = 0; i < n; step++) {
+            Group g = matMulsFrom(nodes, i, matMulLimit, uses);
+            if (g == null) {
+                g = runFrom(nodes, i, runLimit.applyAsInt(nodes.get(i).op()));
+            }
+            int end = g == null ? i + 1 : g.last() + 1;
+            groupAt[i] = g;
+            Arrays.fill(stepOf, i, end, step);
+            i = end;
+        }
+        return new Plan(groupAt, stepOf);
+    }
+
+    private static Group matMulsFrom(List<Node> nodes, int i, int limit, int[] uses) {
+        Node first = nodes.get(i);
+        if (limit <= 0 || !isConstantMatMul(first)) {
+            return null;
+        }
+        Value x = first.inputs().get(1);
+        DType type = first.inputs().get(0).spec().dtype();
+        List<Integer> matmuls = new ArrayList<>(List.of(i));
+        int next = i + 1;
+        while (next < nodes.size() && matmuls.size() < limit && isConstantMatMul(nodes.get(next))
+                && nodes.get(next).inputs().get(1) == x && nodes.get(next).inputs().get(0).spec().dtype() == type) {
+            matmuls.add(next++);
+        }
+        int add = matmuls.size() == 1 && next < nodes.size() && addsOnlyUseOf(nodes.get(next), first.output(), uses) ? next : -1;
+        if (matmuls.size() == 1 && add < 0) {
+            return null;
+        }
+        return new MatMuls(matmuls.stream().mapToInt(Integer::intValue).toArray(), add);
+    }
+
+    private static boolean isConstantMatMul(Node node) {
+        return node.op() instanceof Op.MatMul && node.inputs().get(0).kind() == Value.Kind.CONSTANT;
+    }
+
+    /** node is product + other (either order) of one shape, and the product has no other use. */
+    private static boolean addsOnlyUseOf(Node node, Value product, int[] uses) {
+        if (!(node.op() instanceof Op.Add) || uses[product.id()] != 1) {
+            return false;
+        }
+        Value other = addend(node, product);
+        return other != null && other.spec().dtype() == DType.F32 && Arrays.equals(other.spec().shape(), product.spec().shape());
+    }
+
+    /** The input of an add node (product + other) that is not the product; null if the product is not one of them. */
+    static Value addend(Node add, Value product) {
+        Value a = add.inputs().get(0), b = add.inputs().get(1);
+        return a == product ? b : b == product ? a : null;
+    }
+
+    /** Nodes i.. of node i's op (equal records), at most limit, none reading or writing what another writes. */
+    private static Group runFrom(List<Node> nodes, int i, int limit) {
+        Op op = nodes.get(i).op();
+        Set<Integer> written = new HashSet<>(), read = new HashSet<>();
+        int end = i;
+        while (end < nodes.size() && end - i < limit && nodes.get(end).op().equals(op)) {
+            Node node = nodes.get(end);
+            int writes = writes(node);
+            boolean independent = !written.contains(writes) && !read.contains(writes);
+            for (Value in : node.inputs()) {
+                independent &= !written.contains(in.root().id());
+            }
+            if (!independent) {
+                break;
+            }
+            written.add(writes);
+            node.inputs().forEach(in -> read.add(in.root().id()));
+            end++;
+        }
+        return end - i > 1 ? new Run(i, end - 1) : null;
+    }
+
+    /** The value a node writes: its output, or for an op without one the input it writes into (the first). */
+    private static int writes(Node node) {
+        return node.output() != null ? node.output().id() : node.inputs().get(0).root().id();
+    }
+}
