@@ -123,6 +123,9 @@ final class StepPlan {
 
     /** Nodes i.. of node i's op (equal records), at most limit, none reading or writing what another writes. */
     private static Group runFrom(List<Node> nodes, int i, int limit) {
+        if (limit <= 1 || i + 1 >= nodes.size() || !nodes.get(i + 1).op().equals(nodes.get(i).op())) {
+            return null;
+        }
         Op op = nodes.get(i).op();
         Set<Integer> written = new HashSet<>(), read = new HashSet<>();
         int end = i;
