@@ -111,7 +111,7 @@ fi
 bench_ok=false
 if $build_ok; then
   log "tsc_bench"
-  if timeout 150 "$LIBDIR/tsc_bench" "$OUT" >"$OUT/bench.log" 2>&1; then bench_ok=true; else status=1; fi
+  if timeout 240 "$LIBDIR/tsc_bench" "$OUT" >"$OUT/bench.log" 2>&1; then bench_ok=true; else status=1; fi
   cat "$OUT/bench.log"
 fi
 
