@@ -167,8 +167,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
     }
 
     /**
-     * Ops recorded into one CUDA graph before it is submitted and the next begun ({@link
-     * #DEFAULT_GRAPH_OPS}); 0 records each run whole, the GPU then idle until the host is done.
+     * Ops (a node, or nodes run as one step) recorded into one CUDA graph before it is submitted
+     * and the next begun ({@link #DEFAULT_GRAPH_OPS}); 0 records each run whole, the GPU then
+     * idle until the host is done.
      */
     public synchronized void setGraphOps(int ops) {
         checkOpen();
@@ -269,13 +270,12 @@ public final class CudaBackend implements Backend, AutoCloseable {
         }
     }
 
-    /** After ops (graph nodes) recorded: a full piece goes to the GPU and the next begins. */
-    private void opsRecorded(int ops) {
-        if (!recording) {
-            return;
-        }
-        pieceOps += ops;
-        if (graphOps > 0 && pieceOps >= graphOps && piece < (1 << 20) - 1) {
+    /**
+     * After an op recorded (a node, or nodes run as one step: what the host records between the
+     * GPU's kernels): a full piece goes to the GPU and the next begins.
+     */
+    private void opRecorded() {
+        if (recording && graphOps > 0 && ++pieceOps == graphOps && piece < (1 << 20) - 1) {
             recording = false; // until the next piece has begun: a failure leaves nothing open
             endPiece(true);
             check(TesseraCudaNative.tsc_graph_begin(ctx));
@@ -411,18 +411,14 @@ public final class CudaBackend implements Backend, AutoCloseable {
     public synchronized void execute(Op op, Tensor out, Tensor[] in) {
         checkOpen();
         submit(op, out, in);
-        opsRecorded(1);
+        opRecorded();
     }
 
     @Override
     public synchronized void executeMatMuls(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs) {
         checkOpen();
         matmuls(x, weights, addends, outputs);
-        int nodes = weights.length;
-        for (Tensor a : addends) {
-            nodes += a == null ? 0 : 1;
-        }
-        opsRecorded(nodes);
+        opRecorded();
     }
 
     @Override
@@ -438,7 +434,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
                 submit(op, outputs[i], inputs[i]);
             }
         }
-        opsRecorded(outputs.length);
+        opRecorded();
     }
 
     private void submit(Op op, Tensor out, Tensor[] in) {
