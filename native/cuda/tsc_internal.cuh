@@ -122,6 +122,11 @@ static void tsc_launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3
     }
 }
 
+/* y[r][i] = y[r][i] + a[r][i] over rows x n (row strides in bytes, 4-byte aligned) with
+ * tsc_binary's kernel, enqueued unchecked: the addends of tsc_matmul_parts where the product's
+ * kernel does not add them (tsc_ops.cu). */
+void tsc_add_rows(struct tsc_context *c, float *y, int64_t y_stride, const float *a, int64_t a_stride, int64_t rows, int64_t n);
+
 /* The batched (tensor-core) matmul, tsc_matmul_mma.cu. tsc_matmul calls it after validating
  * its arguments, for every m > 1: it returns TS_OK or an error once it enqueued (or failed to
  * enqueue) the product, or TSC_NOT_HANDLED for a type/shape it leaves to the plain kernels. */

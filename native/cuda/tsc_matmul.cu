@@ -621,7 +621,8 @@ static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&til
  * for two rows: half the activation traffic through L1 per weight byte (two 16-byte loads of
  * 32-byte strided groups per lane and group, twice the weight bytes for Q4_0), for twice the
  * shared memory per warp and more registers (ptxas, sm_90: 80 for blocks of 32 with 6 blocks
- * per SM, spill-free; the K-quants 128 with 4, Q3_K/Q5_K/Q6_K spilling 96-180 bytes).
+ * per SM, spill-free; the K-quants 116-128 with 4, Q3_K, Q6_K and Q5_K's unaligned-row
+ * variant spilling 96-180 bytes).
  * MULTI (TSC_MATVEC_BLOCKS, for tuning; R = 1): a smaller grid whose warps then take rows
  * b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the next row's first tile in flight
  * while the current row's last one is decoded (4 blocks per SM for the registers that takes).
@@ -859,15 +860,6 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(const t
     if (lane == 0) mv_store(r, v);
 }
 
-/* y[r][i] += add[r][i] over rows x n: a part's addend where its kernel did not add it. */
-__global__ void k_add_rows(float *y, int64_t y_stride_f, const float *add, int64_t add_stride_f, int64_t rows, int64_t n) {
-    tsc_pdl_enter();
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= rows * n) return;
-    const int64_t r = i / n, e = i % n;
-    y[r * y_stride_f + e] = y[r * y_stride_f + e] + add[r * add_stride_f + e];
-}
-
 /* ---- dequantization ----------------------------------------------------------------------- */
 
 /* Rows of a block type to F32, one thread per group of 32, with the CPU's float operations
@@ -1005,9 +997,7 @@ static tsc_mv_parts mv_parts(const mm_part *p, int count) {
 /* The addends of parts whose product kernel did not add them: one kernel each. */
 static void add_parts(struct tsc_context *c, const mm_part *p, int count, int64_t m) {
     for (int j = 0; j < count; j++)
-        if (p[j].add != NULL && p[j].n > 0)
-            launch_pdl(c, k_add_rows, dim3((unsigned)tsc_cdiv(m * p[j].n, 256)), dim3(256), 0, p[j].y, p[j].y_stride / 4, p[j].add,
-                       p[j].add_stride / 4, m, p[j].n);
+        if (p[j].add != NULL && p[j].n > 0) tsc_add_rows(c, p[j].y, p[j].y_stride, p[j].add, p[j].add_stride, m, p[j].n);
 }
 
 /* k_matvec_async with R rows per warp, on blocks thread blocks (warps taking rows in turn when

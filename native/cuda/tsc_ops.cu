@@ -467,6 +467,11 @@ extern "C" TS_API int32_t tsc_binary(void *ctx, float *y, const int64_t *y_strid
     return tsc_launch_status("tsc_binary");
 }
 
+void tsc_add_rows(struct tsc_context *c, float *y, int64_t y_stride, const float *a, int64_t a_stride, int64_t rows, int64_t n) {
+    const struct bin_args g = {{1, 1, rows, n}, {0, 0, y_stride / 4, 1}, {0, 0, y_stride / 4, 1}, {0, 0, a_stride / 4, 1}};
+    tsc_launch_pdl(c, k_binary, blocks_for(rows * n), 256, 0, y, (const float *)y, a, g, rows * n, TS_BINARY_ADD);
+}
+
 extern "C" TS_API int32_t tsc_get_rows(void *ctx, float *y, int64_t y_stride, const void *table, int32_t type, int64_t table_stride,
                                        int64_t n_table, int64_t n, const int32_t *ids, int64_t n_ids) {
     struct tsc_context *c = NULL;

@@ -108,8 +108,12 @@ public final class CompiledGraph implements AutoCloseable {
     }
 
     /** A group's tensors: the matmuls' input and weights, the add's other operand and output or the product. */
-    private record MatMulStep(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs, int next, String name, int nodes)
-            implements Step {}
+    private record MatMulStep(Tensor x, Tensor[] weights, Tensor[] addends, Tensor[] outputs, int next) implements Step {
+        /** The profile's entry: a projection with its residual add apart from plain matmuls. */
+        String name() {
+            return addends[0] != null ? "MatMul+Add" : "MatMul";
+        }
+    }
 
     /** Nodes of one op with their outputs and inputs. */
     private record RunStep(Op op, Tensor[] outputs, Tensor[][] inputs, int next) implements Step {}
@@ -128,7 +132,7 @@ public final class CompiledGraph implements AutoCloseable {
             outputs[0] = tensors[add.output().id()];
         }
         Tensor x = tensors[nodes.get(g.matmuls()[0]).inputs().get(1).id()];
-        return new MatMulStep(x, weights, addends, outputs, g.last() + 1, g.add() >= 0 ? "MatMul+Add" : "MatMul", p);
+        return new MatMulStep(x, weights, addends, outputs, g.last() + 1);
     }
 
     private Map<String, Tensor> hostCopies(Map<String, Value> values) {
@@ -232,7 +236,7 @@ public final class CompiledGraph implements AutoCloseable {
             if (profiling) {
                 switch (s) {
                     case null -> profile.add(opNames[i], System.nanoTime() - t0);
-                    case MatMulStep m -> profile.add(m.name(), m.nodes(), System.nanoTime() - t0);
+                    case MatMulStep m -> profile.add(m.name(), m.weights().length, System.nanoTime() - t0);
                     case RunStep r -> profile.add(opNames[i], r.outputs().length, System.nanoTime() - t0);
                 }
             }

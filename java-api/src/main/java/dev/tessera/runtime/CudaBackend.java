@@ -525,7 +525,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         requireLastContiguous(x, "matmul input");
         long m = x.shape(0), k = x.shape(1);
         DType type = weights[0].dtype();
-        long[] y = new long[p], ys = new long[p], w = new long[p], ws = new long[p], n = new long[p], a = new long[p], as = new long[p];
+        MemorySegment y = slot(0), ys = slot(1), w = slot(2), ws = slot(3), n = slot(4), a = slot(5), as = slot(6);
         boolean anyAdd = false;
         for (int i = 0; i < p; i++) {
             Tensor wi = weights[i], yi = outputs[i], ai = addends[i];
@@ -539,21 +539,20 @@ public final class CudaBackend implements Backend, AutoCloseable {
                         + java.util.Arrays.toString(shape));
             }
             requireLastContiguous(yi, "matmul output");
-            y[i] = yi.segment().address();
-            ys[i] = yi.stride(0);
-            w[i] = wi.segment().address();
-            ws[i] = wi.stride(0);
-            n[i] = wi.shape(0);
+            setLong(y, i, yi.segment().address());
+            setLong(ys, i, yi.stride(0));
+            setLong(w, i, wi.segment().address());
+            setLong(ws, i, wi.stride(0));
+            setLong(n, i, wi.shape(0));
             if (ai != null) {
                 requireLastContiguous(ai, "matmul addend");
-                a[i] = ai.segment().address();
-                as[i] = ai.stride(0);
                 anyAdd = true;
             }
+            setLong(a, i, ai == null ? 0 : ai.segment().address());
+            setLong(as, i, ai == null ? 0 : ai.stride(0));
         }
-        check(TesseraCudaNative.tsc_matmul_parts(ctx, p, longs(0, y), longs(1, ys), longs(2, w), longs(3, ws), longs(4, n),
-                anyAdd ? longs(5, a) : MemorySegment.NULL, anyAdd ? longs(6, as) : MemorySegment.NULL, type.ggmlId(), x.segment(),
-                x.stride(0), k, m));
+        check(TesseraCudaNative.tsc_matmul_parts(ctx, p, y, ys, w, ws, n, anyAdd ? a : MemorySegment.NULL, anyAdd ? as : MemorySegment.NULL,
+                type.ggmlId(), x.segment(), x.stride(0), k, m));
     }
 
     private static void requireMatMulWeights(Tensor w) {
@@ -587,8 +586,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (p > TesseraCudaNative.TSC_ROPE_PARTS) {
             return false;
         }
-        long[] y = new long[p], yts = new long[p], yhs = new long[p], x = new long[p], xts = new long[p], xhs = new long[p],
-                heads = new long[p];
+        MemorySegment y = slot(0), yts = slot(1), yhs = slot(2), x = slot(3), xts = slot(4), xhs = slot(5), heads = slot(6);
         for (int i = 0; i < p; i++) {
             Tensor xi = inputs[i][0], yi = outputs[i];
             if (inputs[i][1].segment().address() != inputs[0][1].segment().address() || xi.shape(0) != x0.shape(0)
@@ -597,17 +595,16 @@ public final class CudaBackend implements Backend, AutoCloseable {
             }
             requireLastContiguous(xi, "rope input");
             requireLastContiguous(yi, "rope output");
-            y[i] = yi.segment().address();
-            yts[i] = yi.stride(0);
-            yhs[i] = yi.stride(1);
-            x[i] = xi.segment().address();
-            xts[i] = xi.stride(0);
-            xhs[i] = xi.stride(1);
-            heads[i] = xi.shape(1);
+            setLong(y, i, yi.segment().address());
+            setLong(yts, i, yi.stride(0));
+            setLong(yhs, i, yi.stride(1));
+            setLong(x, i, xi.segment().address());
+            setLong(xts, i, xi.stride(0));
+            setLong(xhs, i, xi.stride(1));
+            setLong(heads, i, xi.shape(1));
         }
         MemorySegment pos = hostValues(inputs[0][1], "positions");
-        check(TesseraCudaNative.tsc_rope_parts(ctx, p, longs(0, y), longs(1, yts), longs(2, yhs), longs(3, x), longs(4, xts),
-                longs(5, xhs), longs(6, heads), pos, x0.shape(0), x0.shape(2), r.nDims(),
+        check(TesseraCudaNative.tsc_rope_parts(ctx, p, y, yts, yhs, x, xts, xhs, heads, pos, x0.shape(0), x0.shape(2), r.nDims(),
                 (r.neox() ? Nn.RopeMode.NEOX : Nn.RopeMode.NORMAL).code(), r.freqBase()));
         return true;
     }
@@ -703,11 +700,20 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     /** values written into the host scratch at slot (8 longs per slot). */
     private MemorySegment longs(int slot, long[] values) {
-        MemorySegment s = scratch.asSlice(64L * slot, 8L * Math.max(values.length, 1));
+        MemorySegment s = slot(slot);
         for (int i = 0; i < values.length; i++) {
-            s.setAtIndex(ValueLayout.JAVA_LONG, i, values[i]);
+            setLong(s, i, values[i]);
         }
         return s;
+    }
+
+    /** Slot i of the host scratch: room for 8 longs (a host array of strides, shapes or a call's parts). */
+    private MemorySegment slot(int i) {
+        return scratch.asSlice(64L * i, 64);
+    }
+
+    private static void setLong(MemorySegment s, int i, long v) {
+        s.setAtIndex(ValueLayout.JAVA_LONG, i, v);
     }
 
     static void check(int status) {
