@@ -60,6 +60,10 @@ struct att_args {
     int32_t chunk, n_split, srb; /* keys per block, blocks per head, shared bytes per staged row */
     int32_t grouped;             /* a block takes all `group` query heads of its kv head */
     int32_t rows;                /* query rows per block: group·lq when grouped, else lq (<= 8) */
+    /* split-KV, one query row with its heads side by side: the output's Q8_0 copy (the next
+     * matmul's cached input, as a one-row norm writes it), or NULL */
+    int8_t *xq;
+    tsc_xs *xqs;
 };
 
 /* tsc_attention's arguments as the kernels take them (strides in bytes become floats for
@@ -328,7 +332,9 @@ __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct att_args a
         if (a.n_split == 1) {
             const float l = ml[2 * rr + 1];
             const int64_t hh = head0 + rr / lq, r = rr % lq;
-            a.o[hh * a.o_hs + r * a.o_rs + c] = l > 0.0f ? sum / l : 0.0f;
+            const float o = l > 0.0f ? sum / l : 0.0f;
+            a.o[hh * a.o_hs + r * a.o_rs + c] = o;
+            if (a.xq) tsc_q8_split_store(o, a.xq, a.xqs, (hh * d + c) / 32); /* whole warps: d % 32 == 0 */
         } else {
             a.part[((bx * R + rr) * a.n_split + s) * d + c] = sum;
         }
@@ -347,8 +353,12 @@ __global__ void __launch_bounds__(128) k_att_combine(struct att_args a) {
     float m = -INFINITY;
     for (int s = 0; s < a.n_split; s++) m = fmaxf(m, pm[2 * s]);
     float *orow = a.o + h * a.o_hs + r * a.o_rs;
+    /* a.xq: lq == 1 (h == hr) and d % 32 == 0, so whole warps hold blocks of 32 */
     if (m == -INFINITY) { /* no chunk saw a key */
-        for (int64_t c = threadIdx.x; c < d; c += blockDim.x) orow[c] = 0.0f;
+        for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+            orow[c] = 0.0f;
+            if (a.xq) tsc_q8_split_store(0.0f, a.xq, a.xqs, (h * d + c) / 32);
+        }
         return;
     }
     float l = 0.0f;
@@ -359,6 +369,7 @@ __global__ void __launch_bounds__(128) k_att_combine(struct att_args a) {
         for (int s = 0; s < a.n_split; s++)
             if (pm[2 * s] != -INFINITY) acc += po[(int64_t)s * d + c] * expf(pm[2 * s] - m);
         orow[c] = acc * inv;
+        if (a.xq) tsc_q8_split_store(acc * inv, a.xq, a.xqs, (h * d + c) / 32);
     }
 }
 
@@ -693,11 +704,20 @@ static int32_t launch_split(struct tsc_context *c, struct att_args a, int64_t n_
     if (n_blocks_x == 0) return TSC_NOT_HANDLED;
     const size_t smem = dec_smem_bytes(a.chunk, a.srb, a.rows, a.d);
     if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
+    /* A decode step's output row (heads side by side), which the attn_output matmul reads next:
+     * its Q8_0 copy too, so that matmul launches no quantizer. */
+    if (c->fuse_q8 && a.lq == 1 && a.d % 32 == 0 && a.o_hs == a.d) {
+        int32_t st = tsc_xq_make(c, a.o, 0, n_heads * a.d, 1, &a.xq, &a.xqs);
+        if (st) return st;
+    }
     void *scratch = NULL;
     if (a.n_split > 1) {
         const int64_t rows = n_heads * a.lq * a.n_split;
         int32_t st = tsc_scratch(c, rows * (a.d + 2) * 4, &scratch);
-        if (st) return st;
+        if (st) {
+            tsc_xq_release(c);
+            return st;
+        }
         a.part = (float *)scratch, a.part_ml = a.part + rows * a.d;
     }
     if (smem > 48 * 1024) cudaFuncSetAttribute(k_att_split<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
@@ -711,6 +731,7 @@ static int32_t launch_split(struct tsc_context *c, struct att_args a, int64_t n_
         int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */
         if (st == TS_OK) st = st2;
     }
+    if (st) tsc_xq_release(c); /* no copy was written */
     return st;
 }
 

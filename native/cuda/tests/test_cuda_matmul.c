@@ -265,12 +265,15 @@ static void check_shared_input(void *ctx, uint64_t *seed, int32_t w_type) {
     free(wf), free(x0), free(w), free(got), free(want);
 }
 
-/* A one-row RMSNorm or GLU also writes its output's Q8_0 copy, which the next matmul of that
- * output takes instead of quantizing (TSC_FUSED_QUANTIZE=0 turns it off). The same sequence on
- * a context with and one without: the same bits, and one kernel fewer per norm or GLU in the
- * recorded graph (the quantizer that did not run), also when the matmul is in the next graph
- * (a run recorded in pieces) but not after a dropped recording. Then an op between the norm and
- * the matmul, and an F32 matmul, which must not take the copy. */
+/* A one-row RMSNorm, GLU or decode attention (one query row, heads side by side) also writes
+ * its output's Q8_0 copy, which the next matmul of that output takes instead of quantizing
+ * (TSC_FUSED_QUANTIZE=0 turns it off). The same sequence on a context with and one without: the
+ * same bits, and one kernel fewer per norm, GLU or attention in the recorded graph (the
+ * quantizer that did not run), also when the matmul is in the next graph (a run recorded in
+ * pieces) but not after a dropped recording. Then an op between the norm and the matmul, and an
+ * F32 matmul, which must not take the copy. The attention is LLaMA-7B's decode shape with GQA
+ * (32 query heads on 8 kv heads of 128, F16 cache) over 60 keys (one block of keys: its kernel
+ * writes the copy) and 300 (five, and the kernel combining them writes it). */
 static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
     const int64_t k = 4096, n = 96, row = (int64_t)ts_qtype_row_size(w_type, k);
@@ -283,13 +286,17 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
     unsetenv("TSC_FUSED_QUANTIZE");
     void *ctxs[2] = {ctx, plain};
     float *out[2];
-    int64_t nodes[2][4] = {{0}};
+    int64_t nodes[2][6] = {{0}};
+    const int64_t hd = 128, heads = k / hd, kv_heads = heads / 4, lk_max = 300, kv_n = kv_heads * lk_max * hd;
+    float *kvf = tsc_test_randn(seed, 2 * kv_n, 1.0f);
+    char *kvh = malloc((size_t)(2 * kv_n * 2));
+    CHECK(ts_quantize(kvh, TS_TYPE_F16, kvf, 2 * kv_n / hd, hd) == TS_OK, "f16 cache");
     for (int c = 0; c < 2; c++) {
         void *cx = ctxs[c];
         const char *dw = tsc_test_up(cx, w, n * row);
         float *dx = tsc_test_up(cx, x0, 3 * k * 4), *dnw = tsc_test_up(cx, nw, k * 4), *dh, *dy;
-        CHECK(tsc_alloc(cx, 2 * k * 4, (void **)&dh) == TS_OK && tsc_alloc(cx, 7 * n * 4, (void **)&dy) == TS_OK, "alloc");
-        CHECK(tsc_memset(cx, dy, 0, 7 * n * 4) == TS_OK, "%s", tsc_last_error()); /* the F32 product fills 2 of its n */
+        CHECK(tsc_alloc(cx, 2 * k * 4, (void **)&dh) == TS_OK && tsc_alloc(cx, 9 * n * 4, (void **)&dy) == TS_OK, "alloc");
+        CHECK(tsc_memset(cx, dy, 0, 9 * n * 4) == TS_OK, "%s", tsc_last_error()); /* the F32 product fills 2 of its n */
         int64_t stats[TSC_GRAPH_STATS_COUNT];
         /* recorded, to count the kernels: norm + matmul, GLU + matmul */
         CHECK(tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
@@ -326,15 +333,28 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
         CHECK(tsc_glu(cx, dh, 0, dx + k, 0, dx + 2 * k, 0, TS_ACT_SILU, 1, 1024) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_matmul(cx, dy + 3 * n, 0, dx, TS_TYPE_F32, 1024 * 4, dh, 0, 2, 1024, 1) == TS_OK, "%s", tsc_last_error());
         CHECK(tsc_matmul(cx, dy + 4 * n, 0, dw, w_type, row, dx + k, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
-        out[c] = malloc((size_t)(7 * n) * 4);
-        tsc_test_down(cx, out[c], dy, 7 * n * 4);
-        tsc_free(cx, (void *)dw), tsc_free(cx, dx), tsc_free(cx, dnw), tsc_free(cx, dh), tsc_free(cx, dy);
+        /* decode attention -> matmul, one block of keys and five */
+        const char *dkv = tsc_test_up(cx, kvh, 2 * kv_n * 2);
+        const int64_t lks[2] = {60, lk_max}, k_hs = lk_max * hd * 2, k_rs = hd * 2;
+        for (int a = 0; a < 2; a++) {
+            CHECK(tsc_graph_begin(cx) == TS_OK, "%s", tsc_last_error());
+            CHECK(tsc_attention(cx, dh, hd * 4, k * 4, dx, hd * 4, k * 4, dkv, k_hs, k_rs, dkv + kv_n * 2, k_hs, k_rs, TS_TYPE_F16,
+                                NULL, 0, heads, kv_heads, 1, lks[a], hd, 0.0884f, 1, lks[a] - 1) == TS_OK,
+                  "%s", tsc_last_error());
+            CHECK(tsc_matmul(cx, dy + (7 + a) * n, 0, dw, w_type, row, dh, 0, n, k, 1) == TS_OK, "%s", tsc_last_error());
+            CHECK(tsc_graph_end(cx, 7 + a, 1) == TS_OK && tsc_graph_stats(cx, stats, TSC_GRAPH_STATS_COUNT) == TS_OK, "%s",
+                  tsc_last_error());
+            nodes[c][4 + a] = stats[TSC_GRAPH_NODES];
+        }
+        out[c] = malloc((size_t)(9 * n) * 4);
+        tsc_test_down(cx, out[c], dy, 9 * n * 4);
+        tsc_free(cx, (void *)dw), tsc_free(cx, dx), tsc_free(cx, dnw), tsc_free(cx, dh), tsc_free(cx, dy), tsc_free(cx, (void *)dkv);
     }
     static const char *what[] = {"norm -> matmul",         "glu -> matmul",           "norm -> scale -> matmul",
                                  "glu -> f32 matmul",      "matmul after an f32 one", "norm | next graph: matmul",
-                                 "dropped norm | matmul"};
+                                 "dropped norm | matmul",  "attention -> matmul",     "attention (5 splits) -> matmul"};
     int same = 1;
-    for (int s = 0; s < 7; s++) {
+    for (int s = 0; s < 9; s++) {
         const int ok = memcmp(out[0] + s * n, out[1] + s * n, (size_t)n * 4) == 0;
         CHECK(ok, "%s fused quantize, %s: differs from the unfused context", t->name, what[s]);
         same &= ok;
@@ -347,11 +367,16 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
           t->name, (long long)nodes[0][2], (long long)nodes[1][2]);
     CHECK(nodes[0][3] == 2 && nodes[1][3] == 2, "%s dropped norm | matmul: %lld kernels fused, %lld unfused (want 2 and 2)",
           t->name, (long long)nodes[0][3], (long long)nodes[1][3]);
-    printf("%-5s norm/glu writing the matmul's Q8_0 input: %s; kernels %lld+%lld fused, %lld+%lld not\n", t->name,
-           same ? "same bits as quantizing apart" : "FAILED", (long long)nodes[0][0], (long long)nodes[0][1], (long long)nodes[1][0],
-           (long long)nodes[1][1]);
+    CHECK(nodes[0][4] == 2 && nodes[1][4] == 3, "%s attention -> matmul: %lld kernels fused, %lld unfused (want 2 and 3)", t->name,
+          (long long)nodes[0][4], (long long)nodes[1][4]);
+    CHECK(nodes[0][5] == 3 && nodes[1][5] == 4, "%s attention (5 splits) -> matmul: %lld kernels fused, %lld unfused (want 3 and 4)",
+          t->name, (long long)nodes[0][5], (long long)nodes[1][5]);
+    printf("%-5s norm/glu/attention writing the matmul's Q8_0 input: %s; kernels %lld+%lld+%lld+%lld fused, %lld+%lld+%lld+%lld not\n",
+           t->name, same ? "same bits as quantizing apart" : "FAILED", (long long)nodes[0][0], (long long)nodes[0][1],
+           (long long)nodes[0][4], (long long)nodes[0][5], (long long)nodes[1][0], (long long)nodes[1][1], (long long)nodes[1][4],
+           (long long)nodes[1][5]);
     CHECK(tsc_shutdown(plain) == TS_OK, "%s", tsc_last_error());
-    free(wf), free(x0), free(nw), free(w), free(out[0]), free(out[1]);
+    free(wf), free(x0), free(nw), free(w), free(out[0]), free(out[1]), free(kvf), free(kvh);
 }
 
 /* tsc_matmul_parts: products of one x by up to 4 matrices, two with addends, equal bit for

@@ -50,10 +50,14 @@ static void cmp_rows(void *ctx, const char *what, const float *dev, const float 
 }
 
 static void test_rms_norm(void *ctx, uint64_t *seed) {
-    /* 4096: whole chunks of 8 elements per thread (256 threads); 4173 and 64: a tail after them, only a tail. */
-    static const int64_t ns[3] = {4096, 4173, 64};
-    for (int c = 0; c < 3; c++) {
-        const int64_t rows = 37, n = ns[c], s = 4 * n + 64;
+    /* 37 rows, a block of 256 threads each: 4096 whole chunks of 8 elements per thread, 4173 and 64 a tail
+     * after them, only a tail. Up to 32 rows, each row's slices of 512 on blocks of their own: 8 whole
+     * slices, 9 with a short last one, part of one, 22, 40; in place, one block per row again. */
+    static const struct {
+        int64_t rows, n;
+    } cs[] = {{37, 4096}, {37, 4173}, {37, 64}, {1, 4096}, {3, 4173}, {1, 64}, {1, 11008}, {2, 20000}};
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        const int64_t rows = cs[c].rows, n = cs[c].n, s = 4 * n + 64;
         buf x = mk(ctx, seed, rows, s, 3.0f), w = mk(ctx, seed, 1, 4 * n, 1.0f), y = mk(ctx, seed, rows, s, 0.0f);
         for (int with_w = 0; with_w < 2; with_w++) {
             CHECK(ts_rms_norm(y.h, s, x.h, s, with_w ? w.h : NULL, rows, n, 1e-5f) == TS_OK, "cpu");
