@@ -70,6 +70,18 @@ static void test_rms_norm(void *ctx, uint64_t *seed) {
         cmp_rows(ctx, "rms_norm in place", x.d, x.h, rows, n, s, 1e-7, 2e-6);
         drop(ctx, &x), drop(ctx, &w), drop(ctx, &y);
     }
+    /* The sliced kernel computes as the per-row one (the sum in its order, the same products): a
+     * row alone (a decode step's norm) gets the bits it gets among 37 (a prompt's). */
+    const int64_t n = 4173, s = 4 * n;
+    buf x = mk(ctx, seed, 37, s, 3.0f), w = mk(ctx, seed, 1, s, 1.0f), y = mk(ctx, seed, 37, s, 0.0f), y1 = mk(ctx, seed, 1, s, 0.0f);
+    CHECK(tsc_rms_norm(ctx, y.d, s, x.d, s, w.d, 37, n, 1e-5f) == TS_OK, "%s", tsc_last_error());
+    CHECK(tsc_rms_norm(ctx, y1.d, s, x.d + 5 * n, s, w.d, 1, n, 1e-5f) == TS_OK, "%s", tsc_last_error());
+    float *many = malloc((size_t)(37 * s)), *one = malloc((size_t)s);
+    tsc_test_down(ctx, many, y.d, 37 * s);
+    tsc_test_down(ctx, one, y1.d, s);
+    CHECK(memcmp(many + 5 * n, one, (size_t)s) == 0, "rms_norm: one row differs from the same row among 37");
+    free(many), free(one);
+    drop(ctx, &x), drop(ctx, &w), drop(ctx, &y), drop(ctx, &y1);
 }
 
 static void test_softmax(void *ctx, uint64_t *seed) {
