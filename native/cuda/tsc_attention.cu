@@ -5,8 +5,9 @@
  *  - k_att_split (decode, lq <= 8): flash-decoding. Blocks (head, chunk of keys) stage their
  *    chunk of K and V in shared memory with cp.async (many blocks, tens of KB in flight per
  *    SM: the op is a stream over the cache), score it for every query row, and write the
- *    chunk's max, sum and unnormalised p·V; k_att_combine merges the chunks. With GQA a
- *    block takes all query heads of its kv head (up to 8 rows), so K/V are read once.
+ *    chunk's max, sum and unnormalised p·V; the last of a head's blocks to finish merges the
+ *    chunks (att_combine_row). With GQA a block takes all query heads of its kv head (up to
+ *    8 rows), so K/V are read once.
  *    Exact F32 math.
  *  - k_flash (prefill / images, lq > 8, d a multiple of 8 up to 160): flash attention on tensor cores
  *    (mma.sync m16n8k16, f16 inputs, f32 accumulation). 64 or 128 query rows per block (16
@@ -58,6 +59,7 @@ struct att_args {
     float *part;                 /* [n_heads·lq][n_split][d] unnormalised p·V per chunk */
     float *part_ml;              /* [n_heads·lq][n_split][2] the chunk's max and sum of exp(s - max) */
     int32_t chunk, n_split, srb; /* keys per block, blocks per head, shared bytes per staged row */
+    uint32_t *tickets;           /* n_split > 1: per block column, chunks done (the context's, zero between calls) */
     int32_t grouped;             /* a block takes all `group` query heads of its kv head */
     int32_t rows;                /* query rows per block: group·lq when grouped, else lq (<= 8) */
     /* split-KV, one query row with its heads side by side: the output's Q8_0 copy (the next
@@ -192,6 +194,40 @@ static __device__ __forceinline__ void tsc_cp_wait(void) {
  * and the rows' max and sum. */
 static size_t dec_smem_bytes(int64_t chunk, int64_t srb, int64_t rows, int64_t d) {
     return (size_t)(2 * chunk * srb + rows * d * 4 + rows * chunk * 4 + 2 * TSC_DEC_THREADS * TSC_DEC_MAXQ * 4 + rows * 8);
+}
+
+/* Merges the chunks of one (head, row) hr: O = sum_s e^(m_s - M)·acc_s / sum_s e^(m_s - M)·l_s,
+ * the block's nt threads taking its columns. The chunks come from other blocks (and SMs):
+ * loaded past L1 (__ldcg). a.xq: lq == 1 (h == hr) and d % 32 == 0, so whole warps hold blocks
+ * of 32 for the Q8_0 copy. */
+static __device__ __forceinline__ void att_combine_row(const struct att_args &a, int64_t hr, int tid, int nt) {
+    const int64_t h = hr / a.lq, r = hr - h * a.lq, d = a.d;
+    const float *pm = a.part_ml + hr * a.n_split * 2, *po = a.part + hr * a.n_split * d;
+    float m = -INFINITY;
+    for (int s = 0; s < a.n_split; s++) m = fmaxf(m, __ldcg(pm + 2 * s));
+    float *orow = a.o + h * a.o_hs + r * a.o_rs;
+    if (m == -INFINITY) { /* no chunk saw a key */
+        for (int64_t c = tid; c < d; c += nt) {
+            orow[c] = 0.0f;
+            if (a.xq) tsc_q8_split_store(0.0f, a.xq, a.xqs, (h * d + c) / 32);
+        }
+        return;
+    }
+    float l = 0.0f;
+    for (int s = 0; s < a.n_split; s++) {
+        const float ms = __ldcg(pm + 2 * s);
+        l += ms == -INFINITY ? 0.0f : __ldcg(pm + 2 * s + 1) * expf(ms - m);
+    }
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int64_t c = tid; c < d; c += nt) {
+        float acc = 0.0f;
+        for (int s = 0; s < a.n_split; s++) {
+            const float ms = __ldcg(pm + 2 * s);
+            if (ms != -INFINITY) acc += __ldcg(po + (int64_t)s * d + c) * expf(ms - m);
+        }
+        orow[c] = acc * inv;
+        if (a.xq) tsc_q8_split_store(acc * inv, a.xq, a.xqs, (h * d + c) / 32);
+    }
 }
 
 /* Block (x, s): chunk s of the keys for query head x (or, grouped, for every query head of
@@ -343,34 +379,22 @@ __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct att_args a
         float *pm = a.part_ml + ((bx * R + tid) * a.n_split + s) * 2;
         pm[0] = ml[2 * tid], pm[1] = ml[2 * tid + 1];
     }
-}
-
-/* Merges the chunks of one (head, row): O = sum_s e^(m_s - M)·acc_s / sum_s e^(m_s - M)·l_s. */
-__global__ void __launch_bounds__(128) k_att_combine(struct att_args a) {
-    tsc_pdl_enter();
-    const int64_t hr = blockIdx.x, h = hr / a.lq, r = hr - h * a.lq, d = a.d;
-    const float *pm = a.part_ml + hr * a.n_split * 2, *po = a.part + hr * a.n_split * d;
-    float m = -INFINITY;
-    for (int s = 0; s < a.n_split; s++) m = fmaxf(m, pm[2 * s]);
-    float *orow = a.o + h * a.o_hs + r * a.o_rs;
-    /* a.xq: lq == 1 (h == hr) and d % 32 == 0, so whole warps hold blocks of 32 */
-    if (m == -INFINITY) { /* no chunk saw a key */
-        for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
-            orow[c] = 0.0f;
-            if (a.xq) tsc_q8_split_store(0.0f, a.xq, a.xqs, (h * d + c) / 32);
-        }
-        return;
+    if (a.n_split == 1) return;
+    /* The last of column bx's blocks to finish merges its rows' chunks: every block makes its
+     * chunk visible device-wide before taking a ticket (the threadfence reduction pattern), so
+     * the last one sees them all. It resets the ticket for the next call. This replaced a
+     * combining kernel: one launch fewer per decode attention. */
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) {
+        last = atomicAdd(a.tickets + bx, 1u) == (unsigned)a.n_split - 1;
+        if (last) a.tickets[bx] = 0;
     }
-    float l = 0.0f;
-    for (int s = 0; s < a.n_split; s++) l += pm[2 * s] == -INFINITY ? 0.0f : pm[2 * s + 1] * expf(pm[2 * s] - m);
-    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
-        float acc = 0.0f;
-        for (int s = 0; s < a.n_split; s++)
-            if (pm[2 * s] != -INFINITY) acc += po[(int64_t)s * d + c] * expf(pm[2 * s] - m);
-        orow[c] = acc * inv;
-        if (a.xq) tsc_q8_split_store(acc * inv, a.xq, a.xqs, (h * d + c) / 32);
-    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int rr = 0; rr < R; rr++) att_combine_row(a, bx * R + rr, tid, TSC_DEC_THREADS);
 }
 
 /* ---- prefill: tensor-core flash attention -------------------------------------------------- */
@@ -703,7 +727,7 @@ static int32_t launch_split(struct tsc_context *c, struct att_args a, int64_t n_
     const int64_t n_blocks_x = dec_plan(&a, sizeof(T), n_heads, keys);
     if (n_blocks_x == 0) return TSC_NOT_HANDLED;
     const size_t smem = dec_smem_bytes(a.chunk, a.srb, a.rows, a.d);
-    if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
+    if ((int64_t)smem + 16 > c->max_smem_optin) return TSC_NOT_HANDLED; /* + the kernel's static flag */
     /* A decode step's output row (heads side by side), which the attn_output matmul reads next:
      * its Q8_0 copy too, so that matmul launches no quantizer. */
     if (c->fuse_q8 && a.lq == 1 && a.d % 32 == 0 && a.o_hs == a.d) {
@@ -721,12 +745,9 @@ static int32_t launch_split(struct tsc_context *c, struct att_args a, int64_t n_
         a.part = (float *)scratch, a.part_ml = a.part + rows * a.d;
     }
     if (smem > 48 * 1024) cudaFuncSetAttribute(k_att_split<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    a.tickets = c->att_tickets;
     tsc_launch_pdl(c, k_att_split<T>, dim3((unsigned)n_blocks_x, (unsigned)a.n_split), dim3(TSC_DEC_THREADS), smem, a);
     int32_t st = tsc_launch_status("tsc_attention");
-    if (st == TS_OK && a.n_split > 1) {
-        tsc_launch_pdl(c, k_att_combine, dim3((unsigned)(n_heads * a.lq)), dim3(128), 0, a);
-        st = tsc_launch_status("tsc_attention (combine)");
-    }
     if (scratch) {
         int32_t st2 = tsc_pool_free(c, scratch); /* stream-ordered: later work may reuse it */
         if (st == TS_OK) st = st2;

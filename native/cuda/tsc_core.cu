@@ -185,6 +185,14 @@ extern "C" TS_API int32_t tsc_init(int32_t device, int64_t pool_limit, void **ct
         free(c);
         return st;
     }
+    st = tsc_cuda_status(cudaMalloc((void **)&c->att_tickets, TSC_ATT_TICKETS * sizeof(uint32_t)), "tsc_init: cudaMalloc");
+    if (!st) st = tsc_cuda_status(cudaMemsetAsync(c->att_tickets, 0, TSC_ATT_TICKETS * sizeof(uint32_t), c->stream), "tsc_init: cudaMemset");
+    if (st) {
+        cudaFree(c->att_tickets);
+        cudaStreamDestroy(c->stream);
+        free(c);
+        return st;
+    }
     *ctx_out = c;
     return TS_OK;
 }
@@ -206,6 +214,7 @@ extern "C" TS_API int32_t tsc_shutdown(void *ctx) {
         free(c->chunks[i].blocks);
     }
     free(c->chunks);
+    cudaFree(c->att_tickets);
     cudaStreamDestroy(c->stream);
     free(c->rope_inv_freq);
     free(c);

@@ -55,6 +55,8 @@ struct tsc_graph_slot {
     cudaGraphExec_t exec; /* NULL: free slot */
 };
 
+#define TSC_ATT_TICKETS 65536 /* tsc_attention takes at most 65535 heads */
+
 struct tsc_context {
     int32_t device;
     cudaStream_t stream;
@@ -65,6 +67,9 @@ struct tsc_context {
     int32_t sm_count;
     int32_t pdl; /* launches through tsc_launch_pdl are programmatic dependent launches */
     int32_t fuse_q8; /* one-row norms and GLUs also write their Q8_0 copy (tsc_ops.cu offer_q8) */
+    /* Split-KV attention's tickets (tsc_attention.cu): one counter per block column, zero
+     * between calls; TSC_ATT_TICKETS of them, allocated beside the pool at tsc_init. */
+    uint32_t *att_tickets;
     struct tsc_xq_cache xq;
     /* RoPE's inverse frequencies for the last (freq_base, n_dims), computed on the host. */
     double *rope_inv_freq;

@@ -67,6 +67,14 @@ using std::min;
 
 /* ---- scalar built-ins ------------------------------------------------------------------ */
 template <class T> static inline T __ldg(const T *p) { return *p; }
+template <class T> static inline T __ldcg(const T *p) { return *p; }
+/* Blocks run one at a time: device-wide ordering and atomicity hold by construction. */
+static inline void __threadfence() {}
+static inline unsigned atomicAdd(unsigned *p, unsigned v) {
+    const unsigned o = *p;
+    *p = o + v;
+    return o;
+}
 static inline float __uint_as_float(uint32_t u) {
     float f;
     memcpy(&f, &u, 4);
