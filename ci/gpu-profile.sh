@@ -14,7 +14,8 @@
 #   ncu.txt        Nsight Compute on the quantized decode matvecs (tsc_bench --matvec: Q4_0, Q8_0,
 #                  Q4_K, Q6_K 14336x4096; default, TSC_MATVEC_BLOCKS=4, TSC_MATVEC_ROWS=2): memory and issue
 #                  throughput, stall reasons, occupancy; why they stream below the copy bandwidth
-#   ncu-decode.txt with TESSERA_GPU_BUNDLE: GPU time per kernel of 7B decode steps (below)
+#   ncu-decode.txt with TESSERA_GPU_BUNDLE (or LIBDIR inside a bundle): GPU time per kernel of
+#                  7B decode steps (below; needs 40 s of SECONDS left after the steps above)
 # Exit status 1 when a sanitizer reports an error, else 0.
 set -uo pipefail
 LIBDIR=$(cd "${1:?usage: ci/gpu-profile.sh LIBDIR OUT_DIR [SECONDS]}" && pwd)
@@ -80,6 +81,8 @@ fi
 # is written first (3.6 GiB of random weights) unless /tmp/tessera-llama7b-q4_0.gguf exists.
 # ncu runs the kernels one at a time: the figures are kernel durations without launch gaps.
 BUNDLE=${TESSERA_GPU_BUNDLE:-}
+# LIBDIR inside a bundle (.gpu/native/cuda): that bundle, unless one was named
+[ -z "$BUNDLE" ] && [ -f "$LIBDIR/../../jrt.txz" ] && BUNDLE=$(cd "$LIBDIR/../.." && pwd)
 if [ -n "$NCU" ] && [ -n "$BUNDLE" ] && [ -f "$BUNDLE/jrt.txz" ] && [ "$(left)" -ge 40 ]; then
   [ -x /tmp/tessera-jrt/jrt/bin/java ] || { mkdir -p /tmp/tessera-jrt && tar xJf "$BUNDLE/jrt.txz" -C /tmp/tessera-jrt; }
   CP=$(ls "$(cd "$BUNDLE/lib" && pwd)"/*.jar | paste -sd:)
