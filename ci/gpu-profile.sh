@@ -15,7 +15,9 @@
 #                  Q4_K, Q6_K 14336x4096; default, TSC_MATVEC_BLOCKS=4, TSC_MATVEC_ROWS=2): memory and issue
 #                  throughput, stall reasons, occupancy; why they stream below the copy bandwidth
 #   ncu-decode.txt with TESSERA_GPU_BUNDLE (or LIBDIR inside a bundle): GPU time per kernel of
-#                  7B decode steps (below; needs 40 s of SECONDS left after the steps above)
+#                  7B decode steps (below; needs 40 s of SECONDS left after the steps above);
+#   ncu-decode-summary.txt  the same per kernel and launch shape, with the GPU time per layer
+#                  (ci/ncu-summary.py; where python3 is)
 # Exit status 1 when a sanitizer reports an error, else 0.
 set -uo pipefail
 LIBDIR=$(cd "${1:?usage: ci/gpu-profile.sh LIBDIR OUT_DIR [SECONDS]}" && pwd)
@@ -96,6 +98,10 @@ if [ -n "$NCU" ] && [ -n "$BUNDLE" ] && [ -f "$BUNDLE/jrt.txz" ] && [ "$(left)" 
   timeout "$(left)" "$NCU" --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel --launch-count 1500 \
     "${TESSERA[@]}" bench-model -m "$M" -p 1 -n 2 -r 1 --device cuda >"$OUT/ncu-decode.txt" 2>&1
   log "ncu exit $?"
+  if command -v python3 >/dev/null; then
+    python3 "$(dirname "$0")/ncu-summary.py" "$OUT/ncu-decode.txt" >"$OUT/ncu-decode-summary.txt" 2>&1
+    tail -2 "$OUT/ncu-decode-summary.txt"
+  fi
 fi
 log "done (status $status)"
 exit $status
