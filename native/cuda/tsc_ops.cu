@@ -39,18 +39,11 @@ static __device__ float block_max(float v) {
     return m;
 }
 
-/* Q8: one row (n a multiple of 32) whose output the next matmul reads: its quantized copy is
- * written too (tsc_q8_split_store), the work of the quantizer kernel that then need not run.
- * Each warp holds 32 consecutive elements at a time (the block steps by 256), one Q8_0 block. */
-template <bool Q8>
-__global__ void k_rms_norm(float *y, int64_t ys, const float *x, int64_t xs, const float *w, int64_t n, float eps, int8_t *xq,
-                           tsc_xs *xqs) {
-    tsc_pdl_enter();
-    const float *xr = x + blockIdx.x * xs;
-    float *yr = y + blockIdx.x * ys;
-    /* A decode step's norm is one row of 4096: one block, 16 elements a thread. Eight loads go
-     * out together before they are used (issued one after another, behind a bounds check each,
-     * they made the op take 15 us on an H200; now 5); each thread sums in the same order. */
+/* 1 / sqrt(mean(x²) + eps) of a row, summed in double by the block (TSC_ROW_THREADS): eight
+ * loads in flight per thread before they are used (issued one after another, behind a bounds
+ * check each, they made a 4096-row norm take 15 us on an H200; then 5). Both norm kernels call
+ * it, so a row gets the same bits from either. */
+static __device__ float rms_scale(const float *xr, int64_t n, float eps) {
     constexpr int U = 8;
     const int64_t step = blockDim.x;
     double ss = 0;
@@ -64,8 +57,22 @@ __global__ void k_rms_norm(float *y, int64_t ys, const float *x, int64_t xs, con
     }
     for (; i < n; i += step) ss += (double)xr[i] * xr[i];
     ss = block_sum(ss);
-    const float r = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
-    i = threadIdx.x;
+    return (float)(1.0 / sqrt(ss / (double)n + (double)eps));
+}
+
+/* Q8: one row (n a multiple of 32) whose output the next matmul reads: its quantized copy is
+ * written too (tsc_q8_split_store), the work of the quantizer kernel that then need not run.
+ * Each warp holds 32 consecutive elements at a time (the block steps by 256), one Q8_0 block. */
+template <bool Q8>
+__global__ void k_rms_norm(float *y, int64_t ys, const float *x, int64_t xs, const float *w, int64_t n, float eps, int8_t *xq,
+                           tsc_xs *xqs) {
+    tsc_pdl_enter();
+    const float *xr = x + blockIdx.x * xs;
+    float *yr = y + blockIdx.x * ys;
+    constexpr int U = 8;
+    const int64_t step = blockDim.x;
+    const float r = rms_scale(xr, n, eps);
+    int64_t i = threadIdx.x;
     for (; i + (U - 1) * step < n; i += U * step) {
         float v[U], g[U];
 #pragma unroll
@@ -166,7 +173,7 @@ static __device__ __forceinline__ float act_f(int act, float x) {
 }
 
 /* A row of a decode step (one of few rows): its slices of 512 elements go to blocks of their own,
- * each summing the squares of the whole row (in k_rms_norm's order, so the same bits as it) and
+ * each summing the squares of the whole row (rms_scale, as k_rms_norm: the same bits) and
  * scaling only its slice, held in registers. A row of 4096 with its Q8 copy on an H200 (ncu):
  * 9.7 us as one block (one SM's schedulers issue every element's quantizing), 6.1 as one block
  * of 1024 threads, 3.9 in 8 slices. Q8: n a multiple of 32, so a warp's 32 threads hold one
@@ -175,7 +182,7 @@ static __device__ __forceinline__ float act_f(int act, float x) {
 template <bool Q8>
 __global__ void k_rms_norm_sliced(float *y, int64_t ys, const float *x, int64_t xs, const float *w, int64_t n, float eps,
                                   int8_t *xq, tsc_xs *xqs) {
-    constexpr int V = TSC_NORM_SLICE_PER_THREAD, U = 8;
+    constexpr int V = TSC_NORM_SLICE_PER_THREAD;
     tsc_pdl_enter();
     const float *xr = x + blockIdx.y * xs;
     float *yr = y + blockIdx.y * ys;
@@ -187,18 +194,7 @@ __global__ void k_rms_norm_sliced(float *y, int64_t ys, const float *x, int64_t 
         v[u] = i < n ? xr[i] : 0.0f;
         g[u] = w && i < n ? w[i] : 1.0f;
     }
-    double ss = 0;
-    int64_t i = threadIdx.x;
-    for (; i + (U - 1) * step < n; i += U * step) {
-        float t[U];
-#pragma unroll
-        for (int u = 0; u < U; u++) t[u] = xr[i + u * step];
-#pragma unroll
-        for (int u = 0; u < U; u++) ss += (double)t[u] * t[u];
-    }
-    for (; i < n; i += step) ss += (double)xr[i] * xr[i];
-    ss = block_sum(ss);
-    const float r = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
+    const float r = rms_scale(xr, n, eps);
 #pragma unroll
     for (int u = 0; u < V; u++) {
         const int64_t e = base + threadIdx.x + u * step;
