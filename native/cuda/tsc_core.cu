@@ -177,7 +177,7 @@ extern "C" TS_API int32_t tsc_init(int32_t device, int64_t pool_limit, void **ct
     /* TSC_PDL=0: every launch plain (to measure what programmatic dependent launch buys) */
     const char *pdl = getenv("TSC_PDL");
     c->pdl = major >= 9 && !(pdl && strcmp(pdl, "0") == 0);
-    /* TSC_FUSED_QUANTIZE=0: norms and GLUs leave the quantizing to the matmul (to measure it) */
+    /* TSC_FUSED_QUANTIZE=0: norms, GLUs and decode attention leave the quantizing to the matmul (to measure it) */
     const char *fuse = getenv("TSC_FUSED_QUANTIZE");
     c->fuse_q8 = !(fuse && strcmp(fuse, "0") == 0);
     st = tsc_cuda_status(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "tsc_init: cudaStreamCreate");

@@ -37,8 +37,8 @@ struct tsc_chunk {
 };
 
 /* The split Q8_0 copy of the activations x (int8 quants and per-block scales in the pool block
- * buf) that the last quantized tsc_matmul made, or that a one-row RMSNorm or GLU wrote beside
- * its output x: kept while only tsc_matmul / tsc_matmul_parts calls follow (and the start or
+ * buf) that the last quantized tsc_matmul made, or that a one-row RMSNorm or GLU or a decode
+ * attention wrote beside its output x: kept while only tsc_matmul / tsc_matmul_parts calls follow (and the start or
  * launch of a graph recording, between the pieces of a run), so a matmul of the same x right
  * after (Q, K and V of one input; gate and up) uses it instead of quantizing again. Every other
  * entry point (tsc_enter), and a dropped recording, releases it: nothing else can have changed x
@@ -66,7 +66,7 @@ struct tsc_context {
     int32_t max_smem_optin; /* bytes of shared memory a block may opt into */
     int32_t sm_count;
     int32_t pdl; /* launches through tsc_launch_pdl are programmatic dependent launches */
-    int32_t fuse_q8; /* one-row norms and GLUs also write their Q8_0 copy (tsc_ops.cu offer_q8) */
+    int32_t fuse_q8; /* one-row norms and GLUs (tsc_ops.cu offer_q8) and decode attention write their Q8_0 copy */
     /* Split-KV attention's tickets (tsc_attention.cu): one counter per block column, zero
      * between calls; TSC_ATT_TICKETS of them, allocated beside the pool at tsc_init. */
     uint32_t *att_tickets;
@@ -126,6 +126,17 @@ static void tsc_launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3
         TSC_LAUNCH(grid, block, smem, c->stream, kernel)(args...);
     }
 }
+
+/* Bytes [lo, hi) that rows x row_bytes at stride cover (rows >= 1), and whether two such meet:
+ * the overlap checks of ops whose kernels must not read what they write. */
+struct tsc_span {
+    uintptr_t lo, hi;
+};
+static inline tsc_span tsc_span_of(const void *p, int64_t rows, int64_t stride, int64_t row_bytes) {
+    const uintptr_t lo = (uintptr_t)p;
+    return {lo, lo + (uintptr_t)((rows - 1) * stride + row_bytes)};
+}
+static inline bool tsc_spans_meet(tsc_span a, tsc_span b) { return a.lo < b.hi && b.lo < a.hi; }
 
 /* y[r][i] = y[r][i] + a[r][i] over rows x n (row strides in bytes, 4-byte aligned) with
  * tsc_binary's kernel, enqueued unchecked: the addends of tsc_matmul_parts where the product's

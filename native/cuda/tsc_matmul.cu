@@ -1153,16 +1153,6 @@ static int32_t mm_check_part(const char *what, const mm_part &p, int32_t w_type,
     return TS_OK;
 }
 
-/* Bytes [lo, hi) that rows x row_bytes at stride cover. */
-struct mm_span {
-    uintptr_t lo, hi;
-};
-static mm_span span_of(const void *p, int64_t rows, int64_t stride, int64_t row_bytes) {
-    const uintptr_t lo = (uintptr_t)p;
-    return {lo, lo + (uintptr_t)((rows - 1) * stride + row_bytes)};
-}
-static bool spans_meet(mm_span a, mm_span b) { return a.lo < b.hi && b.lo < a.hi; }
-
 /* The parts' products of x, each plus its addend, after the checks: for the block types x is
  * quantized once (or its cached copy taken); at m = 1 one kernel computes every part. */
 static int32_t mm_run(struct tsc_context *c, const char *fn, const mm_part *p, int count, int32_t w_type, const float *x,
@@ -1216,9 +1206,9 @@ static int32_t mm_run(struct tsc_context *c, const char *fn, const mm_part *p, i
         }
         for_block_type(w_type, [&](auto tag) { added = launch_q<decltype(tag)::value>(c, p, count, n_all, xq, xs, k, m); });
         /* y written over x: the next call must quantize the new values */
-        const mm_span xspan = span_of(x, m, x_stride, 4 * k);
+        const tsc_span xspan = tsc_span_of(x, m, x_stride, 4 * k);
         for (int j = 0; j < count; j++)
-            if (p[j].n > 0 && spans_meet(span_of(p[j].y, m, p[j].y_stride, 4 * p[j].n), xspan)) tsc_xq_release(c);
+            if (p[j].n > 0 && tsc_spans_meet(tsc_span_of(p[j].y, m, p[j].y_stride, 4 * p[j].n), xspan)) tsc_xq_release(c);
     } else {
         tsc_xq_release(c);
         if (w_type == TS_TYPE_F16) added = launch_f<TS_TYPE_F16>(c, p, count, n_all, x, x_stride, k, m);
@@ -1267,15 +1257,15 @@ extern "C" TS_API int32_t tsc_matmul_parts(void *ctx, int32_t parts, float *cons
     }
     if (m == 0) return TS_OK;
     /* Outputs overlap nothing: no part may read what another writes, whichever kernel runs first. */
-    const mm_span xspan = span_of(x, m, x_stride, 4 * k);
+    const tsc_span xspan = tsc_span_of(x, m, x_stride, 4 * k);
     for (int j = 0; j < parts; j++) {
         if (p[j].n == 0) continue;
-        const mm_span yj = span_of(p[j].y, m, p[j].y_stride, 4 * p[j].n);
-        bool meets = spans_meet(yj, xspan);
+        const tsc_span yj = tsc_span_of(p[j].y, m, p[j].y_stride, 4 * p[j].n);
+        bool meets = tsc_spans_meet(yj, xspan);
         for (int i = 0; i < parts && !meets; i++) {
             if (p[i].n == 0) continue;
-            meets = (i != j && spans_meet(yj, span_of(p[i].y, m, p[i].y_stride, 4 * p[i].n))) ||
-                    (p[i].add != NULL && spans_meet(yj, span_of(p[i].add, m, p[i].add_stride, 4 * p[i].n)));
+            meets = (i != j && tsc_spans_meet(yj, tsc_span_of(p[i].y, m, p[i].y_stride, 4 * p[i].n))) ||
+                    (p[i].add != NULL && tsc_spans_meet(yj, tsc_span_of(p[i].add, m, p[i].add_stride, 4 * p[i].n)));
         }
         if (meets)
             return tsc_set_error(TS_ERR_INVALID_ARGUMENT,

@@ -350,9 +350,8 @@ extern "C" TS_API int32_t tsc_rms_norm(void *ctx, float *y, int64_t y_stride, co
     /* Few rows (decode): slices of each row on blocks of their own, unless y overlaps x (a
      * block would scale its slice while another still sums the squares there). */
     const int64_t slices = tsc_cdiv(n, TSC_NORM_SLICE_PER_THREAD * TSC_ROW_THREADS);
-    const char *x0 = (const char *)x, *x1 = x0 + (rows - 1) * x_stride + n * 4;
-    const char *y0 = (const char *)y, *y1 = y0 + (rows - 1) * y_stride + n * 4;
-    if (rows <= TSC_SLICED_ROWS && (slices == 1 || y1 <= x0 || x1 <= y0)) {
+    const bool overlap = tsc_spans_meet(tsc_span_of(x, rows, x_stride, 4 * n), tsc_span_of(y, rows, y_stride, 4 * n));
+    if (rows <= TSC_SLICED_ROWS && (slices == 1 || !overlap)) {
         tsc_launch_pdl(c, xq ? k_rms_norm_sliced<true> : k_rms_norm_sliced<false>, dim3((unsigned)slices, (unsigned)rows),
                        dim3(TSC_ROW_THREADS), 0, y, y_stride / 4, x, x_stride / 4, weight, n, eps, xq, xs);
     } else {

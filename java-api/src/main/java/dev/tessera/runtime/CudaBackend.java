@@ -10,6 +10,7 @@ import dev.tessera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
@@ -210,8 +211,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
             return 1;
         }
         return switch (op) {
-            case Op.Rope r -> TesseraCudaNative.TSC_ROPE_PARTS;
-            case Op.StoreKv s -> 2;
+            case Op.Rope _ -> TesseraCudaNative.TSC_ROPE_PARTS;
+            case Op.StoreKv _ -> 2;
             default -> 1;
         };
     }
@@ -380,7 +381,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     }
 
     private static void requireSameDense(Tensor host, Tensor device) {
-        if (host.dtype() != device.dtype() || !java.util.Arrays.equals(host.shape(), device.shape()) || !host.isContiguous()
+        if (host.dtype() != device.dtype() || !Arrays.equals(host.shape(), device.shape()) || !host.isContiguous()
                 || !device.isContiguous()) {
             throw new IllegalArgumentException("host " + host + " and device " + device + " must be contiguous and alike");
         }
@@ -426,7 +427,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         checkOpen();
         boolean together = switch (op) {
             case Op.Rope r -> ropes(r, outputs, inputs);
-            case Op.StoreKv s -> storesKv(inputs);
+            case Op.StoreKv _ -> storesKv(inputs);
             default -> false;
         };
         if (!together) {
@@ -534,9 +535,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
                 throw new IllegalArgumentException("matmul group weights must be " + type + " [N, " + k + "], got " + wi);
             }
             long[] shape = {m, wi.shape(0)};
-            if (!java.util.Arrays.equals(yi.shape(), shape) || (ai != null && !java.util.Arrays.equals(ai.shape(), shape))) {
+            if (!Arrays.equals(yi.shape(), shape) || (ai != null && !Arrays.equals(ai.shape(), shape))) {
                 throw new IllegalArgumentException("matmul group output " + yi + (ai == null ? "" : " and addend " + ai) + " must be "
-                        + java.util.Arrays.toString(shape));
+                        + Arrays.toString(shape));
             }
             requireLastContiguous(yi, "matmul output");
             setLong(y, i, yi.segment().address());
@@ -621,9 +622,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
             return false;
         }
         Tensor c0 = inputs[0][0], c1 = inputs[1][0], s0 = inputs[0][1], s1 = inputs[1][1];
-        if (c0.dtype() != c1.dtype() || s0.dtype() != s1.dtype() || !java.util.Arrays.equals(c0.shape(), c1.shape())
-                || !java.util.Arrays.equals(c0.strides(), c1.strides()) || !java.util.Arrays.equals(s0.shape(), s1.shape())
-                || !java.util.Arrays.equals(s0.strides(), s1.strides())) {
+        if (c0.dtype() != c1.dtype() || s0.dtype() != s1.dtype() || !Arrays.equals(c0.shape(), c1.shape())
+                || !Arrays.equals(c0.strides(), c1.strides()) || !Arrays.equals(s0.shape(), s1.shape())
+                || !Arrays.equals(s0.strides(), s1.strides())) {
             return false;
         }
         int n = (int) s0.shape(0);
@@ -683,7 +684,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     /** A strided copy (F32/F16/BF16, converting) between two device views of one shape. */
     private void copy(Tensor src, Tensor dst) {
-        if (!java.util.Arrays.equals(src.shape(), dst.shape())) {
+        if (!Arrays.equals(src.shape(), dst.shape())) {
             throw new IllegalArgumentException("copy of " + src + " into " + dst + ": shapes differ");
         }
         int n = src.rank();
