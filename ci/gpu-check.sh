@@ -163,11 +163,13 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
   # the same with q/k/v, gate/up and each projection with its residual add as a kernel apiece
   # instead of one (TSC_MATVEC_KERNEL=apart), the same with no grouped steps at all (matmuls,
   # RoPE of q and k, K/V stores each a node of its own: TESSERA_CUDA_GROUPS=0), the same with two
-  # weight rows per warp (TSC_MATVEC_ROWS=2), CUDA graphs of 16 ops (the default), each step as
-  # one CUDA graph
+  # weight rows per warp (TSC_MATVEC_ROWS=2), the same with the matvecs' warps resident over
+  # several rows (TSC_MATVEC_BLOCKS=4), CUDA graphs of 16 ops (the default), each step as one
+  # CUDA graph
   log "java: bench-model on cuda"
   variants=("launched" "launched, TSC_PDL=0" "launched, TSC_FUSED_QUANTIZE=0" "launched, TSC_MATVEC_KERNEL=apart"
-    "launched, TESSERA_CUDA_GROUPS=0" "launched, TSC_MATVEC_ROWS=2" "--cuda-graphs" "--cuda-graphs --cuda-graph-ops 0")
+    "launched, TESSERA_CUDA_GROUPS=0" "launched, TSC_MATVEC_ROWS=2"
+    "launched, TSC_MATVEC_BLOCKS=4" "--cuda-graphs" "--cuda-graphs --cuda-graph-ops 0")
   : >"$OUT/bench-model.variants"
   {
     for model in stories 7b; do

@@ -540,18 +540,32 @@ static inline tsc_mv_parts mv_parts_one(float *y, const void *w, int64_t w_strid
 /* Groups per tile: 32 lanes x TSC_MV_UNROLL, a whole number of blocks for every type
  * (16 super-blocks), and a multiple of 16 bytes for every block size. */
 #define TSC_MV_TILE_GROUPS (32 * TSC_MV_UNROLL)
-/* Ring slots per warp: while a warp works on tile t, tile t + 1 is in flight. */
+/* Ring slots per warp of the one-row-per-row-warp grid: while a warp works on tile t, tile
+ * t + 1 is in flight (8 blocks of 4 warps per SM then fit in shared memory). */
 #define TSC_MV_SLOTS 2
+/* Ring bytes per warp of the resident warps (MULTI, 4 blocks per SM): 2 to 8 slots, as many
+ * tiles as fit (Q4_0 5, Q8_0 3), so that with a quarter of the SM's warps each keeps several
+ * tiles in flight across its rows: 16 warps x 4 tiles of 2304 bytes = 147 KB per SM for Q4_0,
+ * where 2 slots gave 37 KB, less than the one-row grid's 74 KB (measured: it lost, 57-62% vs
+ * 64% of the copy bandwidth). 4 blocks of at most 4 x 13 KB fit in the SM's 228 KB. */
+#define TSC_MV_MULTI_RING 13312
 
 template <int T>
 static constexpr __host__ __device__ int tile_bytes() {
     return qtype<T>::qk == 32 ? TSC_MV_TILE_GROUPS * qtype<T>::bs : TSC_MV_TILE_GROUPS / 8 * qtype<T>::bs;
 }
+template <int T, bool MULTI>
+static constexpr __host__ __device__ int mv_slots() {
+    return !MULTI ? TSC_MV_SLOTS
+                  : TSC_MV_MULTI_RING / (tile_bytes<T>() + 16) < 2 ? 2
+                  : TSC_MV_MULTI_RING / (tile_bytes<T>() + 16) > 8 ? 8
+                                                                  : TSC_MV_MULTI_RING / (tile_bytes<T>() + 16);
+}
 /* Dynamic shared memory of a k_matvec_async block of R rows per warp: each warp's ring of
  * slots of a tile per row plus the 16 bytes a row's offset from the 16-byte boundary can add. */
-template <int T, int R = 1>
+template <int T, int R = 1, bool MULTI = false>
 static constexpr __host__ __device__ size_t mv_smem_bytes() {
-    return (size_t)TSC_MV_SLOTS * (tile_bytes<T>() + 16) * TSC_MM_WARPS * R;
+    return (size_t)mv_slots<T, MULTI>() * (tile_bytes<T>() + 16) * TSC_MM_WARPS * R;
 }
 
 #ifndef TSC_EMU
@@ -560,11 +574,19 @@ static __device__ __forceinline__ void cp_async16(void *smem, const void *gmem) 
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
 }
 static __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-/* Waits until at most n (0..2) of this thread's newest groups are still in flight. */
+/* Waits until at most n (0..7; a constant after inlining) of this thread's newest groups
+ * are still in flight. */
 static __device__ __forceinline__ void cp_async_wait(int n) {
-    if (n <= 0) asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-    else if (n == 1) asm volatile("cp.async.wait_group 1;\n" ::: "memory");
-    else asm volatile("cp.async.wait_group 2;\n" ::: "memory");
+    switch (n <= 0 ? 0 : n > 7 ? 7 : n) {
+    case 0: asm volatile("cp.async.wait_group 0;\n" ::: "memory"); break;
+    case 1: asm volatile("cp.async.wait_group 1;\n" ::: "memory"); break;
+    case 2: asm volatile("cp.async.wait_group 2;\n" ::: "memory"); break;
+    case 3: asm volatile("cp.async.wait_group 3;\n" ::: "memory"); break;
+    case 4: asm volatile("cp.async.wait_group 4;\n" ::: "memory"); break;
+    case 5: asm volatile("cp.async.wait_group 5;\n" ::: "memory"); break;
+    case 6: asm volatile("cp.async.wait_group 6;\n" ::: "memory"); break;
+    default: asm volatile("cp.async.wait_group 7;\n" ::: "memory"); break;
+    }
 }
 #endif
 
@@ -575,7 +597,7 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
  * serve every row. FULL: all TSC_MV_TILE_GROUPS groups exist, so no index is clamped;
  * otherwise left (< a tile) do. A4: the tile's spans are 4-byte aligned (see wptr). Indices
  * stay 32-bit: a tile is at most 128 groups of 34 bytes. */
-template <int T, int R, bool FULL, bool A4>
+template <int T, int R, int S, bool FULL, bool A4>
 static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&tile)[R], int rows, const int8_t *__restrict__ xq,
                                                const tsc_xs *__restrict__ xs, int lane, int left) {
     constexpr int U = TSC_MV_UNROLL;
@@ -587,7 +609,7 @@ static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&til
         const int4 *ap = (const int4 *)(xq + 32 * gl);
         A0[u] = __ldg(ap), A1[u] = __ldg(ap + 1), XS[u] = xs[gl];
     }
-    cp_async_wait(TSC_MV_SLOTS - 1);
+    cp_async_wait(S - 1);
     __syncwarp();
 #pragma unroll
     for (int r = 0; r < R; r++) {
@@ -612,9 +634,9 @@ static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&til
 
 /* Decode (m = 1): one warp per R weight rows at a time; the rows are cut into tiles of
  * TSC_MV_TILE_GROUPS groups that the warp copies with cp.async (16 bytes a lane) into a ring
- * of TSC_MV_SLOTS slots of its own, a slot holding one tile of each of its rows, one slot
- * ahead of the one it multiplies, so a warp keeps a tile of weight bytes per row in flight
- * without holding them in registers. A partial last tile copies whole 16-byte pieces (bytes
+ * of S slots of its own (mv_slots), a slot holding one tile of each of its rows, S - 1 slots
+ * ahead of the one it multiplies, so a warp keeps tiles of weight bytes in flight without
+ * holding them in registers. A partial last tile copies whole 16-byte pieces (bytes
  * past the row inside the last piece are never decoded). The rows are those of P's parts one
  * after the other (n in all); warp w of block b takes rows (b·4 + w)·R + r and stores each
  * with its addend. R = 2 (TSC_MATVEC_ROWS, for tuning) loads each tile's activations once
@@ -624,8 +646,10 @@ static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&til
  * per SM, spill-free; the K-quants 116-128 with 4, Q3_K, Q6_K and Q5_K's unaligned-row
  * variant spilling 96-180 bytes).
  * MULTI (TSC_MATVEC_BLOCKS, for tuning; R = 1): a smaller grid whose warps then take rows
- * b·4 + w, + 4·gridDim.x, ... in turn, staying resident, the next row's first tile in flight
- * while the current row's last one is decoded (4 blocks per SM for the registers that takes).
+ * b·4 + w, + 4·gridDim.x, ... in turn, staying resident, with a deeper ring whose copies run
+ * on across rows: the next rows' tiles in flight while the current row's last one is decoded,
+ * the weight stream never waiting for a block to end and the next to start (4 blocks per SM
+ * for the registers that takes).
  * A4: every row 4-byte aligned and the block size a multiple of 4 (the usual case: GGUF data
  * is 32-byte aligned), so no span needs shifting. */
 template <int T, bool MULTI, bool A4, int R>
@@ -637,7 +661,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qt
     const int64_t row0 = ((int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y) * R, rstep = (int64_t)gridDim.x * TSC_MM_WARPS;
     if (row0 >= n) return; /* whole warps leave; no block-wide barrier below */
     const int rows = n - row0 < R ? (int)(n - row0) : R;
-    constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = TSC_MV_SLOTS; /* tile bytes, slot bytes per row */
+    constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = mv_slots<T, MULTI>(); /* tile bytes, slot bytes per row, slots */
     uint8_t *ring = (uint8_t *)tsc_mv_smem + threadIdx.y * S * R * SB;
     const int lane = threadIdx.x;
     const int64_t ng = k / 32;
@@ -690,8 +714,8 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qt
 #pragma unroll
         for (int r = 0; r < R; r++) tile[r] = {ring + ((int)(ft % S) * R + r) * SB, (uint32_t)o[r], true, false};
         if (left >= TSC_MV_TILE_GROUPS)
-            mv_tile<T, R, true, A4>(acc, tile, rows, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
-        else mv_tile<T, R, false, A4>(acc, tile, rows, xq + 32 * gt, xs + gt, lane, (int)left);
+            mv_tile<T, R, S, true, A4>(acc, tile, rows, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
+        else mv_tile<T, R, S, false, A4>(acc, tile, rows, xq + 32 * gt, xs + gt, lane, (int)left);
         __syncwarp(); /* every lane is done with slot ft % S before it is refilled */
         t++;
         if (MULTI && t == tiles) { /* the row is done: on to the warp's next one */
@@ -1001,28 +1025,29 @@ static void add_parts(struct tsc_context *c, const mm_part *p, int count, int64_
 }
 
 /* k_matvec_async with R rows per warp, on blocks thread blocks (warps taking rows in turn when
- * they are fewer than the rows need). Ring of 2 slots: while a warp waits for tile t, tile
- * t + 1 is in flight too, and with 8 blocks of 4 warps per SM (registers) that is 64 tiles
- * (>= 70 KB) per SM, well above what HBM3 needs; 2 slots (<= 35 KB per block at R = 1) keep
- * 8 blocks resident, so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. */
+ * they are fewer than the rows need). One warp per row: ring of 2 slots, so while a warp waits
+ * for tile t, tile t + 1 is in flight too, and with 8 blocks of 4 warps per SM (registers) that
+ * is 64 tiles (>= 70 KB) per SM; 2 slots (<= 35 KB per block at R = 1) keep 8 blocks resident,
+ * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. Resident warps: the deeper
+ * ring of mv_slots. */
 template <int T, int R>
 static void launch_mv(struct tsc_context *c, const tsc_mv_parts &P, int64_t n, const int8_t *xq, const tsc_xs *xs, int64_t k,
                       bool a4, unsigned blocks) {
     const dim3 grid(blocks), block(32, TSC_MM_WARPS);
-    const size_t smem = mv_smem_bytes<T, R>();
-    const bool multi = (int64_t)blocks * TSC_MM_WARPS * R < n;
+    const bool multi = R == 1 && (int64_t)blocks * TSC_MM_WARPS < n;
+    const size_t smem = multi ? mv_smem_bytes<T, 1, true>() : mv_smem_bytes<T, R>();
     auto go = [&](void (*kernel)(const tsc_mv_parts, const int8_t *, const tsc_xs *, int64_t, int64_t)) {
         if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         launch_pdl(c, kernel, grid, block, smem, P, xq, xs, n, k);
     };
     if constexpr (qtype<T>::bs % 4 == 0) {
         if (a4) {
-            if (R == 1 && multi) go(k_matvec_async<T, true, true, 1>);
+            if (multi) go(k_matvec_async<T, true, true, 1>);
             else go(k_matvec_async<T, false, true, R>);
             return;
         }
     }
-    if (R == 1 && multi) go(k_matvec_async<T, true, false, 1>);
+    if (multi) go(k_matvec_async<T, true, false, 1>);
     else go(k_matvec_async<T, false, false, R>);
 }
 

@@ -8,7 +8,7 @@
  * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16/Q4_K/Q6_K matvec at 4096x14336 and 14336x4096
  * (GB/s of weights streamed, % of the copy bandwidth; the quantized ones again with the
  * register-load kernels, TSC_MATVEC_KERNEL=regs,nopdl, and with resident warps taking several
- * rows, TSC_MATVEC_BLOCKS=4, and with two rows per warp, TSC_MATVEC_ROWS=2), a LLaMA-2-7B-shaped weight set of
+ * rows, TSC_MATVEC_BLOCKS=4 and 2, and with two rows per warp, TSC_MATVEC_ROWS=2), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2; also
  * recorded and run as one CUDA graph per step, and the host's share of each way),
  * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16 at M=512/2048 in TFLOP/s
@@ -591,16 +591,21 @@ int main(int argc, char **argv) {
     unsetenv("TSC_MATVEC_KERNEL");
     bench_weight_set(TS_TYPE_Q4_0);
     bench_weight_set(TS_TYPE_Q8_0);
-    /* Quantized shapes again with warps that stay resident and take several rows in turn
-     * (TSC_MATVEC_BLOCKS: 4 blocks per SM, what their registers allow): the tuning question
-     * for the decode kernels, answered on the GPU. */
-    setenv("TSC_MATVEC_BLOCKS", "4", 1);
-    for (int t = 0; t < 5; t++) {
-        if (types[t] == TS_TYPE_F16) continue; /* F16 takes its own kernel */
-        bench_matvec(types[t], 14336, 4096, 1);
-        bench_matvec(types[t], 4096, 14336, 1);
+    /* Quantized shapes again with warps that stay resident and take several rows in turn, each
+     * keeping several tiles in flight (TSC_MATVEC_BLOCKS: 4 blocks per SM, what their
+     * registers allow; 2, which leaves room on every SM for the next matvec's blocks to start
+     * streaming while the last rows are decoded): the tuning question for the decode kernels,
+     * answered on the GPU. */
+    static const char *per_sm[2] = {"4", "2"};
+    for (int b = 0; b < 2; b++) {
+        setenv("TSC_MATVEC_BLOCKS", per_sm[b], 1);
+        for (int t = 0; t < 5; t++) {
+            if (types[t] == TS_TYPE_F16) continue; /* F16 takes its own kernel */
+            bench_matvec(types[t], 14336, 4096, 1);
+            bench_matvec(types[t], 4096, 14336, 1);
+        }
+        bench_weight_set(TS_TYPE_Q4_0);
     }
-    bench_weight_set(TS_TYPE_Q4_0);
     unsetenv("TSC_MATVEC_BLOCKS");
     /* Two rows per warp (TSC_MATVEC_ROWS=2): each tile's activations loaded once for both. */
     setenv("TSC_MATVEC_ROWS", "2", 1);

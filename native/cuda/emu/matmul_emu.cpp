@@ -134,7 +134,7 @@ static void check_block_type(int64_t n, int64_t k, int64_t wpad) {
                 });
             } else if (path == 1) { /* one block: each warp takes rows w, w + 4, ... (TSC_MATVEC_BLOCKS) */
                 name = "matvec_async 1";
-                launch(dim3(1), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T>(), [&] {
+                launch(dim3(1), dim3(32, TSC_MM_WARPS), mv_smem_bytes<T, 1, true>(), [&] {
                     if constexpr (qtype<T>::bs % 4 == 0)
                         if (a4) return k_matvec_async<T, true, true, 1>(mv_parts_one(y.data(), w, ws, n), xq.data(), xs.data(), n, k);
                     k_matvec_async<T, true, false, 1>(mv_parts_one(y.data(), w, ws, n), xq.data(), xs.data(), n, k);
