@@ -10,17 +10,21 @@
  *     aligned, so the GEMM streams both operands with cp.async and reads them with ldmatrix.
  *  2. A 128x128 CTA tile, 4 x 32-blocks (128 bytes of k) per pipeline stage, 4 stages of
  *     cp.async. Each 32-block is one mma.sync m16n8k32 s8·s8 -> s32 per 16x8 piece, whose
- *     integer sums are scaled by d_w·d_x in float and added to F32 accumulators — the CPU's
- *     integer block dots and float sums; only the order of the float sums differs.
+ *     integer sums are scaled by d_x and d_w in float and added to F32 accumulators — the
+ *     CPU's integer block dots; the float products (d_w·(d_x·s), the CPU's (d_w·d_x)·s) and
+ *     the order of the float sums differ, each a rounding of the F32 result's size.
  *     The mma's C operand is the bit pattern of 1.5·2^23, so D = 1.5·2^23 + s read as a
- *     float is exact and one FADD gives (float)s (no quarter-rate I2F).
- *     The per-block scaling (FADD, FMUL, FFMA per output per block) runs on the FP32 pipe:
- *     12 FP instructions per mma, which bounds this kernel near 1/3 of the int8 tensor rate
- *     (one warp instruction per clock per SM quarter; the mma needs 4 clocks there).
+ *     float is exact, and one FFMA with -1.5·2^23·d_x (exact) gives d_x·s rounded once (no
+ *     quarter-rate I2F, no separate FADD).
+ *     The per-block scaling (2 FFMA per output per block) runs on the FP32 pipe: 8 FP
+ *     instructions per mma, which bounds this kernel near 1/2 of the int8 tensor rate (one
+ *     warp instruction per clock per SM quarter; the mma needs 4 clocks there). Any kernel
+ *     for these formats has that bound: the int8 tensor rate is 32 multiply-adds for each
+ *     FP32 one, a 32-block's output has 32 multiply-adds, and each block has its own scales
+ *     in W and in X, to be applied in float before the next block's sum is added.
  *  Other kernels for the same product, picked with TSC_MMA_QUANT (tested, benchmarked):
  *  "f16" runs the same integers on the f16 mma (exact: products and 32-term sums are
- *  integers below 2^24), 2 FP instructions per output and block instead of 3, at half the
- *  tensor rate; "raw" / "rawf16" unpack W in shared memory inside the GEMM instead of a
+ *  integers below 2^24) at half the tensor rate, with the same bits; "raw" / "rawf16" unpack W in shared memory inside the GEMM instead of a
  *  pass over all of W (1 byte per weight less written and read).
  * F16 weights, m >= TSC_MMA_MIN_M: X row r is scaled by a power of two 2^s_r (its largest
  *  |x| lands in [2^14, 2^15)) and split into two halves hi + lo (hi = f16(x·2^s), lo =
@@ -309,13 +313,20 @@ static __device__ __forceinline__ void block_scales(const float *xd, const float
 
 /* acc += d_w·d_x·s over the warp's 64 x 32 piece for 32-block j of the stage (X quants at
  * sa, W quants at sb), s the block's integer sums: QT int8, one int8 mma per 16 x 8 tile
- * whose C is MMA_MAGIC, so D read as a float minus 1.5·2^23 is s exactly; QT __half, two f16
- * mma k steps on the same integers (exact: products and 32-term sums below 2^24). */
+ * whose C is MMA_MAGIC, so D read as a float is 1.5·2^23 + s exactly; QT __half, two f16 mma
+ * k steps on the same integers (exact: products and 32-term sums below 2^24). Both then add
+ * d_w·(d_x·s), d_x·s rounded once: the same bits. */
 template <typename QT>
 static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t sa, uint32_t arow, uint32_t sb, uint32_t brow, int j,
                                                  int lane, const float (&dx)[4][2], const float (&dw)[4][2]) {
     uint32_t af[4][4], bf[4][2];
     if constexpr (sizeof(QT) == 1) {
+        /* -1.5·2^23·d_x is exact (d_x has the 11 significant bits of a half), so one FMA takes
+         * the magic number out and applies d_x: two FP32 operations per output and block (the
+         * other is the accumulation), not three, amortizing these 8 products over 64 outputs. */
+        float mdx[4][2];
+#pragma unroll
+        for (int mt = 0; mt < 4; mt++) mdx[mt][0] = -12582912.0f * dx[mt][0], mdx[mt][1] = -12582912.0f * dx[mt][1];
         load_frags(sa, arow, sb, brow, 2 * j, lane, af, bf);
 #pragma unroll
         for (int mt = 0; mt < 4; mt++)
@@ -324,9 +335,9 @@ static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t
                 int32_t d[4];
                 mma_s8(d, af[mt], bf[nt]);
 #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    const float s = __int_as_float(d[e]) - 12582912.0f; /* exact: |s| < 2^22 */
-                    acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], s, acc[mt][nt][e]);
+                for (int e = 0; e < 4; e++) { /* D = 1.5·2^23 + s exactly (|s| < 2^22) */
+                    const float t = fmaf(__int_as_float(d[e]), dx[mt][e >> 1], mdx[mt][e >> 1]); /* = d_x·s rounded once */
+                    acc[mt][nt][e] = fmaf(dw[nt][e & 1], t, acc[mt][nt][e]);
                 }
             }
     } else {
@@ -347,7 +358,7 @@ static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t
 #pragma unroll
             for (int nt = 0; nt < 4; nt++)
 #pragma unroll
-                for (int e = 0; e < 4; e++) acc[mt][nt][e] = fmaf(dw[nt][e & 1] * dx[mt][e >> 1], part[mt][nt][e], acc[mt][nt][e]);
+                for (int e = 0; e < 4; e++) acc[mt][nt][e] = fmaf(dw[nt][e & 1], dx[mt][e >> 1] * part[mt][nt][e], acc[mt][nt][e]);
     }
 }
 
