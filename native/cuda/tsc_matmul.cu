@@ -546,8 +546,9 @@ static inline tsc_mv_parts mv_parts_one(float *y, const void *w, int64_t w_strid
 /* Ring bytes per warp of the resident warps (MULTI, 4 blocks per SM): 2 to 8 slots, as many
  * tiles as fit (Q4_0 5, Q8_0 3), so that with a quarter of the SM's warps each keeps several
  * tiles in flight across its rows: 16 warps x 4 tiles of 2304 bytes = 147 KB per SM for Q4_0,
- * where 2 slots gave 37 KB, less than the one-row grid's 74 KB (measured: it lost, 57-62% vs
- * 64% of the copy bandwidth). 4 blocks of at most 4 x 13 KB fit in the SM's 228 KB. */
+ * where 2 slots gave 37 KB, less than the one-row grid's 74 KB (measured: it lost, Q4_0 at 55-62%
+ * against 60-64% of the copy bandwidth). 4 blocks of at most 4 x 13 KB fit in an H100's 228 KB per SM
+ * (an A100's 164 KB holds 3). */
 #define TSC_MV_MULTI_RING 13312
 
 template <int T>
