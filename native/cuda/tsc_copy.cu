@@ -2,10 +2,6 @@
  * tsc_copy.cu — strided copies between F32, F16 and BF16 views (the KV-cache append, concat,
  * permuted copies): the CUDA twin of ts_copy_strided.
  */
-#ifndef TSC_EMU /* emu/cuda_emu.h supplies the bfloat16 conversions */
-#include <cuda_bf16.h>
-#endif
-
 #include "tsc_internal.cuh"
 
 struct copy_args {
@@ -16,7 +12,7 @@ struct copy_args {
 
 /* Conversions bit-identical to the CPU's (ts_fp16.h): round to nearest even through the
  * intrinsics, and NaN quieted with its top payload bits kept (the intrinsics would return a
- * canonical NaN instead). */
+ * canonical NaN instead); the store is tsc_store_as (tsc_device.cuh). */
 static __device__ __forceinline__ float load_as_float(const char *p, int32_t type) {
     if (type == TS_TYPE_F16) {
         const uint16_t h = *(const uint16_t *)p;
@@ -26,18 +22,6 @@ static __device__ __forceinline__ float load_as_float(const char *p, int32_t typ
     }
     if (type == TS_TYPE_BF16) return __uint_as_float((uint32_t)(*(const uint16_t *)p) << 16);
     return *(const float *)p;
-}
-
-static __device__ __forceinline__ void store_float(char *p, int32_t type, float v) {
-    const uint32_t x = __float_as_uint(v);
-    const int nan = (x & 0x7fffffffu) > 0x7f800000u;
-    if (type == TS_TYPE_F16)
-        *(uint16_t *)p = nan ? (uint16_t)(((x >> 16) & 0x8000u) | 0x7e00u | (((x & 0x7fffffffu) >> 13) & 0x3ffu))
-                             : __half_as_ushort(__float2half_rn(v));
-    else if (type == TS_TYPE_BF16)
-        *(uint16_t *)p = nan ? (uint16_t)((x >> 16) | 0x0040u) : __bfloat16_as_ushort(__float2bfloat16_rn(v));
-    else
-        *(float *)p = v;
 }
 
 /* One element per thread (grid-stride); the innermost dimension varies fastest, so neighbouring
@@ -54,7 +38,7 @@ __global__ void k_copy_strided(char *dst, int32_t dt, const char *src, int32_t s
         }
         if (dt == st && dt == TS_TYPE_F32) *(float *)(dst + doff) = *(const float *)(src + soff);
         else if (dt == st) *(uint16_t *)(dst + doff) = *(const uint16_t *)(src + soff); /* F16/BF16: bits as they are */
-        else store_float(dst + doff, dt, load_as_float(src + soff, st));
+        else tsc_store_as(dst + doff, dt, load_as_float(src + soff, st));
     }
 }
 

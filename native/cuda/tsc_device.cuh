@@ -18,7 +18,8 @@
 
 #ifdef TSC_EMU
 #define TSC_DYN_SMEM(type, name, align) type *name = (type *)tsc_emu_smem()
-#else
+#else /* emu/cuda_emu.h supplies the half and bfloat16 conversions */
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 /* The kernel's dynamic shared memory as an array of type, aligned to align bytes. */
 #define TSC_DYN_SMEM(type, name, align) extern __shared__ __align__(align) type name[]
@@ -43,6 +44,21 @@ static inline uint16_t tsc_f2h(float f) { return tsc_emu_f2h(f); }
 static __device__ __forceinline__ float tsc_h2f(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 static __device__ __forceinline__ uint16_t tsc_f2h(float f) { return __half_as_ushort(__float2half_rn(f)); }
 #endif
+
+/* v stored as type (TS_TYPE_F32, F16 or BF16) bit-identically to the CPU's conversions
+ * (ts_fp16.h): round to nearest even, NaN quieted with its top payload bits kept (the
+ * intrinsics would return a canonical NaN). */
+static __device__ __forceinline__ void tsc_store_as(char *p, int32_t type, float v) {
+    const uint32_t x = __float_as_uint(v);
+    const int nan = (x & 0x7fffffffu) > 0x7f800000u;
+    if (type == TS_TYPE_F16)
+        *(uint16_t *)p = nan ? (uint16_t)(((x >> 16) & 0x8000u) | 0x7e00u | (((x & 0x7fffffffu) >> 13) & 0x3ffu))
+                             : __half_as_ushort(__float2half_rn(v));
+    else if (type == TS_TYPE_BF16)
+        *(uint16_t *)p = nan ? (uint16_t)((x >> 16) | 0x0040u) : __bfloat16_as_ushort(__float2bfloat16_rn(v));
+    else
+        *(float *)p = v;
+}
 
 static __device__ __forceinline__ float tsc_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

@@ -126,13 +126,16 @@ struct rope_args {
     int32_t pos[TSC_ROPE_ARG_TOKENS];    /* of this launch's tokens */
 };
 
-/* The tensors one launch rotates at the same positions (Q and K of a layer): their heads one
- * after the other, a launch's tokens from its first; strides in floats. */
+/* The tensors one launch rotates at the same positions (Q and K of a layer, and with them the
+ * V cache store): their heads one after the other, a launch's tokens from its first; x strides
+ * in floats, y strides in bytes (y is F32 or F16, y_type). */
 struct rope_parts {
-    float *y[TSC_ROPE_PARTS];
+    char *y[TSC_ROPE_PARTS];
     const float *x[TSC_ROPE_PARTS];
     int64_t yts[TSC_ROPE_PARTS], yhs[TSC_ROPE_PARTS], xts[TSC_ROPE_PARTS], xhs[TSC_ROPE_PARTS];
     int64_t head_end[TSC_ROPE_PARTS]; /* heads of parts 0..i together */
+    int32_t y_type[TSC_ROPE_PARTS];   /* TS_TYPE_F32 or TS_TYPE_F16 */
+    int32_t rotate[TSC_ROPE_PARTS];   /* 0: copied as it is (converted to y_type) */
 };
 
 /* One thread per (token, head, pair of this launch); threads past the pairs copy the tail
@@ -148,19 +151,25 @@ __global__ void k_rope(const struct rope_parts r, const struct rope_args a, int6
     for (int q = 1; q < TSC_ROPE_PARTS; q++) j = hh >= r.head_end[q - 1] ? q : j;
     const int64_t h = hh - (j ? r.head_end[j - 1] : 0);
     const float *xr = r.x[j] + t * r.xts[j] + h * r.xhs[j];
-    float *yr = r.y[j] + t * r.yts[j] + h * r.yhs[j];
+    char *yr = r.y[j] + t * r.yts[j] + h * r.yhs[j];
+    const int32_t yt = r.y_type[j], es = yt == TS_TYPE_F16 ? 2 : 4;
     if (p >= pairs) {
         const int64_t e = n_dims + (p - pairs);
-        yr[e] = xr[e];
+        tsc_store_as(yr + e * es, yt, xr[e]);
+        return;
+    }
+    const int64_t pair = p0 + p, half = n_dims / 2;
+    const int64_t i0 = neox ? pair : 2 * pair, i1 = neox ? pair + half : 2 * pair + 1;
+    const float x0 = xr[i0], x1 = xr[i1];
+    if (!r.rotate[j]) {
+        tsc_store_as(yr + i0 * es, yt, x0);
+        tsc_store_as(yr + i1 * es, yt, x1);
         return;
     }
     const double theta = (double)a.pos[t] * a.inv_freq[p];
     const float c = (float)cos(theta), s = (float)sin(theta);
-    const int64_t pair = p0 + p, half = n_dims / 2;
-    const int64_t i0 = neox ? pair : 2 * pair, i1 = neox ? pair + half : 2 * pair + 1;
-    const float x0 = xr[i0], x1 = xr[i1];
-    yr[i0] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
-    yr[i1] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+    tsc_store_as(yr + i0 * es, yt, __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s)));
+    tsc_store_as(yr + i1 * es, yt, __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c)));
 }
 
 static __device__ __forceinline__ float act_f(int act, float x) {
@@ -376,10 +385,10 @@ extern "C" TS_API int32_t tsc_softmax(void *ctx, float *y, int64_t y_stride, con
     return tsc_launch_status("tsc_softmax");
 }
 
-extern "C" TS_API int32_t tsc_rope_parts(void *ctx, int32_t parts, float *const *y, const int64_t *y_token_stride,
+extern "C" TS_API int32_t tsc_rope_parts(void *ctx, int32_t parts, void *const *y, const int32_t *y_type, const int64_t *y_token_stride,
                                          const int64_t *y_head_stride, const float *const *x, const int64_t *x_token_stride,
-                                         const int64_t *x_head_stride, const int64_t *heads, const int32_t *pos, int64_t tokens,
-                                         int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base) {
+                                         const int64_t *x_head_stride, const int64_t *heads, const int32_t *rotate, const int32_t *pos,
+                                         int64_t tokens, int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base) {
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_rope", &c);
     if (st) return st;
@@ -401,12 +410,16 @@ extern "C" TS_API int32_t tsc_rope_parts(void *ctx, int32_t parts, float *const 
     for (int32_t j = 0; j < parts; j++) {
         if (heads[j] < 0) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: tokens, heads, head_dim must be >= 0");
         if (heads[j] == 0) continue;
+        const int32_t yt = y_type ? y_type[j] : TS_TYPE_F32;
+        if (yt != TS_TYPE_F32 && yt != TS_TYPE_F16)
+            return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: part %d's output type %d is neither F32 nor F16", (int)j, (int)yt);
+        const int64_t es = yt == TS_TYPE_F16 ? 2 : 4;
         if (y[j] == NULL || x[j] == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: null pointer");
-        if (!al4(y[j]) || !al4(x[j]) || y_token_stride[j] % 4 || y_head_stride[j] % 4 || x_token_stride[j] % 4 ||
-            x_head_stride[j] % 4 || y_token_stride[j] < 0 || y_head_stride[j] < 0 || x_token_stride[j] < 0 || x_head_stride[j] < 0)
-            return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: strides must be >= 0 and multiples of 4 bytes");
-        r.y[j] = y[j], r.x[j] = x[j];
-        r.yts[j] = y_token_stride[j] / 4, r.yhs[j] = y_head_stride[j] / 4, r.xts[j] = x_token_stride[j] / 4;
+        if (!al4(x[j]) || x_token_stride[j] % 4 || x_head_stride[j] % 4 || x_token_stride[j] < 0 || x_head_stride[j] < 0 ||
+            (uintptr_t)y[j] % es || y_token_stride[j] % es || y_head_stride[j] % es || y_token_stride[j] < 0 || y_head_stride[j] < 0)
+            return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_rope: strides must be >= 0 and multiples of the element size");
+        r.y[j] = (char *)y[j], r.x[j] = x[j], r.y_type[j] = yt, r.rotate[j] = rotate ? rotate[j] != 0 : 1;
+        r.yts[j] = y_token_stride[j], r.yhs[j] = y_head_stride[j], r.xts[j] = x_token_stride[j] / 4;
         r.xhs[j] = x_head_stride[j] / 4;
         all += heads[j];
     }
@@ -447,8 +460,9 @@ extern "C" TS_API int32_t tsc_rope_parts(void *ctx, int32_t parts, float *const 
 extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, int64_t y_head_stride, const float *x,
                                    int64_t x_token_stride, int64_t x_head_stride, const int32_t *pos, int64_t tokens,
                                    int64_t heads, int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base) {
-    return tsc_rope_parts(ctx, 1, &y, &y_token_stride, &y_head_stride, &x, &x_token_stride, &x_head_stride, &heads, pos, tokens,
-                          head_dim, n_dims, mode, freq_base);
+    void *yv = y;
+    return tsc_rope_parts(ctx, 1, &yv, NULL, &y_token_stride, &y_head_stride, &x, &x_token_stride, &x_head_stride, &heads, NULL, pos,
+                          tokens, head_dim, n_dims, mode, freq_base);
 }
 
 static int32_t check_act(const char *fn, int32_t act) {

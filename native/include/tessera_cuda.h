@@ -155,8 +155,13 @@ TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, int64_t y_h
 /* tsc_rope of up to TSC_ROPE_PARTS tensors at the same positions with the same head_dim,
  * n_dims, mode and base (Q and K of a layer), in one kernel per chunk of tokens: part j is
  * y[j] / x[j] with heads[j] heads and its own strides (HOST arrays of `parts` entries; y and x
- * dev pointers). The values of tsc_rope per part; each part's y must not overlap another's. */
-TS_API int32_t tsc_rope_parts(void *ctx, int32_t parts, float *const *y, const int64_t *y_token_stride, const int64_t *y_head_stride, const float *const *x, const int64_t *x_token_stride, const int64_t *x_head_stride, const int64_t *heads, const int32_t *pos, int64_t tokens, int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base);
+ * dev pointers). The values of tsc_rope per part; each part's y must not overlap another's.
+ * Besides, part j's y may be F16 (y_type[j] TS_TYPE_F16, strides multiples of 2 bytes; the
+ * values rounded as tsc_copy_strided rounds them: a KV cache's rows) and part j may be copied
+ * without rotating (rotate[j] == 0: a V cache store), so a layer's RoPE of Q, RoPE of K into
+ * its cache and the store of V are one kernel. y_type NULL: every part F32; rotate NULL:
+ * every part rotated. */
+TS_API int32_t tsc_rope_parts(void *ctx, int32_t parts, void *const *y, const int32_t *y_type, const int64_t *y_token_stride, const int64_t *y_head_stride, const float *const *x, const int64_t *x_token_stride, const int64_t *x_head_stride, const int64_t *heads, const int32_t *rotate, const int32_t *pos, int64_t tokens, int64_t head_dim, int32_t n_dims, int32_t mode, float freq_base);
 TS_API int32_t tsc_activation(void *ctx, float *y, int64_t y_stride, const float *x, int64_t x_stride, int32_t act, int64_t rows, int64_t n);
 TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const float *gate, int64_t gate_stride, const float *up, int64_t up_stride, int32_t act, int64_t rows, int64_t n);
 /* shape/strides: HOST arrays of ndim <= 4 entries (byte strides, 0 broadcasts). */

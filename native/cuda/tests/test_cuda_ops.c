@@ -154,11 +154,11 @@ static void test_rope_parts(void *ctx, uint64_t *seed) {
     CHECK(tsc_rope(ctx, kb.d, hd * 4, tokens * hd * 4, k.d, k.stride, hd * 4, pos, tokens, 8, hd, 48, TS_ROPE_NORM, 1e4f) == TS_OK,
           "%s", tsc_last_error());
     /* together: q in place, k into ky, and a part without heads */
-    float *y[3] = {q.d, ky.d, NULL};
+    void *y[3] = {q.d, ky.d, NULL};
     const float *x[3] = {q.d, k.d, NULL};
     const int64_t yts[3] = {32 * hd * 4, hd * 4, 0}, yhs[3] = {hd * 4, tokens * hd * 4, 0};
     const int64_t xts[3] = {32 * hd * 4, k.stride, 0}, xhs[3] = {hd * 4, hd * 4, 0};
-    CHECK(tsc_rope_parts(ctx, 3, y, yts, yhs, x, xts, xhs, heads, pos, tokens, hd, 48, TS_ROPE_NORM, 1e4f) == TS_OK, "%s",
+    CHECK(tsc_rope_parts(ctx, 3, y, NULL, yts, yhs, x, xts, xhs, heads, NULL, pos, tokens, hd, 48, TS_ROPE_NORM, 1e4f) == TS_OK, "%s",
           tsc_last_error());
     const int64_t qbytes = tokens * 32 * hd * 4, kbytes = 8 * tokens * hd * 4;
     float *a = malloc((size_t)qbytes), *b = malloc((size_t)qbytes);
@@ -166,12 +166,74 @@ static void test_rope_parts(void *ctx, uint64_t *seed) {
     CHECK(memcmp(a, b, (size_t)qbytes) == 0, "rope parts: Q differs from tsc_rope alone");
     tsc_test_down(ctx, a, ky.d, kbytes), tsc_test_down(ctx, b, kb.d, kbytes);
     CHECK(memcmp(a, b, (size_t)kbytes) == 0, "rope parts: K differs from tsc_rope alone");
-    CHECK(tsc_rope_parts(ctx, TSC_ROPE_PARTS + 1, y, yts, yhs, x, xts, xhs, heads, pos, tokens, hd, 48, TS_ROPE_NORM, 1e4f) ==
-              TS_ERR_INVALID_ARGUMENT,
+    CHECK(tsc_rope_parts(ctx, TSC_ROPE_PARTS + 1, y, NULL, yts, yhs, x, xts, xhs, heads, NULL, pos, tokens, hd, 48, TS_ROPE_NORM,
+                         1e4f) == TS_ERR_INVALID_ARGUMENT,
           "too many parts");
     printf("rope parts (32 + 8 + 0 heads, %lld tokens): each part bit for bit tsc_rope's\n", (long long)tokens);
     free(a), free(b);
     drop(ctx, &q), drop(ctx, &k), drop(ctx, &ky), drop(ctx, &qa), drop(ctx, &kb);
+}
+
+/* tsc_rope_parts writing a K and a V cache ([kv heads x 512 positions x hd] F16, rows from
+ * position 40): Q rotated to F32, K rotated into its cache, V copied into its cache, one kernel,
+ * the bits of tsc_rope followed by tsc_copy_strided (the steps they replace). NEOX mode, a tail
+ * past n_dims, V's NaN and infinity kept as the copy keeps them. */
+static void test_rope_into_caches(void *ctx, uint64_t *seed) {
+    const int64_t tokens = 7, hd = 80, ctxlen = 512, first = 40, qh = 8, kvh = 2;
+    int32_t pos[7];
+    for (int i = 0; i < 7; i++) pos[i] = (int32_t)first + i;
+    buf q = mk(ctx, seed, tokens, qh * hd * 4, 1.0f), k = mk(ctx, seed, tokens, kvh * hd * 4, 1.0f);
+    buf v = mk(ctx, seed, tokens, kvh * hd * 4, 1.0f), qy = mk(ctx, seed, tokens, qh * hd * 4, 0.0f);
+    buf qa = mk(ctx, seed, tokens, qh * hd * 4, 0.0f), kr = mk(ctx, seed, tokens, kvh * hd * 4, 0.0f);
+    v.h[5] = NAN, v.h[hd + 3] = -INFINITY;
+    CHECK(tsc_upload(ctx, v.d, v.h, tokens * kvh * hd * 4) == TS_OK, "%s", tsc_last_error());
+    const int64_t cbytes = kvh * ctxlen * hd * 2;
+    void *kc = NULL, *vc = NULL, *kc2 = NULL, *vc2 = NULL;
+    CHECK(tsc_alloc(ctx, cbytes, &kc) == TS_OK && tsc_alloc(ctx, cbytes, &vc) == TS_OK && tsc_alloc(ctx, cbytes, &kc2) == TS_OK &&
+              tsc_alloc(ctx, cbytes, &vc2) == TS_OK,
+          "%s", tsc_last_error());
+    CHECK(tsc_memset(ctx, kc, 0x11, cbytes) == TS_OK && tsc_memset(ctx, vc, 0x11, cbytes) == TS_OK &&
+              tsc_memset(ctx, kc2, 0x11, cbytes) == TS_OK && tsc_memset(ctx, vc2, 0x11, cbytes) == TS_OK,
+          "%s", tsc_last_error());
+    const int64_t cts = hd * 2, chs = ctxlen * hd * 2, off = first * cts; /* cache strides in bytes, rows from `first` */
+    /* apart: RoPE of q and k to F32, then both stores as strided copies [token][head][d] */
+    CHECK(tsc_rope(ctx, qa.d, qh * hd * 4, hd * 4, q.d, qh * hd * 4, hd * 4, pos, tokens, qh, hd, 64, TS_ROPE_NEOX, 1e4f) == TS_OK, "%s",
+          tsc_last_error());
+    CHECK(tsc_rope(ctx, kr.d, kvh * hd * 4, hd * 4, k.d, kvh * hd * 4, hd * 4, pos, tokens, kvh, hd, 64, TS_ROPE_NEOX, 1e4f) == TS_OK,
+          "%s", tsc_last_error());
+    const int64_t shape[3] = {tokens, kvh, hd}, ss[3] = {kvh * hd * 4, hd * 4, 4}, ds[3] = {cts, chs, 2};
+    CHECK(tsc_copy_strided(ctx, (char *)kc2 + off, TS_TYPE_F16, ds, kr.d, TS_TYPE_F32, ss, shape, 3) == TS_OK &&
+              tsc_copy_strided(ctx, (char *)vc2 + off, TS_TYPE_F16, ds, v.d, TS_TYPE_F32, ss, shape, 3) == TS_OK,
+          "%s", tsc_last_error());
+    /* together */
+    void *y[3] = {qy.d, (char *)kc + off, (char *)vc + off};
+    const float *x[3] = {q.d, k.d, v.d};
+    const int32_t types[3] = {TS_TYPE_F32, TS_TYPE_F16, TS_TYPE_F16}, rotate[3] = {1, 1, 0};
+    const int64_t heads[3] = {qh, kvh, kvh};
+    const int64_t yts[3] = {qh * hd * 4, cts, cts}, yhs[3] = {hd * 4, chs, chs};
+    const int64_t xts[3] = {qh * hd * 4, kvh * hd * 4, kvh * hd * 4}, xhs[3] = {hd * 4, hd * 4, hd * 4};
+    CHECK(tsc_rope_parts(ctx, 3, y, types, yts, yhs, x, xts, xhs, heads, rotate, pos, tokens, hd, 64, TS_ROPE_NEOX, 1e4f) == TS_OK,
+          "%s", tsc_last_error());
+    const int64_t qbytes = tokens * qh * hd * 4;
+    char *a = malloc((size_t)cbytes), *b = malloc((size_t)cbytes);
+    tsc_test_down(ctx, a, qy.d, qbytes), tsc_test_down(ctx, b, qa.d, qbytes);
+    CHECK(memcmp(a, b, (size_t)qbytes) == 0, "rope into caches: Q differs from tsc_rope alone");
+    tsc_test_down(ctx, a, kc, cbytes), tsc_test_down(ctx, b, kc2, cbytes);
+    CHECK(memcmp(a, b, (size_t)cbytes) == 0, "rope into caches: the K cache differs from RoPE then copy");
+    tsc_test_down(ctx, a, vc, cbytes), tsc_test_down(ctx, b, vc2, cbytes);
+    CHECK(memcmp(a, b, (size_t)cbytes) == 0, "rope into caches: the V cache differs from the copy");
+    const int32_t bad[3] = {TS_TYPE_F32, TS_TYPE_BF16, TS_TYPE_F16};
+    CHECK(tsc_rope_parts(ctx, 3, y, bad, yts, yhs, x, xts, xhs, heads, rotate, pos, tokens, hd, 64, TS_ROPE_NEOX, 1e4f) ==
+              TS_ERR_INVALID_ARGUMENT,
+          "a BF16 part");
+    const int64_t odd[3] = {qh * hd * 4, cts + 1, cts};
+    CHECK(tsc_rope_parts(ctx, 3, y, types, odd, yhs, x, xts, xhs, heads, rotate, pos, tokens, hd, 64, TS_ROPE_NEOX, 1e4f) ==
+              TS_ERR_INVALID_ARGUMENT,
+          "an F16 stride of an odd number of bytes");
+    printf("rope into caches (Q F32, K rotated and V copied into F16 caches): the bits of rope + copy\n");
+    free(a), free(b);
+    tsc_free(ctx, kc), tsc_free(ctx, vc), tsc_free(ctx, kc2), tsc_free(ctx, vc2);
+    drop(ctx, &q), drop(ctx, &k), drop(ctx, &v), drop(ctx, &qy), drop(ctx, &qa), drop(ctx, &kr);
 }
 
 static void test_act(void *ctx, uint64_t *seed) {
@@ -352,6 +414,7 @@ int main(void) {
     test_softmax(ctx, &seed);
     test_rope(ctx, &seed);
     test_rope_parts(ctx, &seed);
+    test_rope_into_caches(ctx, &seed);
     test_act(ctx, &seed);
     test_binary(ctx, &seed);
     test_get_rows(ctx, &seed);

@@ -54,6 +54,28 @@ public interface Backend {
     }
 
     /**
+     * Whether a graph compiled for this backend hands it RoPE nodes and the KV-cache stores right
+     * after them as one step ({@link #executeRopeStores}) when the stores keep what the RoPE
+     * rotates; false (the default): they run as the runs {@link #runLimit} allows.
+     */
+    default boolean fusesRopeStores() {
+        return false;
+    }
+
+    /**
+     * RoPE nodes of op (outputs[i] = RoPE of inputs[i] = {x, positions}) and then cache stores
+     * (stores[j] = {cache, source, positions}, the positions the RoPE nodes take) as one step;
+     * storedRope[j] = i where store j's source is outputs[i], else -1. onlyStored[i]: nothing but
+     * these stores reads outputs[i], so it need not be written. The values of running the nodes
+     * one by one (the default does).
+     */
+    default void executeRopeStores(Op.Rope op, Tensor[] outputs, Tensor[][] inputs, boolean[] onlyStored, Tensor[][] stores,
+            int[] storedRope) {
+        executeRun(op, outputs, inputs);
+        executeRun(new Op.StoreKv(), new Tensor[stores.length], stores);
+    }
+
+    /**
      * Whether the host may read and write this backend's memory. When false (a GPU), a compiled
      * graph keeps host copies of its inputs and outputs and moves them with {@link #upload} and
      * {@link #download} around each run, under this backend's lock.

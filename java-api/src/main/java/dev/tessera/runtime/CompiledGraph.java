@@ -80,12 +80,14 @@ public final class CompiledGraph implements AutoCloseable {
                 opNames[n.index()] = n.op().name();
             }
             steps = new Step[nodes.size()];
+            int[] uses = StepPlan.uses(graph);
             for (int i = 0; i < steps.length; i++) {
                 steps[i] = switch (stepPlan.groupAt()[i]) {
                     case null -> null;
                     case StepPlan.MatMuls g -> matMulStep(nodes, g);
                     case StepPlan.Run r -> new RunStep(ops[i], Arrays.copyOfRange(nodeOutputs, i, r.last() + 1),
                             Arrays.copyOfRange(nodeInputs, i, r.last() + 1), r.last() + 1);
+                    case StepPlan.RopeStores g -> ropeStoreStep(graph, g, uses);
                 };
             }
             if (backend.hostAccessible()) {
@@ -103,7 +105,7 @@ public final class CompiledGraph implements AutoCloseable {
     }
 
     /** Nodes run as one step, up to node next - 1. */
-    private sealed interface Step permits MatMulStep, RunStep {
+    private sealed interface Step permits MatMulStep, RunStep, RopeStoreStep {
         int next();
     }
 
@@ -117,6 +119,27 @@ public final class CompiledGraph implements AutoCloseable {
 
     /** Nodes of one op with their outputs and inputs. */
     private record RunStep(Op op, Tensor[] outputs, Tensor[][] inputs, int next) implements Step {}
+
+    /** RoPE nodes and the cache stores after them, as {@link Backend#executeRopeStores} takes them. */
+    private record RopeStoreStep(Op.Rope op, Tensor[] outputs, Tensor[][] inputs, boolean[] onlyStored, Tensor[][] stores,
+            int[] storedRope, int next) implements Step {}
+
+    private RopeStoreStep ropeStoreStep(Graph graph, StepPlan.RopeStores g, int[] uses) {
+        List<Node> nodes = graph.nodes();
+        int[] storedRope = new int[g.last() - g.storeFirst() + 1];
+        for (int s = g.storeFirst(); s <= g.last(); s++) {
+            Value src = nodes.get(s).inputs().get(1);
+            storedRope[s - g.storeFirst()] = -1;
+            for (int r = g.first(); r < g.storeFirst(); r++) {
+                if (nodes.get(r).output() == src) {
+                    storedRope[s - g.storeFirst()] = r - g.first();
+                }
+            }
+        }
+        return new RopeStoreStep((Op.Rope) ops[g.first()], Arrays.copyOfRange(nodeOutputs, g.first(), g.storeFirst()),
+                Arrays.copyOfRange(nodeInputs, g.first(), g.storeFirst()), StepPlan.onlyStored(graph, g, uses),
+                Arrays.copyOfRange(nodeInputs, g.storeFirst(), g.last() + 1), storedRope, g.last() + 1);
+    }
 
     private MatMulStep matMulStep(List<Node> nodes, StepPlan.MatMuls g) {
         int p = g.matmuls().length;
@@ -232,12 +255,14 @@ public final class CompiledGraph implements AutoCloseable {
                 case null -> backend.execute(ops[i], nodeOutputs[i], nodeInputs[i]);
                 case MatMulStep m -> backend.executeMatMuls(m.x(), m.weights(), m.addends(), m.outputs());
                 case RunStep r -> backend.executeRun(r.op(), r.outputs(), r.inputs());
+                case RopeStoreStep r -> backend.executeRopeStores(r.op(), r.outputs(), r.inputs(), r.onlyStored(), r.stores(), r.storedRope());
             }
             if (profiling) {
                 switch (s) {
                     case null -> profile.add(opNames[i], System.nanoTime() - t0);
                     case MatMulStep m -> profile.add(m.name(), m.weights().length, System.nanoTime() - t0);
                     case RunStep r -> profile.add(opNames[i], r.outputs().length, System.nanoTime() - t0);
+                    case RopeStoreStep r -> profile.add("Rope+StoreKv", r.outputs().length + r.stores().length, System.nanoTime() - t0);
                 }
             }
             i = s == null ? i + 1 : s.next();

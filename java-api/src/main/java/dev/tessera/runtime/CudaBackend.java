@@ -10,9 +10,11 @@ import dev.tessera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -191,9 +193,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
      * Whether graphs compiled from now on hand this backend nodes that run together as one step
      * (on by default, unless the environment has TESSERA_CUDA_GROUPS=0): matmuls of one input, a
      * lone matmul with the add of its product (at m = 1 one kernel then computes Q, K and V, or a
-     * projection added to the residual: tsc_matmul_parts), the RoPE of Q and K (tsc_rope_parts)
-     * and the K and V cache stores (one copy). The same values either way; off runs every node by
-     * itself, for comparison.
+     * projection added to the residual: tsc_matmul_parts), the RoPE of Q and K with the K and V
+     * cache stores (one tsc_rope_parts kernel rotating K into its cache and copying V into its
+     * own). The same values either way; off runs every node by itself, for comparison.
      */
     public synchronized void setGroupedSteps(boolean on) {
         checkOpen();
@@ -438,6 +440,31 @@ public final class CudaBackend implements Backend, AutoCloseable {
         opRecorded();
     }
 
+    @Override
+    public synchronized boolean fusesRopeStores() {
+        return groupedSteps;
+    }
+
+    /** One tsc_rope_parts kernel where they fit one; else as the runs of RoPE and stores would go. */
+    @Override
+    public synchronized void executeRopeStores(Op.Rope op, Tensor[] outputs, Tensor[][] inputs, boolean[] onlyStored, Tensor[][] stores,
+            int[] storedRope) {
+        checkOpen();
+        if (!ropeIntoCaches(op, outputs, inputs, onlyStored, stores, storedRope)) {
+            if (!ropes(op, outputs, inputs)) {
+                for (int i = 0; i < outputs.length; i++) {
+                    submit(op, outputs[i], inputs[i]);
+                }
+            }
+            if (!storesKv(stores)) {
+                for (Tensor[] store : stores) {
+                    submit(new Op.StoreKv(), null, store);
+                }
+            }
+        }
+        opRecorded();
+    }
+
     private void submit(Op op, Tensor out, Tensor[] in) {
         switch (op) {
             case Op.MatMul m -> matmul(in[0], in[1], out);
@@ -582,18 +609,67 @@ public final class CudaBackend implements Backend, AutoCloseable {
      * (nothing done) unless they share the positions, n and d.
      */
     private boolean ropes(Op.Rope r, Tensor[] outputs, Tensor[][] inputs) {
-        int p = outputs.length;
-        Tensor x0 = inputs[0][0];
-        if (p > TesseraCudaNative.TSC_ROPE_PARTS) {
-            return false;
-        }
-        MemorySegment y = slot(0), yts = slot(1), yhs = slot(2), x = slot(3), xts = slot(4), xhs = slot(5), heads = slot(6);
-        for (int i = 0; i < p; i++) {
-            Tensor xi = inputs[i][0], yi = outputs[i];
-            if (inputs[i][1].segment().address() != inputs[0][1].segment().address() || xi.shape(0) != x0.shape(0)
-                    || xi.shape(2) != x0.shape(2)) {
+        List<RopePart> parts = new ArrayList<>();
+        for (int i = 0; i < outputs.length; i++) {
+            if (inputs[i][1].segment().address() != inputs[0][1].segment().address()) {
                 return false;
             }
+            parts.add(new RopePart(outputs[i], inputs[i][0], true));
+        }
+        return ropeParts(r, parts, hostValues(inputs[0][1], "positions"));
+    }
+
+    /**
+     * RoPE nodes and the cache stores after them as one tsc_rope_parts call: each RoPE output
+     * that something besides the stores reads (F32), each store of a RoPE output as the RoPE of
+     * that node's input into the cache rows, each other store as a copy into them. False (nothing
+     * done) unless they share the positions, n and d and fit one call.
+     */
+    private boolean ropeIntoCaches(Op.Rope r, Tensor[] outputs, Tensor[][] inputs, boolean[] onlyStored, Tensor[][] stores,
+            int[] storedRope) {
+        long posAddress = inputs[0][1].segment().address();
+        List<RopePart> parts = new ArrayList<>();
+        for (int i = 0; i < outputs.length; i++) {
+            if (inputs[i][1].segment().address() != posAddress) {
+                return false;
+            }
+            if (!onlyStored[i]) {
+                parts.add(new RopePart(outputs[i], inputs[i][0], true));
+            }
+        }
+        MemorySegment pos = hostValues(inputs[0][1], "positions");
+        for (int j = 0; j < stores.length; j++) {
+            Tensor cache = stores[j][0], src = stores[j][1];
+            if (stores[j][2].segment().address() != posAddress) {
+                return false;
+            }
+            int n = (int) src.shape(0);
+            int first = CpuBackend.firstPosition(pos, n, cache.shape(1));
+            Tensor rows = cache.slice(1, first, first + n).permute(1, 0, 2);
+            parts.add(storedRope[j] >= 0 ? new RopePart(rows, inputs[storedRope[j]][0], true) : new RopePart(rows, src, false));
+        }
+        return ropeParts(r, parts, pos);
+    }
+
+    /** One part of a tsc_rope_parts call: x [n, heads, d] (F32) rotated, or copied, into y of its shape (F32 or F16). */
+    private record RopePart(Tensor y, Tensor x, boolean rotate) {}
+
+    /** The parts in one tsc_rope_parts call at the host positions pos; false (nothing done) unless they fit one. */
+    private boolean ropeParts(Op.Rope r, List<RopePart> parts, MemorySegment pos) {
+        if (parts.isEmpty() || parts.size() > TesseraCudaNative.TSC_ROPE_PARTS) {
+            return false;
+        }
+        Tensor x0 = parts.get(0).x();
+        for (RopePart p : parts) {
+            if (p.x().dtype() != DType.F32 || (p.y().dtype() != DType.F32 && p.y().dtype() != DType.F16) || p.x().rank() != 3
+                    || !Arrays.equals(p.y().shape(), p.x().shape()) || p.x().shape(0) != x0.shape(0) || p.x().shape(2) != x0.shape(2)) {
+                return false;
+            }
+        }
+        MemorySegment y = slot(0), yts = slot(1), yhs = slot(2), x = slot(3), xts = slot(4), xhs = slot(5), heads = slot(6);
+        MemorySegment types = slot(7), rotate = slot(8);
+        for (int i = 0; i < parts.size(); i++) {
+            Tensor xi = parts.get(i).x(), yi = parts.get(i).y();
             requireLastContiguous(xi, "rope input");
             requireLastContiguous(yi, "rope output");
             setLong(y, i, yi.segment().address());
@@ -603,10 +679,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
             setLong(xts, i, xi.stride(0));
             setLong(xhs, i, xi.stride(1));
             setLong(heads, i, xi.shape(1));
+            types.setAtIndex(ValueLayout.JAVA_INT, i, yi.dtype().ggmlId());
+            rotate.setAtIndex(ValueLayout.JAVA_INT, i, parts.get(i).rotate() ? 1 : 0);
         }
-        MemorySegment pos = hostValues(inputs[0][1], "positions");
-        check(TesseraCudaNative.tsc_rope_parts(ctx, p, y, yts, yhs, x, xts, xhs, heads, pos, x0.shape(0), x0.shape(2), r.nDims(),
-                (r.neox() ? Nn.RopeMode.NEOX : Nn.RopeMode.NORMAL).code(), r.freqBase()));
+        check(TesseraCudaNative.tsc_rope_parts(ctx, parts.size(), y, types, yts, yhs, x, xts, xhs, heads, rotate, pos, x0.shape(0),
+                x0.shape(2), r.nDims(), (r.neox() ? Nn.RopeMode.NEOX : Nn.RopeMode.NORMAL).code(), r.freqBase()));
         return true;
     }
 

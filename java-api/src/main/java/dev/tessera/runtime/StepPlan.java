@@ -14,13 +14,15 @@ import java.util.function.ToIntFunction;
  * output; gate and up) and a lone matmul with the add right after it when that add is its
  * product's only use (a projection added into the residual stream), up to {@link
  * Backend#matMulGroupLimit}; and runs of consecutive nodes of one op of which none reads what
- * another writes (RoPE of Q and K, the K and V cache stores), up to {@link Backend#runLimit}.
+ * another writes (RoPE of Q and K, the K and V cache stores), up to {@link Backend#runLimit};
+ * and, where the backend {@link Backend#fusesRopeStores fuses them}, such a RoPE run with the
+ * cache stores right after it when they store what it rotates (K) and nothing else reads that.
  * Every other node is a step of its own. Buffers are planned by step ({@link BufferPlan#of(Graph,
  * int[])}), so nothing a step reads shares memory with what it writes.
  */
 final class StepPlan {
     /** Nodes run as one step, from the node it is kept at to last(). */
-    sealed interface Group permits MatMuls, Run {
+    sealed interface Group permits MatMuls, Run, RopeStores {
         int last();
     }
 
@@ -34,6 +36,12 @@ final class StepPlan {
 
     /** Nodes first..last, all of one op. */
     record Run(int first, int last) implements Group {}
+
+    /**
+     * RoPE nodes first..storeFirst - 1 and KV-cache stores storeFirst..last, at one set of
+     * positions; at least one store's source is one of those RoPE nodes' outputs.
+     */
+    record RopeStores(int first, int storeFirst, int last) implements Group {}
 
     /** The groups by first node (null where a node is a step of its own), and each node's step. */
     record Plan(Group[] groupAt, int[] stepOf) {}
@@ -50,27 +58,27 @@ final class StepPlan {
 
     /** The steps backend asks for. */
     static Plan of(Graph graph, Backend backend) {
-        return plan(graph, backend.matMulGroupLimit(), backend::runLimit);
+        return plan(graph, backend.matMulGroupLimit(), backend::runLimit, backend.fusesRopeStores());
     }
 
     /** Groups of at most matMulLimit matmuls (<= 0: none) and runs of at most runLimit(op) nodes. */
     static Plan plan(Graph graph, int matMulLimit, ToIntFunction<Op> runLimit) {
+        return plan(graph, matMulLimit, runLimit, false);
+    }
+
+    /** As {@link #plan(Graph, int, ToIntFunction)}, and RoPE runs with their stores where ropeStores. */
+    static Plan plan(Graph graph, int matMulLimit, ToIntFunction<Op> runLimit, boolean ropeStores) {
         List<Node> nodes = graph.nodes();
         int n = nodes.size();
-        int[] uses = new int[graph.values().size()];
-        for (Node node : nodes) {
-            for (Value in : node.inputs()) {
-                uses[in.root().id()]++;
-            }
-        }
-        for (Value out : graph.outputs().values()) {
-            uses[out.root().id()]++;
-        }
+        int[] uses = uses(graph);
         Group[] groupAt = new Group[n];
         int[] stepOf = new int[n];
         int step = 0;
         for (int i = 0; i < n; step++) {
             Group g = matMulsFrom(nodes, i, matMulLimit, uses);
+            if (g == null && ropeStores) {
+                g = ropeStoresFrom(nodes, i, runLimit);
+            }
             if (g == null) {
                 g = runFrom(nodes, i, runLimit.applyAsInt(nodes.get(i).op()));
             }
@@ -80,6 +88,38 @@ final class StepPlan {
             i = end;
         }
         return new Plan(groupAt, stepOf);
+    }
+
+    /** How often each value (by root) is read: by nodes, and once more if it is a graph output. */
+    static int[] uses(Graph graph) {
+        int[] uses = new int[graph.values().size()];
+        for (Node node : graph.nodes()) {
+            for (Value in : node.inputs()) {
+                uses[in.root().id()]++;
+            }
+        }
+        for (Value out : graph.outputs().values()) {
+            uses[out.root().id()]++;
+        }
+        return uses;
+    }
+
+    /**
+     * For each RoPE node of g: whether the group's stores are all that read its output, which the
+     * backend then need not write.
+     */
+    static boolean[] onlyStored(Graph graph, RopeStores g, int[] uses) {
+        List<Node> nodes = graph.nodes();
+        boolean[] only = new boolean[g.storeFirst() - g.first()];
+        for (int r = g.first(); r < g.storeFirst(); r++) {
+            Value out = nodes.get(r).output();
+            int stored = 0;
+            for (int s = g.storeFirst(); s <= g.last(); s++) {
+                stored += nodes.get(s).inputs().get(1) == out ? 1 : 0;
+            }
+            only[r - g.first()] = stored > 0 && uses[out.id()] == stored;
+        }
+        return only;
     }
 
     private static Group matMulsFrom(List<Node> nodes, int i, int limit, int[] uses) {
@@ -119,6 +159,47 @@ final class StepPlan {
     static Value addend(Node add, Value product) {
         Value a = add.inputs().get(0), b = add.inputs().get(1);
         return a == product ? b : b == product ? a : null;
+    }
+
+    /**
+     * The RoPE run (or node) at i and the run (or node) of cache stores right after it, when they
+     * share the positions, no RoPE reads a cache the stores write, and a store keeps a RoPE output
+     * (the value itself, not a view of it); null otherwise.
+     */
+    private static Group ropeStoresFrom(List<Node> nodes, int i, ToIntFunction<Op> runLimit) {
+        if (!(nodes.get(i).op() instanceof Op.Rope)) {
+            return null;
+        }
+        Group ropes = runFrom(nodes, i, runLimit.applyAsInt(nodes.get(i).op()));
+        int storeFirst = ropes == null ? i + 1 : ropes.last() + 1;
+        if (storeFirst >= nodes.size() || !(nodes.get(storeFirst).op() instanceof Op.StoreKv)) {
+            return null;
+        }
+        Group stores = runFrom(nodes, storeFirst, runLimit.applyAsInt(nodes.get(storeFirst).op()));
+        int last = stores == null ? storeFirst : stores.last();
+        Value positions = nodes.get(i).inputs().get(1);
+        Set<Integer> rotated = new HashSet<>(), caches = new HashSet<>();
+        for (int r = i; r < storeFirst; r++) {
+            if (nodes.get(r).inputs().get(1) != positions) {
+                return null;
+            }
+            rotated.add(nodes.get(r).output().id());
+        }
+        boolean keepsRotated = false;
+        for (int s = storeFirst; s <= last; s++) {
+            List<Value> in = nodes.get(s).inputs();
+            if (in.get(2) != positions) {
+                return null;
+            }
+            caches.add(in.get(0).root().id());
+            keepsRotated |= rotated.contains(in.get(1).id());
+        }
+        for (int r = i; r < storeFirst; r++) {
+            if (caches.contains(nodes.get(r).inputs().get(0).root().id())) {
+                return null;
+            }
+        }
+        return keepsRotated ? new RopeStores(i, storeFirst, last) : null;
     }
 
     /** Nodes i.. of node i's op (equal records), at most limit, none reading or writing what another writes. */

@@ -16,6 +16,7 @@ import dev.tessera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +28,13 @@ class StepPlanTest {
      */
     private static final class GroupingCpu implements Backend {
         final List<Integer> groupSizes = new ArrayList<>(), runSizes = new ArrayList<>();
+        final List<String> ropeStores = new ArrayList<>();
+        final boolean fuseRopeStores;
         int withAdd;
+
+        GroupingCpu(boolean fuseRopeStores) {
+            this.fuseRopeStores = fuseRopeStores;
+        }
 
         private static void poison(Tensor y) {
             Tensor flat = y.reshape(y.numel());
@@ -70,6 +77,36 @@ class StepPlanTest {
                 }
             }
             Backend.super.executeRun(op, outputs, inputs);
+        }
+
+        @Override
+        public boolean fusesRopeStores() {
+            return fuseRopeStores;
+        }
+
+        /** As a GPU does it: outputs only the stores read are left poisoned, the stores rotate the RoPE's input themselves. */
+        @Override
+        public void executeRopeStores(Op.Rope op, Tensor[] outputs, Tensor[][] inputs, boolean[] onlyStored, Tensor[][] stores,
+                int[] storedRope) {
+            ropeStores.add(outputs.length + " ropes, " + stores.length + " stores, from " + Arrays.toString(storedRope)
+                    + ", only stored " + Arrays.toString(onlyStored));
+            for (int i = 0; i < outputs.length; i++) {
+                poison(outputs[i]);
+                if (!onlyStored[i]) {
+                    CpuBackend.INSTANCE.execute(op, outputs[i], inputs[i]);
+                }
+            }
+            for (int j = 0; j < stores.length; j++) {
+                if (storedRope[j] < 0) {
+                    CpuBackend.INSTANCE.execute(new Op.StoreKv(), null, stores[j]);
+                    continue;
+                }
+                Tensor[] in = inputs[storedRope[j]];
+                try (Tensor rotated = Tensor.allocate(DType.F32, in[0].shape())) {
+                    CpuBackend.INSTANCE.execute(op, rotated, in);
+                    CpuBackend.INSTANCE.execute(new Op.StoreKv(), null, new Tensor[] {stores[j][0], rotated, stores[j][2]});
+                }
+            }
         }
 
         @Override
@@ -195,6 +232,42 @@ class StepPlanTest {
     }
 
     @Test
+    void aRopeRunAndTheStoresOfWhatItRotatesAreOneStepWhereTheBackendFusesThem() {
+        try (Tensor kc = Tensor.allocate(DType.F16, 2, 16, 8); Tensor vc = Tensor.allocate(DType.F16, 2, 16, 8)) {
+            GraphBuilder g = new GraphBuilder();
+            Value pos = g.input("pos", TensorSpec.of(DType.I32, 1)), pos2 = g.input("pos2", TensorSpec.of(DType.I32, 1));
+            Value q = g.input("q", TensorSpec.of(DType.F32, 1, 4, 8));
+            Value k = g.input("k", TensorSpec.of(DType.F32, 1, 2, 8));
+            Op.Rope rope = new Op.Rope(8, 10000f, false);
+            Value qr = g.apply("qr", rope, q, pos); // 0
+            Value qrr = g.apply("qrr", rope, qr, pos); // 1: reads 0's output
+            Value kr = g.apply("kr", rope, k, pos); // 2
+            Value kCache = g.constant("kc", kc), vCache = g.constant("vc", vc);
+            g.effect(new Op.StoreKv(), kCache, kr, pos); // 3
+            g.effect(new Op.StoreKv(), vCache, k, pos); // 4
+            g.effect(new Op.StoreKv(), kCache, k, pos); // 5: writes what 3 writes
+            Value kr2 = g.apply("kr2", rope, k, pos2); // 6
+            g.effect(new Op.StoreKv(), kCache, kr2, pos); // 7: other positions than its RoPE's
+            Value kr3 = g.apply("kr3", rope, k, pos); // 8
+            g.effect(new Op.StoreKv(), vCache, kr3, pos); // 9: kr3 is an output too
+            g.output("q", qrr);
+            g.output("k3", kr3);
+            Graph graph = g.build();
+            StepPlan.Plan plan = StepPlan.plan(graph, 4, op -> 4, true);
+            assertNull(plan.groupAt()[0], "1 reads what 0 writes, and no store follows 0");
+            StepPlan.RopeStores rs = assertInstanceOf(StepPlan.RopeStores.class, plan.groupAt()[1]);
+            assertEquals(new StepPlan.RopeStores(1, 3, 4), rs);
+            assertArrayEquals(new boolean[] {false, true}, StepPlan.onlyStored(graph, rs, StepPlan.uses(graph)), "qrr is an output, kr only stored");
+            assertNull(plan.groupAt()[5], "5 writes the cache 3 writes");
+            assertNull(plan.groupAt()[6], "the store is at other positions");
+            StepPlan.RopeStores last = assertInstanceOf(StepPlan.RopeStores.class, plan.groupAt()[8]);
+            assertArrayEquals(new boolean[] {false}, StepPlan.onlyStored(graph, last, StepPlan.uses(graph)), "kr3 is read after the run");
+            assertArrayEquals(new int[] {0, 1, 1, 1, 1, 2, 3, 4, 5, 5}, plan.stepOf());
+            assertEquals(new StepPlan.Run(1, 2), StepPlan.plan(graph, 4, op -> 4, false).groupAt()[1], "not fused: the runs as before");
+        }
+    }
+
+    @Test
     void aStepsOutputsNeverShareMemoryWithWhatItReads() {
         try (Tensor w = Tensor.allocate(DType.F32, 64, 64)) {
             Block b = block(w, w, w, w, w, w, w);
@@ -220,7 +293,7 @@ class StepPlanTest {
      */
     @Test
     void groupedStepsGiveTheNodeByNodeLogits() throws Exception {
-        GroupingCpu grouping = new GroupingCpu();
+        GroupingCpu grouping = new GroupingCpu(false);
         int[] prompt = {1, 403, 407, 261, 378, 285, 302, 269, 300};
         try (LlamaModel plainModel = LlamaModel.open(TestFiles.stories260K()); LlamaModel groupedModel = LlamaModel.open(TestFiles.stories260K(), grouping);
                 LlamaSession a = plainModel.newSession(64, 4); LlamaSession b = groupedModel.newSession(64, 4)) {
@@ -243,6 +316,32 @@ class StepPlanTest {
             assertEquals(runs * layers * (3 + 2 + 1 + 1), grouping.groupSizes.stream().mapToInt(Integer::intValue).sum());
             assertEquals(List.of(2, 2), grouping.runSizes.subList(0, 2), "RoPE of q and k, then the k and v stores");
             assertEquals(runs * layers * 2, grouping.runSizes.size());
+        }
+    }
+
+    /**
+     * stories260K with each layer's RoPE of q and k and its k and v stores as one step, done as a
+     * GPU does (k's rotated value never written, the stores rotating k themselves): the node-by-node
+     * logits bit for bit.
+     */
+    @Test
+    void ropeStoreStepsGiveTheNodeByNodeLogits() throws Exception {
+        GroupingCpu fusing = new GroupingCpu(true);
+        int[] prompt = {1, 403, 407, 261, 378, 285, 302};
+        try (LlamaModel plainModel = LlamaModel.open(TestFiles.stories260K()); LlamaModel fusedModel = LlamaModel.open(TestFiles.stories260K(), fusing);
+                LlamaSession a = plainModel.newSession(64, 4); LlamaSession b = fusedModel.newSession(64, 4)) {
+            float[] la = a.decode(prompt).clone();
+            float[] lb = b.decode(prompt).clone();
+            for (int step = 0; step < 4; step++) {
+                assertArrayEquals(la, lb, "logits at step " + step);
+                la = a.decode(step + 5).clone();
+                lb = b.decode(step + 5).clone();
+            }
+            assertArrayEquals(la, lb, "logits at the last step");
+            int runs = 2 + 4; // prompt batches of 4 and 3, then the steps
+            assertEquals(runs * plainModel.config().blockCount(), fusing.ropeStores.size());
+            assertEquals("2 ropes, 2 stores, from [1, -1], only stored [false, true]", fusing.ropeStores.get(0));
+            assertTrue(fusing.runSizes.isEmpty(), "no RoPE or store runs of their own: " + fusing.runSizes);
         }
     }
 }
