@@ -144,6 +144,12 @@ int tsc_xq_find(const struct tsc_context *c, const float *x, int64_t x_stride, i
     return 1;
 }
 
+void tsc_xq_adopt(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, void *buf) {
+    tsc_xq_release(c);
+    c->xq = xq_key(x, x_stride, k, m);
+    c->xq.buf = buf;
+}
+
 int32_t tsc_xq_make(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs) {
     tsc_xq_release(c);
     int64_t xs_off;
@@ -185,8 +191,10 @@ extern "C" TS_API int32_t tsc_init(int32_t device, int64_t pool_limit, void **ct
         free(c);
         return st;
     }
-    st = tsc_cuda_status(cudaMalloc((void **)&c->att_tickets, TSC_ATT_TICKETS * sizeof(uint32_t)), "tsc_init: cudaMalloc");
-    if (!st) st = tsc_cuda_status(cudaMemsetAsync(c->att_tickets, 0, TSC_ATT_TICKETS * sizeof(uint32_t), c->stream), "tsc_init: cudaMemset");
+    const size_t tickets = (TSC_ATT_TICKETS + TSC_GLU_TICKETS) * sizeof(uint32_t);
+    st = tsc_cuda_status(cudaMalloc((void **)&c->att_tickets, tickets), "tsc_init: cudaMalloc");
+    if (!st) st = tsc_cuda_status(cudaMemsetAsync(c->att_tickets, 0, tickets, c->stream), "tsc_init: cudaMemset");
+    c->glu_tickets = c->att_tickets + TSC_ATT_TICKETS;
     if (st) {
         cudaFree(c->att_tickets);
         cudaStreamDestroy(c->stream);

@@ -60,6 +60,17 @@ static __device__ __forceinline__ void tsc_store_as(char *p, int32_t type, float
         *(float *)p = v;
 }
 
+/* The activations of tsc_activation and tsc_glu (TS_ACT_*), one formula for every kernel that
+ * applies them, so fused and separate kernels give the same bits. */
+static __device__ __forceinline__ float tsc_act(int act, float x) {
+    switch (act) {
+    case TS_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case TS_ACT_GELU_TANH: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case TS_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
+    default: return x / (1.0f + expf(-x)); /* TS_ACT_SILU */
+    }
+}
+
 static __device__ __forceinline__ float tsc_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

@@ -56,6 +56,7 @@ struct tsc_graph_slot {
 };
 
 #define TSC_ATT_TICKETS 65536 /* tsc_attention takes at most 65535 heads */
+#define TSC_GLU_TICKETS 65536 /* tsc_matmul_glu fuses GLUs of at most 65536 blocks of 32 */
 
 struct tsc_context {
     int32_t device;
@@ -68,8 +69,9 @@ struct tsc_context {
     int32_t pdl; /* launches through tsc_launch_pdl are programmatic dependent launches */
     int32_t fuse_q8; /* one-row norms and GLUs (tsc_ops.cu offer_q8) and decode attention write their Q8_0 copy */
     /* Split-KV attention's tickets (tsc_attention.cu): one counter per block column, zero
-     * between calls; TSC_ATT_TICKETS of them, allocated beside the pool at tsc_init. */
-    uint32_t *att_tickets;
+     * between calls; TSC_ATT_TICKETS of them, allocated beside the pool at tsc_init, and after
+     * them the fused GLU's (tsc_matmul.cu), one per block of 32 outputs. */
+    uint32_t *att_tickets, *glu_tickets;
     struct tsc_xq_cache xq;
     /* RoPE's inverse frequencies for the last (freq_base, n_dims), computed on the host. */
     double *rope_inv_freq;
@@ -95,6 +97,10 @@ void tsc_xq_release(struct tsc_context *c);
 int tsc_xq_find(const struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs);
 /* Releases the cache and makes it x's: scratch for the copy, which the caller then writes. */
 int32_t tsc_xq_make(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs);
+/* Releases the cache and makes it x's with buf (pool scratch of tsc_xq_bytes(k, m), which the
+ * caller has enqueued the writing of): for a kernel that reads one copy and writes another, whose
+ * buffer must not be the one it reads. */
+void tsc_xq_adopt(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, void *buf);
 /* Status of the last launch (configuration errors surface here, execution errors later). */
 int32_t tsc_launch_status(const char *fn);
 /* Pool scratch for one op (freed with tsc_free after enqueueing: later work is stream-ordered). */

@@ -33,7 +33,8 @@
  *    memory (whole tiles without index clamps, the last partial one with them). On sm_90
  *    it is a programmatic dependent launch: it requests its first tiles before waiting for
  *    the previous kernels (the quantizer), so back-to-back matvecs overlap launch gaps and
- *    tails. F16/BF16/F32 rows likewise when 16-byte aligned (k_matvec_async_f, tiles of 32
+ *    tails. tsc_matmul_glu hands it gate and up with a GLU to apply: the last warp to store a
+ *    row of a block of 32 outputs applies it to the block (mv_glu_after). F16/BF16/F32 rows likewise when 16-byte aligned (k_matvec_async_f, tiles of 32
  *    lanes x 4 vectors of 16 bytes).
  *  - Otherwise (m > 1, unaligned float rows): k_matmul_q / k_matmul_f load into registers,
  *    all loads of a step issued before the arithmetic (4 groups or 16-byte vectors per lane
@@ -505,6 +506,15 @@ struct tsc_mv_parts {
     float *y[TSC_MATMUL_PARTS];
     const float *add[TSC_MATMUL_PARTS]; /* NULL: none */
     int64_t end[TSC_MATMUL_PARTS];      /* rows of parts 0..i together */
+    /* glu_y != NULL (tsc_matmul_glu): parts 0 and 1 are gate and up, glu_n rows each (a multiple
+     * of 32); the last warp to store a row of a block of 32 outputs (its 32 gate and 32 up rows)
+     * writes that block's glu_y = act(gate)·up and its Q8_0 copy (glu_xq, glu_xs). */
+    float *glu_y;
+    int8_t *glu_xq;
+    tsc_xs *glu_xs;
+    uint32_t *glu_tickets; /* one per block of 32, zero between calls */
+    int64_t glu_n;
+    int32_t glu_act;
 };
 
 /* Row `row` of the column: its weights, output and addend. Selects on constant indices, so
@@ -526,6 +536,27 @@ static __host__ __device__ __forceinline__ mv_row mv_row_of(const tsc_mv_parts &
 
 /* A row's dot product as it is stored: plus its addend (the float add the CPU's Add op makes). */
 static __device__ __forceinline__ void mv_store(const mv_row &r, float v) { *r.y = r.add ? v + *r.add : v; }
+
+/* After a warp stored row `row` (lane 0): with a GLU, the block of 32 outputs it belongs to
+ * takes a ticket, and the warp that stored the block's last of 64 rows applies the GLU to it as
+ * k_glu does (the same bits) and writes its Q8_0 copy; the threadfence reduction pattern, as
+ * the split attention's merge, so that warp sees every row's store. Whole warps. */
+static __device__ __forceinline__ void mv_glu_after(const tsc_mv_parts &P, int64_t row, int lane) {
+    if (P.glu_y == nullptr) return;
+    const int64_t b = (row < P.glu_n ? row : row - P.glu_n) / 32;
+    unsigned last = 0;
+    if (lane == 0) {
+        __threadfence();
+        last = atomicAdd(P.glu_tickets + b, 1u) == 63u;
+        if (last) P.glu_tickets[b] = 0;
+    }
+    if (!__shfl_sync(0xffffffffu, last, 0)) return;
+    __threadfence();
+    const int64_t e = 32 * b + lane;
+    const float o = tsc_act(P.glu_act, __ldcg(P.y[0] + e)) * __ldcg(P.y[1] + e);
+    P.glu_y[e] = o;
+    tsc_q8_split_store(o, P.glu_xq, P.glu_xs, b);
+}
 
 #ifdef TSC_EMU
 /* One matrix, no addend (the emulator's kernel checks call the kernels with it). */
@@ -722,6 +753,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qt
         if (MULTI && t == tiles) { /* the row is done: on to the warp's next one */
             const float v = tsc_warp_sum(acc[0]);
             if (lane == 0) mv_store(rr[0], v);
+            mv_glu_after(P, row, lane);
             acc[0] = 0.0f, t = 0, row += rstep;
             if (row < n) rr[0] = mv_row_of(P, row), o[0] = row_offset(rr[0].w);
         }
@@ -732,6 +764,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qt
             const float v = tsc_warp_sum(acc[r]);
             if (lane == 0 && r < rows) mv_store(rr[r], v);
         }
+        if constexpr (R == 1) mv_glu_after(P, row0, lane); /* tsc_matmul_glu fuses at one row per warp */
     }
 }
 
@@ -1052,17 +1085,29 @@ static void launch_mv(struct tsc_context *c, const tsc_mv_parts &P, int64_t n, c
     else go(k_matvec_async<T, false, false, R>);
 }
 
+/* What tsc_matmul_glu adds to a decode launch of gate and up (tsc_mv_parts' glu fields). */
+struct mv_glu {
+    float *y;
+    int8_t *xq;
+    tsc_xs *xs;
+    uint32_t *tickets;
+    int64_t n;
+    int32_t act;
+};
+
 /* Launches the products of block-type weights; true when the kernel also added the addends
- * (m = 1: every part's rows in one launch), false when add_parts must. */
+ * (m = 1: every part's rows in one launch), false when add_parts must. glu (m = 1 only, not
+ * with TSC_MATVEC_KERNEL=regs): the GLU of parts 0 and 1 in the same kernel. */
 template <int T>
 static bool launch_q(struct tsc_context *c, const mm_part *p, int count, int64_t n_all, const int8_t *xq, const tsc_xs *xs,
-                     int64_t k, int64_t m) {
+                     int64_t k, int64_t m, const mv_glu *glu = nullptr) {
     dim3 block(32, TSC_MM_WARPS);
     if (m == 1 && !matvec_option("regs")) {
         uintptr_t bits = 0;
         for (int j = 0; j < count; j++) bits |= (uintptr_t)p[j].w | (uintptr_t)p[j].w_stride;
         const bool a4 = (bits & 3) == 0; /* every row 4-byte aligned */
-        const tsc_mv_parts P = mv_parts(p, count);
+        tsc_mv_parts P = mv_parts(p, count);
+        if (glu) P.glu_y = glu->y, P.glu_xq = glu->xq, P.glu_xs = glu->xs, P.glu_tickets = glu->tickets, P.glu_n = glu->n, P.glu_act = glu->act;
         if (matvec_rows() == 2 && (int64_t)mv_smem_bytes<T, 2>() <= c->max_smem_optin)
             launch_mv<T, 2>(c, P, n_all, xq, xs, k, a4, (unsigned)tsc_cdiv(n_all, 2 * TSC_MM_WARPS));
         else launch_mv<T, 1>(c, P, n_all, xq, xs, k, a4, matvec_blocks(c, n_all));
@@ -1179,6 +1224,17 @@ static int32_t mm_check_part(const char *what, const mm_part &p, int32_t w_type,
     return TS_OK;
 }
 
+/* x's Q8_0 copy for the block-type kernels: the cached one, or a new one being made. */
+static int32_t mm_xq(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, tsc_xs **xs) {
+    if (tsc_xq_find(c, x, x_stride, k, m, xq, xs)) return TS_OK;
+    const int32_t st = tsc_xq_make(c, x, x_stride, k, m, xq, xs);
+    if (st) return st;
+    const int64_t nb = k / 32;
+    launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, *xq, *xs, x,
+               x_stride / 4, m, nb);
+    return TS_OK;
+}
+
 /* The parts' products of x, each plus its addend, after the checks: for the block types x is
  * quantized once (or its cached copy taken); at m = 1 one kernel computes every part. */
 static int32_t mm_run(struct tsc_context *c, const char *fn, const mm_part *p, int count, int32_t w_type, const float *x,
@@ -1223,13 +1279,8 @@ static int32_t mm_run(struct tsc_context *c, const char *fn, const mm_part *p, i
     if (qk > 1) {
         int8_t *xq;
         tsc_xs *xs;
-        if (!tsc_xq_find(c, x, x_stride, k, m, &xq, &xs)) {
-            const int32_t st = tsc_xq_make(c, x, x_stride, k, m, &xq, &xs);
-            if (st) return st;
-            const int64_t nb = k / 32;
-            launch_pdl(c, k_quantize_q8_0_split, dim3((unsigned)tsc_cdiv(m * nb, TSC_Q8_WARPS)), dim3(32 * TSC_Q8_WARPS), 0, xq, xs,
-                       x, x_stride / 4, m, nb);
-        }
+        const int32_t st = mm_xq(c, x, x_stride, k, m, &xq, &xs);
+        if (st) return st;
         for_block_type(w_type, [&](auto tag) { added = launch_q<decltype(tag)::value>(c, p, count, n_all, xq, xs, k, m); });
         /* y written over x: the next call must quantize the new values */
         const tsc_span xspan = tsc_span_of(x, m, x_stride, 4 * k);
@@ -1259,6 +1310,36 @@ extern "C" TS_API int32_t tsc_matmul(void *ctx, float *y, int64_t y_stride, cons
     return st ? st : mm_run(c, "tsc_matmul", &part, 1, w_type, x, x_stride, k, m);
 }
 
+/* The checks of tsc_matmul_parts (fn names the caller in the messages): each part's operands,
+ * and no output overlapping x, an addend or another output, so no part reads what another
+ * writes, whichever kernel runs first. */
+static int32_t mm_check_parts(const char *fn, const mm_part *p, int parts, int32_t w_type, const float *x, int64_t x_stride,
+                              int64_t k, int64_t m) {
+    int64_t qk;
+    int32_t st = mm_check_shared(fn, w_type, x, x_stride, k, m, &qk);
+    if (st) return st;
+    for (int j = 0; j < parts; j++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s, part %d", fn, j);
+        st = mm_check_part(what, p[j], w_type, k, m);
+        if (st) return st;
+    }
+    if (m == 0) return TS_OK;
+    const tsc_span xspan = tsc_span_of(x, m, x_stride, 4 * k);
+    for (int j = 0; j < parts; j++) {
+        if (p[j].n == 0) continue;
+        const tsc_span yj = tsc_span_of(p[j].y, m, p[j].y_stride, 4 * p[j].n);
+        bool meets = tsc_spans_meet(yj, xspan);
+        for (int i = 0; i < parts && !meets; i++) {
+            if (p[i].n == 0) continue;
+            meets = (i != j && tsc_spans_meet(yj, tsc_span_of(p[i].y, m, p[i].y_stride, 4 * p[i].n))) ||
+                    (p[i].add != NULL && tsc_spans_meet(yj, tsc_span_of(p[i].add, m, p[i].add_stride, 4 * p[i].n)));
+        }
+        if (meets) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: the output of part %d overlaps x, an addend or another output", fn, j);
+    }
+    return TS_OK;
+}
+
 extern "C" TS_API int32_t tsc_matmul_parts(void *ctx, int32_t parts, float *const *y, const int64_t *y_stride, const void *const *w,
                                            const int64_t *w_stride, const int64_t *n, const float *const *add,
                                            const int64_t *add_stride, int32_t w_type, const float *x, int64_t x_stride, int64_t k,
@@ -1270,34 +1351,57 @@ extern "C" TS_API int32_t tsc_matmul_parts(void *ctx, int32_t parts, float *cons
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul_parts: parts=%d must be in [1, %d]", (int)parts, TSC_MATMUL_PARTS);
     if (y == NULL || y_stride == NULL || w == NULL || w_stride == NULL || n == NULL || (add != NULL && add_stride == NULL))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul_parts: a host array is NULL");
-    int64_t qk;
-    st = mm_check_shared("tsc_matmul_parts", w_type, x, x_stride, k, m, &qk);
-    if (st) return st;
     mm_part p[TSC_MATMUL_PARTS];
-    for (int j = 0; j < parts; j++) {
+    for (int j = 0; j < parts; j++)
         p[j] = {y[j], y_stride[j], (const uint8_t *)w[j], w_stride[j], n[j], add ? add[j] : NULL, add ? add_stride[j] : 0};
-        char what[48];
-        snprintf(what, sizeof what, "tsc_matmul_parts, part %d", j);
-        st = mm_check_part(what, p[j], w_type, k, m);
-        if (st) return st;
+    st = mm_check_parts("tsc_matmul_parts", p, parts, w_type, x, x_stride, k, m);
+    return st || m == 0 ? st : mm_run(c, "tsc_matmul_parts", p, parts, w_type, x, x_stride, k, m);
+}
+
+extern "C" TS_API int32_t tsc_matmul_glu(void *ctx, float *y, int64_t y_stride, float *gate, int64_t gate_stride, float *up,
+                                         int64_t up_stride, const void *w_gate, const void *w_up, int32_t w_type, int64_t w_stride,
+                                         int32_t act, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter_keep_xq(ctx, "tsc_matmul_glu", &c);
+    if (st) return st;
+    if (act < 0 || act > TS_ACT_SILU) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul_glu: unknown activation %d", (int)act);
+    const mm_part p[3] = {{gate, gate_stride, (const uint8_t *)w_gate, w_stride, n, NULL, 0},
+                          {up, up_stride, (const uint8_t *)w_up, w_stride, n, NULL, 0},
+                          {y, y_stride, (const uint8_t *)w_gate, w_stride, n, NULL, 0}}; /* y checked as a third output */
+    st = mm_check_parts("tsc_matmul_glu", p, 3, w_type, x, x_stride, k, m);
+    if (st || m == 0 || n == 0) return st;
+    int64_t qk;
+    (void)mm_row_bytes(w_type, 0, &qk);
+    /* One kernel: one row of block-type weights (the decode kernels at one row per warp), n whole
+     * blocks of 32 for the tickets and the Q8_0 copy, and that copy wanted (TSC_FUSED_QUANTIZE). */
+    const bool fused = m == 1 && qk > 1 && n % 32 == 0 && n / 32 <= TSC_GLU_TICKETS && c->fuse_q8 && !matvec_option("regs") &&
+                       !matvec_option("apart") && matvec_rows() == 1;
+    if (!fused) {
+        st = mm_run(c, "tsc_matmul_glu", p, 2, w_type, x, x_stride, k, m);
+        return st ? st : tsc_glu(ctx, y, y_stride, gate, gate_stride, up, up_stride, act, m, n);
     }
-    if (m == 0) return TS_OK;
-    /* Outputs overlap nothing: no part may read what another writes, whichever kernel runs first. */
-    const tsc_span xspan = tsc_span_of(x, m, x_stride, 4 * k);
-    for (int j = 0; j < parts; j++) {
-        if (p[j].n == 0) continue;
-        const tsc_span yj = tsc_span_of(p[j].y, m, p[j].y_stride, 4 * p[j].n);
-        bool meets = tsc_spans_meet(yj, xspan);
-        for (int i = 0; i < parts && !meets; i++) {
-            if (p[i].n == 0) continue;
-            meets = (i != j && tsc_spans_meet(yj, tsc_span_of(p[i].y, m, p[i].y_stride, 4 * p[i].n))) ||
-                    (p[i].add != NULL && tsc_spans_meet(yj, tsc_span_of(p[i].add, m, p[i].add_stride, 4 * p[i].n)));
-        }
-        if (meets)
-            return tsc_set_error(TS_ERR_INVALID_ARGUMENT,
-                                 "tsc_matmul_parts: the output of part %d overlaps x, an addend or another output", j);
+    int8_t *xq;
+    tsc_xs *xs;
+    st = mm_xq(c, x, x_stride, k, 1, &xq, &xs);
+    if (st) return st;
+    /* y's copy in a buffer of its own: the kernel reads x's while it writes y's. */
+    int64_t xs_off;
+    void *ybuf;
+    st = tsc_scratch(c, tsc_xq_bytes(n, 1, &xs_off), &ybuf);
+    if (st) {
+        tsc_xq_release(c);
+        return st;
     }
-    return mm_run(c, "tsc_matmul_parts", p, parts, w_type, x, x_stride, k, m);
+    const mv_glu g = {y, (int8_t *)ybuf, (tsc_xs *)((char *)ybuf + xs_off), c->glu_tickets, n, act};
+    for_block_type(w_type, [&](auto tag) { (void)launch_q<decltype(tag)::value>(c, p, 2, 2 * n, xq, xs, k, 1, &g); });
+    st = tsc_launch_status("tsc_matmul_glu");
+    if (st) {
+        tsc_xq_release(c);
+        (void)tsc_pool_free(c, ybuf);
+        return st;
+    }
+    tsc_xq_adopt(c, y, 0, n, 1, ybuf); /* x's copy freed after the kernel (stream-ordered), y's kept for the next matmul */
+    return TS_OK;
 }
 
 extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, const void *x, int32_t type, int64_t x_stride,

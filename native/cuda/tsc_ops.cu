@@ -172,15 +172,6 @@ __global__ void k_rope(const struct rope_parts r, const struct rope_args a, int6
     tsc_store_as(yr + i1 * es, yt, __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c)));
 }
 
-static __device__ __forceinline__ float act_f(int act, float x) {
-    switch (act) {
-    case TS_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case TS_ACT_GELU_TANH: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-    case TS_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
-    default: return x / (1.0f + expf(-x)); /* TS_ACT_SILU */
-    }
-}
-
 /* A row of a decode step (one of few rows): its slices of 512 elements go to blocks of their own,
  * each summing the squares of the whole row (rms_scale, as k_rms_norm: the same bits) and
  * scaling only its slice, held in registers. A row of 4096 with its Q8 copy on an H200 (ncu):
@@ -219,7 +210,7 @@ __global__ void k_act(float *y, int64_t ys, const float *x, int64_t xs, int act,
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= rows * n) return;
     const int64_t r = i / n, e = i % n;
-    y[r * ys + e] = act_f(act, x[r * xs + e]);
+    y[r * ys + e] = tsc_act(act, x[r * xs + e]);
 }
 
 /* Q8: as k_rms_norm's (one row, n a multiple of 32: a warp's 32 threads hold one block). */
@@ -230,7 +221,7 @@ __global__ void k_glu(float *y, int64_t ys, const float *g, int64_t gs, const fl
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= rows * n) return; /* with Q8, whole warps */
     const int64_t r = i / n, e = i % n;
-    const float o = act_f(act, g[r * gs + e]) * u[r * us + e];
+    const float o = tsc_act(act, g[r * gs + e]) * u[r * us + e];
     y[r * ys + e] = o;
     if (Q8) tsc_q8_split_store(o, xq, xqs, i / 32);
 }

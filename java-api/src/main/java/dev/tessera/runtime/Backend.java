@@ -76,6 +76,25 @@ public interface Backend {
     }
 
     /**
+     * Whether a graph compiled for this backend hands it two matmuls of one input and the SwiGLU of
+     * their products (a feed-forward's gate and up) as one step ({@link #executeMatMulGlu}); false
+     * (the default): they run as other matmuls and ops do.
+     */
+    default boolean fusesMatMulGlu() {
+        return false;
+    }
+
+    /**
+     * gate = x · wGateᵀ, up = x · wUpᵀ (weights of one type), out = SwiGLU(gate, up), as one step:
+     * the values of those three nodes one by one (the default runs them so).
+     */
+    default void executeMatMulGlu(Tensor x, Tensor wGate, Tensor wUp, Tensor gate, Tensor up, Tensor out) {
+        execute(new Op.MatMul(), gate, new Tensor[] {wGate, x});
+        execute(new Op.MatMul(), up, new Tensor[] {wUp, x});
+        execute(new Op.SwiGlu(), out, new Tensor[] {gate, up});
+    }
+
+    /**
      * Whether the host may read and write this backend's memory. When false (a GPU), a compiled
      * graph keeps host copies of its inputs and outputs and moves them with {@link #upload} and
      * {@link #download} around each run, under this backend's lock.

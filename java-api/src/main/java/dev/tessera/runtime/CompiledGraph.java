@@ -88,6 +88,8 @@ public final class CompiledGraph implements AutoCloseable {
                     case StepPlan.Run r -> new RunStep(ops[i], Arrays.copyOfRange(nodeOutputs, i, r.last() + 1),
                             Arrays.copyOfRange(nodeInputs, i, r.last() + 1), r.last() + 1);
                     case StepPlan.RopeStores g -> ropeStoreStep(graph, g, uses);
+                    case StepPlan.MatMulGlu g -> new MatMulGluStep(nodeInputs[i][1], nodeInputs[i][0], nodeInputs[i + 1][0], nodeOutputs[i],
+                            nodeOutputs[i + 1], nodeOutputs[i + 2], g.last() + 1);
                 };
             }
             if (backend.hostAccessible()) {
@@ -105,7 +107,7 @@ public final class CompiledGraph implements AutoCloseable {
     }
 
     /** Nodes run as one step, up to node next - 1. */
-    private sealed interface Step permits MatMulStep, RunStep, RopeStoreStep {
+    private sealed interface Step permits MatMulStep, RunStep, RopeStoreStep, MatMulGluStep {
         int next();
     }
 
@@ -119,6 +121,9 @@ public final class CompiledGraph implements AutoCloseable {
 
     /** Nodes of one op with their outputs and inputs. */
     private record RunStep(Op op, Tensor[] outputs, Tensor[][] inputs, int next) implements Step {}
+
+    /** Gate and up matmuls and their SwiGLU, as {@link Backend#executeMatMulGlu} takes them. */
+    private record MatMulGluStep(Tensor x, Tensor wGate, Tensor wUp, Tensor gate, Tensor up, Tensor out, int next) implements Step {}
 
     /** RoPE nodes and the cache stores after them, as {@link Backend#executeRopeStores} takes them. */
     private record RopeStoreStep(Op.Rope op, Tensor[] outputs, Tensor[][] inputs, boolean[] onlyStored, Tensor[][] stores,
@@ -256,6 +261,7 @@ public final class CompiledGraph implements AutoCloseable {
                 case MatMulStep m -> backend.executeMatMuls(m.x(), m.weights(), m.addends(), m.outputs());
                 case RunStep r -> backend.executeRun(r.op(), r.outputs(), r.inputs());
                 case RopeStoreStep r -> backend.executeRopeStores(r.op(), r.outputs(), r.inputs(), r.onlyStored(), r.stores(), r.storedRope());
+                case MatMulGluStep g -> backend.executeMatMulGlu(g.x(), g.wGate(), g.wUp(), g.gate(), g.up(), g.out());
             }
             if (profiling) {
                 switch (s) {
@@ -263,6 +269,7 @@ public final class CompiledGraph implements AutoCloseable {
                     case MatMulStep m -> profile.add(m.name(), m.weights().length, System.nanoTime() - t0);
                     case RunStep r -> profile.add(opNames[i], r.outputs().length, System.nanoTime() - t0);
                     case RopeStoreStep r -> profile.add("Rope+StoreKv", r.outputs().length + r.stores().length, System.nanoTime() - t0);
+                    case MatMulGluStep g -> profile.add("MatMul+SwiGlu", 3, System.nanoTime() - t0);
                 }
             }
             i = s == null ? i + 1 : s.next();

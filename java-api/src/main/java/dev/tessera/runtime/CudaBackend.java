@@ -195,7 +195,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
      * lone matmul with the add of its product (at m = 1 one kernel then computes Q, K and V, or a
      * projection added to the residual: tsc_matmul_parts), the RoPE of Q and K with the K and V
      * cache stores (one tsc_rope_parts kernel rotating K into its cache and copying V into its
-     * own). The same values either way; off runs every node by itself, for comparison.
+     * own), and gate and up with their SwiGLU (tsc_matmul_glu: at m = 1 one kernel). The same
+     * values either way; off runs every node by itself, for comparison.
      */
     public synchronized void setGroupedSteps(boolean on) {
         checkOpen();
@@ -443,6 +444,36 @@ public final class CudaBackend implements Backend, AutoCloseable {
     @Override
     public synchronized boolean fusesRopeStores() {
         return groupedSteps;
+    }
+
+    @Override
+    public synchronized boolean fusesMatMulGlu() {
+        return groupedSteps;
+    }
+
+    /** One tsc_matmul_glu call: at one row (decode), one kernel for both products and the GLU. */
+    @Override
+    public synchronized void executeMatMulGlu(Tensor x, Tensor wGate, Tensor wUp, Tensor gate, Tensor up, Tensor out) {
+        checkOpen();
+        requireLastContiguous(x, "matmul input");
+        requireMatMulWeights(wGate);
+        requireMatMulWeights(wUp);
+        long m = x.shape(0), k = x.shape(1), n = wGate.shape(0);
+        long[] shape = {m, n};
+        if (wUp.dtype() != wGate.dtype() || wGate.rank() != 2 || !Arrays.equals(wUp.shape(), wGate.shape()) || wGate.shape(1) != k
+                || wUp.stride(0) != wGate.stride(0)) {
+            throw new IllegalArgumentException("gate and up weights must be alike [N, " + k + "], got " + wGate + " and " + wUp);
+        }
+        for (Tensor t : new Tensor[] {gate, up, out}) {
+            if (!Arrays.equals(t.shape(), shape)) {
+                throw new IllegalArgumentException("gate, up and GLU outputs must be " + Arrays.toString(shape) + ", got " + t);
+            }
+            requireLastContiguous(t, "matmul output");
+        }
+        check(TesseraCudaNative.tsc_matmul_glu(ctx, out.segment(), out.stride(0), gate.segment(), gate.stride(0), up.segment(), up.stride(0),
+                wGate.segment(), wUp.segment(), wGate.dtype().ggmlId(), wGate.stride(0), Nn.Activation.SILU.code(), x.segment(), x.stride(0),
+                n, k, m));
+        opRecorded();
     }
 
     /** One tsc_rope_parts kernel where they fit one; else as the runs of RoPE and stores would go. */

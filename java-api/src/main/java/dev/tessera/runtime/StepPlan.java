@@ -15,14 +15,15 @@ import java.util.function.ToIntFunction;
  * product's only use (a projection added into the residual stream), up to {@link
  * Backend#matMulGroupLimit}; and runs of consecutive nodes of one op of which none reads what
  * another writes (RoPE of Q and K, the K and V cache stores), up to {@link Backend#runLimit};
- * and, where the backend {@link Backend#fusesRopeStores fuses them}, such a RoPE run with the
- * cache stores right after it when they store what it rotates (K) and nothing else reads that.
- * Every other node is a step of its own. Buffers are planned by step ({@link BufferPlan#of(Graph,
+ * where the backend {@link Backend#fusesRopeStores fuses them}, such a RoPE run with the cache
+ * stores right after it when they store what it rotates (K); and where it {@link
+ * Backend#fusesMatMulGlu fuses those}, two matmuls of one input and the SwiGLU of their products
+ * right after them (gate, up, act). Every other node is a step of its own. Buffers are planned by step ({@link BufferPlan#of(Graph,
  * int[])}), so nothing a step reads shares memory with what it writes.
  */
 final class StepPlan {
     /** Nodes run as one step, from the node it is kept at to last(). */
-    sealed interface Group permits MatMuls, Run, RopeStores {
+    sealed interface Group permits MatMuls, Run, RopeStores, MatMulGlu {
         int last();
     }
 
@@ -43,6 +44,14 @@ final class StepPlan {
      */
     record RopeStores(int first, int storeFirst, int last) implements Group {}
 
+    /** Matmul nodes gate and gate + 1 (up) of one input and weights of one type, and glu = gate + 2, the SwiGLU of their products. */
+    record MatMulGlu(int gate) implements Group {
+        @Override
+        public int last() {
+            return gate + 2;
+        }
+    }
+
     /** The groups by first node (null where a node is a step of its own), and each node's step. */
     record Plan(Group[] groupAt, int[] stepOf) {}
 
@@ -58,16 +67,19 @@ final class StepPlan {
 
     /** The steps backend asks for. */
     static Plan of(Graph graph, Backend backend) {
-        return plan(graph, backend.matMulGroupLimit(), backend::runLimit, backend.fusesRopeStores());
+        return plan(graph, backend.matMulGroupLimit(), backend::runLimit, backend.fusesRopeStores(), backend.fusesMatMulGlu());
     }
 
     /** Groups of at most matMulLimit matmuls (<= 0: none) and runs of at most runLimit(op) nodes. */
     static Plan plan(Graph graph, int matMulLimit, ToIntFunction<Op> runLimit) {
-        return plan(graph, matMulLimit, runLimit, false);
+        return plan(graph, matMulLimit, runLimit, false, false);
     }
 
-    /** As {@link #plan(Graph, int, ToIntFunction)}, and RoPE runs with their stores where ropeStores. */
-    static Plan plan(Graph graph, int matMulLimit, ToIntFunction<Op> runLimit, boolean ropeStores) {
+    /**
+     * As {@link #plan(Graph, int, ToIntFunction)}, and RoPE runs with their stores where ropeStores,
+     * gate and up matmuls with their SwiGLU where matMulGlu.
+     */
+    static Plan plan(Graph graph, int matMulLimit, ToIntFunction<Op> runLimit, boolean ropeStores, boolean matMulGlu) {
         List<Node> nodes = graph.nodes();
         int n = nodes.size();
         int[] uses = uses(graph);
@@ -75,7 +87,10 @@ final class StepPlan {
         int[] stepOf = new int[n];
         int step = 0;
         for (int i = 0; i < n; step++) {
-            Group g = matMulsFrom(nodes, i, matMulLimit, uses);
+            Group g = matMulGlu ? matMulGluFrom(nodes, i) : null;
+            if (g == null) {
+                g = matMulsFrom(nodes, i, matMulLimit, uses);
+            }
             if (g == null && ropeStores) {
                 g = ropeStoresFrom(nodes, i, runLimit);
             }
@@ -120,6 +135,18 @@ final class StepPlan {
             only[r - g.first()] = stored > 0 && uses[out.id()] == stored;
         }
         return only;
+    }
+
+    /** Nodes i, i + 1: matmuls of one input by constant weights of one type; i + 2: the SwiGLU of their products in that order. */
+    private static Group matMulGluFrom(List<Node> nodes, int i) {
+        if (i + 2 >= nodes.size() || !isConstantMatMul(nodes.get(i)) || !isConstantMatMul(nodes.get(i + 1))) {
+            return null;
+        }
+        Node gate = nodes.get(i), up = nodes.get(i + 1), glu = nodes.get(i + 2);
+        boolean fits = gate.inputs().get(1) == up.inputs().get(1)
+                && gate.inputs().get(0).spec().dtype() == up.inputs().get(0).spec().dtype()
+                && glu.op() instanceof Op.SwiGlu && glu.inputs().get(0) == gate.output() && glu.inputs().get(1) == up.output();
+        return fits ? new MatMulGlu(i) : null;
     }
 
     private static Group matMulsFrom(List<Node> nodes, int i, int limit, int[] uses) {

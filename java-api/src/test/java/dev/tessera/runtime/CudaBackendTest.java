@@ -88,7 +88,7 @@ class CudaBackendTest {
             assertEquals(3, s[0].launches(), "a run per prompt batch of 4: " + s[0]);
             assertEquals(s[0].launches() + steps, s[1].launches(), s[1].toString());
             assertTrue(s[1].builds() - s[0].builds() <= 2, "decode steps update one graph in place: " + s[1]);
-            assertTrue(s[1].lastNodes() >= 5 * 9, "a decode step records every layer's kernels: " + s[1]);
+            assertTrue(s[1].lastNodes() >= 5 * 8, "a decode step records every layer's kernels: " + s[1]);
         }
     }
 
@@ -109,7 +109,7 @@ class CudaBackendTest {
             long pieces = launches / steps;
             assertTrue(pieces > 5, "a decode step of some 48 ops (steps) in pieces of 7: " + s[1]);
             assertEquals(launches, s[1].updates() - s[0].updates(), "every piece updated in place (the prompt's last run built them): " + s[1]);
-            assertTrue(s[1].lastNodes() >= 5 * 9, "nodes of all of a step's pieces: " + s[1]);
+            assertTrue(s[1].lastNodes() >= 5 * 8, "nodes of all of a step's pieces: " + s[1]);
         }
     }
 
@@ -117,9 +117,11 @@ class CudaBackendTest {
      * Grouped steps (the default) against every node by itself: matmuls of one input (q/k/v,
      * gate/up) and each projection with its residual add (tsc_matmul_parts), the RoPE of q and k
      * with the k and v stores (tsc_rope_parts rotating K into its cache and copying V into its
-     * own). The same logits bit for bit (each value is the same sum, the add the same float add,
-     * the cache the same rounding), and a decode step records 8 kernels fewer per layer (q/k/v
-     * 3 -> 1, gate/up 2 -> 1, each projection and its add 2 -> 1, ropes and stores 4 -> 1).
+     * own), gate and up with their SwiGLU (tsc_matmul_glu). The same logits bit for bit (each
+     * value is the same sum, the add the same float add, the cache the same rounding), and a
+     * decode step records 8 kernels fewer per layer (q/k/v 3 -> 1, gate and up 2 -> 1, each
+     * projection and its add 2 -> 1, ropes and stores 4 -> 1; stories260K's feed-forward, 172
+     * wide, is no whole number of blocks of 32, so its GLU stays a kernel of its own).
      */
     @Test
     void groupedStepsGiveTheNodeByNodeLogits() throws Exception {
@@ -257,6 +259,51 @@ class CudaBackendTest {
             } finally {
                 t.values().forEach(Tensor::close);
             }
+        }
+    }
+
+    /**
+     * A feed-forward at one row (gate and up Q4_0 [96, 64], their SwiGLU, down): with grouped steps
+     * the products and the GLU are one kernel (tsc_matmul_glu), two fewer than gate, up and the
+     * GLU apart; the same bits, and the CPU's values within 1% of their largest.
+     */
+    @Test
+    void aFeedForwardsGateUpAndGluAreOneKernelAtOneRow() {
+        Random r = new Random(11);
+        List<Tensor> owned = new ArrayList<>();
+        try (CudaBackend grouped = Backend.cuda(); CudaBackend apart = Backend.cuda()) {
+            grouped.setGroupedSteps(true);
+            apart.setGroupedSteps(false);
+            GraphBuilder g = new GraphBuilder();
+            Value x = g.input("x", TensorSpec.of(DType.F32, 1, 64));
+            Value gate = g.apply("gate", new Op.MatMul(), g.constant("wg", own(owned, Ops.quantize(rand(r, owned, 96, 64), DType.Q4_0))), x);
+            Value up = g.apply("up", new Op.MatMul(), g.constant("wu", own(owned, Ops.quantize(rand(r, owned, 96, 64), DType.Q4_0))), x);
+            Value act = g.apply("act", new Op.SwiGlu(), gate, up);
+            g.output("down", g.apply("down", new Op.MatMul(), g.constant("wd", own(owned, Ops.quantize(rand(r, owned, 40, 96), DType.Q4_0))), act));
+            Graph graph = g.build();
+            Tensor input = rand(r, owned, 1, 64);
+            float[][] out = new float[3][];
+            long[] kernels = new long[2];
+            Backend[] backends = {grouped, apart, CpuBackend.INSTANCE};
+            for (int b = 0; b < 3; b++) {
+                try (CompiledGraph cg = new CompiledGraph(graph, backends[b])) {
+                    if (backends[b] instanceof CudaBackend cb) {
+                        cb.setGraphs(true); // to count the kernels
+                        cb.setGraphOps(0);
+                    }
+                    Ops.copy(input, cg.input("x"));
+                    cg.run();
+                    out[b] = cg.output("down").toFloatArray();
+                    if (backends[b] instanceof CudaBackend cb) {
+                        kernels[b] = cb.graphStats().lastNodes();
+                    }
+                }
+            }
+            assertEquals(java.util.Arrays.toString(out[1]), java.util.Arrays.toString(out[0]), "grouped and apart, bit for bit");
+            assertEquals(kernels[1] - 2, kernels[0], "kernels grouped " + kernels[0] + ", apart " + kernels[1]);
+            assertClose("down", out[2], out[0], 1e-2); // a GLU value a ulp off may move its Q8_0 quant one step
+        } finally {
+            owned.forEach(Tensor::close);
         }
     }
 

@@ -29,11 +29,12 @@ class StepPlanTest {
     private static final class GroupingCpu implements Backend {
         final List<Integer> groupSizes = new ArrayList<>(), runSizes = new ArrayList<>();
         final List<String> ropeStores = new ArrayList<>();
-        final boolean fuseRopeStores;
-        int withAdd;
+        final boolean fuse;
+        int withAdd, matMulGlus;
 
-        GroupingCpu(boolean fuseRopeStores) {
-            this.fuseRopeStores = fuseRopeStores;
+        /** fuse: also RoPE with the cache stores, and gate and up with their SwiGLU. */
+        GroupingCpu(boolean fuse) {
+            this.fuse = fuse;
         }
 
         private static void poison(Tensor y) {
@@ -81,7 +82,21 @@ class StepPlanTest {
 
         @Override
         public boolean fusesRopeStores() {
-            return fuseRopeStores;
+            return fuse;
+        }
+
+        @Override
+        public boolean fusesMatMulGlu() {
+            return fuse;
+        }
+
+        @Override
+        public void executeMatMulGlu(Tensor x, Tensor wGate, Tensor wUp, Tensor gate, Tensor up, Tensor out) {
+            matMulGlus++;
+            poison(gate);
+            poison(up);
+            poison(out);
+            Backend.super.executeMatMulGlu(x, wGate, wUp, gate, up, out);
         }
 
         /** As a GPU does it: outputs only the stores read are left poisoned, the stores rotate the RoPE's input themselves. */
@@ -183,6 +198,21 @@ class StepPlanTest {
     }
 
     @Test
+    void gateAndUpWithTheirSwiGluAreOneStepWhereTheBackendFusesThem() {
+        try (Tensor w = Tensor.allocate(DType.F32, 64, 64); Tensor wq4 = Ops.quantize(w, DType.Q4_0)) {
+            Graph graph = block(w, w, w, w, w, w, w).graph();
+            // nodes: 0 h, 1 q, 2 k, 3 v, 4 qk, 5 o, 6 attn_out, 7 attn_residual, 8 gate, 9 up, 10 act, 11 down, 12 ffn_residual
+            StepPlan.Plan plan = StepPlan.plan(graph, 4, op -> 1, false, true);
+            assertEquals(new StepPlan.MatMulGlu(8), plan.groupAt()[8]);
+            assertArrayEquals(new int[] {1, 2, 3}, matMuls(plan, 1).matmuls(), "q, k, v: no SwiGLU after them");
+            assertArrayEquals(new int[] {0, 1, 1, 1, 2, 3, 4, 4, 5, 5, 5, 6, 6}, plan.stepOf());
+            assertArrayEquals(new int[] {8, 9}, matMuls(StepPlan.plan(graph, 4, op -> 1, false, false), 8).matmuls(), "not fused");
+            assertNull(StepPlan.plan(block(w, w, w, w, wq4, w, w).graph(), 4, op -> 1, false, true).groupAt()[8],
+                    "gate and up of different types");
+        }
+    }
+
+    @Test
     void aProductWithAnotherUseOrThatIsAnOutputKeepsItsAdd() {
         try (Tensor w = Tensor.allocate(DType.F32, 8, 8)) {
             GraphBuilder g = new GraphBuilder();
@@ -253,7 +283,7 @@ class StepPlanTest {
             g.output("q", qrr);
             g.output("k3", kr3);
             Graph graph = g.build();
-            StepPlan.Plan plan = StepPlan.plan(graph, 4, op -> 4, true);
+            StepPlan.Plan plan = StepPlan.plan(graph, 4, op -> 4, true, false);
             assertNull(plan.groupAt()[0], "1 reads what 0 writes, and no store follows 0");
             StepPlan.RopeStores rs = assertInstanceOf(StepPlan.RopeStores.class, plan.groupAt()[1]);
             assertEquals(new StepPlan.RopeStores(1, 3, 4), rs);
@@ -263,7 +293,7 @@ class StepPlanTest {
             StepPlan.RopeStores last = assertInstanceOf(StepPlan.RopeStores.class, plan.groupAt()[8]);
             assertArrayEquals(new boolean[] {false}, StepPlan.onlyStored(graph, last, StepPlan.uses(graph)), "kr3 is read after the run");
             assertArrayEquals(new int[] {0, 1, 1, 1, 1, 2, 3, 4, 5, 5}, plan.stepOf());
-            assertEquals(new StepPlan.Run(1, 2), StepPlan.plan(graph, 4, op -> 4, false).groupAt()[1], "not fused: the runs as before");
+            assertEquals(new StepPlan.Run(1, 2), StepPlan.plan(graph, 4, op -> 4, false, false).groupAt()[1], "not fused: the runs as before");
         }
     }
 
@@ -321,11 +351,11 @@ class StepPlanTest {
 
     /**
      * stories260K with each layer's RoPE of q and k and its k and v stores as one step, done as a
-     * GPU does (k's rotated value never written, the stores rotating k themselves): the node-by-node
-     * logits bit for bit.
+     * GPU does (k's rotated value never written, the stores rotating k themselves), and gate, up
+     * and their SwiGLU as one step: the node-by-node logits bit for bit.
      */
     @Test
-    void ropeStoreStepsGiveTheNodeByNodeLogits() throws Exception {
+    void fusedStepsGiveTheNodeByNodeLogits() throws Exception {
         GroupingCpu fusing = new GroupingCpu(true);
         int[] prompt = {1, 403, 407, 261, 378, 285, 302};
         try (LlamaModel plainModel = LlamaModel.open(TestFiles.stories260K()); LlamaModel fusedModel = LlamaModel.open(TestFiles.stories260K(), fusing);
@@ -342,6 +372,9 @@ class StepPlanTest {
             assertEquals(runs * plainModel.config().blockCount(), fusing.ropeStores.size());
             assertEquals("2 ropes, 2 stores, from [1, -1], only stored [false, true]", fusing.ropeStores.get(0));
             assertTrue(fusing.runSizes.isEmpty(), "no RoPE or store runs of their own: " + fusing.runSizes);
+            assertEquals(runs * plainModel.config().blockCount(), fusing.matMulGlus, "gate, up and their SwiGLU: one step per layer");
+            assertEquals(runs * plainModel.config().blockCount() * (3 + 1 + 1), fusing.groupSizes.stream().mapToInt(Integer::intValue).sum(),
+                    "q/k/v and the two projections with their adds as before");
         }
     }
 }
