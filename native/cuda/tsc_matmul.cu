@@ -34,8 +34,9 @@
  *    it is a programmatic dependent launch: it requests its first tiles before waiting for
  *    the previous kernels (the quantizer), so back-to-back matvecs overlap launch gaps and
  *    tails. tsc_matmul_glu hands it gate and up with a GLU to apply: the last warp to store a
- *    row of a block of 32 outputs applies it to the block (mv_glu_after). F16/BF16/F32 rows likewise when 16-byte aligned (k_matvec_async_f, tiles of 32
- *    lanes x 4 vectors of 16 bytes).
+ *    row of a block of 32 outputs applies it to the block (mv_glu_after). F16/BF16/F32 rows
+ *    likewise when 16-byte aligned (k_matvec_async_f, tiles of 32 lanes x 4 vectors of 16
+ *    bytes).
  *  - Otherwise (m > 1, unaligned float rows): k_matmul_q / k_matmul_f load into registers,
  *    all loads of a step issued before the arithmetic (4 groups or 16-byte vectors per lane
  *    for m = 1); each pass reads the weight row once for MT activation rows (1 or 8).
@@ -577,9 +578,9 @@ static inline tsc_mv_parts mv_parts_one(float *y, const void *w, int64_t w_strid
 /* Ring bytes per warp of the resident warps (MULTI, 4 blocks per SM): 2 to 8 slots, as many
  * tiles as fit (Q4_0 5, Q8_0 3), so that with a quarter of the SM's warps each keeps several
  * tiles in flight across its rows: 16 warps x 4 tiles of 2304 bytes = 147 KB per SM for Q4_0,
- * where 2 slots gave 37 KB, less than the one-row grid's 74 KB (measured: it lost, Q4_0 at 55-62%
- * against 60-64% of the copy bandwidth). 4 blocks of at most 4 x 13 KB fit in an H100's 228 KB per SM
- * (an A100's 164 KB holds 3). */
+ * where 2 slots gave 37 KB, less than the one-row grid's 74 KB (measured: it lost, Q4_0 at
+ * 55-62% against 60-64% of the copy bandwidth). 4 blocks of at most 4 x 13 KB fit in an H100's
+ * 228 KB per SM (an A100's 164 KB holds 3). */
 #define TSC_MV_MULTI_RING 13312
 
 template <int T>
@@ -1107,7 +1108,10 @@ static bool launch_q(struct tsc_context *c, const mm_part *p, int count, int64_t
         for (int j = 0; j < count; j++) bits |= (uintptr_t)p[j].w | (uintptr_t)p[j].w_stride;
         const bool a4 = (bits & 3) == 0; /* every row 4-byte aligned */
         tsc_mv_parts P = mv_parts(p, count);
-        if (glu) P.glu_y = glu->y, P.glu_xq = glu->xq, P.glu_xs = glu->xs, P.glu_tickets = glu->tickets, P.glu_n = glu->n, P.glu_act = glu->act;
+        if (glu) {
+            P.glu_y = glu->y, P.glu_xq = glu->xq, P.glu_xs = glu->xs, P.glu_tickets = glu->tickets;
+            P.glu_n = glu->n, P.glu_act = glu->act;
+        }
         if (matvec_rows() == 2 && (int64_t)mv_smem_bytes<T, 2>() <= c->max_smem_optin)
             launch_mv<T, 2>(c, P, n_all, xq, xs, k, a4, (unsigned)tsc_cdiv(n_all, 2 * TSC_MM_WARPS));
         else launch_mv<T, 1>(c, P, n_all, xq, xs, k, a4, matvec_blocks(c, n_all));
@@ -1335,7 +1339,8 @@ static int32_t mm_check_parts(const char *fn, const mm_part *p, int parts, int32
             meets = (i != j && tsc_spans_meet(yj, tsc_span_of(p[i].y, m, p[i].y_stride, 4 * p[i].n))) ||
                     (p[i].add != NULL && tsc_spans_meet(yj, tsc_span_of(p[i].add, m, p[i].add_stride, 4 * p[i].n)));
         }
-        if (meets) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: the output of part %d overlaps x, an addend or another output", fn, j);
+        if (meets)
+            return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: the output of part %d overlaps x, an addend or another output", fn, j);
     }
     return TS_OK;
 }

@@ -18,8 +18,9 @@ import java.util.function.ToIntFunction;
  * where the backend {@link Backend#fusesRopeStores fuses them}, such a RoPE run with the cache
  * stores right after it when they store what it rotates (K); and where it {@link
  * Backend#fusesMatMulGlu fuses those}, two matmuls of one input and the SwiGLU of their products
- * right after them (gate, up, act). Every other node is a step of its own. Buffers are planned by step ({@link BufferPlan#of(Graph,
- * int[])}), so nothing a step reads shares memory with what it writes.
+ * right after them (gate, up, act). Every other node is a step of its own. Buffers are planned by
+ * step ({@link BufferPlan#of(Graph, int[])}), so nothing a step reads shares memory with what it
+ * writes.
  */
 final class StepPlan {
     /** Nodes run as one step, from the node it is kept at to last(). */
@@ -44,7 +45,7 @@ final class StepPlan {
      */
     record RopeStores(int first, int storeFirst, int last) implements Group {}
 
-    /** Matmul nodes gate and gate + 1 (up) of one input and weights of one type, and glu = gate + 2, the SwiGLU of their products. */
+    /** Matmul nodes gate and gate + 1 (up) of one input and weights of one type, and gate + 2 the SwiGLU of their products. */
     record MatMulGlu(int gate) implements Group {
         @Override
         public int last() {
