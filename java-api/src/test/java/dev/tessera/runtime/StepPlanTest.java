@@ -231,23 +231,39 @@ class StepPlanTest {
         }
     }
 
+    /**
+     * RoPE nodes and KV-cache stores: 0 qr, 1 qrr (reads 0's output), 2 kr, 3 store kr in kc, 4 store
+     * k in vc, 5 store k in kc (writes what 3 writes); with more: 6 kr2 at other positions, 7 store
+     * kr2 at the first positions, 8 kr3, 9 store kr3 (kr3 is a graph output too).
+     */
+    private static Graph ropesAndStores(Tensor kc, Tensor vc, boolean more) {
+        GraphBuilder g = new GraphBuilder();
+        Value pos = g.input("pos", TensorSpec.of(DType.I32, 1));
+        Value q = g.input("q", TensorSpec.of(DType.F32, 1, 4, 8));
+        Value k = g.input("k", TensorSpec.of(DType.F32, 1, 2, 8));
+        Op.Rope rope = new Op.Rope(8, 10000f, false);
+        Value qr = g.apply("qr", rope, q, pos);
+        Value qrr = g.apply("qrr", rope, qr, pos);
+        Value kr = g.apply("kr", rope, k, pos);
+        Value kCache = g.constant("kc", kc), vCache = g.constant("vc", vc);
+        g.effect(new Op.StoreKv(), kCache, kr, pos);
+        g.effect(new Op.StoreKv(), vCache, k, pos);
+        g.effect(new Op.StoreKv(), kCache, k, pos);
+        g.output("q", qrr);
+        if (more) {
+            Value kr2 = g.apply("kr2", rope, k, g.input("pos2", TensorSpec.of(DType.I32, 1)));
+            g.effect(new Op.StoreKv(), kCache, kr2, pos);
+            Value kr3 = g.apply("kr3", rope, k, pos);
+            g.effect(new Op.StoreKv(), vCache, kr3, pos);
+            g.output("k3", kr3);
+        }
+        return g.build();
+    }
+
     @Test
     void runsTakeConsecutiveNodesOfOneOpThatDoNotReadWhatAnotherWrites() {
         try (Tensor kc = Tensor.allocate(DType.F16, 2, 16, 8); Tensor vc = Tensor.allocate(DType.F16, 2, 16, 8)) {
-            GraphBuilder g = new GraphBuilder();
-            Value pos = g.input("pos", TensorSpec.of(DType.I32, 1));
-            Value q = g.input("q", TensorSpec.of(DType.F32, 1, 4, 8));
-            Value k = g.input("k", TensorSpec.of(DType.F32, 1, 2, 8));
-            Op.Rope rope = new Op.Rope(8, 10000f, false);
-            Value qr = g.apply("qr", rope, q, pos); // 0
-            Value qrr = g.apply("qrr", rope, qr, pos); // 1: reads 0's output
-            Value kr = g.apply("kr", rope, k, pos); // 2
-            Value kCache = g.constant("kc", kc), vCache = g.constant("vc", vc);
-            g.effect(new Op.StoreKv(), kCache, kr, pos); // 3
-            g.effect(new Op.StoreKv(), vCache, k, pos); // 4
-            g.effect(new Op.StoreKv(), kCache, k, pos); // 5: writes what 3 writes
-            g.output("q", qrr);
-            Graph graph = g.build();
+            Graph graph = ropesAndStores(kc, vc, false);
             StepPlan.Plan plan = StepPlan.plan(graph, 4, op -> 4);
             assertNull(plan.groupAt()[0], "1 reads what 0 writes");
             assertEquals(new StepPlan.Run(1, 2), plan.groupAt()[1]);
@@ -264,25 +280,7 @@ class StepPlanTest {
     @Test
     void aRopeRunAndTheStoresOfWhatItRotatesAreOneStepWhereTheBackendFusesThem() {
         try (Tensor kc = Tensor.allocate(DType.F16, 2, 16, 8); Tensor vc = Tensor.allocate(DType.F16, 2, 16, 8)) {
-            GraphBuilder g = new GraphBuilder();
-            Value pos = g.input("pos", TensorSpec.of(DType.I32, 1)), pos2 = g.input("pos2", TensorSpec.of(DType.I32, 1));
-            Value q = g.input("q", TensorSpec.of(DType.F32, 1, 4, 8));
-            Value k = g.input("k", TensorSpec.of(DType.F32, 1, 2, 8));
-            Op.Rope rope = new Op.Rope(8, 10000f, false);
-            Value qr = g.apply("qr", rope, q, pos); // 0
-            Value qrr = g.apply("qrr", rope, qr, pos); // 1: reads 0's output
-            Value kr = g.apply("kr", rope, k, pos); // 2
-            Value kCache = g.constant("kc", kc), vCache = g.constant("vc", vc);
-            g.effect(new Op.StoreKv(), kCache, kr, pos); // 3
-            g.effect(new Op.StoreKv(), vCache, k, pos); // 4
-            g.effect(new Op.StoreKv(), kCache, k, pos); // 5: writes what 3 writes
-            Value kr2 = g.apply("kr2", rope, k, pos2); // 6
-            g.effect(new Op.StoreKv(), kCache, kr2, pos); // 7: other positions than its RoPE's
-            Value kr3 = g.apply("kr3", rope, k, pos); // 8
-            g.effect(new Op.StoreKv(), vCache, kr3, pos); // 9: kr3 is an output too
-            g.output("q", qrr);
-            g.output("k3", kr3);
-            Graph graph = g.build();
+            Graph graph = ropesAndStores(kc, vc, true);
             StepPlan.Plan plan = StepPlan.plan(graph, 4, op -> 4, true, false);
             assertNull(plan.groupAt()[0], "1 reads what 0 writes, and no store follows 0");
             StepPlan.RopeStores rs = assertInstanceOf(StepPlan.RopeStores.class, plan.groupAt()[1]);
