@@ -451,7 +451,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return groupedSteps;
     }
 
-    /** One tsc_matmul_glu call: at one row (decode), one kernel for both products and the GLU. */
+    /**
+     * One tsc_matmul_glu call (at one row, decode: one kernel for both products and the GLU), or,
+     * for weights of different row strides, the three nodes one by one.
+     */
     @Override
     public synchronized void executeMatMulGlu(Tensor x, Tensor wGate, Tensor wUp, Tensor gate, Tensor up, Tensor out) {
         checkOpen();
@@ -460,9 +463,12 @@ public final class CudaBackend implements Backend, AutoCloseable {
         requireMatMulWeights(wUp);
         long m = x.shape(0), k = x.shape(1), n = wGate.shape(0);
         long[] shape = {m, n};
-        if (wUp.dtype() != wGate.dtype() || wGate.rank() != 2 || !Arrays.equals(wUp.shape(), wGate.shape()) || wGate.shape(1) != k
-                || wUp.stride(0) != wGate.stride(0)) {
+        if (wUp.dtype() != wGate.dtype() || wGate.rank() != 2 || !Arrays.equals(wUp.shape(), wGate.shape()) || wGate.shape(1) != k) {
             throw new IllegalArgumentException("gate and up weights must be alike [N, " + k + "], got " + wGate + " and " + wUp);
+        }
+        if (wUp.stride(0) != wGate.stride(0)) {
+            Backend.super.executeMatMulGlu(x, wGate, wUp, gate, up, out);
+            return;
         }
         for (Tensor t : new Tensor[] {gate, up, out}) {
             if (!Arrays.equals(t.shape(), shape)) {
