@@ -380,17 +380,11 @@ __global__ void __launch_bounds__(TSC_DEC_THREADS) k_att_split(struct att_args a
         pm[0] = ml[2 * tid], pm[1] = ml[2 * tid + 1];
     }
     if (a.n_split == 1) return;
-    /* The last of column bx's blocks to finish merges its rows' chunks: every block makes its
-     * chunk visible device-wide before taking a ticket (the threadfence reduction pattern), so
-     * the last one sees them all. It resets the ticket for the next call. This replaced a
-     * combining kernel: one launch fewer per decode attention. */
+    /* The last of column bx's blocks to finish merges its rows' chunks (tsc_ticket_last): one
+     * launch fewer per decode attention than a combining kernel. */
     __shared__ int last;
-    __threadfence();
-    __syncthreads();
-    if (tid == 0) {
-        last = atomicAdd(a.tickets + bx, 1u) == (unsigned)a.n_split - 1;
-        if (last) a.tickets[bx] = 0;
-    }
+    __syncthreads(); /* every thread's chunk stored before thread 0 takes the ticket (as cooperative groups' grid sync) */
+    if (tid == 0) last = tsc_ticket_last(a.tickets + bx, (uint32_t)a.n_split);
     __syncthreads();
     if (!last) return;
     __threadfence();

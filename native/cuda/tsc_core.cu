@@ -144,18 +144,12 @@ int tsc_xq_find(const struct tsc_context *c, const float *x, int64_t x_stride, i
     return 1;
 }
 
-void tsc_xq_adopt(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, void *buf) {
-    tsc_xq_release(c);
-    c->xq = xq_key(x, x_stride, k, m);
-    c->xq.buf = buf;
-}
-
 int32_t tsc_xq_make(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs) {
-    tsc_xq_release(c);
     int64_t xs_off;
     void *buf;
-    const int32_t st = tsc_scratch(c, tsc_xq_bytes(k, m, &xs_off), &buf);
+    const int32_t st = tsc_scratch(c, tsc_xq_bytes(k, m, &xs_off), &buf); /* before the old block is returned */
     if (st) return st;
+    tsc_xq_release(c);
     c->xq = xq_key(x, x_stride, k, m);
     c->xq.buf = buf;
     xq_parts(c, xq, xs);

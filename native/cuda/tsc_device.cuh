@@ -71,6 +71,17 @@ static __device__ __forceinline__ float tsc_act(int act, float x) {
     }
 }
 
+/* One finisher of `count` taking its ticket (called by one thread after its group's results
+ * are stored): whether it is the last, the one that may then read them all (after another
+ * __threadfence). The threadfence-reduction pattern: each finisher's stores are made visible
+ * device-wide before it counts; the last one resets the counter for the next kernel. */
+static __device__ __forceinline__ bool tsc_ticket_last(uint32_t *ticket, uint32_t count) {
+    __threadfence();
+    const bool last = atomicAdd(ticket, 1u) == count - 1;
+    if (last) *ticket = 0;
+    return last;
+}
+
 static __device__ __forceinline__ float tsc_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

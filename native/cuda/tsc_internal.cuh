@@ -95,12 +95,12 @@ void tsc_xq_release(struct tsc_context *c);
 /* Whether the cache holds x's copy (m rows of k, rows x_stride bytes apart); its quants and
  * scales then in *xq, *xs. */
 int tsc_xq_find(const struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs);
-/* Releases the cache and makes it x's: scratch for the copy, which the caller then writes. */
+/* Makes the cache x's: new scratch for the copy, which the caller then writes, taken before the
+ * old copy's block is returned (stream-ordered), so the next kernel may read the old copy while it
+ * writes the new one (tsc_matmul_glu). On failure the cache is left as it was. */
 int32_t tsc_xq_make(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, int8_t **xq, struct tsc_xs **xs);
-/* Releases the cache and makes it x's with buf (pool scratch of tsc_xq_bytes(k, m), which the
- * caller has enqueued the writing of): for a kernel that reads one copy and writes another, whose
- * buffer must not be the one it reads. */
-void tsc_xq_adopt(struct tsc_context *c, const float *x, int64_t x_stride, int64_t k, int64_t m, void *buf);
+/* TS_OK, or an error naming fn, for an activation id that is not a TS_ACT_* (tsc_ops.cu). */
+int32_t tsc_check_act(const char *fn, int32_t act);
 /* Status of the last launch (configuration errors surface here, execution errors later). */
 int32_t tsc_launch_status(const char *fn);
 /* Pool scratch for one op (freed with tsc_free after enqueueing: later work is stream-ordered). */

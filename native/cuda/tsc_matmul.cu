@@ -501,21 +501,25 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS) k_matmul_q(float *y, int64_
 /* The weight rows of one m = 1 launch: up to TSC_MATMUL_PARTS matrices of one type and k
  * (Q, K and V of one input) taken as one column of rows, each with its output and an
  * optional addend written into it (a residual). Parts past the last have no rows. */
+/* A GLU after the products (tsc_matmul_glu; y == NULL: none): parts 0 and 1 are gate and up, n
+ * rows each (a multiple of 32); the last warp to store a row of a block of 32 outputs (its 32
+ * gate and 32 up rows) writes that block's y = act(gate)·up and its Q8_0 copy (xq, xs). */
+struct mv_glu {
+    float *y;
+    int8_t *xq;
+    tsc_xs *xs;
+    uint32_t *tickets; /* one per block of 32, zero between calls */
+    int64_t n;
+    int32_t act;
+};
+
 struct tsc_mv_parts {
     const uint8_t *w[TSC_MATMUL_PARTS];
     int64_t w_stride[TSC_MATMUL_PARTS];
     float *y[TSC_MATMUL_PARTS];
     const float *add[TSC_MATMUL_PARTS]; /* NULL: none */
     int64_t end[TSC_MATMUL_PARTS];      /* rows of parts 0..i together */
-    /* glu_y != NULL (tsc_matmul_glu): parts 0 and 1 are gate and up, glu_n rows each (a multiple
-     * of 32); the last warp to store a row of a block of 32 outputs (its 32 gate and 32 up rows)
-     * writes that block's glu_y = act(gate)·up and its Q8_0 copy (glu_xq, glu_xs). */
-    float *glu_y;
-    int8_t *glu_xq;
-    tsc_xs *glu_xs;
-    uint32_t *glu_tickets; /* one per block of 32, zero between calls */
-    int64_t glu_n;
-    int32_t glu_act;
+    mv_glu glu;
 };
 
 /* Row `row` of the column: its weights, output and addend. Selects on constant indices, so
@@ -538,25 +542,21 @@ static __host__ __device__ __forceinline__ mv_row mv_row_of(const tsc_mv_parts &
 /* A row's dot product as it is stored: plus its addend (the float add the CPU's Add op makes). */
 static __device__ __forceinline__ void mv_store(const mv_row &r, float v) { *r.y = r.add ? v + *r.add : v; }
 
-/* After a warp stored row `row` (lane 0): with a GLU, the block of 32 outputs it belongs to
- * takes a ticket, and the warp that stored the block's last of 64 rows applies the GLU to it as
- * k_glu does (the same bits) and writes its Q8_0 copy; the threadfence reduction pattern, as
- * the split attention's merge, so that warp sees every row's store. Whole warps. */
+/* After a warp stored row `row` (lane 0): with a GLU, the warp takes its block of 32 outputs'
+ * ticket (tsc_ticket_last, as the split attention's merge), and the one that stored the block's
+ * last of 64 rows applies the GLU to it as k_glu does (the same bits) and writes its Q8_0 copy.
+ * Whole warps. */
 static __device__ __forceinline__ void mv_glu_after(const tsc_mv_parts &P, int64_t row, int lane) {
-    if (P.glu_y == nullptr) return;
-    const int64_t b = (row < P.glu_n ? row : row - P.glu_n) / 32;
-    unsigned last = 0;
-    if (lane == 0) {
-        __threadfence();
-        last = atomicAdd(P.glu_tickets + b, 1u) == 63u;
-        if (last) P.glu_tickets[b] = 0;
-    }
+    const mv_glu &g = P.glu;
+    if (g.y == nullptr) return;
+    const int64_t b = (row < g.n ? row : row - g.n) / 32;
+    const unsigned last = lane == 0 && tsc_ticket_last(g.tickets + b, 64u);
     if (!__shfl_sync(0xffffffffu, last, 0)) return;
     __threadfence();
     const int64_t e = 32 * b + lane;
-    const float o = tsc_act(P.glu_act, __ldcg(P.y[0] + e)) * __ldcg(P.y[1] + e);
-    P.glu_y[e] = o;
-    tsc_q8_split_store(o, P.glu_xq, P.glu_xs, b);
+    const float o = tsc_act(g.act, __ldcg(P.y[0] + e)) * __ldcg(P.y[1] + e);
+    g.y[e] = o;
+    tsc_q8_split_store(o, g.xq, g.xs, b);
 }
 
 #ifdef TSC_EMU
@@ -1086,16 +1086,6 @@ static void launch_mv(struct tsc_context *c, const tsc_mv_parts &P, int64_t n, c
     else go(k_matvec_async<T, false, false, R>);
 }
 
-/* What tsc_matmul_glu adds to a decode launch of gate and up (tsc_mv_parts' glu fields). */
-struct mv_glu {
-    float *y;
-    int8_t *xq;
-    tsc_xs *xs;
-    uint32_t *tickets;
-    int64_t n;
-    int32_t act;
-};
-
 /* Launches the products of block-type weights; true when the kernel also added the addends
  * (m = 1: every part's rows in one launch), false when add_parts must. glu (m = 1 only, not
  * with TSC_MATVEC_KERNEL=regs): the GLU of parts 0 and 1 in the same kernel. */
@@ -1108,10 +1098,7 @@ static bool launch_q(struct tsc_context *c, const mm_part *p, int count, int64_t
         for (int j = 0; j < count; j++) bits |= (uintptr_t)p[j].w | (uintptr_t)p[j].w_stride;
         const bool a4 = (bits & 3) == 0; /* every row 4-byte aligned */
         tsc_mv_parts P = mv_parts(p, count);
-        if (glu) {
-            P.glu_y = glu->y, P.glu_xq = glu->xq, P.glu_xs = glu->xs, P.glu_tickets = glu->tickets;
-            P.glu_n = glu->n, P.glu_act = glu->act;
-        }
+        if (glu) P.glu = *glu;
         if (matvec_rows() == 2 && (int64_t)mv_smem_bytes<T, 2>() <= c->max_smem_optin)
             launch_mv<T, 2>(c, P, n_all, xq, xs, k, a4, (unsigned)tsc_cdiv(n_all, 2 * TSC_MM_WARPS));
         else launch_mv<T, 1>(c, P, n_all, xq, xs, k, a4, matvec_blocks(c, n_all));
@@ -1364,15 +1351,16 @@ extern "C" TS_API int32_t tsc_matmul_parts(void *ctx, int32_t parts, float *cons
 }
 
 extern "C" TS_API int32_t tsc_matmul_glu(void *ctx, float *y, int64_t y_stride, float *gate, int64_t gate_stride, float *up,
-                                         int64_t up_stride, const void *w_gate, const void *w_up, int32_t w_type, int64_t w_stride,
-                                         int32_t act, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+                                         int64_t up_stride, const void *w_gate, int64_t w_gate_stride, const void *w_up,
+                                         int64_t w_up_stride, int32_t w_type, int32_t act, const float *x, int64_t x_stride, int64_t n,
+                                         int64_t k, int64_t m) {
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter_keep_xq(ctx, "tsc_matmul_glu", &c);
+    if (!st) st = tsc_check_act("tsc_matmul_glu", act);
     if (st) return st;
-    if (act < 0 || act > TS_ACT_SILU) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_matmul_glu: unknown activation %d", (int)act);
-    const mm_part p[3] = {{gate, gate_stride, (const uint8_t *)w_gate, w_stride, n, NULL, 0},
-                          {up, up_stride, (const uint8_t *)w_up, w_stride, n, NULL, 0},
-                          {y, y_stride, (const uint8_t *)w_gate, w_stride, n, NULL, 0}}; /* y checked as a third output */
+    const mm_part p[3] = {{gate, gate_stride, (const uint8_t *)w_gate, w_gate_stride, n, NULL, 0},
+                          {up, up_stride, (const uint8_t *)w_up, w_up_stride, n, NULL, 0},
+                          {y, y_stride, (const uint8_t *)w_gate, w_gate_stride, n, NULL, 0}}; /* y checked as a third output */
     st = mm_check_parts("tsc_matmul_glu", p, 3, w_type, x, x_stride, k, m);
     if (st || m == 0 || n == 0) return st;
     int64_t qk;
@@ -1385,28 +1373,16 @@ extern "C" TS_API int32_t tsc_matmul_glu(void *ctx, float *y, int64_t y_stride, 
         st = mm_run(c, "tsc_matmul_glu", p, 2, w_type, x, x_stride, k, m);
         return st ? st : tsc_glu(ctx, y, y_stride, gate, gate_stride, up, up_stride, act, m, n);
     }
-    int8_t *xq;
-    tsc_xs *xs;
+    int8_t *xq, *yq;
+    tsc_xs *xs, *ys;
     st = mm_xq(c, x, x_stride, k, 1, &xq, &xs);
+    if (!st) st = tsc_xq_make(c, y, 0, n, 1, &yq, &ys); /* the kernel reads x's copy and writes y's, kept for ffn_down */
     if (st) return st;
-    /* y's copy in a buffer of its own: the kernel reads x's while it writes y's. */
-    int64_t xs_off;
-    void *ybuf;
-    st = tsc_scratch(c, tsc_xq_bytes(n, 1, &xs_off), &ybuf);
-    if (st) {
-        tsc_xq_release(c);
-        return st;
-    }
-    const mv_glu g = {y, (int8_t *)ybuf, (tsc_xs *)((char *)ybuf + xs_off), c->glu_tickets, n, act};
+    const mv_glu g = {y, yq, ys, c->glu_tickets, n, act};
     for_block_type(w_type, [&](auto tag) { (void)launch_q<decltype(tag)::value>(c, p, 2, 2 * n, xq, xs, k, 1, &g); });
     st = tsc_launch_status("tsc_matmul_glu");
-    if (st) {
-        tsc_xq_release(c);
-        (void)tsc_pool_free(c, ybuf);
-        return st;
-    }
-    tsc_xq_adopt(c, y, 0, n, 1, ybuf); /* x's copy freed after the kernel (stream-ordered), y's kept for the next matmul */
-    return TS_OK;
+    if (st) tsc_xq_release(c); /* no copy was written */
+    return st;
 }
 
 extern "C" TS_API int32_t tsc_dequantize(void *ctx, float *y, int64_t y_stride, const void *x, int32_t type, int64_t x_stride,

@@ -456,7 +456,7 @@ extern "C" TS_API int32_t tsc_rope(void *ctx, float *y, int64_t y_token_stride, 
                           tokens, head_dim, n_dims, mode, freq_base);
 }
 
-static int32_t check_act(const char *fn, int32_t act) {
+int32_t tsc_check_act(const char *fn, int32_t act) {
     if (act < 0 || act > TS_ACT_SILU) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "%s: unknown activation %d", fn, (int)act);
     return TS_OK;
 }
@@ -465,7 +465,7 @@ extern "C" TS_API int32_t tsc_activation(void *ctx, float *y, int64_t y_stride, 
                                          int64_t rows, int64_t n) {
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_activation", &c);
-    if (!st) st = check_act("tsc_activation", act);
+    if (!st) st = tsc_check_act("tsc_activation", act);
     if (!st) st = check_rows("tsc_activation", y, y_stride, x, x_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;
     tsc_launch_pdl(c, k_act, blocks_for(rows * n), 256, 0, y, y_stride / 4, x, x_stride / 4, act, rows, n);
@@ -476,7 +476,7 @@ extern "C" TS_API int32_t tsc_glu(void *ctx, float *y, int64_t y_stride, const f
                                   int64_t up_stride, int32_t act, int64_t rows, int64_t n) {
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_glu", &c);
-    if (!st) st = check_act("tsc_glu", act);
+    if (!st) st = tsc_check_act("tsc_glu", act);
     if (!st) st = check_rows("tsc_glu", y, y_stride, gate, gate_stride, rows, n);
     if (!st) st = check_rows("tsc_glu", y, y_stride, up, up_stride, rows, n);
     if (st || rows == 0 || n == 0) return st;

@@ -146,7 +146,7 @@ TS_API int32_t tsc_matmul_parts(void *ctx, int32_t parts, float *const *y, const
  * the next tsc_matmul of y. At m = 1 with a block weight type and n a multiple of 32 that is one
  * kernel: the last warp to finish a block of 32 outputs applies the GLU to it. The checks are
  * tsc_matmul_parts' with y as a third output (no output overlaps x or another). */
-TS_API int32_t tsc_matmul_glu(void *ctx, float *y, int64_t y_stride, float *gate, int64_t gate_stride, float *up, int64_t up_stride, const void *w_gate, const void *w_up, int32_t w_type, int64_t w_stride, int32_t act, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
+TS_API int32_t tsc_matmul_glu(void *ctx, float *y, int64_t y_stride, float *gate, int64_t gate_stride, float *up, int64_t up_stride, const void *w_gate, int64_t w_gate_stride, const void *w_up, int64_t w_up_stride, int32_t w_type, int32_t act, const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m);
 /* y[rows][n] (dev F32, row stride y_stride bytes) = rows of x (dev, any tsc_matmul weight
  * type, row stride x_stride bytes; n a multiple of the block size), the values of the CPU's
  * ts_dequantize bit for bit. */

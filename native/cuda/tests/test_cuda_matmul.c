@@ -384,15 +384,18 @@ static void check_fused_quantize(void *ctx, uint64_t *seed, int32_t w_type) {
  * GLU and that matmul's output bit for bit, recorded to count the kernels: at m = 1 with n a
  * multiple of 32 and block-type weights the products and the GLU are one kernel (the x
  * quantizer + 1 + the down matmul, against + 2), otherwise the steps run as they are (n = 40,
- * m = 3, F16). */
+ * m = 3, F16). Gate and up rows at different strides (up's every other row of its span). */
 static void check_glu(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k, int64_t m) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
     const int32_t dt = n % 32 == 0 ? TS_TYPE_Q8_0 : TS_TYPE_F32; /* the next matmul's weights */
     const int64_t row = (int64_t)ts_qtype_row_size(w_type, k), nd = 24, drow = (int64_t)ts_qtype_row_size(dt, n);
     float *wf = tsc_test_randn(seed, 2 * n * k, 0.05f), *xf = tsc_test_randn(seed, m * k, 1.0f), *df = tsc_test_randn(seed, nd * n, 0.05f);
-    char *w = malloc((size_t)(2 * n * row)), *wd = malloc((size_t)(nd * drow));
-    CHECK(ts_quantize(w, w_type, wf, 2 * n, k) == TS_OK && ts_quantize(wd, dt, df, nd, n) == TS_OK, "quantize");
-    const char *dw = tsc_test_up(ctx, w, 2 * n * row), *dwd = tsc_test_up(ctx, wd, nd * drow);
+    char *wq = malloc((size_t)(2 * n * row)), *w = calloc((size_t)(3 * n), (size_t)row), *wd = malloc((size_t)(nd * drow));
+    CHECK(ts_quantize(wq, w_type, wf, 2 * n, k) == TS_OK && ts_quantize(wd, dt, df, nd, n) == TS_OK, "quantize");
+    memcpy(w, wq, (size_t)(n * row)); /* gate: rows 0..n-1; up row i: row n + 2i */
+    for (int64_t i = 0; i < n; i++) memcpy(w + (n + 2 * i) * row, wq + (n + i) * row, (size_t)row);
+    const char *dw = tsc_test_up(ctx, w, 3 * n * row), *dwd = tsc_test_up(ctx, wd, nd * drow);
+    const char *dwu = dw + n * row;
     float *dx = tsc_test_up(ctx, xf, m * k * 4), *dy;
     const int64_t outs = 2 * (3 * m * n + m * nd); /* per way: gate, up, glu [m][n], down [m][nd] */
     CHECK(tsc_alloc(ctx, outs * 4, (void **)&dy) == TS_OK && tsc_memset(ctx, dy, 0, outs * 4) == TS_OK, "%s", tsc_last_error());
@@ -402,12 +405,13 @@ static void check_glu(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int6
         CHECK(tsc_graph_begin(ctx) == TS_OK, "%s", tsc_last_error());
         if (way == 0) {
             float *ys[2] = {g, u};
-            const void *ws[2] = {dw, dw + n * row};
-            const int64_t yst[2] = {n * 4, n * 4}, wst[2] = {row, row}, ns[2] = {n, n};
+            const void *ws[2] = {dw, dwu};
+            const int64_t yst[2] = {n * 4, n * 4}, wst[2] = {row, 2 * row}, ns[2] = {n, n};
             CHECK(tsc_matmul_parts(ctx, 2, ys, yst, ws, wst, ns, NULL, NULL, w_type, dx, k * 4, k, m) == TS_OK, "%s", tsc_last_error());
             CHECK(tsc_glu(ctx, y, n * 4, g, n * 4, u, n * 4, TS_ACT_SILU, m, n) == TS_OK, "%s", tsc_last_error());
         } else {
-            CHECK(tsc_matmul_glu(ctx, y, n * 4, g, n * 4, u, n * 4, dw, dw + n * row, w_type, row, TS_ACT_SILU, dx, k * 4, n, k, m) == TS_OK,
+            CHECK(tsc_matmul_glu(ctx, y, n * 4, g, n * 4, u, n * 4, dw, row, dwu, 2 * row, w_type, TS_ACT_SILU, dx, k * 4, n, k, m) ==
+                      TS_OK,
                   "%s", tsc_last_error());
         }
         CHECK(tsc_matmul(ctx, z, nd * 4, dwd, dt, drow, y, n * 4, nd, n, m) == TS_OK, "%s", tsc_last_error());
@@ -434,14 +438,14 @@ static void check_glu(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int6
           (long long)n, (long long)m, (long long)nodes[1], (long long)nodes[0], fused ? "one fewer" : "as many");
     printf("%-5s matmul_glu n=%-5lld k=%-5lld m=%lld: %s; %lld kernels with the next matmul, %lld as steps\n", t->name, (long long)n,
            (long long)k, (long long)m, same ? "the steps' bits" : "FAILED", (long long)nodes[1], (long long)nodes[0]);
-    CHECK(tsc_matmul_glu(ctx, dy, n * 4, dy, n * 4, dy + 2 * m * n, n * 4, dw, dw + n * row, w_type, row, TS_ACT_SILU, dx, k * 4, n, k,
+    CHECK(tsc_matmul_glu(ctx, dy, n * 4, dy, n * 4, dy + 2 * m * n, n * 4, dw, row, dwu, 2 * row, w_type, TS_ACT_SILU, dx, k * 4, n, k,
                          m) == TS_ERR_INVALID_ARGUMENT,
           "the GLU's output over the gate's");
-    CHECK(tsc_matmul_glu(ctx, dy, n * 4, dy + m * n, n * 4, dy + 2 * m * n, n * 4, dw, dw + n * row, w_type, row, 7, dx, k * 4, n, k,
+    CHECK(tsc_matmul_glu(ctx, dy, n * 4, dy + m * n, n * 4, dy + 2 * m * n, n * 4, dw, row, dwu, 2 * row, w_type, 7, dx, k * 4, n, k,
                          m) == TS_ERR_INVALID_ARGUMENT,
           "an unknown activation");
     tsc_free(ctx, (void *)dw), tsc_free(ctx, (void *)dwd), tsc_free(ctx, dx), tsc_free(ctx, dy);
-    free(wf), free(xf), free(df), free(w), free(wd), free(h);
+    free(wf), free(xf), free(df), free(wq), free(w), free(wd), free(h);
 }
 
 /* tsc_matmul_parts: products of one x by up to 4 matrices, two with addends, equal bit for

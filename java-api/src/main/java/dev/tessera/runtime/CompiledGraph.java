@@ -130,20 +130,9 @@ public final class CompiledGraph implements AutoCloseable {
             int[] storedRope, int next) implements Step {}
 
     private RopeStoreStep ropeStoreStep(Graph graph, StepPlan.RopeStores g, int[] uses) {
-        List<Node> nodes = graph.nodes();
-        int[] storedRope = new int[g.last() - g.storeFirst() + 1];
-        for (int s = g.storeFirst(); s <= g.last(); s++) {
-            Value src = nodes.get(s).inputs().get(1);
-            storedRope[s - g.storeFirst()] = -1;
-            for (int r = g.first(); r < g.storeFirst(); r++) {
-                if (nodes.get(r).output() == src) {
-                    storedRope[s - g.storeFirst()] = r - g.first();
-                }
-            }
-        }
         return new RopeStoreStep((Op.Rope) ops[g.first()], Arrays.copyOfRange(nodeOutputs, g.first(), g.storeFirst()),
                 Arrays.copyOfRange(nodeInputs, g.first(), g.storeFirst()), StepPlan.onlyStored(graph, g, uses),
-                Arrays.copyOfRange(nodeInputs, g.storeFirst(), g.last() + 1), storedRope, g.last() + 1);
+                Arrays.copyOfRange(nodeInputs, g.storeFirst(), g.last() + 1), StepPlan.storedRope(graph, g), g.last() + 1);
     }
 
     private MatMulStep matMulStep(List<Node> nodes, StepPlan.MatMuls g) {

@@ -428,6 +428,12 @@ public final class CudaBackend implements Backend, AutoCloseable {
     @Override
     public synchronized void executeRun(Op op, Tensor[] outputs, Tensor[][] inputs) {
         checkOpen();
+        run(op, outputs, inputs);
+        opRecorded();
+    }
+
+    /** A run of op's nodes: one kernel where the op has a kernel for several, else node by node. */
+    private void run(Op op, Tensor[] outputs, Tensor[][] inputs) {
         boolean together = switch (op) {
             case Op.Rope r -> ropes(r, outputs, inputs);
             case Op.StoreKv _ -> storesKv(inputs);
@@ -438,7 +444,6 @@ public final class CudaBackend implements Backend, AutoCloseable {
                 submit(op, outputs[i], inputs[i]);
             }
         }
-        opRecorded();
     }
 
     @Override
@@ -451,10 +456,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return groupedSteps;
     }
 
-    /**
-     * One tsc_matmul_glu call (at one row, decode: one kernel for both products and the GLU), or,
-     * for weights of different row strides, the three nodes one by one.
-     */
+    /** One tsc_matmul_glu call: at one row (decode), one kernel for both products and the GLU. */
     @Override
     public synchronized void executeMatMulGlu(Tensor x, Tensor wGate, Tensor wUp, Tensor gate, Tensor up, Tensor out) {
         checkOpen();
@@ -466,10 +468,6 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (wUp.dtype() != wGate.dtype() || wGate.rank() != 2 || !Arrays.equals(wUp.shape(), wGate.shape()) || wGate.shape(1) != k) {
             throw new IllegalArgumentException("gate and up weights must be alike [N, " + k + "], got " + wGate + " and " + wUp);
         }
-        if (wUp.stride(0) != wGate.stride(0)) {
-            Backend.super.executeMatMulGlu(x, wGate, wUp, gate, up, out);
-            return;
-        }
         for (Tensor t : new Tensor[] {gate, up, out}) {
             if (!Arrays.equals(t.shape(), shape)) {
                 throw new IllegalArgumentException("gate, up and GLU outputs must be " + Arrays.toString(shape) + ", got " + t);
@@ -477,8 +475,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
             requireLastContiguous(t, "matmul output");
         }
         check(TesseraCudaNative.tsc_matmul_glu(ctx, out.segment(), out.stride(0), gate.segment(), gate.stride(0), up.segment(), up.stride(0),
-                wGate.segment(), wUp.segment(), wGate.dtype().ggmlId(), wGate.stride(0), Nn.Activation.SILU.code(), x.segment(), x.stride(0),
-                n, k, m));
+                wGate.segment(), wGate.stride(0), wUp.segment(), wUp.stride(0), wGate.dtype().ggmlId(), Nn.Activation.SILU.code(),
+                x.segment(), x.stride(0), n, k, m));
         opRecorded();
     }
 
@@ -488,16 +486,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
             int[] storedRope) {
         checkOpen();
         if (!ropeIntoCaches(op, outputs, inputs, onlyStored, stores, storedRope)) {
-            if (!ropes(op, outputs, inputs)) {
-                for (int i = 0; i < outputs.length; i++) {
-                    submit(op, outputs[i], inputs[i]);
-                }
-            }
-            if (!storesKv(stores)) {
-                for (Tensor[] store : stores) {
-                    submit(new Op.StoreKv(), null, store);
-                }
-            }
+            run(op, outputs, inputs);
+            run(new Op.StoreKv(), new Tensor[stores.length], stores);
         }
         opRecorded();
     }

@@ -120,6 +120,21 @@ final class StepPlan {
         return uses;
     }
 
+    /** For each store of g: the index (from g.first()) of the RoPE node whose output it stores, or -1. */
+    static int[] storedRope(Graph graph, RopeStores g) {
+        List<Node> nodes = graph.nodes();
+        int[] from = new int[g.last() - g.storeFirst() + 1];
+        Arrays.fill(from, -1);
+        for (int s = g.storeFirst(); s <= g.last(); s++) {
+            for (int r = g.first(); r < g.storeFirst(); r++) {
+                if (nodes.get(r).output() == nodes.get(s).inputs().get(1)) {
+                    from[s - g.storeFirst()] = r - g.first();
+                }
+            }
+        }
+        return from;
+    }
+
     /**
      * For each RoPE node of g: whether the group's stores are all that read its output, which the
      * backend then need not write.

@@ -286,6 +286,7 @@ class StepPlanTest {
             StepPlan.RopeStores rs = assertInstanceOf(StepPlan.RopeStores.class, plan.groupAt()[1]);
             assertEquals(new StepPlan.RopeStores(1, 3, 4), rs);
             assertArrayEquals(new boolean[] {false, true}, StepPlan.onlyStored(graph, rs, StepPlan.uses(graph)), "qrr is an output, kr only stored");
+            assertArrayEquals(new int[] {1, -1}, StepPlan.storedRope(graph, rs), "3 stores kr (the run's second), 4 stores k");
             assertNull(plan.groupAt()[5], "5 writes the cache 3 writes");
             assertNull(plan.groupAt()[6], "the store is at other positions");
             StepPlan.RopeStores last = assertInstanceOf(StepPlan.RopeStores.class, plan.groupAt()[8]);
