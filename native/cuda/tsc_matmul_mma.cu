@@ -30,11 +30,15 @@
  *  |x| lands in [2^14, 2^15)) and split into two halves hi + lo (hi = f16(x·2^s), lo =
  *  f16(x·2^s - hi)): W·hi + W·lo with F32 accumulation keeps ~22 bits of every x, so the
  *  result is as close to the F32 product as the F32 kernels (tested against a double sum
- *  at 1e-5·Σ|w·x|); it costs two mma.sync m16n8k16 per piece. W is read in place with
- *  cp.async when its rows are 16-byte aligned and k % 8 == 0, else copied to a padded
- *  scratch first. By default the operands' roles are swapped (W as the mma's A; TSC_MMA_F16=xa
- *  keeps X as A) for less
- *  shared-memory traffic (tested and benchmarked beside the default).
+ *  at 1e-5·Σ|w·x|); it costs two mma.sync m16n8k16 per piece.
+ * BF16 weights, the same GEMM on the bf16 mma: bf16 has 8 significant bits and F32's
+ *  exponent range, so X is split into three parts hi + mid + lo (each the bf16 rounding of
+ *  what the parts before leave; 24 bits, F32's precision) without scaling: three mma per
+ *  piece, and stages of 64 KB (3 where the shared memory allows, 2 on sm_80's 163 KB).
+ * Both: W is read in place with cp.async when its rows are 16-byte aligned and k % 8 == 0,
+ *  else copied to a padded scratch first. By default the operands' roles are swapped (W as
+ *  the mma's A; TSC_MMA_F16=xa keeps X as A) for less shared-memory traffic (tested and
+ *  benchmarked beside the default).
  * Few output tiles (m and n small, under half a wave): k is split across CTAs, partial
  * sums go to scratch and are added in split order (deterministic).
  * F32 weights and m < TSC_MMA_MIN_M are left to the plain kernels (TSC_NOT_HANDLED).
@@ -56,10 +60,8 @@
 #define MMA_ROWB 128     /* bytes of one tile row per stage: 4 int8 blocks or 64 halves */
 #define MMA_THREADS 256  /* 8 warps: 2 (m) x 4 (n), warp tile 64 x 32 */
 #define MMA_QSTAGES 4
-#define MMA_FSTAGES 3
-/* Stage bytes: X and W int8 tiles + 4 scales per row of each (quant); X hi, X lo, W (f16). */
+/* Stage bytes: X and W int8 tiles + 4 scales per row of each. */
 #define MMA_QSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 16 + MMA_BN * 16)
-#define MMA_FSTAGE (2 * MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB)
 #define MMA_MAGIC 0x4B400000 /* 1.5·2^23: int32 s added to it is the float 12582912 + s */
 
 /* ---- PTX wrappers --------------------------------------------------------------------- */
@@ -109,7 +111,48 @@ static __device__ __forceinline__ void mma_f16_z(float *d, const uint32_t *a, co
         : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(0.0f));
 }
+
+/* The same two on the bf16 mma (the same fragment layouts). */
+static __device__ __forceinline__ void mma_bf16(float *acc, const uint32_t *a, const uint32_t *b) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+static __device__ __forceinline__ void mma_bf16_z(float *d, const uint32_t *a, const uint32_t *b) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%10, %10, %10, %10};\n"
+        : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(0.0f));
+}
 #endif /* TSC_EMU */
+
+/* The float GEMM's element type: BF false = f16, true = bf16. X is split into fparts(BF)
+ * parts of it; acc += a·b (z: acc = a·b). */
+static constexpr int fparts(bool bf) { return bf ? 3 : 2; }
+template <bool BF>
+static __device__ __forceinline__ void mma_fx(float *acc, const uint32_t *a, const uint32_t *b, bool z) {
+    if constexpr (BF) {
+        if (z) mma_bf16_z(acc, a, b);
+        else mma_bf16(acc, a, b);
+    } else {
+        if (z) mma_f16_z(acc, a, b);
+        else mma_f16(acc, a, b);
+    }
+}
+/* v rounded to the element type (bits), and the rounded value back as a float. */
+template <bool BF>
+static __device__ __forceinline__ uint16_t round_fx(float v, float &back) {
+    if constexpr (BF) {
+        const uint16_t b = __bfloat16_as_ushort(__float2bfloat16_rn(v));
+        back = __uint_as_float((uint32_t)b << 16);
+        return b;
+    } else {
+        const uint16_t b = tsc_f2h(v);
+        back = tsc_h2f(b);
+        return b;
+    }
+}
 
 /* Byte offset of 16-byte chunk ch (0..7) of tile row `row`: chunks XOR-swizzled by row % 8,
  * so the 8 rows an ldmatrix phase reads hit 8 different bank groups. */
@@ -228,9 +271,14 @@ __global__ void k_mma_unpack_w(QT *wq, float *wd, const uint8_t *w, int64_t w_st
     wd[i] = d;
 }
 
-/* One CTA per X row: the power of two 2^s that puts max|x| in [2^14, 2^15), then hi/lo
- * halves of x·2^s into xh/xl[r][0..k_pad) (zeros past k and for rows >= m), inv[r] = 2^-s. */
-__global__ void k_mma_split_x(__half *xh, __half *xl, float *inv, const float *x, int64_t xs_f, int64_t m, int64_t k,
+/* One CTA per X row: X row r split into fparts(BF) parts of the element type, part q at
+ * xp + q·part_e + r·k_pad (zeros past k and for rows >= m), each the rounding of what the
+ * parts before leave (exact in F32), so their sum keeps 2·11 (f16) or 3·8 (bf16) bits of x.
+ * f16 first scales the row by the power of two 2^s that puts max|x| in [2^14, 2^15) (its
+ * range is narrow); bf16 has F32's range and scales only rows whose max would round to
+ * infinity (s = -1). inv[r] = 2^-s. */
+template <bool BF>
+__global__ void k_mma_split_x(uint16_t *xp, int64_t part_e, float *inv, const float *x, int64_t xs_f, int64_t m, int64_t k,
                               int64_t k_pad) {
     const int64_t r = blockIdx.x;
     __shared__ float red[32];
@@ -249,29 +297,34 @@ __global__ void k_mma_split_x(__half *xh, __half *xl, float *inv, const float *x
     __syncthreads();
     amax = red[0];
     int s = 0;
-    if (amax > 0.0f && amax <= FLT_MAX) {
+    if (BF) {
+        s = amax >= 0x1p127f && amax <= FLT_MAX ? -1 : 0;
+    } else if (amax > 0.0f && amax <= FLT_MAX) {
         int e;
         frexpf(amax, &e); /* amax in [2^(e-1), 2^e) */
         s = 15 - e;
         s = s < -126 ? -126 : s > 126 ? 126 : s;
     }
     const float sc = ldexpf(1.0f, s);
-    __half *oh = xh + r * k_pad, *ol = xl + r * k_pad;
+    uint16_t *o = xp + r * k_pad;
     for (int64_t i = threadIdx.x; i < k_pad; i += blockDim.x) {
         float v = r < m && i < k ? p[i] * sc : 0.0f;
-        const __half h = __float2half_rn(v);
-        oh[i] = h;
-        ol[i] = __float2half_rn(isinf(v) ? 0.0f : v - __half2float(h)); /* ±inf stays inf, not NaN */
+#pragma unroll
+        for (int q = 0; q < fparts(BF); q++) {
+            float back;
+            o[q * part_e + i] = round_fx<BF>(v, back);
+            v = isinf(v) ? 0.0f : v - back; /* ±inf stays in the first part, not NaN */
+        }
     }
     if (threadIdx.x == 0 && r < m) inv[r] = ldexpf(1.0f, -s);
 }
 
-/* F16 W rows copied into a zero-padded [n_pad][k_pad] scratch (W not 16-byte aligned). */
-__global__ void k_mma_pad_w(__half *dst, const uint8_t *w, int64_t w_stride, int64_t n, int64_t k, int64_t n_pad, int64_t k_pad) {
+/* F16/BF16 W rows copied into a zero-padded [n_pad][k_pad] scratch (W not 16-byte aligned). */
+__global__ void k_mma_pad_w(uint16_t *dst, const uint8_t *w, int64_t w_stride, int64_t n, int64_t k, int64_t n_pad, int64_t k_pad) {
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_pad * k_pad) return;
     const int64_t r = i / k_pad, c = i % k_pad;
-    dst[i] = r < n && c < k ? ((const __half *)(w + r * w_stride))[c] : __float2half_rn(0.0f);
+    dst[i] = r < n && c < k ? ((const uint16_t *)(w + r * w_stride))[c] : 0;
 }
 
 /* ---- pieces the GEMMs share --------------------------------------------------------------- */
@@ -587,12 +640,13 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
     store_acc(acc, a.y, a.ys, a.part, a.m, a.n, m0, n0, wm, wn, lane);
 }
 
-/* ---- the f16 GEMM (X as hi + lo halves) ------------------------------------------------ */
+/* ---- the float GEMM (F16/BF16 W, X as the sum of its parts) ------------------------------ */
 
 struct mmf_args {
-    const __half *xh, *xl; /* [m_pad][k_pad] */
-    const float *inv;      /* [m]: 2^-s of each X row */
-    const __half *w;       /* rows of w_stride_e halves, 16-byte aligned; k % 8 == 0 */
+    const uint16_t *xp; /* fparts(BF) parts of [m_pad][k_pad] elements, part_e apart */
+    int64_t part_e;
+    const float *inv;   /* [m]: 2^-s of each X row */
+    const uint16_t *w;  /* rows of w_stride_e elements, 16-byte aligned; k % 8 == 0 */
     int64_t w_stride_e;
     float *y;
     int64_t ys;
@@ -601,15 +655,20 @@ struct mmf_args {
     int kps;     /* k tiles per split */
 };
 
-/* One k16 step (chunks 2j, 2j + 1 of the stage's tiles at sh, sl: X hi, lo; sw: W) of the
- * warp's 64 x 32 piece into part. XA: X rows are the mma's A (16 rows) and W its B (8 columns),
- * part[m tile][n tile]; else W rows are A and X hi/lo B, part[n tile][m tile]: per k16 step a
- * warp then loads 2 KB of W and 2 KB of X (hi + lo) for 32 mma instead of 4 KB of X and 1 KB
- * of W, 128 instead of 160 bytes of shared memory per clock and SM at the full f16 rate (the
- * limit is 128). The small part (lo) goes first; j == 0 starts the sums. */
-template <bool XA>
-static __device__ __forceinline__ void f16_step(float (&part)[4][4][4], uint32_t sh, uint32_t sl, uint32_t sw, uint32_t arow,
-                                                uint32_t brow, int j, int lane) {
+/* Bytes of one stage: the X parts' tiles and W's (rows of 128 swizzled bytes). */
+static constexpr int fstage(bool bf) { return (fparts(bf) * MMA_BM + MMA_BN) * MMA_ROWB; }
+
+/* One k16 step (chunks 2j, 2j + 1 of the stage's tiles: X part q at sx + q·MMA_BM·MMA_ROWB, W
+ * at sw) of the warp's 64 x 32 piece into part. XA: X rows are the mma's A (16 rows) and W
+ * its B (8 columns), part[m tile][n tile]; else W rows are A and the X parts B, part[n
+ * tile][m tile]: per k16 step an f16 warp then loads 2 KB of W and 2 KB of X (hi + lo) for
+ * 32 mma instead of 4 KB of X and 1 KB of W, 128 instead of 160 bytes of shared memory per
+ * clock and SM at the full f16 rate (the limit is 128). The smallest part goes first; j == 0
+ * starts the sums. */
+template <bool XA, bool BF>
+static __device__ __forceinline__ void fx_step(float (&part)[4][4][4], uint32_t sx, uint32_t sw, uint32_t arow, uint32_t brow, int j,
+                                               int lane) {
+    constexpr int NP = fparts(BF);
     const int r7 = lane & 7;
     const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
     if constexpr (XA) {
@@ -620,63 +679,61 @@ static __device__ __forceinline__ void f16_step(float (&part)[4][4][4], uint32_t
 #pragma unroll
         for (int mt = 0; mt < 4; mt++) {
             const uint32_t off = arow + mt * 16 * MMA_ROWB + ca;
-            uint32_t ah[4], al[4];
-            ldsm_x4(sh + off, ah[0], ah[1], ah[2], ah[3]);
-            ldsm_x4(sl + off, al[0], al[1], al[2], al[3]);
+            uint32_t ax[NP][4];
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
-                if (j == 0) mma_f16_z(part[mt][nt], al, bf[nt]);
-                else mma_f16(part[mt][nt], al, bf[nt]);
-                mma_f16(part[mt][nt], ah, bf[nt]);
-            }
+            for (int q = 0; q < NP; q++) ldsm_x4(sx + q * MMA_BM * MMA_ROWB + off, ax[q][0], ax[q][1], ax[q][2], ax[q][3]);
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+                for (int q = NP - 1; q >= 0; q--) mma_fx<BF>(part[mt][nt], ax[q], bf[nt], j == 0 && q == NP - 1);
         }
     } else {
-        uint32_t bh[4][2], bl[4][2];
+        uint32_t bx[NP][4][2];
 #pragma unroll
-        for (int np = 0; np < 2; np++) {
-            const uint32_t off = brow + np * 16 * MMA_ROWB + cb;
-            ldsm_x4(sh + off, bh[2 * np][0], bh[2 * np][1], bh[2 * np + 1][0], bh[2 * np + 1][1]);
-            ldsm_x4(sl + off, bl[2 * np][0], bl[2 * np][1], bl[2 * np + 1][0], bl[2 * np + 1][1]);
-        }
+        for (int q = 0; q < NP; q++)
+#pragma unroll
+            for (int np = 0; np < 2; np++)
+                ldsm_x4(sx + q * MMA_BM * MMA_ROWB + brow + np * 16 * MMA_ROWB + cb, bx[q][2 * np][0], bx[q][2 * np][1],
+                        bx[q][2 * np + 1][0], bx[q][2 * np + 1][1]);
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) {
             uint32_t aw[4];
             ldsm_x4(sw + arow + nt * 16 * MMA_ROWB + ca, aw[0], aw[1], aw[2], aw[3]);
 #pragma unroll
-            for (int mt = 0; mt < 4; mt++) {
-                if (j == 0) mma_f16_z(part[nt][mt], aw, bl[mt]);
-                else mma_f16(part[nt][mt], aw, bl[mt]);
-                mma_f16(part[nt][mt], aw, bh[mt]);
-            }
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int q = NP - 1; q >= 0; q--) mma_fx<BF>(part[nt][mt], aw, bx[q][mt], j == 0 && q == NP - 1);
         }
     }
 }
 
-/* The F16 GEMM: X hi + lo against W, F32 sums, each X row's 2^-s applied at the end. Warps
- * 2 x 4 with 64 x 32 pieces: 2 (m) x 4 (n) when XA, else 2 (n) x 4 (m) (see f16_step). */
-template <bool XA>
-__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
+/* The float GEMM: the X parts against W, F32 sums, each X row's 2^-s applied at the end.
+ * Warps 2 x 4 with 64 x 32 pieces: 2 (m) x 4 (n) when XA, else 2 (n) x 4 (m) (see fx_step);
+ * STAGES stages of fstage(BF) bytes. */
+template <bool XA, bool BF, int STAGES>
+__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
+    constexpr int NP = fparts(BF), STAGE = fstage(BF);
     TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = XA ? warp & 1 : warp >> 1, wn = XA ? warp >> 1 : warp & 1, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
     const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
     const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
-    const __half *xhg = a.xh + m0 * a.k_pad, *xlg = a.xl + m0 * a.k_pad;
+    const uint16_t *xg = a.xp + m0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
     const uint32_t arow = XA ? ldsm_row_a(wm * 64, lane) : ldsm_row_a(wn * 64, lane);
     const uint32_t brow = XA ? ldsm_row_b(wn * 32, lane) : ldsm_row_b(wm * 32, lane);
 
-    /* Stage: X hi, X lo, W tiles (rows of 128 swizzled bytes). */
+    /* Stage: the X parts' tiles, then W's. */
     auto load = [&](int t, int slot) {
         t += kt0;
-        const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
+        const uint32_t sx = s0 + slot * STAGE, sw = sx + NP * MMA_BM * MMA_ROWB;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
-            const int64_t kc = (int64_t)t * 64 + ch * 8; /* first half of the chunk */
-            cp16(sh + swz(row, ch), xhg + row * a.k_pad + kc);
-            cp16(sl + swz(row, ch), xlg + row * a.k_pad + kc);
+            const int64_t kc = (int64_t)t * 64 + ch * 8; /* first element of the chunk */
+#pragma unroll
+            for (int q = 0; q < NP; q++) cp16(sx + q * MMA_BM * MMA_ROWB + swz(row, ch), xg + q * a.part_e + row * a.k_pad + kc);
             const int ok = n0 + row < a.n && kc < a.k; /* k % 8 == 0: a chunk is all in or all out */
             cp16_zfill(sw + swz(row, ch), ok ? (const void *)(a.w + (n0 + row) * a.w_stride_e + kc) : (const void *)a.w,
                        ok ? 16 : 0);
@@ -685,22 +742,27 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_f16(mmf_args a) {
 
     float acc[4][4][4] = {}; /* [m tile][n tile][e] when XA, else [n tile][m tile][e] */
 #pragma unroll
-    for (int s = 0; s < MMA_FSTAGES - 1; s++) {
+    for (int s = 0; s < STAGES - 1; s++) {
         if (s < ktiles) load(s, s);
         cp_commit();
     }
     for (int t = 0; t < ktiles; t++) {
-        cp_wait<MMA_FSTAGES - 2>();
+        cp_wait<STAGES - 2>();
         __syncthreads();
-        if (t + MMA_FSTAGES - 1 < ktiles) load(t + MMA_FSTAGES - 1, (t + MMA_FSTAGES - 1) % MMA_FSTAGES);
+        if (t + STAGES - 1 < ktiles) load(t + STAGES - 1, (t + STAGES - 1) % STAGES);
         cp_commit();
-        const int slot = t % MMA_FSTAGES;
-        const uint32_t sh = s0 + slot * MMA_FSTAGE, sl = sh + MMA_BM * MMA_ROWB, sw = sl + MMA_BM * MMA_ROWB;
+        const int slot = t % STAGES;
+        const uint32_t sx = s0 + slot * STAGE, sw = sx + NP * MMA_BM * MMA_ROWB;
         /* This stage's sums in their own accumulators, added to acc with a rounded FADD: the
-         * tensor cores' F32 accumulation truncates, so its chains stay 8 additions long. */
+         * tensor cores' F32 accumulation truncates, so its chains stay 4·NP additions long. */
         float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
+        if constexpr (BF) { /* unrolled, bf16's three X parts spill (255 registers with W as A) */
+#pragma unroll 1
+            for (int j = 0; j < 4; j++) fx_step<XA, BF>(part, sx, sw, arow, brow, j, lane);
+        } else {
 #pragma unroll
-        for (int j = 0; j < 4; j++) f16_step<XA>(part, sh, sl, sw, arow, brow, j, lane);
+            for (int j = 0; j < 4; j++) fx_step<XA, BF>(part, sx, sw, arow, brow, j, lane);
+        }
 #pragma unroll
         for (int i = 0; i < 4; i++)
 #pragma unroll
@@ -877,42 +939,58 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
     return st ? st : st2;
 }
 
-static int32_t mma_f16(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int64_t w_stride, const float *x,
-                       int64_t x_stride, int64_t n, int64_t k, int64_t m) {
-    const size_t smem = (size_t)MMA_FSTAGES * MMA_FSTAGE;
-    if ((int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
+/* The float GEMM for one operand order and stage count (shared memory opted in). */
+template <bool XA, bool BF, int STAGES>
+static void launch_fx(struct tsc_context *c, dim3 grid, const mmf_args &a) {
+    const int smem = STAGES * fstage(BF);
+    cudaFuncSetAttribute(k_mma_fx<XA, BF, STAGES>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_fx<XA, BF, STAGES>)(a);
+}
+
+/* F16 (bf false) or BF16 (bf true) weights. */
+static int32_t mma_float(struct tsc_context *c, bool bf, float *y, int64_t y_stride, const void *w, int64_t w_stride, const float *x,
+                         int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    /* 3 stages; bf16's stages (three X parts) are 64 KB, so 2 where 192 KB do not fit (sm_80). */
+    const int stages = bf && (int64_t)3 * fstage(bf) > c->max_smem_optin ? 2 : 3;
+    if ((int64_t)stages * fstage(bf) > c->max_smem_optin) return TSC_NOT_HANDLED;
+    const int np = fparts(bf);
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN, k_pad = tsc_cdiv(k, 64) * 64;
-    /* In place when every 8-half chunk of W is a 16-byte aligned load; else a padded copy. */
+    /* In place when every 8-element chunk of W is a 16-byte aligned load; else a padded copy. */
     const int direct = (uintptr_t)w % 16 == 0 && w_stride % 16 == 0 && k % 8 == 0;
     int kps;
     const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / 64, &kps);
-    const int64_t bytes =
-        2 * m_pad * k_pad * 2 + m_pad * 4 + (direct ? 0 : n_pad * k_pad * 2) + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
+    const int64_t bytes = np * m_pad * k_pad * 2 + m_pad * 4 + (direct ? 0 : n_pad * k_pad * 2) +
+                          (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
     void *scratch;
     int32_t st = tsc_scratch(c, bytes, &scratch);
     if (st) return st;
     char *p = (char *)scratch;
-    __half *xh = (__half *)carve(&p, m_pad * k_pad * 2), *xl = (__half *)carve(&p, m_pad * k_pad * 2);
+    uint16_t *xp = (uint16_t *)carve(&p, np * m_pad * k_pad * 2);
     float *inv = (float *)carve(&p, m_pad * 4);
-    TSC_LAUNCH((unsigned)m_pad, 256, 0, c->stream, k_mma_split_x)(xh, xl, inv, x, x_stride / 4, m, k, k_pad);
+    if (bf) TSC_LAUNCH((unsigned)m_pad, 256, 0, c->stream, k_mma_split_x<true>)(xp, m_pad * k_pad, inv, x, x_stride / 4, m, k, k_pad);
+    else TSC_LAUNCH((unsigned)m_pad, 256, 0, c->stream, k_mma_split_x<false>)(xp, m_pad * k_pad, inv, x, x_stride / 4, m, k, k_pad);
     float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
-    mmf_args a = {xh, xl, inv, (const __half *)w, w_stride / 2, y, y_stride / 4, m, n, k, k_pad, part, kps};
+    mmf_args a = {xp, m_pad * k_pad, inv, (const uint16_t *)w, w_stride / 2, y, y_stride / 4, m, n, k, k_pad, part, kps};
     if (!direct) {
-        __half *wp = (__half *)carve(&p, n_pad * k_pad * 2);
+        uint16_t *wp = (uint16_t *)carve(&p, n_pad * k_pad * 2);
         TSC_LAUNCH((unsigned)tsc_cdiv(n_pad * k_pad, 256), 256, 0, c->stream, k_mma_pad_w)(wp, (const uint8_t *)w, w_stride, n, k, n_pad,
                                                                                     k_pad);
         a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
     }
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    /* W as the mma's A operand (k_mma_f16<false>) by default: 4-7% faster than X as A on an H200
-     * (163 vs 152 TFLOP/s at 4096x4096x512); TSC_MMA_F16=xa picks the other for comparison. */
+    /* W as the mma's A operand (k_mma_fx<false, ...>) by default: 4-7% faster than X as A on an
+     * H200 (163 vs 152 TFLOP/s at 4096x4096x512, F16); TSC_MMA_F16=xa picks the other for comparison. */
     const char *fv = getenv("TSC_MMA_F16");
-    if (fv == NULL || strcmp(fv, "xa") != 0) {
-        cudaFuncSetAttribute(k_mma_f16<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_f16<false>)(a);
+    const bool xa = fv != NULL && strcmp(fv, "xa") == 0;
+    if (!bf) {
+        if (xa) launch_fx<true, false, 3>(c, grid, a);
+        else launch_fx<false, false, 3>(c, grid, a);
+    } else if (stages == 3) {
+        if (xa) launch_fx<true, true, 3>(c, grid, a);
+        else launch_fx<false, true, 3>(c, grid, a);
     } else {
-        cudaFuncSetAttribute(k_mma_f16<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_f16<true>)(a);
+        if (xa) launch_fx<true, true, 2>(c, grid, a);
+        else launch_fx<false, true, 2>(c, grid, a);
     }
     if (splits > 1)
         TSC_LAUNCH((unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream, k_mma_reduce)(y, y_stride / 4, part, splits, m, n);
@@ -926,7 +1004,8 @@ int32_t tsc_matmul_mma(struct tsc_context *c, float *y, int64_t y_stride, const 
     if (m < TSC_MMA_MIN_M) return TSC_NOT_HANDLED;
     if (tsc_cdiv(m, MMA_BM) > 65535 || tsc_cdiv(n, MMA_BN) > 0x7fffffffLL || k > 0x7fffffffLL / 4) return TSC_NOT_HANDLED;
     if (w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0) return mma_quant(c, y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
-    if (w_type == TS_TYPE_F16) return mma_f16(c, y, y_stride, w, w_stride, x, x_stride, n, k, m);
+    if (w_type == TS_TYPE_F16 || w_type == TS_TYPE_BF16)
+        return mma_float(c, w_type == TS_TYPE_BF16, y, y_stride, w, w_stride, x, x_stride, n, k, m);
     return TSC_NOT_HANDLED;
 }
 

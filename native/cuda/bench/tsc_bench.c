@@ -11,7 +11,7 @@
  * rows, TSC_MATVEC_BLOCKS=4 and 2, and with two rows per warp, TSC_MATVEC_ROWS=2), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2; also
  * recorded and run as one CUDA graph per step, and the host's share of each way),
- * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16 at M=512/2048 in TFLOP/s
+ * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16/BF16 at M=512/2048 in TFLOP/s
  * and % of the H100 SXM dense int8/f16 peaks; M around its threshold), attention at the
  * CLIP ViT-L/14 and SD 1.5 (512x512, CFG batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops),
  * conv2d at SD UNet/VAE and ViT-L/14 patchify shapes in TFLOP/s, group_norm/layer_norm in
@@ -87,7 +87,7 @@ static int64_t block_bytes(int32_t type, int64_t *qk) {
 }
 
 /* Weights of `rows` rows of k: random quants, every half-precision block scale set to 2^-10
- * (half 0x1400) so sums stay finite; F16 of magnitude < 1. */
+ * (half 0x1400) so sums stay finite; F16 of magnitude < 1, BF16 < 2^-8. */
 static void *rand_weights(int32_t type, int64_t rows, int64_t k, uint64_t seed) {
     int64_t qk;
     const int64_t bs = block_bytes(type, &qk);
@@ -105,7 +105,7 @@ static void *rand_weights(int32_t type, int64_t rows, int64_t k, uint64_t seed) 
             h[b * bs + h1] = 0x00, h[b * bs + h1 + 1] = 0x14;
         }
     else
-        for (int64_t i = 0; i < rows * k; i++) h[2 * i + 1] &= 0x3b; /* F16 of magnitude < 1 */
+        for (int64_t i = 0; i < rows * k; i++) h[2 * i + 1] &= 0x3b; /* F16 of magnitude < 1, BF16 < 2^-8 */
     void *d = dalloc(bytes);
     if (tsc_upload(ctx, d, h, bytes) != TS_OK) die("upload");
     free(h);
@@ -184,7 +184,12 @@ static int64_t row_bytes(int32_t type, int64_t k) {
 }
 
 static const char *tname(int32_t t) {
-    return t == TS_TYPE_Q8_0 ? "q8_0" : t == TS_TYPE_Q4_0 ? "q4_0" : t == TS_TYPE_Q4_K ? "q4_K" : t == TS_TYPE_Q6_K ? "q6_K" : "f16";
+    return t == TS_TYPE_Q8_0   ? "q8_0"
+           : t == TS_TYPE_Q4_0 ? "q4_0"
+           : t == TS_TYPE_Q4_K ? "q4_K"
+           : t == TS_TYPE_Q6_K ? "q6_K"
+           : t == TS_TYPE_BF16 ? "bf16"
+                               : "f16";
 }
 
 /* " [blocks/SM B]" while TSC_MATVEC_BLOCKS is set (resident warps taking several rows). */
@@ -377,20 +382,21 @@ static void bench_attention_kv(const char *what, int64_t heads, int64_t kv_heads
 
 /* ---- tensor-core batched matmul (tsc_matmul_mma.cu) ------------------------------------ */
 
-/* H100 SXM dense tensor peaks: int8 1979 TOPS, f16 989 TFLOP/s (what the % compare with). */
+/* H100 SXM dense tensor peaks: int8 1979 TOPS, f16 and bf16 989 TFLOP/s (what the % compare with). */
 #define MMA_PEAK_INT8 1979.0
 #define MMA_PEAK_F16 989.0
 
 static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
     mm_arg a = {dalloc(m * n * 4), rand_weights(type, n, k, 21), type, row_bytes(type, k), rand_floats(m * k, 23), n, k, m, {0}, 0, 0};
     const double s = time_it(do_mm, &a), flops = 2.0 * n * k * m;
-    const double peak = type == TS_TYPE_F16 ? MMA_PEAK_F16 : MMA_PEAK_INT8;
+    const int flt = type == TS_TYPE_F16 || type == TS_TYPE_BF16;
+    const double peak = flt ? MMA_PEAK_F16 : MMA_PEAK_INT8;
     char name[128];
     const char *v = getenv("TSC_MMA_QUANT");
     char kern[32] = "";
     const char *fv = getenv("TSC_MMA_F16");
     if (m < 16) snprintf(kern, sizeof kern, " [plain]"); /* below tsc_matmul_mma.cu's TSC_MMA_MIN_M */
-    else if (type != TS_TYPE_F16) snprintf(kern, sizeof kern, " [%s]", v ? v : "default");
+    else if (!flt) snprintf(kern, sizeof kern, " [%s]", v ? v : "default");
     else snprintf(kern, sizeof kern, " [%s]", fv ? fv : "wa");
     snprintf(name, sizeof name, "%s%s n=%lld k=%lld m=%lld: %.1f%% of %.0f T", tname(type), kern, (long long)n, (long long)k,
              (long long)m, 100.0 * flops / s / 1e12 / peak, peak);
@@ -399,11 +405,11 @@ static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
 }
 
 static void bench_mma_all(void) {
-    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_F16};
+    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_F16, TS_TYPE_BF16};
     static const int64_t shapes[][3] = {{4096, 4096, 512}, {14336, 4096, 512}, {4096, 14336, 512}, {14336, 4096, 2048},
                                         {4096, 14336, 2048}};
     setenv("TSC_MMA_QUANT", "int8", 1);
-    for (int t = 0; t < 3; t++)
+    for (int t = 0; t < 4; t++)
         for (int i = 0; i < (quick ? 1 : 5); i++) bench_mma(types[t], shapes[i][0], shapes[i][1], shapes[i][2]);
     /* The other kernels for quantized weights (TSC_MMA_QUANT: f16 mma on the same integers;
      * W unpacked in shared memory, int8 / f16 mma), on three of the shapes. */
@@ -415,13 +421,16 @@ static void bench_mma_all(void) {
             for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(types[t], shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
     }
     unsetenv("TSC_MMA_QUANT");
-    setenv("TSC_MMA_F16", "xa", 1); /* F16 with X as the mma's A operand (the other kernel) */
-    for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(TS_TYPE_F16, shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
+    setenv("TSC_MMA_F16", "xa", 1); /* F16/BF16 with X as the mma's A operand (the other order) */
+    for (int t = 2; t < 4; t++)
+        for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(types[t], shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
     unsetenv("TSC_MMA_F16");
     /* Around the threshold (m 15: the plain kernels; 16 and up: tensor cores). */
     static const int64_t ms[] = {15, 16, 32, 64, 128};
-    for (int t = 0; t < 3; t += 2)
+    for (int t = 0; t < 4; t += 2)
         for (int i = 0; i < 5; i++) bench_mma(types[t], 4096, 4096, ms[i]);
+    bench_mma(TS_TYPE_BF16, 4096, 4096, 15);
+    bench_mma(TS_TYPE_BF16, 4096, 4096, 16);
 }
 
 static void bench_attention(const char *what, int64_t heads, int64_t lq, int64_t lk, int64_t d) {

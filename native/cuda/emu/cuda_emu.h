@@ -397,7 +397,7 @@ static inline void emu_ldmatrix_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, ui
     r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
 }
 
-/* mma.sync m16n8k32 s8 and m16n8k16 f16 (row.col), from their PTX fragment layouts; g =
+/* mma.sync m16n8k32 s8 and m16n8k16 f16/bf16 (row.col), from their PTX fragment layouts; g =
  * lane / 4, t = lane % 4. s8: A regs 0/1/2/3 hold rows g / g+8 / g / g+8, the bytes of
  * columns 4t.. (regs 2, 3: 16 + 4t..); B regs 0/1 hold k = 4t.. / 16 + 4t.. of column g.
  * f16: A regs hold (row, columns 2t, 2t+1) for rows g, g+8, g, g+8 at column offsets 0, 0,
@@ -433,8 +433,10 @@ static inline void emu_mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b, 
     emu_warp_sync();
     memcpy(d, out, 16);
 }
-/* d = a·b + c (c NULL: zeros); the exact products summed in double, rounded once. */
-static inline void emu_mma_f16(float *d, const uint32_t *a, const uint32_t *b, const float *c) {
+/* d = a·b + c (c NULL: zeros); the exact products summed in double, rounded once. bf: the
+ * elements are bf16 (the bf16 mma: the same fragment layouts). */
+static inline float emu_elem16(uint16_t e, bool bf) { return bf ? __uint_as_float((uint32_t)e << 16) : tsc_emu_h2f(e); }
+static inline void emu_mma_f16(float *d, const uint32_t *a, const uint32_t *b, const float *c, bool bf = false) {
     emu_mma_x &w = emu_mma_post(a, b);
     const int g = emu_lane() / 4, t = emu_lane() % 4;
     float out[4];
@@ -444,7 +446,7 @@ static inline void emu_mma_f16(float *d, const uint32_t *a, const uint32_t *b, c
         for (int k = 0; k < 16; k++) {
             const uint32_t ra = w.a[(row % 8) * 4 + (k % 8) / 2][(row >= 8) + 2 * (k >= 8)];
             const uint32_t rb = w.b[col * 4 + (k % 8) / 2][k >= 8];
-            s += (double)tsc_emu_h2f((uint16_t)(ra >> (16 * (k % 2)))) * tsc_emu_h2f((uint16_t)(rb >> (16 * (k % 2))));
+            s += (double)emu_elem16((uint16_t)(ra >> (16 * (k % 2))), bf) * emu_elem16((uint16_t)(rb >> (16 * (k % 2))), bf);
         }
         out[e] = (float)s;
     }

@@ -1,8 +1,9 @@
 /*
  * mma_emu.cpp — runs tsc_matmul_mma.cu's kernels (the tensor-core batched matmul) on the CPU
  * (cuda_emu.h): Q8_0 and Q4_0 weights through each of the four quantized kernels (int8 and
- * f16 mma, W unpacked by a pass or in shared memory) and F16 weights through both f16
- * kernels (W or X as the mma's A; in place or padded), whole and split over k, with m, n and
+ * f16 mma, W unpacked by a pass or in shared memory) and F16 and BF16 weights through the
+ * float GEMM (W or X as the mma's A; in place or padded; bf16 with 3 stages and with the 2 of
+ * GPUs with less shared memory), whole and split over k, with m, n and
  * k that leave every tile partial. ctest runs it (label cuda; about 9 s); by hand:
  *
  *   cmake --build BUILD --target mma_emu && BUILD/native/cuda/mma_emu
@@ -16,7 +17,7 @@
  *    round trip of X, within test_cuda_mma's bound (nb + 2)·2^-23·Σ|w·x̂|; and the four
  *    kernels must give the same bits (the same integer block sums added in the same order),
  *    split runs within the bound;
- *  - F16 weights: against Σ w·x in double over the exact x, within 1e-5·Σ|w·x| + 1e-30;
+ *  - F16/BF16 weights: against Σ w·x in double over the exact x, within 1e-5·Σ|w·x| + 1e-30;
  *  - Y's padding stays untouched. Each case prints a fingerprint of its output bits.
  */
 #include "cuda_emu.h"
@@ -133,76 +134,111 @@ static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad) {
     }
 }
 
-/* tsc_matmul_mma's F16 path after validation (mma_f16), on host memory; xa: X as the mma's A. */
-static void run_f16(bool xa, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs, int64_t n, int64_t k, int64_t m,
-                    int want_splits) {
+/* tsc_matmul_mma's F16/BF16 path after validation (mma_float), on host memory; xa: X as the
+ * mma's A; stages: 3, or 2 (bf16 on a GPU with less shared memory). */
+static void run_fx(bool bf, bool xa, int stages, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs, int64_t n,
+                   int64_t k, int64_t m, int want_splits) {
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN, k_pad = tsc_cdiv(k, 64) * 64;
     const bool direct = (uintptr_t)w % 16 == 0 && ws % 16 == 0 && k % 8 == 0;
+    const int np = fparts(bf);
     int kps;
     const int splits = split_plan(k_pad / 64, want_splits, &kps);
-    std::vector<char> bxh, bxl, binv, bwp, bpart;
-    __half *xh = align16<__half>(bxh, m_pad * k_pad * 2), *xl = align16<__half>(bxl, m_pad * k_pad * 2);
+    std::vector<char> bxp, binv, bwp, bpart;
+    uint16_t *xp = align16<uint16_t>(bxp, np * m_pad * k_pad * 2);
     float *inv = align16<float>(binv, m_pad * 4);
     float *part = splits > 1 ? align16<float>(bpart, splits * m * n * 4) : NULL;
-    launch(dim3((unsigned)m_pad), dim3(256), 0, [&] { k_mma_split_x(xh, xl, inv, x, xs / 4, m, k, k_pad); });
-    mmf_args a = {xh, xl, inv, (const __half *)w, ws / 2, y, ys / 4, m, n, k, k_pad, part, kps};
-    g_ranges = {{(const char *)xh, (const char *)(xh + m_pad * k_pad)}, {(const char *)xl, (const char *)(xl + m_pad * k_pad)},
-                {(const char *)w, (const char *)w + n * ws}};
+    if (bf) launch(dim3((unsigned)m_pad), dim3(256), 0, [&] { k_mma_split_x<true>(xp, m_pad * k_pad, inv, x, xs / 4, m, k, k_pad); });
+    else launch(dim3((unsigned)m_pad), dim3(256), 0, [&] { k_mma_split_x<false>(xp, m_pad * k_pad, inv, x, xs / 4, m, k, k_pad); });
+    mmf_args a = {xp, m_pad * k_pad, inv, (const uint16_t *)w, ws / 2, y, ys / 4, m, n, k, k_pad, part, kps};
+    g_ranges = {{(const char *)xp, (const char *)(xp + np * m_pad * k_pad)}, {(const char *)w, (const char *)w + n * ws}};
     if (!direct) {
-        __half *wp = align16<__half>(bwp, n_pad * k_pad * 2);
+        uint16_t *wp = align16<uint16_t>(bwp, n_pad * k_pad * 2);
         launch(dim3((unsigned)tsc_cdiv(n_pad * k_pad, 256)), dim3(256), 0, [&] { k_mma_pad_w(wp, w, ws, n, k, n_pad, k_pad); });
         a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
         g_ranges.push_back({(const char *)wp, (const char *)(wp + n_pad * k_pad)});
     }
     const dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    const size_t smem = (size_t)MMA_FSTAGES * MMA_FSTAGE;
-    if (xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_f16<true>(a); });
-    else launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_f16<false>(a); });
+    const size_t smem = (size_t)stages * fstage(bf);
+    if (!bf && xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<true, false, 3>(a); });
+    else if (!bf) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<false, false, 3>(a); });
+    else if (stages == 3 && xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<true, true, 3>(a); });
+    else if (stages == 3) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<false, true, 3>(a); });
+    else if (xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<true, true, 2>(a); });
+    else launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<false, true, 2>(a); });
     if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
 }
 
-static void check_f16(int64_t n, int64_t k, int64_t m, int64_t wpad) {
+/* F16 (bf false) or BF16 weights: every operand order and stage count against Σ w·x in double. */
+static void check_fx(bool bf, int64_t n, int64_t k, int64_t m, int64_t wpad) {
     const int64_t ws = 2 * k + wpad, xs = 4 * k + 16, ys = 4 * n + 32;
     std::vector<char> wbuf, xbuf;
     uint8_t *w = align16<uint8_t>(wbuf, n * ws + 64);
     std::vector<float> wdq(n * k);
     for (int64_t r = 0; r < n; r++)
         for (int64_t i = 0; i < k; i++) {
-            const uint16_t hb = tsc_emu_f2h(0.5f * randn());
+            const float v = 0.5f * randn();
+            const uint16_t hb = bf ? __bfloat16_as_ushort(__float2bfloat16_rn(v)) : tsc_emu_f2h(v);
             memcpy(w + r * ws + 2 * i, &hb, 2);
-            wdq[r * k + i] = tsc_emu_h2f(hb);
+            wdq[r * k + i] = bf ? __uint_as_float((uint32_t)hb << 16) : tsc_emu_h2f(hb);
         }
     float *x = align16<float>(xbuf, m * xs);
     static const float sc[4] = {1e-12f, 3e5f, 1.0f, 7e-3f}; /* rows far apart: the per-row scaling must follow */
     for (int64_t j = 0; j < m; j++)
         for (int64_t i = 0; i < xs / 4; i++) x[j * xs / 4 + i] = randn() * sc[j % 4];
-    for (int splits : {1, 2}) {
-        for (bool xa : {false, true}) {
-            std::vector<float> y(m * ys / 4, 1234.5f);
-            run_f16(xa, y.data(), ys, w, ws, x, xs, n, k, m, splits);
-            int64_t bad = 0, untouched = 0;
-            double worst = 0;
-            for (int64_t j = 0; j < m; j++) {
-                for (int64_t r = 0; r < n; r++) {
-                    double ref = 0, mag = 0;
-                    for (int64_t i = 0; i < k; i++) {
-                        const double p = (double)wdq[r * k + i] * x[j * xs / 4 + i];
-                        ref += p, mag += fabs(p);
+    for (int splits : {1, 2})
+        for (int stages : {3, 2}) {
+            if (!bf && stages == 2) continue; /* f16 always has its 3 stages (144 KB) */
+            for (bool xa : {false, true}) {
+                std::vector<float> y(m * ys / 4, 1234.5f);
+                run_fx(bf, xa, stages, y.data(), ys, w, ws, x, xs, n, k, m, splits);
+                int64_t bad = 0, untouched = 0;
+                double worst = 0;
+                for (int64_t j = 0; j < m; j++) {
+                    for (int64_t r = 0; r < n; r++) {
+                        double ref = 0, mag = 0;
+                        for (int64_t i = 0; i < k; i++) {
+                            const double p = (double)wdq[r * k + i] * x[j * xs / 4 + i];
+                            ref += p, mag += fabs(p);
+                        }
+                        const double tol = 1e-5 * mag + 1e-30, err = fabs(y[j * ys / 4 + r] - ref);
+                        worst = std::max(worst, err / tol);
+                        bad += !(err <= tol);
                     }
-                    const double tol = 1e-5 * mag + 1e-30, err = fabs(y[j * ys / 4 + r] - ref);
-                    worst = std::max(worst, err / tol);
-                    bad += !(err <= tol);
+                    for (int64_t r = n; r < ys / 4; r++) untouched += y[j * ys / 4 + r] != 1234.5f;
                 }
-                for (int64_t r = n; r < ys / 4; r++) untouched += y[j * ys / 4 + r] != 1234.5f;
+                const bool ok = bad == 0 && untouched == 0;
+                failures += !ok;
+                printf("%s %-5s %-6s n=%lld k=%lld m=%lld ws=%lld splits %d stages %d: %lld wrong, %lld padding written (worst %.3f of the "
+                       "bound; y bits %08x)\n",
+                       ok ? "ok  " : "FAIL", bf ? "bf16" : "f16", xa ? "xa" : "wa", (long long)n, (long long)k, (long long)m, (long long)ws,
+                       splits, stages, (long long)bad, (long long)untouched, worst, fnv1a(y.data(), y.size() * 4));
             }
-            const bool ok = bad == 0 && untouched == 0;
-            failures += !ok;
-            printf("%s f16   %-6s n=%lld k=%lld m=%lld ws=%lld splits %d: %lld wrong, %lld padding written (worst %.3f of the bound; y bits "
-                   "%08x)\n",
-                   ok ? "ok  " : "FAIL", xa ? "xa" : "wa", (long long)n, (long long)k, (long long)m, (long long)ws, splits, (long long)bad,
-                   (long long)untouched, worst, fnv1a(y.data(), y.size() * 4));
         }
+}
+
+/* BF16 W rows of one 1.0 each (row r picks x column (3r + 1) % k): the three bf16 parts of x
+ * hold all 24 bits, so y must be x exactly, bit for bit (two parts keep 16: they fail). */
+static void check_bf16_exact(int64_t n, int64_t k, int64_t m) {
+    const int64_t ws = 2 * k, xs = 4 * k, ys = 4 * n;
+    std::vector<char> wbuf, xbuf;
+    uint8_t *w = align16<uint8_t>(wbuf, n * ws + 64);
+    memset(w, 0, (size_t)(n * ws));
+    for (int64_t r = 0; r < n; r++) {
+        const uint16_t one = 0x3f80;
+        memcpy(w + r * ws + 2 * ((3 * r + 1) % k), &one, 2);
     }
+    float *x = align16<float>(xbuf, m * xs);
+    for (int64_t i = 0; i < m * k; i++) x[i] = randn() * (i % 3 ? 1.0f : 1e-20f);
+    int64_t bad = 0;
+    for (bool xa : {false, true}) {
+        std::vector<float> y(m * n);
+        run_fx(true, xa, 3, y.data(), ys, w, ws, x, xs, n, k, m, 1);
+        for (int64_t j = 0; j < m; j++)
+            for (int64_t r = 0; r < n; r++) bad += memcmp(&y[j * n + r], &x[j * k + (3 * r + 1) % k], 4) != 0;
+    }
+    failures += bad != 0;
+    printf("%s bf16  one-hot rows n=%lld k=%lld m=%lld: %lld outputs not x's bits\n", bad ? "FAIL" : "ok  ", (long long)n, (long long)k,
+           (long long)m, (long long)bad);
 }
 
 int main() {
@@ -217,9 +253,12 @@ int main() {
     check_quant<TS_TYPE_Q4_0>(136, 320, 130, 6);
     check_quant<TS_TYPE_Q8_0>(40, 512, 17, 0);
     check_quant<TS_TYPE_Q4_0>(40, 512, 17, 4);
-    check_f16(136, 200, 130, 0); /* k % 8 == 0, rows 400 bytes: padded copy (not 16-byte rows) */
-    check_f16(130, 256, 20, 0);  /* 16-byte rows: W in place */
-    check_f16(40, 84, 17, 2);
+    for (bool bf : {false, true}) {
+        check_fx(bf, 136, 200, 130, 0); /* k % 8 == 0, rows 400 bytes: padded copy (not 16-byte rows) */
+        check_fx(bf, 130, 256, 20, 0);  /* 16-byte rows: W in place */
+        check_fx(bf, 40, 84, 17, 2);
+    }
+    check_bf16_exact(130, 192, 20);
     printf("%lld failures\n", (long long)failures);
     return failures ? 1 : 0;
 }

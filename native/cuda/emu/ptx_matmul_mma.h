@@ -22,5 +22,11 @@ static void mma_f16(float *acc, const uint32_t *a, const uint32_t *b) {
     emu_mma_f16(acc, a, b, c);
 }
 static void mma_f16_z(float *d, const uint32_t *a, const uint32_t *b) { emu_mma_f16(d, a, b, NULL); }
+static void mma_bf16(float *acc, const uint32_t *a, const uint32_t *b) {
+    float c[4];
+    memcpy(c, acc, 16);
+    emu_mma_f16(acc, a, b, c, true);
+}
+static void mma_bf16_z(float *d, const uint32_t *a, const uint32_t *b) { emu_mma_f16(d, a, b, NULL, true); }
 
 #endif /* TSC_EMU_PTX_MATMUL_MMA_H */
