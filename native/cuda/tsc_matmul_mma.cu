@@ -2,27 +2,35 @@
  * tsc_matmul_mma.cu — batched matmul Y[m][n] = Σ_k W[n][k]·X[m][k] on tensor cores
  * (mma.sync: sm_80 and sm_90; no wgmma, the library is built for sm_90, not sm_90a).
  *
- * Quantized weights (Q8_0, Q4_0), m >= TSC_MMA_MIN_M:
+ * Block-type weights (every GGUF type the CPU reads), m >= TSC_MMA_MIN_M:
  *  1. X is quantized to Q8_0 with the CPU's arithmetic (max-abs/127, round half away from
- *     zero, scale rounded through half), W's blocks are unpacked to int8 (Q4_0: q - 8), both
- *     into zero-padded scratch: int8 rows of k_pad bytes and one float scale per block.
- *     GGUF blocks are only 2-byte aligned (18/34 bytes); the unpacked rows are 16-byte
- *     aligned, so the GEMM streams both operands with cp.async and reads them with ldmatrix.
+ *     zero, scale rounded through half), W's 32-groups are unpacked to int8 levels u = q - off
+ *     (tsc_quant.cuh's decoding), both into zero-padded scratch: int8 rows of k_pad bytes and
+ *     per block a record of floats: W's scale s_h = D·scl_h per half (one per block where the
+ *     halves share it) and, for the types with a min (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K), m_h =
+ *     M·mi_h, so w = s_h·u + m_h exactly; X's d and, for those, d·Σq of each half or block.
+ *     GGUF blocks are only 2-byte aligned; the unpacked rows are 16-byte aligned, so the GEMM
+ *     streams both operands with cp.async and reads them with ldmatrix.
  *  2. A 128x128 CTA tile, 4 x 32-blocks (128 bytes of k) per pipeline stage, 4 stages of
- *     cp.async. Each 32-block is one mma.sync m16n8k32 s8·s8 -> s32 per 16x8 piece, whose
- *     integer sums are scaled by d_x and d_w in float and added to F32 accumulators — the
- *     CPU's integer block dots; the float products (d_w·(d_x·s), the CPU's (d_w·d_x)·s) and
- *     the order of the float sums differ, each a rounding of the F32 result's size.
+ *     cp.async (3 for Q2_K where 4 of its stages do not fit, sm_80). Each 32-block is one
+ *     mma.sync m16n8k32 s8·s8 -> s32 per 16x8 piece (two m16n8k16, one per half, for Q2_K,
+ *     Q3_K, Q6_K, whose halves have their own scales), whose integer sums are scaled in
+ *     float and added to F32 accumulators: s_h·(d_x·S_h) (+ m_h·(d_x·Σ_h q_x)). For Q8_0, Q4_0
+ *     and Q5_0 those are the CPU's integer block dots (the float products, d_w·(d_x·s) against
+ *     the CPU's (d_w·d_x)·s, and the order of the float sums differ, each a rounding of the
+ *     F32 result's size); the CPU pairs the others with Q8_1 or Q8_K activations, so there
+ *     the results differ by the activations' rounding as well (as the dp4a kernels' do).
  *     The mma's C operand is the bit pattern of 1.5·2^23, so D = 1.5·2^23 + s read as a
  *     float is exact, and one FFMA with -1.5·2^23·d_x (exact) gives d_x·s rounded once (no
  *     quarter-rate I2F, no separate FADD).
- *     The per-block scaling (2 FFMA per output per block) runs on the FP32 pipe: 8 FP
- *     instructions per mma, which bounds this kernel near 1/2 of the int8 tensor rate (one
- *     warp instruction per clock per SM quarter; the mma needs 4 clocks there). Any kernel
+ *     The per-block scaling (2 FFMA per output per block, 3 with a min, 4 to 6 for the
+ *     halves) runs on the FP32 pipe: 8 FP instructions per mma, which bounds this kernel
+ *     near 1/2 of the int8 tensor rate (one warp instruction per clock per SM quarter; the
+ *     mma needs 4 clocks there), 1/3 with a min, 1/4 to 1/6 for the halves. Any kernel
  *     for these formats has that bound: the int8 tensor rate is 32 multiply-adds for each
  *     FP32 one, a 32-block's output has 32 multiply-adds, and each block has its own scales
  *     in W and in X, to be applied in float before the next block's sum is added.
- *  Other kernels for the same product, picked with TSC_MMA_QUANT (tested, benchmarked):
+ *  Other kernels for Q8_0 and Q4_0, picked with TSC_MMA_QUANT (tested, benchmarked):
  *  "f16" runs the same integers on the f16 mma (exact: products and 32-term sums are
  *  integers below 2^24) at half the tensor rate, with the same bits; "raw" / "rawf16" unpack W in shared memory inside the GEMM instead of a
  *  pass over all of W (1 byte per weight less written and read).
@@ -53,6 +61,7 @@
 #if !defined(TSC_EMU) || defined(TSC_EMU_LIBRARY)
 #include "tsc_internal.cuh"
 #endif
+#include "tsc_quant.cuh" /* the GGUF groups' decoding, shared with tsc_matmul.cu */
 
 #define TSC_MMA_MIN_M 16 /* below: the plain kernels (few rows, bandwidth-bound) */
 #define MMA_BM 128       /* X rows (m) per CTA */
@@ -60,8 +69,6 @@
 #define MMA_ROWB 128     /* bytes of one tile row per stage: 4 int8 blocks or 64 halves */
 #define MMA_THREADS 256  /* 8 warps: 2 (m) x 4 (n), warp tile 64 x 32 */
 #define MMA_QSTAGES 4
-/* Stage bytes: X and W int8 tiles + 4 scales per row of each. */
-#define MMA_QSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 16 + MMA_BN * 16)
 #define MMA_MAGIC 0x4B400000 /* 1.5·2^23: int32 s added to it is the float 12582912 + s */
 
 /* ---- PTX wrappers --------------------------------------------------------------------- */
@@ -94,6 +101,14 @@ static __device__ __forceinline__ void mma_s8(int32_t *d, const uint32_t *a, con
                  "{%10, %10, %10, %10};\n"
                  : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(MMA_MAGIC));
+}
+
+/* d = a·b + MAGIC (int8 16x16 · 16x8): half of m16n8k32, whose A regs 0, 1 and B reg 0 hold
+ * k 0-15 (regs 2, 3 and 1: k 16-31), so a k32 fragment's halves feed two of these. */
+static __device__ __forceinline__ void mma_s8_k16(int32_t *d, uint32_t a0, uint32_t a1, uint32_t b0) {
+    asm("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, {%7, %7, %7, %7};\n"
+        : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+        : "r"(a0), "r"(a1), "r"(b0), "r"(MMA_MAGIC));
 }
 
 /* acc += a·b (f16 16x16 · 16x8, F32 accumulators). */
@@ -172,32 +187,47 @@ static __device__ __forceinline__ int4 halves_chunk(const uint32_t *q, int c) {
                      (int)halves2(q[2 * c + 1], 1));
 }
 
-/* One GGUF block at h (2-byte aligned): Q8_0, or Q4_0 as the int8 q - 8 -> 8 words of quants
- * (element 4i + b in byte b of word i); returns its scale. */
+/* How a weight type's 32-groups enter the int8 GEMM (w = s_h·u + m_h for element i of half h,
+ * u the int8 level after its offset): H, the halves have their own scales (two k16 mma per
+ * block instead of one k32); MN, a min term m_h·Σ_h x. SW floats per W block {s0[, s1][, m0[,
+ * m1]]}; SX floats per X block: its scale d and, with MN, d·Σq over each half (H) or the
+ * block. */
+template <int H, int MN>
+struct mmq_fmt {
+    static constexpr int SW = (H + 1) * (MN + 1), SX = 1 + MN * (H + 1);
+};
+
+/* Group g of the GGUF row at row (any block type; tsc_quant.cuh's decoding) as 8 words of
+ * int8 levels u = q - off (element 4i + b in byte b of word i) and its SW floats: D·scl_h and
+ * M·mi_h, exact (an f16 times an integer of at most 8 bits). */
 template <int WT>
-static __device__ __forceinline__ float unpack_block(const uint16_t *h, uint32_t *q) {
-    if (WT == TS_TYPE_Q8_0) {
+static __device__ __forceinline__ void decode_group(wptr row, uint32_t g, uint32_t *u, float *sc) {
+    typedef qtype<WT> Q;
+    qraw r;
+    qload<WT>(row, g, r);
+    qgroup o;
+    qfinish<WT>(r, o);
+    /* levels 0..63, off <= 32: q + 128 - off stays within its byte, and ^ 0x80 makes it the
+     * int8 q - off, four bytes at once */
+    constexpr uint32_t add = (uint32_t)(128 - Q::off) * 0x01010101u;
 #pragma unroll
-        for (int j = 0; j < 8; j++) q[j] = (uint32_t)h[1 + 2 * j] | ((uint32_t)h[2 + 2 * j] << 16);
-    } else {
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const uint32_t v = (uint32_t)h[1 + 2 * j] | ((uint32_t)h[2 + 2 * j] << 16);
-            /* byte t holds element t (low nibble) and t + 16 (high); (q + 120) ^ 128 is the
-             * int8 q - 8 for q in 0..15, four bytes at once without carries between them */
-            q[j] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-            q[j + 4] = (((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-        }
+    for (int i = 0; i < 8; i++) u[i] = Q::off ? (o.q[i] + add) ^ 0x80808080u : o.q[i];
+    int e = 0;
+    sc[e++] = o.D * (float)o.scl0;
+    if (Q::halves) sc[e++] = o.D * (float)o.scl1;
+    if (Q::has_min) {
+        sc[e++] = o.M * (float)o.mi0;
+        if (Q::halves) sc[e++] = o.M * (float)o.mi1;
     }
-    return tsc_h2f(h[0]);
 }
 
-/* X row r, block b -> xq[r][32b..], xd[r][b]: the CPU's ts_q8_block (d rounded through
- * half), rows >= m and blocks >= nb zeros. 8 lanes per block, 4 floats each, so a warp
- * reads 512 contiguous bytes; the max is combined in element order with the CPU's NaN
- * behaviour (amax = amax > a ? amax : a: a NaN is replaced by the next element, so a
- * segment that holds a NaN decides alone; one without takes over from an earlier NaN). */
-template <typename QT>
+/* X row r, block b -> xq[r][32b..], xd[r][b][SX]: the CPU's ts_q8_block (d rounded through
+ * half), rows >= m and blocks >= nb zeros; SX 2: d·Σq, 3: d·Σq of each half (exact: 11 bits
+ * times at most 12). 8 lanes per block, 4 floats each, so a warp reads 512 contiguous bytes;
+ * the max is combined in element order with the CPU's NaN behaviour (amax = amax > a ? amax
+ * : a: a NaN is replaced by the next element, so a segment that holds a NaN decides alone;
+ * one without takes over from an earlier NaN). */
+template <typename QT, int SX>
 __global__ void k_mma_quantize_x(QT *xq, float *xd, const float *x, int64_t xs_f, int64_t m, int64_t nb, int64_t m_pad,
                                  int64_t nb_pad) {
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, g = i >> 3;
@@ -241,7 +271,17 @@ __global__ void k_mma_quantize_x(QT *xq, float *xd, const float *x, int64_t xs_f
     } else {
         *(uint2 *)o = make_uint2(halves2(w, 0), halves2(w, 1));
     }
-    if (sub == 0) xd[g] = live ? tsc_h2f(tsc_f2h(d)) : 0.0f;
+    const float dh = live ? tsc_h2f(tsc_f2h(d)) : 0.0f;
+    if constexpr (SX > 1) {
+        int qs = 0; /* Σ of this lane's 4 quants, then of its half (lanes 0-3, 4-7), then the block's */
+#pragma unroll
+        for (int e = 0; e < 4; e++) qs += (int)(int8_t)(w >> (8 * e));
+        qs += __shfl_xor_sync(0xffffffffu, qs, 1);
+        qs += __shfl_xor_sync(0xffffffffu, qs, 2);
+        if (SX == 2) qs += __shfl_xor_sync(0xffffffffu, qs, 4);
+        if (sub == 0 || (SX == 3 && sub == 4)) xd[g * SX + 1 + (sub >> 2)] = dh * (float)qs;
+    }
+    if (sub == 0) xd[g * SX] = dh;
 }
 
 /* The 32 int8 quants q (as 8 words) at o: int8 bytes, or halves (exact small integers). */
@@ -257,18 +297,21 @@ static __device__ __forceinline__ void store_quants(QT *o, const uint32_t *q) {
     }
 }
 
-/* W row r, block b (GGUF Q8_0/Q4_0, 2-byte aligned) -> wq[r][32b..] int8, wd[r][b]. */
+/* W row r, group b (any GGUF block type, rows 2-byte aligned) -> wq[r][32b..] int8 levels,
+ * wd[r][b][SW] its scales (and mins); rows >= n and groups >= nb zeros. */
 template <int WT, typename QT>
 __global__ void k_mma_unpack_w(QT *wq, float *wd, const uint8_t *w, int64_t w_stride, int64_t n, int64_t nb, int64_t n_pad,
                                int64_t nb_pad) {
+    constexpr int SW = mmq_fmt<qtype<WT>::halves, qtype<WT>::has_min>::SW;
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_pad * nb_pad) return;
     const int64_t r = i / nb_pad, b = i % nb_pad;
     uint32_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    float d = 0.0f;
-    if (r < n && b < nb) d = unpack_block<WT>((const uint16_t *)(w + r * w_stride + b * (WT == TS_TYPE_Q8_0 ? 34 : 18)), q);
+    float sc[SW] = {};
+    if (r < n && b < nb) decode_group<WT>(wptr_of(w + r * w_stride), (uint32_t)b, q, sc);
     store_quants(wq + r * nb_pad * 32 + b * 32, q);
-    wd[i] = d;
+#pragma unroll
+    for (int e = 0; e < SW; e++) wd[i * SW + e] = sc[e];
 }
 
 /* One CTA per X row: X row r split into fparts(BF) parts of the element type, part q at
@@ -352,48 +395,68 @@ static __device__ __forceinline__ void load_frags(uint32_t sa, uint32_t arow, ui
         ldsm_x4(sb + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
 }
 
-/* The scales of 32-block j for this lane's outputs, from stage scales stored [row][BPS]: X
- * rows wm·64 + mt·16 + gid (+8), W rows wn·32 + nt·8 + 2·tid4 (+1). */
-template <int BPS>
+/* The scale records of 32-block j for this lane's outputs, from stage records stored
+ * [row][BPS][SX or SW]: X rows wm·64 + mt·16 + gid (+8), W rows wn·32 + nt·8 + 2·tid4 (+1). */
+template <int BPS, int SX, int SW>
 static __device__ __forceinline__ void block_scales(const float *xd, const float *wd, int wm, int wn, int gid, int tid4, int j,
-                                                    float (&dx)[4][2], float (&dw)[4][2]) {
-    const float *xdl = xd + (wm * 64 + gid) * BPS + j, *wdl = wd + (wn * 32 + 2 * tid4) * BPS + j;
+                                                    float (&dx)[4][2][SX], float (&dw)[4][2][SW]) {
+    const float *xdl = xd + ((wm * 64 + gid) * BPS + j) * SX, *wdl = wd + ((wn * 32 + 2 * tid4) * BPS + j) * SW;
 #pragma unroll
-    for (int mt = 0; mt < 4; mt++) dx[mt][0] = xdl[mt * 16 * BPS], dx[mt][1] = xdl[(mt * 16 + 8) * BPS];
+    for (int mt = 0; mt < 4; mt++)
 #pragma unroll
-    for (int nt = 0; nt < 4; nt++) dw[nt][0] = wdl[nt * 8 * BPS], dw[nt][1] = wdl[(nt * 8 + 1) * BPS];
+        for (int e = 0; e < SX; e++) dx[mt][0][e] = xdl[mt * 16 * BPS * SX + e], dx[mt][1][e] = xdl[(mt * 16 + 8) * BPS * SX + e];
+#pragma unroll
+    for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+        for (int e = 0; e < SW; e++) dw[nt][0][e] = wdl[nt * 8 * BPS * SW + e], dw[nt][1][e] = wdl[(nt * 8 + 1) * BPS * SW + e];
 }
 
-/* acc += d_w·d_x·s over the warp's 64 x 32 piece for 32-block j of the stage (X quants at
- * sa, W quants at sb), s the block's integer sums: QT int8, one int8 mma per 16 x 8 tile
- * whose C is MMA_MAGIC, so D read as a float is 1.5·2^23 + s exactly; QT __half, two f16 mma
- * k steps on the same integers (exact: products and 32-term sums below 2^24). Both then add
- * d_w·(d_x·s), d_x·s rounded once: the same bits. */
-template <typename QT>
+/* acc += Σ_h s_h·(d_x·S_h) (+ m_h·(d_x·Σ_h q_x) with MN) over the warp's 64 x 32 piece for
+ * 32-block j of the stage (X quants at sa, W quants at sb), S_h the integer sums of the block
+ * (H = 0) or of each half (H = 1). QT int8: int8 mma whose C is MMA_MAGIC, so D read as a
+ * float is 1.5·2^23 + S exactly; QT __half (H = MN = 0): two f16 mma k steps on the same
+ * integers (exact: products and 32-term sums below 2^24). Both then add s·(d_x·S), d_x·S
+ * rounded once: the same bits. */
+template <typename QT, int H, int MN>
 static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t sa, uint32_t arow, uint32_t sb, uint32_t brow, int j,
-                                                 int lane, const float (&dx)[4][2], const float (&dw)[4][2]) {
+                                                 int lane, const float (&dx)[4][2][mmq_fmt<H, MN>::SX],
+                                                 const float (&dw)[4][2][mmq_fmt<H, MN>::SW]) {
     uint32_t af[4][4], bf[4][2];
     if constexpr (sizeof(QT) == 1) {
         /* -1.5·2^23·d_x is exact (d_x has the 11 significant bits of a half), so one FMA takes
          * the magic number out and applies d_x: two FP32 operations per output and block (the
-         * other is the accumulation), not three, amortizing these 8 products over 64 outputs. */
+         * other is the accumulation), not three, amortizing these 8 products over 64 outputs;
+         * each scaled half and each min term one more. */
         float mdx[4][2];
 #pragma unroll
-        for (int mt = 0; mt < 4; mt++) mdx[mt][0] = -12582912.0f * dx[mt][0], mdx[mt][1] = -12582912.0f * dx[mt][1];
+        for (int mt = 0; mt < 4; mt++) mdx[mt][0] = -12582912.0f * dx[mt][0][0], mdx[mt][1] = -12582912.0f * dx[mt][1][0];
         load_frags(sa, arow, sb, brow, 2 * j, lane, af, bf);
 #pragma unroll
         for (int mt = 0; mt < 4; mt++)
 #pragma unroll
             for (int nt = 0; nt < 4; nt++) {
-                int32_t d[4];
-                mma_s8(d, af[mt], bf[nt]);
+                int32_t d[H + 1][4];
+                if constexpr (H) {
+                    mma_s8_k16(d[0], af[mt][0], af[mt][1], bf[nt][0]);
+                    mma_s8_k16(d[1], af[mt][2], af[mt][3], bf[nt][1]);
+                } else {
+                    mma_s8(d[0], af[mt], bf[nt]);
+                }
 #pragma unroll
-                for (int e = 0; e < 4; e++) { /* D = 1.5·2^23 + s exactly (|s| < 2^22) */
-                    const float t = fmaf(__int_as_float(d[e]), dx[mt][e >> 1], mdx[mt][e >> 1]); /* = d_x·s rounded once */
-                    acc[mt][nt][e] = fmaf(dw[nt][e & 1], t, acc[mt][nt][e]);
+                for (int e = 0; e < 4; e++) {
+                    const float *x = dx[mt][e >> 1], *w = dw[nt][e & 1];
+#pragma unroll
+                    for (int h = 0; h <= H; h++) { /* D = 1.5·2^23 + S exactly (|S| < 2^22) */
+                        const float t = fmaf(__int_as_float(d[h][e]), x[0], mdx[mt][e >> 1]); /* = d_x·S rounded once */
+                        acc[mt][nt][e] = fmaf(w[h], t, acc[mt][nt][e]);
+                    }
+                    if constexpr (MN)
+#pragma unroll
+                        for (int h = 0; h <= H; h++) acc[mt][nt][e] = fmaf(w[H + 1 + h], x[1 + h], acc[mt][nt][e]);
                 }
             }
     } else {
+        static_assert(H == 0 && MN == 0, "the f16 mma takes Q8_0/Q4_0 only");
         float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
         for (int h = 0; h < 2; h++) { /* chunks 4j + 2h, 4j + 2h + 1 */
@@ -411,7 +474,8 @@ static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t
 #pragma unroll
             for (int nt = 0; nt < 4; nt++)
 #pragma unroll
-                for (int e = 0; e < 4; e++) acc[mt][nt][e] = fmaf(dw[nt][e & 1], dx[mt][e >> 1] * part[mt][nt][e], acc[mt][nt][e]);
+                for (int e = 0; e < 4; e++)
+                    acc[mt][nt][e] = fmaf(dw[nt][e & 1][0], dx[mt][e >> 1][0] * part[mt][nt][e], acc[mt][nt][e]);
     }
 }
 
@@ -435,11 +499,17 @@ static __device__ __forceinline__ void store_acc(const float (&acc)[4][4][4], fl
 }
 
 /* ---- the quantized GEMM over unpacked operands ------------------------------------------- */
-/* QT int8_t: the int8 mma, 4 blocks (128 bytes of each row) per stage. QT __half: quants as
- * halves (exact small integers) on the f16 mma: each block's sum is the CPU's integer exactly
- * with no conversion, 2 FP instructions per output per block instead of 3, for twice the
- * tensor time of the int8 mma (f16 runs at half the int8 rate); 2 blocks per stage. */
-#define MMA_HSTAGE (MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + MMA_BM * 8 + MMA_BN * 8)
+/* QT int8_t: the int8 mma, 4 blocks (128 bytes of each row) per stage, any weight format
+ * (mmq_fmt<H, MN>). QT __half (Q8_0/Q4_0): quants as halves (exact small integers) on the f16
+ * mma: each block's sum is the CPU's integer exactly with no conversion, for twice the tensor
+ * time of the int8 mma (f16 runs at half the int8 rate); 2 blocks per stage. */
+template <typename QT, int H, int MN>
+struct mmq_cfg {
+    static constexpr int SX = mmq_fmt<H, MN>::SX, SW = mmq_fmt<H, MN>::SW;
+    static constexpr int BPS = sizeof(QT) == 1 ? 4 : 2; /* 32-blocks per stage: 128 bytes of a row */
+    /* X and W tiles, then the scale records of X's rows and of W's */
+    static constexpr int STAGE = MMA_BM * MMA_ROWB + MMA_BN * MMA_ROWB + (MMA_BM * SX + MMA_BN * SW) * BPS * 4;
+};
 
 #ifndef TSC_EMU
 static __device__ __forceinline__ void cp8(uint32_t dst, const void *src) {
@@ -449,7 +519,7 @@ static __device__ __forceinline__ void cp8(uint32_t dst, const void *src) {
 
 struct mmq_args {
     const void *xq, *wq;  /* [m_pad][k_pad] quants (int8 or half), [n_pad][k_pad] */
-    const float *xd, *wd; /* [m_pad][nb_pad], [n_pad][nb_pad] */
+    const float *xd, *wd; /* scale records [m_pad][nb_pad][SX], [n_pad][nb_pad][SW] */
     float *y;
     int64_t ys;           /* y row stride in floats */
     int64_t m, n, k_pad;
@@ -457,10 +527,10 @@ struct mmq_args {
     int kps;     /* k tiles per split */
 };
 
-template <typename QT>
+template <typename QT, int H, int MN, int STAGES>
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
-    constexpr int BPS = sizeof(QT) == 1 ? 4 : 2; /* 32-blocks per stage: 128 bytes of a row */
-    constexpr int STAGE = sizeof(QT) == 1 ? MMA_QSTAGE : MMA_HSTAGE;
+    typedef mmq_cfg<QT, H, MN> C;
+    constexpr int BPS = C::BPS, SX = C::SX, SW = C::SW, STAGE = C::STAGE;
     TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
@@ -472,44 +542,53 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
     const uint32_t s0 = smem_u32(smem);
     const uint32_t arow = ldsm_row_a(wm * 64, lane), brow = ldsm_row_b(wn * 32, lane);
 
-    /* Stage layout: X tile, W tile (rows of 128 swizzled bytes), X scales [BM][BPS], W scales [BN][BPS]. */
+    /* Stage layout: X tile, W tile (rows of 128 swizzled bytes), X records [BM][BPS][SX], W
+     * records [BN][BPS][SW]; threads 0-127 copy an X row's records, 128-255 a W row's. */
     auto load = [&](int t, int slot) {
         t += kt0;
         const uint32_t sx = s0 + slot * STAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
-                       swd = sxd + MMA_BM * BPS * 4;
+                       swd = sxd + MMA_BM * BPS * SX * 4;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
             cp16(sx + swz(row, ch), xg + row * a.k_pad + t * 32 * BPS + ch * (16 / (int)sizeof(QT)));
             cp16(sw + swz(row, ch), wg + row * a.k_pad + t * 32 * BPS + ch * (16 / (int)sizeof(QT)));
         }
-        const bool xrow = tid < MMA_BM;
-        const uint32_t dst = xrow ? sxd + tid * BPS * 4 : swd + (tid - MMA_BM) * BPS * 4;
-        const float *src = xrow ? a.xd + (m0 + tid) * nb_pad + t * BPS : a.wd + (n0 + tid - MMA_BM) * nb_pad + t * BPS;
-        if constexpr (BPS == 4) cp16(dst, src);
-        else cp8(dst, src);
+        if constexpr (BPS == 4) {
+            if (tid < MMA_BM) {
+#pragma unroll
+                for (int c = 0; c < SX; c++) cp16(sxd + (tid * SX + c) * 16, a.xd + ((m0 + tid) * nb_pad + t * 4) * SX + 4 * c);
+            } else {
+#pragma unroll
+                for (int c = 0; c < SW; c++)
+                    cp16(swd + ((tid - MMA_BM) * SW + c) * 16, a.wd + ((n0 + tid - MMA_BM) * nb_pad + t * 4) * SW + 4 * c);
+            }
+        } else { /* 2 records of one float */
+            if (tid < MMA_BM) cp8(sxd + tid * 8, a.xd + (m0 + tid) * nb_pad + t * 2);
+            else cp8(swd + (tid - MMA_BM) * 8, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 2);
+        }
     };
 
     float acc[4][4][4] = {};
 #pragma unroll
-    for (int s = 0; s < MMA_QSTAGES - 1; s++) {
+    for (int s = 0; s < STAGES - 1; s++) {
         if (s < ktiles) load(s, s);
         cp_commit();
     }
     for (int t = 0; t < ktiles; t++) {
-        cp_wait<MMA_QSTAGES - 2>();
+        cp_wait<STAGES - 2>();
         __syncthreads(); /* stage t landed for all threads; stage t-1's slot is free */
-        if (t + MMA_QSTAGES - 1 < ktiles) load(t + MMA_QSTAGES - 1, (t + MMA_QSTAGES - 1) % MMA_QSTAGES);
+        if (t + STAGES - 1 < ktiles) load(t + STAGES - 1, (t + STAGES - 1) % STAGES);
         cp_commit();
-        const int slot = t % MMA_QSTAGES;
+        const int slot = t % STAGES;
         const uint32_t sx = s0 + slot * STAGE, sw = sx + MMA_BM * MMA_ROWB;
         const float *xd = (const float *)(smem + slot * STAGE + (MMA_BM + MMA_BN) * MMA_ROWB);
-        const float *wd = xd + MMA_BM * BPS;
+        const float *wd = xd + MMA_BM * BPS * SX;
 #pragma unroll 1
         for (int j = 0; j < BPS; j++) { /* 32-block j of the stage */
-            float dx[4][2], dw[4][2];
-            block_scales<BPS>(xd, wd, wm, wn, gid, tid4, j, dx, dw);
-            block_dot<QT>(acc, sx, arow, sw, brow, j, lane, dx, dw);
+            float dx[4][2][SX], dw[4][2][SW];
+            block_scales<BPS, SX, SW>(xd, wd, wm, wn, gid, tid4, j, dx, dw);
+            block_dot<QT, H, MN>(acc, sx, arow, sw, brow, j, lane, dx, dw);
         }
     }
     cp_wait<0>();
@@ -599,7 +678,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
             float d = 0.0f;
             if (n0 + row < a.n && b < a.nb) {
                 const uintptr_t start = (uintptr_t)(a.w + (n0 + row) * a.w_stride + (int64_t)t * C::BPS * C::BS);
-                d = unpack_block<WT>((const uint16_t *)(raw + row * C::RAWB + (start & 15) + j * C::BS), q);
+                decode_group<WT>(wptr_of(raw + row * C::RAWB + (start & 15) + j * C::BS), 0, q, &d);
             }
             if (C::H) { /* 32 halves: chunks 4j .. 4j+3 */
 #pragma unroll
@@ -631,9 +710,9 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_qr(mmqr_args a) {
         const float *xd = (const float *)(smem + slot * C::STAGE + MMA_BM * MMA_ROWB);
 #pragma unroll 1
         for (int j = 0; j < C::BPS; j++) { /* 32-block j of the stage */
-            float dx[4][2], dw[4][2];
-            block_scales<C::BPS>(xd, wds, wm, wn, gid, tid4, j, dx, dw);
-            block_dot<QT>(acc, sx, arow, swt, brow, j, lane, dx, dw);
+            float dx[4][2][1], dw[4][2][1];
+            block_scales<C::BPS, 1, 1>(xd, wds, wm, wn, gid, tid4, j, dx, dw);
+            block_dot<QT, 0, 0>(acc, sx, arow, swt, brow, j, lane, dx, dw);
         }
     }
     cp_wait<0>();
@@ -864,19 +943,31 @@ static int quant_variant(void) {
     return QV_INT8;
 }
 
-/* The GGUF rows w (Q8_0 when q8, else Q4_0) unpacked by a pass into a.wq / a.wd, then the
- * GEMM (k_mma_q) with smem bytes of shared memory. */
-template <typename QT>
-static void launch_q(struct tsc_context *c, dim3 grid, size_t smem, int q8, const uint8_t *w, int64_t w_stride, int64_t nb,
-                     const mmq_args &a) {
+/* Stages of k_mma_q for a format: 4, or 3 where 4 do not fit (Q2_K's 46 KB stages on sm_80's
+ * 163 KB); 0 where neither does. */
+template <typename QT, int H, int MN>
+static int mmq_stages(const struct tsc_context *c) {
+    const int64_t stage = mmq_cfg<QT, H, MN>::STAGE;
+    if (MMA_QSTAGES * stage <= c->max_smem_optin) return MMA_QSTAGES;
+    if (H && MN && 3 * stage <= c->max_smem_optin) return 3;
+    return 0;
+}
+
+/* W's GGUF rows unpacked by a pass into a.wq / a.wd, then the GEMM (k_mma_q) in `stages` stages. */
+template <int WT, typename QT>
+static void launch_q(struct tsc_context *c, dim3 grid, int stages, const uint8_t *w, int64_t w_stride, int64_t nb, const mmq_args &a) {
+    constexpr int H = qtype<WT>::halves, MN = qtype<WT>::has_min;
     const int64_t nb_pad = a.k_pad / 32, n_pad = (int64_t)grid.x * MMA_BN;
     const unsigned gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
-    QT *wq = (QT *)a.wq;
-    float *wd = (float *)a.wd;
-    if (q8) TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_unpack_w<TS_TYPE_Q8_0, QT>)(wq, wd, w, w_stride, a.n, nb, n_pad, nb_pad);
-    else TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_unpack_w<TS_TYPE_Q4_0, QT>)(wq, wd, w, w_stride, a.n, nb, n_pad, nb_pad);
-    cudaFuncSetAttribute(k_mma_q<QT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_q<QT>)(a);
+    TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_unpack_w<WT, QT>)((QT *)a.wq, (float *)a.wd, w, w_stride, a.n, nb, n_pad, nb_pad);
+    const int smem = stages * mmq_cfg<QT, H, MN>::STAGE;
+    if (stages == MMA_QSTAGES) {
+        cudaFuncSetAttribute(k_mma_q<QT, H, MN, MMA_QSTAGES>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+        TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_q<QT, H, MN, MMA_QSTAGES>)(a);
+    } else if constexpr (H && MN) {
+        cudaFuncSetAttribute(k_mma_q<QT, H, MN, 3>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+        TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_q<QT, H, MN, 3>)(a);
+    }
 }
 
 template <typename QT, int WT>
@@ -886,51 +977,56 @@ static void launch_qr(struct tsc_context *c, dim3 grid, const mmqr_args &a) {
     TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_qr<QT, WT>)(a);
 }
 
-static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int32_t w_type, int64_t w_stride,
-                         const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
-    int v = quant_variant();
-    const int q8 = w_type == TS_TYPE_Q8_0;
-    if (v == QV_RAW8 && (q8 ? mmqr_cfg<int8_t, TS_TYPE_Q8_0>::SMEM : mmqr_cfg<int8_t, TS_TYPE_Q4_0>::SMEM) > c->max_smem_optin)
-        v = QV_INT8;
-    if (v == QV_RAW16 && (q8 ? mmqr_cfg<__half, TS_TYPE_Q8_0>::SMEM : mmqr_cfg<__half, TS_TYPE_Q4_0>::SMEM) > c->max_smem_optin)
-        v = QV_F16;
+/* Block-type weights WT: X quantized, W unpacked (or, for Q8_0/Q4_0 with TSC_MMA_QUANT, the
+ * other kernels), the GEMM, split-k partial sums added. */
+template <int WT>
+static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, const void *w, int64_t w_stride, const float *x,
+                         int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    constexpr int H = qtype<WT>::halves, MN = qtype<WT>::has_min;
+    constexpr bool basic = WT == TS_TYPE_Q8_0 || WT == TS_TYPE_Q4_0; /* the types the f16 and raw kernels take */
+    constexpr int SX = mmq_fmt<H, MN>::SX, SW = mmq_fmt<H, MN>::SW;
+    int v = QV_INT8;
+    if constexpr (basic) {
+        v = quant_variant();
+        if (v == QV_RAW8 && mmqr_cfg<int8_t, WT>::SMEM > c->max_smem_optin) v = QV_INT8;
+        if (v == QV_RAW16 && mmqr_cfg<__half, WT>::SMEM > c->max_smem_optin) v = QV_F16;
+    }
     const int h = v == QV_F16 || v == QV_RAW16, raw = v == QV_RAW8 || v == QV_RAW16;
-    const size_t smem = (size_t)MMA_QSTAGES * (h ? MMA_HSTAGE : MMA_QSTAGE);
-    if (!raw && (int64_t)smem > c->max_smem_optin) return TSC_NOT_HANDLED;
+    const int stages = raw ? 0 : h ? mmq_stages<__half, 0, 0>(c) : mmq_stages<int8_t, H, MN>(c);
+    if (!raw && stages == 0) return TSC_NOT_HANDLED;
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN;
     const int64_t k_pad = tsc_cdiv(k, MMA_ROWB) * MMA_ROWB, nb = k / 32, nb_pad = k_pad / 32;
     const int64_t qb = h ? 2 : 1; /* bytes per quant */
     int kps;
     const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / (h ? 64 : 128), &kps);
-    const int64_t wbytes = raw ? 0 : n_pad * k_pad * qb + n_pad * nb_pad * 4;
-    const int64_t bytes = m_pad * k_pad * qb + m_pad * nb_pad * 4 + wbytes + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
+    const int64_t wbytes = raw ? 0 : n_pad * k_pad * qb + n_pad * nb_pad * SW * 4;
+    const int64_t bytes = m_pad * k_pad * qb + m_pad * nb_pad * SX * 4 + wbytes + (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
     void *scratch;
     int32_t st = tsc_scratch(c, bytes, &scratch);
     if (st) return st;
     char *p = (char *)scratch;
     void *xq = carve(&p, m_pad * k_pad * qb);
-    float *xd = (float *)carve(&p, m_pad * nb_pad * 4);
+    float *xd = (float *)carve(&p, m_pad * nb_pad * SX * 4);
     void *wq = raw ? NULL : carve(&p, n_pad * k_pad * qb);
-    float *wd = raw ? NULL : (float *)carve(&p, n_pad * nb_pad * 4);
+    float *wd = raw ? NULL : (float *)carve(&p, n_pad * nb_pad * SW * 4);
     float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
     const unsigned gx = (unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256);
     const uint8_t *wb = (const uint8_t *)w;
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    if (h) TSC_LAUNCH(gx, 256, 0, c->stream, k_mma_quantize_x<__half>)((__half *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
-    else TSC_LAUNCH(gx, 256, 0, c->stream, k_mma_quantize_x<int8_t>)((int8_t *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
-    if (raw) {
-        const mmqr_args a = {xq, xd, wb, w_stride, y, y_stride / 4, m, n, nb, k_pad, part, kps};
+    const mmq_args a = {xq, wq, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
+    const mmqr_args ar = {xq, xd, wb, w_stride, y, y_stride / 4, m, n, nb, k_pad, part, kps};
+    if constexpr (basic) {
         if (h) {
-            if (q8) launch_qr<__half, TS_TYPE_Q8_0>(c, grid, a);
-            else launch_qr<__half, TS_TYPE_Q4_0>(c, grid, a);
-        } else {
-            if (q8) launch_qr<int8_t, TS_TYPE_Q8_0>(c, grid, a);
-            else launch_qr<int8_t, TS_TYPE_Q4_0>(c, grid, a);
+            TSC_LAUNCH(gx, 256, 0, c->stream, k_mma_quantize_x<__half, 1>)((__half *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+            if (raw) launch_qr<__half, WT>(c, grid, ar);
+            else launch_q<WT, __half>(c, grid, stages, wb, w_stride, nb, a);
         }
-    } else {
-        const mmq_args a = {xq, wq, xd, wd, y, y_stride / 4, m, n, k_pad, part, kps};
-        if (h) launch_q<__half>(c, grid, smem, q8, wb, w_stride, nb, a);
-        else launch_q<int8_t>(c, grid, smem, q8, wb, w_stride, nb, a);
+    }
+    if (!h) {
+        TSC_LAUNCH(gx, 256, 0, c->stream, k_mma_quantize_x<int8_t, SX>)((int8_t *)xq, xd, x, x_stride / 4, m, nb, m_pad, nb_pad);
+        if constexpr (basic)
+            if (raw) launch_qr<int8_t, WT>(c, grid, ar);
+        if (!raw) launch_q<WT, int8_t>(c, grid, stages, wb, w_stride, nb, a);
     }
     if (splits > 1)
         TSC_LAUNCH((unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream, k_mma_reduce)(y, y_stride / 4, part, splits, m, n);
@@ -1003,7 +1099,22 @@ int32_t tsc_matmul_mma(struct tsc_context *c, float *y, int64_t y_stride, const 
                        const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
     if (m < TSC_MMA_MIN_M) return TSC_NOT_HANDLED;
     if (tsc_cdiv(m, MMA_BM) > 65535 || tsc_cdiv(n, MMA_BN) > 0x7fffffffLL || k > 0x7fffffffLL / 4) return TSC_NOT_HANDLED;
-    if (w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0) return mma_quant(c, y, y_stride, w, w_type, w_stride, x, x_stride, n, k, m);
+#define TSC_MMA_QUANT_CASE(T) \
+    case T: return mma_quant<T>(c, y, y_stride, w, w_stride, x, x_stride, n, k, m);
+    switch (w_type) {
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q4_0)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q4_1)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q5_0)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q5_1)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q8_0)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q2_K)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q3_K)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q4_K)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q5_K)
+        TSC_MMA_QUANT_CASE(TS_TYPE_Q6_K)
+    default: break;
+    }
+#undef TSC_MMA_QUANT_CASE
     if (w_type == TS_TYPE_F16 || w_type == TS_TYPE_BF16)
         return mma_float(c, w_type == TS_TYPE_BF16, y, y_stride, w, w_stride, x, x_stride, n, k, m);
     return TSC_NOT_HANDLED;

@@ -11,7 +11,7 @@
  * rows, TSC_MATVEC_BLOCKS=4 and 2, and with two rows per warp, TSC_MATVEC_ROWS=2), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2; also
  * recorded and run as one CUDA graph per step, and the host's share of each way),
- * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16/BF16 at M=512/2048 in TFLOP/s
+ * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16/BF16 at M=512/2048, Q4_K/Q6_K at 512, in TFLOP/s
  * and % of the H100 SXM dense int8/f16 peaks; M around its threshold), attention at the
  * CLIP ViT-L/14 and SD 1.5 (512x512, CFG batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops),
  * conv2d at SD UNet/VAE and ViT-L/14 patchify shapes in TFLOP/s, group_norm/layer_norm in
@@ -431,6 +431,14 @@ static void bench_mma_all(void) {
         for (int i = 0; i < 5; i++) bench_mma(types[t], 4096, 4096, ms[i]);
     bench_mma(TS_TYPE_BF16, 4096, 4096, 15);
     bench_mma(TS_TYPE_BF16, 4096, 4096, 16);
+    /* K-quants (Q4_K_M files: Q4_K and Q6_K) on the int8 kernel: scale and min per 32 (Q4_K)
+     * or scale per 16 (Q6_K, two k16 mma per block); m = 15 is the dp4a kernel they took before. */
+    static const int32_t kq[] = {TS_TYPE_Q4_K, TS_TYPE_Q6_K};
+    for (int t = 0; t < 2; t++) {
+        for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(kq[t], shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
+        bench_mma(kq[t], 4096, 4096, 15);
+        bench_mma(kq[t], 4096, 4096, 16);
+    }
 }
 
 static void bench_attention(const char *what, int64_t heads, int64_t lq, int64_t lk, int64_t d) {

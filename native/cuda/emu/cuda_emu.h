@@ -397,7 +397,7 @@ static inline void emu_ldmatrix_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, ui
     r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
 }
 
-/* mma.sync m16n8k32 s8 and m16n8k16 f16/bf16 (row.col), from their PTX fragment layouts; g =
+/* mma.sync m16n8k32 and m16n8k16 s8, m16n8k16 f16/bf16 (row.col), from their PTX fragment layouts; g =
  * lane / 4, t = lane % 4. s8: A regs 0/1/2/3 hold rows g / g+8 / g / g+8, the bytes of
  * columns 4t.. (regs 2, 3: 16 + 4t..); B regs 0/1 hold k = 4t.. / 16 + 4t.. of column g.
  * f16: A regs hold (row, columns 2t, 2t+1) for rows g, g+8, g, g+8 at column offsets 0, 0,
@@ -426,6 +426,24 @@ static inline void emu_mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b, 
         for (int k = 0; k < 32; k++) {
             const uint32_t ra = w.a[(row % 8) * 4 + (k % 16) / 4][(row >= 8) + 2 * (k >= 16)];
             const uint32_t rb = w.b[col * 4 + (k % 16) / 4][k >= 16];
+            s += (uint32_t)((int)(int8_t)(ra >> (8 * (k % 4))) * (int)(int8_t)(rb >> (8 * (k % 4))));
+        }
+        out[e] = (int32_t)s;
+    }
+    emu_warp_sync();
+    memcpy(d, out, 16);
+}
+/* m16n8k16 s8: d = a·b + c with A regs a0 (row g), a1 (row g+8) holding k 4t.., B reg b0. */
+static inline void emu_mma_s8_k16(int32_t *d, uint32_t a0, uint32_t a1, uint32_t b0, uint32_t c) {
+    const uint32_t a[4] = {a0, a1, 0, 0}, b[2] = {b0, 0};
+    emu_mma_x &w = emu_mma_post(a, b);
+    const int g = emu_lane() / 4, t = emu_lane() % 4;
+    int32_t out[4];
+    for (int e = 0; e < 4; e++) {
+        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
+        uint32_t s = c;
+        for (int k = 0; k < 16; k++) {
+            const uint32_t ra = w.a[(row % 8) * 4 + k / 4][row >= 8], rb = w.b[col * 4 + k / 4][0];
             s += (uint32_t)((int)(int8_t)(ra >> (8 * (k % 4))) * (int)(int8_t)(rb >> (8 * (k % 4))));
         }
         out[e] = (int32_t)s;

@@ -36,7 +36,7 @@ static inline uint32_t fnv1a(const void *p, size_t n) {
 
 /* bytes (zeroed) at a 16-byte boundary inside buf. */
 template <class T> static T *align16(std::vector<char> &buf, size_t bytes) {
-    buf.assign(bytes + 64, 0);
+    std::vector<char>(bytes + 64).swap(buf); /* zeroed (assign() draws a false -Wnonnull from gcc 12) */
     return (T *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
 }
 

@@ -40,58 +40,82 @@ static int split_plan(int64_t ktiles, int splits, int *kps) {
     return (int)tsc_cdiv(ktiles, *kps);
 }
 
-/* tsc_matmul_mma's quantized path after validation (mma_quant), on host memory. */
+/* tsc_matmul_mma's quantized path after validation (mma_quant), on host memory; stages: the
+ * int8 GEMM's (4, or 3 for the formats that have a 3-stage kernel). */
 template <int WT>
-static void run_quant(int v, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs, int64_t n, int64_t k, int64_t m,
-                      int want_splits) {
+static void run_quant(int v, int stages, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs, int64_t n,
+                      int64_t k, int64_t m, int want_splits) {
+    constexpr int H = qtype<WT>::halves, MN = qtype<WT>::has_min, SX = mmq_fmt<H, MN>::SX, SW = mmq_fmt<H, MN>::SW;
+    constexpr bool basic = WT == TS_TYPE_Q8_0 || WT == TS_TYPE_Q4_0;
     const bool h = v == V_F16 || v == V_RAW16, raw = v == V_RAW8 || v == V_RAW16;
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN;
     const int64_t k_pad = tsc_cdiv(k, MMA_ROWB) * MMA_ROWB, nb = k / 32, nb_pad = k_pad / 32, qb = h ? 2 : 1;
+    const int sx = h ? 1 : SX, sw = h ? 1 : SW;
     int kps;
     const int splits = split_plan(k_pad / (h ? 64 : 128), want_splits, &kps);
     std::vector<char> bxq, bxd, bwq, bwd, bpart;
     void *xq = align16<char>(bxq, m_pad * k_pad * qb);
-    float *xd = align16<float>(bxd, m_pad * nb_pad * 4);
+    float *xd = align16<float>(bxd, m_pad * nb_pad * sx * 4);
     void *wq = raw ? NULL : align16<char>(bwq, n_pad * k_pad * qb);
-    float *wd = raw ? NULL : align16<float>(bwd, n_pad * nb_pad * 4);
+    float *wd = raw ? NULL : align16<float>(bwd, n_pad * nb_pad * sw * 4);
     float *part = splits > 1 ? align16<float>(bpart, splits * m * n * 4) : NULL;
-    g_ranges = {{(const char *)xq, (const char *)xq + m_pad * k_pad * qb}, {(const char *)xd, (const char *)(xd + m_pad * nb_pad)},
+    g_ranges = {{(const char *)xq, (const char *)xq + m_pad * k_pad * qb}, {(const char *)xd, (const char *)(xd + m_pad * nb_pad * sx)},
                 {(const char *)w - ((uintptr_t)w & 15), (const char *)w + n * ws + 16}};
     if (wq) g_ranges.push_back({(const char *)wq, (const char *)wq + n_pad * k_pad * qb});
-    if (wd) g_ranges.push_back({(const char *)wd, (const char *)(wd + n_pad * nb_pad)});
+    if (wd) g_ranges.push_back({(const char *)wd, (const char *)(wd + n_pad * nb_pad * sw)});
     const dim3 gx((unsigned)tsc_cdiv(m_pad * nb_pad * 8, 256)), gw((unsigned)tsc_cdiv(n_pad * nb_pad, 256));
     const dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    if (h) launch(gx, dim3(256), 0, [&] { k_mma_quantize_x((__half *)xq, xd, x, xs / 4, m, nb, m_pad, nb_pad); });
-    else launch(gx, dim3(256), 0, [&] { k_mma_quantize_x((int8_t *)xq, xd, x, xs / 4, m, nb, m_pad, nb_pad); });
-    if (raw) {
-        const mmqr_args a = {xq, xd, w, ws, y, ys / 4, m, n, nb, k_pad, part, kps};
-        if (h) launch(grid, dim3(MMA_THREADS), mmqr_cfg<__half, WT>::SMEM, [&] { k_mma_qr<__half, WT>(a); });
-        else launch(grid, dim3(MMA_THREADS), mmqr_cfg<int8_t, WT>::SMEM, [&] { k_mma_qr<int8_t, WT>(a); });
-    } else {
-        const mmq_args a = {xq, wq, xd, wd, y, ys / 4, m, n, k_pad, part, kps};
+    const mmq_args a = {xq, wq, xd, wd, y, ys / 4, m, n, k_pad, part, kps};
+    if constexpr (basic) {
         if (h) {
-            launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((__half *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
-            launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * MMA_HSTAGE, [&] { k_mma_q<__half>(a); });
+            launch(gx, dim3(256), 0, [&] { k_mma_quantize_x<__half, 1>((__half *)xq, xd, x, xs / 4, m, nb, m_pad, nb_pad); });
+            if (raw) {
+                const mmqr_args ar = {xq, xd, w, ws, y, ys / 4, m, n, nb, k_pad, part, kps};
+                launch(grid, dim3(MMA_THREADS), mmqr_cfg<__half, WT>::SMEM, [&] { k_mma_qr<__half, WT>(ar); });
+            } else {
+                launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((__half *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
+                launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * mmq_cfg<__half, 0, 0>::STAGE,
+                       [&] { k_mma_q<__half, 0, 0, MMA_QSTAGES>(a); });
+            }
+        }
+    }
+    if (!h) {
+        launch(gx, dim3(256), 0, [&] { k_mma_quantize_x<int8_t, SX>((int8_t *)xq, xd, x, xs / 4, m, nb, m_pad, nb_pad); });
+        if (raw) {
+            if constexpr (basic) {
+                const mmqr_args ar = {xq, xd, w, ws, y, ys / 4, m, n, nb, k_pad, part, kps};
+                launch(grid, dim3(MMA_THREADS), mmqr_cfg<int8_t, WT>::SMEM, [&] { k_mma_qr<int8_t, WT>(ar); });
+            }
         } else {
             launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((int8_t *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
-            launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * MMA_QSTAGE, [&] { k_mma_q<int8_t>(a); });
+            const size_t smem = (size_t)stages * mmq_cfg<int8_t, H, MN>::STAGE;
+            if (stages == MMA_QSTAGES) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_q<int8_t, H, MN, MMA_QSTAGES>(a); });
+            else if constexpr (H && MN) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_q<int8_t, H, MN, 3>(a); });
         }
     }
     if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
 }
 
+/* Every kernel for the type (Q8_0/Q4_0: the four; others: the int8 one, and Q2_K's 3-stage
+ * one too), whole and split over k. Bound, against Σ w·x̂ in double over the CPU-dequantized
+ * W and the CPU's Q8_0 round trip of X: (nb + 2)·2^-23·Σ|w·x̂| for Q8_0/Q4_0 (test_cuda_mma's,
+ * for 2 roundings per block); for the others each block adds up to 4 scaled terms whose
+ * roundings scale with the half's magnitude, not the element's (scale and min terms can
+ * cancel), so 4·(nb + 2)·2^-23·Σ (|w| + B_h)·|x̂| with B_h the largest |w| of the half. */
 template <int WT>
 static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad) {
+    constexpr bool basic = WT == TS_TYPE_Q8_0 || WT == TS_TYPE_Q4_0;
     const ts_type_traits *tt = ts_get_type_traits(WT);
     const int64_t row = (int64_t)ts_qtype_row_size(WT, k), ws = row + wpad, xs = 4 * k + 16, ys = 4 * n + 32, nb = k / 32;
     std::vector<char> wbuf, xbuf;
     uint8_t *w = align16<uint8_t>(wbuf, n * ws + 64);
-    std::vector<float> wf(k), wdq(n * k), xt(m * k);
+    std::vector<float> wf(k), wdq(n * k), bmax(n * k / 16), xt(m * k);
     for (int64_t r = 0; r < n; r++) {
         for (auto &e : wf) e = 0.5f * randn();
         tt->quantize(wf.data(), w + r * ws, k);
         ts_dequantize(wdq.data() + r * k, w + r * ws, WT, 1, k);
     }
+    for (int64_t i = 0; i < n * k; i++) bmax[i / 16] = std::max(bmax[i / 16], std::fabs(wdq[i]));
     float *x = align16<float>(xbuf, m * xs);
     for (int64_t i = 0; i < m * xs / 4; i++) x[i] = randn();
     for (int64_t i = 0; i < k; i++) x[2 * xs / 4 + i] = 0.0f; /* an all-zero row */
@@ -102,34 +126,39 @@ static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad) {
     }
     std::vector<float> first;
     for (int splits : {1, 3}) {
-        for (int v = 0; v < 4; v++) {
-            std::vector<float> y(m * ys / 4, 1234.5f);
-            run_quant<WT>(v, y.data(), ys, w, ws, x, xs, n, k, m, splits);
-            int64_t bad = 0, untouched = 0, differ = 0;
-            double worst = 0;
-            for (int64_t j = 0; j < m; j++) {
-                for (int64_t r = 0; r < n; r++) {
-                    double ref = 0, mag = 0;
-                    for (int64_t i = 0; i < k; i++) {
-                        const double p = (double)wdq[r * k + i] * xt[j * k + i];
-                        ref += p, mag += fabs(p);
+        for (int v = 0; v < (basic ? 4 : 1); v++) {
+            for (int stages : {4, 3}) {
+                if (stages == 3 && !(qtype<WT>::halves && qtype<WT>::has_min)) continue;
+                std::vector<float> y(m * ys / 4, 1234.5f);
+                run_quant<WT>(v, stages, y.data(), ys, w, ws, x, xs, n, k, m, splits);
+                int64_t bad = 0, untouched = 0, differ = 0;
+                double worst = 0;
+                for (int64_t j = 0; j < m; j++) {
+                    for (int64_t r = 0; r < n; r++) {
+                        double ref = 0, mag = 0;
+                        for (int64_t i = 0; i < k; i++) {
+                            const double wv = wdq[r * k + i], xv = xt[j * k + i];
+                            ref += wv * xv;
+                            mag += basic ? fabs(wv * xv) : 4 * (fabs(wv) + bmax[(r * k + i) / 16]) * fabs(xv);
+                        }
+                        const double tol = (nb + 2) * ldexp(1.0, -23) * mag + 1e-30, err = fabs(y[j * ys / 4 + r] - ref);
+                        worst = std::max(worst, err / tol);
+                        bad += !(err <= tol);
                     }
-                    const double tol = (nb + 2) * ldexp(1.0, -23) * mag + 1e-30, err = fabs(y[j * ys / 4 + r] - ref);
-                    worst = std::max(worst, err / tol);
-                    bad += !(err <= tol);
+                    for (int64_t r = n; r < ys / 4; r++) untouched += y[j * ys / 4 + r] != 1234.5f;
                 }
-                for (int64_t r = n; r < ys / 4; r++) untouched += y[j * ys / 4 + r] != 1234.5f;
+                if (splits == 1) {
+                    if (first.empty()) first = y;
+                    else differ = memcmp(first.data(), y.data(), y.size() * 4) != 0;
+                }
+                const bool ok = bad == 0 && untouched == 0 && differ == 0;
+                failures += !ok;
+                printf("%s %-5s %-6s n=%lld k=%lld m=%lld ws=%lld splits %d stages %d: %lld wrong, %lld padding written%s (worst %.3f of the "
+                       "bound; y bits %08x)\n",
+                       ok ? "ok  " : "FAIL", tt->name, vname[v], (long long)n, (long long)k, (long long)m, (long long)ws, splits, stages,
+                       (long long)bad, (long long)untouched, differ ? ", bits differ from the first kernel's" : "", worst,
+                       fnv1a(y.data(), y.size() * 4));
             }
-            if (splits == 1) {
-                if (first.empty()) first = y;
-                else differ = memcmp(first.data(), y.data(), y.size() * 4) != 0;
-            }
-            const bool ok = bad == 0 && untouched == 0 && differ == 0;
-            failures += !ok;
-            printf("%s %-5s %-6s n=%lld k=%lld m=%lld ws=%lld splits %d: %lld wrong, %lld padding written%s (worst %.3f of the bound; y bits "
-                   "%08x)\n",
-                   ok ? "ok  " : "FAIL", tt->name, vname[v], (long long)n, (long long)k, (long long)m, (long long)ws, splits, (long long)bad,
-                   (long long)untouched, differ ? ", bits differ from the int8 kernel's" : "", worst, fnv1a(y.data(), y.size() * 4));
         }
     }
 }
@@ -253,6 +282,15 @@ int main() {
     check_quant<TS_TYPE_Q4_0>(136, 320, 130, 6);
     check_quant<TS_TYPE_Q8_0>(40, 512, 17, 0);
     check_quant<TS_TYPE_Q4_0>(40, 512, 17, 4);
+    /* the other block types on the int8 kernel: k = 512 (2 super-blocks; 16 groups, 4 k tiles) */
+    check_quant<TS_TYPE_Q4_1>(136, 512, 130, 2);
+    check_quant<TS_TYPE_Q5_0>(40, 512, 17, 6);
+    check_quant<TS_TYPE_Q5_1>(40, 512, 17, 0);
+    check_quant<TS_TYPE_Q2_K>(136, 512, 130, 2);
+    check_quant<TS_TYPE_Q3_K>(40, 512, 17, 6);
+    check_quant<TS_TYPE_Q4_K>(136, 512, 130, 4);
+    check_quant<TS_TYPE_Q5_K>(40, 512, 17, 2);
+    check_quant<TS_TYPE_Q6_K>(136, 512, 130, 0);
     for (bool bf : {false, true}) {
         check_fx(bf, 136, 200, 130, 0); /* k % 8 == 0, rows 400 bytes: padded copy (not 16-byte rows) */
         check_fx(bf, 130, 256, 20, 0);  /* 16-byte rows: W in place */

@@ -1,6 +1,7 @@
 /*
- * test_cuda_mma.c — the tensor-core batched matmul (tsc_matmul with m >= 16, Q8_0/Q4_0/F16/BF16
- * weights, tsc_matmul_mma.cu) against the CPU library, plus m just below the threshold.
+ * test_cuda_mma.c — the tensor-core batched matmul (tsc_matmul with m >= 16, every GGUF block
+ * type, F16 and BF16 weights, tsc_matmul_mma.cu) against the CPU library, plus m just below the
+ * threshold.
  * Quantized weights run through each of the kernels TSC_MMA_QUANT selects (int8, f16,
  * raw, rawf16), with W rows padded by 0-6 bytes (so GGUF blocks start at every 2-byte
  * offset mod 16); F16 and BF16 through both operand orders (TSC_MMA_F16 unset: W as the
@@ -14,6 +15,12 @@
  *    side, so |gpu - cpu| <= (nb + 2)·2^-23·Σ|t_b| <= (nb + 2)·2^-23·Σ|w·x̂|, with w and x̂ the
  *    dequantized weights and quantized activations (|t_b| <= Σ over the block of |w·x̂|).
  *    A wrong quant, scale or block would be off by orders of magnitude more.
+ *  - The other block types (Q4_1, Q5_0, Q5_1, K-quants) pair with Q8_1 or Q8_K on the CPU, the
+ *    GPU with the same Q8_0 of X, so the reference is Σ w·x̂ in double over the CPU-dequantized
+ *    w and the CPU's Q8_0 round trip x̂; each block adds up to 4 scaled integer sums and min
+ *    terms whose roundings scale with the half-block's magnitude (scale and min terms can
+ *    cancel), so |gpu - ref| <= 4·(nb + 2)·2^-23·Σ (|w| + B)·|x̂|, B the largest |w| of the
+ *    element's 16 (test_cuda_matmul compares these with the CPU's own activations).
  *  - F16: X is split into hi + lo halves (about 22 bits kept) after a per-row power-of-two
  *    scaling, the tensor cores multiply exactly and add in F32 over short chains; checked
  *    against a double-precision sum over the F16 weights and the exact x at
@@ -50,7 +57,7 @@ static int check(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k
     char what[96];
     snprintf(what, sizeof what, "%s n=%lld k=%lld m=%lld", t->name, (long long)n, (long long)k, (long long)m);
     if (tsc_test_too_big((double)((n + 127) / 128 * 128) * k * ((m + 127) / 128 * 128), what)) return 1; /* whole 128x128 tiles */
-    const int quant = w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0;
+    const int quant = w_type == TS_TYPE_Q8_0 || w_type == TS_TYPE_Q4_0, blk = !quant && t->blck_size > 1;
     const int64_t row = (int64_t)ts_qtype_row_size(w_type, k), ws = row + w_pad, xs = 4 * k + 16, ys = 4 * n + 32;
     float *wf = tsc_test_randn(seed, n * k, 0.5f), *x = tsc_test_randn(seed, m * xs / 4, 1.0f);
     if (wide_range) /* per-row magnitudes far apart: the F16 path's row scaling must follow */
@@ -95,23 +102,33 @@ static int check(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k
     for (int64_t s = 0; s < ms && ok; s++) {
         const int64_t j = rows[s];
         const float *xr = x + j * xs / 4;
-        if (quant) { /* x̂: the CPU's Q8_0 of this row, dequantized */
+        if (quant || blk) { /* x̂: the CPU's Q8_0 of this row, dequantized */
             ts_quantize(xq, TS_TYPE_Q8_0, xr, 1, k);
             ts_dequantize(xhat, xq, TS_TYPE_Q8_0, 1, k);
         }
         for (int64_t r = 0; r < n; r++) {
-            double mag = 0, exact = 0;
-            const float *wr = wd + r * k, *xv = quant ? xhat : xr;
+            double mag = 0, exact = 0, bmag = 0, bmax = 0;
+            const float *wr = wd + r * k, *xv = quant || blk ? xhat : xr;
             for (int64_t i = 0; i < k; i++) {
                 const double p = (double)wr[i] * xv[i];
                 mag += fabs(p);
-                exact += (double)wr[i] * xr[i];
+                exact += (double)wr[i] * (blk ? xv[i] : xr[i]);
+                if (i % 16 == 0) { /* B: the largest |w| of these 16 */
+                    bmax = 0;
+                    for (int64_t e = i; e < i + 16 && e < k; e++) bmax = fmax(bmax, fabs(wr[e]));
+                }
+                bmag += (fabs(wr[i]) + bmax) * fabs(xv[i]);
             }
-            const double g = got[j * ys / 4 + r], c = want[s * n + r];
+            /* c: the NaN-ness to match; blk: the reference (the CPU's Q8_1 stores its block sums as
+             * halves, which overflow for the wide-range rows: its result is no guide there) */
+            const double g = got[j * ys / 4 + r], c = blk ? exact : want[s * n + r];
             double err, tol;
             if (quant) {
                 err = fabs(g - c);
                 tol = (double)(k / 32 + 2) * ldexp(1.0, -23) * mag;
+            } else if (blk) {
+                err = fabs(g - exact);
+                tol = 4.0 * (double)(k / 32 + 2) * ldexp(1.0, -23) * bmag;
             } else {
                 /* the exact sum, and the CPU's SGEMM a little looser (its own rounding) */
                 const double e1 = fabs(g - exact) / (1e-5 * mag + 1e-30), e2 = fabs(g - c) / (2e-5 * mag + 1e-30);
@@ -121,7 +138,7 @@ static int check(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k
             const double ratio = tol > 0 ? err / tol : (err > 0 ? INFINITY : 0);
             if (ratio > worst || isnan(g) != isnan(c)) worst = isnan(g) != isnan(c) ? INFINITY : ratio;
             if ((!(err <= tol) || isnan(g) != isnan(c)) && bad_j < 0) {
-                bad_j = j, bad_r = r, bad_got = g, bad_want = quant ? c : exact, bad_tol = quant ? tol : 1e-5 * mag;
+                bad_j = j, bad_r = r, bad_got = g, bad_want = quant ? c : exact, bad_tol = quant || blk ? tol : 1e-5 * mag;
             }
         }
     }
@@ -192,6 +209,12 @@ int main(void) {
             if (types[ti] == TS_TYPE_F16 || types[ti] == TS_TYPE_BF16) pad = (s % 2) ? 2 : (16 - (2 * shapes[s][1]) % 16) % 16 + 16;
             check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], pad, 0);
         }
+    /* The other block types, on the shapes whose k is a multiple of 256 (K-quants' super-blocks). */
+    static const int32_t more[] = {TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1, TS_TYPE_Q2_K,
+                                   TS_TYPE_Q3_K, TS_TYPE_Q4_K, TS_TYPE_Q5_K, TS_TYPE_Q6_K};
+    for (size_t ti = 0; ti < sizeof more / sizeof *more; ti++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            if (shapes[s][1] % 256 == 0) check(ctx, &seed, more[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)((s + ti) % 4), s == 3);
     /* The other kernels for quantized weights (TSC_MMA_QUANT): f16 mma on the same
      * integers, and W unpacked in shared memory by the GEMM (int8 / f16 mma). */
     static const char *variants[] = {"f16", "raw", "rawf16"}; /* the default ran above */
