@@ -415,35 +415,18 @@ static inline emu_mma_x &emu_mma_post(const uint32_t *a, const uint32_t *b) {
     return w;
 }
 /* d = a·b + c (c the same in all four: the C operand as the kernels pass it), exact with
- * 32-bit wrap-around. */
-static inline void emu_mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b, uint32_t c) {
+ * 32-bit wrap-around; K 32, or 16 (m16n8k16: A regs 0, 1 and B reg 0 only, which hold the
+ * same elements as k 0-15 of the k32 layout). */
+static inline void emu_mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b, uint32_t c, int K = 32) {
     emu_mma_x &w = emu_mma_post(a, b);
     const int g = emu_lane() / 4, t = emu_lane() % 4;
     int32_t out[4];
     for (int e = 0; e < 4; e++) {
         const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
         uint32_t s = c;
-        for (int k = 0; k < 32; k++) {
+        for (int k = 0; k < K; k++) {
             const uint32_t ra = w.a[(row % 8) * 4 + (k % 16) / 4][(row >= 8) + 2 * (k >= 16)];
             const uint32_t rb = w.b[col * 4 + (k % 16) / 4][k >= 16];
-            s += (uint32_t)((int)(int8_t)(ra >> (8 * (k % 4))) * (int)(int8_t)(rb >> (8 * (k % 4))));
-        }
-        out[e] = (int32_t)s;
-    }
-    emu_warp_sync();
-    memcpy(d, out, 16);
-}
-/* m16n8k16 s8: d = a·b + c with A regs a0 (row g), a1 (row g+8) holding k 4t.., B reg b0. */
-static inline void emu_mma_s8_k16(int32_t *d, uint32_t a0, uint32_t a1, uint32_t b0, uint32_t c) {
-    const uint32_t a[4] = {a0, a1, 0, 0}, b[2] = {b0, 0};
-    emu_mma_x &w = emu_mma_post(a, b);
-    const int g = emu_lane() / 4, t = emu_lane() % 4;
-    int32_t out[4];
-    for (int e = 0; e < 4; e++) {
-        const int row = g + 8 * (e >> 1), col = 2 * t + (e & 1);
-        uint32_t s = c;
-        for (int k = 0; k < 16; k++) {
-            const uint32_t ra = w.a[(row % 8) * 4 + k / 4][row >= 8], rb = w.b[col * 4 + k / 4][0];
             s += (uint32_t)((int)(int8_t)(ra >> (8 * (k % 4))) * (int)(int8_t)(rb >> (8 * (k % 4))));
         }
         out[e] = (int32_t)s;

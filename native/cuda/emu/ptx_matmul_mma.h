@@ -16,7 +16,10 @@ template <int N> static inline void cp_wait() { emu_cp_wait(N); }
 static inline void ldsm_x4(uint32_t addr, uint32_t &r0, uint32_t &r1, uint32_t &r2, uint32_t &r3) { emu_ldmatrix_x4(addr, r0, r1, r2, r3); }
 
 static void mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b) { emu_mma_s8(d, a, b, 0x4B400000); /* MMA_MAGIC */ }
-static void mma_s8_k16(int32_t *d, uint32_t a0, uint32_t a1, uint32_t b0) { emu_mma_s8_k16(d, a0, a1, b0, 0x4B400000); }
+static void mma_s8_k16(int32_t *d, uint32_t a0, uint32_t a1, uint32_t b0) {
+    const uint32_t a[4] = {a0, a1, 0, 0}, b[2] = {b0, 0};
+    emu_mma_s8(d, a, b, 0x4B400000, 16);
+}
 static void mma_f16(float *acc, const uint32_t *a, const uint32_t *b) {
     float c[4];
     memcpy(c, acc, 16);
