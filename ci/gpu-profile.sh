@@ -18,6 +18,8 @@
 #                  7B decode steps (below; needs 40 s of SECONDS left after the steps above);
 #   ncu-decode-summary.txt  the same per kernel and launch shape, with the GPU time per layer
 #                  (ci/ncu-summary.py; where python3 is)
+#   ncu-mma.txt    Nsight Compute on the batched GEMMs (tsc_bench --mma: Q4_0, Q4_K, Q6_K, F16,
+#                  BF16 at 4096x4096x512) with the same sections as ncu.txt, if 30 s are left
 # Exit status 1 when a sanitizer reports an error, else 0.
 set -uo pipefail
 LIBDIR=$(cd "${1:?usage: ci/gpu-profile.sh LIBDIR OUT_DIR [SECONDS]}" && pwd)
@@ -102,6 +104,16 @@ if [ -n "$NCU" ] && [ -n "$BUNDLE" ] && [ -f "$BUNDLE/jrt.txz" ] && [ "$(left)" 
     python3 "$(dirname "$0")/ncu-summary.py" "$OUT/ncu-decode.txt" >"$OUT/ncu-decode-summary.txt" 2>&1
     tail -2 "$OUT/ncu-decode-summary.txt"
   fi
+fi
+# The batched GEMMs, last (the decode profile above is worth more): tensor pipe and FP32 pipe
+# utilization, stalls, occupancy of the quantize/unpack passes and of the GEMM kernels.
+if [ -n "$NCU" ] && [ "$(left)" -ge 30 ]; then
+  log "ncu on the batched GEMMs"
+  mkdir -p "$OUT/ncu-bench"
+  timeout "$(left)" "$NCU" --clock-control none -k regex:k_mma_ --section SpeedOfLight --section ComputeWorkloadAnalysis \
+    --section SchedulerStats --section WarpStateStats --section Occupancy --section LaunchStats \
+    "$LIBDIR/tsc_bench" "$OUT/ncu-bench" --mma >"$OUT/ncu-mma.txt" 2>&1
+  log "ncu exit $?"
 fi
 log "done (status $status)"
 exit $status

@@ -3,6 +3,7 @@
  *
  *   tsc_bench OUT_DIR [--quick]
  *   tsc_bench OUT_DIR --matvec      (for a profiler: each quantized decode matvec run once)
+ *   tsc_bench OUT_DIR --mma         (for a profiler: each batched GEMM at 4096x4096x512 run once)
  *
  * Writes OUT_DIR/bench.json and OUT_DIR/bench.md: device facts, device-to-device copy
  * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16/Q4_K/Q6_K matvec at 4096x14336 and 14336x4096
@@ -529,13 +530,28 @@ static void profile_matvecs(void) {
     unsetenv("TSC_MATVEC_ROWS");
 }
 
+/* --mma: the batched GEMMs at 4096x4096x512 (Q4_0, Q4_K, Q6_K on the int8 mma, F16, BF16),
+ * each launched once, for `ncu -k regex:k_mma_` (ci/gpu-profile.sh): why they run at a tenth
+ * of the tensor rate; nothing timed. */
+static void profile_mmas(void) {
+    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K, TS_TYPE_F16, TS_TYPE_BF16};
+    for (int t = 0; t < 5; t++) {
+        const int64_t n = 4096, k = 4096, m = 512;
+        mm_arg a = {dalloc(m * n * 4), rand_weights(types[t], n, k, 21), types[t], row_bytes(types[t], k), rand_floats(m * k, 23), n, k, m, {0}, 0, 0};
+        do_mm(&a);
+        if (tsc_synchronize(ctx) != TS_OK) die("mma");
+        printf("ran %s n=%lld k=%lld m=%lld\n", tname(types[t]), (long long)n, (long long)k, (long long)m);
+        tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: tsc_bench OUT_DIR [--quick | --matvec]\n");
+        fprintf(stderr, "usage: tsc_bench OUT_DIR [--quick | --matvec | --mma]\n");
         return 2;
     }
     quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
-    const int matvec_only = argc > 2 && strcmp(argv[2], "--matvec") == 0;
+    const int matvec_only = argc > 2 && strcmp(argv[2], "--matvec") == 0, mma_only = argc > 2 && strcmp(argv[2], "--mma") == 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/bench.json", argv[1]);
     js = fopen(path, "w");
@@ -556,10 +572,11 @@ int main(int argc, char **argv) {
     int64_t info[TSC_INFO_COUNT];
     if (tsc_device_name(0, name, sizeof name) || tsc_device_info(0, info, TSC_INFO_COUNT)) die("device");
     if (tsc_init(0, 0, &ctx) != TS_OK) die("tsc_init");
-    if (matvec_only) {
-        profile_matvecs();
+    if (matvec_only || mma_only) {
+        if (matvec_only) profile_matvecs();
+        else profile_mmas();
         fprintf(js, "{\"device\": \"%s\", \"results\": []}\n", name);
-        fprintf(md, "Profiling run (--matvec): nothing timed.\n");
+        fprintf(md, "Profiling run (%s): nothing timed.\n", argv[2]);
         fclose(js), fclose(md);
         tsc_shutdown(ctx);
         return 0;
