@@ -15,8 +15,10 @@
  *    side, so |gpu - cpu| <= (nb + 2)·2^-23·Σ|t_b| <= (nb + 2)·2^-23·Σ|w·x̂|, with w and x̂ the
  *    dequantized weights and quantized activations (|t_b| <= Σ over the block of |w·x̂|).
  *    A wrong quant, scale or block would be off by orders of magnitude more.
- *  - The other block types (Q4_1, Q5_0, Q5_1, K-quants) pair with Q8_1 or Q8_K on the CPU, the
- *    GPU with the same Q8_0 of X, so the reference is Σ w·x̂ in double over the CPU-dequantized
+ *  - The other block types (Q4_1, Q5_0, Q5_1, K-quants): the CPU pairs Q4_1/Q5_1 with Q8_1 and
+ *    the K-quants with Q8_K, and at these m may take its F32 SGEMM on x as it is (Q5_0 too,
+ *    with AVX-512); the GPU pairs all with the same Q8_0 of X, so the reference is Σ w·x̂ in
+ *    double over the CPU-dequantized
  *    w and the CPU's Q8_0 round trip x̂; each block adds up to 4 scaled integer sums and min
  *    terms whose roundings scale with the half-block's magnitude (scale and min terms can
  *    cancel), so |gpu - ref| <= 4·(nb + 2)·2^-23·Σ (|w| + B)·|x̂|, B the largest |w| of the
