@@ -43,13 +43,17 @@
  *  exponent range, so X is split into three parts hi + mid + lo (each the bf16 rounding of
  *  what the parts before leave; 24 bits, F32's precision) without scaling: three mma per
  *  piece, and stages of 64 KB (3 where the shared memory allows, 2 on sm_80's 163 KB).
- * Both: W is read in place with cp.async when its rows are 16-byte aligned and k % 8 == 0,
+ * F32 weights, the same GEMM with W split too, into three bf16 parts by a pass over W: of the
+ *  nine products of W's and X's parts, the six whose parts' ranks add up to at most 2 (the
+ *  others are below 2^-24 of the largest), so F32's precision for six mma per piece, stages
+ *  of 96 KB (2; sm_80's shared memory holds none: the plain kernels take F32 there).
+ * F16/BF16: W is read in place with cp.async when its rows are 16-byte aligned and k % 8 == 0,
  *  else copied to a padded scratch first. By default the operands' roles are swapped (W as
  *  the mma's A; TSC_MMA_F16=xa keeps X as A) for less shared-memory traffic (tested and
  *  benchmarked beside the default).
  * Few output tiles (m and n small, under half a wave): k is split across CTAs, partial
  * sums go to scratch and are added in split order (deterministic).
- * F32 weights and m < TSC_MMA_MIN_M are left to the plain kernels (TSC_NOT_HANDLED).
+ * m < TSC_MMA_MIN_M is left to the plain kernels (TSC_NOT_HANDLED).
  */
 #include <float.h>
 #include <stdlib.h>
@@ -155,11 +159,14 @@ static __device__ __forceinline__ void mma_fx(float *acc, const uint32_t *a, con
         else mma_f16(acc, a, b);
     }
 }
-/* v rounded to the element type (bits), and the rounded value back as a float. */
+/* v rounded to the element type (bits), and the rounded value back as a float. bf16: a
+ * finite v that rounds to infinity (|v| within half a bf16 step of FLT_MAX) takes the largest
+ * finite bf16 instead, so what is left stays finite and the parts still sum to v. */
 template <bool BF>
 static __device__ __forceinline__ uint16_t round_fx(float v, float &back) {
     if constexpr (BF) {
-        const uint16_t b = __bfloat16_as_ushort(__float2bfloat16_rn(v));
+        uint16_t b = __bfloat16_as_ushort(__float2bfloat16_rn(v));
+        if ((b & 0x7fffu) == 0x7f80u && !isinf(v)) b = (uint16_t)((b & 0x8000u) | 0x7f7fu);
         back = __uint_as_float((uint32_t)b << 16);
         return b;
     } else {
@@ -314,12 +321,23 @@ __global__ void k_mma_unpack_w(QT *wq, float *wd, const uint8_t *w, int64_t w_st
     for (int e = 0; e < SW; e++) wd[i * SW + e] = sc[e];
 }
 
-/* One CTA per X row: X row r split into fparts(BF) parts of the element type, part q at
- * xp + q·part_e + r·k_pad (zeros past k and for rows >= m), each the rounding of what the
- * parts before leave (exact in F32), so their sum keeps 2·11 (f16) or 3·8 (bf16) bits of x.
- * f16 first scales the row by the power of two 2^s that puts max|x| in [2^14, 2^15) (its
- * range is narrow); bf16 has F32's range and scales only rows whose max would round to
- * infinity (s = -1). inv[r] = 2^-s. */
+/* v split into NP parts of the element type at o[0], o[part_e], ..., each the rounding of
+ * what the parts before leave (exact in F32), so their sum keeps NP·11 (f16) or NP·8 (bf16)
+ * bits of v. */
+template <bool BF, int NP>
+static __device__ __forceinline__ void split_parts(float v, uint16_t *o, int64_t part_e) {
+#pragma unroll
+    for (int q = 0; q < NP; q++) {
+        float back;
+        o[q * part_e] = round_fx<BF>(v, back);
+        v = isinf(v) ? 0.0f : v - back; /* ±inf stays in the first part, not NaN */
+    }
+}
+
+/* One CTA per X row: X row r split into fparts(BF) parts (split_parts), part q at xp +
+ * q·part_e + r·k_pad (zeros past k and for rows >= m). f16 first scales the row by the power
+ * of two 2^s that puts max|x| in [2^14, 2^15) (its range is narrow), inv[r] = 2^-s; bf16 has
+ * F32's range (s = 0). */
 template <bool BF>
 __global__ void k_mma_split_x(uint16_t *xp, int64_t part_e, float *inv, const float *x, int64_t xs_f, int64_t m, int64_t k,
                               int64_t k_pad) {
@@ -340,9 +358,7 @@ __global__ void k_mma_split_x(uint16_t *xp, int64_t part_e, float *inv, const fl
     __syncthreads();
     amax = red[0];
     int s = 0;
-    if (BF) {
-        s = amax >= 0x1p127f && amax <= FLT_MAX ? -1 : 0;
-    } else if (amax > 0.0f && amax <= FLT_MAX) {
+    if (!BF && amax > 0.0f && amax <= FLT_MAX) {
         int e;
         frexpf(amax, &e); /* amax in [2^(e-1), 2^e) */
         s = 15 - e;
@@ -350,16 +366,17 @@ __global__ void k_mma_split_x(uint16_t *xp, int64_t part_e, float *inv, const fl
     }
     const float sc = ldexpf(1.0f, s);
     uint16_t *o = xp + r * k_pad;
-    for (int64_t i = threadIdx.x; i < k_pad; i += blockDim.x) {
-        float v = r < m && i < k ? p[i] * sc : 0.0f;
-#pragma unroll
-        for (int q = 0; q < fparts(BF); q++) {
-            float back;
-            o[q * part_e + i] = round_fx<BF>(v, back);
-            v = isinf(v) ? 0.0f : v - back; /* ±inf stays in the first part, not NaN */
-        }
-    }
+    for (int64_t i = threadIdx.x; i < k_pad; i += blockDim.x) split_parts<BF, fparts(BF)>(r < m && i < k ? p[i] * sc : 0.0f, o + i, part_e);
     if (threadIdx.x == 0 && r < m) inv[r] = ldexpf(1.0f, -s);
+}
+
+/* F32 W rows split into 3 bf16 parts of [n_pad][k_pad] (zero-padded), part_e apart. */
+__global__ void k_mma_split_w(uint16_t *wp, int64_t part_e, const uint8_t *w, int64_t w_stride, int64_t n, int64_t k, int64_t n_pad,
+                              int64_t k_pad) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n_pad * k_pad) return;
+    const int64_t r = i / k_pad, c = i % k_pad;
+    split_parts<true, 3>(r < n && c < k ? ((const float *)(w + r * w_stride))[c] : 0.0f, wp + i, part_e);
 }
 
 /* F16/BF16 W rows copied into a zero-padded [n_pad][k_pad] scratch (W not 16-byte aligned). */
@@ -725,8 +742,8 @@ struct mmf_args {
     const uint16_t *xp; /* fparts(BF) parts of [m_pad][k_pad] elements, part_e apart */
     int64_t part_e;
     const float *inv;   /* [m]: 2^-s of each X row */
-    const uint16_t *w;  /* rows of w_stride_e elements, 16-byte aligned; k % 8 == 0 */
-    int64_t w_stride_e;
+    const uint16_t *w;  /* NW parts (wpart_e apart) of rows of w_stride_e elements, 16-byte aligned; k % 8 == 0 */
+    int64_t w_stride_e, wpart_e;
     float *y;
     int64_t ys;
     int64_t m, n, k, k_pad;
@@ -734,27 +751,31 @@ struct mmf_args {
     int kps;     /* k tiles per split */
 };
 
-/* Bytes of one stage: the X parts' tiles and W's (rows of 128 swizzled bytes). */
-static constexpr int fstage(bool bf) { return (fparts(bf) * MMA_BM + MMA_BN) * MMA_ROWB; }
+/* Bytes of one stage: the X parts' tiles and the nw W parts' (rows of 128 swizzled bytes). */
+static constexpr int fstage(bool bf, int nw) { return (fparts(bf) * MMA_BM + nw * MMA_BN) * MMA_ROWB; }
 
 /* One k16 step (chunks 2j, 2j + 1 of the stage's tiles: X part q at sx + q·MMA_BM·MMA_ROWB, W
- * at sw) of the warp's 64 x 32 piece into part. XA: X rows are the mma's A (16 rows) and W
- * its B (8 columns), part[m tile][n tile]; else W rows are A and the X parts B, part[n
- * tile][m tile]: per k16 step an f16 warp then loads 2 KB of W and 2 KB of X (hi + lo) for
- * 32 mma instead of 4 KB of X and 1 KB of W, 128 instead of 160 bytes of shared memory per
- * clock and SM at the full f16 rate (the limit is 128). The smallest part goes first; j == 0
- * starts the sums. */
-template <bool XA, bool BF>
+ * part p at sw + p·MMA_BN·MMA_ROWB) of the warp's 64 x 32 piece into part. XA: X rows are the
+ * mma's A (16 rows) and W its B (8 columns), part[m tile][n tile]; else W rows are A and the X
+ * parts B, part[n tile][m tile]: per k16 step an f16 warp then loads 2 KB of W and 2 KB of X
+ * (hi + lo) for 32 mma instead of 4 KB of X and 1 KB of W, 128 instead of 160 bytes of shared
+ * memory per clock and SM at the full f16 rate (the limit is 128). One W part: W times every
+ * X part; three (F32 W): the products of parts p, q with p + q <= 2, the ones of F32's
+ * precision (the others are below 2^-24 of the largest). Smallest first; j == 0 starts the sums. */
+template <bool XA, bool BF, int NW>
 static __device__ __forceinline__ void fx_step(float (&part)[4][4][4], uint32_t sx, uint32_t sw, uint32_t arow, uint32_t brow, int j,
                                                int lane) {
-    constexpr int NP = fparts(BF);
+    constexpr int NP = fparts(BF), SMAX = NW == 1 ? NP - 1 : 2; /* largest p + q taken */
     const int r7 = lane & 7;
     const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
     if constexpr (XA) {
-        uint32_t bf[4][2];
+        uint32_t bw[NW][4][2];
 #pragma unroll
-        for (int np = 0; np < 2; np++)
-            ldsm_x4(sw + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
+        for (int p = 0; p < NW; p++)
+#pragma unroll
+            for (int np = 0; np < 2; np++)
+                ldsm_x4(sw + p * MMA_BN * MMA_ROWB + brow + np * 16 * MMA_ROWB + cb, bw[p][2 * np][0], bw[p][2 * np][1],
+                        bw[p][2 * np + 1][0], bw[p][2 * np + 1][1]);
 #pragma unroll
         for (int mt = 0; mt < 4; mt++) {
             const uint32_t off = arow + mt * 16 * MMA_ROWB + ca;
@@ -762,9 +783,14 @@ static __device__ __forceinline__ void fx_step(float (&part)[4][4][4], uint32_t 
 #pragma unroll
             for (int q = 0; q < NP; q++) ldsm_x4(sx + q * MMA_BM * MMA_ROWB + off, ax[q][0], ax[q][1], ax[q][2], ax[q][3]);
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++)
+            for (int nt = 0; nt < 4; nt++) {
+                bool z = j == 0;
 #pragma unroll
-                for (int q = NP - 1; q >= 0; q--) mma_fx<BF>(part[mt][nt], ax[q], bf[nt], j == 0 && q == NP - 1);
+                for (int sum = SMAX; sum >= 0; sum--)
+#pragma unroll
+                    for (int p = NW - 1; p >= 0; p--)
+                        if (sum - p >= 0 && sum - p < NP) mma_fx<BF>(part[mt][nt], ax[sum - p], bw[p][nt], z), z = false;
+            }
         }
     } else {
         uint32_t bx[NP][4][2];
@@ -776,22 +802,29 @@ static __device__ __forceinline__ void fx_step(float (&part)[4][4][4], uint32_t 
                         bx[q][2 * np + 1][0], bx[q][2 * np + 1][1]);
 #pragma unroll
         for (int nt = 0; nt < 4; nt++) {
-            uint32_t aw[4];
-            ldsm_x4(sw + arow + nt * 16 * MMA_ROWB + ca, aw[0], aw[1], aw[2], aw[3]);
+            uint32_t aw[NW][4];
 #pragma unroll
-            for (int mt = 0; mt < 4; mt++)
+            for (int p = 0; p < NW; p++)
+                ldsm_x4(sw + p * MMA_BN * MMA_ROWB + arow + nt * 16 * MMA_ROWB + ca, aw[p][0], aw[p][1], aw[p][2], aw[p][3]);
 #pragma unroll
-                for (int q = NP - 1; q >= 0; q--) mma_fx<BF>(part[nt][mt], aw, bx[q][mt], j == 0 && q == NP - 1);
+            for (int mt = 0; mt < 4; mt++) {
+                bool z = j == 0;
+#pragma unroll
+                for (int sum = SMAX; sum >= 0; sum--)
+#pragma unroll
+                    for (int p = NW - 1; p >= 0; p--)
+                        if (sum - p >= 0 && sum - p < NP) mma_fx<BF>(part[nt][mt], aw[p], bx[sum - p][mt], z), z = false;
+            }
         }
     }
 }
 
-/* The float GEMM: the X parts against W, F32 sums, each X row's 2^-s applied at the end.
- * Warps 2 x 4 with 64 x 32 pieces: 2 (m) x 4 (n) when XA, else 2 (n) x 4 (m) (see fx_step);
- * STAGES stages of fstage(BF) bytes. */
-template <bool XA, bool BF, int STAGES>
+/* The float GEMM: the X parts against the NW W parts, F32 sums, each X row's 2^-s applied at
+ * the end. Warps 2 x 4 with 64 x 32 pieces: 2 (m) x 4 (n) when XA, else 2 (n) x 4 (m) (see
+ * fx_step); STAGES stages of fstage(BF, NW) bytes. */
+template <bool XA, bool BF, int NW, int STAGES>
 __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
-    constexpr int NP = fparts(BF), STAGE = fstage(BF);
+    constexpr int NP = fparts(BF), STAGE = fstage(BF, NW);
     TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = XA ? warp & 1 : warp >> 1, wn = XA ? warp >> 1 : warp & 1, gid = lane >> 2, tid4 = lane & 3;
@@ -814,8 +847,10 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
 #pragma unroll
             for (int q = 0; q < NP; q++) cp16(sx + q * MMA_BM * MMA_ROWB + swz(row, ch), xg + q * a.part_e + row * a.k_pad + kc);
             const int ok = n0 + row < a.n && kc < a.k; /* k % 8 == 0: a chunk is all in or all out */
-            cp16_zfill(sw + swz(row, ch), ok ? (const void *)(a.w + (n0 + row) * a.w_stride_e + kc) : (const void *)a.w,
-                       ok ? 16 : 0);
+#pragma unroll
+            for (int p = 0; p < NW; p++)
+                cp16_zfill(sw + p * MMA_BN * MMA_ROWB + swz(row, ch),
+                           ok ? (const void *)(a.w + p * a.wpart_e + (n0 + row) * a.w_stride_e + kc) : (const void *)a.w, ok ? 16 : 0);
         }
     };
 
@@ -833,14 +868,14 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
         const int slot = t % STAGES;
         const uint32_t sx = s0 + slot * STAGE, sw = sx + NP * MMA_BM * MMA_ROWB;
         /* This stage's sums in their own accumulators, added to acc with a rounded FADD: the
-         * tensor cores' F32 accumulation truncates, so its chains stay 4·NP additions long. */
+         * tensor cores' F32 accumulation truncates, so its chains stay one stage's mma long. */
         float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
         if constexpr (BF) { /* unrolled, bf16's three X parts spill (255 registers with W as A) */
 #pragma unroll 1
-            for (int j = 0; j < 4; j++) fx_step<XA, BF>(part, sx, sw, arow, brow, j, lane);
+            for (int j = 0; j < 4; j++) fx_step<XA, BF, NW>(part, sx, sw, arow, brow, j, lane);
         } else {
 #pragma unroll
-            for (int j = 0; j < 4; j++) fx_step<XA, BF>(part, sx, sw, arow, brow, j, lane);
+            for (int j = 0; j < 4; j++) fx_step<XA, BF, NW>(part, sx, sw, arow, brow, j, lane);
         }
 #pragma unroll
         for (int i = 0; i < 4; i++)
@@ -1035,27 +1070,35 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
     return st ? st : st2;
 }
 
-/* The float GEMM for one operand order and stage count (shared memory opted in). */
-template <bool XA, bool BF, int STAGES>
+/* The float GEMM for one operand order, W part count and stage count (shared memory opted in). */
+template <bool XA, bool BF, int NW, int STAGES>
 static void launch_fx(struct tsc_context *c, dim3 grid, const mmf_args &a) {
-    const int smem = STAGES * fstage(BF);
-    cudaFuncSetAttribute(k_mma_fx<XA, BF, STAGES>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_fx<XA, BF, STAGES>)(a);
+    const int smem = STAGES * fstage(BF, NW);
+    cudaFuncSetAttribute(k_mma_fx<XA, BF, NW, STAGES>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_fx<XA, BF, NW, STAGES>)(a);
+}
+template <bool BF, int NW, int STAGES>
+static void launch_fx_order(struct tsc_context *c, dim3 grid, const mmf_args &a, bool xa) {
+    if (xa) launch_fx<true, BF, NW, STAGES>(c, grid, a);
+    else launch_fx<false, BF, NW, STAGES>(c, grid, a);
 }
 
-/* F16 (bf false) or BF16 (bf true) weights. */
-static int32_t mma_float(struct tsc_context *c, bool bf, float *y, int64_t y_stride, const void *w, int64_t w_stride, const float *x,
-                         int64_t x_stride, int64_t n, int64_t k, int64_t m) {
-    /* 3 stages; bf16's stages (three X parts) are 64 KB, so 2 where 192 KB do not fit (sm_80). */
-    const int stages = bf && (int64_t)3 * fstage(bf) > c->max_smem_optin ? 2 : 3;
-    if ((int64_t)stages * fstage(bf) > c->max_smem_optin) return TSC_NOT_HANDLED;
-    const int np = fparts(bf);
+/* F16, BF16 or F32 weights: X split into parts; F16/BF16 W read in place (or a padded copy),
+ * F32 W split into three bf16 parts first. */
+static int32_t mma_float(struct tsc_context *c, int32_t w_type, float *y, int64_t y_stride, const void *w, int64_t w_stride,
+                         const float *x, int64_t x_stride, int64_t n, int64_t k, int64_t m) {
+    const bool bf = w_type != TS_TYPE_F16;
+    const int nw = w_type == TS_TYPE_F32 ? 3 : 1, np = fparts(bf);
+    /* 3 stages (f16: 48 KB each; bf16: 64 KB, 2 where 192 KB do not fit, sm_80); F32 W (96 KB): 2 */
+    const int stages = nw == 3 || (bf && (int64_t)3 * fstage(bf, nw) > c->max_smem_optin) ? 2 : 3;
+    if ((int64_t)stages * fstage(bf, nw) > c->max_smem_optin) return TSC_NOT_HANDLED;
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN, k_pad = tsc_cdiv(k, 64) * 64;
-    /* In place when every 8-element chunk of W is a 16-byte aligned load; else a padded copy. */
-    const int direct = (uintptr_t)w % 16 == 0 && w_stride % 16 == 0 && k % 8 == 0;
+    /* In place when W is 16-bit and every 8-element chunk of it a 16-byte aligned load; else a
+     * padded copy (F32: the split). */
+    const int direct = nw == 1 && (uintptr_t)w % 16 == 0 && w_stride % 16 == 0 && k % 8 == 0;
     int kps;
     const int splits = plan_split(c, (m_pad / MMA_BM) * (n_pad / MMA_BN), k_pad / 64, &kps);
-    const int64_t bytes = np * m_pad * k_pad * 2 + m_pad * 4 + (direct ? 0 : n_pad * k_pad * 2) +
+    const int64_t bytes = np * m_pad * k_pad * 2 + m_pad * 4 + (direct ? 0 : nw * n_pad * k_pad * 2) +
                           (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
     void *scratch;
     int32_t st = tsc_scratch(c, bytes, &scratch);
@@ -1066,28 +1109,23 @@ static int32_t mma_float(struct tsc_context *c, bool bf, float *y, int64_t y_str
     if (bf) TSC_LAUNCH((unsigned)m_pad, 256, 0, c->stream, k_mma_split_x<true>)(xp, m_pad * k_pad, inv, x, x_stride / 4, m, k, k_pad);
     else TSC_LAUNCH((unsigned)m_pad, 256, 0, c->stream, k_mma_split_x<false>)(xp, m_pad * k_pad, inv, x, x_stride / 4, m, k, k_pad);
     float *part = splits > 1 ? (float *)carve(&p, splits * m * n * 4) : NULL;
-    mmf_args a = {xp, m_pad * k_pad, inv, (const uint16_t *)w, w_stride / 2, y, y_stride / 4, m, n, k, k_pad, part, kps};
+    mmf_args a = {xp, m_pad * k_pad, inv, (const uint16_t *)w, w_stride / 2, 0, y, y_stride / 4, m, n, k, k_pad, part, kps};
     if (!direct) {
-        uint16_t *wp = (uint16_t *)carve(&p, n_pad * k_pad * 2);
-        TSC_LAUNCH((unsigned)tsc_cdiv(n_pad * k_pad, 256), 256, 0, c->stream, k_mma_pad_w)(wp, (const uint8_t *)w, w_stride, n, k, n_pad,
-                                                                                    k_pad);
-        a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
+        uint16_t *wp = (uint16_t *)carve(&p, nw * n_pad * k_pad * 2);
+        const unsigned gw = (unsigned)tsc_cdiv(n_pad * k_pad, 256);
+        if (nw == 3) TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_split_w)(wp, n_pad * k_pad, (const uint8_t *)w, w_stride, n, k, n_pad, k_pad);
+        else TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_pad_w)(wp, (const uint8_t *)w, w_stride, n, k, n_pad, k_pad);
+        a.w = wp, a.w_stride_e = k_pad, a.wpart_e = n_pad * k_pad, a.k = k_pad;
     }
     dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
     /* W as the mma's A operand (k_mma_fx<false, ...>) by default: 4-7% faster than X as A on an
      * H200 (163 vs 152 TFLOP/s at 4096x4096x512, F16); TSC_MMA_F16=xa picks the other for comparison. */
     const char *fv = getenv("TSC_MMA_F16");
     const bool xa = fv != NULL && strcmp(fv, "xa") == 0;
-    if (!bf) {
-        if (xa) launch_fx<true, false, 3>(c, grid, a);
-        else launch_fx<false, false, 3>(c, grid, a);
-    } else if (stages == 3) {
-        if (xa) launch_fx<true, true, 3>(c, grid, a);
-        else launch_fx<false, true, 3>(c, grid, a);
-    } else {
-        if (xa) launch_fx<true, true, 2>(c, grid, a);
-        else launch_fx<false, true, 2>(c, grid, a);
-    }
+    if (!bf) launch_fx_order<false, 1, 3>(c, grid, a, xa);
+    else if (nw == 3) launch_fx_order<true, 3, 2>(c, grid, a, xa);
+    else if (stages == 3) launch_fx_order<true, 1, 3>(c, grid, a, xa);
+    else launch_fx_order<true, 1, 2>(c, grid, a, xa);
     if (splits > 1)
         TSC_LAUNCH((unsigned)tsc_cdiv(m * n, 256), 256, 0, c->stream, k_mma_reduce)(y, y_stride / 4, part, splits, m, n);
     st = tsc_launch_status("tsc_matmul");
@@ -1115,8 +1153,8 @@ int32_t tsc_matmul_mma(struct tsc_context *c, float *y, int64_t y_stride, const 
     default: break;
     }
 #undef TSC_MMA_QUANT_CASE
-    if (w_type == TS_TYPE_F16 || w_type == TS_TYPE_BF16)
-        return mma_float(c, w_type == TS_TYPE_BF16, y, y_stride, w, w_stride, x, x_stride, n, k, m);
+    if (w_type == TS_TYPE_F16 || w_type == TS_TYPE_BF16 || w_type == TS_TYPE_F32)
+        return mma_float(c, w_type, y, y_stride, w, w_stride, x, x_stride, n, k, m);
     return TSC_NOT_HANDLED;
 }
 

@@ -12,7 +12,7 @@
  * rows, TSC_MATVEC_BLOCKS=4 and 2, and with two rows per warp, TSC_MATVEC_ROWS=2), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2; also
  * recorded and run as one CUDA graph per step, and the host's share of each way),
- * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16/BF16 at M=512/2048, Q4_K/Q6_K at 512, in TFLOP/s
+ * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16/BF16 at M=512/2048, Q4_K/Q6_K/F32 at 512, in TFLOP/s
  * and % of the H100 SXM dense int8/f16 peaks; M around its threshold), attention at the
  * CLIP ViT-L/14 and SD 1.5 (512x512, CFG batch 2) shapes in TFLOP/s (4·heads·lq·lk·d flops),
  * conv2d at SD UNet/VAE and ViT-L/14 patchify shapes in TFLOP/s, group_norm/layer_norm in
@@ -88,11 +88,11 @@ static int64_t block_bytes(int32_t type, int64_t *qk) {
 }
 
 /* Weights of `rows` rows of k: random quants, every half-precision block scale set to 2^-10
- * (half 0x1400) so sums stay finite; F16 of magnitude < 1, BF16 < 2^-8. */
+ * (half 0x1400) so sums stay finite; F16 of magnitude < 1, BF16 and F32 < 2^-8. */
 static void *rand_weights(int32_t type, int64_t rows, int64_t k, uint64_t seed) {
     int64_t qk;
     const int64_t bs = block_bytes(type, &qk);
-    const int64_t bytes = bs ? rows * (k / qk) * bs : rows * k * 2;
+    const int64_t es = type == TS_TYPE_F32 ? 4 : 2, bytes = bs ? rows * (k / qk) * bs : rows * k * es;
     unsigned char *h = malloc((size_t)bytes);
     for (int64_t i = 0; i < bytes; i++) {
         seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
@@ -106,7 +106,7 @@ static void *rand_weights(int32_t type, int64_t rows, int64_t k, uint64_t seed) 
             h[b * bs + h1] = 0x00, h[b * bs + h1 + 1] = 0x14;
         }
     else
-        for (int64_t i = 0; i < rows * k; i++) h[2 * i + 1] &= 0x3b; /* F16 of magnitude < 1, BF16 < 2^-8 */
+        for (int64_t i = 0; i < rows * k; i++) h[es * i + es - 1] &= 0x3b; /* F16 of magnitude < 1, BF16/F32 < 2^-8 */
     void *d = dalloc(bytes);
     if (tsc_upload(ctx, d, h, bytes) != TS_OK) die("upload");
     free(h);
@@ -181,7 +181,7 @@ static void do_mm(void *a) {
 static int64_t row_bytes(int32_t type, int64_t k) {
     int64_t qk;
     const int64_t bs = block_bytes(type, &qk);
-    return bs ? k / qk * bs : 2 * k;
+    return bs ? k / qk * bs : (type == TS_TYPE_F32 ? 4 : 2) * k;
 }
 
 static const char *tname(int32_t t) {
@@ -190,6 +190,7 @@ static const char *tname(int32_t t) {
            : t == TS_TYPE_Q4_K ? "q4_K"
            : t == TS_TYPE_Q6_K ? "q6_K"
            : t == TS_TYPE_BF16 ? "bf16"
+           : t == TS_TYPE_F32  ? "f32"
                                : "f16";
 }
 
@@ -390,7 +391,7 @@ static void bench_attention_kv(const char *what, int64_t heads, int64_t kv_heads
 static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
     mm_arg a = {dalloc(m * n * 4), rand_weights(type, n, k, 21), type, row_bytes(type, k), rand_floats(m * k, 23), n, k, m, {0}, 0, 0};
     const double s = time_it(do_mm, &a), flops = 2.0 * n * k * m;
-    const int flt = type == TS_TYPE_F16 || type == TS_TYPE_BF16;
+    const int flt = type == TS_TYPE_F16 || type == TS_TYPE_BF16 || type == TS_TYPE_F32; /* F32: on the bf16 mma */
     const double peak = flt ? MMA_PEAK_F16 : MMA_PEAK_INT8;
     char name[128];
     const char *v = getenv("TSC_MMA_QUANT");
@@ -432,6 +433,10 @@ static void bench_mma_all(void) {
         for (int i = 0; i < 5; i++) bench_mma(types[t], 4096, 4096, ms[i]);
     bench_mma(TS_TYPE_BF16, 4096, 4096, 15);
     bench_mma(TS_TYPE_BF16, 4096, 4096, 16);
+    /* F32 weights: W split into three bf16 parts, six mma per piece; m = 15 is the CUDA-core kernel */
+    for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(TS_TYPE_F32, shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
+    bench_mma(TS_TYPE_F32, 4096, 4096, 15);
+    bench_mma(TS_TYPE_F32, 4096, 4096, 16);
     /* K-quants (Q4_K_M files: Q4_K and Q6_K) on the int8 kernel: scale and min per 32 (Q4_K)
      * or scale per 16 (Q6_K, two k16 mma per block); m = 15 is the dp4a kernel they took before. */
     static const int32_t kq[] = {TS_TYPE_Q4_K, TS_TYPE_Q6_K};
@@ -530,12 +535,12 @@ static void profile_matvecs(void) {
     unsetenv("TSC_MATVEC_ROWS");
 }
 
-/* --mma: the batched GEMMs at 4096x4096x512 (Q4_0, Q4_K, Q6_K on the int8 mma, F16, BF16),
+/* --mma: the batched GEMMs at 4096x4096x512 (Q4_0, Q4_K, Q6_K on the int8 mma, F16, BF16, F32),
  * each launched once, for `ncu -k regex:k_mma_` (ci/gpu-profile.sh): why they run at a tenth
  * of the tensor rate; nothing timed. */
 static void profile_mmas(void) {
-    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K, TS_TYPE_F16, TS_TYPE_BF16};
-    for (int t = 0; t < 5; t++) {
+    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K, TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32};
+    for (int t = 0; t < 6; t++) {
         const int64_t n = 4096, k = 4096, m = 512;
         mm_arg a = {dalloc(m * n * 4), rand_weights(types[t], n, k, 21), types[t], row_bytes(types[t], k), rand_floats(m * k, 23), n, k, m, {0}, 0, 0};
         do_mm(&a);

@@ -1,9 +1,9 @@
 /*
  * mma_emu.cpp — runs tsc_matmul_mma.cu's kernels (the tensor-core batched matmul) on the CPU
  * (cuda_emu.h): Q8_0 and Q4_0 weights through each of the four quantized kernels (int8 and
- * f16 mma, W unpacked by a pass or in shared memory) and F16 and BF16 weights through the
- * float GEMM (W or X as the mma's A; in place or padded; bf16 with 3 stages and with the 2 of
- * GPUs with less shared memory), whole and split over k, with m, n and
+ * f16 mma, W unpacked by a pass or in shared memory) and F16, BF16 and F32 weights through the
+ * float GEMM (W or X as the mma's A; in place, padded or split; bf16 with 3 stages and with the
+ * 2 of GPUs with less shared memory), whole and split over k, with m, n and
  * k that leave every tile partial. ctest runs it (label cuda; about 9 s); by hand:
  *
  *   cmake --build BUILD --target mma_emu && BUILD/native/cuda/mma_emu
@@ -17,7 +17,8 @@
  *    round trip of X, within test_cuda_mma's bound (nb + 2)·2^-23·Σ|w·x̂|; and the four
  *    kernels must give the same bits (the same integer block sums added in the same order),
  *    split runs within the bound;
- *  - F16/BF16 weights: against Σ w·x in double over the exact x, within 1e-5·Σ|w·x| + 1e-30;
+ *  - F16/BF16/F32 weights: against Σ w·x in double over the exact x, within 1e-5·Σ|w·x| + 1e-30;
+ *    one-hot rows of W (BF16, F32) or of X (F32) give the other side's elements bit for bit;
  *  - Y's padding stays untouched. Each case prints a fingerprint of its output bits.
  */
 #include "cuda_emu.h"
@@ -163,13 +164,14 @@ static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad) {
     }
 }
 
-/* tsc_matmul_mma's F16/BF16 path after validation (mma_float), on host memory; xa: X as the
- * mma's A; stages: 3, or 2 (bf16 on a GPU with less shared memory). */
-static void run_fx(bool bf, bool xa, int stages, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs, int64_t n,
-                   int64_t k, int64_t m, int want_splits) {
+/* tsc_matmul_mma's float path after validation (mma_float), on host memory: wt F16, BF16 or
+ * F32; xa: X as the mma's A; stages: 3, or 2 (bf16 on a GPU with less shared memory; F32). */
+static void run_fx(int32_t wt, bool xa, int stages, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs,
+                   int64_t n, int64_t k, int64_t m, int want_splits) {
+    const bool bf = wt != TS_TYPE_F16;
+    const int nw = wt == TS_TYPE_F32 ? 3 : 1, np = fparts(bf);
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN, k_pad = tsc_cdiv(k, 64) * 64;
-    const bool direct = (uintptr_t)w % 16 == 0 && ws % 16 == 0 && k % 8 == 0;
-    const int np = fparts(bf);
+    const bool direct = nw == 1 && (uintptr_t)w % 16 == 0 && ws % 16 == 0 && k % 8 == 0;
     int kps;
     const int splits = split_plan(k_pad / 64, want_splits, &kps);
     std::vector<char> bxp, binv, bwp, bpart;
@@ -178,37 +180,50 @@ static void run_fx(bool bf, bool xa, int stages, float *y, int64_t ys, const uin
     float *part = splits > 1 ? align16<float>(bpart, splits * m * n * 4) : NULL;
     if (bf) launch(dim3((unsigned)m_pad), dim3(256), 0, [&] { k_mma_split_x<true>(xp, m_pad * k_pad, inv, x, xs / 4, m, k, k_pad); });
     else launch(dim3((unsigned)m_pad), dim3(256), 0, [&] { k_mma_split_x<false>(xp, m_pad * k_pad, inv, x, xs / 4, m, k, k_pad); });
-    mmf_args a = {xp, m_pad * k_pad, inv, (const uint16_t *)w, ws / 2, y, ys / 4, m, n, k, k_pad, part, kps};
+    mmf_args a = {xp, m_pad * k_pad, inv, (const uint16_t *)w, ws / 2, 0, y, ys / 4, m, n, k, k_pad, part, kps};
     g_ranges = {{(const char *)xp, (const char *)(xp + np * m_pad * k_pad)}, {(const char *)w, (const char *)w + n * ws}};
     if (!direct) {
-        uint16_t *wp = align16<uint16_t>(bwp, n_pad * k_pad * 2);
-        launch(dim3((unsigned)tsc_cdiv(n_pad * k_pad, 256)), dim3(256), 0, [&] { k_mma_pad_w(wp, w, ws, n, k, n_pad, k_pad); });
-        a.w = wp, a.w_stride_e = k_pad, a.k = k_pad;
-        g_ranges.push_back({(const char *)wp, (const char *)(wp + n_pad * k_pad)});
+        uint16_t *wp = align16<uint16_t>(bwp, nw * n_pad * k_pad * 2);
+        const dim3 gw((unsigned)tsc_cdiv(n_pad * k_pad, 256));
+        if (nw == 3) launch(gw, dim3(256), 0, [&] { k_mma_split_w(wp, n_pad * k_pad, w, ws, n, k, n_pad, k_pad); });
+        else launch(gw, dim3(256), 0, [&] { k_mma_pad_w(wp, w, ws, n, k, n_pad, k_pad); });
+        a.w = wp, a.w_stride_e = k_pad, a.wpart_e = n_pad * k_pad, a.k = k_pad;
+        g_ranges.push_back({(const char *)wp, (const char *)(wp + nw * n_pad * k_pad)});
     }
     const dim3 grid((unsigned)(n_pad / MMA_BN), (unsigned)(m_pad / MMA_BM), (unsigned)splits);
-    const size_t smem = (size_t)stages * fstage(bf);
-    if (!bf && xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<true, false, 3>(a); });
-    else if (!bf) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<false, false, 3>(a); });
-    else if (stages == 3 && xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<true, true, 3>(a); });
-    else if (stages == 3) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<false, true, 3>(a); });
-    else if (xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<true, true, 2>(a); });
-    else launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<false, true, 2>(a); });
+    const size_t smem = (size_t)stages * fstage(bf, nw);
+#define RUN_FX(BF, NW, ST)                                                                              \
+    do {                                                                                                \
+        if (xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<true, BF, NW, ST>(a); });          \
+        else launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<false, BF, NW, ST>(a); });            \
+    } while (0)
+    if (!bf) RUN_FX(false, 1, 3);
+    else if (nw == 3) RUN_FX(true, 3, 2);
+    else if (stages == 3) RUN_FX(true, 1, 3);
+    else RUN_FX(true, 1, 2);
+#undef RUN_FX
     if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
 }
 
-/* F16 (bf false) or BF16 weights: every operand order and stage count against Σ w·x in double. */
-static void check_fx(bool bf, int64_t n, int64_t k, int64_t m, int64_t wpad) {
-    const int64_t ws = 2 * k + wpad, xs = 4 * k + 16, ys = 4 * n + 32;
+/* F16, BF16 or F32 weights: both operand orders and every stage count the type has, whole and
+ * split over k, against Σ w·x in double. */
+static void check_fx(int32_t wt, int64_t n, int64_t k, int64_t m, int64_t wpad) {
+    const int64_t es = wt == TS_TYPE_F32 ? 4 : 2, ws = es * k + wpad, xs = 4 * k + 16, ys = 4 * n + 32;
+    const char *tn = wt == TS_TYPE_F16 ? "f16" : wt == TS_TYPE_BF16 ? "bf16" : "f32";
     std::vector<char> wbuf, xbuf;
     uint8_t *w = align16<uint8_t>(wbuf, n * ws + 64);
     std::vector<float> wdq(n * k);
     for (int64_t r = 0; r < n; r++)
         for (int64_t i = 0; i < k; i++) {
             const float v = 0.5f * randn();
-            const uint16_t hb = bf ? __bfloat16_as_ushort(__float2bfloat16_rn(v)) : tsc_emu_f2h(v);
+            if (wt == TS_TYPE_F32) {
+                memcpy(w + r * ws + 4 * i, &v, 4);
+                wdq[r * k + i] = v;
+                continue;
+            }
+            const uint16_t hb = wt == TS_TYPE_BF16 ? __bfloat16_as_ushort(__float2bfloat16_rn(v)) : tsc_emu_f2h(v);
             memcpy(w + r * ws + 2 * i, &hb, 2);
-            wdq[r * k + i] = bf ? __uint_as_float((uint32_t)hb << 16) : tsc_emu_h2f(hb);
+            wdq[r * k + i] = wt == TS_TYPE_BF16 ? __uint_as_float((uint32_t)hb << 16) : tsc_emu_h2f(hb);
         }
     float *x = align16<float>(xbuf, m * xs);
     static const float sc[4] = {1e-12f, 3e5f, 1.0f, 7e-3f}; /* rows far apart: the per-row scaling must follow */
@@ -216,10 +231,10 @@ static void check_fx(bool bf, int64_t n, int64_t k, int64_t m, int64_t wpad) {
         for (int64_t i = 0; i < xs / 4; i++) x[j * xs / 4 + i] = randn() * sc[j % 4];
     for (int splits : {1, 2})
         for (int stages : {3, 2}) {
-            if (!bf && stages == 2) continue; /* f16 always has its 3 stages (144 KB) */
+            if ((wt == TS_TYPE_F16 && stages == 2) || (wt == TS_TYPE_F32 && stages == 3)) continue; /* kernels the type has */
             for (bool xa : {false, true}) {
                 std::vector<float> y(m * ys / 4, 1234.5f);
-                run_fx(bf, xa, stages, y.data(), ys, w, ws, x, xs, n, k, m, splits);
+                run_fx(wt, xa, stages, y.data(), ys, w, ws, x, xs, n, k, m, splits);
                 int64_t bad = 0, untouched = 0;
                 double worst = 0;
                 for (int64_t j = 0; j < m; j++) {
@@ -239,35 +254,46 @@ static void check_fx(bool bf, int64_t n, int64_t k, int64_t m, int64_t wpad) {
                 failures += !ok;
                 printf("%s %-5s %-6s n=%lld k=%lld m=%lld ws=%lld splits %d stages %d: %lld wrong, %lld padding written (worst %.3f of the "
                        "bound; y bits %08x)\n",
-                       ok ? "ok  " : "FAIL", bf ? "bf16" : "f16", xa ? "xa" : "wa", (long long)n, (long long)k, (long long)m, (long long)ws,
-                       splits, stages, (long long)bad, (long long)untouched, worst, fnv1a(y.data(), y.size() * 4));
+                       ok ? "ok  " : "FAIL", tn, xa ? "xa" : "wa", (long long)n, (long long)k, (long long)m, (long long)ws, splits, stages,
+                       (long long)bad, (long long)untouched, worst, fnv1a(y.data(), y.size() * 4));
             }
         }
 }
 
-/* BF16 W rows of one 1.0 each (row r picks x column (3r + 1) % k): the three bf16 parts of x
- * hold all 24 bits, so y must be x exactly, bit for bit (two parts keep 16: they fail). */
-static void check_bf16_exact(int64_t n, int64_t k, int64_t m) {
-    const int64_t ws = 2 * k, xs = 4 * k, ys = 4 * n;
+/* Exactness of the parts: BF16 or F32 W rows of one 1.0 each (row r picks x column (3r + 1) % k)
+ * must give x's 24-bit elements bit for bit (its three bf16 parts sum to x exactly; two keep 16
+ * bits and fail); F32 W against X rows of one 1.0 each (row j picks W column (5j + 2) % k) must
+ * give W's elements bit for bit (W's three parts, times X's first). */
+static void check_exact(int32_t wt, int64_t n, int64_t k, int64_t m) {
+    const int64_t es = wt == TS_TYPE_F32 ? 4 : 2, ws = es * k, xs = 4 * k, ys = 4 * n;
     std::vector<char> wbuf, xbuf;
     uint8_t *w = align16<uint8_t>(wbuf, n * ws + 64);
-    memset(w, 0, (size_t)(n * ws));
-    for (int64_t r = 0; r < n; r++) {
-        const uint16_t one = 0x3f80;
-        memcpy(w + r * ws + 2 * ((3 * r + 1) % k), &one, 2);
-    }
     float *x = align16<float>(xbuf, m * xs);
-    for (int64_t i = 0; i < m * k; i++) x[i] = randn() * (i % 3 ? 1.0f : 1e-20f);
     int64_t bad = 0;
-    for (bool xa : {false, true}) {
-        std::vector<float> y(m * n);
-        run_fx(true, xa, 3, y.data(), ys, w, ws, x, xs, n, k, m, 1);
+    for (int side = 0; side < (wt == TS_TYPE_F32 ? 2 : 1); side++) {
+        memset(w, 0, (size_t)(n * ws));
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t i = 0; i < k; i++) {
+                const float v = side == 0 ? (i == (3 * r + 1) % k ? 1.0f : 0.0f) : randn() * (i % 3 ? 1.0f : 1e-20f);
+                if (wt == TS_TYPE_F32) memcpy(w + r * ws + 4 * i, &v, 4);
+                else if (v != 0.0f) memcpy(w + r * ws + 2 * i, "\x80\x3f", 2); /* bf16 1.0 */
+            }
         for (int64_t j = 0; j < m; j++)
-            for (int64_t r = 0; r < n; r++) bad += memcmp(&y[j * n + r], &x[j * k + (3 * r + 1) % k], 4) != 0;
+            for (int64_t i = 0; i < k; i++)
+                x[j * k + i] = side == 0 ? randn() * (i % 3 ? 1.0f : 1e-20f) : (i == (5 * j + 2) % k ? 1.0f : 0.0f);
+        for (bool xa : {false, true}) {
+            std::vector<float> y(m * n);
+            run_fx(wt, xa, wt == TS_TYPE_F32 ? 2 : 3, y.data(), ys, w, ws, x, xs, n, k, m, 1);
+            for (int64_t j = 0; j < m; j++)
+                for (int64_t r = 0; r < n; r++) {
+                    const float want = side == 0 ? x[j * k + (3 * r + 1) % k] : ((const float *)(w + r * ws))[(5 * j + 2) % k];
+                    bad += memcmp(&y[j * n + r], &want, 4) != 0;
+                }
+        }
     }
     failures += bad != 0;
-    printf("%s bf16  one-hot rows n=%lld k=%lld m=%lld: %lld outputs not x's bits\n", bad ? "FAIL" : "ok  ", (long long)n, (long long)k,
-           (long long)m, (long long)bad);
+    printf("%s %-5s one-hot rows n=%lld k=%lld m=%lld: %lld outputs not the other side's bits\n", bad ? "FAIL" : "ok  ",
+           wt == TS_TYPE_F32 ? "f32" : "bf16", (long long)n, (long long)k, (long long)m, (long long)bad);
 }
 
 int main() {
@@ -291,12 +317,13 @@ int main() {
     check_quant<TS_TYPE_Q4_K>(136, 512, 130, 4);
     check_quant<TS_TYPE_Q5_K>(40, 512, 17, 2);
     check_quant<TS_TYPE_Q6_K>(136, 512, 130, 0);
-    for (bool bf : {false, true}) {
-        check_fx(bf, 136, 200, 130, 0); /* k % 8 == 0, rows 400 bytes: padded copy (not 16-byte rows) */
-        check_fx(bf, 130, 256, 20, 0);  /* 16-byte rows: W in place */
-        check_fx(bf, 40, 84, 17, 2);
+    for (int32_t wt : {TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32}) {
+        check_fx(wt, 136, 200, 130, 0); /* k % 8 == 0, rows 400 bytes: padded copy (not 16-byte rows) */
+        check_fx(wt, 130, 256, 20, 0);  /* 16-byte rows: W in place */
+        check_fx(wt, 40, 84, 17, wt == TS_TYPE_F32 ? 4 : 2);
     }
-    check_bf16_exact(130, 192, 20);
+    check_exact(TS_TYPE_BF16, 130, 192, 20);
+    check_exact(TS_TYPE_F32, 130, 192, 20);
     printf("%lld failures\n", (long long)failures);
     return failures ? 1 : 0;
 }

@@ -1,11 +1,11 @@
 /*
  * test_cuda_mma.c — the tensor-core batched matmul (tsc_matmul with m >= 16, every GGUF block
- * type, F16 and BF16 weights, tsc_matmul_mma.cu) against the CPU library, plus m just below the
- * threshold.
+ * type, F16, BF16 and F32 weights, tsc_matmul_mma.cu) against the CPU library, plus m just below
+ * the threshold.
  * Quantized weights run through each of the kernels TSC_MMA_QUANT selects (int8, f16,
  * raw, rawf16), with W rows padded by 0-6 bytes (so GGUF blocks start at every 2-byte
- * offset mod 16); F16 and BF16 through both operand orders (TSC_MMA_F16 unset: W as the
- * mma's A, and "xa").
+ * offset mod 16); F16, BF16 and F32 through both operand orders (TSC_MMA_F16 unset: W as
+ * the mma's A, and "xa").
  *
  * Tolerances:
  *  - Q8_0/Q4_0 (int8 mma): X is quantized with the CPU's rounding and every 32-block's
@@ -31,6 +31,8 @@
  *  - BF16: X is split into three bf16 parts (24 bits, no scaling); the same two bounds. And
  *    rows of W that are one 1.0 each must give X's elements bit for bit (the three parts sum
  *    to x exactly; two would keep 16 bits and fail it).
+ *  - F32: W split into three bf16 parts as well, the six products of F32's precision; the
+ *    same two bounds, one-hot W rows giving X's bits and one-hot X rows giving W's.
  * Few output tiles (m, n small) split k across CTAs and add the partial sums afterwards:
  * (257, 512, m), (300, 1024, 33), (1000, 4096, 16) take that path.
  * Large shapes are checked on a sample of X rows (the CPU is run on those rows alone);
@@ -169,31 +171,55 @@ static int check(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k
     return ok;
 }
 
-/* BF16 W whose row r is 1.0 at column (3r + 1) % k and 0 elsewhere: y must be X's elements
- * bit for bit (X with 24 significant bits and magnitudes from 1e-20 to 1e3). */
-static void check_one_hot(void *ctx, uint64_t *seed, int64_t n, int64_t k, int64_t m) {
-    const int64_t ws = 2 * k, xs = 4 * k, ys = 4 * n;
-    uint16_t *w = calloc((size_t)(n * k), 2);
-    for (int64_t r = 0; r < n; r++) w[r * k + (3 * r + 1) % k] = 0x3f80; /* bf16 1.0 */
-    float *x = tsc_test_randn(seed, m * k, 1.0f), *got = malloc((size_t)(m * n) * 4);
-    for (int64_t i = 0; i < m * k; i++) x[i] *= i % 3 == 0 ? 1e-20f : i % 3 == 1 ? 1e3f : 1.0f;
-    void *dw = tsc_test_up(ctx, w, n * ws), *dx = tsc_test_up(ctx, x, m * xs);
-    float *dy;
-    CHECK(tsc_alloc(ctx, m * ys, (void **)&dy) == TS_OK, "alloc y");
-    const int ok = tsc_matmul(ctx, dy, ys, dw, TS_TYPE_BF16, ws, dx, xs, n, k, m) == TS_OK;
-    CHECK(ok, "bf16 one-hot: %s", tsc_last_error());
-    int64_t bad = 0;
-    if (ok) {
-        tsc_test_down(ctx, got, dy, m * ys);
-        for (int64_t j = 0; j < m; j++)
-            for (int64_t r = 0; r < n; r++) bad += memcmp(got + j * n + r, x + j * k + (3 * r + 1) % k, 4) != 0;
+/* Exactness of the parts. BF16 or F32 W whose row r is 1.0 at column (3r + 1) % k and 0
+ * elsewhere: y must be X's elements bit for bit (X with 24 significant bits and magnitudes from
+ * 1e-20 to 1e3). F32 also the other way round: X whose row j is 1.0 at column (5j + 2) % k
+ * against random F32 W: y must be W's elements bit for bit. */
+static void check_one_hot(void *ctx, uint64_t *seed, int32_t wt, int64_t n, int64_t k, int64_t m) {
+    const int64_t es = wt == TS_TYPE_F32 ? 4 : 2, ws = es * k, xs = 4 * k, ys = 4 * n;
+    for (int side = 0; side < (wt == TS_TYPE_F32 ? 2 : 1); side++) {
+        char *w = calloc((size_t)(n * ws), 1);
+        float *wr = tsc_test_randn(seed, n * k, 1.0f), *x = tsc_test_randn(seed, m * k, 1.0f), *got = malloc((size_t)(m * n) * 4);
+        for (int64_t i = 0; i < m * k; i++) x[i] *= i % 3 == 0 ? 1e-20f : i % 3 == 1 ? 1e3f : 1.0f;
+        if (side == 1)
+            for (int64_t j = 0; j < m * k; j++) x[j] = j % k == (5 * (j / k) + 2) % k ? 1.0f : 0.0f;
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t i = 0; i < k; i++) {
+                const float v = side == 1 ? wr[r * k + i] : i == (3 * r + 1) % k ? 1.0f : 0.0f;
+                if (wt == TS_TYPE_F32) memcpy(w + r * ws + 4 * i, &v, 4);
+                else if (v != 0.0f) memcpy(w + r * ws + 2 * i, "\x80\x3f", 2); /* bf16 1.0 */
+            }
+        void *dw = tsc_test_up(ctx, w, n * ws), *dx = tsc_test_up(ctx, x, m * xs);
+        float *dy;
+        CHECK(tsc_alloc(ctx, m * ys, (void **)&dy) == TS_OK, "alloc y");
+        const int ok = tsc_matmul(ctx, dy, ys, dw, wt, ws, dx, xs, n, k, m) == TS_OK;
+        CHECK(ok, "one-hot: %s", tsc_last_error());
+        int64_t bad = 0;
+        if (ok) {
+            tsc_test_down(ctx, got, dy, m * ys);
+            for (int64_t j = 0; j < m; j++)
+                for (int64_t r = 0; r < n; r++) {
+                    const float *want = side == 0 ? x + j * k + (3 * r + 1) % k : (const float *)(w + r * ws) + (5 * j + 2) % k;
+                    bad += memcmp(got + j * n + r, want, 4) != 0;
+                }
+        }
+        const char *tn = wt == TS_TYPE_F32 ? "f32" : "bf16", *what = side == 0 ? "W" : "X";
+        CHECK(bad == 0, "%s one-hot rows of %s n=%lld k=%lld m=%lld: %lld outputs are not the other side's bits", tn, what, (long long)n,
+              (long long)k, (long long)m, (long long)bad);
+        printf("%-5s one-hot rows of %s n=%lld k=%lld m=%lld: %lld outputs not the other side's bits %s\n", tn, what, (long long)n,
+               (long long)k, (long long)m, (long long)bad, ok && bad == 0 ? "ok" : "FAILED");
+        tsc_free(ctx, dw), tsc_free(ctx, dx), tsc_free(ctx, dy);
+        free(w), free(wr), free(x), free(got);
     }
-    CHECK(bad == 0, "bf16 one-hot rows n=%lld k=%lld m=%lld: %lld outputs are not x's bits", (long long)n, (long long)k, (long long)m,
-          (long long)bad);
-    printf("bf16  one-hot rows n=%lld k=%lld m=%lld: %lld outputs not x's bits %s\n", (long long)n, (long long)k, (long long)m,
-           (long long)bad, ok && bad == 0 ? "ok" : "FAILED");
-    tsc_free(ctx, dw), tsc_free(ctx, dx), tsc_free(ctx, dy);
-    free(w), free(x), free(got);
+}
+
+/* Bytes of padding after each W row of case s: F16/BF16 rows padded to a 16-byte multiple
+ * take the in-place path (even s), +2 the copy (odd s); F32 rows 0-12 (always split); block
+ * types 4. */
+static int64_t row_pad(int32_t type, size_t s, int64_t k) {
+    if (type == TS_TYPE_F16 || type == TS_TYPE_BF16) return (s % 2) ? 2 : (16 - (2 * k) % 16) % 16 + 16;
+    if (type == TS_TYPE_F32) return 4 * (int64_t)(s % 4);
+    return 4;
 }
 
 int main(void) {
@@ -203,14 +229,10 @@ int main(void) {
     static const int64_t shapes[][3] = {{33, 96, 17},    {257, 512, 9},  {257, 512, 16},   {257, 512, 40},  {257, 512, 64},
                                         {1, 32, 16},     {129, 160, 129}, {128, 256, 128}, {300, 1024, 33}, {11008, 4096, 32},
                                         {1000, 4096, 16}, {4096, 4096, 512}};
-    static const int32_t types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_F16, TS_TYPE_BF16};
+    static const int32_t types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32};
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
-        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-            /* F16/BF16 rows padded to a 16-byte multiple take the in-place path; +2 the copy */
-            int64_t pad = 4;
-            if (types[ti] == TS_TYPE_F16 || types[ti] == TS_TYPE_BF16) pad = (s % 2) ? 2 : (16 - (2 * shapes[s][1]) % 16) % 16 + 16;
-            check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], pad, 0);
-        }
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], row_pad(types[ti], s, shapes[s][1]), 0);
     /* The other block types, on the shapes whose k is a multiple of 256 (K-quants' super-blocks). */
     static const int32_t more[] = {TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1, TS_TYPE_Q2_K,
                                    TS_TYPE_Q3_K, TS_TYPE_Q4_K, TS_TYPE_Q5_K, TS_TYPE_Q6_K};
@@ -231,14 +253,14 @@ int main(void) {
     /* F16 and BF16 with X as the mma's A operand (TSC_MMA_F16=xa; the default puts W there). */
     setenv("TSC_MMA_F16", "xa", 1);
     printf("TSC_MMA_F16=xa:\n");
-    for (size_t ti = 2; ti < 4; ti++) {
+    for (size_t ti = 2; ti < 5; ti++) {
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-            check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], (s % 2) ? 2 : (16 - (2 * shapes[s][1]) % 16) % 16 + 16,
-                  s == 3);
-        check(ctx, &seed, types[ti], 65, 200, 20, 16 - 400 % 16, 0);
-        check(ctx, &seed, types[ti], 77, 333, 50, 2, 0);
+            check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], row_pad(types[ti], s, shapes[s][1]), s == 3);
+        check(ctx, &seed, types[ti], 65, 200, 20, row_pad(types[ti], 0, 200), 0);
+        check(ctx, &seed, types[ti], 77, 333, 50, row_pad(types[ti], 1, 333), 0);
     }
-    check_one_hot(ctx, &seed, 300, 512, 40);
+    check_one_hot(ctx, &seed, TS_TYPE_BF16, 300, 512, 40);
+    check_one_hot(ctx, &seed, TS_TYPE_F32, 300, 512, 40);
     unsetenv("TSC_MMA_F16");
     /* F16: k with a tail (k % 64 != 0, k % 8 == 0 in place; k % 8 != 0 copied), wide row ranges. */
     check(ctx, &seed, TS_TYPE_F16, 65, 200, 20, 16 - 400 % 16, 0);
@@ -248,7 +270,10 @@ int main(void) {
     check(ctx, &seed, TS_TYPE_BF16, 65, 200, 20, 16 - 400 % 16, 0);
     check(ctx, &seed, TS_TYPE_BF16, 77, 333, 50, 2, 0);
     check(ctx, &seed, TS_TYPE_BF16, 200, 512, 48, 0, 1);
-    check_one_hot(ctx, &seed, 300, 512, 40);
+    check(ctx, &seed, TS_TYPE_F32, 65, 200, 20, 4, 0);
+    check(ctx, &seed, TS_TYPE_F32, 77, 333, 50, 0, 1);
+    check_one_hot(ctx, &seed, TS_TYPE_BF16, 300, 512, 40);
+    check_one_hot(ctx, &seed, TS_TYPE_F32, 300, 512, 40);
     check(ctx, &seed, TS_TYPE_Q8_0, 200, 512, 48, 0, 1);
     check(ctx, &seed, TS_TYPE_Q4_0, 200, 512, 48, 2, 1);
     CHECK(tsc_synchronize(ctx) == TS_OK, "%s", tsc_last_error());

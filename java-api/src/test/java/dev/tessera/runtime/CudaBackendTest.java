@@ -309,7 +309,7 @@ class CudaBackendTest {
 
     /**
      * A prompt's matmul (20 rows: the tensor cores) by weights of every type a model file brings, CPU
-     * vs GPU. F16 and BF16 (F32 products) and Q8_0/Q4_0 (both sides the int8 block dots over the same
+     * vs GPU. F32, F16 and BF16 (F32 products) and Q8_0/Q4_0 (both sides the int8 block dots over the same
      * Q8_0 activations) agree up to float rounding (seen: 1e-7 to 5e-7 of the outputs' range). For the
      * other types the GPU also quantizes x to Q8_0, while the CPU at 20 rows runs its F32 SGEMM on x
      * as it is (AVX-512) or pairs them with Q8_1/Q8_K activations: the activations' rounding, up to
@@ -320,7 +320,7 @@ class CudaBackendTest {
     void promptSizedMatMulsOfEveryWeightTypeMatchTheCpu() {
         Random r = new Random(11);
         int m = 20, k = 512, n = 72;
-        DType[] types = {DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q5_0, DType.Q4_1, DType.Q5_1, DType.Q2_K,
+        DType[] types = {DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q5_0, DType.Q4_1, DType.Q5_1, DType.Q2_K,
             DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K};
         List<Tensor> owned = new ArrayList<>();
         try {
@@ -328,7 +328,8 @@ class CudaBackendTest {
             GraphBuilder g = new GraphBuilder();
             Value x = g.input("x", TensorSpec.of(DType.F32, m, k));
             for (DType t : types) {
-                g.output(t.name(), g.apply("y_" + t, new Op.MatMul(), g.constant("w_" + t, own(owned, Ops.quantize(wf, t))), x));
+                Tensor w = t == DType.F32 ? wf : own(owned, Ops.quantize(wf, t));
+                g.output(t.name(), g.apply("y_" + t, new Op.MatMul(), g.constant("w_" + t, w), x));
             }
             Graph graph = g.build();
             Tensor input = rand(r, owned, m, k);
@@ -339,7 +340,7 @@ class CudaBackendTest {
                 onCpu.run();
                 onGpu.run();
                 for (DType t : types) {
-                    double rel = t == DType.F16 || t == DType.BF16 || t == DType.Q8_0 || t == DType.Q4_0 ? 1e-4 : 2e-2;
+                    double rel = t == DType.F32 || t == DType.F16 || t == DType.BF16 || t == DType.Q8_0 || t == DType.Q4_0 ? 1e-4 : 2e-2;
                     assertClose(t.name(), onCpu.output(t.name()).toFloatArray(), onGpu.output(t.name()).toFloatArray(), rel);
                 }
             }
