@@ -1102,6 +1102,9 @@ static int32_t mma_float(struct tsc_context *c, int32_t w_type, float *y, int64_
                           (splits > 1 ? splits * m * n * 4 : 0) + 5 * 256;
     void *scratch;
     int32_t st = tsc_scratch(c, bytes, &scratch);
+    /* F32 W's parts are 1.5 times W: where the device has no room for them, the plain kernel
+     * (no scratch) computes the product instead of the call failing */
+    if (st == TS_ERR_OUT_OF_MEMORY && nw == 3) return TSC_NOT_HANDLED;
     if (st) return st;
     char *p = (char *)scratch;
     uint16_t *xp = (uint16_t *)carve(&p, np * m_pad * k_pad * 2);
