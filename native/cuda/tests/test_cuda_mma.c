@@ -213,6 +213,38 @@ static void check_one_hot(void *ctx, uint64_t *seed, int32_t wt, int64_t n, int6
     }
 }
 
+/* F32 W on a context whose pool has room for W, X and Y but not for the split parts (1 MiB
+ * for 512 KB of W): the plain kernel takes the product, which must succeed and match the
+ * double sum as the tensor-core path does (1e-5·Σ|w·x|). */
+static void check_f32_without_room(uint64_t *seed) {
+    const int64_t n = 256, k = 512, m = 32;
+    void *ctx;
+    CHECK(tsc_init(0, 1 << 20, &ctx) == TS_OK, "tsc_init with a 1 MiB pool: %s", tsc_last_error());
+    float *w = tsc_test_randn(seed, n * k, 0.5f), *x = tsc_test_randn(seed, m * k, 1.0f), *got = malloc((size_t)(m * n) * 4);
+    void *dw = tsc_test_up(ctx, w, n * k * 4), *dx = tsc_test_up(ctx, x, m * k * 4);
+    float *dy;
+    CHECK(tsc_alloc(ctx, m * n * 4, (void **)&dy) == TS_OK, "alloc y: %s", tsc_last_error());
+    const int ok = tsc_matmul(ctx, dy, n * 4, dw, TS_TYPE_F32, k * 4, dx, k * 4, n, k, m) == TS_OK;
+    CHECK(ok, "F32 matmul in a pool without room for W's parts: %s", tsc_last_error());
+    double worst = 0;
+    if (ok) {
+        tsc_test_down(ctx, got, dy, m * n * 4);
+        for (int64_t j = 0; j < m; j++)
+            for (int64_t r = 0; r < n; r++) {
+                double ref = 0, mag = 0;
+                for (int64_t i = 0; i < k; i++) ref += (double)w[r * k + i] * x[j * k + i], mag += fabs((double)w[r * k + i] * x[j * k + i]);
+                const double e = fabs(got[j * n + r] - ref) / (1e-5 * mag + 1e-30);
+                worst = e > worst ? e : worst;
+            }
+    }
+    CHECK(worst <= 1.0, "F32 matmul in a small pool: worst error / tolerance %.3g", worst);
+    printf("f32   n=%lld k=%lld m=%lld in a 1 MiB pool (no room for W's parts: the plain kernel): worst error / tolerance = %.3g %s\n",
+           (long long)n, (long long)k, (long long)m, worst, ok && worst <= 1.0 ? "ok" : "FAILED");
+    tsc_free(ctx, dw), tsc_free(ctx, dx), tsc_free(ctx, dy);
+    tsc_shutdown(ctx);
+    free(w), free(x), free(got);
+}
+
 /* Bytes of padding after each W row of case s: F16/BF16 rows padded to a 16-byte multiple
  * take the in-place path (even s), +2 the copy (odd s); F32 rows 0-12 (always split); block
  * types 4. */
@@ -276,6 +308,7 @@ int main(void) {
     check_one_hot(ctx, &seed, TS_TYPE_F32, 300, 512, 40);
     check(ctx, &seed, TS_TYPE_Q8_0, 200, 512, 48, 0, 1);
     check(ctx, &seed, TS_TYPE_Q4_0, 200, 512, 48, 2, 1);
+    check_f32_without_room(&seed);
     CHECK(tsc_synchronize(ctx) == TS_OK, "%s", tsc_last_error());
     CHECK(tsc_pool_used(ctx) == 0, "scratch returned to the pool (%lld bytes left)", (long long)tsc_pool_used(ctx));
     tsc_shutdown(ctx);
