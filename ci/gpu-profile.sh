@@ -10,7 +10,8 @@
 # that would start later is skipped and says so. Writes into OUT_DIR:
 #   sanitizer.log  compute-sanitizer memcheck of the fast test programs (out-of-bounds and
 #                  misaligned accesses, leaks of device memory), then racecheck of the attention
-#                  test (shared-memory hazards), each stopped after 60 s
+#                  test (shared-memory hazards), then memcheck of the tensor-core matmul test,
+#                  each stopped after 60 s, cases above 2e8 multiply-adds skipped (TSC_TEST_WORK)
 #   ncu.txt        Nsight Compute on the quantized decode matvecs (tsc_bench --matvec: Q4_0, Q8_0,
 #                  Q4_K, Q6_K 14336x4096; default, TSC_MATVEC_BLOCKS=4, TSC_MATVEC_ROWS=2): memory and issue
 #                  throughput, stall reasons, occupancy; why they stream below the copy bandwidth
@@ -38,8 +39,10 @@ CS=$(tool compute-sanitizer)
 if [ -z "$CS" ]; then
   log "compute-sanitizer not found: skipped" | tee -a "$OUT/sanitizer.log"
 else
+  # cases above 2e8 multiply-adds skipped (tsc_test.h): the tools slow kernels down a hundredfold
+  export TSC_TEST_WORK=${TSC_TEST_WORK:-2e8}
   for check in "memcheck test_cuda_graph" "memcheck test_cuda_core" "memcheck test_cuda_ops" "memcheck test_cuda_conv" \
-               "memcheck test_cuda_attention" "racecheck test_cuda_attention"; do
+               "memcheck test_cuda_attention" "racecheck test_cuda_attention" "memcheck test_cuda_mma"; do
     set -- $check
     t=$(( $(left) < 60 ? $(left) : 60 ))
     if [ "$t" -lt 15 ]; then log "$1 $2: skipped (time budget spent)" | tee -a "$OUT/sanitizer.log"; continue; fi
@@ -63,6 +66,7 @@ else
     log "$1 $2: $r"
   done
   rm -f "$OUT/sanitizer.tmp"
+  unset TSC_TEST_WORK
 fi
 
 NCU=$(tool ncu)
