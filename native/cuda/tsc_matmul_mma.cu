@@ -32,8 +32,9 @@
  *     in W and in X, to be applied in float before the next block's sum is added.
  *  Other kernels for Q8_0 and Q4_0, picked with TSC_MMA_QUANT (tested, benchmarked):
  *  "f16" runs the same integers on the f16 mma (exact: products and 32-term sums are
- *  integers below 2^24) at half the tensor rate, with the same bits; "raw" / "rawf16" unpack W in shared memory inside the GEMM instead of a
- *  pass over all of W (1 byte per weight less written and read).
+ *  integers below 2^24) at half the tensor rate, with the same bits; "raw" / "rawf16" unpack
+ *  W in shared memory inside the GEMM instead of a pass over all of W (1 byte per weight less
+ *  written and read).
  * F16 weights, m >= TSC_MMA_MIN_M: X row r is scaled by a power of two 2^s_r (its largest
  *  |x| lands in [2^14, 2^15)) and split into two halves hi + lo (hi = f16(x·2^s), lo =
  *  f16(x·2^s - hi)): W·hi + W·lo with F32 accumulation keeps ~22 bits of every x, so the

@@ -542,7 +542,8 @@ static void profile_mmas(void) {
     static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K, TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32};
     for (int t = 0; t < 6; t++) {
         const int64_t n = 4096, k = 4096, m = 512;
-        mm_arg a = {dalloc(m * n * 4), rand_weights(types[t], n, k, 21), types[t], row_bytes(types[t], k), rand_floats(m * k, 23), n, k, m, {0}, 0, 0};
+        mm_arg a = {dalloc(m * n * 4), rand_weights(types[t], n, k, 21), types[t], row_bytes(types[t], k), rand_floats(m * k, 23),
+                    n, k, m, {0}, 0, 0};
         do_mm(&a);
         if (tsc_synchronize(ctx) != TS_OK) die("mma");
         printf("ran %s n=%lld k=%lld m=%lld\n", tname(types[t]), (long long)n, (long long)k, (long long)m);

@@ -232,7 +232,10 @@ static void check_f32_without_room(uint64_t *seed) {
         for (int64_t j = 0; j < m; j++)
             for (int64_t r = 0; r < n; r++) {
                 double ref = 0, mag = 0;
-                for (int64_t i = 0; i < k; i++) ref += (double)w[r * k + i] * x[j * k + i], mag += fabs((double)w[r * k + i] * x[j * k + i]);
+                for (int64_t i = 0; i < k; i++) {
+                    const double p = (double)w[r * k + i] * x[j * k + i];
+                    ref += p, mag += fabs(p);
+                }
                 const double e = fabs(got[j * n + r] - ref) / (1e-5 * mag + 1e-30);
                 worst = e > worst ? e : worst;
             }
@@ -270,7 +273,8 @@ int main(void) {
                                    TS_TYPE_Q3_K, TS_TYPE_Q4_K, TS_TYPE_Q5_K, TS_TYPE_Q6_K};
     for (size_t ti = 0; ti < sizeof more / sizeof *more; ti++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
-            if (shapes[s][1] % 256 == 0) check(ctx, &seed, more[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)((s + ti) % 4), s == 3);
+            if (shapes[s][1] % 256 == 0)
+                check(ctx, &seed, more[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)((s + ti) % 4), s == 3);
     /* The other kernels for quantized weights (TSC_MMA_QUANT): f16 mma on the same
      * integers, and W unpacked in shared memory by the GEMM (int8 / f16 mma). */
     static const char *variants[] = {"f16", "raw", "rawf16"}; /* the default ran above */
