@@ -103,93 +103,41 @@ static __device__ __forceinline__ void qload(wptr wr, uint32_t g, qraw &r);
 template <int T>
 static __device__ __forceinline__ void qfinish(const qraw &r, qgroup &o);
 
-/* Q4_0: d, 16 bytes; byte j holds element j (low nibble) and j + 16 (high), offset 8. */
-template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q4_0>(wptr wr, uint32_t g, qraw &r) {
+/* The blocks of 32 with nibbles: d, then m (MIN: Q4_1, Q5_1; w = q·d + m), then qh (FIFTH:
+ * Q5_0, Q5_1; bit i = 5th bit of element i), then 16 bytes, byte j holding element j (low
+ * nibble) and j + 16 (high). Q4_0 (offset 8), Q4_1, Q5_0 (offset 16), Q5_1. */
+template <bool MIN, bool FIFTH>
+static __device__ __forceinline__ void qload_legacy(wptr wr, uint32_t g, qraw &r) {
+    constexpr uint32_t qh = MIN ? 4 : 2, qs = qh + (FIFTH ? 4 : 0), bs = qs + 16;
     r.a4 = wr.a4;
-    const wptr p = wr + g * 18;
-    raw_words<4>(p + 2, r.a, r.sha);
+    const wptr p = wr + g * bs;
+    raw_words<4>(p + qs, r.a, r.sha);
+    if (FIFTH) raw_words<1>(p + qh, r.b, r.shb);
     r.e[0] = ld16(p);
+    if (MIN) r.e[1] = ld16(p + 2);
 }
-template <>
-__device__ __forceinline__ void qfinish<TS_TYPE_Q4_0>(const qraw &r, qgroup &o) {
-    uint32_t v[4];
+template <bool MIN, bool FIFTH>
+static __device__ __forceinline__ void qfinish_legacy(const qraw &r, qgroup &o) {
+    uint32_t v[4], h[1] = {0};
     align_words<4>(r.a, r.sha, r.a4, v);
+    if (FIFTH) align_words<1>(r.b, r.shb, r.a4, h);
 #pragma unroll
     for (int i = 0; i < 4; i++) {
         o.q[i] = v[i] & 0x0F0F0F0Fu;
         o.q[i + 4] = (v[i] >> 4) & 0x0F0F0F0Fu;
+        if (FIFTH) o.q[i] |= spread4((h[0] >> (4 * i)) & 15u), o.q[i + 4] |= spread4((h[0] >> (16 + 4 * i)) & 15u);
     }
-    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
-    o.D = h2f(r.e[0]), o.M = 0.0f;
+    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = MIN ? 1 : 0;
+    o.D = h2f(r.e[0]), o.M = MIN ? h2f(r.e[1]) : 0.0f;
 }
-
-/* Q4_1: d, m, 16 bytes as Q4_0; w = q·d + m. */
-template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q4_1>(wptr wr, uint32_t g, qraw &r) {
-    r.a4 = wr.a4;
-    const wptr p = wr + g * 20;
-    raw_words<4>(p + 4, r.a, r.sha);
-    r.e[0] = ld16(p), r.e[1] = ld16(p + 2);
-}
-template <>
-__device__ __forceinline__ void qfinish<TS_TYPE_Q4_1>(const qraw &r, qgroup &o) {
-    uint32_t v[4];
-    align_words<4>(r.a, r.sha, r.a4, v);
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        o.q[i] = v[i] & 0x0F0F0F0Fu;
-        o.q[i + 4] = (v[i] >> 4) & 0x0F0F0F0Fu;
-    }
-    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 1;
-    o.D = h2f(r.e[0]), o.M = h2f(r.e[1]);
-}
-
-/* Q5_0: d, qh (bit i = 5th bit of element i), 16 bytes as Q4_0; offset 16. */
-template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q5_0>(wptr wr, uint32_t g, qraw &r) {
-    r.a4 = wr.a4;
-    const wptr p = wr + g * 22;
-    raw_words<4>(p + 6, r.a, r.sha);
-    raw_words<1>(p + 2, r.b, r.shb);
-    r.e[0] = ld16(p);
-}
-template <>
-__device__ __forceinline__ void qfinish<TS_TYPE_Q5_0>(const qraw &r, qgroup &o) {
-    uint32_t v[4], h[1];
-    align_words<4>(r.a, r.sha, r.a4, v);
-    align_words<1>(r.b, r.shb, r.a4, h);
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u);
-        o.q[i + 4] = ((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u);
-    }
-    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 0;
-    o.D = h2f(r.e[0]), o.M = 0.0f;
-}
-
-/* Q5_1: d, m, qh, 16 bytes; w = q·d + m. */
-template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q5_1>(wptr wr, uint32_t g, qraw &r) {
-    r.a4 = wr.a4;
-    const wptr p = wr + g * 24;
-    raw_words<4>(p + 8, r.a, r.sha);
-    raw_words<1>(p + 4, r.b, r.shb);
-    r.e[0] = ld16(p), r.e[1] = ld16(p + 2);
-}
-template <>
-__device__ __forceinline__ void qfinish<TS_TYPE_Q5_1>(const qraw &r, qgroup &o) {
-    uint32_t v[4], h[1];
-    align_words<4>(r.a, r.sha, r.a4, v);
-    align_words<1>(r.b, r.shb, r.a4, h);
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        o.q[i] = (v[i] & 0x0F0F0F0Fu) | spread4((h[0] >> (4 * i)) & 15u);
-        o.q[i + 4] = ((v[i] >> 4) & 0x0F0F0F0Fu) | spread4((h[0] >> (16 + 4 * i)) & 15u);
-    }
-    o.scl0 = o.scl1 = 1, o.mi0 = o.mi1 = 1;
-    o.D = h2f(r.e[0]), o.M = h2f(r.e[1]);
-}
+template <> __device__ __forceinline__ void qload<TS_TYPE_Q4_0>(wptr wr, uint32_t g, qraw &r) { qload_legacy<false, false>(wr, g, r); }
+template <> __device__ __forceinline__ void qfinish<TS_TYPE_Q4_0>(const qraw &r, qgroup &o) { qfinish_legacy<false, false>(r, o); }
+template <> __device__ __forceinline__ void qload<TS_TYPE_Q4_1>(wptr wr, uint32_t g, qraw &r) { qload_legacy<true, false>(wr, g, r); }
+template <> __device__ __forceinline__ void qfinish<TS_TYPE_Q4_1>(const qraw &r, qgroup &o) { qfinish_legacy<true, false>(r, o); }
+template <> __device__ __forceinline__ void qload<TS_TYPE_Q5_0>(wptr wr, uint32_t g, qraw &r) { qload_legacy<false, true>(wr, g, r); }
+template <> __device__ __forceinline__ void qfinish<TS_TYPE_Q5_0>(const qraw &r, qgroup &o) { qfinish_legacy<false, true>(r, o); }
+template <> __device__ __forceinline__ void qload<TS_TYPE_Q5_1>(wptr wr, uint32_t g, qraw &r) { qload_legacy<true, true>(wr, g, r); }
+template <> __device__ __forceinline__ void qfinish<TS_TYPE_Q5_1>(const qraw &r, qgroup &o) { qfinish_legacy<true, true>(r, o); }
 
 /* Q8_0: d, 32 int8. */
 template <>
