@@ -636,14 +636,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
      * (nothing done) unless they share the positions, n and d.
      */
     private boolean ropes(Op.Rope r, Tensor[] outputs, Tensor[][] inputs) {
-        List<RopePart> parts = new ArrayList<>();
-        for (int i = 0; i < outputs.length; i++) {
-            if (inputs[i][1].segment().address() != inputs[0][1].segment().address()) {
-                return false;
-            }
-            parts.add(new RopePart(outputs[i], inputs[i][0], true));
-        }
-        return ropeParts(r, parts, hostValues(inputs[0][1], "positions"));
+        return ropeIntoCaches(r, outputs, inputs, new boolean[outputs.length], new Tensor[0][], new int[0]);
     }
 
     /**

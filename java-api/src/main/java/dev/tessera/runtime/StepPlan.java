@@ -140,15 +140,15 @@ final class StepPlan {
      * backend then need not write.
      */
     static boolean[] onlyStored(Graph graph, RopeStores g, int[] uses) {
-        List<Node> nodes = graph.nodes();
-        boolean[] only = new boolean[g.storeFirst() - g.first()];
-        for (int r = g.first(); r < g.storeFirst(); r++) {
-            Value out = nodes.get(r).output();
-            int stored = 0;
-            for (int s = g.storeFirst(); s <= g.last(); s++) {
-                stored += nodes.get(s).inputs().get(1) == out ? 1 : 0;
+        int[] stored = new int[g.storeFirst() - g.first()];
+        for (int r : storedRope(graph, g)) {
+            if (r >= 0) {
+                stored[r]++;
             }
-            only[r - g.first()] = stored > 0 && uses[out.id()] == stored;
+        }
+        boolean[] only = new boolean[stored.length];
+        for (int r = 0; r < stored.length; r++) {
+            only[r] = stored[r] > 0 && uses[graph.nodes().get(g.first() + r).output().id()] == stored[r];
         }
         return only;
     }
