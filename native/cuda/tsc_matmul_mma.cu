@@ -12,7 +12,8 @@
  *     GGUF blocks are only 2-byte aligned; the unpacked rows are 16-byte aligned, so the GEMM
  *     streams both operands with cp.async and reads them with ldmatrix.
  *  2. A 128x128 CTA tile, 4 x 32-blocks (128 bytes of k) per pipeline stage, 4 stages of
- *     cp.async (3 for Q2_K where 4 of its stages do not fit, sm_80). Each 32-block is one
+ *     cp.async (3 for Q2_K where 4 of its stages do not fit, sm_80); 8 warps of 64x32
+ *     (TSC_MMA_WARPS=16: 16 warps of 32x32, for tuning). Each 32-block is one
  *     mma.sync m16n8k32 s8·s8 -> s32 per 16x8 piece (two m16n8k16, one per half, for Q2_K,
  *     Q3_K, Q6_K, whose halves have their own scales), whose integer sums are scaled in
  *     float and added to F32 accumulators: s_h·(d_x·S_h) (+ m_h·(d_x·Σ_h q_x)). For Q8_0, Q4_0
@@ -72,7 +73,7 @@
 #define MMA_BM 128       /* X rows (m) per CTA */
 #define MMA_BN 128       /* W rows (n) per CTA */
 #define MMA_ROWB 128     /* bytes of one tile row per stage: 4 int8 blocks or 64 halves */
-#define MMA_THREADS 256  /* 8 warps: 2 (m) x 4 (n), warp tile 64 x 32 */
+#define MMA_THREADS 256  /* 8 warps: 2 (m) x 4 (n), warp tile 64 x 32 (k_mma_q: mmq_threads) */
 #define MMA_QSTAGES 4
 #define MMA_MAGIC 0x4B400000 /* 1.5·2^23: int32 s added to it is the float 12582912 + s */
 
@@ -401,26 +402,27 @@ static __device__ __forceinline__ uint32_t ldsm_row_b(int base, int lane) {
 }
 
 /* The fragments of one k step (16-byte chunks ch and ch + 1 of every tile row, swizzled):
- * af[mt] for the warp's four 16-row A tiles at sa, bf[nt] for its four 8-row B tiles at sb. */
+ * af[mt] for the warp's MT 16-row A tiles at sa, bf[nt] for its four 8-row B tiles at sb. */
+template <int MT>
 static __device__ __forceinline__ void load_frags(uint32_t sa, uint32_t arow, uint32_t sb, uint32_t brow, int ch, int lane,
-                                                  uint32_t (&af)[4][4], uint32_t (&bf)[4][2]) {
+                                                  uint32_t (&af)[MT][4], uint32_t (&bf)[4][2]) {
     const int r7 = lane & 7;
     const uint32_t ca = (uint32_t)(((ch + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((ch + ((lane >> 3) & 1)) ^ r7) << 4);
 #pragma unroll
-    for (int mt = 0; mt < 4; mt++) ldsm_x4(sa + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
+    for (int mt = 0; mt < MT; mt++) ldsm_x4(sa + arow + mt * 16 * MMA_ROWB + ca, af[mt][0], af[mt][1], af[mt][2], af[mt][3]);
 #pragma unroll
     for (int np = 0; np < 2; np++)
         ldsm_x4(sb + brow + np * 16 * MMA_ROWB + cb, bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1]);
 }
 
 /* The scale records of 32-block j for this lane's outputs, from stage records stored
- * [row][BPS][SX or SW]: X rows wm·64 + mt·16 + gid (+8), W rows wn·32 + nt·8 + 2·tid4 (+1). */
-template <int BPS, int SX, int SW>
+ * [row][BPS][SX or SW]: X rows wm·16·MT + mt·16 + gid (+8), W rows wn·32 + nt·8 + 2·tid4 (+1). */
+template <int BPS, int SX, int SW, int MT>
 static __device__ __forceinline__ void block_scales(const float *xd, const float *wd, int wm, int wn, int gid, int tid4, int j,
-                                                    float (&dx)[4][2][SX], float (&dw)[4][2][SW]) {
-    const float *xdl = xd + ((wm * 64 + gid) * BPS + j) * SX, *wdl = wd + ((wn * 32 + 2 * tid4) * BPS + j) * SW;
+                                                    float (&dx)[MT][2][SX], float (&dw)[4][2][SW]) {
+    const float *xdl = xd + ((wm * 16 * MT + gid) * BPS + j) * SX, *wdl = wd + ((wn * 32 + 2 * tid4) * BPS + j) * SW;
 #pragma unroll
-    for (int mt = 0; mt < 4; mt++)
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
         for (int e = 0; e < SX; e++) dx[mt][0][e] = xdl[mt * 16 * BPS * SX + e], dx[mt][1][e] = xdl[(mt * 16 + 8) * BPS * SX + e];
 #pragma unroll
@@ -429,28 +431,28 @@ static __device__ __forceinline__ void block_scales(const float *xd, const float
         for (int e = 0; e < SW; e++) dw[nt][0][e] = wdl[nt * 8 * BPS * SW + e], dw[nt][1][e] = wdl[(nt * 8 + 1) * BPS * SW + e];
 }
 
-/* acc += Σ_h s_h·(d_x·S_h) (+ m_h·(d_x·Σ_h q_x) with MN) over the warp's 64 x 32 piece for
+/* acc += Σ_h s_h·(d_x·S_h) (+ m_h·(d_x·Σ_h q_x) with MN) over the warp's 16·MT x 32 piece for
  * 32-block j of the stage (X quants at sa, W quants at sb), S_h the integer sums of the block
  * (H = 0) or of each half (H = 1). QT int8: int8 mma whose C is MMA_MAGIC, so D read as a
  * float is 1.5·2^23 + S exactly; QT __half (H = MN = 0): two f16 mma k steps on the same
  * integers (exact: products and 32-term sums below 2^24). Both then add s·(d_x·S), d_x·S
  * rounded once: the same bits. */
-template <typename QT, int H, int MN>
-static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t sa, uint32_t arow, uint32_t sb, uint32_t brow, int j,
-                                                 int lane, const float (&dx)[4][2][mmq_fmt<H, MN>::SX],
+template <typename QT, int H, int MN, int MT>
+static __device__ __forceinline__ void block_dot(float (&acc)[MT][4][4], uint32_t sa, uint32_t arow, uint32_t sb, uint32_t brow, int j,
+                                                 int lane, const float (&dx)[MT][2][mmq_fmt<H, MN>::SX],
                                                  const float (&dw)[4][2][mmq_fmt<H, MN>::SW]) {
-    uint32_t af[4][4], bf[4][2];
+    uint32_t af[MT][4], bf[4][2];
     if constexpr (sizeof(QT) == 1) {
         /* -1.5·2^23·d_x is exact (d_x has the 11 significant bits of a half), so one FMA takes
          * the magic number out and applies d_x: two FP32 operations per output and block (the
          * other is the accumulation), not three, amortizing these 8 products over 64 outputs;
          * each scaled half and each min term one more. */
-        float mdx[4][2];
+        float mdx[MT][2];
 #pragma unroll
-        for (int mt = 0; mt < 4; mt++) mdx[mt][0] = -12582912.0f * dx[mt][0][0], mdx[mt][1] = -12582912.0f * dx[mt][1][0];
+        for (int mt = 0; mt < MT; mt++) mdx[mt][0] = -12582912.0f * dx[mt][0][0], mdx[mt][1] = -12582912.0f * dx[mt][1][0];
         load_frags(sa, arow, sb, brow, 2 * j, lane, af, bf);
 #pragma unroll
-        for (int mt = 0; mt < 4; mt++)
+        for (int mt = 0; mt < MT; mt++)
 #pragma unroll
             for (int nt = 0; nt < 4; nt++) {
                 int32_t d[H + 1][4];
@@ -475,12 +477,12 @@ static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t
             }
     } else {
         static_assert(H == 0 && MN == 0, "the f16 mma takes Q8_0/Q4_0 only");
-        float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
+        float part[MT][4][4]; /* set by the first k step's mma (no zeroing moves) */
 #pragma unroll
         for (int h = 0; h < 2; h++) { /* chunks 4j + 2h, 4j + 2h + 1 */
             load_frags(sa, arow, sb, brow, 4 * j + 2 * h, lane, af, bf);
 #pragma unroll
-            for (int mt = 0; mt < 4; mt++)
+            for (int mt = 0; mt < MT; mt++)
 #pragma unroll
                 for (int nt = 0; nt < 4; nt++) {
                     if (h == 0) mma_f16_z(part[mt][nt], af[mt], bf[nt]);
@@ -488,7 +490,7 @@ static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t
                 }
         }
 #pragma unroll
-        for (int mt = 0; mt < 4; mt++)
+        for (int mt = 0; mt < MT; mt++)
 #pragma unroll
             for (int nt = 0; nt < 4; nt++)
 #pragma unroll
@@ -497,20 +499,21 @@ static __device__ __forceinline__ void block_dot(float (&acc)[4][4][4], uint32_t
     }
 }
 
-/* The quantized GEMMs' outputs (X rows m0 + wm·64 + ..., W rows n0 + wn·32 + ...): into y, or
- * with split k into this split's partial sums [m][n]. */
-static __device__ __forceinline__ void store_acc(const float (&acc)[4][4][4], float *y, int64_t ys, float *part, int64_t m, int64_t n,
+/* The quantized GEMMs' outputs (X rows m0 + wm·16·MT + ..., W rows n0 + wn·32 + ...): into y,
+ * or with split k into this split's partial sums [m][n]. */
+template <int MT>
+static __device__ __forceinline__ void store_acc(const float (&acc)[MT][4][4], float *y, int64_t ys, float *part, int64_t m, int64_t n,
                                                  int64_t m0, int64_t n0, int wm, int wn, int lane) {
     const int gid = lane >> 2, tid4 = lane & 3;
     float *out = part ? part + (int64_t)blockIdx.z * m * n : y;
     const int64_t os = part ? n : ys;
 #pragma unroll
-    for (int mt = 0; mt < 4; mt++)
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
         for (int nt = 0; nt < 4; nt++)
 #pragma unroll
             for (int e = 0; e < 4; e++) {
-                const int64_t row = m0 + wm * 64 + mt * 16 + gid + (e >> 1) * 8;
+                const int64_t row = m0 + wm * 16 * MT + mt * 16 + gid + (e >> 1) * 8;
                 const int64_t col = n0 + wn * 32 + nt * 8 + 2 * tid4 + (e & 1);
                 if (row < m && col < n) out[row * os + col] = acc[mt][nt][e];
             }
@@ -545,20 +548,23 @@ struct mmq_args {
     int kps;     /* k tiles per split */
 };
 
-template <typename QT, int H, int MN, int STAGES>
-__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
+/* Threads of k_mma_q with MT 16-row tiles per warp: warps (MMA_BM / 16 / MT) (m) x 4 (n). */
+static constexpr int mmq_threads(int mt) { return MMA_BM / (16 * mt) * 4 * 32; }
+
+template <typename QT, int H, int MN, int STAGES, int MT>
+__global__ void __launch_bounds__(mmq_threads(MT), 1) k_mma_q(mmq_args a) {
     typedef mmq_cfg<QT, H, MN> C;
-    constexpr int BPS = C::BPS, SX = C::SX, SW = C::SW, STAGE = C::STAGE;
+    constexpr int BPS = C::BPS, SX = C::SX, SW = C::SW, STAGE = C::STAGE, THREADS = mmq_threads(MT), WM = MMA_BM / (16 * MT);
     TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int wm = warp & 1, wn = warp >> 1, gid = lane >> 2, tid4 = lane & 3;
+    const int wm = warp & (WM - 1), wn = warp >> (WM / 2), gid = lane >> 2, tid4 = lane & 3; /* WM 2 or 4: log2 is WM / 2 */
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
     const int64_t nb_pad = a.k_pad / 32;
     const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / (32 * BPS));
     const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps; /* this split's k tiles */
     const QT *xg = (const QT *)a.xq + m0 * a.k_pad, *wg = (const QT *)a.wq + n0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
-    const uint32_t arow = ldsm_row_a(wm * 64, lane), brow = ldsm_row_b(wn * 32, lane);
+    const uint32_t arow = ldsm_row_a(wm * 16 * MT, lane), brow = ldsm_row_b(wn * 32, lane);
 
     /* Stage layout: X tile, W tile (rows of 128 swizzled bytes), X records [BM][BPS][SX], W
      * records [BN][BPS][SW]; threads 0-127 copy an X row's records, 128-255 a W row's. */
@@ -567,8 +573,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
         const uint32_t sx = s0 + slot * STAGE, sw = sx + MMA_BM * MMA_ROWB, sxd = sw + MMA_BN * MMA_ROWB,
                        swd = sxd + MMA_BM * BPS * SX * 4;
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+        for (int i = 0; i < MMA_BM * 8 / THREADS; i++) {
+            const int c = tid + i * THREADS, row = c >> 3, ch = c & 7;
             cp16(sx + swz(row, ch), xg + row * a.k_pad + t * 32 * BPS + ch * (16 / (int)sizeof(QT)));
             cp16(sw + swz(row, ch), wg + row * a.k_pad + t * 32 * BPS + ch * (16 / (int)sizeof(QT)));
         }
@@ -576,18 +582,18 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
             if (tid < MMA_BM) {
 #pragma unroll
                 for (int c = 0; c < SX; c++) cp16(sxd + (tid * SX + c) * 16, a.xd + ((m0 + tid) * nb_pad + t * 4) * SX + 4 * c);
-            } else {
+            } else if (THREADS == MMA_BM + MMA_BN || tid < MMA_BM + MMA_BN) { /* all threads' records at 8 warps */
 #pragma unroll
                 for (int c = 0; c < SW; c++)
                     cp16(swd + ((tid - MMA_BM) * SW + c) * 16, a.wd + ((n0 + tid - MMA_BM) * nb_pad + t * 4) * SW + 4 * c);
             }
         } else { /* 2 records of one float */
             if (tid < MMA_BM) cp8(sxd + tid * 8, a.xd + (m0 + tid) * nb_pad + t * 2);
-            else cp8(swd + (tid - MMA_BM) * 8, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 2);
+            else if (THREADS == MMA_BM + MMA_BN || tid < MMA_BM + MMA_BN) cp8(swd + (tid - MMA_BM) * 8, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 2);
         }
     };
 
-    float acc[4][4][4] = {};
+    float acc[MT][4][4] = {};
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
         if (s < ktiles) load(s, s);
@@ -604,7 +610,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_q(mmq_args a) {
         const float *wd = xd + MMA_BM * BPS * SX;
 #pragma unroll 1
         for (int j = 0; j < BPS; j++) { /* 32-block j of the stage */
-            float dx[4][2][SX], dw[4][2][SW];
+            float dx[MT][2][SX], dw[4][2][SW];
             block_scales<BPS, SX, SW>(xd, wd, wm, wn, gid, tid4, j, dx, dw);
             block_dot<QT, H, MN>(acc, sx, arow, sw, brow, j, lane, dx, dw);
         }
@@ -989,6 +995,24 @@ static int mmq_stages(const struct tsc_context *c) {
     return 0;
 }
 
+/* How many warps the int8 GEMM runs per CTA (TSC_MMA_WARPS in the environment, read per call):
+ * 8 (default; warp tiles of 64 x 32, 2 warps per scheduler) or 16 (32 x 32, half the
+ * accumulators, at most 128 registers: 4 warps per scheduler to hide the latency of ldmatrix
+ * and of the mma results the block scaling waits for, for 1/3 more ldmatrix and 1/2 more
+ * scale loads per mma). Same CTA tile, shared memory and output bits. Returns the warps'
+ * 16-row tiles (MT). */
+static int mmq_warp_tiles(void) {
+    const char *e = getenv("TSC_MMA_WARPS");
+    return e != NULL && strcmp(e, "16") == 0 ? 2 : 4;
+}
+
+template <typename QT, int H, int MN, int STAGES, int MT>
+static void launch_mmq(struct tsc_context *c, dim3 grid, const mmq_args &a) {
+    const int smem = STAGES * mmq_cfg<QT, H, MN>::STAGE;
+    cudaFuncSetAttribute(k_mma_q<QT, H, MN, STAGES, MT>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    TSC_LAUNCH(grid, mmq_threads(MT), smem, c->stream, k_mma_q<QT, H, MN, STAGES, MT>)(a);
+}
+
 /* W's GGUF rows unpacked by a pass into a.wq / a.wd, then the GEMM (k_mma_q) in `stages` stages. */
 template <int WT, typename QT>
 static void launch_q(struct tsc_context *c, dim3 grid, int stages, const uint8_t *w, int64_t w_stride, int64_t nb, const mmq_args &a) {
@@ -996,13 +1020,14 @@ static void launch_q(struct tsc_context *c, dim3 grid, int stages, const uint8_t
     const int64_t nb_pad = a.k_pad / 32, n_pad = (int64_t)grid.x * MMA_BN;
     const unsigned gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
     TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_unpack_w<WT, QT>)((QT *)a.wq, (float *)a.wd, w, w_stride, a.n, nb, n_pad, nb_pad);
-    const int smem = stages * mmq_cfg<QT, H, MN>::STAGE;
+    const bool w16 = sizeof(QT) == 1 && mmq_warp_tiles() == 2;
     if (stages == MMA_QSTAGES) {
-        cudaFuncSetAttribute(k_mma_q<QT, H, MN, MMA_QSTAGES>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-        TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_q<QT, H, MN, MMA_QSTAGES>)(a);
+        if constexpr (sizeof(QT) == 1)
+            if (w16) return launch_mmq<QT, H, MN, MMA_QSTAGES, 2>(c, grid, a);
+        launch_mmq<QT, H, MN, MMA_QSTAGES, 4>(c, grid, a);
     } else if constexpr (H && MN) {
-        cudaFuncSetAttribute(k_mma_q<QT, H, MN, 3>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-        TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_q<QT, H, MN, 3>)(a);
+        if (w16) launch_mmq<QT, H, MN, 3, 2>(c, grid, a);
+        else launch_mmq<QT, H, MN, 3, 4>(c, grid, a);
     }
 }
 

@@ -1,7 +1,8 @@
 /*
  * mma_emu.cpp — runs tsc_matmul_mma.cu's kernels (the tensor-core batched matmul) on the CPU
  * (cuda_emu.h): Q8_0 and Q4_0 weights through each of the four quantized kernels (int8 and
- * f16 mma, W unpacked by a pass or in shared memory) and F16, BF16 and F32 weights through the
+ * f16 mma, W unpacked by a pass or in shared memory), every block type through the int8 one
+ * with 8 and with 16 warps per CTA, and F16, BF16 and F32 weights through the
  * float GEMM (W or X as the mma's A; in place, padded or split; bf16 with 3 stages and with the
  * 2 of GPUs with less shared memory), whole and split over k, with m, n and
  * k that leave every tile partial. ctest runs it (label cuda; about 9 s); by hand:
@@ -16,7 +17,7 @@
  *  - quantized weights: against Σ w·x̂ in double over the CPU-dequantized W and the CPU's Q8_0
  *    round trip of X, within test_cuda_mma's bound (nb + 2)·2^-23·Σ|w·x̂|; and the four
  *    kernels must give the same bits (the same integer block sums added in the same order),
- *    split runs within the bound;
+ *    split runs within the bound; 16 warps the 8 warps' bits, whole and split;
  *  - F16/BF16/F32 weights: against Σ w·x in double over the exact x, within 1e-5·Σ|w·x| + 1e-30;
  *    one-hot rows of W (BF16, F32) or of X (F32) give the other side's elements bit for bit;
  *  - Y's padding stays untouched. Each case prints a fingerprint of its output bits.
@@ -32,8 +33,8 @@
 
 static int64_t failures;
 
-enum { V_INT8, V_F16, V_RAW8, V_RAW16 };
-static const char *vname[] = {"int8", "f16", "raw", "rawf16"};
+enum { V_INT8, V_F16, V_RAW8, V_RAW16, V_INT8_W16 };
+static const char *vname[] = {"int8", "f16", "raw", "rawf16", "int8w16"};
 
 /* k tiles split into `splits` (as plan_split would on a larger GPU); returns the split count. */
 static int split_plan(int64_t ktiles, int splits, int *kps) {
@@ -42,7 +43,8 @@ static int split_plan(int64_t ktiles, int splits, int *kps) {
 }
 
 /* tsc_matmul_mma's quantized path after validation (mma_quant), on host memory; stages: the
- * int8 GEMM's (4, or 3 for the formats that have a 3-stage kernel). */
+ * int8 GEMM's (4, or 3 for the formats that have a 3-stage kernel); V_INT8_W16: the int8 GEMM
+ * with 16 warps (TSC_MMA_WARPS=16). */
 template <int WT>
 static void run_quant(int v, int stages, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs, int64_t n,
                       int64_t k, int64_t m, int want_splits) {
@@ -76,7 +78,7 @@ static void run_quant(int v, int stages, float *y, int64_t ys, const uint8_t *w,
             } else {
                 launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((__half *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
                 launch(grid, dim3(MMA_THREADS), (size_t)MMA_QSTAGES * mmq_cfg<__half, 0, 0>::STAGE,
-                       [&] { k_mma_q<__half, 0, 0, MMA_QSTAGES>(a); });
+                       [&] { k_mma_q<__half, 0, 0, MMA_QSTAGES, 4>(a); });
             }
         }
     }
@@ -90,8 +92,15 @@ static void run_quant(int v, int stages, float *y, int64_t ys, const uint8_t *w,
         } else {
             launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((int8_t *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
             const size_t smem = (size_t)stages * mmq_cfg<int8_t, H, MN>::STAGE;
-            if (stages == MMA_QSTAGES) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_q<int8_t, H, MN, MMA_QSTAGES>(a); });
-            else if constexpr (H && MN) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_q<int8_t, H, MN, 3>(a); });
+            const bool w16 = v == V_INT8_W16;
+            const dim3 threads(mmq_threads(w16 ? 2 : 4));
+            if (stages == MMA_QSTAGES) {
+                if (w16) launch(grid, threads, smem, [&] { k_mma_q<int8_t, H, MN, MMA_QSTAGES, 2>(a); });
+                else launch(grid, threads, smem, [&] { k_mma_q<int8_t, H, MN, MMA_QSTAGES, 4>(a); });
+            } else if constexpr (H && MN) {
+                if (w16) launch(grid, threads, smem, [&] { k_mma_q<int8_t, H, MN, 3, 2>(a); });
+                else launch(grid, threads, smem, [&] { k_mma_q<int8_t, H, MN, 3, 4>(a); });
+            }
         }
     }
     if (splits > 1) launch(dim3((unsigned)tsc_cdiv(m * n, 256)), dim3(256), 0, [&] { k_mma_reduce(y, ys / 4, part, splits, m, n); });
@@ -127,7 +136,8 @@ static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad) {
     }
     std::vector<float> first;
     for (int splits : {1, 3}) {
-        for (int v = 0; v < (basic ? 4 : 1); v++) {
+        std::vector<float> int8_y[2]; /* the int8 kernel's output at 4 and 3 stages: 16 warps must give its bits */
+        for (int v : basic ? std::vector<int>{V_INT8, V_F16, V_RAW8, V_RAW16, V_INT8_W16} : std::vector<int>{V_INT8, V_INT8_W16}) {
             for (int stages : {4, 3}) {
                 if (stages == 3 && !(qtype<WT>::halves && qtype<WT>::has_min)) continue;
                 std::vector<float> y(m * ys / 4, 1234.5f);
@@ -152,12 +162,14 @@ static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad) {
                     if (first.empty()) first = y;
                     else differ = memcmp(first.data(), y.data(), y.size() * 4) != 0;
                 }
+                if (v == V_INT8) int8_y[stages == 3] = y;
+                if (v == V_INT8_W16) differ |= memcmp(int8_y[stages == 3].data(), y.data(), y.size() * 4) != 0;
                 const bool ok = bad == 0 && untouched == 0 && differ == 0;
                 failures += !ok;
                 printf("%s %-5s %-6s n=%lld k=%lld m=%lld ws=%lld splits %d stages %d: %lld wrong, %lld padding written%s (worst %.3f of the "
                        "bound; y bits %08x)\n",
                        ok ? "ok  " : "FAIL", tt->name, vname[v], (long long)n, (long long)k, (long long)m, (long long)ws, splits, stages,
-                       (long long)bad, (long long)untouched, differ ? ", bits differ from the first kernel's" : "", worst,
+                       (long long)bad, (long long)untouched, differ ? ", bits differ from the int8 kernel's" : "", worst,
                        fnv1a(y.data(), y.size() * 4));
             }
         }
