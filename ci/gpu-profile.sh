@@ -111,11 +111,12 @@ if [ -n "$NCU" ] && [ -n "$BUNDLE" ] && [ -f "$BUNDLE/jrt.txz" ] && [ "$(left)" 
   fi
 fi
 # The batched GEMMs, last (the decode profile above is worth more): tensor pipe and FP32 pipe
-# utilization, stalls, occupancy of the quantize/unpack passes and of the GEMM kernels.
+# utilization, shared-memory and L2 traffic, stalls, occupancy of the quantize/unpack passes and
+# of the GEMM kernels.
 if [ -n "$NCU" ] && [ "$(left)" -ge 30 ]; then
   log "ncu on the batched GEMMs"
   mkdir -p "$OUT/ncu-bench"
-  timeout "$(left)" "$NCU" --clock-control none -k regex:k_mma_ --section SpeedOfLight --section ComputeWorkloadAnalysis \
+  timeout "$(left)" "$NCU" --clock-control none -k regex:k_mma_ --section SpeedOfLight --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
     --section SchedulerStats --section WarpStateStats --section Occupancy --section LaunchStats \
     "$LIBDIR/tsc_bench" "$OUT/ncu-bench" --mma >"$OUT/ncu-mma.txt" 2>&1
   log "ncu exit $?"
