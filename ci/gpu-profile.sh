@@ -20,8 +20,8 @@
 #   ncu-decode-summary.txt  the same per kernel and launch shape, with the GPU time per layer
 #                  (ci/ncu-summary.py; where python3 is)
 #   ncu-mma.txt    Nsight Compute on the batched GEMMs (tsc_bench --mma: Q4_0, Q4_K, Q6_K, F16,
-#                  BF16, F32, and Q4_0 with 16 warps per CTA, at 4096x4096x512) with the same
-#                  sections as ncu.txt, if 30 s are left
+#                  BF16, F32, and Q4_0 and F16 with 16 warps per CTA, at 4096x4096x512) with the
+#                  same sections as ncu.txt, if 30 s are left
 # Exit status 1 when a sanitizer reports an error, else 0.
 set -uo pipefail
 LIBDIR=$(cd "${1:?usage: ci/gpu-profile.sh LIBDIR OUT_DIR [SECONDS]}" && pwd)

@@ -13,9 +13,9 @@
  *     streams both operands with cp.async and reads them with ldmatrix.
  *  2. A 128x128 CTA tile, 4 x 32-blocks (128 bytes of k) per pipeline stage, 4 stages of
  *     cp.async (3 for Q2_K where 4 of its stages do not fit, sm_80); 8 warps of 64x32
- *     (TSC_MMA_WARPS=16: 16 warps of 32x32, for tuning). Each 32-block is one
- *     mma.sync m16n8k32 s8·s8 -> s32 per 16x8 piece (two m16n8k16, one per half, for Q2_K,
- *     Q3_K, Q6_K, whose halves have their own scales), whose integer sums are scaled in
+ *     (TSC_MMA_WARPS=16: 16 warps of 32x32, here and in the float GEMM; for tuning). Each
+ *     32-block is one mma.sync m16n8k32 s8·s8 -> s32 per 16x8 piece (two m16n8k16, one per
+ *     half, for Q2_K, Q3_K, Q6_K, whose halves have their own scales), whose integer sums are scaled in
  *     float and added to F32 accumulators: s_h·(d_x·S_h) (+ m_h·(d_x·Σ_h q_x)). For Q8_0, Q4_0
  *     and Q5_0 those are the CPU's integer block dots (the float products, d_w·(d_x·s) against
  *     the CPU's (d_w·d_x)·s, and the order of the float sums differ, each a rounding of the
@@ -73,7 +73,7 @@
 #define MMA_BM 128       /* X rows (m) per CTA */
 #define MMA_BN 128       /* W rows (n) per CTA */
 #define MMA_ROWB 128     /* bytes of one tile row per stage: 4 int8 blocks or 64 halves */
-#define MMA_THREADS 256  /* 8 warps: 2 (m) x 4 (n), warp tile 64 x 32 (k_mma_q: mmq_threads) */
+#define MMA_THREADS 256  /* 8 warps: 2 (m) x 4 (n), warp tile 64 x 32 (k_mma_q, k_mma_fx: mma_threads) */
 #define MMA_QSTAGES 4
 #define MMA_MAGIC 0x4B400000 /* 1.5·2^23: int32 s added to it is the float 12582912 + s */
 
@@ -548,13 +548,14 @@ struct mmq_args {
     int kps;     /* k tiles per split */
 };
 
-/* Threads of k_mma_q with MT 16-row tiles per warp: warps (MMA_BM / 16 / MT) (m) x 4 (n). */
-static constexpr int mmq_threads(int mt) { return MMA_BM / (16 * mt) * 4 * 32; }
+/* Threads of the GEMMs (k_mma_q, k_mma_fx) with `at` 16-row A tiles per warp: warps
+ * (MMA_BM / 16 / at) along A x 4. */
+static constexpr int mma_threads(int mt) { return MMA_BM / (16 * mt) * 4 * 32; }
 
 template <typename QT, int H, int MN, int STAGES, int MT>
-__global__ void __launch_bounds__(mmq_threads(MT), 1) k_mma_q(mmq_args a) {
+__global__ void __launch_bounds__(mma_threads(MT), 1) k_mma_q(mmq_args a) {
     typedef mmq_cfg<QT, H, MN> C;
-    constexpr int BPS = C::BPS, SX = C::SX, SW = C::SW, STAGE = C::STAGE, THREADS = mmq_threads(MT), WM = MMA_BM / (16 * MT);
+    constexpr int BPS = C::BPS, SX = C::SX, SW = C::SW, STAGE = C::STAGE, THREADS = mma_threads(MT), WM = MMA_BM / (16 * MT);
     TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp & (WM - 1), wn = warp >> (WM / 2), gid = lane >> 2, tid4 = lane & 3; /* WM 2 or 4: log2 is WM / 2 */
@@ -589,7 +590,8 @@ __global__ void __launch_bounds__(mmq_threads(MT), 1) k_mma_q(mmq_args a) {
             }
         } else { /* 2 records of one float */
             if (tid < MMA_BM) cp8(sxd + tid * 8, a.xd + (m0 + tid) * nb_pad + t * 2);
-            else if (THREADS == MMA_BM + MMA_BN || tid < MMA_BM + MMA_BN) cp8(swd + (tid - MMA_BM) * 8, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 2);
+            else if (THREADS == MMA_BM + MMA_BN || tid < MMA_BM + MMA_BN)
+                cp8(swd + (tid - MMA_BM) * 8, a.wd + (n0 + tid - MMA_BM) * nb_pad + t * 2);
         }
     };
 
@@ -762,15 +764,15 @@ struct mmf_args {
 static constexpr int fstage(bool bf, int nw) { return (fparts(bf) * MMA_BM + nw * MMA_BN) * MMA_ROWB; }
 
 /* One k16 step (chunks 2j, 2j + 1 of the stage's tiles: X part q at sx + q·MMA_BM·MMA_ROWB, W
- * part p at sw + p·MMA_BN·MMA_ROWB) of the warp's 64 x 32 piece into part. XA: X rows are the
+ * part p at sw + p·MMA_BN·MMA_ROWB) of the warp's 16·AT x 32 piece (AT 16-row A tiles) into part. XA: X rows are the
  * mma's A (16 rows) and W its B (8 columns), part[m tile][n tile]; else W rows are A and the X
  * parts B, part[n tile][m tile]: per k16 step an f16 warp then loads 2 KB of W and 2 KB of X
  * (hi + lo) for 32 mma instead of 4 KB of X and 1 KB of W, 128 instead of 160 bytes of shared
  * memory per clock and SM at the full f16 rate (the limit is 128). One W part: W times every
  * X part; three (F32 W): the products of parts p, q with p + q <= 2, the ones of F32's
  * precision (the others are below 2^-24 of the largest). Smallest first; j == 0 starts the sums. */
-template <bool XA, bool BF, int NW>
-static __device__ __forceinline__ void fx_step(float (&part)[4][4][4], uint32_t sx, uint32_t sw, uint32_t arow, uint32_t brow, int j,
+template <bool XA, bool BF, int NW, int AT>
+static __device__ __forceinline__ void fx_step(float (&part)[AT][4][4], uint32_t sx, uint32_t sw, uint32_t arow, uint32_t brow, int j,
                                                int lane) {
     constexpr int NP = fparts(BF), SMAX = NW == 1 ? NP - 1 : 2; /* largest p + q taken */
     const int r7 = lane & 7;
@@ -784,7 +786,7 @@ static __device__ __forceinline__ void fx_step(float (&part)[4][4][4], uint32_t 
                 ldsm_x4(sw + p * MMA_BN * MMA_ROWB + brow + np * 16 * MMA_ROWB + cb, bw[p][2 * np][0], bw[p][2 * np][1],
                         bw[p][2 * np + 1][0], bw[p][2 * np + 1][1]);
 #pragma unroll
-        for (int mt = 0; mt < 4; mt++) {
+        for (int mt = 0; mt < AT; mt++) {
             const uint32_t off = arow + mt * 16 * MMA_ROWB + ca;
             uint32_t ax[NP][4];
 #pragma unroll
@@ -808,7 +810,7 @@ static __device__ __forceinline__ void fx_step(float (&part)[4][4][4], uint32_t 
                 ldsm_x4(sx + q * MMA_BM * MMA_ROWB + brow + np * 16 * MMA_ROWB + cb, bx[q][2 * np][0], bx[q][2 * np][1],
                         bx[q][2 * np + 1][0], bx[q][2 * np + 1][1]);
 #pragma unroll
-        for (int nt = 0; nt < 4; nt++) {
+        for (int nt = 0; nt < AT; nt++) {
             uint32_t aw[NW][4];
 #pragma unroll
             for (int p = 0; p < NW; p++)
@@ -827,20 +829,21 @@ static __device__ __forceinline__ void fx_step(float (&part)[4][4][4], uint32_t 
 }
 
 /* The float GEMM: the X parts against the NW W parts, F32 sums, each X row's 2^-s applied at
- * the end. Warps 2 x 4 with 64 x 32 pieces: 2 (m) x 4 (n) when XA, else 2 (n) x 4 (m) (see
- * fx_step); STAGES stages of fstage(BF, NW) bytes. */
-template <bool XA, bool BF, int NW, int STAGES>
-__global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
-    constexpr int NP = fparts(BF), STAGE = fstage(BF, NW);
+ * the end. Warps WA x 4 with 16·AT x 32 pieces, WA = 8 / AT along the mma's A: WA (m) x 4 (n)
+ * when XA, else WA (n) x 4 (m) (see fx_step); STAGES stages of fstage(BF, NW) bytes. */
+template <bool XA, bool BF, int NW, int STAGES, int AT>
+__global__ void __launch_bounds__(mma_threads(AT), 1) k_mma_fx(mmf_args a) {
+    constexpr int NP = fparts(BF), STAGE = fstage(BF, NW), THREADS = mma_threads(AT), WA = MMA_BM / (16 * AT);
     TSC_DYN_SMEM(unsigned char, smem, 128);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int wm = XA ? warp & 1 : warp >> 1, wn = XA ? warp >> 1 : warp & 1, gid = lane >> 2, tid4 = lane & 3;
+    const int wa = warp & (WA - 1), wb = warp >> (WA / 2); /* WA 2 or 4: log2 is WA / 2 */
+    const int wm = XA ? wa : wb, wn = XA ? wb : wa, gid = lane >> 2, tid4 = lane & 3;
     const int64_t m0 = (int64_t)blockIdx.y * MMA_BM, n0 = (int64_t)blockIdx.x * MMA_BN;
     const int kt0 = (int)blockIdx.z * a.kps, ktall = (int)(a.k_pad / 64);
     const int ktiles = ktall - kt0 < a.kps ? ktall - kt0 : a.kps;
     const uint16_t *xg = a.xp + m0 * a.k_pad;
     const uint32_t s0 = smem_u32(smem);
-    const uint32_t arow = XA ? ldsm_row_a(wm * 64, lane) : ldsm_row_a(wn * 64, lane);
+    const uint32_t arow = ldsm_row_a(wa * 16 * AT, lane);
     const uint32_t brow = XA ? ldsm_row_b(wn * 32, lane) : ldsm_row_b(wm * 32, lane);
 
     /* Stage: the X parts' tiles, then W's. */
@@ -848,8 +851,8 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
         t += kt0;
         const uint32_t sx = s0 + slot * STAGE, sw = sx + NP * MMA_BM * MMA_ROWB;
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int c = tid + i * MMA_THREADS, row = c >> 3, ch = c & 7;
+        for (int i = 0; i < MMA_BM * 8 / THREADS; i++) {
+            const int c = tid + i * THREADS, row = c >> 3, ch = c & 7;
             const int64_t kc = (int64_t)t * 64 + ch * 8; /* first element of the chunk */
 #pragma unroll
             for (int q = 0; q < NP; q++) cp16(sx + q * MMA_BM * MMA_ROWB + swz(row, ch), xg + q * a.part_e + row * a.k_pad + kc);
@@ -861,7 +864,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
         }
     };
 
-    float acc[4][4][4] = {}; /* [m tile][n tile][e] when XA, else [n tile][m tile][e] */
+    float acc[AT][4][4] = {}; /* [m tile][n tile][e] when XA, else [n tile][m tile][e] */
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
         if (s < ktiles) load(s, s);
@@ -876,7 +879,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
         const uint32_t sx = s0 + slot * STAGE, sw = sx + NP * MMA_BM * MMA_ROWB;
         /* This stage's sums in their own accumulators, added to acc with a rounded FADD: the
          * tensor cores' F32 accumulation truncates, so its chains stay one stage's mma long. */
-        float part[4][4][4]; /* set by the first k step's mma (no zeroing moves) */
+        float part[AT][4][4]; /* set by the first k step's mma (no zeroing moves) */
         if constexpr (BF) { /* unrolled, bf16's three X parts spill (255 registers with W as A) */
 #pragma unroll 1
             for (int j = 0; j < 4; j++) fx_step<XA, BF, NW>(part, sx, sw, arow, brow, j, lane);
@@ -885,7 +888,7 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
             for (int j = 0; j < 4; j++) fx_step<XA, BF, NW>(part, sx, sw, arow, brow, j, lane);
         }
 #pragma unroll
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < AT; i++)
 #pragma unroll
             for (int jn = 0; jn < 4; jn++)
 #pragma unroll
@@ -896,10 +899,10 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
     const int64_t os = a.part ? a.n : a.ys;
     if constexpr (XA) {
 #pragma unroll
-        for (int mt = 0; mt < 4; mt++)
+        for (int mt = 0; mt < AT; mt++)
 #pragma unroll
             for (int e2 = 0; e2 < 2; e2++) {
-                const int64_t row = m0 + wm * 64 + mt * 16 + gid + e2 * 8;
+                const int64_t row = m0 + wm * 16 * AT + mt * 16 + gid + e2 * 8;
                 if (row >= a.m) continue;
                 const float inv = a.inv[row];
 #pragma unroll
@@ -919,10 +922,10 @@ __global__ void __launch_bounds__(MMA_THREADS, 1) k_mma_fx(mmf_args a) {
                 if (row >= a.m) continue;
                 const float inv = a.inv[row];
 #pragma unroll
-                for (int nt = 0; nt < 4; nt++)
+                for (int nt = 0; nt < AT; nt++)
 #pragma unroll
                     for (int e2 = 0; e2 < 2; e2++) {
-                        const int64_t col = n0 + wn * 64 + nt * 16 + gid + e2 * 8; /* W row (n) */
+                        const int64_t col = n0 + wn * 16 * AT + nt * 16 + gid + e2 * 8; /* W row (n) */
                         if (col < a.n) out[row * os + col] = acc[nt][mt][e2 * 2 + e1] * inv;
                     }
             }
@@ -995,13 +998,15 @@ static int mmq_stages(const struct tsc_context *c) {
     return 0;
 }
 
-/* How many warps the int8 GEMM runs per CTA (TSC_MMA_WARPS in the environment, read per call):
- * 8 (default; warp tiles of 64 x 32, 2 warps per scheduler) or 16 (32 x 32, half the
- * accumulators, at most 128 registers: 4 warps per scheduler to hide the latency of ldmatrix
- * and of the mma results the block scaling waits for, for 1/3 more ldmatrix and 1/2 more
- * scale loads per mma). Same CTA tile, shared memory and output bits. Returns the warps'
- * 16-row tiles (MT). */
-static int mmq_warp_tiles(void) {
+/* How many warps the GEMMs run per CTA (TSC_MMA_WARPS in the environment, read per call): 8
+ * (default; warp tiles of 64 x 32, 2 warps per scheduler) or 16 (32 x 32, half the
+ * accumulators, at most 128 registers: 4 warps per scheduler to hide latency: of ldmatrix, and
+ * in the int8 GEMM of the mma results the block scaling waits for). Same CTA tile, shared
+ * memory and output bits, for more shared-memory reads per mma: int8 1/3 more ldmatrix and 1/2
+ * more scale loads; F16 with W as A 3/2 the bytes, which caps it at 2/3 of the f16 rate. The
+ * float GEMM takes it with W as the mma's A (the default order). Returns the warps' 16-row A
+ * tiles. */
+static int mma_warp_tiles(void) {
     const char *e = getenv("TSC_MMA_WARPS");
     return e != NULL && strcmp(e, "16") == 0 ? 2 : 4;
 }
@@ -1010,7 +1015,7 @@ template <typename QT, int H, int MN, int STAGES, int MT>
 static void launch_mmq(struct tsc_context *c, dim3 grid, const mmq_args &a) {
     const int smem = STAGES * mmq_cfg<QT, H, MN>::STAGE;
     cudaFuncSetAttribute(k_mma_q<QT, H, MN, STAGES, MT>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    TSC_LAUNCH(grid, mmq_threads(MT), smem, c->stream, k_mma_q<QT, H, MN, STAGES, MT>)(a);
+    TSC_LAUNCH(grid, mma_threads(MT), smem, c->stream, k_mma_q<QT, H, MN, STAGES, MT>)(a);
 }
 
 /* W's GGUF rows unpacked by a pass into a.wq / a.wd, then the GEMM (k_mma_q) in `stages` stages. */
@@ -1020,7 +1025,7 @@ static void launch_q(struct tsc_context *c, dim3 grid, int stages, const uint8_t
     const int64_t nb_pad = a.k_pad / 32, n_pad = (int64_t)grid.x * MMA_BN;
     const unsigned gw = (unsigned)tsc_cdiv(n_pad * nb_pad, 256);
     TSC_LAUNCH(gw, 256, 0, c->stream, k_mma_unpack_w<WT, QT>)((QT *)a.wq, (float *)a.wd, w, w_stride, a.n, nb, n_pad, nb_pad);
-    const bool w16 = sizeof(QT) == 1 && mmq_warp_tiles() == 2;
+    const bool w16 = sizeof(QT) == 1 && mma_warp_tiles() == 2;
     if (stages == MMA_QSTAGES) {
         if constexpr (sizeof(QT) == 1)
             if (w16) return launch_mmq<QT, H, MN, MMA_QSTAGES, 2>(c, grid, a);
@@ -1096,17 +1101,18 @@ static int32_t mma_quant(struct tsc_context *c, float *y, int64_t y_stride, cons
     return st ? st : st2;
 }
 
-/* The float GEMM for one operand order, W part count and stage count (shared memory opted in). */
-template <bool XA, bool BF, int NW, int STAGES>
+/* The float GEMM for one operand order, W part count, stage count and warp tiling (shared memory opted in). */
+template <bool XA, bool BF, int NW, int STAGES, int AT>
 static void launch_fx(struct tsc_context *c, dim3 grid, const mmf_args &a) {
     const int smem = STAGES * fstage(BF, NW);
-    cudaFuncSetAttribute(k_mma_fx<XA, BF, NW, STAGES>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    TSC_LAUNCH(grid, MMA_THREADS, smem, c->stream, k_mma_fx<XA, BF, NW, STAGES>)(a);
+    cudaFuncSetAttribute(k_mma_fx<XA, BF, NW, STAGES, AT>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    TSC_LAUNCH(grid, mma_threads(AT), smem, c->stream, k_mma_fx<XA, BF, NW, STAGES, AT>)(a);
 }
 template <bool BF, int NW, int STAGES>
 static void launch_fx_order(struct tsc_context *c, dim3 grid, const mmf_args &a, bool xa) {
-    if (xa) launch_fx<true, BF, NW, STAGES>(c, grid, a);
-    else launch_fx<false, BF, NW, STAGES>(c, grid, a);
+    if (xa) launch_fx<true, BF, NW, STAGES, 4>(c, grid, a);
+    else if (mma_warp_tiles() == 2) launch_fx<false, BF, NW, STAGES, 2>(c, grid, a);
+    else launch_fx<false, BF, NW, STAGES, 4>(c, grid, a);
 }
 
 /* F16, BF16 or F32 weights: X split into parts; F16/BF16 W read in place (or a padded copy),

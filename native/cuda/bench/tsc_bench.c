@@ -397,9 +397,10 @@ static void bench_mma(int32_t type, int64_t n, int64_t k, int64_t m) {
     const char *v = getenv("TSC_MMA_QUANT");
     char kern[32] = "";
     const char *fv = getenv("TSC_MMA_F16"), *wv = getenv("TSC_MMA_WARPS");
+    const char *w16 = wv && strcmp(wv, "16") == 0 ? ", 16 warps" : "";
     if (m < 16) snprintf(kern, sizeof kern, " [plain]"); /* below tsc_matmul_mma.cu's TSC_MMA_MIN_M */
-    else if (!flt) snprintf(kern, sizeof kern, " [%s%s]", v ? v : "default", wv && strcmp(wv, "16") == 0 ? ", 16 warps" : "");
-    else snprintf(kern, sizeof kern, " [%s]", fv ? fv : "wa");
+    else if (!flt) snprintf(kern, sizeof kern, " [%s%s]", v ? v : "default", w16);
+    else snprintf(kern, sizeof kern, " [%s%s]", fv ? fv : "wa", fv ? "" : w16); /* X as A: 8 warps always */
     snprintf(name, sizeof name, "%s%s n=%lld k=%lld m=%lld: %.1f%% of %.0f T", tname(type), kern, (long long)n, (long long)k,
              (long long)m, 100.0 * flops / s / 1e12 / peak, peak);
     result("mma", name, s, 0, flops);
@@ -445,11 +446,11 @@ static void bench_mma_all(void) {
         bench_mma(kq[t], 4096, 4096, 15);
         bench_mma(kq[t], 4096, 4096, 16);
     }
-    /* The int8 GEMM with 16 warps per CTA (TSC_MMA_WARPS=16: 4 per scheduler, warp tiles of
-     * 32 x 32) beside the 8 above, on the same shapes. */
-    static const int32_t w16[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K};
+    /* The GEMMs with 16 warps per CTA (TSC_MMA_WARPS=16: 4 per scheduler, warp tiles of 32 x 32)
+     * beside the 8 above, on the same shapes. */
+    static const int32_t w16[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K, TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32};
     setenv("TSC_MMA_WARPS", "16", 1);
-    for (int t = 0; t < 4; t++)
+    for (int t = 0; t < 7; t++)
         for (int i = 0; i < (quick ? 1 : 3); i++) bench_mma(w16[t], shapes[pick[i]][0], shapes[pick[i]][1], shapes[pick[i]][2]);
     unsetenv("TSC_MMA_WARPS");
 }
@@ -543,20 +544,21 @@ static void profile_matvecs(void) {
 }
 
 /* --mma: the batched GEMMs at 4096x4096x512 (Q4_0, Q4_K, Q6_K on the int8 mma, F16, BF16, F32,
- * then Q4_0 with 16 warps per CTA), each launched once, for `ncu -k regex:k_mma_`
+ * then Q4_0 and F16 with 16 warps per CTA), each launched once, for `ncu -k regex:k_mma_`
  * (ci/gpu-profile.sh): why they run at a tenth of the tensor rate; nothing timed. */
 static void profile_mmas(void) {
-    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K, TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32, TS_TYPE_Q4_0};
-    for (int t = 0; t < 7; t++) {
+    static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K, TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32, TS_TYPE_Q4_0, TS_TYPE_F16};
+    for (int t = 0; t < 8; t++) {
         if (t == 6) setenv("TSC_MMA_WARPS", "16", 1);
         const int64_t n = 4096, k = 4096, m = 512;
         mm_arg a = {dalloc(m * n * 4), rand_weights(types[t], n, k, 21), types[t], row_bytes(types[t], k), rand_floats(m * k, 23),
                     n, k, m, {0}, 0, 0};
         do_mm(&a);
         if (tsc_synchronize(ctx) != TS_OK) die("mma");
-        printf("ran %s%s n=%lld k=%lld m=%lld\n", tname(types[t]), t == 6 ? " (16 warps)" : "", (long long)n, (long long)k, (long long)m);
+        printf("ran %s%s n=%lld k=%lld m=%lld\n", tname(types[t]), t >= 6 ? " (16 warps)" : "", (long long)n, (long long)k, (long long)m);
         tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
     }
+    unsetenv("TSC_MMA_WARPS");
 }
 
 int main(int argc, char **argv) {

@@ -4,7 +4,7 @@
  * f16 mma, W unpacked by a pass or in shared memory), every block type through the int8 one
  * with 8 and with 16 warps per CTA, and F16, BF16 and F32 weights through the
  * float GEMM (W or X as the mma's A; in place, padded or split; bf16 with 3 stages and with the
- * 2 of GPUs with less shared memory), whole and split over k, with m, n and
+ * 2 of GPUs with less shared memory; W as A with 16 warps too), whole and split over k, with m, n and
  * k that leave every tile partial. ctest runs it (label cuda; about 9 s); by hand:
  *
  *   cmake --build BUILD --target mma_emu && BUILD/native/cuda/mma_emu
@@ -18,7 +18,8 @@
  *    round trip of X, within test_cuda_mma's bound (nb + 2)·2^-23·Σ|w·x̂|; and the four
  *    kernels must give the same bits (the same integer block sums added in the same order),
  *    split runs within the bound; 16 warps the 8 warps' bits, whole and split;
- *  - F16/BF16/F32 weights: against Σ w·x in double over the exact x, within 1e-5·Σ|w·x| + 1e-30;
+ *  - F16/BF16/F32 weights: against Σ w·x in double over the exact x, within 1e-5·Σ|w·x| + 1e-30,
+ *    16 warps the 8 warps' bits;
  *    one-hot rows of W (BF16, F32) or of X (F32) give the other side's elements bit for bit;
  *  - Y's padding stays untouched. Each case prints a fingerprint of its output bits.
  */
@@ -93,7 +94,7 @@ static void run_quant(int v, int stages, float *y, int64_t ys, const uint8_t *w,
             launch(gw, dim3(256), 0, [&] { k_mma_unpack_w<WT>((int8_t *)wq, wd, w, ws, n, nb, n_pad, nb_pad); });
             const size_t smem = (size_t)stages * mmq_cfg<int8_t, H, MN>::STAGE;
             const bool w16 = v == V_INT8_W16;
-            const dim3 threads(mmq_threads(w16 ? 2 : 4));
+            const dim3 threads(mma_threads(w16 ? 2 : 4));
             if (stages == MMA_QSTAGES) {
                 if (w16) launch(grid, threads, smem, [&] { k_mma_q<int8_t, H, MN, MMA_QSTAGES, 2>(a); });
                 else launch(grid, threads, smem, [&] { k_mma_q<int8_t, H, MN, MMA_QSTAGES, 4>(a); });
@@ -179,7 +180,7 @@ static void check_quant(int64_t n, int64_t k, int64_t m, int64_t wpad) {
 /* tsc_matmul_mma's float path after validation (mma_float), on host memory: wt F16, BF16 or
  * F32; xa: X as the mma's A; stages: 3, or 2 (bf16 on a GPU with less shared memory; F32). */
 static void run_fx(int32_t wt, bool xa, int stages, float *y, int64_t ys, const uint8_t *w, int64_t ws, const float *x, int64_t xs,
-                   int64_t n, int64_t k, int64_t m, int want_splits) {
+                   int64_t n, int64_t k, int64_t m, int want_splits, bool w16 = false) {
     const bool bf = wt != TS_TYPE_F16;
     const int nw = wt == TS_TYPE_F32 ? 3 : 1, np = fparts(bf);
     const int64_t m_pad = tsc_cdiv(m, MMA_BM) * MMA_BM, n_pad = tsc_cdiv(n, MMA_BN) * MMA_BN, k_pad = tsc_cdiv(k, 64) * 64;
@@ -206,8 +207,9 @@ static void run_fx(int32_t wt, bool xa, int stages, float *y, int64_t ys, const 
     const size_t smem = (size_t)stages * fstage(bf, nw);
 #define RUN_FX(BF, NW, ST)                                                                              \
     do {                                                                                                \
-        if (xa) launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<true, BF, NW, ST>(a); });          \
-        else launch(grid, dim3(MMA_THREADS), smem, [&] { k_mma_fx<false, BF, NW, ST>(a); });            \
+        if (xa) launch(grid, dim3(mma_threads(4)), smem, [&] { k_mma_fx<true, BF, NW, ST, 4>(a); });    \
+        else if (w16) launch(grid, dim3(mma_threads(2)), smem, [&] { k_mma_fx<false, BF, NW, ST, 2>(a); }); \
+        else launch(grid, dim3(mma_threads(4)), smem, [&] { k_mma_fx<false, BF, NW, ST, 4>(a); });      \
     } while (0)
     if (!bf) RUN_FX(false, 1, 3);
     else if (nw == 3) RUN_FX(true, 3, 2);
@@ -244,9 +246,13 @@ static void check_fx(int32_t wt, int64_t n, int64_t k, int64_t m, int64_t wpad) 
     for (int splits : {1, 2})
         for (int stages : {3, 2}) {
             if ((wt == TS_TYPE_F16 && stages == 2) || (wt == TS_TYPE_F32 && stages == 3)) continue; /* kernels the type has */
-            for (bool xa : {false, true}) {
+            std::vector<float> wa8; /* W as A with 8 warps: 16 warps must give its bits */
+            for (int order = 0; order < 3; order++) { /* W as A, X as A, W as A with 16 warps */
+                const bool xa = order == 1, w16 = order == 2;
                 std::vector<float> y(m * ys / 4, 1234.5f);
-                run_fx(wt, xa, stages, y.data(), ys, w, ws, x, xs, n, k, m, splits);
+                run_fx(wt, xa, stages, y.data(), ys, w, ws, x, xs, n, k, m, splits, w16);
+                if (order == 0) wa8 = y;
+                const bool differ = w16 && memcmp(wa8.data(), y.data(), y.size() * 4) != 0;
                 int64_t bad = 0, untouched = 0;
                 double worst = 0;
                 for (int64_t j = 0; j < m; j++) {
@@ -262,12 +268,13 @@ static void check_fx(int32_t wt, int64_t n, int64_t k, int64_t m, int64_t wpad) 
                     }
                     for (int64_t r = n; r < ys / 4; r++) untouched += y[j * ys / 4 + r] != 1234.5f;
                 }
-                const bool ok = bad == 0 && untouched == 0;
+                const bool ok = bad == 0 && untouched == 0 && !differ;
                 failures += !ok;
-                printf("%s %-5s %-6s n=%lld k=%lld m=%lld ws=%lld splits %d stages %d: %lld wrong, %lld padding written (worst %.3f of the "
-                       "bound; y bits %08x)\n",
-                       ok ? "ok  " : "FAIL", tn, xa ? "xa" : "wa", (long long)n, (long long)k, (long long)m, (long long)ws, splits, stages,
-                       (long long)bad, (long long)untouched, worst, fnv1a(y.data(), y.size() * 4));
+                printf("%s %-5s %-6s n=%lld k=%lld m=%lld ws=%lld splits %d stages %d: %lld wrong, %lld padding written%s (worst %.3f of "
+                       "the bound; y bits %08x)\n",
+                       ok ? "ok  " : "FAIL", tn, xa ? "xa" : w16 ? "wa w16" : "wa", (long long)n, (long long)k, (long long)m, (long long)ws,
+                       splits, stages, (long long)bad, (long long)untouched, differ ? ", bits differ from 8 warps'" : "", worst,
+                       fnv1a(y.data(), y.size() * 4));
             }
         }
 }

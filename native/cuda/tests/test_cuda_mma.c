@@ -4,8 +4,8 @@
  * the threshold.
  * Quantized weights run through each of the kernels TSC_MMA_QUANT selects (int8, f16,
  * raw, rawf16), with W rows padded by 0-6 bytes (so GGUF blocks start at every 2-byte
- * offset mod 16), and the int8 one with 16 warps per CTA (TSC_MMA_WARPS=16); F16, BF16 and
- * F32 through both operand orders (TSC_MMA_F16 unset: W as the mma's A, and "xa").
+ * offset mod 16); F16, BF16 and F32 through both operand orders (TSC_MMA_F16 unset: W as the
+ * mma's A, and "xa"); block types and float weights with 16 warps per CTA (TSC_MMA_WARPS=16).
  *
  * Tolerances:
  *  - Q8_0/Q4_0 (int8 mma): X is quantized with the CPU's rounding and every 32-block's
@@ -286,15 +286,16 @@ int main(void) {
                 check(ctx, &seed, types[ti], shapes[s][0], shapes[s][1], shapes[s][2], 2 * (int64_t)((s + v) % 4), s == 3);
     }
     unsetenv("TSC_MMA_QUANT");
-    /* The int8 GEMM with 16 warps per CTA (TSC_MMA_WARPS=16), one type of each record format
-     * (scale; scale and min; scales per half; both), split over k (257, 512, 40) and not. */
-    static const int32_t w16[] = {TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q6_K, TS_TYPE_Q2_K};
+    /* The GEMMs with 16 warps per CTA (TSC_MMA_WARPS=16): the int8 one for a type of each record
+     * format (scale; scale and min; scales per half; both), the float one for F16 (W in place,
+     * then copied), BF16 and F32; split over k (257, 512, 40) and not. */
+    static const int32_t w16[] = {TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q6_K, TS_TYPE_Q2_K, TS_TYPE_F16, TS_TYPE_BF16, TS_TYPE_F32};
     setenv("TSC_MMA_WARPS", "16", 1);
     printf("TSC_MMA_WARPS=16:\n");
     for (size_t ti = 0; ti < sizeof w16 / sizeof *w16; ti++) {
-        check(ctx, &seed, w16[ti], 257, 512, 40, 2 * (int64_t)(ti % 4), 0);
-        check(ctx, &seed, w16[ti], 128, 256, 128, 2, 0);
-        check(ctx, &seed, w16[ti], 4096, 4096, 512, 4, 0);
+        check(ctx, &seed, w16[ti], 257, 512, 40, row_pad(w16[ti], ti, 512), 0);
+        check(ctx, &seed, w16[ti], 128, 256, 128, row_pad(w16[ti], ti + 1, 256), 0);
+        check(ctx, &seed, w16[ti], 4096, 4096, 512, row_pad(w16[ti], 0, 4096), 0);
     }
     unsetenv("TSC_MMA_WARPS");
     /* F16 and BF16 with X as the mma's A operand (TSC_MMA_F16=xa; the default puts W there). */
