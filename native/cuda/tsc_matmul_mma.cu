@@ -15,12 +15,13 @@
  *     cp.async (3 for Q2_K where 4 of its stages do not fit, sm_80); 8 warps of 64x32
  *     (TSC_MMA_WARPS=16: 16 warps of 32x32, here and in the float GEMM; for tuning). Each
  *     32-block is one mma.sync m16n8k32 s8·s8 -> s32 per 16x8 piece (two m16n8k16, one per
- *     half, for Q2_K, Q3_K, Q6_K, whose halves have their own scales), whose integer sums are scaled in
- *     float and added to F32 accumulators: s_h·(d_x·S_h) (+ m_h·(d_x·Σ_h q_x)). For Q8_0, Q4_0
- *     and Q5_0 those are the CPU's integer block dots (the float products, d_w·(d_x·s) against
- *     the CPU's (d_w·d_x)·s, and the order of the float sums differ, each a rounding of the
- *     F32 result's size); the CPU pairs the others with Q8_1 or Q8_K activations, so there
- *     the results differ by the activations' rounding as well (as the dp4a kernels' do).
+ *     half, for Q2_K, Q3_K, Q6_K, whose halves have their own scales), whose integer sums are
+ *     scaled in float and added to F32 accumulators: s_h·(d_x·S_h) (+ m_h·(d_x·Σ_h q_x)). For
+ *     Q8_0, Q4_0 and Q5_0 those are the CPU's integer block dots (the float products,
+ *     d_w·(d_x·s) against the CPU's (d_w·d_x)·s, and the order of the float sums differ, each a
+ *     rounding of the F32 result's size); the CPU pairs the others with Q8_1 or Q8_K
+ *     activations, so there the results differ by the activations' rounding as well (as the
+ *     dp4a kernels' do).
  *     The mma's C operand is the bit pattern of 1.5·2^23, so D = 1.5·2^23 + s read as a
  *     float is exact, and one FFMA with -1.5·2^23·d_x (exact) gives d_x·s rounded once (no
  *     quarter-rate I2F, no separate FADD).
@@ -550,7 +551,7 @@ struct mmq_args {
 
 /* Threads of the GEMMs (k_mma_q, k_mma_fx) with `at` 16-row A tiles per warp: warps
  * (MMA_BM / 16 / at) along A x 4. */
-static constexpr int mma_threads(int mt) { return MMA_BM / (16 * mt) * 4 * 32; }
+static constexpr int mma_threads(int at) { return MMA_BM / (16 * at) * 4 * 32; }
 
 template <typename QT, int H, int MN, int STAGES, int MT>
 __global__ void __launch_bounds__(mma_threads(MT), 1) k_mma_q(mmq_args a) {
@@ -764,13 +765,14 @@ struct mmf_args {
 static constexpr int fstage(bool bf, int nw) { return (fparts(bf) * MMA_BM + nw * MMA_BN) * MMA_ROWB; }
 
 /* One k16 step (chunks 2j, 2j + 1 of the stage's tiles: X part q at sx + q·MMA_BM·MMA_ROWB, W
- * part p at sw + p·MMA_BN·MMA_ROWB) of the warp's 16·AT x 32 piece (AT 16-row A tiles) into part. XA: X rows are the
- * mma's A (16 rows) and W its B (8 columns), part[m tile][n tile]; else W rows are A and the X
- * parts B, part[n tile][m tile]: per k16 step an f16 warp then loads 2 KB of W and 2 KB of X
- * (hi + lo) for 32 mma instead of 4 KB of X and 1 KB of W, 128 instead of 160 bytes of shared
- * memory per clock and SM at the full f16 rate (the limit is 128). One W part: W times every
- * X part; three (F32 W): the products of parts p, q with p + q <= 2, the ones of F32's
- * precision (the others are below 2^-24 of the largest). Smallest first; j == 0 starts the sums. */
+ * part p at sw + p·MMA_BN·MMA_ROWB) of the warp's 16·AT x 32 piece (AT 16-row A tiles) into
+ * part. XA: X rows are the mma's A (16 rows) and W its B (8 columns), part[m tile][n tile];
+ * else W rows are A and the X parts B, part[n tile][m tile]: per k16 step (AT 4) an f16 warp
+ * then loads 2 KB of W and 2 KB of X (hi + lo) for 32 mma instead of 4 KB of X and 1 KB of W,
+ * 128 instead of 160 bytes of shared memory per clock and SM at the full f16 rate (the limit is
+ * 128). One W part: W times every X part; three (F32 W): the products of parts p, q with p + q
+ * <= 2, the ones of F32's precision (the others are below 2^-24 of the largest). Smallest
+ * first; j == 0 starts the sums. */
 template <bool XA, bool BF, int NW, int AT>
 static __device__ __forceinline__ void fx_step(float (&part)[AT][4][4], uint32_t sx, uint32_t sw, uint32_t arow, uint32_t brow, int j,
                                                int lane) {
