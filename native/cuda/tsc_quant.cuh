@@ -218,54 +218,36 @@ static __device__ __forceinline__ void k4_get(const qraw &r, int j, int *sc, int
     *m = j < 4 ? (int)(bj4 & 63) : (int)((bj4 >> 4) | ((bj >> 6) << 4));
 }
 
-/* Q4_K: group j is nibble (j&1) of qs[32(j>>1) ..] (qs at 16); w = d·sc_j·q − dmin·m_j. */
-template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q4_K>(wptr wr, uint32_t g, qraw &r) {
+/* Q4_K: group j is nibble (j&1) of qs[32(j>>1) ..] (qs at 16); w = d·sc_j·q − dmin·m_j.
+ * Q5_K (FIFTH): the same with qs at 48, plus the 5th bit, bit j of qh[l] (qh at 16). */
+template <bool FIFTH>
+static __device__ __forceinline__ void qload_k45(wptr wr, uint32_t g, qraw &r) {
     r.a4 = wr.a4;
-    const wptr p = wr + (g >> 3) * 144;
+    const wptr p = wr + (g >> 3) * (FIFTH ? 176 : 144);
     const int j = (int)(g & 7);
-    raw_words<8>(p + 16 + 32 * (j >> 1), r.a, r.sha);
+    raw_words<8>(p + (FIFTH ? 48 : 16) + 32 * (j >> 1), r.a, r.sha);
+    if (FIFTH) raw_words<8>(p + 16, r.b, r.shb);
     k4_load(p + 4, j, r);
     r.e[3] = ld16(p), r.e[4] = ld16(p + 2);
     r.j = j;
 }
-template <>
-__device__ __forceinline__ void qfinish<TS_TYPE_Q4_K>(const qraw &r, qgroup &o) {
-    uint32_t v[8];
-    align_words<8>(r.a, r.sha, r.a4, v, 4 * (r.j & 1));
-#pragma unroll
-    for (int i = 0; i < 8; i++) o.q[i] = v[i] & 0x0F0F0F0Fu;
-    int sc, m;
-    k4_get(r, r.j, &sc, &m);
-    o.scl0 = o.scl1 = sc, o.mi0 = o.mi1 = m;
-    o.D = h2f(r.e[3]), o.M = -h2f(r.e[4]);
-}
-
-/* Q5_K: as Q4_K (qs at 48) plus the 5th bit, bit j of qh[l] (qh at 16). */
-template <>
-__device__ __forceinline__ void qload<TS_TYPE_Q5_K>(wptr wr, uint32_t g, qraw &r) {
-    r.a4 = wr.a4;
-    const wptr p = wr + (g >> 3) * 176;
-    const int j = (int)(g & 7);
-    raw_words<8>(p + 48 + 32 * (j >> 1), r.a, r.sha);
-    raw_words<8>(p + 16, r.b, r.shb);
-    k4_load(p + 4, j, r);
-    r.e[3] = ld16(p), r.e[4] = ld16(p + 2);
-    r.j = j;
-}
-template <>
-__device__ __forceinline__ void qfinish<TS_TYPE_Q5_K>(const qraw &r, qgroup &o) {
+template <bool FIFTH>
+static __device__ __forceinline__ void qfinish_k45(const qraw &r, qgroup &o) {
     uint32_t v[8], h[8];
     const int j = r.j;
     align_words<8>(r.a, r.sha, r.a4, v, 4 * (j & 1));
-    align_words<8>(r.b, r.shb, r.a4, h, j);
+    if (FIFTH) align_words<8>(r.b, r.shb, r.a4, h, j);
 #pragma unroll
-    for (int i = 0; i < 8; i++) o.q[i] = (v[i] & 0x0F0F0F0Fu) | ((h[i] & 0x01010101u) << 4);
+    for (int i = 0; i < 8; i++) o.q[i] = (v[i] & 0x0F0F0F0Fu) | (FIFTH ? (h[i] & 0x01010101u) << 4 : 0u);
     int sc, m;
     k4_get(r, j, &sc, &m);
     o.scl0 = o.scl1 = sc, o.mi0 = o.mi1 = m;
     o.D = h2f(r.e[3]), o.M = -h2f(r.e[4]);
 }
+template <> __device__ __forceinline__ void qload<TS_TYPE_Q4_K>(wptr wr, uint32_t g, qraw &r) { qload_k45<false>(wr, g, r); }
+template <> __device__ __forceinline__ void qfinish<TS_TYPE_Q4_K>(const qraw &r, qgroup &o) { qfinish_k45<false>(r, o); }
+template <> __device__ __forceinline__ void qload<TS_TYPE_Q5_K>(wptr wr, uint32_t g, qraw &r) { qload_k45<true>(wr, g, r); }
+template <> __device__ __forceinline__ void qfinish<TS_TYPE_Q5_K>(const qraw &r, qgroup &o) { qfinish_k45<true>(r, o); }
 
 /* Q6_K: group j = (half n = j>>2, part = j&3): nibble (part&2 ? high : low) of
  * ql[64n + 32(part&1) + l], bits 2·part of qh[32n + l] (qh at 128); offset 32; int8 scale
