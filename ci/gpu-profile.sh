@@ -71,6 +71,10 @@ else
 fi
 
 NCU=$(tool ncu)
+# The Nsight Compute sections of the two kernel profiles (matvecs, batched GEMMs); clocks left as
+# they run (--clock-control none), so the figures are those of the timed runs.
+NCU_SECTIONS=(--clock-control none --section SpeedOfLight --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis
+  --section SchedulerStats --section WarpStateStats --section Occupancy --section LaunchStats)
 if [ -z "$NCU" ]; then
   log "ncu not found: skipped" | tee "$OUT/ncu.txt"
 elif [ "$(left)" -lt 20 ]; then
@@ -78,10 +82,7 @@ elif [ "$(left)" -lt 20 ]; then
 else
   log "ncu on the decode matvecs"
   mkdir -p "$OUT/ncu-bench"
-  # clocks left as they run (--clock-control none): the figures are those of the timed runs
-  timeout "$(left)" "$NCU" --clock-control none -k regex:k_matvec --section SpeedOfLight --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
-    --section SchedulerStats --section WarpStateStats --section Occupancy --section LaunchStats \
-    "$LIBDIR/tsc_bench" "$OUT/ncu-bench" --matvec >"$OUT/ncu.txt" 2>&1
+  timeout "$(left)" "$NCU" "${NCU_SECTIONS[@]}" -k regex:k_matvec "$LIBDIR/tsc_bench" "$OUT/ncu-bench" --matvec >"$OUT/ncu.txt" 2>&1
   log "ncu exit $?"
 fi
 # The GPU time of each kernel of a LLaMA-7B-shaped Q4_0 decode step (ncu-decode.txt): where a
@@ -116,9 +117,7 @@ fi
 if [ -n "$NCU" ] && [ "$(left)" -ge 30 ]; then
   log "ncu on the batched GEMMs"
   mkdir -p "$OUT/ncu-bench"
-  timeout "$(left)" "$NCU" --clock-control none -k regex:k_mma_ --section SpeedOfLight --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
-    --section SchedulerStats --section WarpStateStats --section Occupancy --section LaunchStats \
-    "$LIBDIR/tsc_bench" "$OUT/ncu-bench" --mma >"$OUT/ncu-mma.txt" 2>&1
+  timeout "$(left)" "$NCU" "${NCU_SECTIONS[@]}" -k regex:k_mma_ "$LIBDIR/tsc_bench" "$OUT/ncu-bench" --mma >"$OUT/ncu-mma.txt" 2>&1
   log "ncu exit $?"
 fi
 log "done (status $status)"
