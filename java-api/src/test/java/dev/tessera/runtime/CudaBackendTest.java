@@ -335,10 +335,7 @@ class CudaBackendTest {
             Tensor input = rand(r, owned, m, k);
             try (CompiledGraph onCpu = new CompiledGraph(graph, CpuBackend.INSTANCE);
                     CompiledGraph onGpu = new CompiledGraph(graph, cuda)) {
-                Ops.copy(input, onCpu.input("x"));
-                Ops.copy(input, onGpu.input("x"));
-                onCpu.run();
-                onGpu.run();
+                runBoth(onCpu, onGpu, input);
                 for (DType t : types) {
                     double rel = t == DType.F32 || t == DType.F16 || t == DType.BF16 || t == DType.Q8_0 || t == DType.Q4_0 ? 1e-4 : 2e-2;
                     assertClose(t.name(), onCpu.output(t.name()).toFloatArray(), onGpu.output(t.name()).toFloatArray(), rel);
@@ -383,10 +380,7 @@ class CudaBackendTest {
             Tensor input = rand(r, owned, m, k);
             try (CompiledGraph onCpu = new CompiledGraph(graph, CpuBackend.INSTANCE);
                     CompiledGraph onGpu = new CompiledGraph(graph, cuda)) {
-                Ops.copy(input, onCpu.input("x"));
-                Ops.copy(input, onGpu.input("x"));
-                onCpu.run();
-                onGpu.run();
+                runBoth(onCpu, onGpu, input);
                 // Q8_0/Q4_0 matmuls: the same int8 block dots, float sums in another order;
                 // F16/F32 weights: F32 products in another order; GELU/erf: device libm ulps.
                 assertClose("concat", onCpu.output("c").toFloatArray(), onGpu.output("c").toFloatArray(), 1e-4);
@@ -395,10 +389,7 @@ class CudaBackendTest {
                 assertClose("attention", onCpu.output("att").toFloatArray(), onGpu.output("att").toFloatArray(), 2e-3);
                 // a second run with new input reuses everything
                 Tensor input2 = rand(r, owned, m, k);
-                Ops.copy(input2, onCpu.input("x"));
-                Ops.copy(input2, onGpu.input("x"));
-                onCpu.run();
-                onGpu.run();
+                runBoth(onCpu, onGpu, input2);
                 assertClose("second run", onCpu.output("att").toFloatArray(), onGpu.output("att").toFloatArray(), 2e-3);
             }
         } finally {
@@ -429,6 +420,14 @@ class CudaBackendTest {
                 other.allocate(java.lang.foreign.Arena.global(), 16);
             });
         }
+    }
+
+    /** Copies input into both graphs' input "x" and runs them. */
+    private static void runBoth(CompiledGraph onCpu, CompiledGraph onGpu, Tensor input) {
+        Ops.copy(input, onCpu.input("x"));
+        Ops.copy(input, onGpu.input("x"));
+        onCpu.run();
+        onGpu.run();
     }
 
     private static Tensor rand(Random r, List<Tensor> owned, long... shape) {
