@@ -27,7 +27,7 @@
 #      bundle also 4c-4f: CudaBackendTest, generate on cpu = cuda = cuda with CUDA graphs,
 #      bench-model (stories260K and a 7B shape: launched, also without programmatic dependent
 #      launch, without the fused activation quantizing and with a kernel per matmul and add (no
-#      tsc_matmul_parts fusion), without grouped steps, with two rows per warp, as CUDA graphs of 16
+#      tsc_matmul_parts fusion), without grouped steps, with resident warps, as CUDA graphs of 16
 #      ops and whole), the host's
 #      time per op launched and recorded (CudaHostCost, host-cost.txt), CLIP
 #   5. report.json + report.md summarising all of it (+ nvidia-smi.txt when nvidia-smi exists)
@@ -162,15 +162,13 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
   # with norms and GLUs leaving the activation quantizing to the matmul (TSC_FUSED_QUANTIZE=0),
   # the same with q/k/v, gate/up and each projection with its residual add as a kernel apiece
   # instead of one (TSC_MATVEC_KERNEL=apart), the same with no grouped steps at all (matmuls,
-  # RoPE of q and k, K/V stores each a node of its own: TESSERA_CUDA_GROUPS=0), the same with two
-  # weight rows per warp (TSC_MATVEC_ROWS=2), the same with the matvecs' warps resident over
-  # several rows (TSC_MATVEC_BLOCKS=4), CUDA graphs of 16 ops (the default), each step as one
-  # CUDA graph; then the 7B shape in Q4_K once, launched: its prompt of 512 runs the K-quant
-  # tensor-core GEMM, its decode the K-quant matvec
+  # RoPE of q and k, K/V stores each a node of its own: TESSERA_CUDA_GROUPS=0), the same with the
+  # matvecs' warps resident over several rows (TSC_MATVEC_BLOCKS=4), CUDA graphs of 16 ops (the
+  # default), each step as one CUDA graph; then the 7B shape in Q4_K once, launched: its prompt
+  # of 512 runs the K-quant tensor-core GEMM, its decode the K-quant matvec
   log "java: bench-model on cuda"
   variants=("launched" "launched, TSC_PDL=0" "launched, TSC_FUSED_QUANTIZE=0" "launched, TSC_MATVEC_KERNEL=apart"
-    "launched, TESSERA_CUDA_GROUPS=0" "launched, TSC_MATVEC_ROWS=2"
-    "launched, TSC_MATVEC_BLOCKS=4" "--cuda-graphs" "--cuda-graphs --cuda-graph-ops 0")
+    "launched, TESSERA_CUDA_GROUPS=0" "launched, TSC_MATVEC_BLOCKS=4" "--cuda-graphs" "--cuda-graphs --cuda-graph-ops 0")
   : >"$OUT/bench-model.variants"
   {
     for model in stories 7b; do

@@ -13,7 +13,7 @@
 #                  test (shared-memory hazards), then memcheck of the tensor-core matmul test,
 #                  each stopped after 60 s, cases above 2e8 multiply-adds skipped (TSC_TEST_WORK)
 #   ncu.txt        Nsight Compute on the quantized decode matvecs (tsc_bench --matvec: Q4_0, Q8_0,
-#                  Q4_K, Q6_K 14336x4096; default, TSC_MATVEC_BLOCKS=4, TSC_MATVEC_ROWS=2): memory and issue
+#                  Q4_K, Q6_K 14336x4096; default and TSC_MATVEC_BLOCKS=4): memory and issue
 #                  throughput, stall reasons, occupancy; why they stream below the copy bandwidth
 #   ncu-decode.txt with TESSERA_GPU_BUNDLE (or LIBDIR inside a bundle): GPU time per kernel of
 #                  7B decode steps (below; needs 40 s of SECONDS left after the steps above);

@@ -261,11 +261,11 @@ static constexpr __host__ __device__ int mv_slots() {
                   : TSC_MV_MULTI_RING / (tile_bytes<T>() + 16) > 8 ? 8
                                                                   : TSC_MV_MULTI_RING / (tile_bytes<T>() + 16);
 }
-/* Dynamic shared memory of a k_matvec_async block of R rows per warp: each warp's ring of
- * slots of a tile per row plus the 16 bytes a row's offset from the 16-byte boundary can add. */
-template <int T, int R = 1, bool MULTI = false>
+/* Dynamic shared memory of a k_matvec_async block: each warp's ring of slots of a tile plus
+ * the 16 bytes a row's offset from the 16-byte boundary can add. */
+template <int T, bool MULTI = false>
 static constexpr __host__ __device__ size_t mv_smem_bytes() {
-    return (size_t)mv_slots<T, MULTI>() * (tile_bytes<T>() + 16) * TSC_MM_WARPS * R;
+    return (size_t)mv_slots<T, MULTI>() * (tile_bytes<T>() + 16) * TSC_MM_WARPS;
 }
 
 #ifndef TSC_EMU
@@ -290,16 +290,15 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
 }
 #endif
 
-/* The lane's part of one tile of R decode rows (rows < R of them exist): groups lane,
- * lane + 32, ... of the tile, whose activations are at xq / xs (this tile's first group) and
- * whose weights are in shared memory at tile[r] once this thread's copies but the newest group
- * have landed. The activations (L1/L2 hits) are loaded first, while the weights arrive, and
- * serve every row. FULL: all TSC_MV_TILE_GROUPS groups exist, so no index is clamped;
+/* The lane's part of one tile of a decode row: groups lane, lane + 32, ... of the tile, whose
+ * activations are at xq / xs (this tile's first group) and whose weights are in shared memory
+ * at tile once this thread's copies but the newest group have landed. The activations (L1/L2
+ * hits) are loaded first, while the weights arrive. FULL: all TSC_MV_TILE_GROUPS groups exist, so no index is clamped;
  * otherwise left (< a tile) do. A4: the tile's spans are 4-byte aligned (see wptr). Indices
  * stay 32-bit: a tile is at most 128 groups of 34 bytes. */
-template <int T, int R, int S, bool FULL, bool A4>
-static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&tile)[R], int rows, const int8_t *__restrict__ xq,
-                                               const tsc_xs *__restrict__ xs, int lane, int left) {
+template <int T, int S, bool FULL, bool A4>
+static __device__ __forceinline__ void mv_tile(float &acc, wptr t, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs,
+                                               int lane, int left) {
     constexpr int U = TSC_MV_UNROLL;
     int4 A0[U], A1[U];
     tsc_xs XS[U];
@@ -311,58 +310,45 @@ static __device__ __forceinline__ void mv_tile(float (&acc)[R], const wptr (&til
     }
     cp_async_wait(S - 1);
     __syncwarp();
+    t.a4 = A4;
+    qraw Q[U];
 #pragma unroll
-    for (int r = 0; r < R; r++) {
-        if (r >= rows) break; /* warp-uniform */
-        wptr t = tile[r];
-        t.a4 = A4;
-        qraw Q[U];
+    for (int u = 0; u < U; u++) {
+        const int gl = FULL || lane + 32 * u < left ? lane + 32 * u : left - 1;
+        qload<T>(t, (uint32_t)gl, Q[u]);
+    }
 #pragma unroll
-        for (int u = 0; u < U; u++) {
-            const int gl = FULL || lane + 32 * u < left ? lane + 32 * u : left - 1;
-            qload<T>(t, (uint32_t)gl, Q[u]);
-        }
-#pragma unroll
-        for (int u = 0; u < U; u++) { /* added one by one, as k_matmul_q does: the same sums */
-            qgroup G;
-            qfinish<T>(Q[u], G);
-            const float v = group_dot<T>(G, A0[u], A1[u], XS[u]);
-            acc[r] += FULL || lane + 32 * u < left ? v : 0.0f;
-        }
+    for (int u = 0; u < U; u++) { /* added one by one, as k_matmul_q does: the same sums */
+        qgroup G;
+        qfinish<T>(Q[u], G);
+        const float v = group_dot<T>(G, A0[u], A1[u], XS[u]);
+        acc += FULL || lane + 32 * u < left ? v : 0.0f;
     }
 }
 
-/* Decode (m = 1): one warp per R weight rows at a time; the rows are cut into tiles of
+/* Decode (m = 1): one warp per weight row at a time; the row is cut into tiles of
  * TSC_MV_TILE_GROUPS groups that the warp copies with cp.async (16 bytes a lane) into a ring
- * of S slots of its own (mv_slots), a slot holding one tile of each of its rows, S - 1 slots
- * ahead of the one it multiplies, so a warp keeps tiles of weight bytes in flight without
- * holding them in registers. A partial last tile copies whole 16-byte pieces (bytes
- * past the row inside the last piece are never decoded). The rows are those of P's parts one
- * after the other (n in all); warp w of block b takes rows (b·4 + w)·R + r and stores each
- * with its addend. R = 2 (TSC_MATVEC_ROWS, for tuning) loads each tile's activations once
- * for two rows: half the activation traffic through L1 per weight byte (two 16-byte loads of
- * 32-byte strided groups per lane and group, twice the weight bytes for Q4_0), for twice the
- * shared memory per warp and more registers (ptxas, sm_90: 80 for blocks of 32 with 6 blocks
- * per SM, spill-free; the K-quants 116-128 with 4, Q3_K, Q6_K and Q5_K's unaligned-row
- * variant spilling 96-180 bytes).
- * MULTI (TSC_MATVEC_BLOCKS, for tuning; R = 1): a smaller grid whose warps then take rows
+ * of S slots of its own (mv_slots), S - 1 slots ahead of the one it multiplies, so a warp
+ * keeps tiles of weight bytes in flight without holding them in registers. A partial last
+ * tile copies whole 16-byte pieces (bytes past the row inside the last piece are never
+ * decoded). The rows are those of P's parts one after the other (n in all); warp w of block b
+ * takes row b·4 + w and stores it with its addend.
+ * MULTI (TSC_MATVEC_BLOCKS, for tuning): a smaller grid whose warps then take rows
  * b·4 + w, + 4·gridDim.x, ... in turn, staying resident, with a deeper ring whose copies run
  * on across rows: the next rows' tiles in flight while the current row's last one is decoded,
  * the weight stream never waiting for a block to end and the next to start (4 blocks per SM
  * for the registers that takes).
  * A4: every row 4-byte aligned and the block size a multiple of 4 (the usual case: GGUF data
  * is 32-byte aligned), so no span needs shifting. */
-template <int T, bool MULTI, bool A4, int R>
-__global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qtype<T>::qk == 32 ? 6 : 4)
+template <int T, bool MULTI, bool A4>
+__global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
     k_matvec_async(const tsc_mv_parts P, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs, int64_t n, int64_t k) {
     static_assert(!A4 || qtype<T>::bs % 4 == 0, "4-byte aligned spans need a block size that is a multiple of 4");
-    static_assert(R == 1 || !MULTI, "warps taking rows in turn take one at a time");
     TSC_DYN_SMEM(int4, tsc_mv_smem, 16);
-    const int64_t row0 = ((int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y) * R, rstep = (int64_t)gridDim.x * TSC_MM_WARPS;
+    const int64_t row0 = (int64_t)blockIdx.x * TSC_MM_WARPS + threadIdx.y, rstep = (int64_t)gridDim.x * TSC_MM_WARPS;
     if (row0 >= n) return; /* whole warps leave; no block-wide barrier below */
-    const int rows = n - row0 < R ? (int)(n - row0) : R;
-    constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = mv_slots<T, MULTI>(); /* tile bytes, slot bytes per row, slots */
-    uint8_t *ring = (uint8_t *)tsc_mv_smem + threadIdx.y * S * R * SB;
+    constexpr int TB = tile_bytes<T>(), SB = TB + 16, S = mv_slots<T, MULTI>(); /* tile bytes, slot bytes, slots */
+    uint8_t *ring = (uint8_t *)tsc_mv_smem + threadIdx.y * S * SB;
     const int lane = threadIdx.x;
     const int64_t ng = k / 32;
     const int64_t rb = qtype<T>::qk == 32 ? ng * qtype<T>::bs : ng / 8 * qtype<T>::bs;
@@ -373,26 +359,19 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qt
      * and a slot holds the tile at offset o. Bytes copied beyond the row share a 16-byte
      * piece with row bytes, so no copy touches memory outside the row's pieces. */
     auto row_offset = [](const uint8_t *r) { return (int)((uintptr_t)r & 15); };
-    mv_row rr[R];
-#pragma unroll
-    for (int r = 0; r < R; r++) rr[r] = mv_row_of(P, r < rows ? row0 + r : row0);
+    mv_row rr = mv_row_of(P, row0);
     /* The warp's tiles in order, tile ft into ring slot ft % S; one commit group per call
      * (empty past the last). */
-    const uint8_t *iwr = rr[0].w; /* MULTI: the row the next call copies from */
+    const uint8_t *iwr = rr.w; /* the row the next call copies from (MULTI: runs ahead of rr) */
     int64_t ift = 0, it = 0, irow = row0;
     auto issue_next = [&]() {
         if (ift < total) {
             const int bytes = rb - it * TB < TB ? (int)(rb - it * TB) : TB;
-#pragma unroll
-            for (int r = 0; r < R; r++) {
-                if (r >= rows) break;
-                const uint8_t *wr = MULTI ? iwr : rr[r].w;
-                const int o = row_offset(wr);
-                const int chunks = (o + bytes + 15) / 16;
-                uint8_t *dst = ring + ((int)(ift % S) * R + r) * SB;
-                const uint8_t *src = wr - o + it * TB;
-                for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
-            }
+            const int o = row_offset(iwr);
+            const int chunks = (o + bytes + 15) / 16;
+            uint8_t *dst = ring + (int)(ift % S) * SB;
+            const uint8_t *src = iwr - o + it * TB;
+            for (int c = lane; c < chunks; c += 32) cp_async16(dst + 16 * c, src + 16 * c);
             it++;
             if (MULTI && it == tiles) it = 0, irow += rstep, iwr = irow < n ? mv_row_of(P, irow).w : iwr;
         }
@@ -402,37 +381,29 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : R == 1 ? 8 : qt
     pdl_trigger();
     for (int t = 0; t < S - 1; t++) issue_next(); /* weights only: nothing earlier kernels write */
     pdl_wait();                                   /* xq, xs (and y) from here on */
-    float acc[R];
-    int o[R];
-#pragma unroll
-    for (int r = 0; r < R; r++) acc[r] = 0.0f, o[r] = row_offset(rr[r].w);
+    float acc = 0.0f;
+    int o = row_offset(rr.w);
     int64_t row = row0, t = 0;
     for (int64_t ft = 0; ft < total; ft++) {
         issue_next();
         const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
-        wptr tile[R];
-#pragma unroll
-        for (int r = 0; r < R; r++) tile[r] = {ring + ((int)(ft % S) * R + r) * SB, (uint32_t)o[r], true, false};
-        if (left >= TSC_MV_TILE_GROUPS)
-            mv_tile<T, R, S, true, A4>(acc, tile, rows, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
-        else mv_tile<T, R, S, false, A4>(acc, tile, rows, xq + 32 * gt, xs + gt, lane, (int)left);
+        const wptr tile = {ring + (int)(ft % S) * SB, (uint32_t)o, true, false};
+        if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, S, true, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
+        else mv_tile<T, S, false, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
         __syncwarp(); /* every lane is done with slot ft % S before it is refilled */
         t++;
         if (MULTI && t == tiles) { /* the row is done: on to the warp's next one */
-            const float v = tsc_warp_sum(acc[0]);
-            if (lane == 0) mv_store(rr[0], v);
+            const float v = tsc_warp_sum(acc);
+            if (lane == 0) mv_store(rr, v);
             mv_glu_after(P, row, lane);
-            acc[0] = 0.0f, t = 0, row += rstep;
-            if (row < n) rr[0] = mv_row_of(P, row), o[0] = row_offset(rr[0].w);
+            acc = 0.0f, t = 0, row += rstep;
+            if (row < n) rr = mv_row_of(P, row), o = row_offset(rr.w);
         }
     }
     if (!MULTI) {
-#pragma unroll
-        for (int r = 0; r < R; r++) {
-            const float v = tsc_warp_sum(acc[r]);
-            if (lane == 0 && r < rows) mv_store(rr[r], v);
-        }
-        if constexpr (R == 1) mv_glu_after(P, row0, lane); /* tsc_matmul_glu fuses at one row per warp */
+        const float v = tsc_warp_sum(acc);
+        if (lane == 0) mv_store(rr, v);
+        mv_glu_after(P, row0, lane);
     }
 }
 
@@ -683,13 +654,6 @@ static unsigned matvec_blocks(const struct tsc_context *c, int64_t n) {
     return (unsigned)blocks;
 }
 
-/* Rows per warp of k_matvec_async: 1, or 2 with TSC_MATVEC_ROWS=2 in the environment (read at
- * every call, for tuning on a GPU; TSC_MATVEC_BLOCKS does not apply then). */
-static int matvec_rows(void) {
-    const char *e = getenv("TSC_MATVEC_ROWS");
-    return e != NULL && strtol(e, NULL, 10) == 2 ? 2 : 1;
-}
-
 /* tsc_launch_pdl, unless TSC_MATVEC_KERNEL has "nopdl". */
 template <typename... KArgs, typename... Args>
 static void launch_pdl(struct tsc_context *c, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, Args... args) {
@@ -726,31 +690,30 @@ static void add_parts(struct tsc_context *c, const mm_part *p, int count, int64_
         if (p[j].add != NULL && p[j].n > 0) tsc_add_rows(c, p[j].y, p[j].y_stride, p[j].add, p[j].add_stride, m, p[j].n);
 }
 
-/* k_matvec_async with R rows per warp, on blocks thread blocks (warps taking rows in turn when
- * they are fewer than the rows need). One warp per row: ring of 2 slots, so while a warp waits
- * for tile t, tile t + 1 is in flight too, and with 8 blocks of 4 warps per SM (registers) that
- * is 64 tiles (>= 70 KB) per SM; 2 slots (<= 35 KB per block at R = 1) keep 8 blocks resident,
- * so a 4096-row matrix (1024 blocks) runs in one wave on 132 SMs. Resident warps: the deeper
- * ring of mv_slots. */
-template <int T, int R>
+/* k_matvec_async on blocks thread blocks (warps taking rows in turn when they are fewer than
+ * the rows). One warp per row: ring of 2 slots, so while a warp waits for tile t, tile t + 1 is
+ * in flight too, and with 8 blocks of 4 warps per SM (registers) that is 64 tiles (>= 70 KB)
+ * per SM; 2 slots (<= 35 KB per block) keep 8 blocks resident, so a 4096-row matrix (1024
+ * blocks) runs in one wave on 132 SMs. Resident warps: the deeper ring of mv_slots. */
+template <int T>
 static void launch_mv(struct tsc_context *c, const tsc_mv_parts &P, int64_t n, const int8_t *xq, const tsc_xs *xs, int64_t k,
                       bool a4, unsigned blocks) {
     const dim3 grid(blocks), block(32, TSC_MM_WARPS);
-    const bool multi = R == 1 && (int64_t)blocks * TSC_MM_WARPS < n;
-    const size_t smem = multi ? mv_smem_bytes<T, 1, true>() : mv_smem_bytes<T, R>();
+    const bool multi = (int64_t)blocks * TSC_MM_WARPS < n;
+    const size_t smem = multi ? mv_smem_bytes<T, true>() : mv_smem_bytes<T>();
     auto go = [&](void (*kernel)(const tsc_mv_parts, const int8_t *, const tsc_xs *, int64_t, int64_t)) {
         if (smem > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         launch_pdl(c, kernel, grid, block, smem, P, xq, xs, n, k);
     };
     if constexpr (qtype<T>::bs % 4 == 0) {
         if (a4) {
-            if (multi) go(k_matvec_async<T, true, true, 1>);
-            else go(k_matvec_async<T, false, true, R>);
+            if (multi) go(k_matvec_async<T, true, true>);
+            else go(k_matvec_async<T, false, true>);
             return;
         }
     }
-    if (multi) go(k_matvec_async<T, true, false, 1>);
-    else go(k_matvec_async<T, false, false, R>);
+    if (multi) go(k_matvec_async<T, true, false>);
+    else go(k_matvec_async<T, false, false>);
 }
 
 /* Launches the products of block-type weights; true when the kernel also added the addends
@@ -766,9 +729,7 @@ static bool launch_q(struct tsc_context *c, const mm_part *p, int count, int64_t
         const bool a4 = (bits & 3) == 0; /* every row 4-byte aligned */
         tsc_mv_parts P = mv_parts(p, count);
         if (glu) P.glu = *glu;
-        if (matvec_rows() == 2 && (int64_t)mv_smem_bytes<T, 2>() <= c->max_smem_optin)
-            launch_mv<T, 2>(c, P, n_all, xq, xs, k, a4, (unsigned)tsc_cdiv(n_all, 2 * TSC_MM_WARPS));
-        else launch_mv<T, 1>(c, P, n_all, xq, xs, k, a4, matvec_blocks(c, n_all));
+        launch_mv<T>(c, P, n_all, xq, xs, k, a4, matvec_blocks(c, n_all));
         return true;
     }
     for (int j = 0; j < count; j++) {
@@ -1035,7 +996,7 @@ extern "C" TS_API int32_t tsc_matmul_glu(void *ctx, float *y, int64_t y_stride, 
     /* One kernel: one row of block-type weights (the decode kernels at one row per warp), n whole
      * blocks of 32 for the tickets and the Q8_0 copy, and that copy wanted (TSC_FUSED_QUANTIZE). */
     const bool fused = m == 1 && qk > 1 && n % 32 == 0 && n / 32 <= TSC_GLU_TICKETS && c->fuse_q8 && !matvec_option("regs") &&
-                       !matvec_option("apart") && matvec_rows() == 1;
+                       !matvec_option("apart");
     if (!fused) {
         st = mm_run(c, "tsc_matmul_glu", p, 2, w_type, x, x_stride, k, m);
         return st ? st : tsc_glu(ctx, y, y_stride, gate, gate_stride, up, up_stride, act, m, n);

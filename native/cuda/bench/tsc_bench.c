@@ -9,7 +9,7 @@
  * bandwidth (the yardstick for matvec), Q4_0/Q8_0/F16/Q4_K/Q6_K matvec at 4096x14336 and 14336x4096
  * (GB/s of weights streamed, % of the copy bandwidth; the quantized ones again with the
  * register-load kernels, TSC_MATVEC_KERNEL=regs,nopdl, and with resident warps taking several
- * rows, TSC_MATVEC_BLOCKS=4 and 2, and with two rows per warp, TSC_MATVEC_ROWS=2), a LLaMA-2-7B-shaped weight set of
+ * rows, TSC_MATVEC_BLOCKS=4 and 2), a LLaMA-2-7B-shaped weight set of
  * several GiB run as one decode step (32 layers x 7 matrices, so nothing stays in L2; also
  * recorded and run as one CUDA graph per step, and the host's share of each way),
  * batched Q4_0 matmul M=512, the tensor-core matmul (Q4_0/Q8_0/F16/BF16 at M=512/2048, Q4_K/Q6_K/F32 at 512, in TFLOP/s
@@ -197,10 +197,9 @@ static const char *tname(int32_t t) {
 /* " [blocks/SM B]" while TSC_MATVEC_BLOCKS is set (resident warps taking several rows). */
 static const char *variant_tag(void) {
     static char tag[48];
-    const char *b = getenv("TSC_MATVEC_BLOCKS"), *r = getenv("TSC_MATVEC_ROWS");
-    if (r != NULL) snprintf(tag, sizeof tag, " [rows/warp %s]", r);
-    else if (b != NULL) snprintf(tag, sizeof tag, " [blocks/SM %s]", b);
-    else return "";
+    const char *b = getenv("TSC_MATVEC_BLOCKS");
+    if (b == NULL) return "";
+    snprintf(tag, sizeof tag, " [blocks/SM %s]", b);
     return tag;
 }
 
@@ -524,13 +523,12 @@ static void bench_layer_norm(int64_t rows, int64_t n) {
 }
 
 /* --matvec: Q4_0, Q8_0, Q4_K and Q6_K 14336x4096 decode matvecs, each launched once with
- * the default grid, once with TSC_MATVEC_BLOCKS=4 and once with TSC_MATVEC_ROWS=2, for
- * `ncu -k regex:k_matvec` (ci/gpu-profile.sh): twelve kernels to profile, nothing timed. */
+ * the default grid and once with TSC_MATVEC_BLOCKS=4, for `ncu -k regex:k_matvec`
+ * (ci/gpu-profile.sh): eight kernels to profile, nothing timed. */
 static void profile_matvecs(void) {
     static const int32_t types[] = {TS_TYPE_Q4_0, TS_TYPE_Q8_0, TS_TYPE_Q4_K, TS_TYPE_Q6_K};
-    for (int b = 0; b < 3; b++) {
+    for (int b = 0; b < 2; b++) {
         if (b == 1) setenv("TSC_MATVEC_BLOCKS", "4", 1);
-        if (b == 2) unsetenv("TSC_MATVEC_BLOCKS"), setenv("TSC_MATVEC_ROWS", "2", 1);
         for (int t = 0; t < 4; t++) {
             const int64_t n = 14336, k = 4096;
             mm_arg a = {dalloc(n * 4), rand_weights(types[t], n, k, 7), types[t], row_bytes(types[t], k), rand_floats(k, 9), n, k, 1, {0}, 0, 0};
@@ -540,7 +538,7 @@ static void profile_matvecs(void) {
             tsc_free(ctx, a.y), tsc_free(ctx, (void *)a.w), tsc_free(ctx, (void *)a.x);
         }
     }
-    unsetenv("TSC_MATVEC_ROWS");
+    unsetenv("TSC_MATVEC_BLOCKS");
 }
 
 /* --mma: the batched GEMMs at 4096x4096x512 (Q4_0, Q4_K, Q6_K on the int8 mma, F16, BF16, F32,
@@ -657,15 +655,6 @@ int main(int argc, char **argv) {
         bench_weight_set(TS_TYPE_Q4_0);
     }
     unsetenv("TSC_MATVEC_BLOCKS");
-    /* Two rows per warp (TSC_MATVEC_ROWS=2): each tile's activations loaded once for both. */
-    setenv("TSC_MATVEC_ROWS", "2", 1);
-    for (int t = 0; t < 5; t++) {
-        if (types[t] == TS_TYPE_F16) continue;
-        bench_matvec(types[t], 14336, 4096, 1);
-        bench_matvec(types[t], 4096, 14336, 1);
-    }
-    bench_weight_set(TS_TYPE_Q4_0);
-    unsetenv("TSC_MATVEC_ROWS");
     bench_matvec(TS_TYPE_Q4_0, 4096, 4096, 512);
     bench_matvec(TS_TYPE_Q8_0, 4096, 4096, 512);
     bench_mma_all();

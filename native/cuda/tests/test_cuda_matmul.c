@@ -22,9 +22,8 @@
  *  - F16/BF16/F32 weights: x is used as given (the CPU rounds x to the weight type), so the
  *    reference is a double sum over the dequantized weights and the exact x:
  *    |err| <= 1e-5 · Σ|w·x| + 1e-6.
- * m = 1 also runs through the register-load kernels (TSC_MATVEC_KERNEL), with warps taking
- * several rows in turn (TSC_MATVEC_BLOCKS) and two at once (TSC_MATVEC_ROWS), the benchmarks'
- * switches.
+ * m = 1 also runs through the register-load kernels (TSC_MATVEC_KERNEL) and with warps taking
+ * several rows in turn (TSC_MATVEC_BLOCKS), the benchmarks' switches.
  * Strides: rows 16-byte aligned (F16/BF16/F32 vector paths) or padded by 2/4 bytes (rows at
  * every 2-byte/4-byte alignment: the m = 1 block-type kernel copies from the 16-byte boundary
  * below each row), outputs padded and checked untouched.
@@ -432,8 +431,7 @@ static void check_glu(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int6
     int nonzero = 0;
     for (int64_t i = 0; i < m * n; i++) nonzero |= h[2 * m * n + i] != 0.0f;
     CHECK(nonzero, "%s matmul_glu: the GLU wrote nothing", t->name);
-    const char *rows = getenv("TSC_MATVEC_ROWS");
-    const int fused = m == 1 && n % 32 == 0 && t->blck_size > 1 && !(rows && strcmp(rows, "2") == 0);
+    const int fused = m == 1 && n % 32 == 0 && t->blck_size > 1;
     CHECK(nodes[1] == nodes[0] - (fused ? 1 : 0), "%s matmul_glu n=%lld m=%lld: %lld kernels, the steps %lld (want %s)", t->name,
           (long long)n, (long long)m, (long long)nodes[1], (long long)nodes[0], fused ? "one fewer" : "as many");
     printf("%-5s matmul_glu n=%-5lld k=%-5lld m=%lld: %s; %lld kernels with the next matmul, %lld as steps\n", t->name, (long long)n,
@@ -647,15 +645,6 @@ int main(void) {
         check_matmul(ctx, &seed, types[ti], 1100, 4352, 1, 16, 16);
     }
     unsetenv("TSC_MATVEC_BLOCKS");
-    /* m = 1 with two rows per warp (TSC_MATVEC_ROWS=2): odd row counts leave a warp one row. */
-    setenv("TSC_MATVEC_ROWS", "2", 1);
-    printf("m = 1 again with TSC_MATVEC_ROWS=2 (two rows per warp):\n");
-    for (size_t ti = 0; ti < 10; ti++) { /* the block types */
-        check_matmul(ctx, &seed, types[ti], 65, 4096, 1, 16, 16);
-        check_matmul(ctx, &seed, types[ti], 9, 14336, 1, 2, 4);
-    }
-    check_parts(ctx, &seed, TS_TYPE_Q4_0, 1);
-    unsetenv("TSC_MATVEC_ROWS");
     /* Block-of-32 types at k below one super-block, and float types at a k that is not a
      * multiple of the 8-element vector. */
     static const int32_t small_types[] = {TS_TYPE_Q8_0, TS_TYPE_Q4_0, TS_TYPE_Q4_1, TS_TYPE_Q5_0, TS_TYPE_Q5_1};
@@ -685,7 +674,7 @@ int main(void) {
     unsetenv("TSC_MATVEC_BLOCKS");
     check_parts_refusals(ctx);
     /* matmul + GLU: fused (n a multiple of 32, one row), also over several rows per warp; not
-     * fused (n = 40, m = 3, F16, two rows per warp). */
+     * fused (n = 40, m = 3, F16). */
     check_glu(ctx, &seed, TS_TYPE_Q4_0, 352, 4096, 1);
     check_glu(ctx, &seed, TS_TYPE_Q4_K, 96, 512, 1);
     check_glu(ctx, &seed, TS_TYPE_Q6_K, 40, 512, 1);
@@ -694,9 +683,7 @@ int main(void) {
     setenv("TSC_MATVEC_BLOCKS", "1", 1);
     check_glu(ctx, &seed, TS_TYPE_Q8_0, 1056, 512, 1);
     unsetenv("TSC_MATVEC_BLOCKS");
-    setenv("TSC_MATVEC_ROWS", "2", 1);
     check_glu(ctx, &seed, TS_TYPE_Q5_0, 160, 512, 1);
-    unsetenv("TSC_MATVEC_ROWS");
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) check_dequantize(ctx, &seed, types[ti], 5, 512);
     check_dequantize(ctx, &seed, TS_TYPE_Q4_1, 3, 32);
     check_dequantize(ctx, &seed, TS_TYPE_F16, 3, 100);
