@@ -9,11 +9,14 @@
 #   .gpu/test-classes/     the CUDA Java tests (dev.tessera.runtime.CudaBackendTest and what it uses)
 # Then carry .gpu alone (64 MiB travel with the checkout), and run there
 #   TESSERA_GPU_BUNDLE=.gpu bash ci/gpu-check.sh OUT
-# .gpu/ must be ignored by git (.git/info/exclude) so that it travels only when carried.
+# .gpu/ is ignored by git (.git/info/exclude, added here) so that it travels only when carried.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/env.sh
 B=.gpu
+exclude=$(git rev-parse --git-path info/exclude)
+mkdir -p "$(dirname "$exclude")"
+grep -qxF "/$B/" "$exclude" 2>/dev/null || echo "/$B/" >>"$exclude"
 rm -rf "$B"
 mkdir -p "$B/test-classes"
 mvn -B -q -o package -DskipTests -Dtessera.ctest.skip=true
