@@ -30,7 +30,8 @@
 #      tsc_matmul_parts fusion), without grouped steps, with resident warps, as CUDA graphs of 16
 #      ops and whole), the host's
 #      time per op launched and recorded (CudaHostCost, host-cost.txt), CLIP
-#   5. report.json + report.md summarising all of it (+ nvidia-smi.txt when nvidia-smi exists)
+#   5. report.json + report.md summarising all of it, with every tuning variant beside its
+#      default (ci/bench-variants.py, where python3 is) (+ nvidia-smi.txt when nvidia-smi exists)
 # Then, optionally, ci/gpu-profile.sh: compute-sanitizer and Nsight Compute where installed.
 # Designed to finish in under 8 minutes on an H100. Exit status: 0 when the build passed
 # and every CUDA test passed (none skipped: on a GPU machine a skip means the device was
@@ -170,6 +171,9 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
   variants=("launched" "launched, TSC_PDL=0" "launched, TSC_FUSED_QUANTIZE=0" "launched, TSC_MATVEC_KERNEL=apart"
     "launched, TESSERA_CUDA_GROUPS=0" "launched, TSC_MATVEC_BLOCKS=4" "--cuda-graphs" "--cuda-graphs --cuda-graph-ops 0")
   : >"$OUT/bench-model.variants"
+  # one JSON line per run, {} where a run printed none (failed, timed out): lines stay paired
+  # with bench-model.variants
+  json_line() { local o none='{}'; o=$("$@" | grep '^{' | tail -n 1); echo "${o:-$none}"; }
   {
     for model in stories 7b; do
       for v in "${variants[@]}"; do
@@ -178,20 +182,21 @@ if $build_ok && [ -f "$JAVA_LIB/.complete" ] && "$JAVA" -version 2>&1 | grep -qE
         echo "$model: $v" >>"$OUT/bench-model.variants"
         echo "== $model: $v" >&2
         if [ $model = stories ]; then
-          timeout 120 env "${env[@]}" "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda "${flags[@]}" --json --profile
+          json_line timeout 120 env "${env[@]}" "${TESSERA[@]}" bench-model -m models/stories260K.gguf -p 128 -n 128 --device cuda "${flags[@]}" --json --profile
         else
-          timeout 150 env "${env[@]}" "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 \
+          json_line timeout 150 env "${env[@]}" "${TESSERA[@]}" bench-model --synthetic llama-7b -m /tmp/tessera-llama7b-q4_0.gguf -p 512 -n 64 \
             --device cuda "${flags[@]}" --json --profile
         fi
       done
     done
     echo "7b q4_K: launched" >>"$OUT/bench-model.variants"
     echo "== 7b q4_K: launched" >&2
-    timeout 150 "${TESSERA[@]}" bench-model --synthetic llama-7b --type q4_k -m /tmp/tessera-llama7b-q4_k.gguf -p 512 -n 64 \
+    json_line timeout 150 "${TESSERA[@]}" bench-model --synthetic llama-7b --type q4_k -m /tmp/tessera-llama7b-q4_k.gguf -p 512 -n 64 \
       --device cuda --json
   } >"$OUT/bench-model.jsonl" 2>"$OUT/bench-model.err"
   if [ "$(grep -c generated_tokens_per_second "$OUT/bench-model.jsonl")" -eq $((2 * ${#variants[@]} + 1)) ]; then java_bench=ok; else java_bench=failed; status=1; fi
-  paste -d' ' "$OUT/bench-model.variants" <(grep -o '"generated_tokens_per_second":[0-9.]*' "$OUT/bench-model.jsonl"); tail -30 "$OUT/bench-model.err"
+  paste -d' ' "$OUT/bench-model.variants" <(sed -E 's/.*("generated_tokens_per_second":[0-9.]*).*/\1/; t; s/.*/(no result)/' "$OUT/bench-model.jsonl")
+  tail -30 "$OUT/bench-model.err"
   # the host's time per op of a 7B decode step, launched and recorded for a CUDA graph
   log "java: CudaHostCost"
   timeout 60 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" dev.tessera.bench.CudaHostCost >"$OUT/host-cost.txt" 2>&1
@@ -241,6 +246,10 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
   if [ -s "$OUT/java-devices.txt" ]; then echo; echo '```'; cat "$OUT/java-devices.txt"; echo '```'; fi
   if [ -s "$OUT/archs.txt" ]; then
     echo; echo "## GPU code in libtessera_cuda.so"; echo; echo '```'; cat "$OUT/archs.txt"; echo '```'
+  fi
+  if command -v python3 >/dev/null; then
+    echo; echo "## Tuning variants against the defaults (ci/bench-variants.py)"; echo
+    python3 ci/bench-variants.py "$OUT" 2>&1
   fi
   echo
   echo "## Benchmarks"

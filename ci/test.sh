@@ -11,6 +11,7 @@ bash ci/setup.sh
 source ci/env.sh
 mvn -B -ntp verify "$@"
 bash ci/native-aarch64.sh
+python3 ci/bench_variants_test.py # the GPU check's report script, on tsc_bench's and gpu-check's names
 # The CUDA library the jar carries (where nvcc was found): sm_80 and sm_90 machine code.
 cuda_lib=bindings/target/classes/native/linux-x86_64/libtessera_cuda.so
 if [ -f "$cuda_lib" ]; then
