@@ -292,10 +292,10 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
 
 /* The lane's part of one tile of a decode row: groups lane, lane + 32, ... of the tile, whose
  * activations are at xq / xs (this tile's first group) and whose weights are in shared memory
- * at tile once this thread's copies but the newest group have landed. The activations (L1/L2
- * hits) are loaded first, while the weights arrive. FULL: all TSC_MV_TILE_GROUPS groups exist, so no index is clamped;
- * otherwise left (< a tile) do. A4: the tile's spans are 4-byte aligned (see wptr). Indices
- * stay 32-bit: a tile is at most 128 groups of 34 bytes. */
+ * at t once this thread's copies but the newest group have landed. The activations (L1/L2
+ * hits) are loaded first, while the weights arrive. FULL: all TSC_MV_TILE_GROUPS groups
+ * exist, so no index is clamped; otherwise left (< a tile) do. A4: the tile's spans are 4-byte
+ * aligned (see wptr). Indices stay 32-bit: a tile is at most 128 groups of 34 bytes. */
 template <int T, int S, bool FULL, bool A4>
 static __device__ __forceinline__ void mv_tile(float &acc, wptr t, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs,
                                                int lane, int left) {
