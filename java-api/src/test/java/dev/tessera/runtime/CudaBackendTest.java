@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.tessera.core.TesseraException;
 import dev.tessera.generate.GenerationParams;
 import dev.tessera.generate.SamplingParams;
 import dev.tessera.image.Rgba8Image;
@@ -419,6 +420,33 @@ class CudaBackendTest {
                 other.close();
                 other.allocate(java.lang.foreign.Arena.global(), 16);
             });
+        }
+    }
+
+    /**
+     * A petabyte is more than any device has: the allocation fails with the driver's reason and the
+     * pool's state in the message, holds nothing, and the backend goes on allocating and running.
+     */
+    @Test
+    void moreMemoryThanTheDeviceHasIsAClearErrorAndTheBackendGoesOn() {
+        long inUse = cuda.deviceBytesInUse();
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            TesseraException e = assertThrows(TesseraException.class, () -> cuda.allocate(arena, 1L << 50));
+            assertTrue(e.getMessage().contains("cudaMalloc of") && e.getMessage().contains("in use"), e.getMessage());
+            assertEquals(inUse, cuda.deviceBytesInUse());
+            assertEquals(4096, cuda.allocate(arena, 4096).byteSize());
+        }
+        assertEquals(inUse, cuda.deviceBytesInUse());
+        try (Tensor w = Tensor.allocate(DType.F32, 4, 4)) {
+            w.setFloat(2f, 3, 1);
+            GraphBuilder g = new GraphBuilder();
+            Value x = g.input("x", TensorSpec.of(DType.F32, 1, 4));
+            g.output("y", g.apply("y", new Op.MatMul(), g.constant("w", w), x));
+            try (CompiledGraph cg = new CompiledGraph(g.build(), cuda)) {
+                cg.input("x").setFloat(1.5f, 0, 1);
+                cg.run();
+                assertEquals(3f, cg.output("y").getFloat(0, 3));
+            }
         }
     }
 
