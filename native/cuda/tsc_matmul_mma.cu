@@ -777,55 +777,34 @@ template <bool XA, bool BF, int NW, int AT>
 static __device__ __forceinline__ void fx_step(float (&part)[AT][4][4], uint32_t sx, uint32_t sw, uint32_t arow, uint32_t brow, int j,
                                                int lane) {
     constexpr int NP = fparts(BF), SMAX = NW == 1 ? NP - 1 : 2; /* largest p + q taken */
+    /* The mma's A and B operands: X's NP parts and W's NW parts, or the other way round. */
+    constexpr int NA = XA ? NP : NW, NB = XA ? NW : NP;
+    const uint32_t sa = XA ? sx : sw, sb = XA ? sw : sx;
+    constexpr uint32_t PA = (XA ? MMA_BM : MMA_BN) * MMA_ROWB, PB = (XA ? MMA_BN : MMA_BM) * MMA_ROWB; /* part strides */
     const int r7 = lane & 7;
     const uint32_t ca = (uint32_t)(((2 * j + (lane >> 4)) ^ r7) << 4), cb = (uint32_t)(((2 * j + ((lane >> 3) & 1)) ^ r7) << 4);
-    if constexpr (XA) {
-        uint32_t bw[NW][4][2];
+    uint32_t fb[NB][4][2];
 #pragma unroll
-        for (int p = 0; p < NW; p++)
+    for (int i = 0; i < NB; i++)
 #pragma unroll
-            for (int np = 0; np < 2; np++)
-                ldsm_x4(sw + p * MMA_BN * MMA_ROWB + brow + np * 16 * MMA_ROWB + cb, bw[p][2 * np][0], bw[p][2 * np][1],
-                        bw[p][2 * np + 1][0], bw[p][2 * np + 1][1]);
+        for (int np = 0; np < 2; np++)
+            ldsm_x4(sb + i * PB + brow + np * 16 * MMA_ROWB + cb, fb[i][2 * np][0], fb[i][2 * np][1], fb[i][2 * np + 1][0],
+                    fb[i][2 * np + 1][1]);
 #pragma unroll
-        for (int mt = 0; mt < AT; mt++) {
-            const uint32_t off = arow + mt * 16 * MMA_ROWB + ca;
-            uint32_t ax[NP][4];
+    for (int at = 0; at < AT; at++) {
+        uint32_t fa[NA][4];
 #pragma unroll
-            for (int q = 0; q < NP; q++) ldsm_x4(sx + q * MMA_BM * MMA_ROWB + off, ax[q][0], ax[q][1], ax[q][2], ax[q][3]);
+        for (int i = 0; i < NA; i++) ldsm_x4(sa + i * PA + arow + at * 16 * MMA_ROWB + ca, fa[i][0], fa[i][1], fa[i][2], fa[i][3]);
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
-                bool z = j == 0;
+        for (int bt = 0; bt < 4; bt++) {
+            bool z = j == 0;
 #pragma unroll
-                for (int sum = SMAX; sum >= 0; sum--)
+            for (int sum = SMAX; sum >= 0; sum--)
 #pragma unroll
-                    for (int p = NW - 1; p >= 0; p--)
-                        if (sum - p >= 0 && sum - p < NP) mma_fx<BF>(part[mt][nt], ax[sum - p], bw[p][nt], z), z = false;
-            }
-        }
-    } else {
-        uint32_t bx[NP][4][2];
-#pragma unroll
-        for (int q = 0; q < NP; q++)
-#pragma unroll
-            for (int np = 0; np < 2; np++)
-                ldsm_x4(sx + q * MMA_BM * MMA_ROWB + brow + np * 16 * MMA_ROWB + cb, bx[q][2 * np][0], bx[q][2 * np][1],
-                        bx[q][2 * np + 1][0], bx[q][2 * np + 1][1]);
-#pragma unroll
-        for (int nt = 0; nt < AT; nt++) {
-            uint32_t aw[NW][4];
-#pragma unroll
-            for (int p = 0; p < NW; p++)
-                ldsm_x4(sw + p * MMA_BN * MMA_ROWB + arow + nt * 16 * MMA_ROWB + ca, aw[p][0], aw[p][1], aw[p][2], aw[p][3]);
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++) {
-                bool z = j == 0;
-#pragma unroll
-                for (int sum = SMAX; sum >= 0; sum--)
-#pragma unroll
-                    for (int p = NW - 1; p >= 0; p--)
-                        if (sum - p >= 0 && sum - p < NP) mma_fx<BF>(part[nt][mt], aw[p], bx[sum - p][mt], z), z = false;
-            }
+                for (int p = NW - 1; p >= 0; p--) { /* W part p times X part sum - p */
+                    const int q = sum - p;
+                    if (q >= 0 && q < NP) mma_fx<BF>(part[at][bt], fa[XA ? q : p], fb[XA ? p : q][bt], z), z = false;
+                }
         }
     }
 }
