@@ -295,9 +295,9 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
  * at t once this thread's copies but the newest group have landed. The activations (L1/L2
  * hits) are loaded first, while the weights arrive. FULL: all TSC_MV_TILE_GROUPS groups
  * exist, so no index is clamped; otherwise left (< a tile) do. A4: the tile's spans are 4-byte
- * aligned (see wptr). Indices stay 32-bit: a tile is at most 128 groups of 34 bytes. */
+ * aligned (t.a4 says so too; see wptr). Indices stay 32-bit: a tile is at most 128 groups of 34 bytes. */
 template <int T, int S, bool FULL, bool A4>
-static __device__ __forceinline__ void mv_tile(float &acc, wptr t, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs,
+static __device__ __forceinline__ void mv_tile(float &acc, const wptr t, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs,
                                                int lane, int left) {
     constexpr int U = TSC_MV_UNROLL;
     int4 A0[U], A1[U];
@@ -310,7 +310,6 @@ static __device__ __forceinline__ void mv_tile(float &acc, wptr t, const int8_t 
     }
     cp_async_wait(S - 1);
     __syncwarp();
-    t.a4 = A4;
     qraw Q[U];
 #pragma unroll
     for (int u = 0; u < U; u++) {
@@ -387,7 +386,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
     for (int64_t ft = 0; ft < total; ft++) {
         issue_next();
         const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
-        const wptr tile = {ring + (int)(ft % S) * SB, (uint32_t)o, true, false};
+        const wptr tile = {ring + (int)(ft % S) * SB, (uint32_t)o, true, A4};
         if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, S, true, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
         else mv_tile<T, S, false, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
         __syncwarp(); /* every lane is done with slot ft % S before it is refilled */
