@@ -43,12 +43,31 @@ extern "C" TS_API int32_t tsc_driver_version(void) {
     return v;
 }
 
+/* Why cudaGetDeviceCount failed, in a user's terms. The runtime reports a missing driver and an
+ * old one alike (cudaErrorInsufficientDriver); the driver's version tells them apart: 0 when no
+ * driver is installed (cudaDriverGetVersion's contract), else the newest CUDA it supports. */
+static void no_device_reason(cudaError_t e) {
+    int v = 0;
+    if (e == cudaErrorInsufficientDriver && cudaDriverGetVersion(&v) == cudaSuccess) {
+        if (v == 0) {
+            tsc_set_error(TSC_ERR_NO_DEVICE, "no usable CUDA device: no NVIDIA driver is installed (%s)", cudaGetErrorName(e));
+        } else {
+            tsc_set_error(TSC_ERR_NO_DEVICE,
+                          "no usable CUDA device: the NVIDIA driver supports CUDA up to %d.%d, this library needs %d.%d: "
+                          "update the driver (%s)",
+                          v / 1000, v % 1000 / 10, CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10, cudaGetErrorName(e));
+        }
+        return;
+    }
+    tsc_set_error(TSC_ERR_NO_DEVICE, "no usable CUDA device: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
 extern "C" TS_API int32_t tsc_device_count(void) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         (void)cudaGetLastError(); /* clear the sticky-free error so later calls start clean */
-        tsc_set_error(TSC_ERR_NO_DEVICE, "no usable CUDA device: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+        no_device_reason(e);
         return 0;
     }
     if (n == 0) tsc_set_error(TSC_ERR_NO_DEVICE, "no usable CUDA device: the driver reports none");

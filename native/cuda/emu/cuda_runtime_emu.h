@@ -27,12 +27,14 @@
 #include <map>
 
 #define TSC_EMU_LIBRARY 1
+#define CUDART_VERSION 13000 /* what cudaDriverGetVersion reports below */
 
 enum cudaError_t {
     cudaSuccess = 0,
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorInsufficientDriver = 35,
     cudaErrorInvalidDevice = 101,
     cudaErrorStreamCaptureUnsupported = 900,
     cudaErrorStreamCaptureInvalidated = 901,

@@ -22,6 +22,10 @@ int main(void) {
         CHECK(tsc_device_name(0, name, sizeof name) == TSC_ERR_NO_DEVICE, "device name without a device");
         if (ts_test_failures) TS_TEST_EXIT();
         (void)tsc_device_count(); /* the reason, not the last refusal's message */
+        /* No driver at all reads as that, not as the runtime's "driver version is insufficient". */
+        if (tsc_driver_version() == 0)
+            CHECK(strstr(tsc_last_error(), "no NVIDIA driver is installed") != NULL, "reason without a driver: %s", tsc_last_error());
+        if (ts_test_failures) TS_TEST_EXIT();
         printf("no CUDA device: skipped (%s)\n", tsc_last_error());
         return TSC_SKIP;
     }
