@@ -76,8 +76,22 @@ struct cudaLaunchConfig_t {
 #define cudaStreamNonBlocking 0x01
 
 /* ---- the emulated device -------------------------------------------------------------------- */
-#define TSC_EMU_SMS 132
-#define TSC_EMU_SMEM_OPTIN (227 * 1024)
+/* An H100's figures by default; TSC_EMU_DEVICE=sm_80 gives an A100's (108 SMs, 163 KB of shared
+ * memory per block), so the host code's choices on sm_80 (GEMM stage counts, kernels that do not
+ * fit and fall back, splits and tilings by SM count) run on the CPU too. */
+struct emu_device {
+    int major, sms, smem_optin, mem_clock_khz, l2_bytes;
+};
+inline const emu_device &emu_dev() {
+    static const emu_device d = [] {
+        const char *e = getenv("TSC_EMU_DEVICE");
+        if (e == NULL || strcmp(e, "sm_90") == 0) return emu_device{9, 132, 227 * 1024, 2619000, 50 << 20};
+        if (strcmp(e, "sm_80") == 0) return emu_device{8, 108, 163 * 1024, 1593000, 40 << 20};
+        fprintf(stderr, "TSC_EMU_DEVICE=%s: the emulator has sm_80 and sm_90\n", e);
+        abort();
+    }();
+    return d;
+}
 #define TSC_EMU_SMEM_DEFAULT (48 * 1024)
 
 inline cudaError_t g_emu_error = cudaSuccess; /* the runtime's last error, shared by every file */
@@ -131,19 +145,19 @@ static inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
     if (d != 0) return emu_error(cudaErrorInvalidDevice);
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "CPU emulator (native/cuda/emu)");
-    p->totalGlobalMem = (size_t)16 << 30, p->major = 9, p->minor = 0, p->multiProcessorCount = TSC_EMU_SMS;
+    p->totalGlobalMem = (size_t)16 << 30, p->major = emu_dev().major, p->minor = 0, p->multiProcessorCount = emu_dev().sms;
     return cudaSuccess;
 }
 static inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
     if (d != 0) return emu_error(cudaErrorInvalidDevice);
     switch (a) {
-    case cudaDevAttrMultiProcessorCount: *v = TSC_EMU_SMS; break;
-    case cudaDevAttrComputeCapabilityMajor: *v = 9; break;
+    case cudaDevAttrMultiProcessorCount: *v = emu_dev().sms; break;
+    case cudaDevAttrComputeCapabilityMajor: *v = emu_dev().major; break;
     case cudaDevAttrComputeCapabilityMinor: *v = 0; break;
-    case cudaDevAttrMemoryClockRate: *v = 2619000; break;
+    case cudaDevAttrMemoryClockRate: *v = emu_dev().mem_clock_khz; break;
     case cudaDevAttrGlobalMemoryBusWidth: *v = 5120; break;
-    case cudaDevAttrL2CacheSize: *v = 50 << 20; break;
-    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = TSC_EMU_SMEM_OPTIN; break;
+    case cudaDevAttrL2CacheSize: *v = emu_dev().l2_bytes; break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = emu_dev().smem_optin; break;
     default: return emu_error(cudaErrorInvalidValue);
     }
     return cudaSuccess;
@@ -271,7 +285,7 @@ static inline cudaError_t cudaMemsetAsync(void *dst, int v, size_t n, cudaStream
 
 /* ---- launches --------------------------------------------------------------------------------- */
 template <class K> static inline cudaError_t cudaFuncSetAttribute(K *kernel, cudaFuncAttribute, int bytes) {
-    if (bytes < 0 || bytes > TSC_EMU_SMEM_OPTIN) return emu_error(cudaErrorInvalidValue);
+    if (bytes < 0 || bytes > emu_dev().smem_optin) return emu_error(cudaErrorInvalidValue);
     g_emu_smem_limit[(const void *)kernel] = bytes;
     return cudaSuccess;
 }
