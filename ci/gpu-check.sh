@@ -13,7 +13,7 @@
 # build-gpu/ along (a few MiB that matter: native/cuda/); the script then skips step 1
 # (also forced by TESSERA_GPU_PREBUILT=1). The CUDA runtime is linked statically, so the
 # driver must support the toolkit that built it (CUDA 13 needs driver >= 580; else the tests
-# report "the NVIDIA driver supports CUDA up to X.Y, this library needs 13.0" and the check fails:
+# report "the NVIDIA driver supports CUDA up to X.Y, this library was built with 13.0" and the check fails:
 # build on the machine).
 # Tests are run as plain programs (not through ctest), so a moved build folder works.
 # Steps, each logged into OUT_DIR:

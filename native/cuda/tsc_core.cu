@@ -53,7 +53,7 @@ static void no_device_reason(cudaError_t e) {
             tsc_set_error(TSC_ERR_NO_DEVICE, "no usable CUDA device: no NVIDIA driver is installed (%s)", cudaGetErrorName(e));
         } else {
             tsc_set_error(TSC_ERR_NO_DEVICE,
-                          "no usable CUDA device: the NVIDIA driver supports CUDA up to %d.%d, this library needs %d.%d: "
+                          "no usable CUDA device: the NVIDIA driver supports CUDA up to %d.%d, this library was built with %d.%d: "
                           "update the driver (%s)",
                           v / 1000, v % 1000 / 10, CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10, cudaGetErrorName(e));
         }
