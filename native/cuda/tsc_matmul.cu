@@ -294,9 +294,9 @@ static __device__ __forceinline__ void cp_async_wait(int n) {
  * activations are at xq / xs (this tile's first group) and whose weights are in shared memory
  * at t once this thread's copies but the newest group have landed. The activations (L1/L2
  * hits) are loaded first, while the weights arrive. FULL: all TSC_MV_TILE_GROUPS groups
- * exist, so no index is clamped; otherwise left (< a tile) do. A4: the tile's spans are 4-byte
- * aligned (t.a4 says so too; see wptr). Indices stay 32-bit: a tile is at most 128 groups of 34 bytes. */
-template <int T, int S, bool FULL, bool A4>
+ * exist, so no index is clamped; otherwise left (< a tile) do. t.a4: the tile's spans are
+ * 4-byte aligned (see wptr). Indices stay 32-bit: a tile is at most 128 groups of 34 bytes. */
+template <int T, int S, bool FULL>
 static __device__ __forceinline__ void mv_tile(float &acc, const wptr t, const int8_t *__restrict__ xq, const tsc_xs *__restrict__ xs,
                                                int lane, int left) {
     constexpr int U = TSC_MV_UNROLL;
@@ -387,8 +387,8 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
         issue_next();
         const int64_t gt = t * TSC_MV_TILE_GROUPS, left = ng - gt;
         const wptr tile = {ring + (int)(ft % S) * SB, (uint32_t)o, true, A4};
-        if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, S, true, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
-        else mv_tile<T, S, false, A4>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
+        if (left >= TSC_MV_TILE_GROUPS) mv_tile<T, S, true>(acc, tile, xq + 32 * gt, xs + gt, lane, TSC_MV_TILE_GROUPS);
+        else mv_tile<T, S, false>(acc, tile, xq + 32 * gt, xs + gt, lane, (int)left);
         __syncwarp(); /* every lane is done with slot ft % S before it is refilled */
         t++;
         if (MULTI && t == tiles) { /* the row is done: on to the warp's next one */
