@@ -27,7 +27,7 @@
 #include <map>
 
 #define TSC_EMU_LIBRARY 1
-#define CUDART_VERSION 13000 /* what cudaDriverGetVersion reports below */
+#define CUDART_VERSION 13000 /* the toolkit the emulated runtime stands for; its driver supports it */
 
 enum cudaError_t {
     cudaSuccess = 0,
@@ -138,7 +138,7 @@ static inline const char *cudaGetErrorString(cudaError_t e) {
     return t ? t->text : "unrecognized error code";
 }
 
-static inline cudaError_t cudaDriverGetVersion(int *v) { return *v = 13000, cudaSuccess; }
+static inline cudaError_t cudaDriverGetVersion(int *v) { return *v = CUDART_VERSION, cudaSuccess; }
 static inline cudaError_t cudaGetDeviceCount(int *n) { return *n = 1, cudaSuccess; }
 static inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : emu_error(cudaErrorInvalidDevice); }
 static inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {

@@ -21,8 +21,9 @@ import dev.tessera.ops.Nn;
 import dev.tessera.ops.Ops;
 import dev.tessera.tensor.DType;
 import dev.tessera.tensor.Tensor;
-import java.util.ArrayList;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -418,7 +419,7 @@ class CudaBackendTest {
             assertThrows(IllegalStateException.class, () -> {
                 CudaBackend other = Backend.cuda();
                 other.close();
-                other.allocate(java.lang.foreign.Arena.global(), 16);
+                other.allocate(Arena.global(), 16);
             });
         }
     }
@@ -430,7 +431,7 @@ class CudaBackendTest {
     @Test
     void moreMemoryThanTheDeviceHasIsAClearErrorAndTheBackendGoesOn() {
         long inUse = cuda.deviceBytesInUse();
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        try (Arena arena = Arena.ofConfined()) {
             TesseraException e = assertThrows(TesseraException.class, () -> cuda.allocate(arena, 1L << 50));
             assertTrue(e.getMessage().contains("cudaMalloc of") && e.getMessage().contains("in use"), e.getMessage());
             assertEquals(inUse, cuda.deviceBytesInUse());
