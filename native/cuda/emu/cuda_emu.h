@@ -16,7 +16,10 @@
  * gives wrong results. Shared memory starts filled with 0x7f bytes too. Global reads by
  * cp.async are checked against the ranges the program registers (cudaMalloc's allocations in
  * the emulated library). What this does not find: races the schedule does not expose (each
- * coroutine runs alone up to its next barrier), memory ordering, performance.
+ * coroutine runs alone up to its next barrier), memory ordering, performance. Built with
+ * -fsanitize=thread (ci/emu-racecheck.sh) it finds those races too: each thread is a
+ * ThreadSanitizer fiber and only what orders memory on a GPU orders it here (see "race
+ * checking" below).
  */
 #ifndef TSC_CUDA_EMU_H
 #define TSC_CUDA_EMU_H
@@ -31,6 +34,15 @@
 #include <functional>
 #include <utility>
 #include <vector>
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define TSC_EMU_TSAN 1
+/* libtsan's, not in its public header */
+extern "C" void __tsan_ignore_thread_begin(void);
+extern "C" void __tsan_ignore_thread_end(void);
+extern "C" void __tsan_read_range(void *addr, long size); /* as GCC's built-ins have them */
+extern "C" void __tsan_write_range(void *addr, long size);
+#endif
 
 #define TSC_EMU 1
 #define __global__
@@ -59,6 +71,29 @@ struct dim3 {
     dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 static dim3 threadIdx, blockIdx, blockDim, gridDim;
+#ifdef TSC_EMU_TSAN
+#define EMU_UNCHECKED __attribute__((no_sanitize_thread, noinline))
+/* The emulator's own bookkeeping, done by a kernel's threads and the scheduler alike (which
+ * also sets threadIdx and the others between the threads' turns), is no access of the
+ * kernel's: left out of the race check. */
+struct emu_quiet {
+    emu_quiet() { __tsan_ignore_thread_begin(); }
+    ~emu_quiet() { __tsan_ignore_thread_end(); }
+};
+/* Inside a quiet stretch: what the kernel's thread itself does. */
+struct emu_loud {
+    emu_loud() { __tsan_ignore_thread_end(); }
+    ~emu_loud() { __tsan_ignore_thread_begin(); }
+};
+#else
+#define EMU_UNCHECKED
+struct emu_quiet {
+    emu_quiet() {}
+};
+struct emu_loud {
+    emu_loud() {}
+};
+#endif
 using std::isfinite;
 using std::isinf;
 using std::isnan;
@@ -68,13 +103,6 @@ using std::min;
 /* ---- scalar built-ins ------------------------------------------------------------------ */
 template <class T> static inline T __ldg(const T *p) { return *p; }
 template <class T> static inline T __ldcg(const T *p) { return *p; }
-/* Blocks run one at a time: device-wide ordering and atomicity hold by construction. */
-static inline void __threadfence() {}
-static inline unsigned atomicAdd(unsigned *p, unsigned v) {
-    const unsigned o = *p;
-    *p = o + v;
-    return o;
-}
 static inline float __uint_as_float(uint32_t u) {
     float f;
     memcpy(&f, &u, 4);
@@ -159,20 +187,22 @@ static inline float2 __half22float2(__half2 h) { return float2{__half2float(h.x)
 /* pdl_wait() calls of the kernel running (tsc_device.cuh): a kernel launched as a
  * programmatic dependent launch must make at least one (cuda_runtime_emu.h checks). */
 static int64_t g_emu_pdl_waits;
-static inline void tsc_emu_pdl_wait() { g_emu_pdl_waits++; }
+EMU_UNCHECKED static void tsc_emu_pdl_wait() { g_emu_pdl_waits++; }
 
 static char *g_smem;
 static size_t g_smem_bytes;
-static inline void *tsc_emu_smem() { return g_smem; }
+EMU_UNCHECKED static void *tsc_emu_smem() { return g_smem; }
 /* Global memory cp.async may read: set by a program, or by cuda_runtime_emu.h's cudaMalloc
  * (inline: one list for every file of the emulated library). */
 inline std::vector<std::pair<const char *, const char *>> g_ranges;
 static inline void emu_fail(const char *what) {
+    emu_quiet q;
     fprintf(stderr, "emu: %s (block %u,%u,%u thread %u,%u,%u)\n", what, blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x,
             threadIdx.y, threadIdx.z);
     exit(2);
 }
 static inline void check_read(const void *src, size_t n) {
+    emu_quiet q;
     for (auto &r : g_ranges)
         if ((const char *)src >= r.first && (const char *)src + n <= r.second) return;
     emu_fail("cp.async reads outside every registered input");
@@ -181,6 +211,7 @@ static inline void check_smem(size_t off, size_t n) {
     if (off + n > g_smem_bytes) emu_fail("shared memory access beyond the launch's dynamic shared memory");
 }
 static inline uint32_t __cvta_generic_to_shared(const void *p) {
+    emu_quiet q;
     const size_t off = (size_t)((const char *)p - g_smem);
     check_smem(off, 1);
     return (uint32_t)off;
@@ -223,8 +254,14 @@ struct emu_thread {
     emu_ctx ctx;
     char *stack;
     int state;
+    bool orders;                                  /* waits at __syncwarp, not at a shuffle */
     std::vector<emu_copy> pending;                /* copies not yet committed */
     std::vector<std::vector<emu_copy>> groups;    /* committed groups, oldest first */
+    bool fenced;                                  /* has executed __threadfence() */
+    std::vector<unsigned *> atomics;              /* atomics it or a thread it met at a barrier touched */
+#ifdef TSC_EMU_TSAN
+    void *fiber;
+#endif
 };
 static emu_ctx g_main;
 static std::vector<emu_thread> g_thr;
@@ -232,23 +269,164 @@ static int g_cur, g_nthreads;
 static std::function<void()> g_body;
 static const size_t EMU_STACK = 256 << 10;
 
+/* ---- race checking (built with -fsanitize=thread: ci/emu-racecheck.sh) ------------------------
+ * Each thread of a block is a ThreadSanitizer fiber, switched without synchronization, so two
+ * threads' accesses to one address race unless something a GPU orders memory with lies between:
+ * __syncthreads() and __syncwarp() (release and acquire on the block's or warp's barrier),
+ * __threadfence() with the atomics a thread touched (below), the end of a kernel and the
+ * host's calls around it. Shuffles, ballots, ldmatrix and mma.sync exchange registers only, so
+ * they do not order memory here. A cp.async writes its destination when issued and again at
+ * the wait, ldmatrix reads the row each lane names. Blocks alternate between two sets of
+ * fibers, each set with its own shared memory (__shared__ variables are static thread_local
+ * here, and the second set's blocks run on a thread of their own), and a block of a set starts
+ * after the set's last block has ended: races between blocks of different sets show (a
+ * block's global stores racing with another's, a ticket's last block reading the others'
+ * results), those within a set do not. A block's set is the parity of its index bits, so
+ * blocks 2i and 2i + 1 along any axis are of different sets, and about half of other pairs. */
+#ifdef TSC_EMU_TSAN
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#undef __shared__
+#define __shared__ static thread_local
+enum { EMU_SETS = 2 };
+struct emu_fiber {
+    void *fiber;
+    char *stack;
+};
+/* Shared by the files of the emulated library: fibers cost milliseconds to create. */
+inline std::vector<emu_fiber> g_emu_fibers[EMU_SETS];
+inline char g_emu_launched, g_emu_finished;        /* the host's and the kernels' sync points */
+inline char g_emu_bars[EMU_SETS][1 + 32];          /* per set: the block's barrier, then each warp's */
+/* Per set, by the parity of its blocks: where they release at their end. A block's threads
+ * acquire the other parity's, which its own threads never release to before they end. */
+inline char g_emu_set_done[EMU_SETS][2];
+inline unsigned g_emu_set_blocks[EMU_SETS];
+static void *g_main_fiber;
+static char *g_bars, *g_set_before, *g_set_this;
+/* Runs the second set's blocks on a thread of its own, one at a time, while the caller waits. */
+struct emu_runner {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::function<void()> job;
+    bool busy = false, started = false;
+    void run(std::function<void()> f) {
+        std::unique_lock<std::mutex> l(mu);
+        if (!started) std::thread([this] { loop(); }).detach(), started = true;
+        job = std::move(f), busy = true;
+        cv.notify_all();
+        cv.wait(l, [this] { return !busy; });
+    }
+    void loop() {
+        std::unique_lock<std::mutex> l(mu);
+        for (;;) {
+            cv.wait(l, [this] { return busy; });
+            job();
+            busy = false;
+            cv.notify_all();
+        }
+    }
+};
+inline emu_runner *g_emu_runner = new emu_runner; /* never destroyed: its thread outlives main() */
+#else
+enum { EMU_SETS = 1 };
+#endif
+
 static inline void emu_set_index(int t) {
     threadIdx = dim3((unsigned)t % blockDim.x, (unsigned)t / blockDim.x % blockDim.y, (unsigned)t / (blockDim.x * blockDim.y));
 }
-static void emu_trampoline() {
-    g_body();
-    g_thr[g_cur].state = EMU_DONE;
+/* From a thread to the scheduler. */
+static inline void emu_yield() {
+#ifdef TSC_EMU_TSAN
+    __tsan_switch_to_fiber(g_main_fiber, __tsan_switch_to_fiber_no_sync);
+#endif
     emu_switch(&g_thr[g_cur].ctx, &g_main);
+}
+EMU_UNCHECKED static void emu_trampoline() {
+#ifdef TSC_EMU_TSAN
+    __tsan_acquire(&g_emu_launched); /* what the host did before the launch */
+    __tsan_acquire(g_set_before);    /* the set's last block: its shared memory is this one's */
+#endif
+    g_body();
+#ifdef TSC_EMU_TSAN
+    __tsan_release(g_set_this);
+    __tsan_release(&g_emu_finished); /* what the host sees after the launch */
+#endif
+    g_thr[g_cur].state = EMU_DONE;
+    emu_yield();
 }
 static inline void emu_wait(int state) {
+    emu_quiet q;
     g_thr[g_cur].state = state;
-    emu_switch(&g_thr[g_cur].ctx, &g_main);
+    emu_yield();
 }
-static inline void __syncthreads() { emu_wait(EMU_BLOCK_BAR); }
+static inline void __syncthreads() {
+    emu_quiet q;
+#ifdef TSC_EMU_TSAN
+    __tsan_release(g_bars);
+#endif
+    emu_wait(EMU_BLOCK_BAR);
+#ifdef TSC_EMU_TSAN
+    __tsan_acquire(g_bars);
+#endif
+}
+/* A warp-level exchange of registers (shuffle, ballot, ldmatrix, mma): no memory ordering. */
 static inline void emu_warp_sync() { emu_wait(EMU_WARP_BAR); }
 static inline void __syncwarp(unsigned mask = 0xffffffffu) {
     if (mask != 0xffffffffu) emu_fail("__syncwarp with a partial mask");
+    emu_quiet q;
+    g_thr[g_cur].orders = true;
+#ifdef TSC_EMU_TSAN
+    __tsan_release(g_bars + 1 + (g_cur >> 5));
+#endif
     emu_warp_sync();
+#ifdef TSC_EMU_TSAN
+    __tsan_acquire(g_bars + 1 + (g_cur >> 5));
+#endif
+}
+
+/* Device-wide ordering, as the PTX memory model has it for fence.sc and relaxed atomics: a
+ * fence makes the atomics after it release what came before it, and acquires what was
+ * released to the atomics its thread touched before it, or that a thread it met since at a
+ * __syncthreads or __syncwarp touched (a ticket taken by thread 0, then a barrier, then every
+ * thread's fence and reads). Without -fsanitize=thread blocks run one at a time, so ordering
+ * and atomicity hold by construction. */
+static inline void __threadfence() {
+    emu_quiet q;
+    emu_thread &th = g_thr[g_cur];
+#ifdef TSC_EMU_TSAN
+    for (unsigned *p : th.atomics) __tsan_acquire(p);
+#endif
+    th.fenced = true;
+}
+static inline unsigned atomicAdd(unsigned *p, unsigned v) {
+    bool release;
+    {
+        emu_quiet q;
+        emu_thread &th = g_thr[g_cur];
+        release = th.fenced;
+        if (std::find(th.atomics.begin(), th.atomics.end(), p) == th.atomics.end()) th.atomics.push_back(p);
+    }
+    return release ? __atomic_fetch_add(p, v, __ATOMIC_RELEASE) : __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
+static inline unsigned atomicExch(unsigned *p, unsigned v) {
+    bool release;
+    {
+        emu_quiet q;
+        emu_thread &th = g_thr[g_cur];
+        release = th.fenced;
+        if (std::find(th.atomics.begin(), th.atomics.end(), p) == th.atomics.end()) th.atomics.push_back(p);
+    }
+    return release ? __atomic_exchange_n(p, v, __ATOMIC_RELEASE) : __atomic_exchange_n(p, v, __ATOMIC_RELAXED);
+}
+/* Threads t0 .. t1 - 1 met at a barrier: each learns the atomics the others touched. */
+static inline void emu_share_atomics(int t0, int t1) {
+    std::vector<unsigned *> all;
+    for (int t = t0; t < t1; t++)
+        for (unsigned *p : g_thr[t].atomics)
+            if (std::find(all.begin(), all.end(), p) == all.end()) all.push_back(p);
+    if (!all.empty())
+        for (int t = t0; t < t1; t++) g_thr[t].atomics = all;
 }
 
 /* Releases every barrier group whose threads have all arrived; false when none could be. */
@@ -258,34 +436,52 @@ static bool emu_release() {
     for (int t = 0; t < g_nthreads; t++) waiting += g_thr[t].state == EMU_BLOCK_BAR, done += g_thr[t].state == EMU_DONE;
     if (waiting && waiting + done == g_nthreads) {
         if (done) emu_fail("threads left the kernel while others wait at __syncthreads");
+        emu_share_atomics(0, g_nthreads);
         for (int t = 0; t < g_nthreads; t++) g_thr[t].state = EMU_READY;
         return true;
     }
     for (int w0 = 0; w0 < g_nthreads; w0 += 32) {
         const int w1 = std::min(w0 + 32, g_nthreads);
         int at = 0, gone = 0;
-        for (int t = w0; t < w1; t++) at += g_thr[t].state == EMU_WARP_BAR, gone += g_thr[t].state == EMU_DONE;
+        bool orders = false;
+        for (int t = w0; t < w1; t++) at += g_thr[t].state == EMU_WARP_BAR, gone += g_thr[t].state == EMU_DONE, orders |= g_thr[t].orders;
         if (at && at + gone == w1 - w0) {
             if (gone) emu_fail("lanes left the kernel while others of their warp wait at a warp-level operation");
-            for (int t = w0; t < w1; t++) g_thr[t].state = EMU_READY;
+            if (orders) emu_share_atomics(w0, w1);
+            for (int t = w0; t < w1; t++) g_thr[t].state = EMU_READY, g_thr[t].orders = false;
             any = true;
         }
     }
     return any;
 }
 
-static inline void run_block(const std::function<void()> &body) {
+/* Runs one block on fiber set `set` (0 without -fsanitize=thread). */
+static inline void run_block(const std::function<void()> &body, int set) {
     g_body = body;
     g_nthreads = (int)(blockDim.x * blockDim.y * blockDim.z);
     if ((int)g_thr.size() < g_nthreads) {
         const size_t had = g_thr.size();
         g_thr.resize(g_nthreads);
-        for (size_t t = had; t < g_thr.size(); t++) g_thr[t].stack = (char *)malloc(EMU_STACK);
+        if (EMU_SETS == 1)
+            for (size_t t = had; t < g_thr.size(); t++) g_thr[t].stack = (char *)malloc(EMU_STACK);
     }
+#ifdef TSC_EMU_TSAN
+    std::vector<emu_fiber> &fib = g_emu_fibers[set];
+    while ((int)fib.size() < g_nthreads) fib.push_back(emu_fiber{__tsan_create_fiber(0), (char *)malloc(EMU_STACK)});
+    g_main_fiber = __tsan_get_current_fiber();
+    const unsigned k = g_emu_set_blocks[set]++;
+    g_bars = g_emu_bars[set], g_set_before = &g_emu_set_done[set][(k + 1) & 1], g_set_this = &g_emu_set_done[set][k & 1];
+#else
+    (void)set;
+#endif
     for (int t = 0; t < g_nthreads; t++) {
         emu_thread &th = g_thr[t];
         th.state = EMU_READY;
-        th.pending.clear(), th.groups.clear();
+        th.orders = th.fenced = false;
+        th.pending.clear(), th.groups.clear(), th.atomics.clear();
+#ifdef TSC_EMU_TSAN
+        th.fiber = fib[t].fiber, th.stack = fib[t].stack;
+#endif
         emu_make_ctx(&th.ctx, th.stack, EMU_STACK, emu_trampoline);
     }
     for (;;) {
@@ -294,6 +490,9 @@ static inline void run_block(const std::function<void()> &body) {
             if (g_thr[t].state != EMU_READY) continue;
             g_cur = t;
             emu_set_index(t);
+#ifdef TSC_EMU_TSAN
+            __tsan_switch_to_fiber(g_thr[t].fiber, __tsan_switch_to_fiber_no_sync);
+#endif
             emu_switch(&g_main, &g_thr[t].ctx);
             ran = true;
         }
@@ -306,18 +505,42 @@ static inline void run_block(const std::function<void()> &body) {
 
 /* Runs kernel body f over grid x block threads with smem bytes of dynamic shared memory. */
 template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f) {
-    std::vector<char> buf(smem + 64);
-    g_smem = (char *)(((uintptr_t)buf.data() + 15) & ~(uintptr_t)15);
+    emu_quiet q;
+    std::vector<char> buf[EMU_SETS];
+    for (auto &b : buf) b.resize(smem + 64);
     g_smem_bytes = smem;
     blockDim = block;
     gridDim = grid;
+    const std::function<void()> body = f;
+#ifdef TSC_EMU_TSAN
+    __tsan_release(&g_emu_launched);
+#endif
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
                 blockIdx = dim3(x, y, z);
+#ifdef TSC_EMU_TSAN
+                /* the parity of the index bits: blocks 2i and 2i + 1 along any axis differ */
+                const int set = (__builtin_popcount(x) + __builtin_popcount(y) + __builtin_popcount(z)) & 1;
+#else
+                const int set = 0;
+#endif
+                g_smem = (char *)(((uintptr_t)buf[set].data() + 15) & ~(uintptr_t)15);
                 memset(g_smem, 0x7f, smem);
-                run_block(f);
+#ifdef TSC_EMU_TSAN
+                if (set) {
+                    g_emu_runner->run([&] {
+                        emu_quiet q1;
+                        run_block(body, set);
+                    });
+                    continue;
+                }
+#endif
+                run_block(body, set);
             }
+#ifdef TSC_EMU_TSAN
+    __tsan_acquire(&g_emu_finished);
+#endif
 }
 
 /* ---- warp-level exchanges ------------------------------------------------------------------ */
@@ -325,6 +548,7 @@ static uint32_t g_xchg[1024];
 static inline int emu_lane() { return g_cur & 31; }
 /* Every lane posts v; returns what lane src posted. */
 static inline uint32_t emu_exchange(uint32_t v, int src) {
+    emu_quiet q;
     g_xchg[g_cur] = v;
     emu_warp_sync();
     const uint32_t r = g_xchg[(g_cur & ~31) + (src & 31)];
@@ -345,6 +569,7 @@ template <class T> static inline T __shfl_xor_sync(unsigned mask, T v, int o) { 
 template <class T> static inline T __shfl_sync(unsigned mask, T v, int src) { return emu_shfl(mask, v, src); }
 static inline unsigned __ballot_sync(unsigned mask, int pred) {
     if (mask != 0xffffffffu) emu_fail("ballot with a partial mask");
+    emu_quiet q;
     g_xchg[g_cur] = pred != 0;
     emu_warp_sync();
     unsigned r = 0;
@@ -353,12 +578,32 @@ static inline unsigned __ballot_sync(unsigned mask, int pred) {
     return r;
 }
 
+/* What the kernel's thread reads or writes through an instruction emulated here (not its own
+ * loads and stores, which the compiler instruments): n bytes at p, shared or global. */
+EMU_UNCHECKED static void emu_note_read(const void *p, size_t n) {
+#ifdef TSC_EMU_TSAN
+    __tsan_read_range((void *)p, (long)n);
+#else
+    (void)p, (void)n;
+#endif
+}
+EMU_UNCHECKED static void emu_note_write(void *p, size_t n) {
+#ifdef TSC_EMU_TSAN
+    __tsan_write_range(p, (long)n);
+#else
+    (void)p, (void)n;
+#endif
+}
+
 /* ldmatrix.sync.aligned.m8n8.x4.shared.b16: lane l receives 32-bit word l % 4 of row l / 4
  * of matrix j (j = 0..3, into r[j]) from the row address lane 8j + l / 4 supplies. */
 static uint32_t g_ldsm_addr[1024];
 static inline void emu_ldmatrix_x4(uint32_t addr, uint32_t *r) {
-    const int lane = emu_lane(), w0 = g_cur & ~31;
     if (addr % 16) emu_fail("misaligned ldmatrix row address");
+    check_smem(addr, 16);
+    emu_note_read((char *)tsc_emu_smem() + addr, 16); /* the row this lane names */
+    emu_quiet q;
+    const int lane = emu_lane(), w0 = g_cur & ~31;
     g_ldsm_addr[g_cur] = addr;
     emu_warp_sync();
     for (int j = 0; j < 4; j++) {
@@ -373,8 +618,11 @@ static inline void emu_ldmatrix_x4(uint32_t addr, uint32_t *r) {
  * the 16-bit elements (row 2(l % 4), column l / 4) and (row 2(l % 4) + 1, column l / 4) of
  * matrix j, rows being the addresses lanes 8j .. 8j + 7 supply. */
 static inline void emu_ldmatrix_x4_trans(uint32_t addr, uint32_t *r) {
-    const int lane = emu_lane(), w0 = g_cur & ~31;
     if (addr % 16) emu_fail("misaligned ldmatrix row address");
+    check_smem(addr, 16);
+    emu_note_read((char *)tsc_emu_smem() + addr, 16);
+    emu_quiet q;
+    const int lane = emu_lane(), w0 = g_cur & ~31;
     g_ldsm_addr[g_cur] = addr;
     emu_warp_sync();
     for (int j = 0; j < 4; j++) {
@@ -418,6 +666,7 @@ static inline emu_mma_x &emu_mma_post(const uint32_t *a, const uint32_t *b) {
  * 32-bit wrap-around; K 32, or 16 (m16n8k16: A regs 0, 1 and B reg 0 only, which hold the
  * same elements as k 0-15 of the k32 layout). */
 static inline void emu_mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b, uint32_t c, int K = 32) {
+    emu_quiet q;
     emu_mma_x &w = emu_mma_post(a, b);
     const int g = emu_lane() / 4, t = emu_lane() % 4;
     int32_t out[4];
@@ -438,6 +687,7 @@ static inline void emu_mma_s8(int32_t *d, const uint32_t *a, const uint32_t *b, 
  * elements are bf16 (the bf16 mma: the same fragment layouts). */
 static inline float emu_elem16(uint16_t e, bool bf) { return bf ? __uint_as_float((uint32_t)e << 16) : tsc_emu_h2f(e); }
 static inline void emu_mma_f16(float *d, const uint32_t *a, const uint32_t *b, const float *c, bool bf = false) {
+    emu_quiet q;
     emu_mma_x &w = emu_mma_post(a, b);
     const int g = emu_lane() / 4, t = emu_lane() % 4;
     float out[4];
@@ -456,24 +706,35 @@ static inline void emu_mma_f16(float *d, const uint32_t *a, const uint32_t *b, c
 }
 
 /* ---- cp.async: queued per thread, done at the wait ------------------------------------------ */
-/* n bytes (4 or 16) from src to shared offset dst; src_bytes 0 zero-fills without reading. */
+/* n bytes (4 or 16) from src to shared offset dst; src_bytes 0 zero-fills without reading.
+ * The race check sees the copy at both ends of its window: issue and wait. */
 static inline void emu_cp_async(uint32_t dst, const void *src, int n, int src_bytes) {
     if (dst % (uint32_t)n || (src_bytes && (uintptr_t)src % (uintptr_t)n)) emu_fail("misaligned cp.async");
     check_smem(dst, (size_t)n);
-    if (src_bytes) check_read(src, (size_t)n);
-    memset(g_smem + dst, 0x7f, (size_t)n);
-    g_thr[g_cur].pending.push_back(emu_copy{g_smem + dst, src_bytes ? (const char *)src : NULL, n});
+    if (src_bytes) check_read(src, (size_t)n), emu_note_read(src, (size_t)n);
+    char *d = (char *)tsc_emu_smem() + dst;
+    emu_note_write(d, (size_t)n);
+    emu_quiet q;
+    memset(d, 0x7f, (size_t)n);
+    g_thr[g_cur].pending.push_back(emu_copy{d, src_bytes ? (const char *)src : NULL, n});
 }
 static inline void emu_cp_commit() {
+    emu_quiet q;
     emu_thread &th = g_thr[g_cur];
     th.groups.push_back(std::move(th.pending));
     th.pending.clear();
 }
 /* Completes the oldest groups until at most n are in flight. */
 static inline void emu_cp_wait(int n) {
+    emu_quiet q;
     emu_thread &th = g_thr[g_cur];
     while ((int)th.groups.size() > n) {
         for (const emu_copy &c : th.groups.front()) {
+            {
+                emu_loud l;
+                if (c.src) emu_note_read(c.src, (size_t)c.n);
+                emu_note_write(c.dst, (size_t)c.n);
+            }
             if (c.src) memcpy(c.dst, c.src, (size_t)c.n);
             else memset(c.dst, 0, (size_t)c.n);
         }

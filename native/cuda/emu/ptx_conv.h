@@ -28,6 +28,7 @@ static warp_x g_wx[32];
 static void ldsm_x4(uint32_t *r, uint32_t addr) { emu_ldmatrix_x4(addr, r); }
 
 static void mma_tf32(float *d, const uint32_t *a, const uint32_t *b) {
+    emu_quiet q;
     const int lane = emu_lane(), g = lane / 4, t = lane % 4;
     warp_x &w = g_wx[g_cur >> 5];
     memcpy(w.a[lane], a, 16);

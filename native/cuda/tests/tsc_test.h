@@ -50,8 +50,11 @@ static inline void *tsc_test_open(void) {
         exit(1);
     }
     /* The scalar reference kernels (double reductions, glibc libm) are the yardstick, not
-     * whichever SIMD level this CPU would pick: tolerances then bound the GPU alone. */
-    if (ts_init(0, "scalar") != TS_OK) {
+     * whichever SIMD level this CPU would pick: tolerances then bound the GPU alone. On all
+     * cores unless TSC_TEST_CPU_THREADS says (ci/emu-racecheck.sh: 1, as ThreadSanitizer does
+     * not see the uninstrumented pool's synchronization). */
+    const char *threads = getenv("TSC_TEST_CPU_THREADS");
+    if (ts_init(threads ? atoi(threads) : 0, "scalar") != TS_OK) {
         fprintf(stderr, "ts_init failed: %s\n", ts_last_error());
         exit(1);
     }
