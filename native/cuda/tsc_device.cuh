@@ -74,11 +74,13 @@ static __device__ __forceinline__ float tsc_act(int act, float x) {
 /* One finisher of `count` taking its ticket (called by one thread after its group's results
  * are stored): whether it is the last, the one that may then read them all (after another
  * __threadfence). The threadfence-reduction pattern: each finisher's stores are made visible
- * device-wide before it counts; the last one resets the counter for the next kernel. */
+ * device-wide before it counts; the last one resets the counter for the next kernel, with an
+ * atomic as every other access to it is (a plain store would race with the others' adds in
+ * the PTX memory model: ci/emu-racecheck.sh). */
 static __device__ __forceinline__ bool tsc_ticket_last(uint32_t *ticket, uint32_t count) {
     __threadfence();
     const bool last = atomicAdd(ticket, 1u) == count - 1;
-    if (last) *ticket = 0;
+    if (last) atomicExch(ticket, 0u);
     return last;
 }
 
