@@ -3,8 +3,8 @@
 # then one Maven build compiles the native library with CMake, runs its C tests (ctest)
 # and the Java tests (JUnit 5); then the ARM64 build of the native library is tested
 # under qemu. Where nvcc exists the Maven build also compiles libtessera_cuda into the jar (its C
-# tests report "skipped" without a GPU) and its GPU code is checked here. Extra arguments go to
-# Maven (e.g. -Dtessera.fuzz.iterations=10000).
+# tests report "skipped" without a GPU) and its GPU code is checked here, and the quick part of
+# its emulation's race check runs. Extra arguments go to Maven (e.g. -Dtessera.fuzz.iterations=10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
@@ -12,6 +12,12 @@ source ci/env.sh
 mvn -B -ntp verify "$@"
 bash ci/native-aarch64.sh
 python3 ci/bench_variants_test.py # the GPU check's report script, on tsc_bench's and gpu-check's names
+# The quick part of the CUDA emulation's race check (ThreadSanitizer; ci/emu-racecheck.sh runs
+# all of it in about 45 min): the check's own planted races, the attention kernels (split-KV's
+# tickets), graphs and core.
+if command -v nvcc >/dev/null; then
+  TSC_RACECHECK_TESTS='^race_emu_|^attention_emu$|^test_cuda_(attention|graph|core)_emu$' bash ci/emu-racecheck.sh build/emu-racecheck
+fi
 # The CUDA library the jar carries (where nvcc was found): sm_80 and sm_90 machine code.
 cuda_lib=bindings/target/classes/native/linux-x86_64/libtessera_cuda.so
 if [ -f "$cuda_lib" ]; then
