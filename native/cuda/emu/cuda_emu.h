@@ -72,7 +72,7 @@ struct dim3 {
 };
 static dim3 threadIdx, blockIdx, blockDim, gridDim;
 #ifdef TSC_EMU_TSAN
-#define EMU_UNCHECKED __attribute__((no_sanitize_thread, noinline))
+#define EMU_UNCHECKED __attribute__((no_sanitize_thread, noinline, unused))
 /* The emulator's own bookkeeping, done by a kernel's threads and the scheduler alike (which
  * also sets threadIdx and the others between the threads' turns), is no access of the
  * kernel's: left out of the race check. */
@@ -86,7 +86,7 @@ struct emu_loud {
     ~emu_loud() { __tsan_ignore_thread_begin(); }
 };
 #else
-#define EMU_UNCHECKED
+#define EMU_UNCHECKED inline
 struct emu_quiet {
     emu_quiet() {}
 };
@@ -399,25 +399,19 @@ static inline void __threadfence() {
 #endif
     th.fenced = true;
 }
+/* An atomic on p by this thread, remembered for its fences: whether it releases (a fence came
+ * before it). */
+static inline bool emu_atomic(unsigned *p) {
+    emu_quiet q;
+    emu_thread &th = g_thr[g_cur];
+    if (std::find(th.atomics.begin(), th.atomics.end(), p) == th.atomics.end()) th.atomics.push_back(p);
+    return th.fenced;
+}
 static inline unsigned atomicAdd(unsigned *p, unsigned v) {
-    bool release;
-    {
-        emu_quiet q;
-        emu_thread &th = g_thr[g_cur];
-        release = th.fenced;
-        if (std::find(th.atomics.begin(), th.atomics.end(), p) == th.atomics.end()) th.atomics.push_back(p);
-    }
-    return release ? __atomic_fetch_add(p, v, __ATOMIC_RELEASE) : __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+    return emu_atomic(p) ? __atomic_fetch_add(p, v, __ATOMIC_RELEASE) : __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
 }
 static inline unsigned atomicExch(unsigned *p, unsigned v) {
-    bool release;
-    {
-        emu_quiet q;
-        emu_thread &th = g_thr[g_cur];
-        release = th.fenced;
-        if (std::find(th.atomics.begin(), th.atomics.end(), p) == th.atomics.end()) th.atomics.push_back(p);
-    }
-    return release ? __atomic_exchange_n(p, v, __ATOMIC_RELEASE) : __atomic_exchange_n(p, v, __ATOMIC_RELAXED);
+    return emu_atomic(p) ? __atomic_exchange_n(p, v, __ATOMIC_RELEASE) : __atomic_exchange_n(p, v, __ATOMIC_RELAXED);
 }
 /* Threads t0 .. t1 - 1 met at a barrier: each learns the atomics the others touched. */
 static inline void emu_share_atomics(int t0, int t1) {
