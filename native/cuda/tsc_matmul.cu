@@ -219,6 +219,9 @@ static __device__ __forceinline__ void mv_glu_after(const tsc_mv_parts &P, int64
     const int64_t b = (row < g.n ? row : row - g.n) / 32;
     const unsigned last = lane == 0 && tsc_ticket_last(g.tickets + b, 64u);
     if (!__shfl_sync(0xffffffffu, last, 0)) return;
+    /* A shuffle passes a value, not memory order: the barrier puts lane 0's ticket before the
+     * other lanes' fences, as __syncthreads does in the split attention (found by the race check). */
+    __syncwarp();
     __threadfence();
     const int64_t e = 32 * b + lane;
     const float o = tsc_act(g.act, __ldcg(P.y[0] + e)) * __ldcg(P.y[1] + e);
