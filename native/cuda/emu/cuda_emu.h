@@ -258,8 +258,8 @@ struct emu_thread {
     std::vector<emu_copy> pending;                /* copies not yet committed */
     std::vector<std::vector<emu_copy>> groups;    /* committed groups, oldest first */
     bool fenced;                                  /* has executed __threadfence() */
-    std::vector<unsigned *> atomics;              /* atomics it or a thread it met at a barrier touched */
 #ifdef TSC_EMU_TSAN
+    std::vector<unsigned *> atomics; /* atomics it or a thread it met at a barrier touched */
     void *fiber;
 #endif
 };
@@ -404,7 +404,11 @@ static inline void __threadfence() {
 static inline bool emu_atomic(unsigned *p) {
     emu_quiet q;
     emu_thread &th = g_thr[g_cur];
+#ifdef TSC_EMU_TSAN
     if (std::find(th.atomics.begin(), th.atomics.end(), p) == th.atomics.end()) th.atomics.push_back(p);
+#else
+    (void)p;
+#endif
     return th.fenced;
 }
 static inline unsigned atomicAdd(unsigned *p, unsigned v) {
@@ -413,14 +417,19 @@ static inline unsigned atomicAdd(unsigned *p, unsigned v) {
 static inline unsigned atomicExch(unsigned *p, unsigned v) {
     return emu_atomic(p) ? __atomic_exchange_n(p, v, __ATOMIC_RELEASE) : __atomic_exchange_n(p, v, __ATOMIC_RELAXED);
 }
-/* Threads t0 .. t1 - 1 met at a barrier: each learns the atomics the others touched. */
+/* Threads t0 .. t1 - 1 met at a barrier: each learns the atomics the others touched (for the
+ * race check's fences only). */
 static inline void emu_share_atomics(int t0, int t1) {
+#ifdef TSC_EMU_TSAN
     std::vector<unsigned *> all;
     for (int t = t0; t < t1; t++)
         for (unsigned *p : g_thr[t].atomics)
             if (std::find(all.begin(), all.end(), p) == all.end()) all.push_back(p);
     if (!all.empty())
         for (int t = t0; t < t1; t++) g_thr[t].atomics = all;
+#else
+    (void)t0, (void)t1;
+#endif
 }
 
 /* Releases every barrier group whose threads have all arrived; false when none could be. */
@@ -472,8 +481,9 @@ static inline void run_block(const std::function<void()> &body, int set) {
         emu_thread &th = g_thr[t];
         th.state = EMU_READY;
         th.orders = th.fenced = false;
-        th.pending.clear(), th.groups.clear(), th.atomics.clear();
+        th.pending.clear(), th.groups.clear();
 #ifdef TSC_EMU_TSAN
+        th.atomics.clear();
         th.fiber = fib[t].fiber, th.stack = fib[t].stack;
 #endif
         emu_make_ctx(&th.ctx, th.stack, EMU_STACK, emu_trampoline);
