@@ -184,10 +184,9 @@ static inline __half2 __floats2half2_rn(float lo, float hi) { return __half2{__f
 static inline float2 __half22float2(__half2 h) { return float2{__half2float(h.x), __half2float(h.y)}; }
 
 /* ---- shared memory and checked global reads --------------------------------------------- */
-/* pdl_wait() calls of the kernel running (tsc_device.cuh): a kernel launched as a
- * programmatic dependent launch must make at least one (cuda_runtime_emu.h checks). */
+/* pdl_wait() calls of the kernel running (tsc_device.cuh, tsc_emu_pdl_wait below): a kernel
+ * launched as a programmatic dependent launch must make at least one (cuda_runtime_emu.h checks). */
 static int64_t g_emu_pdl_waits;
-EMU_UNCHECKED static void tsc_emu_pdl_wait() { g_emu_pdl_waits++; }
 
 static char *g_smem;
 static size_t g_smem_bytes;
@@ -282,7 +281,13 @@ static const size_t EMU_STACK = 256 << 10;
  * after the set's last block has ended: races between blocks of different sets show (a
  * block's global stores racing with another's, a ticket's last block reading the others'
  * results), those within a set do not. A block's set is the parity of its index bits, so
- * blocks 2i and 2i + 1 along any axis are of different sets, and about half of other pairs. */
+ * blocks 2i and 2i + 1 along any axis are of different sets, and about half of other pairs.
+ * A programmatic dependent launch right after a kernel (nothing else on the stream between)
+ * may run beside it on a GPU until its pdl_wait(): here its threads start ordered after what
+ * the host did before that kernel ended and after the blocks of their own set, not after the
+ * other set's blocks of that kernel, which they meet at pdl_wait(). So a read of the previous
+ * kernel's output, or a write of what it reads, before pdl_wait() shows. Overlap with kernels
+ * further back (a chain of such launches) is not modelled. */
 #ifdef TSC_EMU_TSAN
 #include <condition_variable>
 #include <mutex>
@@ -297,6 +302,11 @@ struct emu_fiber {
 /* Shared by the files of the emulated library: fibers cost milliseconds to create. */
 inline std::vector<emu_fiber> g_emu_fibers[EMU_SETS];
 inline char g_emu_launched, g_emu_finished;        /* the host's and the kernels' sync points */
+inline char g_emu_host_pre;                         /* the host before it took in the last kernel's end */
+/* Stream operations other than kernels (copies, sets, allocations), and their count when the
+ * last kernel ended: a dependent launch overlaps that kernel only with none between. */
+inline unsigned long g_emu_stream_ops, g_emu_kernel_end_ops = ~0ul;
+static char *g_emu_start; /* what the threads of the kernel running acquire as they start */
 inline char g_emu_bars[EMU_SETS][1 + 32];          /* per set: the block's barrier, then each warp's */
 /* Per set, by the parity of its blocks: where they release at their end. A block's threads
  * acquire the other parity's, which its own threads never release to before they end. */
@@ -344,8 +354,8 @@ static inline void emu_yield() {
 }
 EMU_UNCHECKED static void emu_trampoline() {
 #ifdef TSC_EMU_TSAN
-    __tsan_acquire(&g_emu_launched); /* what the host did before the launch */
-    __tsan_acquire(g_set_before);    /* the set's last block: its shared memory is this one's */
+    __tsan_acquire(g_emu_start);  /* what the host (and so the kernels before) did before the launch */
+    __tsan_acquire(g_set_before); /* the set's last block: its shared memory is this one's */
 #endif
     g_body();
 #ifdef TSC_EMU_TSAN
@@ -354,6 +364,20 @@ EMU_UNCHECKED static void emu_trampoline() {
 #endif
     g_thr[g_cur].state = EMU_DONE;
     emu_yield();
+}
+/* griddepcontrol.wait: the kernel before has ended and its memory is visible. */
+EMU_UNCHECKED static void tsc_emu_pdl_wait() {
+    g_emu_pdl_waits++;
+#ifdef TSC_EMU_TSAN
+    __tsan_acquire(&g_emu_launched);
+#endif
+}
+/* A stream operation other than a kernel, run by the host: a dependent launch after it waits
+ * for the kernel before as a plain launch does. */
+static inline void emu_stream_op() {
+#ifdef TSC_EMU_TSAN
+    g_emu_stream_ops++;
+#endif
 }
 static inline void emu_wait(int state) {
     emu_quiet q;
@@ -507,8 +531,9 @@ static inline void run_block(const std::function<void()> &body, int set) {
     }
 }
 
-/* Runs kernel body f over grid x block threads with smem bytes of dynamic shared memory. */
-template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f) {
+/* Runs kernel body f over grid x block threads with smem bytes of dynamic shared memory; pdl:
+ * launched as a programmatic dependent launch (see race checking). */
+template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f, bool pdl = false) {
     emu_quiet q;
     std::vector<char> buf[EMU_SETS];
     for (auto &b : buf) b.resize(smem + 64);
@@ -518,6 +543,9 @@ template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f) {
     const std::function<void()> body = f;
 #ifdef TSC_EMU_TSAN
     __tsan_release(&g_emu_launched);
+    g_emu_start = pdl && g_emu_stream_ops == g_emu_kernel_end_ops ? &g_emu_host_pre : &g_emu_launched;
+#else
+    (void)pdl;
 #endif
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
@@ -543,7 +571,9 @@ template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f) {
                 run_block(body, set);
             }
 #ifdef TSC_EMU_TSAN
+    __tsan_release(&g_emu_host_pre);
     __tsan_acquire(&g_emu_finished);
+    g_emu_kernel_end_ops = g_emu_stream_ops;
 #endif
 }
 

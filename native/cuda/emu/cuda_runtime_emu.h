@@ -25,6 +25,8 @@
 #include "cuda_emu.h"
 
 #include <map>
+#include <tuple>
+#include <utility>
 
 #define TSC_EMU_LIBRARY 1
 #define CUDART_VERSION 13000 /* the toolkit the emulated runtime stands for; its driver supports it */
@@ -245,6 +247,7 @@ static inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t e) { return delet
 static inline cudaError_t cudaMalloc(void **p, size_t bytes) {
     char *m = (char *)aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (m == NULL) return emu_error(cudaErrorMemoryAllocation);
+    emu_stream_op();
     memset(m, 0xff, bytes);
     g_emu_allocs[m] = m + bytes;
     g_ranges.emplace_back(m, m + bytes); /* where cp.async may read */
@@ -273,13 +276,15 @@ static inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, 
     if (n == 0) return cudaSuccess;
     if ((dst_dev && !emu_on_device(dst, n)) || (src_dev && !emu_on_device(src, n))) return emu_error(cudaErrorInvalidValue);
     if (g_emu_capture && kind != cudaMemcpyDeviceToDevice) return emu_capture_refuse();
-    if (!emu_capture(EMU_NODE_MEMCPY, [=] { memmove(dst, src, n); })) memmove(dst, src, n);
+    auto op = [=] { emu_stream_op(), memmove(dst, src, n); };
+    if (!emu_capture(EMU_NODE_MEMCPY, op)) op();
     return cudaSuccess;
 }
 static inline cudaError_t cudaMemsetAsync(void *dst, int v, size_t n, cudaStream_t = NULL) {
     if (n == 0) return cudaSuccess;
     if (!emu_on_device(dst, n)) return emu_error(cudaErrorInvalidValue);
-    if (!emu_capture(EMU_NODE_MEMSET, [=] { memset(dst, v, n); })) memset(dst, v, n);
+    auto op = [=] { emu_stream_op(), memset(dst, v, n); };
+    if (!emu_capture(EMU_NODE_MEMSET, op)) op();
     return cudaSuccess;
 }
 
@@ -295,6 +300,12 @@ template <class K> static inline cudaError_t cudaFuncSetAttribute(K *kernel, cud
  * must run on that file's own emulator state (launch, threadIdx, ... are static), so the
  * linker must not merge two files' instantiations of one parameter list. */
 namespace {
+/* The kernel called with the launch's copy of its arguments: the host made that copy at the
+ * launch or when recording it, so reading it is no access of the kernel's threads (a
+ * dependent launch's threads are not ordered after all the host did, cuda_emu.h). */
+template <class... KArgs, class T, size_t... I> EMU_UNCHECKED void emu_call(void (*kernel)(KArgs...), const T *args, std::index_sequence<I...>) {
+    kernel((KArgs)std::get<I>(*args)...);
+}
 template <class... KArgs> struct emu_launcher {
     dim3 grid, block;
     size_t smem;
@@ -317,7 +328,8 @@ template <class... KArgs> struct emu_launcher {
          * at the call. */
         auto run = [*this, args...] {
             g_emu_pdl_waits = 0;
-            launch(grid, block, smem, [&] { kernel((KArgs)args...); });
+            const auto a = std::make_tuple(args...);
+            launch(grid, block, smem, [k = kernel, p = &a] { emu_call(k, p, std::index_sequence_for<Args...>()); }, pdl);
             if (pdl && g_emu_pdl_waits == 0) {
                 /* on a GPU it would run beside the kernel before it: a race no test sees */
                 fprintf(stderr, "cuda emulator: a kernel launched as a programmatic dependent launch never called pdl_wait()\n");

@@ -92,10 +92,22 @@ static void k_warp(bool ordered) {
     g_out[blockIdx.x * N + t] = s[w] + (float)lane0;
 }
 
+/* A programmatic dependent launch reading what the kernel before it wrote: only after its
+ * pdl_wait(), as the GPU may run it beside that kernel until then. */
+static void k_pdl_before() { g_part[blockIdx.x * N + threadIdx.x] = (float)threadIdx.x; }
+static void k_pdl(bool ordered) {
+    const int t = threadIdx.x;
+    const float *other = g_part + (blockIdx.x ^ 1) * N; /* the other set's block wrote it */
+    float v = ordered ? 0.0f : other[t];
+    tsc_emu_pdl_wait();
+    if (ordered) v = other[t];
+    g_out[blockIdx.x * N + t] = v;
+}
+
 int main(int argc, char **argv) {
     const std::string c = argc == 3 ? argv[1] : "", how = argc == 3 ? argv[2] : "";
     if (how != "racy" && how != "ordered") {
-        fprintf(stderr, "usage: race_emu shared|overlap|ticket|cp_wait|ring|warp racy|ordered\n");
+        fprintf(stderr, "usage: race_emu shared|overlap|ticket|cp_wait|ring|warp|pdl racy|ordered\n");
         return 2;
     }
     const bool ordered = how == "ordered";
@@ -110,6 +122,10 @@ int main(int argc, char **argv) {
     else if (c == "cp_wait") launch(dim3(2), dim3(N), smem, [&] { k_cp_wait(ordered); });
     else if (c == "ring") launch(dim3(2), dim3(N), smem, [&] { k_ring(ordered); });
     else if (c == "warp") launch(dim3(2), dim3(N), 0, [&] { k_warp(ordered); });
+    else if (c == "pdl") {
+        launch(dim3(2), dim3(N), 0, [&] { k_pdl_before(); });
+        launch(dim3(2), dim3(N), 0, [&] { k_pdl(ordered); }, true);
+    }
     else return fprintf(stderr, "race_emu: no case %s\n", c.c_str()), 2;
     printf("race_emu %s %s: ran\n", c.c_str(), how.c_str());
     return 0;
