@@ -16,7 +16,7 @@ python3 ci/bench_variants_test.py # the GPU check's report script, on tsc_bench'
 # all of it in over an hour): the check's own planted races, the kernels that pass results
 # between blocks by tickets (split-KV attention, the fused GLU), graphs and core.
 if command -v nvcc >/dev/null; then
-  TSC_RACECHECK_TESTS='^race_emu_|^attention_emu$|^test_cuda_(attention|glu|graph|core)_emu$' bash ci/emu-racecheck.sh build/emu-racecheck
+  TSC_RACECHECK_TESTS='^race_emu_|^attention_emu$|^test_cuda_(attention|glu|graph|core|weights)_emu$' bash ci/emu-racecheck.sh build/emu-racecheck
 fi
 # The CUDA library the jar carries (where nvcc was found): sm_80 and sm_90 machine code.
 cuda_lib=bindings/target/classes/native/linux-x86_64/libtessera_cuda.so

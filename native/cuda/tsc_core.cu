@@ -330,37 +330,59 @@ int32_t tsc_pool_alloc(struct tsc_context *c, int64_t bytes, void **out) {
     return take(c, ch, 0, bytes, out);
 }
 
-int32_t tsc_pool_free(struct tsc_context *c, void *p) {
-    char *cp = (char *)p;
+/* The chunk and block of the pool that p lies in; false when it lies in none. */
+static bool block_of(const struct tsc_context *c, const void *p, struct tsc_chunk **chunk, int32_t *index) {
+    const char *cp = (const char *)p;
     for (int32_t k = 0; k < c->n_chunks; k++) {
         struct tsc_chunk *ch = &c->chunks[k];
         if (cp < ch->base || cp >= ch->base + ch->size) continue;
-        int64_t off = cp - ch->base;
-        int32_t lo = 0, hi = ch->n_blocks - 1; /* blocks are sorted by offset */
-        while (lo <= hi) {
-            int32_t mid = (lo + hi) / 2;
-            if (ch->blocks[mid].off == off) {
-                lo = mid;
-                break;
-            }
-            if (ch->blocks[mid].off < off) lo = mid + 1;
+        const int64_t off = cp - ch->base;
+        int32_t lo = 0, hi = ch->n_blocks - 1; /* blocks tile the chunk in offset order: the last one at or below off */
+        while (lo < hi) {
+            const int32_t mid = (lo + hi + 1) / 2;
+            if (ch->blocks[mid].off <= off) lo = mid;
             else hi = mid - 1;
         }
-        if (lo >= ch->n_blocks || ch->blocks[lo].off != off || !ch->blocks[lo].used) break;
-        int32_t i = lo;
-        c->used -= ch->blocks[i].size;
-        ch->blocks[i].used = 0;
-        if (i + 1 < ch->n_blocks && !ch->blocks[i + 1].used) {
-            ch->blocks[i].size += ch->blocks[i + 1].size;
-            remove_block(ch, i + 1);
-        }
-        if (i > 0 && !ch->blocks[i - 1].used) {
-            ch->blocks[i - 1].size += ch->blocks[i].size;
-            remove_block(ch, i);
-        }
-        return TS_OK;
+        *chunk = ch, *index = lo;
+        return true;
     }
-    return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_free: %p is not an allocation of this context's pool", p);
+    return false;
+}
+
+/* The used block that starts at p, or NULL. */
+static struct tsc_block *allocation_at(const struct tsc_context *c, const void *p) {
+    struct tsc_chunk *ch;
+    int32_t i;
+    if (!block_of(c, p, &ch, &i)) return NULL;
+    struct tsc_block *b = &ch->blocks[i];
+    return b->used && ch->base + b->off == (const char *)p ? b : NULL;
+}
+
+int32_t tsc_pool_free(struct tsc_context *c, void *p) {
+    struct tsc_chunk *ch;
+    int32_t i;
+    if (!block_of(c, p, &ch, &i) || !ch->blocks[i].used || ch->base + ch->blocks[i].off != (char *)p)
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_free: %p is not an allocation of this context's pool", p);
+    c->used -= ch->blocks[i].size;
+    ch->blocks[i].used = 0;
+    ch->blocks[i].weights = 0;
+    if (i + 1 < ch->n_blocks && !ch->blocks[i + 1].used) {
+        ch->blocks[i].size += ch->blocks[i + 1].size;
+        remove_block(ch, i + 1);
+    }
+    if (i > 0 && !ch->blocks[i - 1].used) {
+        ch->blocks[i - 1].size += ch->blocks[i].size;
+        remove_block(ch, i);
+    }
+    return TS_OK;
+}
+
+bool tsc_pool_weights(const struct tsc_context *c, const void *p, int64_t bytes) {
+    struct tsc_chunk *ch;
+    int32_t i;
+    if (bytes <= 0 || !block_of(c, p, &ch, &i)) return false;
+    const struct tsc_block *b = &ch->blocks[i];
+    return b->used && b->weights && (const char *)p + bytes <= ch->base + b->off + b->size;
 }
 
 int32_t tsc_scratch(struct tsc_context *c, int64_t bytes, void **out) { return tsc_pool_alloc(c, bytes, out); }
@@ -381,6 +403,17 @@ extern "C" TS_API int32_t tsc_free(void *ctx, void *dev) {
     if (st) return st;
     if (dev == NULL) return TS_OK;
     return tsc_pool_free(c, dev);
+}
+
+extern "C" TS_API int32_t tsc_declare_weights(void *ctx, const void *dev, int32_t weights) {
+    struct tsc_context *c = NULL;
+    int32_t st = tsc_enter(ctx, "tsc_declare_weights", &c);
+    if (st) return st;
+    struct tsc_block *b = allocation_at(c, dev);
+    if (b == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_declare_weights: %p is not an allocation of this context's pool", dev);
+    if (weights != 0 && weights != 1) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_declare_weights: weights=%d must be 0 or 1", weights);
+    b->weights = weights;
+    return TS_OK;
 }
 
 extern "C" TS_API int64_t tsc_pool_used(void *ctx) { return ctx ? ((struct tsc_context *)ctx)->used : 0; }

@@ -27,6 +27,7 @@
 struct tsc_block {
     int64_t off, size;
     int32_t used;
+    int32_t weights; /* declared weights (tsc_declare_weights) until freed */
 };
 
 struct tsc_chunk {
@@ -107,6 +108,9 @@ int32_t tsc_launch_status(const char *fn);
 int32_t tsc_scratch(struct tsc_context *c, int64_t bytes, void **out);
 int32_t tsc_pool_alloc(struct tsc_context *c, int64_t bytes, void **out);
 int32_t tsc_pool_free(struct tsc_context *c, void *p);
+/* Whether [p, p + bytes) lies in one allocation declared weights: no kernel writes it, so a
+ * kernel may read it before the kernel ahead of it on the stream has ended. */
+bool tsc_pool_weights(const struct tsc_context *c, const void *p, int64_t bytes);
 
 /* Launches kernel on the context's stream as a programmatic dependent launch where the device
  * has them (c->pdl), else plainly. The kernel must call pdl_wait() before it touches memory an

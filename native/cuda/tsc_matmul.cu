@@ -187,6 +187,7 @@ struct tsc_mv_parts {
     const float *add[TSC_MATMUL_PARTS]; /* NULL: none */
     int64_t end[TSC_MATMUL_PARTS];      /* rows of parts 0..i together */
     mv_glu glu;
+    int32_t early; /* every part's weights declared (tsc_declare_weights): streamed before pdl_wait */
 };
 
 /* Row `row` of the column: its weights, output and addend. Selects on constant indices, so
@@ -381,8 +382,9 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, MULTI ? 4 : 8)
         cp_async_commit();
     };
     pdl_trigger();
-    for (int t = 0; t < S - 1; t++) issue_next(); /* weights only: nothing earlier kernels write */
-    pdl_wait();                                   /* xq, xs (and y) from here on */
+    if (!P.early) pdl_wait(); /* weights an earlier kernel may write */
+    for (int t = 0; t < S - 1; t++) issue_next();
+    pdl_wait(); /* xq, xs (and y) from here on */
     float acc = 0.0f;
     int o = row_offset(rr.w);
     int64_t row = row0, t = 0;
@@ -525,6 +527,7 @@ __global__ void __launch_bounds__(32 * TSC_MM_WARPS, 8) k_matvec_async_f(const t
         cp_async_commit();
     };
     pdl_trigger();
+    if (!P.early) pdl_wait(); /* as k_matvec_async */
     for (int t = 0; t < S - 1; t++) issue(t);
     pdl_wait();
     float acc = 0.0f;
@@ -675,12 +678,16 @@ struct mm_part {
     int64_t add_stride;
 };
 
-/* The parts' rows as one column for the m = 1 kernels. */
-static tsc_mv_parts mv_parts(const mm_part *p, int count) {
+/* The parts' rows (of row_bytes each) as one column for the m = 1 kernels. */
+static tsc_mv_parts mv_parts(const struct tsc_context *c, const mm_part *p, int count, int64_t row_bytes) {
     tsc_mv_parts P = {};
     int64_t end = 0;
+    P.early = 1;
     for (int j = 0; j < TSC_MATMUL_PARTS; j++) {
-        if (j < count) P.w[j] = p[j].w, P.w_stride[j] = p[j].w_stride, P.y[j] = p[j].y, P.add[j] = p[j].add, end += p[j].n;
+        if (j < count) {
+            P.w[j] = p[j].w, P.w_stride[j] = p[j].w_stride, P.y[j] = p[j].y, P.add[j] = p[j].add, end += p[j].n;
+            if (p[j].n > 0) P.early &= tsc_pool_weights(c, p[j].w, (p[j].n - 1) * p[j].w_stride + row_bytes);
+        }
         P.end[j] = end;
     }
     return P;
@@ -729,7 +736,7 @@ static bool launch_q(struct tsc_context *c, const mm_part *p, int count, int64_t
         uintptr_t bits = 0;
         for (int j = 0; j < count; j++) bits |= (uintptr_t)p[j].w | (uintptr_t)p[j].w_stride;
         const bool a4 = (bits & 3) == 0; /* every row 4-byte aligned */
-        tsc_mv_parts P = mv_parts(p, count);
+        tsc_mv_parts P = mv_parts(c, p, count, k / qtype<T>::qk * qtype<T>::bs);
         if (glu) P.glu = *glu;
         launch_mv<T>(c, P, n_all, xq, xs, k, a4, matvec_blocks(c, n_all));
         return true;
@@ -762,7 +769,7 @@ static bool launch_f(struct tsc_context *c, const mm_part *p, int count, int64_t
         const int64_t tb = 32 * TSC_MV_UNROLL * 16;
         const int64_t S = 2; /* 2 slots of 2 KiB per warp, as launch_q */
         launch_pdl(c, k_matvec_async_f<WT>, dim3((unsigned)tsc_cdiv(n_all, TSC_MM_WARPS)), block, (size_t)(S * tb * TSC_MM_WARPS),
-                   mv_parts(p, count), x, n_all, k, (int)S);
+                   mv_parts(c, p, count, k * (WT == TS_TYPE_F32 ? 4 : 2)), x, n_all, k, (int)S);
         return true;
     }
     for (int j = 0; j < count; j++) {

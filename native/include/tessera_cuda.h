@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or a constant below changes meaning. */
-#define TSC_ABI_VERSION 2
+#define TSC_ABI_VERSION 3
 
 /* Status codes beyond tessera.h's: no usable driver/device, and a CUDA runtime failure
  * (the message carries CUDA's error name). */
@@ -80,6 +80,13 @@ TS_API int32_t tsc_alloc(void *ctx, int64_t bytes, void **dev_out);
 /* Returns an allocation to the pool (stream-ordered: work already enqueued may still use
  * it, later work reuses it safely). NULL is a no-op; any other pointer not from tsc_alloc fails. */
 TS_API int32_t tsc_free(void *ctx, void *dev);
+/* weights = 1 declares the allocation at dev (tsc_alloc's pointer) weights: memory no kernel
+ * writes until it is freed or the declaration withdrawn (weights = 0), such as a model's
+ * matrices uploaded once. On sm_90 a one-row product (tsc_matmul, _parts, _glu at m = 1) may
+ * start before the kernel ahead of it on the stream has ended; it streams declared weights from
+ * then on, and reads others (an earlier kernel's output, say) only once that kernel has ended,
+ * so the product is right either way. The choice is made when the product is enqueued. */
+TS_API int32_t tsc_declare_weights(void *ctx, const void *dev, int32_t weights);
 /* Bytes of the pool handed out now / reserved from the device now (chunks). */
 TS_API TS_CRITICAL int64_t tsc_pool_used(void *ctx);
 TS_API TS_CRITICAL int64_t tsc_pool_reserved(void *ctx);

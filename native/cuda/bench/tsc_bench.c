@@ -53,6 +53,14 @@ static void *dalloc(int64_t bytes) {
     return p;
 }
 
+/* Device memory for weights, declared so (tsc_declare_weights): a one-row product streams them
+ * from its start, as a model's are. */
+static void *dweights(int64_t bytes) {
+    void *p = dalloc(bytes);
+    if (tsc_declare_weights(ctx, p, 1) != TS_OK) die("declare weights");
+    return p;
+}
+
 /* Fills a device buffer with pseudo-random bytes (uploaded in 64 MiB pieces). */
 static void fill_random(void *dev, int64_t bytes, uint64_t seed) {
     const int64_t piece = 64 << 20;
@@ -107,7 +115,7 @@ static void *rand_weights(int32_t type, int64_t rows, int64_t k, uint64_t seed) 
         }
     else
         for (int64_t i = 0; i < rows * k; i++) h[es * i + es - 1] &= 0x3b; /* F16 of magnitude < 1, BF16/F32 < 2^-8 */
-    void *d = dalloc(bytes);
+    void *d = dweights(bytes);
     if (tsc_upload(ctx, d, h, bytes) != TS_OK) die("upload");
     free(h);
     return d;
@@ -209,7 +217,7 @@ static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int6
     const int64_t ws = row_bytes(type, k) + pad;
     void *w;
     if (pad) {
-        w = dalloc(n * ws);
+        w = dweights(n * ws);
         fill_random(w, n * ws, 7);
     } else
         w = rand_weights(type, n, k, 7);
@@ -223,7 +231,7 @@ static void bench_matvec_pad(int32_t type, int64_t n, int64_t k, int64_t m, int6
         if (a.nw > 8) a.nw = 8;
         a.wl[0] = w;
         for (int i = 1; i < a.nw; i++) {
-            void *d = dalloc(bytes);
+            void *d = dweights(bytes);
             if (tsc_copy(ctx, d, w, bytes) != TS_OK) die("copy");
             a.wl[i] = d;
         }
@@ -307,7 +315,7 @@ static void bench_weight_set(int32_t type) {
             int64_t bytes = s->n[i] * row_bytes(type, s->k[i]);
             if (l == 0) s->w[i] = rand_weights(type, s->n[i], s->k[i], 100 + j);
             else {
-                s->w[i] = dalloc(bytes);
+                s->w[i] = dweights(bytes);
                 if (tsc_copy(ctx, s->w[i], s->w[j], bytes) != TS_OK) die("copy");
             }
             total += (double)bytes;

@@ -25,6 +25,7 @@ static void check_glu(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int6
     for (int64_t i = 0; i < n; i++) memcpy(w + (n + 2 * i) * row, wq + (n + i) * row, (size_t)row);
     const char *dw = tsc_test_up(ctx, w, 3 * n * row), *dwd = tsc_test_up(ctx, wd, nd * drow);
     const char *dwu = dw + n * row;
+    CHECK(tsc_declare_weights(ctx, dw, 1) == TS_OK, "%s", tsc_last_error());
     float *dx = tsc_test_up(ctx, xf, m * k * 4), *dy;
     const int64_t outs = 2 * (3 * m * n + m * nd); /* per way: gate, up, glu [m][n], down [m][nd] */
     CHECK(tsc_alloc(ctx, outs * 4, (void **)&dy) == TS_OK && tsc_memset(ctx, dy, 0, outs * 4) == TS_OK, "%s", tsc_last_error());

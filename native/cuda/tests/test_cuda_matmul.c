@@ -100,6 +100,7 @@ static void check_matmul(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, i
     if (quant) CHECK(ts_matmul(want, ys, w, w_type, ws, x, xs, n, k, m) == TS_OK, "cpu matmul: %s", ts_last_error());
     double worst = 0, worst_cpu = 0;
     float *dw = tsc_test_up(ctx, w, n * ws), *dx = tsc_test_up(ctx, x, m * xs), *dy;
+    CHECK(tsc_declare_weights(ctx, dw, 1) == TS_OK, "%s", tsc_last_error()); /* m = 1 streams them early (test_cuda_weights: not) */
     CHECK(tsc_alloc(ctx, m * ys, (void **)&dy) == TS_OK, "alloc y");
     CHECK(tsc_memset(ctx, dy, 0x7f, m * ys) == TS_OK, "memset"); /* padding must stay untouched */
     CHECK(tsc_matmul(ctx, dy, ys, dw, w_type, ws, dx, xs, n, k, m) == TS_OK, "%s", tsc_last_error());

@@ -103,8 +103,11 @@ public interface Backend {
         return true;
     }
 
-    /** The constant (weights, a cache) as this backend's ops address it: itself here, a device copy on a GPU. */
-    default Tensor resident(Tensor constant) {
+    /**
+     * The constant (weights, a cache) as this backend's ops address it: itself here, a device copy on
+     * a GPU. written: an op of the graph writes it (a KV cache), so it is not read-only weights.
+     */
+    default Tensor resident(Tensor constant, boolean written) {
         return constant;
     }
 

@@ -4,9 +4,11 @@ import dev.tessera.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -60,9 +62,10 @@ public final class CompiledGraph implements AutoCloseable {
         try {
             MemorySegment workspace = backend.allocate(arena, Math.max(plan.workspaceBytes(), BufferPlan.ALIGNMENT));
             List<Value> values = graph.values();
+            Set<Value> written = writtenConstants(graph);
             tensors = new Tensor[values.size()];
             for (Value v : values) {
-                tensors[v.id()] = bind(v, workspace);
+                tensors[v.id()] = bind(v, workspace, written.contains(v));
             }
             List<Node> nodes = graph.nodes();
             nodeInputs = new Tensor[nodes.size()][];
@@ -158,9 +161,26 @@ public final class CompiledGraph implements AutoCloseable {
         return out;
     }
 
-    private Tensor bind(Value v, MemorySegment workspace) {
+    /** The constants an op writes into (StoreKv's cache, through any views of it). */
+    private static Set<Value> writtenConstants(Graph graph) {
+        Set<Value> out = new HashSet<>();
+        for (Node n : graph.nodes()) {
+            if (n.op() instanceof Op.StoreKv) {
+                Value v = n.inputs().get(0);
+                while (v.kind() == Value.Kind.VIEW) {
+                    v = v.base();
+                }
+                if (v.kind() == Value.Kind.CONSTANT) {
+                    out.add(v);
+                }
+            }
+        }
+        return out;
+    }
+
+    private Tensor bind(Value v, MemorySegment workspace, boolean written) {
         return switch (v.kind()) {
-            case CONSTANT -> backend.resident(graph.constants().get(v));
+            case CONSTANT -> backend.resident(graph.constants().get(v), written);
             case INPUT, NODE -> Tensor.wrap(v.spec().dtype(), workspace.asSlice(plan.offset(v), v.spec().byteSize()), v.spec().shape());
             case VIEW -> {
                 Tensor base = tensors[v.base().id()];

@@ -13,9 +13,11 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -57,6 +59,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final Map<ResidentKey, Resident> residents = new HashMap<>();
     /** Host copies of graph inputs and I32 constants that ops read on the host (token ids, positions), by device address. */
     private final Map<Long, Tensor> hostCopies = new HashMap<>();
+    /** Device addresses of uploaded constants a graph writes (a KV cache): never declared weights. */
+    private final Set<Long> writtenResidents = new HashSet<>();
     private long residentBytes;
     private boolean graphs;
     private int graphOps = DEFAULT_GRAPH_OPS;
@@ -328,10 +332,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
     /**
      * The constant on the device: memory of this backend as it is, anything else uploaded once per
      * host memory range and kept while that memory is alive (a closed model file frees its copies at
-     * the next upload).
+     * the next upload). Uploads no graph writes are declared weights (tsc_declare_weights), which a
+     * one-row matmul may start streaming while the kernel before it still runs.
      */
     @Override
-    public synchronized Tensor resident(Tensor constant) {
+    public synchronized Tensor resident(Tensor constant, boolean written) {
         checkOpen();
         MemorySegment host = constant.segment();
         if (onDevice(host)) {
@@ -353,6 +358,10 @@ public final class CudaBackend implements Backend, AutoCloseable {
                 hostCopies.put(dev.address(), constant); // constant ids/positions: ops read them on the host too
             }
         }
+        long address = r.device().address();
+        if (written ? writtenResidents.add(address) : !writtenResidents.contains(address)) {
+            check(TesseraCudaNative.tsc_declare_weights(ctx, r.device(), written ? 0 : 1));
+        }
         return Tensor.wrap(constant.dtype(), r.device(), constant.shape(), constant.strides());
     }
 
@@ -361,6 +370,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
             var e = it.next();
             if (!e.getValue().scope().isAlive()) {
                 hostCopies.remove(e.getValue().device().address());
+                writtenResidents.remove(e.getValue().device().address());
                 release(e.getValue().device().address());
                 residentBytes -= e.getKey().bytes();
                 it.remove();
