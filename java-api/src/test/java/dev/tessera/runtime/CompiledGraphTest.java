@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.tensor.DType;
 import dev.tessera.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -32,6 +35,49 @@ class CompiledGraphTest {
                         .collect(Collectors.toMap(Profile.Entry::op, Profile.Entry::calls));
                 assertEquals(Map.of("MatMul", 2L, "Add", 2L), calls);
                 assertTrue(cg.profile().totalNanos() > 0);
+            }
+        }
+    }
+
+    /**
+     * The backend learns which constants an op writes (a KV cache, here through a reshaped view of
+     * it) and which none does (matmul weights): a GPU may stream only the latter before the kernel
+     * ahead of it has ended.
+     */
+    @Test
+    void bindingTellsTheBackendWhichConstantsAnOpWrites() {
+        try (Tensor w = Tensor.allocate(DType.F32, 8, 8); Tensor cache = Tensor.allocate(DType.F32, 16, 8)) {
+            GraphBuilder g = new GraphBuilder();
+            Value pos = g.input("pos", TensorSpec.of(DType.I32, 1));
+            Value x = g.input("x", TensorSpec.of(DType.F32, 1, 8));
+            Value y = g.apply("y", new Op.MatMul(), g.constant("w", w), x);
+            g.effect(new Op.StoreKv(), g.reshape(g.constant("cache", cache), 1, 16, 8), g.reshape(y, 1, 1, 8), pos);
+            g.output("y", y);
+            Map<Long, Boolean> written = new HashMap<>();
+            Backend recording = new Backend() {
+                @Override
+                public String name() {
+                    return "recording";
+                }
+
+                @Override
+                public MemorySegment allocate(Arena arena, long bytes) {
+                    return CpuBackend.INSTANCE.allocate(arena, bytes);
+                }
+
+                @Override
+                public void execute(Op op, Tensor out, Tensor[] in) {
+                    CpuBackend.INSTANCE.execute(op, out, in);
+                }
+
+                @Override
+                public Tensor resident(Tensor constant, boolean writes) {
+                    written.put(constant.segment().address(), writes);
+                    return constant;
+                }
+            };
+            try (CompiledGraph cg = new CompiledGraph(g.build(), recording)) {
+                assertEquals(Map.of(w.segment().address(), false, cache.segment().address(), true), written);
             }
         }
     }
