@@ -151,10 +151,11 @@ static inline int64_t tsc_xq_bytes(int64_t k, int64_t m, int64_t *xs_off) {
  * execute pdl_wait() before it reads anything an earlier kernel wrote or writes anything an
  * earlier kernel may still read. pdl_trigger() lets the next kernel start early. Both are
  * no-ops when the kernel was launched normally, and compiled out below sm_90; the emulator
- * counts the waits (a kernel launched this way that never waits aborts there). */
+ * counts the waits (a kernel launched this way that never waits aborts there), and its race
+ * check lets the next kernel overlap this one only after a trigger. */
 #ifdef TSC_EMU
 static inline void pdl_wait() { tsc_emu_pdl_wait(); }
-static inline void pdl_trigger() {}
+static inline void pdl_trigger() { tsc_emu_pdl_trigger(); }
 #else
 static __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900

@@ -185,8 +185,9 @@ static inline float2 __half22float2(__half2 h) { return float2{__half2float(h.x)
 
 /* ---- shared memory and checked global reads --------------------------------------------- */
 /* pdl_wait() calls of the kernel running (tsc_device.cuh, tsc_emu_pdl_wait below): a kernel
- * launched as a programmatic dependent launch must make at least one (cuda_runtime_emu.h checks). */
-static int64_t g_emu_pdl_waits;
+ * launched as a programmatic dependent launch must make at least one (cuda_runtime_emu.h checks);
+ * and its pdl_trigger() calls made before the calling thread's first wait. */
+static int64_t g_emu_pdl_waits, g_emu_pdl_triggers;
 
 static char *g_smem;
 static size_t g_smem_bytes;
@@ -257,6 +258,7 @@ struct emu_thread {
     std::vector<emu_copy> pending;                /* copies not yet committed */
     std::vector<std::vector<emu_copy>> groups;    /* committed groups, oldest first */
     bool fenced;                                  /* has executed __threadfence() */
+    bool waited;                                  /* has executed pdl_wait() */
 #ifdef TSC_EMU_TSAN
     std::vector<unsigned *> atomics; /* atomics it or a thread it met at a barrier touched */
     void *fiber;
@@ -282,12 +284,14 @@ static const size_t EMU_STACK = 256 << 10;
  * block's global stores racing with another's, a ticket's last block reading the others'
  * results), those within a set do not. A block's set is the parity of its index bits, so
  * blocks 2i and 2i + 1 along any axis are of different sets, and about half of other pairs.
- * A programmatic dependent launch right after a kernel (nothing else on the stream between)
- * may run beside it on a GPU until its pdl_wait(): here its threads start ordered after what
- * the host did before that kernel ended and after the blocks of their own set, not after the
- * other set's blocks of that kernel, which they meet at pdl_wait(). So a read of the previous
- * kernel's output, or a write of what it reads, before pdl_wait() shows. Overlap with kernels
- * further back (a chain of such launches) is not modelled. */
+ * A programmatic dependent launch right after a kernel that let it start (pdl_trigger() before
+ * waiting itself; nothing else on the stream between) may run beside that kernel on a GPU until
+ * its pdl_wait(). Here its threads start ordered after what the host did before that kernel
+ * ended and after the blocks of their own set, not after the other set's blocks of that kernel,
+ * which they meet at pdl_wait(). So a read of that kernel's output, or a write of what it reads,
+ * before pdl_wait() shows. Overlap with kernels further back (a chain of such launches) is not
+ * modelled: a set's fibers run every kernel's blocks of that set in turn, so they carry what an
+ * earlier block acquired at its wait. */
 #ifdef TSC_EMU_TSAN
 #include <condition_variable>
 #include <mutex>
@@ -302,10 +306,12 @@ struct emu_fiber {
 /* Shared by the files of the emulated library: fibers cost milliseconds to create. */
 inline std::vector<emu_fiber> g_emu_fibers[EMU_SETS];
 inline char g_emu_launched, g_emu_finished;        /* the host's and the kernels' sync points */
-inline char g_emu_host_pre;                         /* the host before it took in the last kernel's end */
+inline char g_emu_host_pre; /* the host before it took in the last kernel's end */
 /* Stream operations other than kernels (copies, sets, allocations), and their count when the
- * last kernel ended: a dependent launch overlaps that kernel only with none between. */
+ * last kernel ended: a dependent launch overlaps that kernel only with none between, and only
+ * when that kernel triggered. */
 inline unsigned long g_emu_stream_ops, g_emu_kernel_end_ops = ~0ul;
+inline bool g_emu_last_triggered;
 static char *g_emu_start; /* what the threads of the kernel running acquire as they start */
 inline char g_emu_bars[EMU_SETS][1 + 32];          /* per set: the block's barrier, then each warp's */
 /* Per set, by the parity of its blocks: where they release at their end. A block's threads
@@ -354,7 +360,7 @@ static inline void emu_yield() {
 }
 EMU_UNCHECKED static void emu_trampoline() {
 #ifdef TSC_EMU_TSAN
-    __tsan_acquire(g_emu_start);  /* what the host (and so the kernels before) did before the launch */
+    __tsan_acquire(g_emu_start);  /* what the host did before the launch (a dependent one: before the last kernel ended) */
     __tsan_acquire(g_set_before); /* the set's last block: its shared memory is this one's */
 #endif
     g_body();
@@ -368,9 +374,14 @@ EMU_UNCHECKED static void emu_trampoline() {
 /* griddepcontrol.wait: the kernel before has ended and its memory is visible. */
 EMU_UNCHECKED static void tsc_emu_pdl_wait() {
     g_emu_pdl_waits++;
+    g_thr[g_cur].waited = true;
 #ifdef TSC_EMU_TSAN
     __tsan_acquire(&g_emu_launched);
 #endif
+}
+/* griddepcontrol.launch_dependents: the next kernel may start (counted before the thread's wait). */
+EMU_UNCHECKED static void tsc_emu_pdl_trigger() {
+    if (!g_thr[g_cur].waited) g_emu_pdl_triggers++;
 }
 /* A stream operation other than a kernel, run by the host: a dependent launch after it waits
  * for the kernel before as a plain launch does. */
@@ -504,7 +515,7 @@ static inline void run_block(const std::function<void()> &body, int set) {
     for (int t = 0; t < g_nthreads; t++) {
         emu_thread &th = g_thr[t];
         th.state = EMU_READY;
-        th.orders = th.fenced = false;
+        th.orders = th.fenced = th.waited = false;
         th.pending.clear(), th.groups.clear();
 #ifdef TSC_EMU_TSAN
         th.atomics.clear();
@@ -543,7 +554,9 @@ template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f, b
     const std::function<void()> body = f;
 #ifdef TSC_EMU_TSAN
     __tsan_release(&g_emu_launched);
-    g_emu_start = pdl && g_emu_stream_ops == g_emu_kernel_end_ops ? &g_emu_host_pre : &g_emu_launched;
+    const bool overlaps = pdl && g_emu_stream_ops == g_emu_kernel_end_ops && g_emu_last_triggered;
+    g_emu_start = overlaps ? &g_emu_host_pre : &g_emu_launched;
+    g_emu_pdl_triggers = 0;
 #else
     (void)pdl;
 #endif
@@ -574,6 +587,7 @@ template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f, b
     __tsan_release(&g_emu_host_pre);
     __tsan_acquire(&g_emu_finished);
     g_emu_kernel_end_ops = g_emu_stream_ops;
+    g_emu_last_triggered = g_emu_pdl_triggers > 0;
 #endif
 }
 

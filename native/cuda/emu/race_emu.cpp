@@ -93,8 +93,12 @@ static void k_warp(bool ordered) {
 }
 
 /* A programmatic dependent launch reading what the kernel before it wrote: only after its
- * pdl_wait(), as the GPU may run it beside that kernel until then. */
-static void k_pdl_before() { g_part[blockIdx.x * N + threadIdx.x] = (float)threadIdx.x; }
+ * pdl_wait(), as the GPU may run it beside that kernel until then (pdl), or before it when
+ * that kernel never let it start early (pdl_trigger: no pdl_trigger() there). */
+static void k_pdl_before(bool trigger) {
+    if (trigger) tsc_emu_pdl_trigger();
+    g_part[blockIdx.x * N + threadIdx.x] = (float)threadIdx.x;
+}
 static void k_pdl(bool ordered) {
     const int t = threadIdx.x;
     const float *other = g_part + (blockIdx.x ^ 1) * N; /* the other set's block wrote it */
@@ -107,7 +111,7 @@ static void k_pdl(bool ordered) {
 int main(int argc, char **argv) {
     const std::string c = argc == 3 ? argv[1] : "", how = argc == 3 ? argv[2] : "";
     if (how != "racy" && how != "ordered") {
-        fprintf(stderr, "usage: race_emu shared|overlap|ticket|cp_wait|ring|warp|pdl racy|ordered\n");
+        fprintf(stderr, "usage: race_emu shared|overlap|ticket|cp_wait|ring|warp|pdl|pdl_trigger racy|ordered\n");
         return 2;
     }
     const bool ordered = how == "ordered";
@@ -123,8 +127,11 @@ int main(int argc, char **argv) {
     else if (c == "ring") launch(dim3(2), dim3(N), smem, [&] { k_ring(ordered); });
     else if (c == "warp") launch(dim3(2), dim3(N), 0, [&] { k_warp(ordered); });
     else if (c == "pdl") {
-        launch(dim3(2), dim3(N), 0, [&] { k_pdl_before(); });
+        launch(dim3(2), dim3(N), 0, [&] { k_pdl_before(true); });
         launch(dim3(2), dim3(N), 0, [&] { k_pdl(ordered); }, true);
+    } else if (c == "pdl_trigger") {
+        launch(dim3(2), dim3(N), 0, [&] { k_pdl_before(!ordered); });
+        launch(dim3(2), dim3(N), 0, [&] { k_pdl(false); }, true);
     }
     else return fprintf(stderr, "race_emu: no case %s\n", c.c_str()), 2;
     printf("race_emu %s %s: ran\n", c.c_str(), how.c_str());

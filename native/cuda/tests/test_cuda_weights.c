@@ -4,11 +4,12 @@
  *
  * On sm_90 a one-row matmul is a programmatic dependent launch that may start while the kernel
  * before it still runs; only weights declared with tsc_declare_weights are streamed before it
- * has ended. Here the weights are an earlier kernel's output (tsc_dequantize to F32, a
- * tsc_copy_strided to F16), as in a graph that multiplies by a computed matrix, so they must
- * be read after it. On a GPU a wrong order shows only at times; under the race check
- * (ci/emu-racecheck.sh) it shows every run: the read before the wait races with the writes.
- * The uploaded twins are declared, so both orders run.
+ * has ended. Here the weights are an earlier kernel's output (tsc_dequantize to F32, then
+ * tsc_copy_strided to F16 or BF16, or tsc_quantize_q8_0), as in a graph that multiplies by a
+ * computed matrix, so they must be read after it. On a GPU a wrong order shows only at times;
+ * under the race check (ci/emu-racecheck.sh) it shows every run where the writer is the kernel
+ * right before the product (F16, BF16; Q8_0's product quantizes x in between, a chain the
+ * check does not model). The uploaded twins are declared, so both orders run.
  */
 #include "tsc_test.h"
 #include "ts_quants.h"
@@ -31,9 +32,13 @@ static void check_computed(void *ctx, uint64_t *seed, int32_t w_type, int64_t n,
               tsc_alloc(ctx, 2 * n * 4, (void **)&dy) == TS_OK,
           "%s", tsc_last_error());
     CHECK(tsc_matmul(ctx, dy, 4, dwu, w_type, row, dx, k * 4, n, k, 1) == TS_OK, "%s", tsc_last_error());
-    /* computed weights: Q8_0 -> F32 (the F32 case's weights), -> F16 by a conversion kernel */
+    /* computed weights: Q8_0 -> F32 (the F32 case's weights), then -> F16/BF16 by a conversion
+     * kernel or -> Q8_0 again by the quantizer (the same bytes: a Q8_0 block's largest quant is
+     * ±127, so its scale comes back exactly) */
     CHECK(tsc_dequantize(ctx, dwf, k * 4, dq, TS_TYPE_Q8_0, qrow, n, k) == TS_OK, "%s", tsc_last_error());
-    if (w_type != TS_TYPE_F32) {
+    if (w_type == TS_TYPE_Q8_0) {
+        CHECK(tsc_quantize_q8_0(ctx, dw, dwf, k * 4, n, k) == TS_OK, "%s", tsc_last_error());
+    } else if (w_type != TS_TYPE_F32) {
         const int64_t shape[2] = {n, k}, ds[2] = {row, (int64_t)t->type_size}, ss[2] = {k * 4, 4};
         CHECK(tsc_copy_strided(ctx, dw, w_type, ds, dwf, TS_TYPE_F32, ss, shape, 2) == TS_OK, "%s", tsc_last_error());
     }
@@ -57,6 +62,7 @@ int main(void) {
     check_computed(ctx, &seed, TS_TYPE_F32, 200, 512);
     check_computed(ctx, &seed, TS_TYPE_F16, 200, 512);
     check_computed(ctx, &seed, TS_TYPE_BF16, 72, 1024);
+    check_computed(ctx, &seed, TS_TYPE_Q8_0, 200, 512);
     /* Refusals. */
     float *d;
     CHECK(tsc_alloc(ctx, 4096, (void **)&d) == TS_OK, "alloc");
