@@ -11,6 +11,7 @@
 #   sanitizer.log  compute-sanitizer memcheck of the fast test programs (out-of-bounds and
 #                  misaligned accesses, leaks of device memory), then racecheck of the attention
 #                  test (shared-memory hazards), then memcheck of the tensor-core matmul test,
+#                  the fused GLU's and the computed weights' (test_cuda_glu, _weights),
 #                  each stopped after 60 s, cases above 2e8 multiply-adds skipped (TSC_TEST_WORK)
 #   ncu.txt        Nsight Compute on the quantized decode matvecs (tsc_bench --matvec: Q4_0, Q8_0,
 #                  Q4_K, Q6_K 14336x4096; default and TSC_MATVEC_BLOCKS=4): memory and issue
@@ -43,7 +44,8 @@ else
   # cases above 2e8 multiply-adds skipped (tsc_test.h): the tools slow kernels down a hundredfold
   export TSC_TEST_WORK=${TSC_TEST_WORK:-2e8}
   for check in "memcheck test_cuda_graph" "memcheck test_cuda_core" "memcheck test_cuda_ops" "memcheck test_cuda_conv" \
-               "memcheck test_cuda_attention" "racecheck test_cuda_attention" "memcheck test_cuda_mma"; do
+               "memcheck test_cuda_attention" "racecheck test_cuda_attention" "memcheck test_cuda_mma" "memcheck test_cuda_glu" \
+               "memcheck test_cuda_weights"; do
     set -- $check
     t=$(( $(left) < 60 ? $(left) : 60 ))
     if [ "$t" -lt 15 ]; then log "$1 $2: skipped (time budget spent)" | tee -a "$OUT/sanitizer.log"; continue; fi
