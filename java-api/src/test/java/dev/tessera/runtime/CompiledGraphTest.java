@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.tensor.DType;
 import dev.tessera.tensor.Tensor;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -54,20 +52,10 @@ class CompiledGraphTest {
             g.effect(new Op.StoreKv(), g.reshape(g.constant("cache", cache), 1, 16, 8), g.reshape(y, 1, 1, 8), pos);
             g.output("y", y);
             Map<Long, Boolean> written = new HashMap<>();
-            Backend recording = new Backend() {
+            Backend recording = new CpuDelegate() {
                 @Override
                 public String name() {
                     return "recording";
-                }
-
-                @Override
-                public MemorySegment allocate(Arena arena, long bytes) {
-                    return CpuBackend.INSTANCE.allocate(arena, bytes);
-                }
-
-                @Override
-                public void execute(Op op, Tensor out, Tensor[] in) {
-                    CpuBackend.INSTANCE.execute(op, out, in);
                 }
 
                 @Override

@@ -13,8 +13,6 @@ import dev.tessera.ops.Nn;
 import dev.tessera.ops.Ops;
 import dev.tessera.tensor.DType;
 import dev.tessera.tensor.Tensor;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,7 +24,7 @@ class StepPlanTest {
      * NaN before computing any: an output planned over an input of its step (x, an addend, another
      * node's input) then corrupts the result.
      */
-    private static final class GroupingCpu implements Backend {
+    private static final class GroupingCpu extends CpuDelegate {
         final List<Integer> groupSizes = new ArrayList<>(), runSizes = new ArrayList<>();
         final List<String> ropeStores = new ArrayList<>();
         final boolean fuse;
@@ -50,16 +48,6 @@ class StepPlanTest {
         }
 
         @Override
-        public MemorySegment allocate(Arena arena, long bytes) {
-            return CpuBackend.INSTANCE.allocate(arena, bytes);
-        }
-
-        @Override
-        public void execute(Op op, Tensor out, Tensor[] inputs) {
-            CpuBackend.INSTANCE.execute(op, out, inputs);
-        }
-
-        @Override
         public int matMulGroupLimit() {
             return 4;
         }
@@ -77,7 +65,7 @@ class StepPlanTest {
                     poison(y);
                 }
             }
-            Backend.super.executeRun(op, outputs, inputs);
+            super.executeRun(op, outputs, inputs);
         }
 
         @Override
@@ -96,7 +84,7 @@ class StepPlanTest {
             poison(gate);
             poison(up);
             poison(out);
-            Backend.super.executeMatMulGlu(x, wGate, wUp, gate, up, out);
+            super.executeMatMulGlu(x, wGate, wUp, gate, up, out);
         }
 
         /** As a GPU does it: outputs only the stores read are left poisoned, the stores rotate the RoPE's input themselves. */
