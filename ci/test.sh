@@ -14,7 +14,8 @@ bash ci/native-aarch64.sh
 python3 ci/bench_variants_test.py # the GPU check's report script, on tsc_bench's and gpu-check's names
 # The quick part of the CUDA emulation's race check (ThreadSanitizer; ci/emu-racecheck.sh runs
 # all of it in over an hour): the check's own planted races, the kernels that pass results
-# between blocks by tickets (split-KV attention, the fused GLU), graphs and core.
+# between blocks by tickets (split-KV attention, the fused GLU), products by weights the kernel
+# before wrote (dependent launches), graphs and core.
 if command -v nvcc >/dev/null; then
   TSC_RACECHECK_TESTS='^race_emu_|^attention_emu$|^test_cuda_(attention|glu|graph|core|weights)_emu$' bash ci/emu-racecheck.sh build/emu-racecheck
 fi

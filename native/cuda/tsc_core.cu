@@ -349,19 +349,15 @@ static bool block_of(const struct tsc_context *c, const void *p, struct tsc_chun
     return false;
 }
 
-/* The used block that starts at p, or NULL. */
-static struct tsc_block *allocation_at(const struct tsc_context *c, const void *p) {
-    struct tsc_chunk *ch;
-    int32_t i;
-    if (!block_of(c, p, &ch, &i)) return NULL;
-    struct tsc_block *b = &ch->blocks[i];
-    return b->used && ch->base + b->off == (const char *)p ? b : NULL;
+/* Whether p is an allocation: a used block that starts at p (its chunk and index then set). */
+static bool allocation_at(const struct tsc_context *c, const void *p, struct tsc_chunk **chunk, int32_t *index) {
+    return block_of(c, p, chunk, index) && (*chunk)->blocks[*index].used && (*chunk)->base + (*chunk)->blocks[*index].off == (const char *)p;
 }
 
 int32_t tsc_pool_free(struct tsc_context *c, void *p) {
     struct tsc_chunk *ch;
     int32_t i;
-    if (!block_of(c, p, &ch, &i) || !ch->blocks[i].used || ch->base + ch->blocks[i].off != (char *)p)
+    if (!allocation_at(c, p, &ch, &i))
         return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_free: %p is not an allocation of this context's pool", p);
     c->used -= ch->blocks[i].size;
     ch->blocks[i].used = 0;
@@ -409,10 +405,12 @@ extern "C" TS_API int32_t tsc_declare_weights(void *ctx, const void *dev, int32_
     struct tsc_context *c = NULL;
     int32_t st = tsc_enter(ctx, "tsc_declare_weights", &c);
     if (st) return st;
-    struct tsc_block *b = allocation_at(c, dev);
-    if (b == NULL) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_declare_weights: %p is not an allocation of this context's pool", dev);
+    struct tsc_chunk *ch;
+    int32_t i;
+    if (!allocation_at(c, dev, &ch, &i))
+        return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_declare_weights: %p is not an allocation of this context's pool", dev);
     if (weights != 0 && weights != 1) return tsc_set_error(TS_ERR_INVALID_ARGUMENT, "tsc_declare_weights: weights=%d must be 0 or 1", weights);
-    b->weights = weights;
+    ch->blocks[i].weights = weights;
     return TS_OK;
 }
 

@@ -185,9 +185,8 @@ static inline float2 __half22float2(__half2 h) { return float2{__half2float(h.x)
 
 /* ---- shared memory and checked global reads --------------------------------------------- */
 /* pdl_wait() calls of the kernel running (tsc_device.cuh, tsc_emu_pdl_wait below): a kernel
- * launched as a programmatic dependent launch must make at least one (cuda_runtime_emu.h checks);
- * and its pdl_trigger() calls made before the calling thread's first wait. */
-static int64_t g_emu_pdl_waits, g_emu_pdl_triggers;
+ * launched as a programmatic dependent launch must make at least one (cuda_runtime_emu.h checks). */
+static int64_t g_emu_pdl_waits;
 
 static char *g_smem;
 static size_t g_smem_bytes;
@@ -312,6 +311,7 @@ inline char g_emu_host_pre; /* the host before it took in the last kernel's end 
  * when that kernel triggered. */
 inline unsigned long g_emu_stream_ops, g_emu_kernel_end_ops = ~0ul;
 inline bool g_emu_last_triggered;
+static int64_t g_emu_pdl_triggers; /* the kernel running's pdl_trigger() calls before the caller's first wait */
 static char *g_emu_start; /* what the threads of the kernel running acquire as they start */
 inline char g_emu_bars[EMU_SETS][1 + 32];          /* per set: the block's barrier, then each warp's */
 /* Per set, by the parity of its blocks: where they release at their end. A block's threads
@@ -381,7 +381,9 @@ EMU_UNCHECKED static void tsc_emu_pdl_wait() {
 }
 /* griddepcontrol.launch_dependents: the next kernel may start (counted before the thread's wait). */
 EMU_UNCHECKED static void tsc_emu_pdl_trigger() {
+#ifdef TSC_EMU_TSAN
     if (!g_thr[g_cur].waited) g_emu_pdl_triggers++;
+#endif
 }
 /* A stream operation other than a kernel, run by the host: a dependent launch after it waits
  * for the kernel before as a plain launch does. */
