@@ -42,6 +42,8 @@ extern "C" void __tsan_ignore_thread_begin(void);
 extern "C" void __tsan_ignore_thread_end(void);
 extern "C" void __tsan_read_range(void *addr, long size); /* as GCC's built-ins have them */
 extern "C" void __tsan_write_range(void *addr, long size);
+extern "C" void AnnotateIgnoreSyncBegin(const char *file, int line);
+extern "C" void AnnotateIgnoreSyncEnd(const char *file, int line);
 #endif
 
 #define TSC_EMU 1
@@ -278,34 +280,37 @@ static const size_t EMU_STACK = 256 << 10;
  * they do not order memory here. A cp.async writes its destination when issued and again at
  * the wait, ldmatrix reads the row each lane names. Blocks alternate between two sets of
  * fibers, each set with its own shared memory (__shared__ variables are static thread_local
- * here, and the second set's blocks run on a thread of their own), and a block of a set starts
+ * here, and no two sets run blocks on one thread), and a block of a set starts
  * after the set's last block has ended: races between blocks of different sets show (a
  * block's global stores racing with another's, a ticket's last block reading the others'
  * results), those within a set do not. A block's set is the parity of its index bits, so
  * blocks 2i and 2i + 1 along any axis are of different sets, and about half of other pairs.
  * A programmatic dependent launch right after a kernel that let it start (pdl_trigger() before
  * waiting itself; nothing else on the stream between) may run beside that kernel on a GPU until
- * its pdl_wait(). Here its threads start ordered after what the host did before that kernel
- * ended and after the blocks of their own set, not after the other set's blocks of that kernel,
- * which they meet at pdl_wait(). So a read of that kernel's output, or a write of what it reads,
- * before pdl_wait() shows. Overlap with kernels further back (a chain of such launches) is not
- * modelled: a set's fibers run every kernel's blocks of that set in turn, so they carry what an
- * earlier block acquired at its wait. */
+ * its pdl_wait(), and beside the kernels before it while each let the next start so: a chain.
+ * Here its threads start ordered after what the host did before the chain's first kernel
+ * ended, not after the blocks of the chain's kernels, which they meet at pdl_wait(). So a read
+ * of an earlier kernel's output, or a write of what it reads, before pdl_wait() shows. For
+ * that a kernel's blocks run on fibers no kernel of its chain ran on: successive kernels take
+ * EMU_GROUPS groups of fiber sets in turn (each set with its own thread, barriers and shared
+ * memory), and a set's fibers carry what its earlier blocks did and acquired, so overlap is
+ * modelled with the EMU_GROUPS - 1 kernels before, not further back. */
 #ifdef TSC_EMU_TSAN
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #undef __shared__
 #define __shared__ static thread_local
-enum { EMU_SETS = 2 };
+enum { EMU_SETS = 2, EMU_GROUPS = 4 };
 struct emu_fiber {
     void *fiber;
     char *stack;
 };
 /* Shared by the files of the emulated library: fibers cost milliseconds to create. */
-inline std::vector<emu_fiber> g_emu_fibers[EMU_SETS];
+inline std::vector<emu_fiber> g_emu_fibers[EMU_GROUPS][EMU_SETS];
+inline unsigned long g_emu_kernels;                /* kernels launched: kernel i runs on group i % EMU_GROUPS */
 inline char g_emu_launched, g_emu_finished;        /* the host's and the kernels' sync points */
-inline char g_emu_host_pre; /* the host before it took in the last kernel's end */
+inline char g_emu_host_pre; /* the host before it took in the end of the last chain's first kernel */
 /* Stream operations other than kernels (copies, sets, allocations), and their count when the
  * last kernel ended: a dependent launch overlaps that kernel only with none between, and only
  * when that kernel triggered. */
@@ -313,27 +318,30 @@ inline unsigned long g_emu_stream_ops, g_emu_kernel_end_ops = ~0ul;
 inline bool g_emu_last_triggered;
 static int64_t g_emu_pdl_triggers; /* the kernel running's pdl_trigger() calls before the caller's first wait */
 static char *g_emu_start; /* what the threads of the kernel running acquire as they start */
-inline char g_emu_bars[EMU_SETS][1 + 32];          /* per set: the block's barrier, then each warp's */
+inline char g_emu_bars[EMU_GROUPS][EMU_SETS][1 + 32]; /* per set: the block's barrier, then each warp's */
 /* Per set, by the parity of its blocks: where they release at their end. A block's threads
  * acquire the other parity's, which its own threads never release to before they end. */
-inline char g_emu_set_done[EMU_SETS][2];
-inline unsigned g_emu_set_blocks[EMU_SETS];
+inline char g_emu_set_done[EMU_GROUPS][EMU_SETS][2];
+inline unsigned g_emu_set_blocks[EMU_GROUPS][EMU_SETS];
 static void *g_main_fiber;
 static char *g_bars, *g_set_before, *g_set_this;
-/* Runs the second set's blocks on a thread of its own, one at a time, while the caller waits. */
+/* Runs a set's blocks on a thread of its own (its __shared__ variables), one at a time, while
+ * the caller waits; the first group's first set runs on the host's thread. */
 struct emu_runner {
     std::mutex mu;
     std::condition_variable cv;
     std::function<void()> job;
-    bool busy = false, started = false;
+    bool busy = false;
+    char start; /* released by its thread as it starts (its thread-local storage is written) */
+    emu_runner() { std::thread([this] { loop(); }).detach(); }
     void run(std::function<void()> f) {
         std::unique_lock<std::mutex> l(mu);
-        if (!started) std::thread([this] { loop(); }).detach(), started = true;
         job = std::move(f), busy = true;
         cv.notify_all();
         cv.wait(l, [this] { return !busy; });
     }
     void loop() {
+        __tsan_release(&start);
         std::unique_lock<std::mutex> l(mu);
         for (;;) {
             cv.wait(l, [this] { return busy; });
@@ -343,9 +351,19 @@ struct emu_runner {
         }
     }
 };
-inline emu_runner *g_emu_runner = new emu_runner; /* never destroyed: its thread outlives main() */
+/* Made at the first launch, before any kernel has run: a thread starts ordered after what its
+ * creator did. Never destroyed: their threads outlive main(). */
+inline emu_runner *g_emu_runners[EMU_GROUPS][EMU_SETS];
+inline char g_emu_host_start; /* the host at the first launch, for the fibers on its thread */
+static inline void emu_make_runners() {
+    if (g_emu_runners[0][1]) return;
+    __tsan_release(&g_emu_host_start);
+    for (int g = 0; g < EMU_GROUPS; g++)
+        for (int s = 0; s < EMU_SETS; s++)
+            if (g || s) g_emu_runners[g][s] = new emu_runner;
+}
 #else
-enum { EMU_SETS = 1 };
+enum { EMU_SETS = 1, EMU_GROUPS = 1 };
 #endif
 
 static inline void emu_set_index(int t) {
@@ -495,8 +513,8 @@ static bool emu_release() {
     return any;
 }
 
-/* Runs one block on fiber set `set` (0 without -fsanitize=thread). */
-static inline void run_block(const std::function<void()> &body, int set) {
+/* Runs one block on fiber set `set` of group `group` (0 and 0 without -fsanitize=thread). */
+static inline void run_block(const std::function<void()> &body, int group, int set) {
     g_body = body;
     g_nthreads = (int)(blockDim.x * blockDim.y * blockDim.z);
     if ((int)g_thr.size() < g_nthreads) {
@@ -506,13 +524,27 @@ static inline void run_block(const std::function<void()> &body, int set) {
             for (size_t t = had; t < g_thr.size(); t++) g_thr[t].stack = (char *)malloc(EMU_STACK);
     }
 #ifdef TSC_EMU_TSAN
-    std::vector<emu_fiber> &fib = g_emu_fibers[set];
-    while ((int)fib.size() < g_nthreads) fib.push_back(emu_fiber{__tsan_create_fiber(0), (char *)malloc(EMU_STACK)});
+    std::vector<emu_fiber> &fib = g_emu_fibers[group][set];
     g_main_fiber = __tsan_get_current_fiber();
-    const unsigned k = g_emu_set_blocks[set]++;
-    g_bars = g_emu_bars[set], g_set_before = &g_emu_set_done[set][(k + 1) & 1], g_set_this = &g_emu_set_done[set][k & 1];
+    if ((int)fib.size() < g_nthreads) {
+        /* A new fiber would start ordered after all its creator did, the kernels before
+         * included: it starts ordered after its thread's start only. */
+        char *start = group || set ? &g_emu_runners[group][set]->start : &g_emu_host_start;
+        AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+        while ((int)fib.size() < g_nthreads) {
+            void *f = __tsan_create_fiber(0);
+            __tsan_switch_to_fiber(f, __tsan_switch_to_fiber_no_sync);
+            __tsan_acquire(start);
+            __tsan_switch_to_fiber(g_main_fiber, __tsan_switch_to_fiber_no_sync);
+            fib.push_back(emu_fiber{f, (char *)malloc(EMU_STACK)});
+        }
+        AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+    }
+    const unsigned k = g_emu_set_blocks[group][set]++;
+    g_bars = g_emu_bars[group][set];
+    g_set_before = &g_emu_set_done[group][set][(k + 1) & 1], g_set_this = &g_emu_set_done[group][set][k & 1];
 #else
-    (void)set;
+    (void)group, (void)set;
 #endif
     for (int t = 0; t < g_nthreads; t++) {
         emu_thread &th = g_thr[t];
@@ -531,10 +563,11 @@ static inline void run_block(const std::function<void()> &body, int set) {
             if (g_thr[t].state != EMU_READY) continue;
             g_cur = t;
             emu_set_index(t);
+            void *to = g_thr[t].ctx.sp; /* read as the scheduler: a fiber is ordered after little */
 #ifdef TSC_EMU_TSAN
             __tsan_switch_to_fiber(g_thr[t].fiber, __tsan_switch_to_fiber_no_sync);
 #endif
-            emu_switch(&g_main, &g_thr[t].ctx);
+            tsc_emu_switch(&g_main.sp, to);
             ran = true;
         }
         int done = 0;
@@ -555,12 +588,15 @@ template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f, b
     gridDim = grid;
     const std::function<void()> body = f;
 #ifdef TSC_EMU_TSAN
+    emu_make_runners();
     __tsan_release(&g_emu_launched);
     const bool overlaps = pdl && g_emu_stream_ops == g_emu_kernel_end_ops && g_emu_last_triggered;
     g_emu_start = overlaps ? &g_emu_host_pre : &g_emu_launched;
     g_emu_pdl_triggers = 0;
+    const int group = (int)(g_emu_kernels++ % EMU_GROUPS);
 #else
     (void)pdl;
+    const int group = 0;
 #endif
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
@@ -575,18 +611,18 @@ template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f, b
                 g_smem = (char *)(((uintptr_t)buf[set].data() + 15) & ~(uintptr_t)15);
                 memset(g_smem, 0x7f, smem);
 #ifdef TSC_EMU_TSAN
-                if (set) {
-                    g_emu_runner->run([&] {
+                if (group || set) {
+                    g_emu_runners[group][set]->run([&] {
                         emu_quiet q1;
-                        run_block(body, set);
+                        run_block(body, group, set);
                     });
                     continue;
                 }
 #endif
-                run_block(body, set);
+                run_block(body, group, set);
             }
 #ifdef TSC_EMU_TSAN
-    __tsan_release(&g_emu_host_pre);
+    if (!overlaps) __tsan_release(&g_emu_host_pre); /* a chain's first kernel (or one alone) */
     __tsan_acquire(&g_emu_finished);
     g_emu_kernel_end_ops = g_emu_stream_ops;
     g_emu_last_triggered = g_emu_pdl_triggers > 0;

@@ -108,10 +108,18 @@ static void k_pdl(bool ordered) {
     g_out[blockIdx.x * N + t] = v;
 }
 
+/* A kernel that lets the next start at once and touches nothing (tsc_pdl_enter's pattern): a
+ * chain through it reaches back to the kernel before it, unless a stream operation other
+ * than a kernel came between (pdl_chain). */
+static void k_pdl_enter() {
+    tsc_emu_pdl_trigger();
+    tsc_emu_pdl_wait();
+}
+
 int main(int argc, char **argv) {
     const std::string c = argc == 3 ? argv[1] : "", how = argc == 3 ? argv[2] : "";
     if (how != "racy" && how != "ordered") {
-        fprintf(stderr, "usage: race_emu shared|overlap|ticket|cp_wait|ring|warp|pdl|pdl_trigger racy|ordered\n");
+        fprintf(stderr, "usage: race_emu shared|overlap|ticket|cp_wait|ring|warp|pdl|pdl_trigger|pdl_chain racy|ordered\n");
         return 2;
     }
     const bool ordered = how == "ordered";
@@ -132,8 +140,12 @@ int main(int argc, char **argv) {
     } else if (c == "pdl_trigger") {
         launch(dim3(2), dim3(N), 0, [&] { k_pdl_before(!ordered); });
         launch(dim3(2), dim3(N), 0, [&] { k_pdl(false); }, true);
-    }
-    else return fprintf(stderr, "race_emu: no case %s\n", c.c_str()), 2;
+    } else if (c == "pdl_chain") {
+        launch(dim3(2), dim3(N), 0, [&] { k_pdl_before(true); });
+        if (ordered) emu_stream_op(); /* a copy, say: the next kernel starts after this one ended */
+        launch(dim3(2), dim3(N), 0, [&] { k_pdl_enter(); }, true);
+        launch(dim3(2), dim3(N), 0, [&] { k_pdl(false); }, true);
+    } else return fprintf(stderr, "race_emu: no case %s\n", c.c_str()), 2;
     printf("race_emu %s %s: ran\n", c.c_str(), how.c_str());
     return 0;
 }
