@@ -4,19 +4,22 @@
  *
  * On sm_90 a one-row matmul is a programmatic dependent launch that may start while the kernel
  * before it still runs; only weights declared with tsc_declare_weights are streamed before it
- * has ended. Here the weights are an earlier kernel's output (tsc_dequantize to F32, then
+ * has ended, and that kernel may have started while the one before it still ran (a chain).
+ * Here the weights are an earlier kernel's output (tsc_dequantize to F32, then
  * tsc_copy_strided to F16 or BF16, or tsc_quantize_q8_0), as in a graph that multiplies by a
  * computed matrix, so they must be read after it. On a GPU a wrong order shows only at times;
- * under the race check (ci/emu-racecheck.sh) it shows every run where the writer is the kernel
- * right before the product (F16, BF16; Q8_0's product quantizes x in between, a chain the
- * check does not model). The uploaded twins are declared, so both orders run.
+ * under the race check (ci/emu-racecheck.sh) it shows every run where the writer let the
+ * product start early: the conversion to F16 or BF16, right before the product or with a kernel
+ * between (a chain). Q8_0's quantizer lets nothing start before it ends. The uploaded twins are
+ * declared, so both orders run.
  */
 #include "tsc_test.h"
 #include "ts_quants.h"
 
 /* y = W·x with W [n][k] of w_type made on the device from Q8_0 rows by the kernel right before
- * the product, against W uploaded and declared. */
-static void check_computed(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k) {
+ * the product (between 0) or by the one before that (between 1: x is copied by a scaling
+ * kernel between), against W uploaded and declared. */
+static void check_computed(void *ctx, uint64_t *seed, int32_t w_type, int64_t n, int64_t k, int between) {
     const ts_type_traits *t = ts_get_type_traits(w_type);
     const int64_t qrow = (int64_t)ts_qtype_row_size(TS_TYPE_Q8_0, k), row = (int64_t)ts_qtype_row_size(w_type, k);
     float *f = tsc_test_randn(seed, n * k, 0.05f), *x = tsc_test_randn(seed, k, 1.0f), *wf = malloc((size_t)(n * k * 4));
@@ -26,10 +29,10 @@ static void check_computed(void *ctx, uint64_t *seed, int32_t w_type, int64_t n,
     const void *dq = tsc_test_up(ctx, q, n * qrow), *dwu = tsc_test_up(ctx, w, n * row);
     const float *dx = tsc_test_up(ctx, x, k * 4);
     CHECK(tsc_declare_weights(ctx, dwu, 1) == TS_OK, "%s", tsc_last_error());
-    float *dwf, *dy;
+    float *dwf, *dy, *dx1;
     void *dw;
     CHECK(tsc_alloc(ctx, n * k * 4, (void **)&dwf) == TS_OK && tsc_alloc(ctx, n * row, &dw) == TS_OK &&
-              tsc_alloc(ctx, 2 * n * 4, (void **)&dy) == TS_OK,
+              tsc_alloc(ctx, 2 * n * 4, (void **)&dy) == TS_OK && tsc_alloc(ctx, k * 4, (void **)&dx1) == TS_OK,
           "%s", tsc_last_error());
     CHECK(tsc_matmul(ctx, dy, 4, dwu, w_type, row, dx, k * 4, n, k, 1) == TS_OK, "%s", tsc_last_error());
     /* computed weights: Q8_0 -> F32 (the F32 case's weights), then -> F16/BF16 by a conversion
@@ -42,27 +45,31 @@ static void check_computed(void *ctx, uint64_t *seed, int32_t w_type, int64_t n,
         const int64_t shape[2] = {n, k}, ds[2] = {row, (int64_t)t->type_size}, ss[2] = {k * 4, 4};
         CHECK(tsc_copy_strided(ctx, dw, w_type, ds, dwf, TS_TYPE_F32, ss, shape, 2) == TS_OK, "%s", tsc_last_error());
     }
-    CHECK(tsc_matmul(ctx, dy + n, 4, w_type == TS_TYPE_F32 ? (const void *)dwf : dw, w_type, row, dx, k * 4, n, k, 1) == TS_OK, "%s",
-          tsc_last_error());
+    /* x · 1 + 0 is x, bit for bit (x has no zeros) */
+    if (between) CHECK(tsc_scale(ctx, dx1, k * 4, dx, k * 4, 1, k, 1.0f, 0.0f) == TS_OK, "%s", tsc_last_error());
+    CHECK(tsc_matmul(ctx, dy + n, 4, w_type == TS_TYPE_F32 ? (const void *)dwf : dw, w_type, row, between ? dx1 : dx, k * 4, n, k, 1) ==
+              TS_OK,
+          "%s", tsc_last_error());
     float *h = malloc((size_t)(2 * n * 4));
     tsc_test_down(ctx, h, dy, 2 * n * 4);
     const int same = memcmp(h, h + n, (size_t)(n * 4)) == 0;
     CHECK(same, "%s n=%lld k=%lld: the product by weights a kernel just wrote differs from the uploaded weights'", t->name,
           (long long)n, (long long)k);
-    printf("%-5s n=%-5lld k=%-5lld m=1: weights written by the kernel before give the uploaded weights' bits: %s\n", t->name,
-           (long long)n, (long long)k, same ? "yes" : "NO");
+    printf("%-5s n=%-5lld k=%-5lld m=1: weights written by the kernel %s give the uploaded weights' bits: %s\n", t->name,
+           (long long)n, (long long)k, between ? "before the one before" : "before", same ? "yes" : "NO");
     tsc_free(ctx, (void *)dq), tsc_free(ctx, (void *)dwu), tsc_free(ctx, (void *)dx), tsc_free(ctx, dwf), tsc_free(ctx, dw);
-    tsc_free(ctx, dy);
+    tsc_free(ctx, dy), tsc_free(ctx, dx1);
     free(f), free(x), free(wf), free(q), free(w), free(h);
 }
 
 int main(void) {
     void *ctx = tsc_test_open();
     uint64_t seed = 0x5eed;
-    check_computed(ctx, &seed, TS_TYPE_F32, 200, 512);
-    check_computed(ctx, &seed, TS_TYPE_F16, 200, 512);
-    check_computed(ctx, &seed, TS_TYPE_BF16, 72, 1024);
-    check_computed(ctx, &seed, TS_TYPE_Q8_0, 200, 512);
+    check_computed(ctx, &seed, TS_TYPE_F32, 200, 512, 0);
+    check_computed(ctx, &seed, TS_TYPE_F16, 200, 512, 0);
+    check_computed(ctx, &seed, TS_TYPE_BF16, 72, 1024, 0);
+    check_computed(ctx, &seed, TS_TYPE_Q8_0, 200, 512, 0);
+    check_computed(ctx, &seed, TS_TYPE_F16, 200, 512, 1);
     /* Refusals. */
     float *d;
     CHECK(tsc_alloc(ctx, 4096, (void **)&d) == TS_OK, "alloc");
