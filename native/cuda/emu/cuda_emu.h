@@ -563,7 +563,7 @@ static inline void run_block(const std::function<void()> &body, int group, int s
             if (g_thr[t].state != EMU_READY) continue;
             g_cur = t;
             emu_set_index(t);
-            void *to = g_thr[t].ctx.sp; /* read as the scheduler: a fiber is ordered after little */
+            void *to = g_thr[t].ctx.sp; /* read before the switch: the fiber is not ordered after the host */
 #ifdef TSC_EMU_TSAN
             __tsan_switch_to_fiber(g_thr[t].fiber, __tsan_switch_to_fiber_no_sync);
 #endif
