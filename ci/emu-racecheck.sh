@@ -7,9 +7,9 @@
 # check: each planted race must be reported, its ordered twin not. A report fails its test.
 # Needs nvcc (the CUDA build must be configured), CMake and Ninja.
 # Usage: ci/emu-racecheck.sh [build-dir]   (default: build/emu-racecheck)
-# TSC_RACECHECK_TESTS: a ctest regex of the tests to run (default: every emulated one, about 45
-# min on 2 cores, test_cuda_matmul_emu alone 36 min and over 15 GB of memory; ci/test.sh runs
-# the fast ones). The sm_80 runs are left out: the same kernels with other tilings.
+# TSC_RACECHECK_TESTS: a ctest regex of the tests to run (default: every emulated one, some 80
+# CPU-minutes, test_cuda_matmul_emu alone 36 min and over 15 GB of memory; ci/test.sh runs the
+# fast ones). The sm_80 runs are left out: the same kernels with other tilings.
 # TSC_TEST_EMU_WORK (default here 2e7 multiply-adds) bounds the cases the C tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

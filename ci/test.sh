@@ -13,7 +13,7 @@ mvn -B -ntp verify "$@"
 bash ci/native-aarch64.sh
 python3 ci/bench_variants_test.py # the GPU check's report script, on tsc_bench's and gpu-check's names
 # The quick part of the CUDA emulation's race check (ThreadSanitizer; ci/emu-racecheck.sh runs
-# all of it in over an hour): the check's own planted races, the kernels that pass results
+# all of it, some 80 CPU-minutes): the check's own planted races, the kernels that pass results
 # between blocks by tickets (split-KV attention, the fused GLU), products by weights the kernel
 # before wrote (dependent launches), graphs and core.
 if command -v nvcc >/dev/null; then

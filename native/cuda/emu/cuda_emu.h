@@ -315,8 +315,7 @@ inline char g_emu_host_pre; /* the host before it took in the end of the last ch
  * last kernel ended: a dependent launch overlaps that kernel only with none between, and only
  * when that kernel triggered. */
 inline unsigned long g_emu_stream_ops, g_emu_kernel_end_ops = ~0ul;
-inline bool g_emu_last_triggered;
-static int64_t g_emu_pdl_triggers; /* the kernel running's pdl_trigger() calls before the caller's first wait */
+inline bool g_emu_triggered; /* a thread of the last kernel (or the one running) triggered before its wait */
 static char *g_emu_start; /* what the threads of the kernel running acquire as they start */
 inline char g_emu_bars[EMU_GROUPS][EMU_SETS][1 + 32]; /* per set: the block's barrier, then each warp's */
 /* Per set, by the parity of its blocks: where they release at their end. A block's threads
@@ -378,7 +377,7 @@ static inline void emu_yield() {
 }
 EMU_UNCHECKED static void emu_trampoline() {
 #ifdef TSC_EMU_TSAN
-    __tsan_acquire(g_emu_start);  /* what the host did before the launch (a dependent one: before the last kernel ended) */
+    __tsan_acquire(g_emu_start);  /* the host before the launch (a dependent one: before its chain's first kernel ended) */
     __tsan_acquire(g_set_before); /* the set's last block: its shared memory is this one's */
 #endif
     g_body();
@@ -397,10 +396,10 @@ EMU_UNCHECKED static void tsc_emu_pdl_wait() {
     __tsan_acquire(&g_emu_launched);
 #endif
 }
-/* griddepcontrol.launch_dependents: the next kernel may start (counted before the thread's wait). */
+/* griddepcontrol.launch_dependents: the next kernel may start (noted before the thread's wait). */
 EMU_UNCHECKED static void tsc_emu_pdl_trigger() {
 #ifdef TSC_EMU_TSAN
-    if (!g_thr[g_cur].waited) g_emu_pdl_triggers++;
+    if (!g_thr[g_cur].waited) g_emu_triggered = true;
 #endif
 }
 /* A stream operation other than a kernel, run by the host: a dependent launch after it waits
@@ -590,9 +589,9 @@ template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f, b
 #ifdef TSC_EMU_TSAN
     emu_make_runners();
     __tsan_release(&g_emu_launched);
-    const bool overlaps = pdl && g_emu_stream_ops == g_emu_kernel_end_ops && g_emu_last_triggered;
+    const bool overlaps = pdl && g_emu_stream_ops == g_emu_kernel_end_ops && g_emu_triggered;
     g_emu_start = overlaps ? &g_emu_host_pre : &g_emu_launched;
-    g_emu_pdl_triggers = 0;
+    g_emu_triggered = false;
     const int group = (int)(g_emu_kernels++ % EMU_GROUPS);
 #else
     (void)pdl;
@@ -625,7 +624,6 @@ template <class F> static void launch(dim3 grid, dim3 block, size_t smem, F f, b
     if (!overlaps) __tsan_release(&g_emu_host_pre); /* a chain's first kernel (or one alone) */
     __tsan_acquire(&g_emu_finished);
     g_emu_kernel_end_ops = g_emu_stream_ops;
-    g_emu_last_triggered = g_emu_pdl_triggers > 0;
 #endif
 }
 
