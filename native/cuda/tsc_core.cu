@@ -351,7 +351,9 @@ static bool block_of(const struct tsc_context *c, const void *p, struct tsc_chun
 
 /* Whether p is an allocation: a used block that starts at p (its chunk and index then set). */
 static bool allocation_at(const struct tsc_context *c, const void *p, struct tsc_chunk **chunk, int32_t *index) {
-    return block_of(c, p, chunk, index) && (*chunk)->blocks[*index].used && (*chunk)->base + (*chunk)->blocks[*index].off == (const char *)p;
+    if (!block_of(c, p, chunk, index)) return false;
+    const struct tsc_block *b = &(*chunk)->blocks[*index];
+    return b->used && (*chunk)->base + b->off == (const char *)p;
 }
 
 int32_t tsc_pool_free(struct tsc_context *c, void *p) {
